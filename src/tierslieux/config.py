@@ -1,0 +1,61 @@
+"""Settings of tierslieux, read once by the interfaces and passed down.
+
+Every field can be set by an environment variable ``TIERSLIEUX_<NAME>`` (for
+instance ``TIERSLIEUX_CACHE_DIR``) or by the command-line options that mirror it.
+``tests/test_docs.py`` checks that the README documents each one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    """Return the per-user cache folder (XDG convention)."""
+    import os  # noqa: PLC0415  (only needed here)
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tierslieux"
+
+
+class Settings(BaseSettings):
+    """Settings of one run (CLI invocation or web application)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIERSLIEUX_", frozen=True, extra="ignore")
+
+    lang: str = Field(
+        default="fr", description="Langue des messages et rapports : fr (défaut) ou en."
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Dossier du cache des téléchargements et des matrices de temps de trajet.",
+    )
+    data_dir: Path | None = Field(
+        default=None,
+        description="Dossier de fichiers déjà téléchargés, lus à la place d'Internet (--data).",
+    )
+    catalog: Path | None = Field(
+        default=None,
+        description="Catalogue TOML qui remplace ou complète les adresses officielles connues.",
+    )
+    offline: bool = Field(
+        default=False, description="Interdit tout téléchargement (données locales seulement)."
+    )
+    catchment_minutes: float = Field(
+        default=20.0, gt=0, description="Seuil du bassin de vie de l'étude, en minutes (--minutes)."
+    )
+    long_commute_minutes: float = Field(
+        default=30.0, gt=0, description="Seuil du trajet long domicile-travail, en minutes."
+    )
+    osrm_url: str | None = Field(
+        default=None, description="Adresse d'un serveur OSRM pour les temps de trajet routiers."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Base opérationnelle (SQLAlchemy) ; SQLite dans le cache par défaut.",
+    )

@@ -1,0 +1,77 @@
+"""One translation layer for every message a user reads.
+
+Messages are written in French in the code (the product's default language) and
+passed through :func:`gettext`.  Other languages are catalogues mapping the French
+text to its translation (``locales/<lang>.json``); a missing entry falls back to
+French, so English can follow message by message.
+
+The language is held in a :class:`contextvars.ContextVar` rather than a module
+global so that the CLI, the web app and tests can each set it for their own
+context (thread, task) without leaking into the others.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["LANGUAGES", "current_language", "gettext", "use_language"]
+
+LANGUAGES = ("fr", "en")
+_language: ContextVar[str] = ContextVar("tierslieux_language", default="fr")
+
+
+@cache
+def _catalogue(lang: str) -> dict[str, str]:
+    if lang == "fr":
+        return {}
+    path = resources.files("tierslieux") / "locales" / f"{lang}.json"
+    if not path.is_file():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def current_language() -> str:
+    """Return the language in force in this context (``"fr"`` by default)."""
+    return _language.get()
+
+
+def gettext(message: str, /, **params: Any) -> str:
+    """Translate ``message`` (French source text) and fill its ``{placeholders}``.
+
+    Parameters
+    ----------
+    message
+        The French text, with ``str.format`` placeholders.
+    **params
+        Values of the placeholders.
+
+    Returns
+    -------
+    str
+        The text in the current language.
+    """
+    text = _catalogue(current_language()).get(message, message)
+    return text.format(**params) if params else text
+
+
+@contextmanager
+def use_language(lang: str) -> Iterator[None]:
+    """Set the language for the duration of a ``with`` block."""
+    if lang not in LANGUAGES:
+        msg = gettext("Langue inconnue : {lang} (attendu : {expected}).", lang=lang,
+                      expected=", ".join(LANGUAGES))
+        raise ValueError(msg)
+    token = _language.set(lang)
+    try:
+        yield
+    finally:
+        _language.reset(token)

@@ -1,0 +1,3 @@
+"""reports layer."""
+
+__all__: list[str] = []

@@ -1,0 +1,238 @@
+"""Plumbing shared by the readers: checks, encodings, separators, archives, columns.
+
+Every function raises :class:`~tierslieux.errors.SourceError` (cannot read) or
+:class:`~tierslieux.errors.SchemaError` (content not as expected) with a French
+message naming the file, the line or column, and what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from tierslieux.errors import SchemaError, SourceError
+from tierslieux.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "detect_encoding",
+    "extract_zip_member",
+    "find_column",
+    "read_csv_strings",
+    "require_file",
+    "sha256_of",
+    "sniff_separator",
+]
+
+_SAMPLE_BYTES = 1 << 16
+ENCODINGS = ("utf-8-sig", "cp1252")
+
+
+def require_file(path: Path, role: str) -> Path:
+    """Return ``path`` if it is a non-empty readable file, else raise SourceError."""
+    if not path.exists():
+        raise SourceError(_("Fichier {role} introuvable : {path}.", role=role, path=path))
+    if path.is_dir():
+        raise SourceError(
+            _("{path} est un dossier ; un fichier {role} était attendu.", path=path, role=role)
+        )
+    if path.stat().st_size == 0:
+        raise SourceError(_("Le fichier {role} {path} est vide.", role=role, path=path))
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    """Return the SHA-256 of a file, read by blocks (files can be several GB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def detect_encoding(path: Path, *, sample: int = _SAMPLE_BYTES) -> str:
+    """Guess the text encoding of a file: UTF-8 (with or without BOM) or Windows-1252.
+
+    Older INSEE, Sirene and RNA files are in Latin-1/Windows-1252; newer ones in
+    UTF-8.  A sample that does not decode as UTF-8 is taken as Windows-1252, which
+    decodes any byte and is a superset of Latin-1 for printable characters.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(sample)
+    try:
+        # A multi-byte character cut at the end of the sample is not an error.
+        head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def sniff_separator(header: str, *, path: Path, candidates: str = ";,\t|") -> str:
+    """Return the separator used in a CSV ``header`` line."""
+    counts = {sep: header.count(sep) for sep in candidates}
+    best = max(counts, key=lambda sep: counts[sep])
+    if counts[best] == 0:
+        raise SchemaError(
+            _(
+                "{path}, ligne 1 : aucun séparateur de colonnes reconnu (attendu l'un de "
+                "{expected}). Le fichier est-il bien un CSV ?",
+                path=path,
+                expected=" ".join(repr(c) for c in candidates),
+            )
+        )
+    return best
+
+
+def find_column(
+    columns: Iterable[str], aliases: Sequence[str], *, path: Path | str, what: str
+) -> str:
+    """Return the first column of ``columns`` matching one of ``aliases`` (case-insensitive).
+
+    Raises
+    ------
+    SchemaError
+        When no alias matches, naming the file, what was looked for and the columns found.
+    """
+    found = find_optional_column(columns, aliases)
+    if found is None:
+        columns = list(columns)
+        raise SchemaError(
+            _(
+                "{path} : colonne {what} introuvable (attendu l'une de : {aliases} ; "
+                "colonnes présentes : {columns}).",
+                path=path,
+                what=what,
+                aliases=", ".join(aliases),
+                columns=", ".join(columns[:30]) + (" …" if len(columns) > 30 else ""),  # noqa: PLR2004
+            )
+        )
+    return found
+
+
+def find_optional_column(columns: Iterable[str], aliases: Sequence[str]) -> str | None:
+    """Like :func:`find_column` but return ``None`` when nothing matches."""
+    by_key = {c.strip().lower(): c for c in columns}
+    for alias in aliases:
+        hit = by_key.get(alias.lower())
+        if hit is not None:
+            return hit
+    return None
+
+
+def extract_zip_member(
+    archive: Path, suffixes: Sequence[str], *, dest: Path, role: str, prefer: str | None = None
+) -> Path:
+    """Extract from ``archive`` the member whose name ends with one of ``suffixes``.
+
+    The member is extracted into ``dest`` (a cache folder) once; later calls reuse it
+    when its size matches.  ``prefer`` picks, among several candidates, the one whose
+    name contains that text (e.g. ``"FD_MOBPRO"`` rather than ``"varmod"``).
+    """
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith(tuple(s.lower() for s in suffixes))]
+            if prefer is not None:
+                preferred = [n for n in names if prefer.lower() in Path(n).name.lower()]
+                names = preferred or names
+            if not names:
+                raise SourceError(
+                    _(
+                        "L'archive {role} {path} ne contient aucun fichier {suffixes} "
+                        "(contenu : {content}).",
+                        role=role,
+                        path=archive,
+                        suffixes="/".join(suffixes),
+                        content=", ".join(zf.namelist()[:10]) or _("archive vide"),
+                    )
+                )
+            info = zf.getinfo(names[0])
+            dest.mkdir(parents=True, exist_ok=True)
+            target = dest / Path(info.filename).name
+            if target.exists() and target.stat().st_size == info.file_size:
+                return target
+            partial = target.with_suffix(target.suffix + ".part")
+            with zf.open(info) as src, partial.open("wb") as out:
+                while block := src.read(1 << 20):
+                    out.write(block)
+            partial.replace(target)
+            return target
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
+        raise SourceError(
+            _(
+                "L'archive {role} {path} est illisible ou tronquée ({error}). "
+                "Téléchargez-la de nouveau.",
+                role=role,
+                path=archive,
+                error=error,
+            )
+        ) from error
+
+
+def read_header(path: Path, encoding: str) -> str:
+    """Return the first line of a text file."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        return handle.readline().rstrip("\r\n")
+
+
+def read_csv_strings(
+    path: Path,
+    *,
+    role: str,
+    separator: str | None = None,
+    encoding: str | None = None,
+    skiprows: int = 0,
+) -> pd.DataFrame:
+    """Read a small or medium CSV entirely as strings, with clear errors.
+
+    Encoding and separator are detected when not given.  Every value is kept as
+    text (INSEE codes must keep their leading zeros); empty cells become ``NA``.
+    """
+    require_file(path, role)
+    encoding = encoding or detect_encoding(path)
+    if separator is None:
+        with path.open(encoding=encoding, errors="replace", newline="") as handle:
+            for _skip in range(skiprows):
+                handle.readline()
+            header = handle.readline()
+        separator = sniff_separator(header, path=path)
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=separator,
+            dtype=str,
+            encoding=encoding,
+            skiprows=skiprows,
+            keep_default_na=False,
+            na_values=[""],
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except pd.errors.ParserError as error:
+        raise SchemaError(
+            _("{path} : ligne mal formée ({error}).", path=path, error=error)
+        ) from error
+    except UnicodeDecodeError as error:
+        raise SchemaError(
+            _(
+                "{path} : encodage illisible à l'octet {position} (attendu UTF-8 ou "
+                "Windows-1252).",
+                path=path,
+                position=error.start,
+            )
+        ) from error
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    return frame
+
+
+def text_sample(path: Path, encoding: str, lines: int = 5) -> list[str]:
+    """Return the first ``lines`` lines of a text file (for messages)."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        return [line.rstrip("\r\n") for line in io.StringIO("".join(handle.readline() for _ in range(lines)))]
