@@ -1,0 +1,34 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierslieux.i18n import use_language
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+SHARED_REAL = ROOT.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """Folder of the hand-written test files."""
+    return DATA
+
+
+@pytest.fixture
+def shared_real() -> Path:
+    """Folder of the real extracts in ../shared/data/real; skips the test when absent."""
+    if not SHARED_REAL.is_dir():
+        pytest.skip("../shared/data/real absent : test sur données réelles ignoré")
+    return SHARED_REAL
+
+
+@pytest.fixture(autouse=True)
+def _french() -> object:
+    """Run every test in French, the default language."""
+    with use_language("fr"):
+        yield
