@@ -1,0 +1,269 @@
+"""Command line of tierslieux (``tierslieux --help``).
+
+Every command builds one :class:`~tierslieux.config.Settings`, calls a use case of
+:mod:`tierslieux.pipeline` and writes with :mod:`tierslieux.reports`.  Errors caused
+by the user's input are printed on one line (in French by default) with exit code 1;
+no traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from tierslieux import __version__
+from tierslieux.config import Settings
+from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import gettext as _
+from tierslieux.i18n import use_language
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="tierslieux",
+    help="Diagnostic territorial pour lancer des tiers-lieux ruraux.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+synth_app = typer.Typer(help="Données synthétiques (étiquetées comme telles).", no_args_is_help=True)
+app.add_typer(synth_app, name="synth")
+
+_err = Console(stderr=True, soft_wrap=True)
+_out = Console(soft_wrap=True)
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Dossier de fichiers déjà téléchargés (lus à la place d'Internet)."),
+]
+CacheOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Dossier du cache (défaut : ~/.cache/tierslieux).")
+]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="N'utiliser que des fichiers locaux, sans téléchargement.")
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="Langue des messages : fr ou en.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Afficher la trace complète des erreurs.")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None and v is not False}
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise TierslieuxError(
+            _("Paramètre {field} invalide : {msg}.", field=field, msg=first["msg"])
+        ) from error
+
+
+def _guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn user errors into one French line and exit code 1 (2 for unexpected errors)."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        debug = bool(kwargs.get("debug"))
+        lang = kwargs.get("lang") or "fr"
+        try:
+            with use_language(str(lang)):
+                return func(*args, **kwargs)
+        except TierslieuxError as error:
+            if debug:
+                raise
+            _err.print(f"[bold red]{_('Erreur')} :[/] {error}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+        except ValueError as error:
+            if debug:
+                raise
+            _err.print(f"[bold red]{_('Erreur')} :[/] {error}", highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _err.print(_("Interrompu."))
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:
+            if debug:
+                raise
+            _err.print(
+                f"[bold red]{_('Erreur inattendue')} :[/] {type(error).__name__}: {error}. "
+                + _("Relancez avec --debug pour la trace et signalez-la."),
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:  # noqa: FBT001
+    if value:
+        _out.print(f"tierslieux {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[  # noqa: ARG001
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Version et sortie."),
+    ] = False,
+) -> None:
+    """Diagnostic territorial pour lancer des tiers-lieux ruraux."""
+
+
+@app.command()
+@_guarded
+def diagnose(  # noqa: PLR0913
+    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    territory: Annotated[
+        str,
+        typer.Option(
+            "--territory",
+            help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>, france.",
+        ),
+    ] = "",
+    data: DataOpt = None,
+    communes: Annotated[
+        list[Path] | None,
+        typer.Option("--communes", help="Fichier(s) des communes (GeoJSON, GPKG, SHP, CSV, JSON)."),
+    ] = None,
+    zonages: Annotated[
+        Path | None, typer.Option("--zonages", help="Table d'appartenance des communes (Insee).")
+    ] = None,
+    mobpro: Annotated[
+        Path | None,
+        typer.Option("--mobpro", help="Fichier MOBPRO (FD_MOBPRO_*.csv/.zip, RP*_mobpro.parquet, flux)."),
+    ] = None,
+    travel_times: Annotated[
+        Path | None,
+        typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes."),
+    ] = None,
+    osrm_url: Annotated[
+        str | None, typer.Option("--osrm-url", help="Serveur OSRM pour les temps routiers.")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Seuil du bassin de vie (défaut 20).")
+    ] = None,
+    long_minutes: Annotated[
+        float | None, typer.Option("--trajet-long", help="Seuil du trajet long (défaut 30).")
+    ] = None,
+    teleworkable: Annotated[
+        Path | None,
+        typer.Option("--teletravail", help="Parts télétravaillables par CS1 (CSV cs1,part,source)."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
+    ] = False,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Compter les usagers potentiels d'un tiers-lieu par commune, bassin de 20 minutes et bassin de vie."""
+    from tierslieux.pipeline import DiagnoseRequest, run_diagnosis  # noqa: PLC0415
+    from tierslieux.reports.diagnosis import write_diagnosis  # noqa: PLC0415
+
+    if not territory and not demo:
+        raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
+    settings = _settings(
+        data_dir=data, cache_dir=cache_dir, offline=offline or demo, osrm_url=osrm_url, lang=lang
+    )
+    request = DiagnoseRequest(
+        territory=territory or "france",
+        communes=tuple(communes or ()),
+        zonages=zonages,
+        mobpro=mobpro,
+        travel_times=travel_times,
+        teleworkable=teleworkable,
+        minutes=minutes,
+        long_commute_minutes=long_minutes,
+        demo=demo,
+    )
+    with _err.status(_("Calcul du diagnostic…")):
+        diagnosis = run_diagnosis(settings, request)
+        files = write_diagnosis(diagnosis, out)
+    for note in diagnosis.notes:
+        _err.print(f"[bold yellow]{note}[/]", highlight=False)
+    _out.print(
+        _(
+            "{territory} : {n} communes, {potential} usagers potentiels estimés. Fichiers écrits "
+            "dans {out} : {files}.",
+            territory=diagnosis.territory_label,
+            n=len(diagnosis.communes),
+            potential=(
+                f"{diagnosis.communes['potentiel'].sum():,.0f}".replace(",", "\u202f")
+                if diagnosis.mobpro_kind != "flux"
+                else "—"
+            ),
+            out=out,
+            files=", ".join(f.name for f in files),
+        ),
+        highlight=False,
+    )
+
+
+@synth_app.command("mobpro")
+@_guarded
+def synth_mobpro(
+    communes: Annotated[
+        list[Path], typer.Option("--communes", help="Fichier(s) des communes (avec population active si possible).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Fichier FD_MOBPRO à écrire.")],
+    territory: Annotated[
+        str | None, typer.Option("--territory", help="Limiter aux communes d'un territoire.")
+    ] = None,
+    rows: Annotated[int | None, typer.Option("--rows", help="Nombre de lignes visé.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Graine aléatoire.")] = 0,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Écrire un fichier MOBPRO SYNTHÉTIQUE au format officiel FD_MOBPRO."""
+    from tierslieux.pipeline import synthesise_mobpro_for  # noqa: PLC0415
+
+    settings = _settings(lang=lang, offline=True)
+    path = synthesise_mobpro_for(settings, tuple(communes), out, territory=territory, seed=seed, rows=rows)
+    _out.print(
+        _("Fichier SYNTHÉTIQUE écrit : {path} (et sa description {sidecar}).", path=path,
+          sidecar=path.name + ".synthetic.json"),
+        highlight=False,
+    )
+
+
+@app.command()
+@_guarded
+def fetch(
+    dataset: Annotated[
+        list[str] | None, typer.Argument(help="Identifiants du catalogue (vide : liste).")
+    ] = None,
+    cache_dir: CacheOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Télécharger des jeux de données officiels dans le cache (ou lister le catalogue)."""
+    from tierslieux.pipeline import fetch_datasets, list_datasets  # noqa: PLC0415
+
+    settings = _settings(cache_dir=cache_dir, lang=lang)
+    if not dataset:
+        for entry in list_datasets(settings):
+            _out.print(f"[bold]{entry.id}[/]  {entry.vintage}  {entry.url}", highlight=False)
+        return
+    for path in fetch_datasets(settings, dataset):
+        _out.print(str(path), highlight=False)
+
+
+def main() -> None:
+    """Entry point of the ``tierslieux`` command."""
+    app(prog_name="tierslieux")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())  # type: ignore[func-returns-value]

@@ -1,0 +1,133 @@
+"""Self-contained SVG maps (no tiles, no JavaScript: the report works offline)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pyproj import Transformer
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import pandas as pd
+
+__all__ = ["PALETTE", "choropleth_svg", "class_breaks"]
+
+#: Sequential palette, 5 classes (ColorBrewer "YlGnBu", Cynthia Brewer, colorbrewer2.org).
+PALETTE: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+_NO_DATA = "#dddddd"
+_WIDTH = 720.0
+
+
+def class_breaks(values: Sequence[float], classes: int = len(PALETTE)) -> list[float]:
+    """Return the upper bounds of ``classes`` quantile classes of ``values``."""
+    data = np.asarray([v for v in values if v == v], dtype="float64")  # noqa: PLR0124 (NaN)
+    if data.size == 0:
+        return []
+    return [float(q) for q in np.quantile(data, np.linspace(0, 1, classes + 1)[1:])]
+
+
+def _colour(value: float | None, breaks: Sequence[float]) -> str:
+    if value is None or value != value or not breaks:  # noqa: PLR0124 (NaN)
+        return _NO_DATA
+    for index, upper in enumerate(breaks):
+        if value <= upper:
+            return PALETTE[index]
+    return PALETTE[-1]
+
+
+def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+    kind = geometry.get("type")
+    coords = geometry.get("coordinates") or []
+    if kind == "Polygon":
+        return [list(ring) for ring in coords]
+    if kind == "MultiPolygon":
+        return [list(ring) for polygon in coords for ring in polygon]
+    return []
+
+
+def choropleth_svg(  # noqa: PLR0913
+    frame: pd.DataFrame,
+    column: str,
+    geometries: Mapping[str, Mapping[str, Any]],
+    *,
+    label: str,
+    value_format: str = "{:,.0f}",
+    title_column: str = "nom",
+) -> str:
+    """Return an SVG choropleth of ``frame[column]`` by commune (EPSG:2154 projection).
+
+    Communes without a polygon are drawn as circles at their ``latitude``/``longitude``
+    when those columns are present.
+    """
+    to_l93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+    values = {str(c): v for c, v in zip(frame["code"], frame[column], strict=True)}
+    titles = {str(c): str(t) for c, t in zip(frame["code"], frame[title_column], strict=True)}
+    breaks = class_breaks([float(v) for v in values.values() if v is not None and v == v])  # noqa: PLR0124
+    shapes: list[tuple[str, list[np.ndarray]]] = []
+    for code in values:
+        geometry = geometries.get(code)
+        if not geometry:
+            continue
+        rings = []
+        for ring in _rings(geometry):
+            array = np.asarray(ring, dtype="float64")[:, :2]
+            x, y = to_l93.transform(array[:, 0], array[:, 1])
+            rings.append(np.column_stack([x, y]))
+        if rings:
+            shapes.append((code, rings))
+    dots: list[tuple[str, float, float]] = []
+    if {"latitude", "longitude"} <= set(frame.columns):
+        for code, lat, lon in zip(frame["code"], frame["latitude"], frame["longitude"], strict=True):
+            if str(code) not in geometries and lat == lat and lon == lon:  # noqa: PLR0124
+                x, y = to_l93.transform(float(lon), float(lat))
+                dots.append((str(code), float(x), float(y)))
+    all_xy = [r for _c, rings in shapes for r in rings] + [np.array([[x, y]]) for _c, x, y in dots]
+    if not all_xy:
+        return ""
+    stacked = np.vstack(all_xy)
+    xmin, ymin = stacked.min(axis=0)
+    xmax, ymax = stacked.max(axis=0)
+    span = max(xmax - xmin, ymax - ymin, 1.0)
+    scale = _WIDTH / span
+    height = (ymax - ymin) * scale + 20
+
+    def project(points: np.ndarray) -> str:
+        px = (points[:, 0] - xmin) * scale + 10
+        py = (ymax - points[:, 1]) * scale + 10
+        return "M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True)) + " Z"
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH + 20:.0f} {height:.0f}" '
+        f'role="img" aria-label="{html.escape(label)}" class="carte">'
+    ]
+    for code, rings in shapes:
+        value = values.get(code)
+        shown = value_format.format(float(value)) if value is not None and value == value else "—"  # noqa: PLR0124
+        parts.append(
+            f'<path d="{" ".join(project(r) for r in rings)}" fill="{_colour(value, breaks)}" '
+            f'fill-rule="evenodd" stroke="#ffffff" stroke-width="0.4">'
+            f"<title>{html.escape(titles.get(code, code))} ({code}) : {shown}</title></path>"
+        )
+    for code, x, y in dots:
+        value = values.get(code)
+        cx, cy = (x - xmin) * scale + 10, (ymax - y) * scale + 10
+        shown = value_format.format(float(value)) if value is not None and value == value else "—"  # noqa: PLR0124
+        parts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{_colour(value, breaks)}" '
+            f'stroke="#555"><title>{html.escape(titles.get(code, code))} ({code}) : {shown}'
+            "</title></circle>"
+        )
+    parts.append("</svg>")
+    legend = ['<ul class="legende">']
+    lower = min(float(v) for v in values.values() if v is not None and v == v)  # noqa: PLR0124
+    for colour, upper in zip(PALETTE, breaks, strict=False):
+        legend.append(
+            f'<li><span style="background:{colour}"></span>'
+            f"{value_format.format(lower)} – {value_format.format(upper)}</li>"
+        )
+        lower = upper
+    legend.append("</ul>")
+    return "".join(parts) + "".join(legend)

@@ -1,0 +1,91 @@
+"""Catalogue of official datasets (data, not code) and their download into the cache."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from tierslieux.errors import SchemaError, SourceError
+from tierslieux.i18n import gettext as _
+from tierslieux.sources._http import download
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import httpx
+
+__all__ = ["Dataset", "fetch_dataset", "load_catalog"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One entry of the catalogue."""
+
+    id: str
+    url: str
+    vintage: str
+    licence: str
+    filename: str
+    role: str
+    sha256: str | None = None
+
+
+def load_catalog(override: Path | None = None) -> dict[str, Dataset]:
+    """Return the packaged catalogue, updated with the entries of ``override``."""
+    text = (resources.files("tierslieux.sources") / "catalog.toml").read_text(encoding="utf-8")
+    entries = dict(tomllib.loads(text))
+    if override is not None:
+        try:
+            entries.update(tomllib.loads(override.read_text(encoding="utf-8")))
+        except OSError as error:
+            raise SourceError(
+                _("Catalogue {path} illisible : {error}.", path=override, error=error)
+            ) from error
+        except tomllib.TOMLDecodeError as error:
+            raise SchemaError(
+                _("Catalogue {path} : TOML invalide ({error}).", path=override, error=error)
+            ) from error
+    catalog: dict[str, Dataset] = {}
+    for key, value in entries.items():
+        try:
+            catalog[key] = Dataset(
+                id=key,
+                url=str(value["url"]),
+                vintage=str(value.get("vintage", "")),
+                licence=str(value.get("licence", "")),
+                filename=str(value.get("filename") or value["url"].rsplit("/", 1)[-1]),
+                role=str(value.get("role", "")),
+                sha256=value.get("sha256"),
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise SchemaError(
+                _(
+                    "Catalogue : l'entrée [{key}] doit avoir au moins une clé « url » ({error}).",
+                    key=key,
+                    error=error,
+                )
+            ) from error
+    return catalog
+
+
+def fetch_dataset(
+    dataset: Dataset,
+    cache_dir: Path,
+    *,
+    client: httpx.Client | None = None,
+    progress: bool = True,
+) -> Path:
+    """Download ``dataset`` into ``cache_dir/<id>/`` once and return the local file.
+
+    A ``.meta.json`` beside the file records URL, vintage, date and SHA-256.
+    """
+    return download(
+        dataset.url,
+        cache_dir / dataset.id / dataset.filename,
+        expected_sha256=dataset.sha256,
+        vintage=dataset.vintage,
+        client=client,
+        progress=progress,
+    )
