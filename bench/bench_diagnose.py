@@ -1,0 +1,92 @@
+"""Benchmark of ``diagnose``: PACA (946 communes) and all of France, synthetic MOBPRO.
+
+Prints, for each run, the time of the full diagnostic and, as the floor, the time of a
+plain DuckDB aggregation of the same file (sum of IPONDI by commune of residence),
+plus the peak memory of the process. Uses the real commune geography of
+../shared/data/real/communes/communes.csv; skips with a message when it is absent.
+
+Usage: .venv/bin/python bench/bench_diagnose.py [--france] [--rows-paca N] [--rows-france N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from tierslieux.config import Settings
+from tierslieux.pipeline import DiagnoseRequest, resolve_communes, run_diagnosis, synthesise_mobpro
+from tierslieux.reports.diagnosis import write_diagnosis
+from tierslieux.sources.communes import Communes
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMUNES = ROOT.parent / "shared" / "data" / "real" / "communes" / "communes.csv"
+ZONAGES = ROOT.parent / "shared" / "data" / "real" / "zonages" / "table_supracom_2024_PACA.csv"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor_seconds(path: Path) -> float:
+    start = time.perf_counter()
+    with duckdb.connect() as con:
+        con.execute(
+            f"SELECT COMMUNE, SUM(IPONDI) FROM read_csv('{path}', delim=';', header=true, "
+            "all_varchar=true) GROUP BY 1"
+        ).fetchall()
+    return time.perf_counter() - start
+
+
+def run(label: str, territory: str, rows: int, communes: Communes, work: Path) -> None:
+    mobpro = work / f"FD_MOBPRO_2021_{label}_SYNTHETIQUE.csv"
+    start = time.perf_counter()
+    synthesise_mobpro(communes, mobpro, seed=1, rows=rows)
+    synth = time.perf_counter() - start
+    settings = Settings(cache_dir=work / "cache", offline=True)
+    request = DiagnoseRequest(
+        territory=territory, communes=(COMMUNES,), mobpro=mobpro,
+        zonages=ZONAGES if label == "PACA" else None,
+    )
+    start = time.perf_counter()
+    diagnosis = run_diagnosis(settings, request)
+    write_diagnosis(diagnosis, work / f"out-{label}")
+    total = time.perf_counter() - start
+    floor = floor_seconds(mobpro)
+    print(
+        f"{label:7s} communes={len(diagnosis.communes):6d} rows={rows:9d} "
+        f"synth={synth:6.1f}s diagnose={total:6.1f}s floor(duckdb)={floor:5.1f}s "
+        f"ratio={total / floor:4.1f} peak_rss={peak_rss_mb():7.0f} MB"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--france", action="store_true", help="also run all of France")
+    parser.add_argument("--rows-paca", type=int, default=500_000)
+    parser.add_argument("--rows-france", type=int, default=8_000_000)
+    args = parser.parse_args()
+    if not COMMUNES.is_file():
+        print(f"absent: {COMMUNES} (../shared missing) - benchmark skipped")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        settings = Settings(cache_dir=work / "cache", offline=True)
+        france = resolve_communes(settings, (COMMUNES,))
+        paca = Communes(
+            table=france.table[france.table["reg"] == "93"].reset_index(drop=True),
+            geometries={}, provenance=france.provenance,
+        )
+        run("PACA", "region:93", args.rows_paca, paca, work)
+        if args.france:
+            run("France", "france", args.rows_france, france, work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
