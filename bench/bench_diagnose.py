@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 import duckdb
+from tierslieux.sources.communes import Communes
 
 from tierslieux.config import Settings
 from tierslieux.pipeline import DiagnoseRequest, resolve_communes, run_diagnosis, synthesise_mobpro
 from tierslieux.reports.diagnosis import write_diagnosis
-from tierslieux.sources.communes import Communes
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMUNES = ROOT.parent / "shared" / "data" / "real" / "communes" / "communes.csv"
@@ -50,7 +50,9 @@ def run(label: str, territory: str, rows: int, communes: Communes, work: Path) -
     synth = time.perf_counter() - start
     settings = Settings(cache_dir=work / "cache", offline=True)
     request = DiagnoseRequest(
-        territory=territory, communes=(COMMUNES,), mobpro=mobpro,
+        territory=territory,
+        communes=(COMMUNES,),
+        mobpro=mobpro,
         zonages=ZONAGES if label == "PACA" else None,
     )
     start = time.perf_counter()
@@ -80,7 +82,8 @@ def main() -> int:
         france = resolve_communes(settings, (COMMUNES,))
         paca = Communes(
             table=france.table[france.table["reg"] == "93"].reset_index(drop=True),
-            geometries={}, provenance=france.provenance,
+            geometries={},
+            provenance=france.provenance,
         )
         run("PACA", "region:93", args.rows_paca, paca, work)
         if args.france:

@@ -26,8 +26,14 @@ def test_demo_runs_offline_and_is_labelled(tmp_path: Path, env: dict[str, str]) 
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
-        ["bassins.csv", "catchments.csv", "communes.csv", "communes.geojson", "report.html",
-         "sources.json"]
+        [
+            "bassins.csv",
+            "catchments.csv",
+            "communes.csv",
+            "communes.geojson",
+            "report.html",
+            "sources.json",
+        ]
     )
     communes = pd.read_csv(out / "communes.csv", dtype={"code": str})
     assert list(communes.columns[: 2 + len(INDICATORS)]) == ["code", "nom", *INDICATORS]
@@ -61,7 +67,8 @@ def test_missing_territory_is_one_line_error(tmp_path: Path, env: dict[str, str]
 
 def test_bad_territory_is_clear(tmp_path: Path, env: dict[str, str]) -> None:
     result = runner.invoke(
-        app, ["diagnose", "--territory", "canton:12", "--demo", "--out", str(tmp_path / "x")],
+        app,
+        ["diagnose", "--territory", "canton:12", "--demo", "--out", str(tmp_path / "x")],
         env=env,
     )
     assert result.exit_code == 1
@@ -72,8 +79,14 @@ def test_bad_territory_is_clear(tmp_path: Path, env: dict[str, str]) -> None:
 def test_missing_mobpro_file_names_it(tmp_path: Path, env: dict[str, str]) -> None:
     result = runner.invoke(
         app,
-        ["diagnose", "--demo", "--mobpro", str(tmp_path / "absent.csv"), "--out",
-         str(tmp_path / "x")],
+        [
+            "diagnose",
+            "--demo",
+            "--mobpro",
+            str(tmp_path / "absent.csv"),
+            "--out",
+            str(tmp_path / "x"),
+        ],
         env=env,
     )
     assert result.exit_code == 1

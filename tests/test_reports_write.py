@@ -15,9 +15,14 @@ def test_failed_run_leaves_output_untouched(tmp_path: Path) -> None:
     out = tmp_path / "sortie"
     out.mkdir()
     (out / "ancien.csv").write_text("x", encoding="utf-8")
-    with pytest.raises(RuntimeError), atomic_output_dir(out) as staging:
-        (staging / "communes.csv").write_text("partiel", encoding="utf-8")
-        raise RuntimeError
+
+    def failing_run() -> None:
+        with atomic_output_dir(out) as staging:
+            (staging / "communes.csv").write_text("partiel", encoding="utf-8")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        failing_run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sortie"]
     assert sorted(p.name for p in out.iterdir()) == ["ancien.csv"]
 
@@ -37,10 +42,18 @@ def test_class_breaks_quantiles() -> None:
 
 def test_choropleth_draws_polygons_and_points() -> None:
     frame = pd.DataFrame(
-        {"code": ["05061", "05023"], "nom": ["Gap", "Briançon"], "v": [10.0, 20.0],
-         "latitude": [44.56, 44.90], "longitude": [6.08, 6.64]}
+        {
+            "code": ["05061", "05023"],
+            "nom": ["Gap", "Briançon"],
+            "v": [10.0, 20.0],
+            "latitude": [44.56, 44.90],
+            "longitude": [6.08, 6.64],
+        }
     )
-    square = {"type": "Polygon", "coordinates": [[[6.0, 44.5], [6.1, 44.5], [6.1, 44.6], [6.0, 44.5]]]}
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[6.0, 44.5], [6.1, 44.5], [6.1, 44.6], [6.0, 44.5]]],
+    }
     svg = choropleth_svg(frame, "v", {"05061": square}, label="test")
     assert svg.startswith("<svg")
     assert svg.count("<path") == 1

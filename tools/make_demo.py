@@ -12,10 +12,22 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "tierslieux" / "data" / "demo"
 NAMES = [
-    "Bourg-Fictif", "Val-d'Exemple", "Saint-Imaginaire", "Les Essais",
-    "Montfictif", "La Maquette", "Pré-Modèle", "Villedémo",
-    "Roche-Inventée", "Le Prototype", "Col-Fantaisie", "Bois-Supposé",
-    "Source-Fictive", "Hameau-Test", "Plaine-Rêvée", "Mont-Chimère",
+    "Bourg-Fictif",
+    "Val-d'Exemple",
+    "Saint-Imaginaire",
+    "Les Essais",
+    "Montfictif",
+    "La Maquette",
+    "Pré-Modèle",
+    "Villedémo",
+    "Roche-Inventée",
+    "Le Prototype",
+    "Col-Fantaisie",
+    "Bois-Supposé",
+    "Source-Fictive",
+    "Hameau-Test",
+    "Plaine-Rêvée",
+    "Mont-Chimère",
 ]
 # Invented populations: a small market town and rural villages.
 POPULATION = [6200, 1450, 820, 540, 1100, 380, 260, 2300, 190, 640, 150, 420, 980, 210, 720, 330]
@@ -38,33 +50,55 @@ def main() -> None:
         code = f"00{index + 101:03d}"
         active = round(population * 0.45)  # invented, like everything in this file
         unemployed = round(active * 0.08)
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {
-                "code": code, "nom": f"{name} (FICTIF)", "population": population,
-                "pop_15_64_active_2021": active, "pop_15_64_chomage_2021": unemployed,
-                "dep": "00", "reg": "00", "epci": "000000001" if col < 2 else "000000002",
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {
+                    "code": code,
+                    "nom": f"{name} (FICTIF)",
+                    "population": population,
+                    "pop_15_64_active_2021": active,
+                    "pop_15_64_chomage_2021": unemployed,
+                    "dep": "00",
+                    "reg": "00",
+                    "epci": "000000001" if col < 2 else "000000002",
+                },
+            }
+        )
         bv = "00101" if col < 2 else "00108"
         cate = "11" if index == 0 else ("20" if col < 3 else "30")
-        rows.append(f"{code},{name} (FICTIF),00,00,{'000000001' if col < 2 else '000000002'},CC,{bv},000,{cate},0000")
+        rows.append(
+            f"{code},{name} (FICTIF),00,00,{'000000001' if col < 2 else '000000002'},CC,{bv},000,{cate},0000"
+        )
     (OUT / "communes_fictives.geojson").write_text(
-        json.dumps({"type": "FeatureCollection", "name": "communes FICTIVES de démonstration",
-                    "features": features}, ensure_ascii=False, indent=1), encoding="utf-8")
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "name": "communes FICTIVES de démonstration",
+                "features": features,
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     (OUT / "zonages_fictifs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (OUT / "libelles_zonages_fictifs.csv").write_text(
         "NIVGEO,CODGEO,LIBGEO,NB_COM\n"
         "BV2022,00101,Bassin de Bourg-Fictif (FICTIF),8\n"
         "BV2022,00108,Bassin de Villedémo (FICTIF),8\n"
         "EPCI,000000001,CC du Val-d'Exemple (FICTIVE),8\n"
-        "EPCI,000000002,CC des Monts-Chimères (FICTIVE),8\n", encoding="utf-8")
+        "EPCI,000000002,CC des Monts-Chimères (FICTIVE),8\n",
+        encoding="utf-8",
+    )
     (OUT / "README.md").write_text(
         "# Territoire de démonstration FICTIF\n\nCommunes, codes (département « 00 », "
         "qui n'existe pas), populations et zonages inventés par `tools/make_demo.py`. "
         "Le recensement de la démonstration est SYNTHÉTIQUE, généré à la volée. "
-        "Aucun chiffre ne décrit un lieu réel.\n", encoding="utf-8")
+        "Aucun chiffre ne décrit un lieu réel.\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

@@ -9,10 +9,9 @@ no traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -24,6 +23,9 @@ from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.i18n import use_language
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -34,7 +36,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-synth_app = typer.Typer(help="Données synthétiques (étiquetées comme telles).", no_args_is_help=True)
+synth_app = typer.Typer(
+    help="Données synthétiques (étiquetées comme telles).", no_args_is_help=True
+)
 app.add_typer(synth_app, name="synth")
 
 _err = Console(stderr=True, soft_wrap=True)
@@ -42,10 +46,13 @@ _out = Console(soft_wrap=True)
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Dossier de fichiers déjà téléchargés (lus à la place d'Internet)."),
+    typer.Option(
+        "--data", help="Dossier de fichiers déjà téléchargés (lus à la place d'Internet)."
+    ),
 ]
 CacheOpt = Annotated[
-    Path | None, typer.Option("--cache-dir", help="Dossier du cache (défaut : ~/.cache/tierslieux).")
+    Path | None,
+    typer.Option("--cache-dir", help="Dossier du cache (défaut : ~/.cache/tierslieux)."),
 ]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="N'utiliser que des fichiers locaux, sans téléchargement.")
@@ -54,10 +61,10 @@ LangOpt = Annotated[str | None, typer.Option("--lang", help="Langue des messages
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Afficher la trace complète des erreurs.")]
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(**overrides: object) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None and v is not False}
     try:
-        return Settings(**values)
+        return Settings(**values)  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
@@ -104,7 +111,7 @@ def _guarded(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _version(value: bool) -> None:  # noqa: FBT001
+def _version(value: bool) -> None:
     if value:
         _out.print(f"tierslieux {__version__}")
         raise typer.Exit
@@ -112,7 +119,7 @@ def _version(value: bool) -> None:  # noqa: FBT001
 
 @app.callback()
 def main_callback(
-    version: Annotated[  # noqa: ARG001
+    version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Version et sortie."),
     ] = False,
@@ -122,7 +129,7 @@ def main_callback(
 
 @app.command()
 @_guarded
-def diagnose(  # noqa: PLR0913
+def diagnose(
     out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
     territory: Annotated[
         str,
@@ -141,7 +148,9 @@ def diagnose(  # noqa: PLR0913
     ] = None,
     mobpro: Annotated[
         Path | None,
-        typer.Option("--mobpro", help="Fichier MOBPRO (FD_MOBPRO_*.csv/.zip, RP*_mobpro.parquet, flux)."),
+        typer.Option(
+            "--mobpro", help="Fichier MOBPRO (FD_MOBPRO_*.csv/.zip, RP*_mobpro.parquet, flux)."
+        ),
     ] = None,
     travel_times: Annotated[
         Path | None,
@@ -158,7 +167,9 @@ def diagnose(  # noqa: PLR0913
     ] = None,
     teleworkable: Annotated[
         Path | None,
-        typer.Option("--teletravail", help="Parts télétravaillables par CS1 (CSV cs1,part,source)."),
+        typer.Option(
+            "--teletravail", help="Parts télétravaillables par CS1 (CSV cs1,part,source)."
+        ),
     ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
@@ -168,7 +179,7 @@ def diagnose(  # noqa: PLR0913
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
-    """Compter les usagers potentiels d'un tiers-lieu par commune, bassin de 20 minutes et bassin de vie."""
+    """Compter les usagers potentiels d'un tiers-lieu par commune et par bassin."""
     from tierslieux.pipeline import DiagnoseRequest, run_diagnosis  # noqa: PLC0415
     from tierslieux.reports.diagnosis import write_diagnosis  # noqa: PLC0415
 
@@ -215,7 +226,10 @@ def diagnose(  # noqa: PLR0913
 @_guarded
 def synth_mobpro(
     communes: Annotated[
-        list[Path], typer.Option("--communes", help="Fichier(s) des communes (avec population active si possible).")
+        list[Path],
+        typer.Option(
+            "--communes", help="Fichier(s) des communes (avec population active si possible)."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Fichier FD_MOBPRO à écrire.")],
     territory: Annotated[
@@ -230,10 +244,15 @@ def synth_mobpro(
     from tierslieux.pipeline import synthesise_mobpro_for  # noqa: PLC0415
 
     settings = _settings(lang=lang, offline=True)
-    path = synthesise_mobpro_for(settings, tuple(communes), out, territory=territory, seed=seed, rows=rows)
+    path = synthesise_mobpro_for(
+        settings, tuple(communes), out, territory=territory, seed=seed, rows=rows
+    )
     _out.print(
-        _("Fichier SYNTHÉTIQUE écrit : {path} (et sa description {sidecar}).", path=path,
-          sidecar=path.name + ".synthetic.json"),
+        _(
+            "Fichier SYNTHÉTIQUE écrit : {path} (et sa description {sidecar}).",
+            path=path,
+            sidecar=path.name + ".synthetic.json",
+        ),
         highlight=False,
     )
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,7 +44,7 @@ def current_language() -> str:
     return _language.get()
 
 
-def gettext(message: str, /, **params: Any) -> str:
+def gettext(message: str, /, **params: object) -> str:
     """Translate ``message`` (French source text) and fill its ``{placeholders}``.
 
     Parameters
@@ -67,8 +67,11 @@ def gettext(message: str, /, **params: Any) -> str:
 def use_language(lang: str) -> Iterator[None]:
     """Set the language for the duration of a ``with`` block."""
     if lang not in LANGUAGES:
-        msg = gettext("Langue inconnue : {lang} (attendu : {expected}).", lang=lang,
-                      expected=", ".join(LANGUAGES))
+        msg = gettext(
+            "Langue inconnue : {lang} (attendu : {expected}).",
+            lang=lang,
+            expected=", ".join(LANGUAGES),
+        )
         raise ValueError(msg)
     token = _language.set(lang)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
+
 
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
 from tierslieux.analysis.indicators import (
@@ -46,6 +46,8 @@ from tierslieux.sources.traveltimes import load_travel_times
 from tierslieux.sources.zonages import Zonages, load_zonages
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tierslieux.config import Settings
     from tierslieux.model.traveltime import TravelTimeEngine
 
@@ -178,7 +180,7 @@ def _resolve_zonages(settings: Settings, path: Path | None) -> Zonages | None:
         found = _find(settings.data_dir, "zonages")
         if found:
             # most recent vintage: names carry the year, sort gives it last
-            return load_zonages(sorted(found, key=lambda p: p.name)[-1])
+            return load_zonages(max(found, key=lambda p: p.name))
     return None
 
 
@@ -253,7 +255,9 @@ def _engine(
     return StraightLineEngine(), []
 
 
-def synthesise_mobpro(communes: Communes, out: Path, *, seed: int = 0, rows: int | None = None) -> Path:
+def synthesise_mobpro(
+    communes: Communes, out: Path, *, seed: int = 0, rows: int | None = None
+) -> Path:
     """Write a synthetic MOBPRO detail file for ``communes`` (labelled synthetic)."""
     return write_synthetic_mobpro(communes.table, out, seed=seed, target_rows=rows)
 
@@ -339,11 +343,15 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     table = communes.table.set_index("code")
     names = table["nom"].reindex(indicators["code"]).to_numpy()
     result = indicators.assign(nom=names)
-    zone_columns = [c for c in ("bv2022", "epci", "cateaav2020", "dep") if zonages and c in zonages.table]
+    zone_columns = [
+        c for c in ("bv2022", "epci", "cateaav2020", "dep") if zonages and c in zonages.table
+    ]
     if zonages is not None and zone_columns:
         result = result.merge(zonages.table[["code", *zone_columns]], on="code", how="left")
     result["effectifs_faibles"] = flag_small_counts(result, INDICATORS)
-    result = result[["code", "nom", *INDICATORS, *EXTRA_COLUMNS, *zone_columns, "effectifs_faibles"]]
+    result = result[
+        ["code", "nom", *INDICATORS, *EXTRA_COLUMNS, *zone_columns, "effectifs_faibles"]
+    ]
 
     territory_points = points[points["code"].isin(codes)]
     pairs = catchment_pairs(engine, territory_points, minutes)
@@ -371,7 +379,9 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
             ),
         )
     return Diagnosis(
-        territory_label=territory.label() if not request.demo else _("Territoire fictif de démonstration"),
+        territory_label=territory.label()
+        if not request.demo
+        else _("Territoire fictif de démonstration"),
         communes=result.reset_index(drop=True),
         catchments=catch.reset_index(drop=True),
         bassins=bassins,
@@ -396,7 +406,9 @@ def _by_bassin(communes: pd.DataFrame, zonages: Zonages) -> pd.DataFrame:
     grouped = (
         communes.dropna(subset=["bv2022"])
         .groupby("bv2022", sort=True)
-        .agg(nb_communes=("code", "size"), **{c: (c, lambda s: s.sum(min_count=1)) for c in columns})
+        .agg(
+            nb_communes=("code", "size"), **{c: (c, lambda s: s.sum(min_count=1)) for c in columns}
+        )
         .reset_index()
         .rename(columns={"bv2022": "code"})
     )
@@ -405,7 +417,7 @@ def _by_bassin(communes: pd.DataFrame, zonages: Zonages) -> pd.DataFrame:
     return grouped
 
 
-def synthesise_mobpro_for(  # noqa: PLR0913
+def synthesise_mobpro_for(
     settings: Settings,
     communes_paths: tuple[Path, ...],
     out: Path,

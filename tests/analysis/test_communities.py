@@ -11,8 +11,13 @@ def test_counts_and_openness() -> None:
     structures = pd.DataFrame(
         {
             "identifiant": ["siret:1", "rna:W1", "tl:9", "siret:2", "siret:3"],
-            "categorie": ["cae", "association_teleactivites", "tiers_lieu_existant",
-                          "scop_scic_tic", "cae"],
+            "categorie": [
+                "cae",
+                "association_teleactivites",
+                "tiers_lieu_existant",
+                "scop_scic_tic",
+                "cae",
+            ],
             "themes": ["ess_cooperation", "tic;tiers_lieu", "tiers_lieu", "tic", ""],
             "code_commune": ["A", "B", "B", "C", None],
         }

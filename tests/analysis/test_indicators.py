@@ -18,7 +18,7 @@ ROWS = [
     ("05061", "05061", False, "3", "16", "JZ", "1", 30, 2.0),  # A: employee, works home commune
     ("05061", "05023", False, "4", "16", "MN", "2", 45, 3.0),  # B: employee, 50 min away
     ("05061", "05061", False, "2", "21", "GI", "1", 25, 1.5),  # C: independent
-    ("05061", None, True, "5", "15", "OQ", "2", 40, 4.0),      # D: employee working abroad
+    ("05061", None, True, "5", "15", "OQ", "2", 40, 4.0),  # D: employee working abroad
     ("05061", "04070", False, "6", "22", "FZ", "1", 60, 1.0),  # E: employer, no coordinates
     ("05023", "05061", False, "3", "16", "JZ", "2", 35, 2.5),  # F: employee, 50 min away
 ]
@@ -36,7 +36,7 @@ class FixedEngine:
     def within(self, origins, destinations, max_minutes):  # pragma: no cover - unused
         raise NotImplementedError
 
-    def between(self, pairs: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
+    def between(self, pairs: pd.DataFrame, points: pd.DataFrame) -> pd.Series:  # noqa: ARG002
         table = {("05061", "05023"): 50.0, ("05023", "05061"): 50.0}
         values = [
             0.0 if o == d else table.get((o, d), float("nan"))
@@ -49,8 +49,17 @@ class FixedEngine:
 def con() -> duckdb.DuckDBPyConnection:
     frame = pd.DataFrame(
         ROWS,
-        columns=["residence", "workplace", "workplace_abroad", "cs1", "empl", "na17", "sexe",
-                 "agerevq", "weight"],
+        columns=[
+            "residence",
+            "workplace",
+            "workplace_abroad",
+            "cs1",
+            "empl",
+            "na17",
+            "sexe",
+            "agerevq",
+            "weight",
+        ],
     )
     connection = duckdb.connect()
     connection.register("rows_df", frame)
@@ -58,9 +67,15 @@ def con() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _run(con: duckdb.DuckDBPyConnection, kind: str = "detail", territory=("05061", "05023", "05999")):
+def _run(
+    con: duckdb.DuckDBPyConnection, kind: str = "detail", territory=("05061", "05023", "05999")
+):
     return compute_indicators(
-        con, "mobpro", kind=kind, territory=list(territory), engine=FixedEngine(),
+        con,
+        "mobpro",
+        kind=kind,
+        territory=list(territory),
+        engine=FixedEngine(),
         points=pd.DataFrame(columns=["code", "latitude", "longitude"]),
         parameters=IndicatorParameters(30.0, SHARES),
     ).set_index("code")
@@ -94,7 +109,11 @@ def test_commune_without_residents_gets_zeros(con: duckdb.DuckDBPyConnection) ->
 
 def test_threshold_is_strict_and_configurable(con: duckdb.DuckDBPyConnection) -> None:
     result = compute_indicators(
-        con, "mobpro", kind="detail", territory=["05061"], engine=FixedEngine(),
+        con,
+        "mobpro",
+        kind="detail",
+        territory=["05061"],
+        engine=FixedEngine(),
         points=pd.DataFrame(columns=["code", "latitude", "longitude"]),
         parameters=IndicatorParameters(50.0, SHARES),
     ).set_index("code")
@@ -102,9 +121,15 @@ def test_threshold_is_strict_and_configurable(con: duckdb.DuckDBPyConnection) ->
 
 
 def test_flux_kind_gives_counts_only(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE VIEW flux AS SELECT residence, workplace, workplace_abroad, weight FROM mobpro")
+    con.execute(
+        "CREATE VIEW flux AS SELECT residence, workplace, workplace_abroad, weight FROM mobpro"
+    )
     result = compute_indicators(
-        con, "flux", kind="flux", territory=["05061"], engine=FixedEngine(),
+        con,
+        "flux",
+        kind="flux",
+        territory=["05061"],
+        engine=FixedEngine(),
         points=pd.DataFrame(columns=["code", "latitude", "longitude"]),
         parameters=IndicatorParameters(30.0, SHARES),
     ).set_index("code")

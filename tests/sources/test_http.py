@@ -27,8 +27,13 @@ def _client(calls: list[str], status: int = 200, body: bytes = BODY) -> httpx.Cl
 def test_download_caches_and_records_checksum(tmp_path: Path) -> None:
     calls: list[str] = []
     target = tmp_path / "flux.csv"
-    path = download("https://example.org/flux.csv", target, vintage="RP2022",
-                    client=_client(calls), progress=False)
+    path = download(
+        "https://example.org/flux.csv",
+        target,
+        vintage="RP2022",
+        client=_client(calls),
+        progress=False,
+    )
     assert path.read_bytes() == BODY
     meta = read_meta(target)
     assert meta["sha256"] == hashlib.sha256(BODY).hexdigest()
@@ -40,22 +45,34 @@ def test_download_caches_and_records_checksum(tmp_path: Path) -> None:
 def test_checksum_mismatch_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "flux.csv"
     with pytest.raises(DownloadError, match="somme de contrôle"):
-        download("https://example.org/flux.csv", target, expected_sha256="0" * 64,
-                 client=_client([]), progress=False)
+        download(
+            "https://example.org/flux.csv",
+            target,
+            expected_sha256="0" * 64,
+            client=_client([]),
+            progress=False,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_http_error_names_url_and_folder(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match=r"https://example.org/absent.csv.*à la main"):
-        download("https://example.org/absent.csv", tmp_path / "a.csv",
-                 client=_client([], status=404), progress=False)
+        download(
+            "https://example.org/absent.csv",
+            tmp_path / "a.csv",
+            client=_client([], status=404),
+            progress=False,
+        )
     assert not (tmp_path / "a.csv").exists()
 
 
 def test_gzip_is_decompressed(tmp_path: Path) -> None:
-    path = download("https://example.org/c.geojson.gz", tmp_path / "c.geojson.gz",
-                    client=_client([], body=gzip.compress(b'{"type": "FeatureCollection"}')),
-                    progress=False)
+    path = download(
+        "https://example.org/c.geojson.gz",
+        tmp_path / "c.geojson.gz",
+        client=_client([], body=gzip.compress(b'{"type": "FeatureCollection"}')),
+        progress=False,
+    )
     assert path.name == "c.geojson"
     assert path.read_bytes() == b'{"type": "FeatureCollection"}'
 
@@ -64,8 +81,9 @@ def test_catalog_packaged_and_override(tmp_path: Path) -> None:
     catalog = load_catalog()
     assert catalog["mobpro-2021"].url.endswith("RP2021_mobpro.parquet")
     override = tmp_path / "catalogue.toml"
-    override.write_text('[mobpro-2021]\nurl = "https://miroir.example/RP2021_mobpro.parquet"\n',
-                        encoding="utf-8")
+    override.write_text(
+        '[mobpro-2021]\nurl = "https://miroir.example/RP2021_mobpro.parquet"\n', encoding="utf-8"
+    )
     assert load_catalog(override)["mobpro-2021"].url.startswith("https://miroir.example")
     bad = tmp_path / "bad.toml"
     bad.write_text("[x]\nurl = \n", encoding="utf-8")

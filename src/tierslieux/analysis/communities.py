@@ -27,14 +27,14 @@ OPENNESS_LEVELS = ("ouverte", "a_elargir", "fermee", "absente")
 def _openness(steps: int, structures: int, anchors: int) -> tuple[str, str]:
     if structures == 0:
         return "absente", _("Aucune structure des quatre étapes à portée : dynamique à créer.")
-    if steps >= 2 and anchors > 0:  # noqa: PLR2004
+    if steps >= 2 and anchors > 0:
         return "ouverte", _(
             "{k} types de structures et {a} lieu(x) d'accueil ou de réseautage : "
             "communauté potentiellement ouverte.",
             k=steps,
             a=anchors,
         )
-    if steps >= 2:  # noqa: PLR2004
+    if steps >= 2:
         return "a_elargir", _(
             "{k} types de structures mais aucun lieu d'accueil ou de réseautage à portée.",
             k=steps,
@@ -69,14 +69,17 @@ def summarise_communities(
         ``nb_types`` (distinct steps present), ``nb_ancrages``, ``themes``,
         ``ouverture`` (one of :data:`OPENNESS_LEVELS`) and ``ouverture_raison``.
     """
-    located = structures.dropna(subset=["code_commune"])[["identifiant", "categorie", "themes", "code_commune"]]
+    located = structures.dropna(subset=["code_commune"])[
+        ["identifiant", "categorie", "themes", "code_commune"]
+    ]
     self_pairs = pd.DataFrame({"origin": list(communes), "destination": list(communes)})
     reach = pd.concat([pairs[["origin", "destination"]], self_pairs]).drop_duplicates()
     joined = reach.merge(located, left_on="destination", right_on="code_commune", how="inner")
     joined = joined.drop_duplicates(subset=["origin", "identifiant"])
     counts = (
-        joined.pivot_table(index="origin", columns="categorie", values="identifiant",
-                           aggfunc="count", fill_value=0)
+        joined.pivot_table(
+            index="origin", columns="categorie", values="identifiant", aggfunc="count", fill_value=0
+        )
         .reindex(columns=list(CATEGORIES), fill_value=0)
         .reindex(list(communes), fill_value=0)
         .astype("int64")
@@ -97,7 +100,9 @@ def summarise_communities(
     result["themes"] = themes.to_numpy()
     levels = [
         _openness(int(k), int(n), int(a))
-        for k, n, a in zip(result["nb_types"], result["nb_structures"], result["nb_ancrages"], strict=True)
+        for k, n, a in zip(
+            result["nb_types"], result["nb_structures"], result["nb_ancrages"], strict=True
+        )
     ]
     result["ouverture"] = [level for level, _reason in levels]
     result["ouverture_raison"] = [reason for _level, reason in levels]

@@ -62,6 +62,7 @@ __all__ = [
     "indicator_labels",
 ]
 
+
 @dataclass(frozen=True)
 class IndicatorParameters:
     """Parameters of the indicator computation.
@@ -84,7 +85,7 @@ def _register_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFra
     con.unregister(f"{name}_df")
 
 
-def compute_indicators(  # noqa: PLR0913
+def compute_indicators(
     con: duckdb.DuckDBPyConnection,
     view: str,
     *,
@@ -134,9 +135,7 @@ def compute_indicators(  # noqa: PLR0913
         "SELECT DISTINCT residence, workplace FROM _tl_residents WHERE workplace IS NOT NULL"
     ).df()
     pairs = pairs.astype({"residence": "string", "workplace": "string"})
-    query = pd.DataFrame(
-        {"origin": pairs["residence"], "destination": pairs["workplace"]}
-    )
+    query = pd.DataFrame({"origin": pairs["residence"], "destination": pairs["workplace"]})
     minutes = engine.between(query, points) if len(query) else pd.Series(dtype="float64")
     pairs = pairs.assign(minutes=pd.to_numeric(minutes, errors="coerce").to_numpy())
     _register_frame(con, "_tl_minutes", pairs)

@@ -48,7 +48,7 @@ def normalise_commune_code(value: object) -> str | None:
     text = str(value).strip().upper()
     if not text:
         return None
-    if text.isdigit() and len(text) < 5:  # noqa: PLR2004
+    if text.isdigit() and len(text) < 5:
         text = text.zfill(5)
     return text
 

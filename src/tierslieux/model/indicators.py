@@ -53,5 +53,3 @@ def indicator_labels() -> dict[str, str]:
         ),
         "actifs_trajet_plus_30min": _("Actifs occupés travaillant à plus de 30 minutes"),
     }
-
-

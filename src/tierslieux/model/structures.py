@@ -58,7 +58,9 @@ def category_labels() -> dict[str, str]:
         "cae": _("Coopérative d'activité et d'emploi (étape 1)"),
         "scop_scic_tic": _("SCOP ou SCIC du numérique ou de la communication (étape 2)"),
         "acteur_developpement": _("Acteur du développement économique local (étape 3)"),
-        "association_teleactivites": _("Association portant une dynamique de télé-activités (étape 4)"),
+        "association_teleactivites": _(
+            "Association portant une dynamique de télé-activités (étape 4)"
+        ),
         "tiers_lieu_existant": _("Tiers-lieu existant"),
         "point_appui": _("Point d'appui (gare, France Services, médiation numérique)"),
     }

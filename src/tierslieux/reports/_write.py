@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -37,6 +36,6 @@ def atomic_output_dir(out: Path) -> Iterator[Path]:
         yield staging
         out.mkdir(parents=True, exist_ok=True)
         for item in sorted(staging.iterdir()):
-            os.replace(item, out / item.name)
+            item.replace(out / item.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

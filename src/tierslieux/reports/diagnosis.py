@@ -10,9 +10,9 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tierslieux import __version__
-from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
+from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
 from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import choropleth_svg
@@ -44,7 +44,11 @@ def _feature_collection(diagnosis: Diagnosis) -> dict[str, Any]:
     for record in diagnosis.communes.to_dict(orient="records"):
         code = str(record["code"])
         geometry = diagnosis.geometries.get(code)
-        if geometry is None and pd.notna(record.get("latitude")) and pd.notna(record.get("longitude")):
+        if (
+            geometry is None
+            and pd.notna(record.get("latitude"))
+            and pd.notna(record.get("longitude"))
+        ):
             geometry = {"type": "Point", "coordinates": [record["longitude"], record["latitude"]]}
         properties = {
             k: (None if pd.isna(v) else (round(float(v), 1) if isinstance(v, float) else v))
@@ -117,7 +121,9 @@ def render_report(diagnosis: Diagnosis) -> str:
         top_catchments=diagnosis.catchments.head(15).to_dict(orient="records"),
         top_communes=top_communes.to_dict(orient="records"),
         bassins=(
-            diagnosis.bassins.sort_values(mapped, ascending=False).head(20).to_dict(orient="records")
+            diagnosis.bassins.sort_values(mapped, ascending=False)
+            .head(20)
+            .to_dict(orient="records")
             if diagnosis.bassins is not None
             else None
         ),

@@ -48,7 +48,7 @@ def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
     return []
 
 
-def choropleth_svg(  # noqa: PLR0913
+def choropleth_svg(
     frame: pd.DataFrame,
     column: str,
     geometries: Mapping[str, Mapping[str, Any]],
@@ -80,7 +80,9 @@ def choropleth_svg(  # noqa: PLR0913
             shapes.append((code, rings))
     dots: list[tuple[str, float, float]] = []
     if {"latitude", "longitude"} <= set(frame.columns):
-        for code, lat, lon in zip(frame["code"], frame["latitude"], frame["longitude"], strict=True):
+        for code, lat, lon in zip(
+            frame["code"], frame["latitude"], frame["longitude"], strict=True
+        ):
             if str(code) not in geometries and lat == lat and lon == lon:  # noqa: PLR0124
                 x, y = to_l93.transform(float(lon), float(lat))
                 dots.append((str(code), float(x), float(y)))
@@ -100,8 +102,10 @@ def choropleth_svg(  # noqa: PLR0913
         return "M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True)) + " Z"
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH + 20:.0f} {height:.0f}" '
-        f'role="img" aria-label="{html.escape(label)}" class="carte">'
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH + 20:.0f} '
+            f'{height:.0f}" role="img" aria-label="{html.escape(label)}" class="carte">'
+        )
     ]
     for code, rings in shapes:
         value = values.get(code)

@@ -112,7 +112,7 @@ def find_column(
                 path=path,
                 what=what,
                 aliases=", ".join(aliases),
-                columns=", ".join(columns[:30]) + (" …" if len(columns) > 30 else ""),  # noqa: PLR2004
+                columns=", ".join(columns[:30]) + (" …" if len(columns) > 30 else ""),
             )
         )
     return found
@@ -139,7 +139,9 @@ def extract_zip_member(
     """
     try:
         with zipfile.ZipFile(archive) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(tuple(s.lower() for s in suffixes))]
+            names = [
+                n for n in zf.namelist() if n.lower().endswith(tuple(s.lower() for s in suffixes))
+            ]
             if prefer is not None:
                 preferred = [n for n in names if prefer.lower() in Path(n).name.lower()]
                 names = preferred or names
@@ -222,8 +224,7 @@ def read_csv_strings(
     except UnicodeDecodeError as error:
         raise SchemaError(
             _(
-                "{path} : encodage illisible à l'octet {position} (attendu UTF-8 ou "
-                "Windows-1252).",
+                "{path} : encodage illisible à l'octet {position} (attendu UTF-8 ou Windows-1252).",
                 path=path,
                 position=error.start,
             )
@@ -235,4 +236,7 @@ def read_csv_strings(
 def text_sample(path: Path, encoding: str, lines: int = 5) -> list[str]:
     """Return the first ``lines`` lines of a text file (for messages)."""
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
-        return [line.rstrip("\r\n") for line in io.StringIO("".join(handle.readline() for _ in range(lines)))]
+        return [
+            line.rstrip("\r\n")
+            for line in io.StringIO("".join(handle.readline() for _ in range(lines)))
+        ]

@@ -42,7 +42,7 @@ def read_meta(path: Path) -> dict[str, str]:
     return data
 
 
-def download(  # noqa: PLR0913
+def download(
     url: str,
     target: Path,
     *,
@@ -65,8 +65,10 @@ def download(  # noqa: PLR0913
     """
     final = target.with_suffix("") if target.suffix == ".gz" else target
     meta = read_meta(target)
-    if final.is_file() and meta.get("sha256") and (
-        expected_sha256 is None or meta["sha256"] == expected_sha256
+    if (
+        final.is_file()
+        and meta.get("sha256")
+        and (expected_sha256 is None or meta["sha256"] == expected_sha256)
     ):
         return final
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,9 +130,10 @@ def download(  # noqa: PLR0913
         )
     partial.replace(target)
     if final != target:
-        with gzip.open(target, "rb") as src, final.with_name(final.name + ".part").open(
-            "wb"
-        ) as dst:
+        with (
+            gzip.open(target, "rb") as src,
+            final.with_name(final.name + ".part").open("wb") as dst,
+        ):
             shutil.copyfileobj(src, dst)
         final.with_name(final.name + ".part").replace(final)
     target.with_name(target.name + ".meta.json").write_text(
