@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
 from tierslieux.analysis.indicators import (
     IndicatorParameters,
