@@ -1,0 +1,698 @@
+"""Sirene establishments (``StockEtablissement``) joined to legal units (``StockUniteLegale``).
+
+The national stocks hold about 40 million establishments and 25 million legal units,
+so they are never loaded whole: DuckDB scans the file (CSV, zipped CSV or Parquet) and
+keeps, while reading, the active establishments (``etatAdministratifEtablissement =
+'A'``) of the requested communes; the legal units are then read for that set of SIREN
+numbers only.
+
+Formats (INSEE, "Base Sirene des entreprises et de leurs établissements", stock files):
+comma-separated CSV with a header, UTF-8 in the current ``*_utf8`` files (Latin-1 /
+Windows-1252 in older ones), also published as Parquet. Non-diffusible values are
+written ``[ND]`` and read as missing. Column names are INSEE's (``siret``,
+``codeCommuneEtablissement``, ``coordonneeLambertAbscisseEtablissement``...).
+
+Personal data: the names and first names of individual entrepreneurs
+(``nomUniteLegale``, ``prenom1UniteLegale``...) are never read; an establishment of an
+individual entrepreneur (legal category 1000) is named "Entrepreneur individuel" with
+its NAF code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from tierslieux.errors import SchemaError, SourceError
+from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import (
+    ARRONDISSEMENT_PARENTS,
+    commune_of_arrondissement,
+    normalise_commune_code,
+)
+from tierslieux.model.types import Provenance
+from tierslieux.sources._files import (
+    detect_encoding,
+    extract_zip_member,
+    find_optional_column,
+    read_header,
+    require_file,
+    sha256_of,
+    sniff_separator,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+__all__ = [
+    "SIRENE_COLUMNS",
+    "TabularInput",
+    "describe_columns",
+    "load_sirene",
+    "open_tabular",
+    "register_codes",
+    "run_filtered_query",
+    "wanted_commune_codes",
+]
+
+#: Canonical columns of the frame returned by :func:`load_sirene`, in order.
+SIRENE_COLUMNS: tuple[str, ...] = (
+    "identifiant",
+    "siret",
+    "siren",
+    "nom",
+    "code_commune",
+    "naf",
+    "categorie_juridique",
+    "ess",
+    "latitude",
+    "longitude",
+    "date_creation",
+    "source",
+)
+
+_ETAB_REQUIRED: dict[str, str] = {
+    "siret": "siret",
+    "siren": "siren",
+    "etat": "etatAdministratifEtablissement",
+    "commune": "codeCommuneEtablissement",
+    "naf": "activitePrincipaleEtablissement",
+}
+_ETAB_OPTIONAL: dict[str, str] = {
+    "nomenclature": "nomenclatureActivitePrincipaleEtablissement",
+    "denomination_usuelle": "denominationUsuelleEtablissement",
+    "enseigne": "enseigne1Etablissement",
+    "x": "coordonneeLambertAbscisseEtablissement",
+    "y": "coordonneeLambertOrdonneeEtablissement",
+    "date_creation": "dateCreationEtablissement",
+}
+_UL_REQUIRED: dict[str, str] = {
+    "siren": "siren",
+    "etat_ul": "etatAdministratifUniteLegale",
+    "categorie_juridique": "categorieJuridiqueUniteLegale",
+}
+# Deliberately no nomUniteLegale / prenom*UniteLegale / pseudonymeUniteLegale: the
+# names of natural persons are never read.
+_UL_OPTIONAL: dict[str, str] = {
+    "denomination": "denominationUniteLegale",
+    "denomination_usuelle1": "denominationUsuelle1UniteLegale",
+    "sigle": "sigleUniteLegale",
+    "ess": "economieSocialeSolidaireUniteLegale",
+    "societe_mission": "societeMissionUniteLegale",
+}
+
+#: Legal category of individual entrepreneurs (INSEE, catégories juridiques niveau III).
+_INDIVIDUAL = "1000"
+# Bounds of Lambert-93 (EPSG:2154) over metropolitan France, in metres: values outside
+# (zeros, DOM coordinates in local UTM projections) are not converted.
+_L93_X = (50_000.0, 1_300_000.0)
+_L93_Y = (6_000_000.0, 7_200_000.0)
+_LINE = re.compile(r"[Ll]ine:?\s*(\d+)")
+_CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class TabularInput:
+    """A file ready for a DuckDB scan.
+
+    Attributes
+    ----------
+    path
+        The file actually scanned (a cached extract or UTF-8 copy when needed).
+    original
+        The file the user gave.
+    kind
+        ``"csv"`` or ``"parquet"``.
+    separator
+        CSV separator (``None`` for Parquet).
+    columns
+        Column names as found in the file.
+    """
+
+    path: Path
+    original: Path
+    kind: str
+    separator: str | None
+    columns: tuple[str, ...]
+
+    def scan(self, *, ignore_errors: bool = False) -> str:
+        """Return the SQL table function reading this file, every column as text."""
+        location = _sql_literal(str(self.path))
+        if self.kind == "parquet":
+            return f"read_parquet({location})"
+        sep = _sql_literal(self.separator or ",")
+        flags = ", ignore_errors=true" if ignore_errors else ""
+        return (
+            f"read_csv({location}, header=true, delim={sep}, quote='\"', escape='\"', "
+            f"all_varchar=true, auto_detect=false, columns={self._columns_struct()}{flags})"
+        )
+
+    def _columns_struct(self) -> str:
+        return "{" + ", ".join(f"{_sql_literal(c)}: 'VARCHAR'" for c in self.columns) + "}"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _file_key(path: Path) -> str:
+    stat = path.stat()
+    raw = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _transcode_to_utf8(path: Path, cache_dir: Path) -> Path:
+    """Write (once) a UTF-8 copy of a Windows-1252 file, streamed, in ``cache_dir``."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{path.stem}.{_file_key(path)}.utf8{path.suffix}"
+    if target.exists():
+        return target
+    partial = target.with_suffix(target.suffix + ".part")
+    # Windows-1252 leaves five bytes undefined; they are replaced rather than fatal.
+    with (
+        path.open(encoding="cp1252", errors="replace", newline="") as src,
+        partial.open("w", encoding="utf-8", newline="") as out,
+    ):
+        while block := src.read(1 << 20):
+            out.write(block)
+    partial.replace(target)
+    return target
+
+
+def open_tabular(path: Path, *, role: str, cache_dir: Path) -> list[TabularInput]:
+    """Prepare a CSV, zipped CSV(s) or Parquet file for DuckDB.
+
+    A zip may hold one or several CSV members (the national RNA export holds one per
+    département); each is extracted once into ``cache_dir``. Windows-1252 files are
+    copied once as UTF-8 so that DuckDB reads accents right.
+
+    Raises
+    ------
+    SourceError
+        Missing, empty or unreadable file or archive.
+    SchemaError
+        No separator recognised in a CSV header.
+    """
+    require_file(path, role)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return [TabularInput(path, path, "parquet", None, ())]
+    if suffix == ".zip":
+        members = _zip_csv_members(path, role=role)
+        dest = cache_dir / f"{path.stem}.{_file_key(path)}"
+        files = [
+            extract_zip_member(path, (".csv",), dest=dest, role=role, prefer=Path(name).name)
+            for name in members
+        ]
+    else:
+        files = [path]
+    prepared: list[TabularInput] = []
+    for file in files:
+        require_file(file, role)
+        encoding = detect_encoding(file)
+        readable = file if encoding == "utf-8-sig" else _transcode_to_utf8(file, cache_dir)
+        header = read_header(readable, "utf-8-sig")
+        separator = sniff_separator(header, path=file)
+        columns = next(csv.reader([header.lstrip("\ufeff")], delimiter=separator))
+        prepared.append(
+            TabularInput(readable, path, "csv", separator, tuple(c.strip() for c in columns))
+        )
+    return prepared
+
+
+def _zip_csv_members(archive: Path, *, role: str) -> list[str]:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise SourceError(
+            _(
+                "L'archive {role} {path} est illisible ou tronquée ({error}). "
+                "Téléchargez-la de nouveau.",
+                role=role,
+                path=archive,
+                error=error,
+            )
+        ) from error
+    if not names:
+        raise SourceError(
+            _("L'archive {role} {path} ne contient aucun fichier CSV.", role=role, path=archive)
+        )
+    return sorted(names)
+
+
+def describe_columns(source: TabularInput, con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Return the column names of ``source`` (read from the Parquet schema if needed)."""
+    if source.kind == "csv":
+        return source.columns
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {source.scan()}").fetchall()
+    except duckdb.Error as error:
+        raise SourceError(
+            _(
+                "{path} : fichier Parquet illisible ({error}).",
+                path=source.original,
+                error=str(error).splitlines()[0],
+            )
+        ) from error
+    return tuple(str(row[0]) for row in rows)
+
+
+def _resolve(
+    columns: Sequence[str],
+    required: dict[str, str],
+    optional: dict[str, str],
+    *,
+    path: Path,
+    what: str,
+) -> dict[str, str | None]:
+    """Map canonical keys to the file's columns; every missing required one is reported."""
+    found: dict[str, str | None] = {}
+    missing: list[str] = []
+    for key, name in required.items():
+        hit = find_optional_column(columns, [name])
+        if hit is None:
+            missing.append(name)
+        found[key] = hit
+    if missing:
+        raise SchemaError(
+            _(
+                "{path} : colonne(s) {missing} introuvable(s) ; un fichier {what} au format "
+                "INSEE était attendu (colonnes présentes : {columns}).",
+                path=path,
+                missing=", ".join(missing),
+                what=what,
+                columns=", ".join(list(columns)[:20]) + (" …" if len(columns) > 20 else ""),
+            )
+        )
+    for key, name in optional.items():
+        found[key] = find_optional_column(columns, [name])
+    return found
+
+
+def _select_list(mapping: dict[str, str | None]) -> str:
+    parts = []
+    for key, column in mapping.items():
+        if column is None:
+            parts.append(f"CAST(NULL AS VARCHAR) AS {key}")
+        else:
+            parts.append(
+                f"NULLIF(NULLIF(TRIM(CAST({_quote_ident(column)} AS VARCHAR)), ''), '[ND]') "
+                f"AS {key}"
+            )
+    return ", ".join(parts)
+
+
+def wanted_commune_codes(communes: Sequence[str]) -> list[str]:
+    """Return the commune codes to look for, arrondissements of Paris, Lyon, Marseille added."""
+    wanted: set[str] = set()
+    for code in communes:
+        norm = normalise_commune_code(code)
+        if norm is None:
+            continue
+        wanted.add(norm)
+        for first, last, parent in ARRONDISSEMENT_PARENTS:
+            if norm == parent:
+                wanted.update(str(n) for n in range(first, last + 1))
+    return sorted(wanted)
+
+
+def run_filtered_query(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    *,
+    source: TabularInput,
+    ignore_errors: bool,
+) -> pd.DataFrame:
+    """Run ``sql`` (reading ``source``) and turn DuckDB CSV errors into SchemaError.
+
+    The message names the file and, when DuckDB reports it, the line number.
+    """
+    try:
+        return con.execute(sql).fetchdf()
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as error:
+        text = str(error)
+        match = _LINE.search(text)
+        detail = text.splitlines()[0] if text else type(error).__name__
+        hint = (
+            ""
+            if ignore_errors
+            else _(" Corrigez la ligne, ou relancez avec ignore_errors=True pour l'écarter.")
+        )
+        if match:
+            msg = _(
+                "{path}, ligne {line} : ligne mal formée ({detail}).{hint}",
+                path=source.original,
+                line=match.group(1),
+                detail=detail,
+                hint=hint,
+            )
+        else:
+            msg = _(
+                "{path} : lecture impossible ({detail}).{hint}",
+                path=source.original,
+                detail=detail,
+                hint=hint,
+            )
+        raise SchemaError(msg) from error
+
+
+def _count_rows(con: duckdb.DuckDBPyConnection, source: TabularInput) -> int:
+    """Count the data lines of a CSV read without error handling (for the rejected count)."""
+    rows = con.execute(
+        f"SELECT count(*) FROM read_csv({_sql_literal(str(source.path))}, header=true, "
+        "delim='\\x01', quote='', all_varchar=true, auto_detect=false, "
+        "columns={'l': 'VARCHAR'})"
+    ).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+class _Connection:
+    """Use the caller's DuckDB connection, or an own one closed at the end."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, cache_dir: Path) -> None:
+        self.own = con is None
+        if con is None:
+            con = duckdb.connect()
+            # A département-sized scan fits well below the 2 GB budget; spill otherwise.
+            con.execute("SET memory_limit='1GB'")
+            spill = cache_dir / "duckdb_tmp"
+            spill.mkdir(parents=True, exist_ok=True)
+            con.execute(f"SET temp_directory={_sql_literal(str(spill))}")
+        self.con = con
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        return self.con
+
+    def __exit__(self, *exc: object) -> None:
+        if self.own:
+            self.con.close()
+
+
+def register_codes(con: duckdb.DuckDBPyConnection, name: str, codes: list[str]) -> None:
+    """Create the temporary table ``name`` of codes (bulk, from a frame)."""
+    frame = pd.DataFrame({"code": pd.Series(codes, dtype="object")})
+    con.register("tl_codes_frame", frame)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT CAST(code AS VARCHAR) AS code "
+            "FROM tl_codes_frame"
+        )
+    finally:
+        con.unregister("tl_codes_frame")
+
+
+def _checksum(path: Path, cache_dir: Path) -> str:
+    """SHA-256 of ``path``, remembered in ``cache_dir`` (national files are several GB)."""
+    memo = cache_dir / "checksums.json"
+    known: dict[str, str] = {}
+    if memo.exists():
+        try:
+            known = json.loads(memo.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+    key = _file_key(path)
+    if key not in known:
+        known[key] = sha256_of(path)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps(known, indent=1), encoding="utf-8")
+    return known[key]
+
+
+def load_sirene(
+    etablissements: Path,
+    unites_legales: Path | None,
+    *,
+    communes: Sequence[str],
+    con: duckdb.DuckDBPyConnection | None = None,
+    cache_dir: Path,
+    ignore_errors: bool = False,
+) -> tuple[pd.DataFrame, Provenance]:
+    """Read the active Sirene establishments of some communes, with their legal unit.
+
+    Parameters
+    ----------
+    etablissements
+        ``StockEtablissement`` file: CSV (``,``), zipped CSV or Parquet.
+    unites_legales
+        ``StockUniteLegale`` file (same formats), or ``None``: legal category, ESS flag
+        and legal name are then missing.
+    communes
+        INSEE codes of the communes to keep (``"05061"``); Paris, Lyon and Marseille
+        include their arrondissements, which are reported in their commune.
+    con
+        DuckDB connection to use; by default an own in-memory one (1 GB memory limit,
+        spilling to ``cache_dir``).
+    cache_dir
+        Folder for extracted archives, UTF-8 copies, checksums and the filtered result.
+    ignore_errors
+        Skip malformed CSV lines instead of failing; their number is reported in the
+        provenance notes.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and Provenance
+        One row per active establishment, columns :data:`SIRENE_COLUMNS`
+        (``latitude``/``longitude`` in EPSG:4326, converted from Lambert-93 when the
+        file gives coordinates, else missing); and where the data came from.
+
+    Raises
+    ------
+    SourceError
+        A file is missing, empty or an unreadable archive.
+    SchemaError
+        A required column is missing, or a line is malformed (file and line named).
+    """
+    codes = wanted_commune_codes(communes)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key_parts = [_CACHE_VERSION, _file_key(require_file(etablissements, "Sirene établissements"))]
+    if unites_legales is not None:
+        key_parts.append(_file_key(require_file(unites_legales, "Sirene unités légales")))
+    key_parts.extend([str(ignore_errors), ",".join(codes)])
+    cached = cache_dir / f"sirene_{hashlib.sha256('|'.join(key_parts).encode()).hexdigest()[:20]}"
+    notes: list[str] = []
+    if cached.with_suffix(".parquet").exists() and cached.with_suffix(".json").exists():
+        frame = pd.read_parquet(cached.with_suffix(".parquet"))
+        notes = json.loads(cached.with_suffix(".json").read_text(encoding="utf-8"))
+    else:
+        with _Connection(con, cache_dir) as connection:
+            frame, notes = _read_sirene(
+                etablissements,
+                unites_legales,
+                codes=codes,
+                con=connection,
+                cache_dir=cache_dir,
+                ignore_errors=ignore_errors,
+            )
+        frame.to_parquet(cached.with_suffix(".parquet"), index=False)
+        cached.with_suffix(".json").write_text(json.dumps(notes), encoding="utf-8")
+    frame = _finalise(frame)
+    location = str(etablissements)
+    if unites_legales is not None:
+        location += f" + {unites_legales}"
+    provenance = Provenance(
+        role="sirene",
+        location=location,
+        sha256=_checksum(etablissements, cache_dir),
+        licence="Licence Ouverte / Open Licence 2.0 (INSEE, base Sirene)",
+        notes=tuple(notes),
+    )
+    return frame, provenance
+
+
+def _read_sirene(
+    etablissements: Path,
+    unites_legales: Path | None,
+    *,
+    codes: list[str],
+    con: duckdb.DuckDBPyConnection,
+    cache_dir: Path,
+    ignore_errors: bool,
+) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    register_codes(con, "tl_wanted_communes", codes)
+    etab_parts: list[pd.DataFrame] = []
+    for source in open_tabular(etablissements, role="Sirene établissements", cache_dir=cache_dir):
+        mapping = _resolve(
+            describe_columns(source, con),
+            _ETAB_REQUIRED,
+            _ETAB_OPTIONAL,
+            path=source.original,
+            what="StockEtablissement",
+        )
+        commune_col = _quote_ident(str(mapping["commune"]))
+        etat_col = _quote_ident(str(mapping["etat"]))
+        sql = (
+            f"SELECT {_select_list(mapping)} FROM {source.scan(ignore_errors=ignore_errors)} "
+            f"WHERE {commune_col} IN (SELECT code FROM tl_wanted_communes) "
+            f"AND {etat_col} = 'A'"
+        )
+        etab_parts.append(run_filtered_query(con, sql, source=source, ignore_errors=ignore_errors))
+        notes.extend(_rejected_note(con, source, ignore_errors=ignore_errors))
+    etab = pd.concat(etab_parts, ignore_index=True) if etab_parts else pd.DataFrame()
+    if unites_legales is None:
+        notes.append(
+            _(
+                "Unités légales Sirene non fournies : catégorie juridique, indicateur ESS et "
+                "dénomination légale manquent ; le nom vient de l'établissement."
+            )
+        )
+        for key in (*_UL_REQUIRED, *_UL_OPTIONAL):
+            if key not in etab:
+                etab[key] = pd.NA
+        return etab, notes
+    units = _read_units(
+        unites_legales,
+        sirens=sorted(set(etab["siren"].dropna())),
+        con=con,
+        cache_dir=cache_dir,
+        ignore_errors=ignore_errors,
+        notes=notes,
+    )
+    joined = etab.merge(units, on="siren", how="inner", validate="many_to_one")
+    dropped = len(etab) - len(joined)
+    if dropped:
+        notes.append(
+            _(
+                "{n} établissement(s) actif(s) écarté(s) : unité légale cessée ou absente du "
+                "fichier des unités légales.",
+                n=dropped,
+            )
+        )
+    return joined, notes
+
+
+def _rejected_note(
+    con: duckdb.DuckDBPyConnection, source: TabularInput, *, ignore_errors: bool
+) -> Iterator[str]:
+    if not ignore_errors or source.kind != "csv":
+        return
+    total = _count_rows(con, source)
+    kept = con.execute(f"SELECT count(*) FROM {source.scan(ignore_errors=True)}").fetchall()
+    rejected = total - (int(kept[0][0]) if kept else 0)
+    if rejected:
+        yield _(
+            "{path} : {n} ligne(s) mal formée(s) ignorée(s) (ignore_errors).",
+            path=source.original,
+            n=rejected,
+        )
+
+
+def _read_units(
+    path: Path,
+    *,
+    sirens: list[str],
+    con: duckdb.DuckDBPyConnection,
+    cache_dir: Path,
+    ignore_errors: bool,
+    notes: list[str],
+) -> pd.DataFrame:
+    register_codes(con, "tl_wanted_sirens", sirens)
+    parts: list[pd.DataFrame] = []
+    for source in open_tabular(path, role="Sirene unités légales", cache_dir=cache_dir):
+        mapping = _resolve(
+            describe_columns(source, con),
+            _UL_REQUIRED,
+            _UL_OPTIONAL,
+            path=source.original,
+            what="StockUniteLegale",
+        )
+        siren_col = _quote_ident(str(mapping["siren"]))
+        etat_col = _quote_ident(str(mapping["etat_ul"]))
+        sql = (
+            f"SELECT {_select_list(mapping)} FROM {source.scan(ignore_errors=ignore_errors)} "
+            f"WHERE {siren_col} IN (SELECT code FROM tl_wanted_sirens) AND {etat_col} = 'A'"
+        )
+        parts.append(run_filtered_query(con, sql, source=source, ignore_errors=ignore_errors))
+        notes.extend(_rejected_note(con, source, ignore_errors=ignore_errors))
+    units = pd.concat(parts, ignore_index=True)
+    return units.drop_duplicates(subset=["siren"], keep="last")
+
+
+def _finalise(raw: pd.DataFrame) -> pd.DataFrame:
+    """Build the canonical columns from the raw filtered rows."""
+    if raw.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in SIRENE_COLUMNS}).assign(
+            ess=pd.Series(dtype="boolean"),
+            latitude=pd.Series(dtype="float64"),
+            longitude=pd.Series(dtype="float64"),
+        )
+    frame = pd.DataFrame(index=raw.index)
+    siret = raw["siret"].astype("string")
+    frame["identifiant"] = "siret:" + siret
+    frame["siret"] = siret
+    frame["siren"] = raw["siren"].astype("string")
+    nomenclature = raw["nomenclature"].astype("string")
+    naf = raw["naf"].astype("string")
+    # NAF codes from older nomenclatures (NAFRev1, NAF1993, NAP) are not comparable
+    # with the NAF rév. 2 prefixes of the rules: they are left out.
+    frame["naf"] = naf.where(nomenclature.isna() | (nomenclature == "NAFRev2"))
+    cj = raw["categorie_juridique"].astype("string")
+    frame["categorie_juridique"] = cj
+    frame["nom"] = _names(raw, cj, frame["naf"])
+    frame["code_commune"] = (
+        raw["commune"]
+        .astype("string")
+        .map(lambda c: commune_of_arrondissement(str(c)) if pd.notna(c) else c)
+    )
+    ess = raw["ess"].astype("string")
+    frame["ess"] = ess.map({"O": True, "N": False}).astype("boolean")
+    lat, lon = _lambert93_to_wgs84(raw["x"], raw["y"], frame["code_commune"])
+    frame["latitude"] = lat
+    frame["longitude"] = lon
+    frame["date_creation"] = raw["date_creation"].astype("string")
+    frame["source"] = "sirene"
+    frame["societe_mission"] = raw["societe_mission"].astype("string").eq("O").astype("boolean")
+    ordered = [*SIRENE_COLUMNS, *[c for c in frame.columns if c not in SIRENE_COLUMNS]]
+    return frame[ordered].reset_index(drop=True)
+
+
+def _names(raw: pd.DataFrame, cj: pd.Series, naf: pd.Series) -> pd.Series:
+    """Public name of each establishment, never the name of a natural person."""
+    name = (
+        raw["denomination_usuelle"]
+        .fillna(raw["enseigne"])
+        .fillna(raw["denomination"])
+        .fillna(raw["denomination_usuelle1"])
+        .fillna(raw["sigle"])
+        .astype("string")
+    )
+    naf_text = naf.fillna(_("inconnu"))
+    individual = cj == _INDIVIDUAL
+    generic = _("Entrepreneur individuel") + " (NAF " + naf_text + ")"
+    name = name.mask(individual.fillna(value=False), generic)
+    return name.fillna(_("Établissement sans dénomination diffusée") + " (NAF " + naf_text + ")")
+
+
+def _lambert93_to_wgs84(
+    x_raw: pd.Series, y_raw: pd.Series, communes: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Convert Lambert-93 metres to WGS84 degrees where plausible (metropolitan France)."""
+    from pyproj import Transformer  # noqa: PLC0415  (import cost only when needed)
+
+    x = pd.to_numeric(x_raw, errors="coerce")
+    y = pd.to_numeric(y_raw, errors="coerce")
+    overseas = communes.astype("string").str.startswith("97").fillna(value=False)
+    valid = (x.between(*_L93_X) & y.between(*_L93_Y) & ~overseas).to_numpy(dtype=bool)
+    lat = np.full(len(x), np.nan)
+    lon = np.full(len(x), np.nan)
+    if valid.any():
+        transformer = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+        lon_v, lat_v = transformer.transform(x.to_numpy()[valid], y.to_numpy()[valid])
+        lon[valid] = lon_v
+        lat[valid] = lat_v
+    return pd.Series(lat, index=x.index), pd.Series(lon, index=x.index)
