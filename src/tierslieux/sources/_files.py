@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "cached_sha256",
     "detect_encoding",
     "extract_zip_member",
     "find_column",
@@ -30,6 +31,7 @@ __all__ = [
     "require_file",
     "sha256_of",
     "sniff_separator",
+    "zip_member_names",
 ]
 
 _SAMPLE_BYTES = 1 << 16
@@ -56,6 +58,44 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cached_sha256(path: Path, cache_dir: Path) -> str:
+    """Return the SHA-256 of ``path``, remembered in ``cache_dir`` by path, size and mtime.
+
+    National files weigh up to several GB: hashing them on every run would cost
+    seconds, so the digest is stored once per version of the file.
+    """
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    memo = cache_dir / "sha256" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".txt")
+    if memo.is_file():
+        digest = memo.read_text(encoding="ascii").strip()
+        if len(digest) == 64:
+            return digest
+    digest = sha256_of(path)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    partial = memo.with_suffix(".part")
+    partial.write_text(digest, encoding="ascii")
+    partial.replace(memo)
+    return digest
+
+
+def zip_member_names(archive: Path, *, role: str) -> list[str]:
+    """Return the names of the files in ``archive``, or raise SourceError if unreadable."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return [info.filename for info in zf.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
+        raise SourceError(
+            _(
+                "L'archive {role} {path} est illisible ou tronquée ({error}). "
+                "Téléchargez-la de nouveau.",
+                role=role,
+                path=archive,
+                error=error,
+            )
+        ) from error
 
 
 def detect_encoding(path: Path, *, sample: int = _SAMPLE_BYTES) -> str:

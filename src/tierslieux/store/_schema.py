@@ -1,0 +1,152 @@
+"""ORM models of the operational store.
+
+The migrations in ``migrations/versions`` create exactly these tables (a test compares
+them); they never import this module, so that old migrations stay frozen in time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tierslieux.store.views import STATUSES
+
+__all__ = ["Base", "Contact", "ContactEvent", "Person", "Structure", "UTCDateTime"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC timestamp on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zone, so the value is stored
+    as naive UTC and made aware again on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC (naive for SQLite); refuse naive input, which is ambiguous."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to the store; use an aware UTC datetime"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        del dialect
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store's tables."""
+
+
+class Structure(Base):
+    """A structure of the directory (``structures.csv``); never deleted by an upsert."""
+
+    __tablename__ = "structures"
+
+    identifiant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    categorie: Mapped[str] = mapped_column(String(64), default="")
+    code_commune: Mapped[str] = mapped_column(String(10), default="")
+    themes: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_structures_code_commune", "code_commune"),
+        Index("ix_structures_categorie", "categorie"),
+    )
+
+
+class Contact(Base):
+    """The current contact state of a structure, one row per structure."""
+
+    __tablename__ = "contacts"
+
+    identifiant: Mapped[str] = mapped_column(
+        String(200), ForeignKey("structures.identifiant"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="a_contacter")
+    next_action: Mapped[str | None] = mapped_column(Text)
+    next_action_date: Mapped[date | None] = mapped_column(Date)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{status}'" for status in STATUSES) + ")",
+            name="ck_contacts_status",
+        ),
+        Index("ix_contacts_status", "status"),
+        Index("ix_contacts_owner", "owner"),
+        Index("ix_contacts_next_action_date", "next_action_date"),
+    )
+
+
+class ContactEvent(Base):
+    """Append-only history of contact changes (changed only by an RGPD erasure)."""
+
+    __tablename__ = "contact_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    identifiant: Mapped[str] = mapped_column(String(200), ForeignKey("structures.identifiant"))
+    kind: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    old_date: Mapped[date | None] = mapped_column(Date)
+    new_date: Mapped[date | None] = mapped_column(Date)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_contact_events_identifiant_occurred_at", "identifiant", "occurred_at"),
+        Index("ix_contact_events_occurred_at", "occurred_at"),
+    )
+
+
+class Person(Base):
+    """A contact person of a structure: personal data kept to the minimum (RGPD)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    identifiant: Mapped[str] = mapped_column(String(200), ForeignKey("structures.identifiant"))
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    consent_basis: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_people_identifiant", "identifiant"),
+        Index("ix_people_email", "email"),
+    )
