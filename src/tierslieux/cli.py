@@ -279,6 +279,98 @@ def fetch(
         _out.print(str(path), highlight=False)
 
 
+@app.command()
+@_guarded
+def communities(
+    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    territory: Annotated[
+        str,
+        typer.Option("--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."),
+    ],
+    data: DataOpt = None,
+    communes: Annotated[
+        list[Path] | None, typer.Option("--communes", help="Fichier(s) des communes.")
+    ] = None,
+    zonages: Annotated[Path | None, typer.Option("--zonages", help="Zonages Insee.")] = None,
+    travel_times: Annotated[
+        Path | None, typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes.")
+    ] = None,
+    osrm_url: Annotated[str | None, typer.Option("--osrm-url", help="Serveur OSRM.")] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Seuil du bassin (défaut 20).")
+    ] = None,
+    sirene_etablissements: Annotated[
+        Path | None,
+        typer.Option("--sirene-etablissements", help="StockEtablissement (Parquet, CSV, zip)."),
+    ] = None,
+    sirene_unites_legales: Annotated[
+        Path | None,
+        typer.Option("--sirene-unites-legales", help="StockUniteLegale (Parquet, CSV, zip)."),
+    ] = None,
+    rna: Annotated[Path | None, typer.Option("--rna", help="Export RNA (rna_waldec_*.zip).")] = None,
+    tiers_lieux: Annotated[
+        Path | None, typer.Option("--tiers-lieux", help="Recensement des tiers-lieux (CGET 2019).")
+    ] = None,
+    gares: Annotated[Path | None, typer.Option("--gares", help="Gares de voyageurs (SNCF).")] = None,
+    mediation: Annotated[
+        Path | None, typer.Option("--mediation", help="Lieux de médiation numérique (JSON).")
+    ] = None,
+    acteurs: Annotated[
+        Path | None, typer.Option("--acteurs", help="Acteurs ajoutés à la main (CSV).")
+    ] = None,
+    pnr: Annotated[
+        Path | None, typer.Option("--pnr", help="Parcs naturels régionaux et leurs communes (CSV).")
+    ] = None,
+    rules: Annotated[
+        Path | None, typer.Option("--regles", help="Règles de classement supplémentaires (CSV).")
+    ] = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Annuaire des structures des quatre étapes et ouverture des communautés-base."""
+    from tierslieux.pipeline import CommunitiesRequest, run_communities  # noqa: PLC0415
+    from tierslieux.reports.communities import write_communities  # noqa: PLC0415
+
+    settings = _settings(
+        data_dir=data, cache_dir=cache_dir, offline=offline, osrm_url=osrm_url, lang=lang
+    )
+    request = CommunitiesRequest(
+        territory=territory,
+        communes=tuple(communes or ()),
+        zonages=zonages,
+        travel_times=travel_times,
+        minutes=minutes,
+        sirene_etablissements=sirene_etablissements,
+        sirene_unites_legales=sirene_unites_legales,
+        rna=rna,
+        tiers_lieux=tiers_lieux,
+        gares=gares,
+        mediation=mediation,
+        acteurs=acteurs,
+        pnr=pnr,
+        rules=rules,
+    )
+    with _err.status(_("Recherche des structures…")):
+        result = run_communities(settings, request)
+        files = write_communities(result, out)
+    for note in result.notes:
+        _err.print(f"[yellow]{note}[/]", highlight=False)
+    counts = result.structures["categorie"].value_counts().to_dict()
+    _out.print(
+        _(
+            "{territory} : {n} structures ({detail}). Fichiers écrits dans {out} : {files}.",
+            territory=result.territory_label,
+            n=len(result.structures),
+            detail=", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "—",
+            out=out,
+            files=", ".join(f.name for f in files),
+        ),
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Entry point of the ``tierslieux`` command."""
     app(prog_name="tierslieux")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pandas as pd
 
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
 from tierslieux.analysis.indicators import (
@@ -45,8 +46,6 @@ from tierslieux.sources.traveltimes import load_travel_times
 from tierslieux.sources.zonages import Zonages, load_zonages
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from tierslieux.config import Settings
     from tierslieux.model.traveltime import TravelTimeEngine
 
@@ -457,3 +456,180 @@ def fetch_datasets(settings: Settings, ids: list[str]) -> list[Path]:
             )
         )
     return [fetch_dataset(catalog[i], settings.cache_dir / "downloads") for i in ids]
+
+
+# --------------------------------------------------------------------------------------
+# Base communities (issue: structures of the study's four steps, and their catchments)
+# --------------------------------------------------------------------------------------
+
+STRUCTURE_PATTERNS: dict[str, tuple[str, ...]] = {
+    "sirene_etablissements": ("StockEtablissement*.parquet", "StockEtablissement*.zip",
+                              "StockEtablissement*.csv"),
+    "sirene_unites_legales": ("StockUniteLegale*.parquet", "StockUniteLegale*.zip",
+                              "StockUniteLegale*.csv"),
+    "rna": ("rna_waldec_*.zip", "rna_waldec_*.csv", "rna_import_*.zip", "rna_import_*.csv"),
+    "tiers_lieux": ("CGET_TiersLieux*.csv",),
+    "gares": ("gares-de-voyageurs*.csv",),
+    "mediation": ("*lieux-de-mediation-numeriques*.json",),
+}
+
+
+@dataclass(frozen=True)
+class CommunitiesRequest:
+    """Inputs of the base-community directory (paths optional: found in ``data_dir``)."""
+
+    territory: str
+    communes: tuple[Path, ...] = ()
+    zonages: Path | None = None
+    travel_times: Path | None = None
+    minutes: float | None = None
+    sirene_etablissements: Path | None = None
+    sirene_unites_legales: Path | None = None
+    rna: Path | None = None
+    tiers_lieux: Path | None = None
+    gares: Path | None = None
+    mediation: Path | None = None
+    acteurs: Path | None = None
+    pnr: Path | None = None
+    rules: Path | None = None
+
+
+@dataclass(frozen=True)
+class Communities:
+    """Directory of structures and openness of the base community of each catchment."""
+
+    territory_label: str
+    structures: pd.DataFrame
+    communities: pd.DataFrame
+    provenance: tuple[Provenance, ...]
+    minutes: float
+    engine: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _find_one(settings: Settings, explicit: Path | None, role: str) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if settings.data_dir is None:
+        return None
+    for pattern in STRUCTURE_PATTERNS[role]:
+        hits = sorted(p for p in settings.data_dir.rglob(pattern) if p.is_file())
+        if hits:
+            return hits[-1]
+    return None
+
+
+def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: C901, PLR0912, PLR0915
+    """Build the directory of potential base-community structures of a territory.
+
+    Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
+    (associations), the intercommunalities of the zonings, regional natural parks, a
+    user list of actors, and existing places (tiers-lieux, stations, digital-mediation
+    points) as anchors. Each is classified by the rules table and located; then, for
+    each commune, the structures within ``minutes`` are counted by category.
+    """
+    from tierslieux.analysis.classify import classify, load_rules  # noqa: PLC0415
+    from tierslieux.analysis.communities import summarise_communities  # noqa: PLC0415
+    from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr  # noqa: PLC0415
+    from tierslieux.sources.places import (  # noqa: PLC0415
+        load_gares,
+        load_mediation_numerique,
+        load_tiers_lieux,
+    )
+    from tierslieux.sources.rna import load_rna  # noqa: PLC0415
+    from tierslieux.sources.sirene import load_sirene  # noqa: PLC0415
+
+    from tierslieux.model.structures import STRUCTURE_COLUMNS  # noqa: PLC0415
+
+    minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
+    territory = parse_territory(request.territory)
+    communes = resolve_communes(settings, request.communes)
+    zonages = _resolve_zonages(settings, request.zonages)
+    listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
+    codes = select_communes(
+        territory, communes.table, zonages.table if zonages else None, listed=listed
+    )
+    rules = load_rules(request.rules)
+    frames: list[pd.DataFrame] = []
+    provenance: list[Provenance] = [communes.provenance]
+    notes: list[str] = []
+    cache = settings.cache_dir / "structures"
+
+    etab = _find_one(settings, request.sirene_etablissements, "sirene_etablissements")
+    if etab is not None:
+        units = _find_one(settings, request.sirene_unites_legales, "sirene_unites_legales")
+        sirene, prov = load_sirene(etab, units, communes=codes, cache_dir=cache)
+        frames.append(classify(sirene.assign(source_registre="sirene"), rules))
+        provenance.append(prov)
+    else:
+        notes.append(_("Sirene non fourni : les étapes 1 à 3 ne viennent que des autres sources."))
+    rna_path = _find_one(settings, request.rna, "rna")
+    if rna_path is not None:
+        rna, prov = load_rna(rna_path, communes=codes, cache_dir=cache)
+        frames.append(classify(rna.assign(source_registre="rna"), rules))
+        provenance.append(prov)
+    else:
+        notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))
+    if zonages is not None and "epci" in zonages.table:
+        population = communes.table.set_index("code")["population"].dropna().to_dict()
+        frames.append(
+            load_epci_actors(
+                zonages.table[zonages.table["code"].isin(codes)],
+                zonages.labels.get("epci", {}),
+                codes,
+                population=population,
+            )
+        )
+    for role, loader in (("tiers_lieux", load_tiers_lieux), ("gares", load_gares)):
+        path = _find_one(settings, getattr(request, role), role)
+        if path is not None:
+            frame, prov = loader(path, communes=codes)
+            frames.append(frame)
+            provenance.append(prov)
+    mediation = _find_one(settings, request.mediation, "mediation")
+    if mediation is not None:
+        frame, prov = load_mediation_numerique(
+            mediation, communes=codes, communes_frame=communes.table
+        )
+        frames.append(frame)
+        provenance.append(prov)
+    if request.acteurs is not None:
+        frame, prov = load_actors(request.acteurs)
+        frames.append(frame[frame["code_commune"].isin(codes)])
+        provenance.append(prov)
+    if request.pnr is not None:
+        frame, prov = load_pnr(request.pnr, communes=codes)
+        frames.append(frame)
+        provenance.append(prov)
+
+    structures = (
+        pd.concat([f for f in frames if len(f)], ignore_index=True)
+        if any(len(f) for f in frames)
+        else pd.DataFrame(columns=list(STRUCTURE_COLUMNS))
+    )
+    # Structures without coordinates are placed at their commune's centre (flagged).
+    centres = communes.table.set_index("code")[["latitude", "longitude"]]
+    missing = structures["latitude"].isna() | structures["longitude"].isna()
+    structures["position_approchee"] = missing
+    fill = centres.reindex(structures.loc[missing, "code_commune"])
+    structures.loc[missing, "latitude"] = fill["latitude"].to_numpy()
+    structures.loc[missing, "longitude"] = fill["longitude"].to_numpy()
+    structures = structures.drop_duplicates(subset=["identifiant"]).reset_index(drop=True)
+    ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
+    structures = structures[ordered]
+
+    engine, engine_provenance = _engine(settings, request.travel_times)
+    provenance.extend(engine_provenance)
+    points = communes.table[["code", "latitude", "longitude"]].dropna()
+    pairs = catchment_pairs(engine, points[points["code"].isin(codes)], minutes)
+    summary = summarise_communities(structures, pairs, codes)
+    summary.insert(1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy())
+    return Communities(
+        territory_label=territory.label(),
+        structures=structures,
+        communities=summary,
+        provenance=tuple(provenance),
+        minutes=minutes,
+        engine=engine.name,
+        notes=tuple(notes),
+    )
