@@ -285,7 +285,9 @@ def communities(
     out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
     territory: Annotated[
         str,
-        typer.Option("--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."),
+        typer.Option(
+            "--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."
+        ),
     ],
     data: DataOpt = None,
     communes: Annotated[
@@ -307,11 +309,15 @@ def communities(
         Path | None,
         typer.Option("--sirene-unites-legales", help="StockUniteLegale (Parquet, CSV, zip)."),
     ] = None,
-    rna: Annotated[Path | None, typer.Option("--rna", help="Export RNA (rna_waldec_*.zip).")] = None,
+    rna: Annotated[
+        Path | None, typer.Option("--rna", help="Export RNA (rna_waldec_*.zip).")
+    ] = None,
     tiers_lieux: Annotated[
         Path | None, typer.Option("--tiers-lieux", help="Recensement des tiers-lieux (CGET 2019).")
     ] = None,
-    gares: Annotated[Path | None, typer.Option("--gares", help="Gares de voyageurs (SNCF).")] = None,
+    gares: Annotated[
+        Path | None, typer.Option("--gares", help="Gares de voyageurs (SNCF).")
+    ] = None,
     mediation: Annotated[
         Path | None, typer.Option("--mediation", help="Lieux de médiation numérique (JSON).")
     ] = None,

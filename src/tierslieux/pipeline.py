@@ -18,6 +18,8 @@ import duckdb
 import pandas as pd
 
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
+from tierslieux.analysis.classify import classify, load_rules
+from tierslieux.analysis.communities import summarise_communities
 from tierslieux.analysis.indicators import (
     IndicatorParameters,
     compute_indicators,
@@ -29,9 +31,11 @@ from tierslieux.errors import SchemaError, SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
+from tierslieux.model.structures import STRUCTURE_COLUMNS
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
 from tierslieux.sources.catalog import Dataset, fetch_dataset, load_catalog
 from tierslieux.sources.communes import (
     Communes,
@@ -41,6 +45,9 @@ from tierslieux.sources.communes import (
 )
 from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.osrm import OsrmEngine
+from tierslieux.sources.places import load_gares, load_mediation_numerique, load_tiers_lieux
+from tierslieux.sources.rna import load_rna
+from tierslieux.sources.sirene import load_sirene
 from tierslieux.sources.synthetic import write_synthetic_mobpro
 from tierslieux.sources.traveltimes import load_travel_times
 from tierslieux.sources.zonages import Zonages, load_zonages
@@ -463,10 +470,16 @@ def fetch_datasets(settings: Settings, ids: list[str]) -> list[Path]:
 # --------------------------------------------------------------------------------------
 
 STRUCTURE_PATTERNS: dict[str, tuple[str, ...]] = {
-    "sirene_etablissements": ("StockEtablissement*.parquet", "StockEtablissement*.zip",
-                              "StockEtablissement*.csv"),
-    "sirene_unites_legales": ("StockUniteLegale*.parquet", "StockUniteLegale*.zip",
-                              "StockUniteLegale*.csv"),
+    "sirene_etablissements": (
+        "StockEtablissement*.parquet",
+        "StockEtablissement*.zip",
+        "StockEtablissement*.csv",
+    ),
+    "sirene_unites_legales": (
+        "StockUniteLegale*.parquet",
+        "StockUniteLegale*.zip",
+        "StockUniteLegale*.csv",
+    ),
     "rna": ("rna_waldec_*.zip", "rna_waldec_*.csv", "rna_import_*.zip", "rna_import_*.csv"),
     "tiers_lieux": ("CGET_TiersLieux*.csv",),
     "gares": ("gares-de-voyageurs*.csv",),
@@ -519,7 +532,7 @@ def _find_one(settings: Settings, explicit: Path | None, role: str) -> Path | No
     return None
 
 
-def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: C901, PLR0912, PLR0915
+def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: PLR0915
     """Build the directory of potential base-community structures of a territory.
 
     Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
@@ -528,19 +541,6 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     points) as anchors. Each is classified by the rules table and located; then, for
     each commune, the structures within ``minutes`` are counted by category.
     """
-    from tierslieux.analysis.classify import classify, load_rules  # noqa: PLC0415
-    from tierslieux.analysis.communities import summarise_communities  # noqa: PLC0415
-    from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr  # noqa: PLC0415
-    from tierslieux.sources.places import (  # noqa: PLC0415
-        load_gares,
-        load_mediation_numerique,
-        load_tiers_lieux,
-    )
-    from tierslieux.sources.rna import load_rna  # noqa: PLC0415
-    from tierslieux.sources.sirene import load_sirene  # noqa: PLC0415
-
-    from tierslieux.model.structures import STRUCTURE_COLUMNS  # noqa: PLC0415
-
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     territory = parse_territory(request.territory)
     communes = resolve_communes(settings, request.communes)
@@ -623,7 +623,9 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     pairs = catchment_pairs(engine, points[points["code"].isin(codes)], minutes)
     summary = summarise_communities(structures, pairs, codes)
-    summary.insert(1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy())
+    summary.insert(
+        1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy()
+    )
     return Communities(
         territory_label=territory.label(),
         structures=structures,

@@ -208,8 +208,7 @@ def flag_small_counts(
     are to be handled with care.  Indicators that are NA (not available) are skipped.
     """
     mask = frame[list(columns)].astype("Float64").lt(threshold).fillna(value=False)
-    parts = [mask[c].map({True: c, False: ""}).astype("string") for c in columns]
-    if not parts:
-        return pd.Series("", index=frame.index, dtype="string")
-    joined = parts[0].str.cat(parts[1:], sep=";")
+    joined = pd.Series("", index=frame.index, dtype="string")
+    for column in columns:
+        joined = joined + mask[column].map({True: ";" + column, False: ""}).astype("string")
     return joined.str.replace(r";{2,}", ";", regex=True).str.strip(";")

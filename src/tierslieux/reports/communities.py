@@ -34,7 +34,7 @@ def _geojson(structures: pd.DataFrame) -> dict[str, Any]:
 
 
 def write_communities(result: Communities, out: Path) -> list[Path]:
-    """Write ``structures.csv``, ``structures.geojson``, ``communities.csv`` and ``sources.json``."""
+    """Write the structures (CSV, GeoJSON), ``communities.csv`` and ``sources.json``."""
     with atomic_output_dir(out) as staging:
         result.structures.to_csv(staging / "structures.csv", index=False, encoding="utf-8")
         (staging / "structures.geojson").write_text(
