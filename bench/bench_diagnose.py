@@ -37,7 +37,7 @@ def floor_seconds(path: Path) -> float:
     start = time.perf_counter()
     with duckdb.connect() as con:
         con.execute(
-            f"SELECT COMMUNE, SUM(IPONDI) FROM read_csv('{path}', delim=';', header=true, "
+            f"SELECT COMMUNE, SUM(CAST(IPONDI AS DOUBLE)) FROM read_csv('{path}', delim=';', header=true, "
             "all_varchar=true) GROUP BY 1"
         ).fetchall()
     return time.perf_counter() - start
@@ -46,7 +46,7 @@ def floor_seconds(path: Path) -> float:
 def run(label: str, territory: str, rows: int, communes: Communes, work: Path) -> None:
     mobpro = work / f"FD_MOBPRO_2021_{label}_SYNTHETIQUE.csv"
     start = time.perf_counter()
-    synthesise_mobpro(communes, mobpro, seed=1, rows=rows)
+    mobpro = synthesise_mobpro(communes, mobpro, seed=1, rows=rows)
     synth = time.perf_counter() - start
     settings = Settings(cache_dir=work / "cache", offline=True)
     request = DiagnoseRequest(

@@ -615,6 +615,10 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     structures.loc[missing, "latitude"] = fill["latitude"].to_numpy()
     structures.loc[missing, "longitude"] = fill["longitude"].to_numpy()
     structures = structures.drop_duplicates(subset=["identifiant"]).reset_index(drop=True)
+    if "siren" in structures.columns:
+        # An intercommunality found in Sirene is the same actor as its "epci:" row.
+        in_sirene = {f"epci:{s}" for s in structures["siren"].dropna().astype(str)}
+        structures = structures[~structures["identifiant"].isin(in_sirene)].reset_index(drop=True)
     ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
     structures = structures[ordered]
 
