@@ -9,25 +9,27 @@ no traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import sys
-from functools import wraps
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run time)
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
 from tierslieux import __version__
-from tierslieux.config import Settings
+from tierslieux.cli_common import (
+    CacheOpt,
+    DataOpt,
+    DebugOpt,
+    LangOpt,
+    OfflineOpt,
+)
+from tierslieux.cli_common import err_console as _err
+from tierslieux.cli_common import guarded as _guarded
+from tierslieux.cli_common import out_console as _out
+from tierslieux.cli_common import settings_from as _settings
+from tierslieux.cli_contacts import contacts_app
+from tierslieux.cli_sites import sites
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
-from tierslieux.i18n import use_language
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 app = typer.Typer(
     name="tierslieux",
@@ -40,75 +42,6 @@ synth_app = typer.Typer(
     help="Données synthétiques (étiquetées comme telles).", no_args_is_help=True
 )
 app.add_typer(synth_app, name="synth")
-
-_err = Console(stderr=True, soft_wrap=True)
-_out = Console(soft_wrap=True)
-
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data", help="Dossier de fichiers déjà téléchargés (lus à la place d'Internet)."
-    ),
-]
-CacheOpt = Annotated[
-    Path | None,
-    typer.Option("--cache-dir", help="Dossier du cache (défaut : ~/.cache/tierslieux)."),
-]
-OfflineOpt = Annotated[
-    bool, typer.Option("--offline", help="N'utiliser que des fichiers locaux, sans téléchargement.")
-]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="Langue des messages : fr ou en.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Afficher la trace complète des erreurs.")]
-
-
-def _settings(**overrides: object) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None and v is not False}
-    try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise TierslieuxError(
-            _("Paramètre {field} invalide : {msg}.", field=field, msg=first["msg"])
-        ) from error
-
-
-def _guarded(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn user errors into one French line and exit code 1 (2 for unexpected errors)."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        debug = bool(kwargs.get("debug"))
-        lang = kwargs.get("lang") or "fr"
-        try:
-            with use_language(str(lang)):
-                return func(*args, **kwargs)
-        except TierslieuxError as error:
-            if debug:
-                raise
-            _err.print(f"[bold red]{_('Erreur')} :[/] {error}", highlight=False, markup=True)
-            raise typer.Exit(1) from None
-        except ValueError as error:
-            if debug:
-                raise
-            _err.print(f"[bold red]{_('Erreur')} :[/] {error}", highlight=False)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            _err.print(_("Interrompu."))
-            raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
-        except Exception as error:
-            if debug:
-                raise
-            _err.print(
-                f"[bold red]{_('Erreur inattendue')} :[/] {type(error).__name__}: {error}. "
-                + _("Relancez avec --debug pour la trace et signalez-la."),
-                highlight=False,
-            )
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _version(value: bool) -> None:
@@ -375,6 +308,12 @@ def communities(
         ),
         highlight=False,
     )
+
+
+app.add_typer(contacts_app, name="contacts")
+
+
+app.command("sites")(sites)
 
 
 def main() -> None:

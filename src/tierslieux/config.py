@@ -55,7 +55,13 @@ class Settings(BaseSettings):
     osrm_url: str | None = Field(
         default=None, description="Adresse d'un serveur OSRM pour les temps de trajet routiers."
     )
+    duckdb_memory_limit: str = Field(
+        default="2GB",
+        description="Mémoire maximale de DuckDB pour les agrégations (au-delà : disque).",
+    )
     database_url: str | None = Field(
         default=None,
-        description="Base opérationnelle (SQLAlchemy) ; SQLite dans le cache par défaut.",
+        description=(
+            "Base opérationnelle (SQLAlchemy) ; SQLite dans ~/.local/share/tierslieux par défaut."
+        ),
     )

@@ -264,7 +264,10 @@ def synthesise_mobpro(
     communes: Communes, out: Path, *, seed: int = 0, rows: int | None = None
 ) -> Path:
     """Write a synthetic MOBPRO detail file for ``communes`` (labelled synthetic)."""
-    return write_synthetic_mobpro(communes.table, out, seed=seed, target_rows=rows)
+    # The gravity model needs coordinates: communes without any (a handful in national
+    # files) are left out of the synthetic file rather than failing the whole run.
+    table = communes.table.dropna(subset=["latitude", "longitude"]).reset_index(drop=True)
+    return write_synthetic_mobpro(table, out, seed=seed, target_rows=rows)
 
 
 def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  # noqa: PLR0915
@@ -323,7 +326,9 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=settings.cache_dir) as spill,
-        duckdb.connect(config={"temp_directory": spill}) as con,
+        duckdb.connect(
+            config={"temp_directory": spill, "memory_limit": settings.duckdb_memory_limit}
+        ) as con,
     ):
         mobpro = open_mobpro(mobpro_path, con, cache_dir=settings.cache_dir / "mobpro")
         indicators = compute_indicators(

@@ -1,0 +1,672 @@
+"""Maximal covering location on arrays: an exact HiGHS model and a greedy heuristic.
+
+The core is :func:`solve_max_coverage`: it takes a boolean coverage matrix (candidate
+sites × demand points), the demand weights and the number of sites ``k``, and returns a
+frozen :class:`~tierslieux.model.siting.SitingResult`.  Like spopt's
+``from_cost_matrix``, it knows nothing about communes or files.
+
+Exact model (maximal covering location, Church & ReVelle 1974)::
+
+    max  Σ_i w_i y_i
+    s.t. y_i <= Σ_{j covers i} x_j        for every demand point i
+         Σ_j x_j = k
+         x_j = 1 for fixed sites, x_j = 0 for ineligible ones
+         Σ_t z_jt = x_j, Σ_j z_jt <= 1    (distinct themes: one theme per site,
+                                            each theme used at most once)
+         Σ_{j in g} x_j >= m_g            (minimum per group)
+         x, z binary; y in [0, 1] (integral at the optimum since w >= 0)
+
+Heuristic: greedy (always keeping the chosen set feasible) then best-improvement
+1-swap local search.  Its bound is the smallest of: the data-dependent bound of
+monotone submodular maximisation (objective + the ``k - |fixed|`` largest marginal
+gains w.r.t. the solution, valid whatever the constraints), ``objective / (1 - 1/e)``
+for plain coverage (Nemhauser, Wolsey & Fisher 1978) and the total coverable demand.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import maximum_bipartite_matching
+
+from tierslieux.errors import InfeasibleError, SchemaError
+from tierslieux.i18n import gettext as _
+from tierslieux.model.siting import SOLVER_GREEDY, SOLVER_HIGHS, SiteChoice, SitingResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from numpy.typing import NDArray
+
+__all__ = ["solve_max_coverage"]
+
+#: Above this many non-zeros in the (reduced) coverage matrix, "auto" uses the heuristic.
+MAX_EXACT_NONZEROS = 3_000_000
+_EPS = 1e-9
+
+
+class _Instance:
+    """Validated, reduced instance shared by both solvers."""
+
+    def __init__(
+        self,
+        coverage: sparse.csr_matrix,
+        weights: NDArray[np.float64],
+        k: int,
+        fixed: tuple[int, ...],
+        eligible: NDArray[np.bool_],
+        themes: list[frozenset[str]] | None,
+        groups: NDArray[np.str_] | None,
+        min_per_group: dict[str, int],
+    ) -> None:
+        self.n_sites = coverage.shape[0]
+        self.k = k
+        self.fixed = fixed
+        self.eligible = eligible
+        self.themes = themes
+        self.groups = groups
+        self.min_per_group = min_per_group
+        self.total = float(weights.sum())
+        # Keep demand points with positive weight covered by an allowed site.
+        allowed = eligible.copy()
+        allowed[list(fixed)] = True
+        self.allowed = allowed
+        reachable = np.asarray(coverage[allowed].sum(axis=0)).ravel() > 0
+        keep = np.flatnonzero(reachable & (weights > 0))
+        self.points = keep
+        self.a = sparse.csr_matrix(coverage[:, keep], dtype=np.float64)
+        self.a.data[:] = 1.0
+        self.w = weights[keep].astype(np.float64)
+        self.coverable = float(self.w.sum())
+        self.theme_list = sorted({t for s in themes for t in s}) if themes is not None else []
+
+    def objective(self, chosen: Sequence[int]) -> float:
+        if not chosen:
+            return 0.0
+        hit = np.asarray(self.a[list(chosen)].sum(axis=0)).ravel() > 0
+        return float(self.w[hit].sum())
+
+    def theme_assignment(self, chosen: Sequence[int]) -> dict[int, str] | None:
+        """Assign distinct themes to ``chosen`` (None when impossible)."""
+        if self.themes is None:
+            return {}
+        index = {t: i for i, t in enumerate(self.theme_list)}
+        rows, cols = [], []
+        for r, j in enumerate(chosen):
+            for t in self.themes[j]:
+                rows.append(r)
+                cols.append(index[t])
+        graph = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(chosen), len(self.theme_list))
+        )
+        match = maximum_bipartite_matching(graph, perm_type="column")
+        if (match < 0).any():
+            return None
+        return {j: self.theme_list[int(match[r])] for r, j in enumerate(chosen)}
+
+    def groups_ok(self, chosen: Sequence[int], *, final: bool) -> bool:
+        if not self.min_per_group or self.groups is None:
+            return True
+        labels = self.groups[list(chosen)] if chosen else np.array([], dtype=str)
+        missing = sum(
+            max(0, m - int((labels == g).sum())) for g, m in self.min_per_group.items()
+        )
+        remaining = self.k - len(chosen)
+        return missing == 0 if final else missing <= remaining
+
+
+def _validate(  # noqa: PLR0913
+    coverage: sparse.csr_matrix | NDArray[np.bool_],
+    weights: NDArray[np.float64] | Sequence[float],
+    k: int,
+    fixed: Sequence[int],
+    site_themes: Sequence[frozenset[str]] | None,
+    require_community: NDArray[np.bool_] | Sequence[bool] | None,
+    *,
+    distinct_themes: bool,
+    groups: Sequence[str] | None,
+    min_per_group: Mapping[str, int] | None,
+) -> _Instance:
+    matrix = sparse.csr_matrix(coverage, dtype=bool)
+    w = np.asarray(weights, dtype=np.float64)
+    n, m = matrix.shape
+    problems = []
+    if w.shape != (m,):
+        problems.append(_("{m} points de demande mais {w} poids", m=m, w=w.size))
+    elif (w < 0).any() or not np.isfinite(w).all():
+        problems.append(_("poids négatifs ou non finis"))
+    fixed_t = tuple(sorted({int(j) for j in fixed}))
+    if any(j < 0 or j >= n for j in fixed_t):
+        problems.append(_("site imposé hors des {n} candidats", n=n))
+    if site_themes is not None and len(site_themes) != n:
+        problems.append(_("{t} listes de thèmes pour {n} candidats", t=len(site_themes), n=n))
+    if require_community is not None and len(require_community) != n:
+        problems.append(
+            _("{t} indicateurs de communauté pour {n} candidats", t=len(require_community), n=n)
+        )
+    if groups is not None and len(groups) != n:
+        problems.append(_("{t} groupes pour {n} candidats", t=len(groups), n=n))
+    if min_per_group and groups is None:
+        problems.append(_("minimum par groupe sans groupes des candidats"))
+    if problems:
+        raise SchemaError(
+            _("Choix des sites : entrée invalide ({problems}).", problems=" ; ".join(problems))
+        )
+    eligible = (
+        np.ones(n, dtype=bool)
+        if require_community is None
+        else np.asarray(require_community, dtype=bool).copy()
+    )
+    themes = [frozenset(s) for s in site_themes] if site_themes is not None else None
+    if distinct_themes and themes is None:
+        raise SchemaError(_("Thèmes distincts demandés sans thèmes des candidats."))
+    if distinct_themes and themes is not None:
+        eligible &= np.array([bool(s) for s in themes])
+    group_arr = np.asarray(groups, dtype=str) if groups is not None else None
+    mins = {str(g): int(v) for g, v in (min_per_group or {}).items() if int(v) > 0}
+    _check_feasible(
+        n, k, fixed_t, eligible, themes if distinct_themes else None, group_arr, mins
+    )
+    return _Instance(
+        matrix, w, k, fixed_t, eligible, themes if distinct_themes else None, group_arr, mins
+    )
+
+
+def _check_feasible(
+    n: int,
+    k: int,
+    fixed: tuple[int, ...],
+    eligible: NDArray[np.bool_],
+    themes: list[frozenset[str]] | None,
+    groups: NDArray[np.str_] | None,
+    mins: dict[str, int],
+) -> None:
+    if k < 1:
+        raise InfeasibleError(_("Le nombre de sites doit être au moins 1 (demandé : {k}).", k=k))
+    if len(fixed) > k:
+        raise InfeasibleError(
+            _(
+                "Vous imposez {f} sites existants mais ne demandez que {k} sites : demandez "
+                "au moins {f} sites ou imposez-en moins.",
+                f=len(fixed),
+                k=k,
+            )
+        )
+    allowed = eligible.copy()
+    allowed[list(fixed)] = True
+    if int(allowed.sum()) < k:
+        raise InfeasibleError(
+            _(
+                "Vous demandez {k} sites mais seuls {n} candidats (sur {total}) ont une "
+                "communauté-base{themed} dans leur bassin : demandez moins de sites, "
+                "élargissez le bassin (--minutes) ou complétez l'annuaire des structures.",
+                k=k,
+                n=int(allowed.sum()),
+                total=n,
+                themed=_(" avec un thème") if themes is not None else "",
+            )
+        )
+    if themes is not None:
+        available = sorted({t for j in np.flatnonzero(allowed) for t in themes[j]})
+        if len(available) < k:
+            raise InfeasibleError(
+                _(
+                    "Vous demandez {k} sites de thèmes différents mais seules {n} thématiques "
+                    "de communauté-base existent parmi les candidats ({themes}) : demandez au "
+                    "plus {n} sites, ou levez la contrainte de thèmes différents.",
+                    k=k,
+                    n=len(available),
+                    themes=", ".join(available) or "—",
+                )
+            )
+        bare = [j for j in fixed if not themes[j]]
+        if bare:
+            raise InfeasibleError(
+                _(
+                    "Les sites imposés {sites} n'ont aucun thème de communauté-base : ils ne "
+                    "peuvent pas recevoir un thème différent des autres.",
+                    sites=", ".join(map(str, bare)),
+                )
+            )
+    if mins and groups is not None:
+        need = sum(mins.values())
+        if need > k:
+            raise InfeasibleError(
+                _(
+                    "Les minimums par groupe totalisent {need} sites pour {k} demandés.",
+                    need=need,
+                    k=k,
+                )
+            )
+        for g, m in mins.items():
+            have = int((allowed & (groups == g)).sum())
+            if have < m:
+                raise InfeasibleError(
+                    _(
+                        "Le groupe « {g} » doit recevoir {m} site(s) mais n'a que {have} "
+                        "candidat(s) admissible(s).",
+                        g=g,
+                        m=m,
+                        have=have,
+                    )
+                )
+
+
+# --------------------------------------------------------------------------------------
+# Heuristic
+# --------------------------------------------------------------------------------------
+
+
+def _feasible_add(inst: _Instance, chosen: list[int], j: int, *, final: bool) -> bool:
+    trial = [*chosen, j]
+    if not inst.groups_ok(trial, final=final):
+        return False
+    return inst.themes is None or inst.theme_assignment(trial) is not None
+
+
+def _greedy(inst: _Instance) -> list[int]:
+    chosen = list(inst.fixed)
+    counts = (
+        np.asarray(inst.a[chosen].sum(axis=0)).ravel() if chosen else np.zeros(inst.w.size)
+    )
+    candidates = np.flatnonzero(inst.allowed)
+    while len(chosen) < inst.k:
+        residual = inst.w * (counts == 0)
+        gains = inst.a[candidates] @ residual
+        order = np.argsort(-gains, kind="stable")
+        final = len(chosen) + 1 == inst.k
+        picked = None
+        for pos in order:
+            j = int(candidates[pos])
+            if j in chosen:
+                continue
+            if _feasible_add(inst, chosen, j, final=final):
+                picked = j
+                break
+        if picked is None:
+            raise InfeasibleError(
+                _(
+                    "Aucune combinaison de {k} sites ne respecte toutes les contraintes "
+                    "(thèmes différents, groupes, communautés-base).",
+                    k=inst.k,
+                )
+            )
+        chosen.append(picked)
+        counts = counts + inst.a[picked].toarray().ravel()
+    return chosen
+
+
+def _local_search(inst: _Instance, chosen: list[int], deadline: float) -> list[int]:
+    """Best-improvement 1-swap: replace a non-fixed site by a better candidate."""
+    chosen = list(chosen)
+    candidates = np.flatnonzero(inst.allowed)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel()
+        base = float(inst.w[counts > 0].sum())
+        best = (0.0, -1, -1)
+        for s in chosen:
+            if s in inst.fixed:
+                continue
+            without = counts - inst.a[s].toarray().ravel()
+            loss = base - float(inst.w[without > 0].sum())
+            gains = inst.a[candidates] @ (inst.w * (without == 0))
+            for pos in np.argsort(-gains, kind="stable"):
+                delta = float(gains[pos]) - loss
+                if delta <= max(best[0], _EPS * max(base, 1.0)):
+                    break
+                c = int(candidates[pos])
+                if c in chosen:
+                    continue
+                rest = [x for x in chosen if x != s]
+                if _feasible_add(inst, rest, c, final=True):
+                    best = (delta, s, c)
+                    break
+        if best[1] >= 0:
+            chosen = [best[2] if x == best[1] else x for x in chosen]
+            improved = True
+    return chosen
+
+
+def _heuristic_bound(inst: _Instance, chosen: list[int], objective: float, *, plain: bool) -> float:
+    counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel()
+    gains = inst.a[np.flatnonzero(inst.allowed)] @ (inst.w * (counts == 0))
+    free = inst.k - len(inst.fixed)
+    top = float(np.sort(gains)[::-1][:free].sum())
+    bound = min(objective + top, inst.coverable)
+    if plain:
+        fixed_value = inst.objective(list(inst.fixed))
+        bound = min(bound, fixed_value + (objective - fixed_value) / (1 - 1 / math.e))
+    return max(bound, objective)
+
+
+# --------------------------------------------------------------------------------------
+# Exact model
+# --------------------------------------------------------------------------------------
+
+
+def _solve_highs(  # noqa: PLR0915
+    inst: _Instance, start: list[int], time_limit: float, mip_gap: float
+) -> tuple[list[int], dict[int, str], float, float, str]:
+    import highspy  # noqa: PLC0415  (optional heavy import, only when solving exactly)
+
+    n, m = inst.a.shape
+    pairs = (
+        [(j, t) for j in range(n) if inst.allowed[j] for t in sorted(inst.themes[j])]
+        if inst.themes is not None
+        else []
+    )
+    nz = len(pairs)
+    n_col = n + m + nz
+    # Rows: coverage (m), cardinality (1), theme per site (n, only with themes), theme
+    # capacity (T), group minimums (G).
+    a_t = inst.a.T.tocsr()  # m × n
+    blocks_rows: list[sparse.spmatrix] = []
+    lower: list[NDArray[np.float64]] = []
+    upper: list[NDArray[np.float64]] = []
+    cover = sparse.hstack([-a_t, sparse.identity(m), sparse.csr_matrix((m, nz))])
+    blocks_rows.append(cover)
+    lower.append(np.full(m, -np.inf))
+    upper.append(np.zeros(m))
+    card = sparse.hstack(
+        [sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, m + nz))]
+    )
+    blocks_rows.append(card)
+    lower.append(np.array([float(inst.k)]))
+    upper.append(np.array([float(inst.k)]))
+    if pairs:
+        pj = np.array([p[0] for p in pairs])
+        t_index = {t: i for i, t in enumerate(inst.theme_list)}
+        pt = np.array([t_index[p[1]] for p in pairs])
+        z_site = sparse.csr_matrix((np.ones(nz), (pj, np.arange(nz))), shape=(n, nz))
+        blocks_rows.append(sparse.hstack([-sparse.identity(n), sparse.csr_matrix((n, m)), z_site]))
+        lower.append(np.zeros(n))
+        upper.append(np.zeros(n))
+        n_t = len(inst.theme_list)
+        z_theme = sparse.csr_matrix((np.ones(nz), (pt, np.arange(nz))), shape=(n_t, nz))
+        blocks_rows.append(sparse.hstack([sparse.csr_matrix((n_t, n + m)), z_theme]))
+        lower.append(np.full(n_t, -np.inf))
+        upper.append(np.ones(n_t))
+    if inst.min_per_group and inst.groups is not None:
+        names = sorted(inst.min_per_group)
+        g_rows = np.array(
+            [[1.0 if inst.groups[j] == g else 0.0 for j in range(n)] for g in names]
+        )
+        blocks_rows.append(
+            sparse.hstack([sparse.csr_matrix(g_rows), sparse.csr_matrix((len(names), m + nz))])
+        )
+        lower.append(np.array([float(inst.min_per_group[g]) for g in names]))
+        upper.append(np.full(len(names), np.inf))
+    matrix = sparse.vstack(blocks_rows).tocsc()
+    col_lower = np.zeros(n_col)
+    col_upper = np.ones(n_col)
+    col_upper[:n] = inst.allowed.astype(float)
+    col_lower[list(inst.fixed)] = 1.0
+    cost = np.concatenate([np.zeros(n), inst.w, np.zeros(nz)])
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    row_lower = np.concatenate(lower)
+    row_upper = np.concatenate(upper)
+    lp.row_lower_ = np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower)
+    lp.row_upper_ = np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
+    lp.a_matrix_.num_col_ = n_col
+    lp.a_matrix_.num_row_ = matrix.shape[0]
+    integrality = [highspy.HighsVarType.kInteger] * n + [highspy.HighsVarType.kContinuous] * m
+    integrality += [highspy.HighsVarType.kInteger] * nz
+    lp.integrality_ = integrality
+
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)  # noqa: FBT003
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    if start:
+        solution = highspy.HighsSolution()
+        solution.col_value = _start_vector(inst, start, pairs, n_col).tolist()
+        solution.value_valid = True
+        h.setSolution(solution)
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        raise InfeasibleError(
+            _(
+                "Aucune combinaison de {k} sites ne respecte toutes les contraintes "
+                "(thèmes différents, groupes, communautés-base).",
+                k=inst.k,
+            )
+        )
+    info = h.getInfo()
+    values = np.asarray(h.getSolution().col_value)
+    chosen = [int(j) for j in np.flatnonzero(values[:n] > 0.5)]
+    themes = {pairs[i][0]: pairs[i][1] for i in range(nz) if values[n + m + i] > 0.5}
+    label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit"
+    return chosen, themes, float(info.objective_function_value), float(info.mip_dual_bound), label
+
+
+def _new_highs(highspy: Any) -> Any:  # noqa: ANN401  (untyped extension module)
+    """Build a HiGHS instance without its banner on standard output.
+
+    HiGHS prints a copyright banner from C++ when the first instance of a process is
+    built, before any option can be set; it would corrupt the command's output, so the
+    file descriptor is pointed at the null device meanwhile.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with Path(os.devnull).open("w", encoding="utf-8") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                return highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
+def _start_vector(
+    inst: _Instance, start: list[int], pairs: list[tuple[int, str]], n_col: int
+) -> NDArray[np.float64]:
+    n, m = inst.a.shape
+    vector = np.zeros(n_col)
+    vector[start] = 1.0
+    vector[n : n + m] = (np.asarray(inst.a[start].sum(axis=0)).ravel() > 0).astype(float)
+    if pairs:
+        assignment = inst.theme_assignment(start) or {}
+        where = {p: i for i, p in enumerate(pairs)}
+        for j, t in assignment.items():
+            vector[n + m + where[(j, t)]] = 1.0
+    return vector
+
+
+# --------------------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------------------
+
+
+def solve_max_coverage(  # noqa: PLR0913
+    coverage: sparse.csr_matrix | NDArray[np.bool_],
+    weights: NDArray[np.float64] | Sequence[float],
+    k: int,
+    *,
+    fixed: Sequence[int] = (),
+    site_themes: Sequence[frozenset[str]] | None = None,
+    require_community: NDArray[np.bool_] | Sequence[bool] | None = None,
+    distinct_themes: bool = False,
+    groups: Sequence[str] | None = None,
+    min_per_group: Mapping[str, int] | None = None,
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-4,
+    method: str = "auto",
+) -> SitingResult:
+    """Choose ``k`` sites covering the most demand (maximal covering location).
+
+    Parameters
+    ----------
+    coverage
+        Boolean matrix, candidates × demand points: ``True`` when the candidate's
+        catchment contains the demand point (e.g. within 20 minutes by car).
+    weights
+        Demand per point (persons, or kg CO₂e avoided per day), non-negative.
+    k
+        Number of sites to choose.
+    fixed
+        Candidates that must be chosen (existing places kept).
+    site_themes
+        Themes of base community available at each candidate.
+    require_community
+        Per candidate, ``False`` forbids choosing it (no base community nearby).
+        Fixed sites are kept even when ``False``.
+    distinct_themes
+        Give every chosen site one of its themes, each theme at most once.
+    groups, min_per_group
+        Group label of each candidate (an intercommunality, say) and the minimum
+        number of sites per label.
+    time_limit
+        Seconds granted to HiGHS; past it the best solution found is returned with
+        HiGHS's proven bound.
+    mip_gap
+        Relative optimality gap at which HiGHS stops (1e-4 = 0.01 %).
+    method
+        ``"auto"`` (exact unless the instance is too large), ``"exact"`` or
+        ``"greedy"``.
+
+    Returns
+    -------
+    SitingResult
+        Chosen sites with values, marginal gains and themes; objective, proven bound
+        and gap; which solver ran and why.
+
+    Raises
+    ------
+    InfeasibleError
+        No set of ``k`` sites satisfies the constraints (explained in user terms).
+    SchemaError
+        Inconsistent array shapes or negative weights.
+    """
+    if method not in {"auto", "exact", "greedy"}:
+        raise SchemaError(_("Méthode « {m} » inconnue (auto, exact, greedy).", m=method))
+    started = time.perf_counter()
+    inst = _validate(
+        coverage,
+        weights,
+        k,
+        fixed,
+        site_themes,
+        require_community,
+        distinct_themes=distinct_themes,
+        groups=groups,
+        min_per_group=min_per_group,
+    )
+    plain = inst.themes is None and not inst.min_per_group
+    greedy = _greedy(inst)
+    greedy = _local_search(inst, greedy, started + max(time_limit, 1.0))
+    greedy_value = inst.objective(greedy)
+    nonzeros = inst.a.nnz
+    use_exact = method == "exact" or (method == "auto" and nonzeros <= MAX_EXACT_NONZEROS)
+    notes: list[str] = []
+    if use_exact:
+        chosen, themes, value, bound, status = _solve_highs(inst, greedy, time_limit, mip_gap)
+        value = inst.objective(chosen)
+        if greedy_value > value + _EPS:
+            chosen, value = greedy, greedy_value
+            themes = inst.theme_assignment(chosen) or {}
+        bound = max(min(bound, inst.coverable), value)
+        solver = SOLVER_HIGHS
+        if status == "optimal":
+            reason = _(
+                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap:.2%} près.",
+                gap=mip_gap,
+            )
+        else:
+            reason = _(
+                "Modèle exact (HiGHS) arrêté à la limite de {s:.0f} s : meilleure solution "
+                "trouvée (recherche locale comprise) et borne prouvée par HiGHS.",
+                s=time_limit,
+            )
+    else:
+        chosen, value, status, solver = greedy, greedy_value, "heuristic", SOLVER_GREEDY
+        themes = inst.theme_assignment(chosen) or {}
+        bound = _heuristic_bound(inst, chosen, value, plain=plain)
+        if method == "greedy":
+            why = _("heuristique demandée")
+        else:
+            why = _(
+                "instance trop grande pour le modèle exact ({nnz} liens > {limit})",
+                nnz=nonzeros,
+                limit=MAX_EXACT_NONZEROS,
+            )
+        reason = _(
+            "Heuristique gloutonne + échanges ({why}). Borne : somme des {free} meilleurs "
+            "gains marginaux restants{plain}.",
+            why=why,
+            free=inst.k - len(inst.fixed),
+            plain=_(" et garantie (1 - 1/e) du glouton") if plain else "",
+        )
+    gap = (bound - value) / bound if bound > 0 else 0.0
+    labels = [frozenset(t) for t in site_themes] if site_themes is not None else None
+    sites = _describe(inst, chosen, themes, labels)
+    counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel() if chosen else np.zeros(0)
+    covered = tuple(int(i) for i in inst.points[counts > 0]) if chosen else ()
+    return SitingResult(
+        sites=sites,
+        objective=value,
+        bound=bound,
+        gap=max(gap, 0.0),
+        solver=solver,
+        reason=reason,
+        covered=covered,
+        total_demand=inst.total,
+        seconds=time.perf_counter() - started,
+        status=status,
+        notes=tuple(notes),
+    )
+
+
+def _describe(
+    inst: _Instance,
+    chosen: list[int],
+    themes: Mapping[int, str],
+    labels: list[frozenset[str]] | None,
+) -> tuple[SiteChoice, ...]:
+    rows = inst.a[chosen].toarray() > 0 if chosen else np.zeros((0, inst.w.size), dtype=bool)
+    counts = rows.sum(axis=0)
+    covered = np.zeros(inst.w.size, dtype=bool)
+    remaining = list(range(len(chosen)))
+    out: list[SiteChoice] = []
+    while remaining:
+        gains = [float(inst.w[rows[r] & ~covered].sum()) for r in remaining]
+        pos = int(np.argmax(gains))
+        r = remaining.pop(pos)
+        j = chosen[r]
+        out.append(
+            SiteChoice(
+                index=j,
+                value=float(inst.w[rows[r]].sum()),
+                marginal_gain=gains[pos],
+                loss_if_removed=float(inst.w[rows[r] & (counts == 1)].sum()),
+                theme=themes.get(j),
+                themes=tuple(sorted(labels[j])) if labels is not None else (),
+                fixed=j in inst.fixed,
+            )
+        )
+        covered |= rows[r]
+    return tuple(out)

@@ -1,0 +1,115 @@
+"""What every command-line module shares: consoles, common options, settings, errors.
+
+:func:`guarded` turns the errors a user can cause into one line (in French by
+default) and exit code 1, with no traceback unless ``--debug`` is given;
+:func:`settings_from` builds the :class:`~tierslieux.config.Settings` of one command.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from tierslieux.config import Settings
+from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import gettext as _
+from tierslieux.i18n import use_language
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "CacheOpt",
+    "DataOpt",
+    "DebugOpt",
+    "LangOpt",
+    "OfflineOpt",
+    "err_console",
+    "guarded",
+    "out_console",
+    "settings_from",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Messages, progress and errors (standard error).
+err_console = Console(stderr=True, soft_wrap=True)
+#: Results (standard output).
+out_console = Console(soft_wrap=True)
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", help="Dossier de fichiers déjà téléchargés (lus à la place d'Internet)."
+    ),
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Dossier du cache (défaut : ~/.cache/tierslieux)."),
+]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="N'utiliser que des fichiers locaux, sans téléchargement.")
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="Langue des messages : fr ou en.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Afficher la trace complète des erreurs.")]
+
+
+def settings_from(**overrides: object) -> Settings:
+    """Build the settings from the options given (``None`` and ``False`` are left out).
+
+    Raises
+    ------
+    TierslieuxError
+        When a value is invalid (message names the setting).
+    """
+    values = {k: v for k, v in overrides.items() if v is not None and v is not False}
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise TierslieuxError(
+            _("Paramètre {field} invalide : {msg}.", field=field, msg=first["msg"])
+        ) from error
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn user errors into one French line and exit code 1 (2 for unexpected errors)."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        debug = bool(kwargs.get("debug"))
+        lang = kwargs.get("lang") or "fr"
+        try:
+            with use_language(str(lang)):
+                return func(*args, **kwargs)
+        except (TierslieuxError, ValueError) as error:
+            if debug:
+                raise
+            # Messages may quote user text with brackets ("[donnée effacée]"): no markup.
+            err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(str(error))}", highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print(_("Interrompu."))
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:
+            if debug:
+                raise
+            err_console.print(
+                f"[bold red]{_('Erreur inattendue')} :[/] "
+                + escape(f"{type(error).__name__}: {error}. ")
+                + escape(_("Relancez avec --debug pour la trace et signalez-la.")),
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper

@@ -1,0 +1,498 @@
+"""``tierslieux contacts``: the directory of structures and the tracking of contacts.
+
+Every command opens the contact store named by ``--database-url`` (else
+``TIERSLIEUX_DATABASE_URL``, else the SQLite file
+``~/.local/share/tierslieux/contacts.sqlite``), does one thing in one transaction
+and closes it.  Errors caused by the user (unknown structure, stale version, invalid
+CSV line...) are printed on one line in French with exit code 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run time)
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from tierslieux.cli_common import DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli_common import err_console as _err
+from tierslieux.cli_common import out_console as _out
+from tierslieux.i18n import gettext as _
+from tierslieux.pipeline_contacts import (
+    CONSENT_BASES,
+    contact_store,
+    export_person,
+    load_structures,
+    parse_day,
+    parse_person_ref,
+    status_labels,
+)
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from tierslieux.config import Settings
+    from tierslieux.pipeline_contacts import ContactView, EventView, ImportIssue
+
+__all__ = ["contacts_app"]
+
+contacts_app = typer.Typer(
+    help="Suivi des contacts avec les structures de la communauté-base.",
+    no_args_is_help=True,
+)
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Base des contacts (sqlite:///chemin.sqlite ou postgresql+psycopg://…) ; "
+        "défaut : TIERSLIEUX_DATABASE_URL, sinon ~/.local/share/tierslieux/contacts.sqlite.",
+    ),
+]
+IdArg = Annotated[
+    str, typer.Argument(help="Identifiant de la structure (siret:…, rna:…, acteur:…).")
+]
+AuthorOpt = Annotated[
+    str, typer.Option("--auteur", help="Qui fait la modification (gardé dans l'historique).")
+]
+VersionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--version",
+        help="Version de la fiche sur laquelle porte la modification (voir « contacts show ») ; "
+        "refusée si quelqu'un l'a modifiée depuis.",
+    ),
+]
+
+
+def _settings(database_url: str | None, lang: str | None) -> Settings:
+    return settings_from(database_url=database_url, lang=lang)
+
+
+def _day(value: date | None) -> str:
+    return "" if value is None else value.strftime("%d/%m/%Y")
+
+
+def _moment(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%d/%m/%Y %H:%M")
+
+
+def _print(text: str) -> None:
+    _out.print(text, highlight=False, markup=False)
+
+
+def _print_issues(title: str, issues: tuple[ImportIssue, ...]) -> None:
+    if not issues:
+        return
+    _err.print(f"[bold yellow]{escape(title)}[/]", highlight=False)
+    for issue in issues:
+        _err.print(
+            escape(_("ligne {line} : {message}", line=issue.line, message=issue.message)),
+            highlight=False,
+        )
+
+
+def _saved(contact: ContactView) -> None:
+    _print(
+        _(
+            "{identifiant} ({nom}) : statut {status}, version {version}.",
+            identifiant=contact.identifiant,
+            nom=contact.nom,
+            status=contact.status_label,
+            version=contact.version,
+        )
+    )
+
+
+@contacts_app.command("load")
+@guarded
+def load(
+    structures: Annotated[
+        Path,
+        typer.Argument(help="Annuaire structures.csv écrit par « tierslieux communities »."),
+    ],
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Charger (ou mettre à jour) l'annuaire des structures dans la base des contacts."""
+    report = load_structures(_settings(database_url, lang), structures)
+    _print(
+        _(
+            "{n} structures lues : {inserted} nouvelles, {updated} mises à jour, "
+            "{unchanged} inchangées.",
+            n=report.total,
+            inserted=report.inserted,
+            updated=report.updated,
+            unchanged=report.unchanged,
+        )
+    )
+
+
+@contacts_app.command("list")
+@guarded
+def list_(
+    statut: Annotated[
+        str | None, typer.Option("--statut", help="Seulement ce statut (« intéressé »…).")
+    ] = None,
+    responsable: Annotated[
+        str | None, typer.Option("--responsable", help="Seulement les fiches de ce responsable.")
+    ] = None,
+    commune: Annotated[
+        str | None, typer.Option("--commune", help="Seulement ce code commune Insee (05061).")
+    ] = None,
+    echeance_avant: Annotated[
+        str | None,
+        typer.Option(
+            "--echeance-avant", help="Prochaine action prévue au plus tard ce jour (AAAA-MM-JJ)."
+        ),
+    ] = None,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Lister les fiches contact, triées par nom de structure."""
+    due = None if echeance_avant is None else parse_day(echeance_avant, option="--echeance-avant")
+    with contact_store(_settings(database_url, lang)) as store:
+        contacts = store.list_contacts(
+            status=statut, owner=responsable, commune=commune, due_before=due
+        )
+    if not contacts:
+        _err.print(_("Aucune fiche contact ne correspond."), highlight=False)
+        return
+    table = Table(title=_("Fiches contact ({n})", n=len(contacts)), title_justify="left")
+    table.add_column(_("Identifiant"), no_wrap=True)
+    table.add_column(_("Nom"))
+    table.add_column(_("Catégorie"))
+    table.add_column(_("Commune"), no_wrap=True)
+    table.add_column(_("Statut"), no_wrap=True)
+    table.add_column(_("Responsable"))
+    table.add_column(_("Prochaine action"))
+    table.add_column(_("Échéance"), no_wrap=True)
+    table.add_column(_("Version"), justify="right")
+    for contact in contacts:
+        table.add_row(
+            escape(contact.identifiant),
+            escape(contact.nom),
+            escape(contact.categorie),
+            escape(contact.code_commune),
+            escape(contact.status_label),
+            escape(contact.owner or ""),
+            escape(contact.next_action or ""),
+            _day(contact.next_action_date),
+            str(contact.version),
+        )
+    _out.print(table, highlight=False)
+
+
+def _event_detail(event: EventView) -> str:
+    labels = status_labels()
+    parts: list[str] = []
+    if event.kind == "statut":
+        old = labels.get(event.old_value or "", event.old_value or "—")
+        new = labels.get(event.new_value or "", event.new_value or "—")
+        parts.append(f"{old} → {new}")
+    elif event.kind == "responsable":
+        parts.append(f"{event.old_value or '—'} → {event.new_value or '—'}")
+    elif event.kind == "prochaine_action":
+        action = event.new_value or _("(aucune)")
+        if event.new_date is not None:
+            action += " " + _("pour le {date}", date=_day(event.new_date))
+        parts.append(action)
+    if event.text:
+        parts.append(event.text)
+    return " — ".join(parts)
+
+
+@contacts_app.command("show")
+@guarded
+def show(
+    identifiant: IdArg,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Afficher une fiche contact : état, version, prochaine action, historique, personnes."""
+    with contact_store(_settings(database_url, lang)) as store:
+        contact = store.get_contact(identifiant)
+    lines = [
+        f"[bold]{escape(contact.nom)}[/] ({escape(contact.identifiant)})",
+        _("Catégorie : {value}", value=escape(contact.categorie or "—")),
+        _("Commune : {value}", value=escape(contact.code_commune or "—")),
+        _("Statut : {value}", value=escape(contact.status_label)),
+        _("Version : {value}", value=contact.version),
+        _("Responsable : {value}", value=escape(contact.owner or "—")),
+        _(
+            "Prochaine action : {value}",
+            value=escape(
+                (contact.next_action or "—")
+                + (
+                    " " + _("pour le {date}", date=_day(contact.next_action_date))
+                    if contact.next_action_date
+                    else ""
+                )
+            ),
+        ),
+    ]
+    if contact.updated_at is not None:
+        lines.append(
+            _(
+                "Dernière modification : {when} (UTC) par {author}",
+                when=_moment(contact.updated_at),
+                author=escape(contact.updated_by or "—"),
+            )
+        )
+    for line in lines:
+        _out.print(line, highlight=False)
+    if contact.history:
+        table = Table(title=_("Historique"), title_justify="left")
+        table.add_column(_("Date (UTC)"), no_wrap=True)
+        table.add_column(_("Version"), justify="right")
+        table.add_column(_("Nature"))
+        table.add_column(_("Auteur"))
+        table.add_column(_("Détail"))
+        for event in contact.history:
+            table.add_row(
+                _moment(event.occurred_at),
+                str(event.version),
+                escape(event.kind_label),
+                escape(event.author),
+                escape(_event_detail(event)),
+            )
+        _out.print(table, highlight=False)
+    else:
+        _print(_("Historique : aucune modification."))
+    if contact.people:
+        table = Table(title=_("Personnes (données personnelles)"), title_justify="left")
+        for title in (_("N°"), _("Nom"), _("Rôle"), _("E-mail"), _("Téléphone"), _("Base")):
+            table.add_column(title)
+        for person in contact.people:
+            table.add_row(
+                str(person.id),
+                escape(person.name),
+                escape(person.role or ""),
+                escape(person.email or ""),
+                escape(person.phone or ""),
+                escape(person.consent_basis),
+            )
+        _out.print(table, highlight=False)
+
+
+@contacts_app.command("set-status")
+@guarded
+def set_status(
+    identifiant: IdArg,
+    statut: Annotated[
+        str,
+        typer.Argument(
+            help="à contacter, contacté, intéressé, partenaire ou pas intéressé "
+            "(accents et majuscules indifférents)."
+        ),
+    ],
+    auteur: AuthorOpt,
+    version: VersionOpt = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Note gardée avec le changement.")
+    ] = None,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Changer le statut d'une fiche contact."""
+    with contact_store(_settings(database_url, lang)) as store:
+        contact = store.set_status(
+            identifiant, statut, author=auteur, expected_version=version, note=note
+        )
+    _saved(contact)
+
+
+@contacts_app.command("note")
+@guarded
+def note(
+    identifiant: IdArg,
+    texte: Annotated[str, typer.Argument(help="Texte de la note (datée automatiquement).")],
+    auteur: AuthorOpt,
+    version: VersionOpt = None,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Ajouter une note datée à l'historique d'une fiche contact."""
+    with contact_store(_settings(database_url, lang)) as store:
+        contact = store.add_note(identifiant, texte, author=auteur, expected_version=version)
+    _saved(contact)
+
+
+@contacts_app.command("next")
+@guarded
+def next_action(
+    identifiant: IdArg,
+    texte: Annotated[str, typer.Argument(help="Prochaine action (« rappeler la gérante »…).")],
+    date_: Annotated[
+        str, typer.Option("--date", help="Échéance de l'action (AAAA-MM-JJ ou JJ/MM/AAAA).")
+    ],
+    auteur: AuthorOpt,
+    version: VersionOpt = None,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Fixer la prochaine action d'une fiche contact et son échéance."""
+    due = parse_day(date_, option="--date")
+    with contact_store(_settings(database_url, lang)) as store:
+        contact = store.set_next_action(
+            identifiant, texte, due, author=auteur, expected_version=version
+        )
+    _saved(contact)
+
+
+@contacts_app.command("owner")
+@guarded
+def owner(
+    identifiant: IdArg,
+    nom: Annotated[str, typer.Argument(help="Responsable du suivi de cette structure.")],
+    auteur: AuthorOpt,
+    version: VersionOpt = None,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Désigner le responsable du suivi d'une fiche contact."""
+    with contact_store(_settings(database_url, lang)) as store:
+        contact = store.set_owner(identifiant, nom, author=auteur, expected_version=version)
+    _saved(contact)
+
+
+@contacts_app.command("person-add")
+@guarded
+def person_add(
+    identifiant: IdArg,
+    nom: Annotated[str, typer.Option("--nom", help="Nom de la personne.")],
+    base_legale: Annotated[
+        str,
+        typer.Option(
+            "--base-legale",
+            help="Base légale RGPD de la conservation : " + ", ".join(CONSENT_BASES) + ".",
+        ),
+    ],
+    role: Annotated[str | None, typer.Option("--role", help="Fonction dans la structure.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Adresse e-mail.")] = None,
+    telephone: Annotated[str | None, typer.Option("--telephone", help="Téléphone.")] = None,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Enregistrer une personne à contacter dans une structure (le strict nécessaire)."""
+    with contact_store(_settings(database_url, lang)) as store:
+        person = store.add_person(
+            identifiant,
+            name=nom,
+            consent_basis=base_legale,
+            role=role,
+            email=email,
+            phone=telephone,
+        )
+    _print(
+        _(
+            "Personne n° {id} enregistrée pour {identifiant}.",
+            id=person.id,
+            identifiant=person.identifiant,
+        )
+    )
+
+
+@contacts_app.command("person-export")
+@guarded
+def person_export(
+    personne: Annotated[str, typer.Argument(help="Numéro de la personne ou adresse e-mail.")],
+    out: Annotated[Path, typer.Option("--out", help="Fichier JSON à écrire.")],
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Exporter tout ce qui est gardé sur une personne (droit d'accès RGPD)."""
+    result = export_person(_settings(database_url, lang), parse_person_ref(personne), out)
+    _print(
+        _(
+            "{people} fiche(s) de personne et {mentions} mention(s) écrites dans {path}.",
+            people=result.people,
+            mentions=result.mentions,
+            path=result.path,
+        )
+    )
+
+
+@contacts_app.command("forget")
+@guarded
+def forget(
+    personne: Annotated[str, typer.Argument(help="Numéro de la personne ou adresse e-mail.")],
+    auteur: AuthorOpt,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Effacer une personne et ses mentions dans l'historique (droit à l'effacement RGPD)."""
+    with contact_store(_settings(database_url, lang)) as store:
+        deleted = store.forget_person(parse_person_ref(personne), author=auteur)
+    _print(
+        _(
+            "{n} fiche(s) de personne effacée(s) ; leurs mentions dans l'historique sont "
+            "remplacées par « [donnée effacée] ».",
+            n=deleted,
+        )
+    )
+
+
+@contacts_app.command("export")
+@guarded
+def export(
+    out: Annotated[Path, typer.Argument(help="Fichier CSV à écrire (UTF-8, « ; »).")],
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Exporter les fiches et tout leur historique en CSV (sans données personnelles)."""
+    with contact_store(_settings(database_url, lang)) as store:
+        report = store.export_csv(out)
+    _print(
+        _(
+            "{contacts} fiches et {events} événements écrits dans {path}.",
+            contacts=report.contacts,
+            events=report.events,
+            path=report.path,
+        )
+    )
+
+
+@contacts_app.command("import")
+@guarded
+def import_(
+    source: Annotated[Path, typer.Argument(help="Fichier CSV écrit par « contacts export ».")],
+    partiel: Annotated[
+        bool,
+        typer.Option(
+            "--partiel",
+            help="Importer les lignes valides et lister les autres (sinon : tout ou rien).",
+        ),
+    ] = False,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Importer l'historique d'un CSV de contacts (réimporter le même fichier n'ajoute rien)."""
+    with contact_store(_settings(database_url, lang)) as store:
+        report = store.import_csv(source, partial=partiel)
+    _print_issues(_("Lignes rejetées (non importées) :"), report.issues)
+    _print_issues(_("Avertissements :"), report.warnings)
+    _print(
+        _(
+            "{added} événement(s) ajouté(s), {skipped} déjà présent(s), {updated} fiche(s) "
+            "mise(s) à jour, {rejected} ligne(s) rejetée(s).",
+            added=report.events_added,
+            skipped=report.events_skipped,
+            updated=report.contacts_updated,
+            rejected=len(report.issues),
+        )
+    )

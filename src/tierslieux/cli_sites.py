@@ -1,0 +1,123 @@
+"""Command ``tierslieux sites``: choose experimentation sites (registered by cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run time)
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from tierslieux.cli_common import (
+    CacheOpt,
+    DataOpt,
+    DebugOpt,
+    LangOpt,
+    OfflineOpt,
+    guarded,
+    settings_from,
+)
+from tierslieux.cli_common import err_console as _err
+from tierslieux.cli_common import out_console as _out
+from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import gettext as _
+
+__all__ = ["sites"]
+
+
+@guarded
+def sites(
+    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    count: Annotated[int, typer.Option("--count", help="Nombre de sites à choisir.")],
+    territory: Annotated[
+        str,
+        typer.Option(
+            "--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."
+        ),
+    ] = "",
+    minutes: Annotated[
+        float, typer.Option("--minutes", help="Un site couvre les communes à moins de N minutes.")
+    ] = 20.0,
+    objective: Annotated[
+        str, typer.Option("--objective", help="couverture (usagers) ou co2 (kg CO₂e évités).")
+    ] = "couverture",
+    data: DataOpt = None,
+    communes: Annotated[
+        list[Path] | None, typer.Option("--communes", help="Fichier(s) des communes.")
+    ] = None,
+    mobpro: Annotated[Path | None, typer.Option("--mobpro", help="Fichier MOBPRO.")] = None,
+    travel_times: Annotated[
+        Path | None, typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes.")
+    ] = None,
+    structures: Annotated[
+        Path | None,
+        typer.Option("--structures", help="structures.csv écrit par « tierslieux communities »."),
+    ] = None,
+    groups: Annotated[
+        Path | None,
+        typer.Option("--groups", help="groups.csv du questionnaire (pas encore utilisé)."),
+    ] = None,
+    demand: Annotated[
+        Path | None, typer.Option("--demand", help="Demande CSV code,demand[,km] à utiliser.")
+    ] = None,
+    min_structures: Annotated[
+        int,
+        typer.Option(
+            "--min-structures", help="Structures des quatre étapes exigées dans le bassin."
+        ),
+    ] = 1,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
+    ] = 60.0,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
+    ] = False,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001  (read by guarded)
+) -> None:
+    """Choisir des sites d'expérimentation (couverture maximale, communautés-base)."""
+    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+    from tierslieux.reports.sites import write_sites  # noqa: PLC0415
+
+    if not territory and not demo:
+        raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
+    settings = settings_from(data_dir=data, cache_dir=cache_dir, offline=offline or demo, lang=lang)
+    request = SitesRequest(
+        territory=territory or "france",
+        count=count,
+        minutes=minutes,
+        objective=objective,
+        communes=tuple(communes or ()),
+        mobpro=mobpro,
+        travel_times=travel_times,
+        structures=structures,
+        groups=groups,
+        demand=demand,
+        min_structures=min_structures,
+        time_limit=time_limit,
+        demo=demo,
+    )
+    with _err.status(_("Choix des sites…")):
+        result = run_sites(settings, request)
+        files = write_sites(result, out)
+    for note in result.notes:
+        _err.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    res = result.result
+    _out.print(
+        _(
+            "{territory} : {n} sites ({codes}), {value:,.0f} {unit} couverts, écart prouvé "
+            "{gap:.2%}. {reason} Fichiers écrits dans {out} : {files}.",
+            territory=result.territory_label,
+            n=len(res.sites),
+            codes=", ".join(result.sites["code"]),
+            value=res.objective,
+            unit=result.unit,
+            gap=res.gap,
+            reason=res.reason,
+            out=out,
+            files=", ".join(f.name for f in files),
+        ),
+        highlight=False,
+    )

@@ -1,0 +1,487 @@
+"""Use case: choose experimentation sites (maximal covering with base communities).
+
+Demand is the number of potential users per commune (the diagnostic's ``potentiel``,
+or a user CSV ``code,demand``); candidates are the communes of the territory; a site
+covers the communes within ``minutes`` by car.  When a ``structures.csv`` (from
+``tierslieux communities``) is given, a candidate is eligible only if at least
+``min_structures`` structures of the four steps lie in its catchment, and the themes
+of those structures are the themes it can carry; chosen sites then get distinct
+themes.  The optimiser itself is :func:`tierslieux.analysis.optimise.solve_max_coverage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from tierslieux.analysis.catchment import catchment_pairs
+from tierslieux.analysis.optimise import solve_max_coverage
+from tierslieux.analysis.territory import select_communes
+from tierslieux.errors import InfeasibleError, SchemaError
+from tierslieux.i18n import gettext as _
+from tierslieux.model.siting import (
+    CAR_EMISSION_FACTOR_KG_PER_KM,
+    CAR_EMISSION_FACTOR_SOURCE,
+    SitingResult,
+    co2_weights,
+)
+from tierslieux.model.structures import STEP_CATEGORIES
+from tierslieux.model.territory import parse_territory
+from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
+from tierslieux.pipeline import (
+    DiagnoseRequest,
+    _engine,
+    _resolve_zonages,
+    demo_files,
+    resolve_communes,
+    run_diagnosis,
+)
+from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources.communes import load_commune_list, load_communes
+from tierslieux.sources.zonages import load_zonages
+
+if TYPE_CHECKING:
+    from tierslieux.config import Settings
+    from tierslieux.model.traveltime import TravelTimeEngine
+    from tierslieux.sources.zonages import Zonages
+
+__all__ = ["OBJECTIVES", "SitesRequest", "SitesResult", "run_sites"]
+
+OBJECTIVES = ("couverture", "co2")
+SENSITIVITY_MINUTES = (15.0, 20.0, 30.0)
+
+
+@dataclass(frozen=True)
+class SitesRequest:
+    """What the user asked for (paths optional: resolved as for the diagnostic)."""
+
+    territory: str
+    count: int
+    minutes: float = 20.0
+    objective: str = "couverture"
+    communes: tuple[Path, ...] = ()
+    mobpro: Path | None = None
+    travel_times: Path | None = None
+    structures: Path | None = None
+    groups: Path | None = None
+    demand: Path | None = None
+    min_structures: int = 1
+    distinct_themes: bool = True
+    time_limit: float = 60.0
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class SitesResult:
+    """Chosen sites, their coverage, alternatives and sensitivity (frames ready to write)."""
+
+    territory_label: str
+    objective: str
+    unit: str
+    minutes: float
+    count: int
+    result: SitingResult
+    sites: pd.DataFrame
+    coverage: pd.DataFrame
+    alternatives: pd.DataFrame
+    sensitivity: pd.DataFrame
+    communes: pd.DataFrame
+    geometries: dict[str, dict[str, Any]]
+    fictional: bool
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    community: np.ndarray | None
+    themes: list[frozenset[str]] | None
+    structures: np.ndarray | None
+
+
+def _territory(
+    settings: Settings, request: SitesRequest
+) -> tuple[pd.DataFrame, list[str], dict[str, dict[str, Any]], str]:
+    if request.demo:
+        files = demo_files()
+        communes = load_communes(files["communes"])
+        zonages: Zonages | None = load_zonages(files["zonages"], files["labels"])
+    else:
+        communes = resolve_communes(settings, request.communes)
+        zonages = _resolve_zonages(settings, None)
+    territory = parse_territory(request.territory)
+    listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
+    codes = select_communes(
+        territory, communes.table, zonages.table if zonages else None, listed=listed
+    )
+    label = _("Territoire fictif de démonstration") if request.demo else territory.label()
+    geometries = {c: g for c, g in communes.geometries.items() if c in set(codes)}
+    return communes.table, codes, geometries, label
+
+
+def _demand(
+    settings: Settings, request: SitesRequest, codes: list[str]
+) -> tuple[pd.Series, pd.Series | None, list[str]]:
+    """Return demand per code, optional one-way commute km per code, and notes."""
+    notes: list[str] = []
+    if request.demand is not None:
+        frame = read_csv_strings(request.demand, role="demande")
+        missing = [c for c in ("code", "demand") if c not in frame.columns]
+        if missing:
+            raise SchemaError(
+                _(
+                    "{path} : colonne(s) {missing} manquante(s) (attendu : code,demand[,km]).",
+                    path=request.demand,
+                    missing=", ".join(missing),
+                )
+            )
+        values = pd.to_numeric(frame["demand"].str.replace(",", "."), errors="coerce")
+        if values.isna().any() or (values < 0).any():
+            raise SchemaError(
+                _("{path} : demande vide, non numérique ou négative.", path=request.demand)
+            )
+        demand = pd.Series(values.to_numpy(), index=frame["code"].str.strip())
+        km = None
+        if "km" in frame.columns:
+            km = pd.Series(
+                pd.to_numeric(frame["km"].str.replace(",", "."), errors="coerce").to_numpy(),
+                index=demand.index,
+            )
+        notes.append(_("Demande lue dans {path}.", path=request.demand))
+        return demand.reindex(codes).fillna(0.0), km, notes
+    diagnosis = run_diagnosis(
+        settings,
+        DiagnoseRequest(
+            territory=request.territory,
+            communes=request.communes,
+            mobpro=request.mobpro,
+            travel_times=request.travel_times,
+            minutes=request.minutes,
+            demo=request.demo,
+        ),
+    )
+    notes.extend(diagnosis.notes)
+    if diagnosis.mobpro_kind == "flux":
+        raise SchemaError(
+            _(
+                "Le fichier des flux ne donne pas les usagers potentiels : fournissez le "
+                "fichier détail MOBPRO ou une demande --demand code,demand."
+            )
+        )
+    table = diagnosis.communes.set_index("code")["potentiel"].astype("float64")
+    return table.reindex(codes).fillna(0.0), None, notes
+
+
+def _candidates(
+    request: SitesRequest, pairs: pd.DataFrame, codes: list[str]
+) -> tuple[_Candidates, list[str]]:
+    if request.structures is None:
+        return _Candidates(None, None, None), [
+            _(
+                "Sans annuaire des structures (--structures), tous les sites sont admissibles "
+                "et la contrainte de thèmes différents ne s'applique pas."
+            )
+        ]
+    frame = read_csv_strings(request.structures, role="structures")
+    missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            _(
+                "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
+                "« tierslieux communities » attendu).",
+                path=request.structures,
+                missing=", ".join(missing),
+            )
+        )
+    steps = frame[frame["categorie"].isin(STEP_CATEGORIES)]
+    by_commune = steps.groupby("code_commune")
+    counts = by_commune.size()
+    themes_of: dict[str, frozenset[str]] = {}
+    for commune, values in zip(steps["code_commune"], steps["themes"], strict=True):
+        found = {t for t in str(values).split(";") if t} if pd.notna(values) else set()
+        themes_of[str(commune)] = themes_of.get(str(commune), frozenset()) | found
+    number = []
+    themes = []
+    catchments = pairs.groupby("origin")["destination"].agg(list)
+    for code in codes:
+        around = catchments.get(code, [code])
+        number.append(int(counts.reindex(around).fillna(0).sum()))
+        themes.append(frozenset().union(*[themes_of.get(c, frozenset()) for c in around]))
+    count_arr = np.array(number)
+    return _Candidates(count_arr >= request.min_structures, themes, count_arr), []
+
+
+def _coverage(pairs: pd.DataFrame, codes: list[str]) -> sparse.csr_matrix:
+    index = {c: i for i, c in enumerate(codes)}
+    keep = pairs["origin"].isin(index) & pairs["destination"].isin(index)
+    rows = pairs.loc[keep, "origin"].map(index).to_numpy()
+    cols = pairs.loc[keep, "destination"].map(index).to_numpy()
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(codes), len(codes))
+    )
+
+
+@dataclass(frozen=True)
+class _Setup:
+    codes: list[str]
+    weights: np.ndarray
+    engine: TravelTimeEngine
+    points: pd.DataFrame
+
+
+def _solve(
+    setup: _Setup, request: SitesRequest, minutes: float, count: int, exclude: int | None = None
+) -> tuple[SitingResult, _Candidates, sparse.csr_matrix]:
+    pairs = catchment_pairs(setup.engine, setup.points, minutes)
+    matrix = _coverage(pairs, setup.codes)
+    candidates, _notes = _candidates(request, pairs, setup.codes)
+    allowed = (
+        candidates.community.copy()
+        if candidates.community is not None
+        else np.ones(len(setup.codes), dtype=bool)
+    )
+    if exclude is not None:
+        allowed[exclude] = False
+    distinct = request.distinct_themes and candidates.themes is not None
+    result = solve_max_coverage(
+        matrix,
+        setup.weights,
+        count,
+        site_themes=candidates.themes,
+        require_community=allowed,
+        distinct_themes=distinct,
+        time_limit=request.time_limit,
+    )
+    return result, candidates, matrix
+
+
+def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
+    """Choose ``request.count`` experimentation sites and explain the choice.
+
+    Returns
+    -------
+    SitesResult
+        Ranked sites, coverage by commune, alternatives (each chosen site excluded in
+        turn) and sensitivity (15, 20, 30 minutes; K-1 and K+1 sites).
+
+    Raises
+    ------
+    InfeasibleError
+        The constraints cannot be met (explained in the user's terms).
+    """
+    if request.objective not in OBJECTIVES:
+        raise SchemaError(
+            _(
+                "Objectif « {o} » inconnu : {known}.",
+                o=request.objective,
+                known=", ".join(OBJECTIVES),
+            )
+        )
+    if request.minutes <= 0:
+        raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
+    table, codes, geometries, label = _territory(settings, request)
+    demand, km, notes = _demand(settings, request, codes)
+    if request.groups is not None:
+        notes.append(
+            _(
+                "Groupes du questionnaire ({path}) : pas encore pris en compte dans le choix "
+                "des sites.",
+                path=request.groups,
+            )
+        )
+    unit = _("usagers potentiels")
+    weights = demand.to_numpy(dtype="float64")
+    if request.objective == "co2":
+        default_km = settings.long_commute_minutes * DEFAULT_SPEED_KMH / 60.0
+        km_values = (
+            km.reindex(codes).fillna(default_km).to_numpy(dtype="float64")
+            if km is not None
+            else np.full(len(codes), default_km)
+        )
+        weights = np.asarray(co2_weights(list(weights), list(km_values)))
+        unit = _("kg CO₂e évités par jour ouvré")
+        notes.append(
+            _(
+                "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
+                "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
+                "{speed:.0f} km/h, une borne basse ; colonne km de --demand sinon), à "
+                "{factor} kgCO₂e/km ({source}).",
+                km=default_km,
+                minutes=settings.long_commute_minutes,
+                speed=DEFAULT_SPEED_KMH,
+                factor=CAR_EMISSION_FACTOR_KG_PER_KM,
+                source=CAR_EMISSION_FACTOR_SOURCE,
+            )
+        )
+    engine, _prov = _engine(settings, request.travel_times)
+    points = table[["code", "latitude", "longitude"]].dropna()
+    points = points[points["code"].isin(codes)].reset_index(drop=True)
+    missing = sorted(set(codes) - set(points["code"]))
+    if missing:
+        notes.append(
+            _("Communes sans coordonnées, ignorées : {codes}.", codes=", ".join(missing[:10]))
+        )
+        keep = [c for c in codes if c not in set(missing)]
+        weights = weights[[codes.index(c) for c in keep]]
+        codes = keep
+    setup = _Setup(codes, weights, engine, points)
+    result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
+    if request.structures is None:
+        notes.extend(_candidates(request, pd.DataFrame(), [])[1])
+    names = table.set_index("code")["nom"]
+    sites = _sites_frame(result, candidates, codes, names)
+    coverage = _coverage_frame(result, matrix, codes, names, weights)
+    alternatives = _alternatives(setup, request, result, codes, names)
+    sensitivity = _sensitivity(setup, request, result, codes)
+    communes = pd.DataFrame(
+        {
+            "code": codes,
+            "nom": names.reindex(codes).to_numpy(),
+            "demande": weights,
+        }
+    ).merge(points, on="code", how="left")
+    chosen_codes = {codes[s.index] for s in result.sites}
+    covering = coverage.groupby("code_commune")["code_site"].agg(lambda s: ";".join(sorted(s)))
+    communes["couvert_par"] = communes["code"].map(covering).fillna("")
+    communes["site"] = communes["code"].isin(chosen_codes)
+    return SitesResult(
+        territory_label=label,
+        objective=request.objective,
+        unit=unit,
+        minutes=request.minutes,
+        count=request.count,
+        result=result,
+        sites=sites,
+        coverage=coverage,
+        alternatives=alternatives,
+        sensitivity=sensitivity,
+        communes=communes,
+        geometries=geometries,
+        fictional=request.demo,
+        notes=tuple(notes),
+    )
+
+
+def _sites_frame(
+    result: SitingResult, candidates: _Candidates, codes: list[str], names: pd.Series
+) -> pd.DataFrame:
+    rows = []
+    for rank, site in enumerate(result.sites, start=1):
+        code = codes[site.index]
+        has = None if candidates.community is None else bool(candidates.community[site.index])
+        rows.append(
+            {
+                "rang": rank,
+                "code": code,
+                "nom": names.get(code),
+                "valeur": site.value,
+                "gain_marginal": site.marginal_gain,
+                "theme": site.theme or ";".join(site.themes),
+                "communaute_base": "" if has is None else ("oui" if has else "non"),
+                "perte_si_retire": site.loss_if_removed,
+                "structures_bassin": (
+                    int(candidates.structures[site.index])
+                    if candidates.structures is not None
+                    else pd.NA
+                ),
+                "themes_disponibles": ";".join(site.themes),
+                "impose": site.fixed,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _coverage_frame(
+    result: SitingResult,
+    matrix: sparse.csr_matrix,
+    codes: list[str],
+    names: pd.Series,
+    weights: np.ndarray,
+) -> pd.DataFrame:
+    rows = [
+        {
+            "code_site": codes[site.index],
+            "nom_site": names.get(codes[site.index]),
+            "code_commune": codes[int(i)],
+            "nom_commune": names.get(codes[int(i)]),
+            "demande": float(weights[int(i)]),
+        }
+        for site in result.sites
+        for i in matrix[site.index].indices
+    ]
+    columns = ["code_site", "nom_site", "code_commune", "nom_commune", "demande"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _alternatives(
+    setup: _Setup,
+    request: SitesRequest,
+    base: SitingResult,
+    codes: list[str],
+    names: pd.Series,
+) -> pd.DataFrame:
+    rows = []
+    for site in base.sites:
+        code = codes[site.index]
+        row: dict[str, object] = {"site_exclu": code, "nom_site_exclu": names.get(code)}
+        try:
+            other, _c, _m = _solve(setup, request, request.minutes, request.count, site.index)
+        except InfeasibleError as error:
+            row.update({"objectif": pd.NA, "perte": pd.NA, "sites": "", "remplacant": ""})
+            row["message"] = str(error)
+        else:
+            new = [codes[j] for j in other.chosen]
+            entering = sorted(set(new) - {codes[j] for j in base.chosen})
+            row.update(
+                {
+                    "objectif": other.objective,
+                    "perte": base.objective - other.objective,
+                    "perte_pct": (
+                        (base.objective - other.objective) / base.objective
+                        if base.objective
+                        else 0.0
+                    ),
+                    "sites": ";".join(new),
+                    "remplacant": ";".join(f"{c} {names.get(c)}" for c in entering),
+                    "message": "",
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _sensitivity(
+    setup: _Setup, request: SitesRequest, base: SitingResult, codes: list[str]
+) -> pd.DataFrame:
+    scenarios = [(m, request.count) for m in SENSITIVITY_MINUTES]
+    scenarios += [(request.minutes, k) for k in (request.count - 1, request.count + 1) if k >= 1]
+    if (request.minutes, request.count) not in scenarios:
+        scenarios.insert(0, (request.minutes, request.count))
+    base_set = {codes[j] for j in base.chosen}
+    rows = []
+    for minutes, count in scenarios:
+        row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
+        try:
+            res, _c, _m = _solve(setup, replace(request, minutes=minutes), minutes, count)
+        except InfeasibleError as error:
+            row.update({"objectif": pd.NA, "message": str(error)})
+        else:
+            chosen = [codes[j] for j in res.chosen]
+            row.update(
+                {
+                    "objectif": res.objective,
+                    "part_couverte": res.objective / res.total_demand if res.total_demand else 0,
+                    "borne": res.bound,
+                    "ecart": res.gap,
+                    "solveur": res.solver,
+                    "sites": ";".join(chosen),
+                    "sites_communs_reference": len(base_set & set(chosen)),
+                    "message": "",
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)

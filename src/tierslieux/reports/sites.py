@@ -1,0 +1,102 @@
+"""Files of the site selection: CSV tables and a self-contained HTML page with a map."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from tierslieux.i18n import gettext as _
+from tierslieux.reports._write import atomic_output_dir
+from tierslieux.reports.maps import choropleth_svg
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tierslieux.pipeline_sites import SitesResult
+
+__all__ = ["write_sites"]
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
+    ".carte{width:100%;height:auto}.legende{list-style:none;display:flex;gap:1rem}"
+    ".legende span{display:inline-block;width:1rem;height:1rem;margin-right:.3rem}"
+    ".note{background:#fff3cd;padding:.4rem}"
+)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}".replace(",", "\u202f")
+    if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
+        return ""
+    return str(value)
+
+
+def _page(result: SitesResult) -> str:
+    res = result.result
+    frame = result.communes.assign(
+        carte=result.communes["demande"].where(result.communes["couvert_par"] != "", 0.0)
+    )
+    svg = choropleth_svg(
+        frame,
+        "carte",
+        result.geometries,
+        label=_("Demande couverte par commune"),
+        value_format="{:,.0f}",
+    )
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
+    summary = _(
+        "{n} sites, bassin de {minutes:.0f} minutes : {value:,.0f} {unit} couverts sur "
+        "{total:,.0f} ({share:.0%}). Borne prouvée {bound:,.0f} (écart {gap:.2%}). "
+        "Solveur : {solver} — {reason}",
+        n=len(res.sites),
+        minutes=result.minutes,
+        value=res.objective,
+        unit=result.unit,
+        total=res.total_demand,
+        share=res.objective / res.total_demand if res.total_demand else 0.0,
+        bound=res.bound,
+        gap=res.gap,
+        solver=res.solver,
+        reason=res.reason,
+    )
+    return (
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+        f"<title>{html.escape(_('Sites d’expérimentation'))}</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(_('Sites d’expérimentation'))} — "
+        f"{html.escape(result.territory_label)}</h1>{notes}"
+        f"<p>{html.escape(summary)}</p>"
+        f"<h2>{html.escape(_('Sites retenus'))}</h2>{_table(result.sites)}"
+        f"<h2>{html.escape(_('Carte'))}</h2>{svg}"
+        f"<h2>{html.escape(_('Alternatives : sans chacun des sites'))}</h2>"
+        f"{_table(result.alternatives)}"
+        f"<h2>{html.escape(_('Sensibilité'))}</h2>{_table(result.sensitivity)}"
+        "</body></html>"
+    )
+
+
+def write_sites(result: SitesResult, out: Path) -> list[Path]:
+    """Write ``sites.csv``, ``coverage.csv``, ``alternatives.csv``, ``sensitivity.csv``
+    and ``sites.html`` into ``out`` (all or nothing).
+    """
+    with atomic_output_dir(out) as staging:
+        result.sites.to_csv(staging / "sites.csv", index=False, encoding="utf-8")
+        result.coverage.to_csv(staging / "coverage.csv", index=False, encoding="utf-8")
+        result.alternatives.to_csv(staging / "alternatives.csv", index=False, encoding="utf-8")
+        result.sensitivity.to_csv(staging / "sensitivity.csv", index=False, encoding="utf-8")
+        (staging / "sites.html").write_text(_page(result), encoding="utf-8")
+        names = sorted(p.name for p in staging.iterdir())
+    return [out / name for name in names]
