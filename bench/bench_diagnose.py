@@ -31,6 +31,13 @@ ZONAGES = ROOT.parent / "shared" / "data" / "real" / "zonages" / "table_supracom
 
 
 def peak_rss_mb() -> float:
+    # VmHWM is reset by execve; ru_maxrss is not (a child forked from a large parent would
+    # report the parent's peak), so prefer /proc where it exists.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
