@@ -27,7 +27,7 @@ from tierslieux.analysis.indicators import (
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import SchemaError, SourceError
+from tierslieux.errors import DownloadError, SchemaError, SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
@@ -314,6 +314,14 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     else:
         communes = resolve_communes(settings, request.communes)
         zonages = _resolve_zonages(settings, request.zonages)
+        if zonages is None and settings.data_dir is None and not settings.offline:
+            # Zonings are optional for most territories: a failed download is a note.
+            try:
+                zonages = load_zonages(_download(settings, "zonages-2026"))
+            except DownloadError as error:
+                notes.append(
+                    _("Zonages non téléchargés ({error}) : pas de bassins de vie.", error=error)
+                )
         mobpro_path = _resolve_mobpro(settings, request.mobpro)
     listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
     codes = select_communes(
