@@ -104,3 +104,12 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert "tierslieux" in result.output
+
+
+def test_english_messages_follow_through_the_translation_layer(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    result = runner.invoke(app, ["diagnose", "--lang", "en", "--out", str(tmp_path / "x")], env=env)
+    assert result.exit_code == 1
+    assert "Error" in result.output
+    assert "Give --territory" in result.output

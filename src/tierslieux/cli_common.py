@@ -18,8 +18,8 @@ from rich.markup import escape
 
 from tierslieux.config import Settings
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
-from tierslieux.i18n import use_language
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,30 +86,54 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = bool(kwargs.get("debug"))
-        lang = kwargs.get("lang") or "fr"
-        try:
-            with use_language(str(lang)):
-                return func(*args, **kwargs)
-        except (TierslieuxError, ValueError) as error:
-            if debug:
-                raise
-            # Messages may quote user text with brackets ("[donnée effacée]"): no markup.
-            err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(str(error))}", highlight=False)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err_console.print(_("Interrompu."))
-            raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
-        except Exception as error:
-            if debug:
-                raise
-            err_console.print(
-                f"[bold red]{_('Erreur inattendue')} :[/] "
-                + escape(f"{type(error).__name__}: {error}. ")
-                + escape(_("Relancez avec --debug pour la trace et signalez-la.")),
-                highlight=False,
-            )
-            raise typer.Exit(2) from None
+        lang = str(kwargs.get("lang") or "fr")
+        with use_language(lang if lang in LANGUAGES else "fr"):
+            return _run(func, debug, lang, *args, **kwargs)
 
     return wrapper
+
+
+def _check_language(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise TierslieuxError(
+            _(
+                "Langue inconnue : {lang} (attendu : {expected}).",
+                lang=lang,
+                expected=", ".join(LANGUAGES),
+            )
+        )
+
+
+def _run(
+    func: Callable[P, R],
+    debug: bool,
+    lang: str,
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """Call ``func`` and print user errors in the current language."""
+    try:
+        _check_language(lang)
+        return func(*args, **kwargs)
+    except (TierslieuxError, ValueError) as error:
+        if debug:
+            raise
+        # Messages may quote user text with brackets ("[donnée effacée]"): no markup.
+        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print(_("Interrompu."))
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as error:
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]{_('Erreur inattendue')} :[/] "
+            + escape(f"{type(error).__name__}: {error}. ")
+            + escape(_("Relancez avec --debug pour la trace et signalez-la.")),
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
