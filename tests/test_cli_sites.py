@@ -100,3 +100,209 @@ def test_demand_file_and_co2(tmp_path: Path, env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "CO₂" in result.output
     assert _rows(out / "sites.csv")
+
+
+# --------------------------------------------------------------------------------------
+# Existing tiers-lieux, minimum per intercommunality, theme rule switch
+# --------------------------------------------------------------------------------------
+
+_CGET_HEADER = (
+    "ID,NOM_TL,ADRESSE,CP,COMINIT,INSEECOM,NOMCOM,WEB,TWITTER,FACEBOOK,TYPO,LAT,LONG,GEOCOD,"
+    "PRECISION,CONTACT,MAIL,METRO,NOMMETRO,INSEEREG,NOMREG,INSEEMETRO,INSEEDEP,NOMCOMMETRO,"
+    "POPCOM,COMCLASS,INSEE_ZE,NOM_ZE,CLASS_ZE,POP_ZE\n"
+)
+
+
+def _cget(path: Path, *codes: str) -> Path:
+    """Write a tiny CGET-format census with one place per code (coordinates unused)."""
+    lines = [
+        f"{i},Lieu Test {i},1 Rue Fictive,00000,Bourg,{code},Bourg,,,,"
+        f"Tiers lieux à dominante coworking,45.0,5.0,adresse,0.9,,,0,,00,Fictive,{code},00,"
+        "Bourg,1000,0-5000,0000,ZE,0,1000"
+        for i, code in enumerate(codes, start=1)
+    ]
+    path.write_text(_CGET_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _demand(path: Path, values: dict[str, float]) -> Path:
+    body = "".join(f"{c},{v}\n" for c, v in values.items())
+    path.write_text("code,demand\n" + body, encoding="utf-8")
+    return path
+
+
+def _sites(tmp_path: Path, env: dict[str, str], *options: str) -> tuple[int, str, Path]:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sites", "--demo", *options, "--out", str(out)], env=env)
+    return result.exit_code, result.output, out
+
+
+# Demand on three communes only, 1-minute catchments: each site covers its own commune,
+# so the optimum is read off by hand.  00101 and 00102 are in EPCI 000000001, 00108 in
+# EPCI 000000002 (src/tierslieux/data/demo/zonages_fictifs.csv).
+_HAND = {"00101": 100.0, "00102": 80.0, "00108": 10.0}
+
+
+def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    places = _cget(tmp_path / "CGET_TiersLieux_2019.csv", "00108", "00108")
+    code, output, out = _sites(
+        tmp_path, env, "--count", "2", "--minutes", "1", "--demand", str(demand),
+        "--tiers-lieux", str(places),
+    )
+    assert code == 0, output
+    sites = _rows(out / "sites.csv")
+    # Two places in one commune: one fixed site, the other slot goes to the best commune.
+    assert {r["code"] for r in sites} == {"00108", "00101"}
+    fixed = [r for r in sites if r["impose"] == "True"]
+    assert [r["code"] for r in fixed] == ["00108"]
+    assert fixed[0]["tiers_lieux_existants"] == "Lieu Test 1 ; Lieu Test 2"
+    assert "2 lieu(x) dans 1 commune(s)" in output
+    alternatives = _rows(out / "alternatives.csv")
+    assert any("existant" in r["message"] for r in alternatives)
+
+
+def test_existing_tiers_lieux_more_than_k_is_explained(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    places = _cget(tmp_path / "tl.csv", "00101", "00102", "00108")
+    code, output, out = _sites(tmp_path, env, "--count", "2", "--tiers-lieux", str(places))
+    assert code == 1
+    assert "3 communes du territoire ont déjà un tiers-lieu" in output
+    assert "--tiers-lieux-mode exclure" in output
+    assert not out.exists()
+
+
+def test_existing_tiers_lieu_excluded_and_its_demand_not_counted(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    places = _cget(tmp_path / "tl.csv", "00101")
+    code, output, out = _sites(
+        tmp_path, env, "--count", "1", "--minutes", "1", "--demand", str(demand),
+        "--tiers-lieux", str(places), "--tiers-lieux-mode", "exclure",
+    )
+    assert code == 0, output
+    sites = _rows(out / "sites.csv")
+    assert [r["code"] for r in sites] == ["00102"]
+    assert float(sites[0]["valeur"]) == pytest.approx(80.0)
+    # A wide exclusion radius leaves no candidate near Bourg-Fictif: explained.
+    code, output, _out = _sites(
+        tmp_path, env, "--count", "16", "--tiers-lieux", str(places),
+        "--tiers-lieux-mode", "exclure", "--exclusion-minutes", "60",
+    )
+    assert code == 1
+    assert "--exclusion-minutes" in output
+    assert "Traceback" not in output
+
+
+def test_existing_tiers_lieux_found_in_data_dir(tmp_path: Path) -> None:
+    from tierslieux.config import Settings  # noqa: PLC0415
+    from tierslieux.pipeline import demo_files  # noqa: PLC0415
+    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _cget(data / "CGET_TiersLieux_2019.csv", "00108")
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    settings = Settings(data_dir=data, cache_dir=tmp_path / "cache", offline=True)
+    files = demo_files()
+    request = SitesRequest(
+        territory="dep:00",
+        count=2,
+        minutes=1,
+        demand=demand,
+        communes=(files["communes"],),
+        zonages=files["zonages"],
+    )
+    result = run_sites(settings, request)
+    assert set(result.sites["code"]) == {"00101", "00108"}
+    assert result.sites.set_index("code").loc["00108", "impose"]
+    assert any("CGET_TiersLieux_2019.csv" in n for n in result.notes)
+
+
+def test_min_per_epci(tmp_path: Path, env: dict[str, str]) -> None:
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    base = ["--count", "2", "--minutes", "1", "--demand", str(demand)]
+    code, output, out = _sites(tmp_path, env, *base)
+    assert code == 0, output
+    assert {r["code"] for r in _rows(out / "sites.csv")} == {"00101", "00102"}
+    code, output, out = _sites(tmp_path, env, *base, "--min-par-epci", "1")
+    assert code == 0, output
+    sites = _rows(out / "sites.csv")
+    assert {r["code"] for r in sites} == {"00101", "00108"}
+    assert {r["intercommunalite"] for r in sites} == {
+        "CC du Val-d'Exemple (FICTIVE) (000000001)",
+        "CC des Monts-Chimères (FICTIVE) (000000002)",
+    }
+    code, output, out = _sites(tmp_path, env, "--count", "3", "--min-par-epci", "2")
+    assert code == 1
+    assert "2 intercommunalités du territoire en exigent 4" in output
+    assert "--min-par-epci" in output
+
+
+def test_theme_rule_switch(tmp_path: Path, env: dict[str, str]) -> None:
+    # Both structures carry one theme: two sites with different themes are impossible
+    # unless the rule is switched off.
+    structures = tmp_path / "structures.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,themes,code_commune\n"
+        "s1,Coop A,cae,culture,00101\n"
+        "s2,Coop B,cae,culture,00108\n",
+        encoding="utf-8",
+    )
+    base = ["--count", "2", "--structures", str(structures)]
+    code, output, _out = _sites(tmp_path, env, *base)
+    assert code == 1
+    assert "thèmes différents" in output
+    code, output, out = _sites(tmp_path, env, *base, "--themes-libres")
+    assert code == 0, output
+    sites = _rows(out / "sites.csv")
+    assert len(sites) == 2
+    assert {r["theme"] for r in sites} == {"culture"}
+    assert all(r["communaute_base"] == "oui" for r in sites)
+    code, output, _out = _sites(tmp_path, env, *base, "--themes-differents")
+    assert code == 1
+
+
+def test_kept_tiers_lieu_takes_no_theme_from_new_sites(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    structures = tmp_path / "structures.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,themes,code_commune\n"
+        "s1,Coop A,cae,culture,00108\n",
+        encoding="utf-8",
+    )
+    places = _cget(tmp_path / "tl.csv", "00101")
+    code, output, out = _sites(
+        tmp_path, env, "--count", "2", "--structures", str(structures),
+        "--tiers-lieux", str(places),
+    )
+    assert code == 0, output
+    sites = {r["code"]: r for r in _rows(out / "sites.csv")}
+    assert sites["00101"]["impose"] == "True"
+    assert sites["00101"]["theme"] == "tiers-lieu existant (00101)"
+    other = next(r for c, r in sites.items() if c != "00101")
+    assert other["theme"] == "culture"
+
+
+def test_min_per_epci_without_zonages_is_explained(tmp_path: Path) -> None:
+    from tierslieux.config import Settings  # noqa: PLC0415
+    from tierslieux.errors import SchemaError  # noqa: PLC0415
+    from tierslieux.pipeline import demo_files  # noqa: PLC0415
+    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    settings = Settings(cache_dir=tmp_path / "cache", offline=True)
+    request = SitesRequest(
+        territory="dep:00",
+        count=2,
+        demand=demand,
+        communes=(demo_files()["communes"],),
+        min_per_epci=1,
+    )
+    with pytest.raises(SchemaError, match="--zonages"):
+        run_sites(settings, request)

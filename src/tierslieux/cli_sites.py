@@ -66,6 +66,41 @@ def sites(
             "--min-structures", help="Structures des quatre étapes exigées dans le bassin."
         ),
     ] = 1,
+    distinct_themes: Annotated[
+        bool,
+        typer.Option(
+            "--themes-differents/--themes-libres",
+            help="Thèmes de communauté-base différents d'un site à l'autre (avec --structures).",
+        ),
+    ] = True,
+    tiers_lieux: Annotated[
+        Path | None,
+        typer.Option(
+            "--tiers-lieux",
+            help="Tiers-lieux existants (CGET_TiersLieux_2019.csv ; cherché dans --data).",
+        ),
+    ] = None,
+    tiers_lieux_mode: Annotated[
+        str,
+        typer.Option(
+            "--tiers-lieux-mode",
+            help="garder (sites imposés, comptés dans --count) ou exclure (pas de site près).",
+        ),
+    ] = "garder",
+    exclusion_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--exclusion-minutes",
+            help="Mode exclure : pas de site à moins de N minutes (défaut : --minutes).",
+        ),
+    ] = None,
+    min_per_epci: Annotated[
+        int, typer.Option("--min-par-epci", help="Sites exigés au minimum par intercommunalité.")
+    ] = 0,
+    zonages: Annotated[
+        Path | None,
+        typer.Option("--zonages", help="Zonages des communes (EPCI) pour --min-par-epci."),
+    ] = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
     ] = 60.0,
@@ -96,8 +131,14 @@ def sites(
         groups=groups,
         demand=demand,
         min_structures=min_structures,
+        distinct_themes=distinct_themes,
         time_limit=time_limit,
         demo=demo,
+        zonages=zonages,
+        tiers_lieux=tiers_lieux,
+        tiers_lieux_mode=tiers_lieux_mode,
+        exclusion_minutes=exclusion_minutes,
+        min_per_epci=min_per_epci,
     )
     with _err.status(_("Choix des sites…")):
         result = run_sites(settings, request)

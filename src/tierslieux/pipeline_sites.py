@@ -36,6 +36,7 @@ from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
 from tierslieux.pipeline import (
     DiagnoseRequest,
     _engine,
+    _find_one,
     _resolve_zonages,
     demo_files,
     resolve_communes,
@@ -43,6 +44,7 @@ from tierslieux.pipeline import (
 )
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
+from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
 
 if TYPE_CHECKING:
@@ -50,9 +52,10 @@ if TYPE_CHECKING:
     from tierslieux.model.traveltime import TravelTimeEngine
     from tierslieux.sources.zonages import Zonages
 
-__all__ = ["OBJECTIVES", "SitesRequest", "SitesResult", "run_sites"]
+__all__ = ["OBJECTIVES", "TIERS_LIEUX_MODES", "SitesRequest", "SitesResult", "run_sites"]
 
 OBJECTIVES = ("couverture", "co2")
+TIERS_LIEUX_MODES = ("garder", "exclure")
 SENSITIVITY_MINUTES = (15.0, 20.0, 30.0)
 
 
@@ -74,6 +77,11 @@ class SitesRequest:
     distinct_themes: bool = True
     time_limit: float = 60.0
     demo: bool = False
+    zonages: Path | None = None
+    tiers_lieux: Path | None = None
+    tiers_lieux_mode: str = "garder"
+    exclusion_minutes: float | None = None
+    min_per_epci: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,14 +113,18 @@ class _Candidates:
 
 def _territory(
     settings: Settings, request: SitesRequest
-) -> tuple[pd.DataFrame, list[str], dict[str, dict[str, Any]], str]:
+) -> tuple[pd.DataFrame, list[str], dict[str, dict[str, Any]], str, Zonages | None]:
     if request.demo:
         files = demo_files()
         communes = load_communes(files["communes"])
-        zonages: Zonages | None = load_zonages(files["zonages"], files["labels"])
+        zonages: Zonages | None = (
+            load_zonages(request.zonages)
+            if request.zonages is not None
+            else load_zonages(files["zonages"], files["labels"])
+        )
     else:
         communes = resolve_communes(settings, request.communes)
-        zonages = _resolve_zonages(settings, None)
+        zonages = _resolve_zonages(settings, request.zonages)
     territory = parse_territory(request.territory)
     listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
     codes = select_communes(
@@ -120,7 +132,80 @@ def _territory(
     )
     label = _("Territoire fictif de démonstration") if request.demo else territory.label()
     geometries = {c: g for c, g in communes.geometries.items() if c in set(codes)}
-    return communes.table, codes, geometries, label
+    return communes.table, codes, geometries, label, zonages
+
+
+def _existing_places(
+    settings: Settings, request: SitesRequest, codes: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Communes hosting an existing tiers-lieu -> names of the places (and notes)."""
+    path = request.tiers_lieux
+    # The demo's communes are fictional: a real census found in --data cannot match them.
+    if path is None and not request.demo:
+        path = _find_one(settings, None, "tiers_lieux")
+    if path is None:
+        return {}, []
+    places, _prov = load_tiers_lieux(path, communes=codes)
+    places = places.dropna(subset=["code_commune"])
+    names: dict[str, str] = {}
+    for code, name in zip(places["code_commune"], places["nom"], strict=True):
+        key = str(code)
+        names[key] = f"{names[key]} ; {name}" if key in names else str(name)
+    if request.tiers_lieux_mode == "garder":
+        how = _(
+            "gardées comme sites imposés, comptés dans les {k} sites (chaque commune une "
+            "seule fois, quel que soit le nombre de lieux) ; ces sites ne prennent pas de "
+            "thème aux nouveaux sites",
+            k=request.count,
+        )
+    else:
+        how = _(
+            "aucun nouveau site à moins de {m:.0f} minutes d'elles, et la demande déjà à "
+            "moins de {c:.0f} minutes d'un tiers-lieu existant n'est pas comptée",
+            m=request.exclusion_minutes or request.minutes,
+            c=request.minutes,
+        )
+    note = _(
+        "Tiers-lieux existants ({path}) : {n} lieu(x) dans {c} commune(s) du territoire, {how}.",
+        path=path,
+        n=len(places),
+        c=len(names),
+        how=how,
+    )
+    return names, [note]
+
+
+def _epci_groups(
+    request: SitesRequest, zonages: Zonages | None, codes: list[str]
+) -> tuple[list[str] | None, dict[str, int]]:
+    """Group label of each candidate (its intercommunality) and the minimum per group."""
+    if request.min_per_epci <= 0:
+        return None, {}
+    if zonages is None or "epci" not in zonages.table.columns:
+        raise SchemaError(
+            _(
+                "--min-par-epci demande l'intercommunalité de chaque commune : fournissez "
+                "les zonages (--zonages, ou un fichier de zonages dans --data)."
+            )
+        )
+    epci = zonages.table.set_index("code")["epci"].reindex(codes)
+    names = zonages.labels.get("epci", {})
+    labels = [f"{names.get(str(e), str(e))} ({e})" if pd.notna(e) and str(e) else "" for e in epci]
+    distinct = sorted({g for g in labels if g})
+    need = request.min_per_epci * len(distinct)
+    if need > request.count:
+        raise InfeasibleError(
+            _(
+                "Vous demandez au moins {m} site(s) par intercommunalité : les {e} "
+                "intercommunalités du territoire en exigent {need}, plus que les {k} sites "
+                "demandés. Demandez au moins {need} sites ou baissez --min-par-epci.",
+                m=request.min_per_epci,
+                e=len(distinct),
+                need=need,
+                k=request.count,
+            )
+        )
+    return labels, dict.fromkeys(distinct, request.min_per_epci)
 
 
 def _demand(
@@ -231,6 +316,9 @@ class _Setup:
     weights: np.ndarray
     engine: TravelTimeEngine
     points: pd.DataFrame
+    existing: dict[str, str] = field(default_factory=dict)
+    groups: list[str] | None = None
+    min_per_group: dict[str, int] = field(default_factory=dict)
 
 
 def _solve(
@@ -244,16 +332,52 @@ def _solve(
         if candidates.community is not None
         else np.ones(len(setup.codes), dtype=bool)
     )
+    distinct = request.distinct_themes and candidates.themes is not None
+    themes = list(candidates.themes) if candidates.themes is not None else None
+    weights = setup.weights
+    fixed: list[int] = []
+    hosting = [i for i, c in enumerate(setup.codes) if c in setup.existing]
+    if hosting and request.tiers_lieux_mode == "garder":
+        fixed = hosting
+        if themes is not None:
+            # An existing place is a base community of its own: it takes no theme from
+            # the new sites (a theme of its own, shared with no one).
+            for j in fixed:
+                themes[j] = frozenset({_("tiers-lieu existant ({code})", code=setup.codes[j])})
+    elif hosting:
+        radius = request.exclusion_minutes or minutes
+        near_pairs = (
+            pairs if radius == minutes else catchment_pairs(setup.engine, setup.points, radius)
+        )
+        hosts = {setup.codes[j] for j in hosting}
+        near = set(near_pairs.loc[near_pairs["origin"].isin(hosts), "destination"]) | hosts
+        allowed &= ~np.isin(np.asarray(setup.codes), sorted(near))
+        served = np.asarray(matrix[hosting].sum(axis=0)).ravel() > 0
+        weights = np.where(served, 0.0, weights)
+        if int(allowed.sum()) < count:
+            raise InfeasibleError(
+                _(
+                    "Vous demandez {k} sites mais seuls {n} candidats restent admissibles une "
+                    "fois exclues les communes à moins de {m:.0f} minutes d'un tiers-lieu "
+                    "existant : demandez moins de sites, réduisez --exclusion-minutes ou "
+                    "gardez les tiers-lieux existants (--tiers-lieux-mode garder).",
+                    k=count,
+                    n=int(allowed.sum()),
+                    m=radius,
+                )
+            )
     if exclude is not None:
         allowed[exclude] = False
-    distinct = request.distinct_themes and candidates.themes is not None
     result = solve_max_coverage(
         matrix,
-        setup.weights,
+        weights,
         count,
-        site_themes=candidates.themes,
+        fixed=fixed,
+        site_themes=themes,
         require_community=allowed,
         distinct_themes=distinct,
+        groups=setup.groups,
+        min_per_group=setup.min_per_group or None,
         time_limit=request.time_limit,
     )
     return result, candidates, matrix
@@ -281,9 +405,21 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
                 known=", ".join(OBJECTIVES),
             )
         )
-    if request.minutes <= 0:
+    if request.tiers_lieux_mode not in TIERS_LIEUX_MODES:
+        raise SchemaError(
+            _(
+                "Mode « {m} » inconnu pour les tiers-lieux existants : {known}.",
+                m=request.tiers_lieux_mode,
+                known=", ".join(TIERS_LIEUX_MODES),
+            )
+        )
+    if request.minutes <= 0 or (
+        request.exclusion_minutes is not None and request.exclusion_minutes <= 0
+    ):
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
-    table, codes, geometries, label = _territory(settings, request)
+    if request.min_per_epci < 0:
+        raise SchemaError(_("--min-par-epci doit être positif ou nul."))
+    table, codes, geometries, label, zonages = _territory(settings, request)
     demand, km, notes = _demand(settings, request, codes)
     if request.groups is not None:
         notes.append(
@@ -328,12 +464,26 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         keep = [c for c in codes if c not in set(missing)]
         weights = weights[[codes.index(c) for c in keep]]
         codes = keep
-    setup = _Setup(codes, weights, engine, points)
+    existing, existing_notes = _existing_places(settings, request, codes)
+    notes.extend(existing_notes)
+    hosting = sorted(c for c in existing if c in set(codes))
+    if request.tiers_lieux_mode == "garder" and len(hosting) > request.count:
+        raise InfeasibleError(
+            _(
+                "{f} communes du territoire ont déjà un tiers-lieu, gardées comme sites "
+                "(--tiers-lieux-mode garder), mais vous ne demandez que {k} sites : "
+                "demandez au moins {f} sites ou utilisez --tiers-lieux-mode exclure.",
+                f=len(hosting),
+                k=request.count,
+            )
+        )
+    groups, mins = _epci_groups(request, zonages, codes)
+    setup = _Setup(codes, weights, engine, points, existing, groups, mins)
     result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
     if request.structures is None:
         notes.extend(_candidates(request, pd.DataFrame(), [])[1])
     names = table.set_index("code")["nom"]
-    sites = _sites_frame(result, candidates, codes, names)
+    sites = _sites_frame(result, candidates, codes, names, setup)
     coverage = _coverage_frame(result, matrix, codes, names, weights)
     alternatives = _alternatives(setup, request, result, codes, names)
     sensitivity = _sensitivity(setup, request, result, codes)
@@ -367,12 +517,21 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
 
 
 def _sites_frame(
-    result: SitingResult, candidates: _Candidates, codes: list[str], names: pd.Series
+    result: SitingResult,
+    candidates: _Candidates,
+    codes: list[str],
+    names: pd.Series,
+    setup: _Setup,
 ) -> pd.DataFrame:
     rows = []
     for rank, site in enumerate(result.sites, start=1):
         code = codes[site.index]
         has = None if candidates.community is None else bool(candidates.community[site.index])
+        available = (
+            ";".join(sorted(candidates.themes[site.index]))
+            if candidates.themes is not None
+            else ";".join(site.themes)
+        )
         rows.append(
             {
                 "rang": rank,
@@ -380,7 +539,7 @@ def _sites_frame(
                 "nom": names.get(code),
                 "valeur": site.value,
                 "gain_marginal": site.marginal_gain,
-                "theme": site.theme or ";".join(site.themes),
+                "theme": site.theme or available,
                 "communaute_base": "" if has is None else ("oui" if has else "non"),
                 "perte_si_retire": site.loss_if_removed,
                 "structures_bassin": (
@@ -388,8 +547,10 @@ def _sites_frame(
                     if candidates.structures is not None
                     else pd.NA
                 ),
-                "themes_disponibles": ";".join(site.themes),
+                "themes_disponibles": available,
                 "impose": site.fixed,
+                "tiers_lieux_existants": setup.existing.get(code, ""),
+                "intercommunalite": setup.groups[site.index] if setup.groups else "",
             }
         )
     return pd.DataFrame(rows)
@@ -428,6 +589,11 @@ def _alternatives(
     for site in base.sites:
         code = codes[site.index]
         row: dict[str, object] = {"site_exclu": code, "nom_site_exclu": names.get(code)}
+        if site.fixed:
+            row.update({"objectif": pd.NA, "perte": pd.NA, "sites": "", "remplacant": ""})
+            row["message"] = _("Tiers-lieu existant gardé : pas d'alternative calculée.")
+            rows.append(row)
+            continue
         try:
             other, _c, _m = _solve(setup, request, request.minutes, request.count, site.index)
         except InfeasibleError as error:
