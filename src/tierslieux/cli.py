@@ -28,6 +28,7 @@ from tierslieux.cli_common import out_console as _out
 from tierslieux.cli_common import settings_from as _settings
 from tierslieux.cli_contacts import contacts_app
 from tierslieux.cli_sites import sites
+from tierslieux.cli_survey import survey_app
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 
@@ -314,6 +315,8 @@ app.add_typer(contacts_app, name="contacts")
 
 
 app.command("sites")(sites)
+
+app.add_typer(survey_app, name="survey")
 
 
 def main() -> None:

@@ -65,3 +65,19 @@ class Settings(BaseSettings):
             "Base opérationnelle (SQLAlchemy) ; SQLite dans ~/.local/share/tierslieux par défaut."
         ),
     )
+    survey_purpose: str = Field(
+        default=(
+            "Étudier la création d'un tiers-lieu sur le territoire et en réunir la "
+            "communauté de base."
+        ),
+        min_length=1,
+        description="Finalité du questionnaire, enregistrée avec chaque consentement (RGPD).",
+    )
+    survey_retention_days: int = Field(
+        default=730,
+        gt=0,
+        description=(
+            "Durée de conservation des réponses au questionnaire, en jours après le "
+            "consentement (« tierslieux survey purge » efface les plus anciennes)."
+        ),
+    )

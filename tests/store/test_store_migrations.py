@@ -14,7 +14,14 @@ from tierslieux.errors import StoreError
 from tierslieux.store import StoreUnavailableError, StoreVersionError, open_store
 from tierslieux.store._schema import Base
 
-TABLES = {"structures", "contacts", "contact_events", "people", "alembic_version"}
+TABLES = {
+    "structures",
+    "contacts",
+    "contact_events",
+    "people",
+    "survey_respondents",
+    "alembic_version",
+}
 
 
 def test_empty_database_is_created_at_head(make_url, tmp_path: Path) -> None:
@@ -25,7 +32,7 @@ def test_empty_database_is_created_at_head(make_url, tmp_path: Path) -> None:
     try:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) >= TABLES
-            assert MigrationContext.configure(connection).get_current_revision() == "0001"
+            assert MigrationContext.configure(connection).get_current_revision() == "0002"
             # The ORM models and the migrations describe the same schema.
             context = MigrationContext.configure(connection)
             assert compare_metadata(context, Base.metadata) == []

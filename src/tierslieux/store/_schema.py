@@ -24,7 +24,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tierslieux.store.views import STATUSES
 
-__all__ = ["Base", "Contact", "ContactEvent", "Person", "Structure", "UTCDateTime"]
+__all__ = [
+    "Base",
+    "Contact",
+    "ContactEvent",
+    "Person",
+    "Structure",
+    "SurveyRespondent",
+    "UTCDateTime",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -150,3 +158,25 @@ class Person(Base):
         Index("ix_people_identifiant", "identifiant"),
         Index("ix_people_email", "email"),
     )
+
+
+class SurveyRespondent(Base):
+    """One respondent of the questionnaire: pseudonymous id, commune and answers (RGPD).
+
+    No name, e-mail or phone: ``id`` is a random UUID; ``answers`` is the JSON text of
+    the validated answers; ``fingerprint`` identifies the submission (duplicates).
+    """
+
+    __tablename__ = "survey_respondents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    commune: Mapped[str] = mapped_column(String(10))
+    questionnaire_version: Mapped[str] = mapped_column(String(20))
+    consent_text: Mapped[str] = mapped_column(Text)
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answers: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_survey_respondents_commune", "commune"),)

@@ -29,6 +29,7 @@ from sqlalchemy import Row, and_, bindparam, exc, func, insert, or_, select, upd
 from tierslieux.errors import StoreError
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _csv
+from tierslieux.store import survey as _survey
 from tierslieux.store._engine import WRITE, create_store_engine, describe_url, migrate
 from tierslieux.store._errors import (
     ImportRejectedError,
@@ -58,6 +59,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from sqlalchemy import ColumnElement, Connection, Engine
+
+    from tierslieux.model.survey import SurveyResponse
+    from tierslieux.store.survey import RespondentView, ResponsesReport
 
 __all__ = ["Store", "open_store"]
 
@@ -1175,6 +1179,79 @@ class Store:
                     )
                 )
         return warnings
+
+    # -- questionnaire answers -----------------------------------------------------
+
+    def add_responses(
+        self, rows: Sequence[SurveyResponse], *, skip_duplicates: bool = True
+    ) -> ResponsesReport:
+        """Store validated questionnaire answers, in one transaction.
+
+        A submission whose fingerprint is already stored (or repeated in ``rows``) is
+        not stored again and is reported in :attr:`ResponsesReport.duplicates`; with
+        ``skip_duplicates=False`` it makes the whole call fail, storing nothing.
+
+        Raises
+        ------
+        InvalidValueError
+            With ``skip_duplicates=False``, when a submission is a duplicate.
+
+        Returns
+        -------
+        ResponsesReport
+            How many respondents were added, their pseudonymous ids, the duplicates.
+        """
+        with self._transaction(write=True) as connection:
+            report = _survey.insert_responses(connection, list(rows))
+            if report.duplicates and not skip_duplicates:
+                lines = ", ".join(str(issue.line) for issue in report.duplicates)
+                raise InvalidValueError(
+                    _(
+                        "{n} réponse(s) déjà enregistrée(s) (lignes {lines}) : rien n'a "
+                        "été enregistré.",
+                        n=len(report.duplicates),
+                        lines=lines,
+                    )
+                )
+            return report
+
+    def list_responses(self) -> list[RespondentView]:
+        """Return every stored respondent with their answers, oldest first."""
+        with self._transaction(write=False) as connection:
+            return _survey.select_responses(connection)
+
+    def purge_responses(self, before: datetime) -> int:
+        """Delete every respondent who consented before ``before`` (retention period).
+
+        Returns
+        -------
+        int
+            Number of respondents deleted.
+        """
+        with self._transaction(write=True) as connection:
+            return _survey.delete_before(connection, before)
+
+    def forget_respondent(self, respondent_id: str) -> int:
+        """Delete a respondent and all their answers (RGPD right to erasure).
+
+        Returns
+        -------
+        int
+            Number of respondents deleted (0 or 1).
+
+        Raises
+        ------
+        UnknownPersonError
+            When no respondent has this id.
+        """
+        cleaned = respondent_id.strip()
+        with self._transaction(write=True) as connection:
+            deleted = _survey.delete_respondent(connection, cleaned)
+        if not deleted:
+            raise UnknownPersonError(
+                _("Aucun répondant n'a l'identifiant « {id} ».", id=respondent_id)
+            )
+        return deleted
 
 
 def _person_from_row(row: Row[Any]) -> PersonView:

@@ -1,0 +1,361 @@
+"""Analysis of questionnaire answers: fit scores, typology, candidate base communities.
+
+Three pure functions on :class:`~tierslieux.model.survey.Respondent` lists:
+
+- :func:`fit_scores`: a score out of 10 per respondent against the study's criteria,
+  with the part each criterion contributes;
+- :func:`typology`: shares of the respondents compared with the coworker profile the
+  study quotes (:data:`~tierslieux.model.reference.COWORKER_PROFILE`), with Wilson
+  95 % confidence intervals and a small-sample flag;
+- :func:`candidate_groups`: groups of respondents living at most 20 minutes from one
+  another and sharing a theme (candidate base communities).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from tierslieux.analysis.catchment import catchment_pairs
+from tierslieux.i18n import gettext as _
+from tierslieux.model.reference import COWORKER_PROFILE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from tierslieux.model.survey import Answer, Respondent
+    from tierslieux.model.traveltime import TravelTimeEngine
+
+__all__ = [
+    "CRITERIA",
+    "SMALL_SAMPLE",
+    "Criterion",
+    "candidate_groups",
+    "fit_scores",
+    "respondent_themes",
+    "typology",
+    "wilson_interval",
+]
+
+#: Below this number of answers a share is flagged as a small sample (a usual rule of
+#: thumb for proportions; the Wilson interval stays valid, but is wide).
+SMALL_SAMPLE = 30
+#: z for a two-sided 95 % interval.
+_Z95 = 1.959963984540054
+#: The six work-mode wishes of the study (option codes of question ``envies``).
+WISHES: tuple[str, ...] = ("proche", "flexible", "moins_cher", "outils", "convivial", "rencontres")
+_COMPUTER_SHARE = {"moins_25": 0.0, "25_50": 0.25, "50_75": 0.75, "plus_75": 1.0}
+#: Long commute threshold of the study (minutes): « à plus de 30 minutes de chez soi ».
+LONG_COMMUTE_MINUTES = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One criterion of the fit score: its weight and how far an answer meets it (0-1)."""
+
+    code: str
+    label: str
+    critere: str
+    weight: float
+    measure: Callable[[Mapping[str, Answer]], float]
+
+
+def _codes(answers: Mapping[str, Answer], qid: str) -> tuple[str, ...]:
+    value = answers.get(qid)
+    if isinstance(value, tuple):
+        return value
+    return (value,) if isinstance(value, str) else ()
+
+
+def _computer(answers: Mapping[str, Answer]) -> float:
+    value = answers.get("part_ordinateur")
+    return _COMPUTER_SHARE.get(value, 0.0) if isinstance(value, str) else 0.0
+
+
+def _long_commute(answers: Mapping[str, Answer]) -> float:
+    minutes = answers.get("temps_trajet")
+    if answers.get("distance_employeur") == "plus_30":
+        return 1.0
+    return 1.0 if isinstance(minutes, float) and minutes >= LONG_COMMUTE_MINUTES else 0.0
+
+
+def _wishes(answers: Mapping[str, Answer]) -> float:
+    return len(set(_codes(answers, "envies")) & set(WISHES)) / len(WISHES)
+
+
+def _sharing(answers: Mapping[str, Answer]) -> float:
+    return 1.0 if _codes(answers, "partages") else 0.0
+
+
+def _daily_life(answers: Mapping[str, Answer]) -> float:
+    return 1.0 if _codes(answers, "vie_quotidienne") else 0.0
+
+
+def _use(answers: Mapping[str, Answer]) -> float:
+    days = answers.get("jours_par_semaine")
+    return 1.0 if isinstance(days, float) and days >= 1 else 0.0
+
+
+#: Criteria of the fit score.  The weights (summing to 10) are tierslieux's own choice,
+#: not figures from the study: the study lists its criteria with "et/ou" and gives no
+#: weighting.  They favour what the study calls indispensable (the "esprit co") and the
+#: work-mode wishes that make a place used.
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "ordinateur",
+        "Travail sur ordinateur connecté",
+        "« Actif devant son ordinateur connecté une bonne partie du temps »",
+        2.0,
+        _computer,
+    ),
+    Criterion(
+        "trajet_long",
+        "Entreprise à 30 minutes ou plus",
+        "« Actif indépendant ou salarié dont l'entreprise est située à plus de 30 minutes "
+        "de chez soi »",
+        1.5,
+        _long_commute,
+    ),
+    Criterion(
+        "envies",
+        "Envies de mode de travail (part des six)",
+        "« Approche mode de travail » : les six envies",
+        3.0,
+        _wishes,
+    ),
+    Criterion(
+        "esprit_co",
+        "Ouvert au partage (esprit « co »)",
+        "« Les usagers potentiels sont forcément ouverts, pour l'un ou plusieurs éléments "
+        "au moins, à cet esprit « Co » »",
+        2.0,
+        _sharing,
+    ),
+    Criterion(
+        "vie_quotidienne",
+        "Problématique de vie quotidienne partagée",
+        "« Vie quotidienne / vision du monde »",
+        1.0,
+        _daily_life,
+    ),
+    Criterion(
+        "usage",
+        "Usage prévu d'au moins un jour par semaine",
+        "« Envie d'un lieu de travail flexible, régulier ou occasionnel »",
+        0.5,
+        _use,
+    ),
+)
+
+
+def fit_scores(respondents: Sequence[Respondent]) -> pd.DataFrame:
+    """Return the fit score of each respondent and the part of each criterion.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``repondant``, ``commune``, ``score`` (0-10), then one column ``part_<code>``
+        per criterion of :data:`CRITERIA` (its contribution, 0 to its weight); sorted by
+        decreasing score.
+    """
+    rows = []
+    for respondent in respondents:
+        parts = {
+            f"part_{c.code}": round(c.weight * c.measure(respondent.answers), 4) for c in CRITERIA
+        }
+        rows.append(
+            {
+                "repondant": respondent.id,
+                "commune": respondent.commune,
+                "score": round(sum(parts.values()), 4),
+                **parts,
+            }
+        )
+    columns = ["repondant", "commune", "score", *(f"part_{c.code}" for c in CRITERIA)]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["score", "repondant"], ascending=[False, True]).reset_index(drop=True)
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
+    """Return the Wilson score interval of a proportion (NaN, NaN when ``n`` is 0).
+
+    Wilson, E. B. (1927), "Probable inference, the law of succession, and statistical
+    inference", *JASA* 22(158), 209-212: unlike the normal approximation it stays inside
+    [0, 1] and behaves on small samples.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _share_row(
+    code: str,
+    label: str,
+    successes: int,
+    n: int,
+    reference: float,
+) -> dict[str, object]:
+    low, high = wilson_interval(successes, n)
+    share = successes / n if n else math.nan
+    return {
+        "indicateur": code,
+        "libelle": label,
+        "effectif": successes,
+        "repondants": n,
+        "part": share,
+        "ic95_bas": low,
+        "ic95_haut": high,
+        "reference": reference,
+        "reference_dans_ic": bool(n) and low <= reference <= high,
+        "petit_echantillon": n < SMALL_SAMPLE,
+        "source": COWORKER_PROFILE.source,
+    }
+
+
+def typology(respondents: Sequence[Respondent]) -> pd.DataFrame:
+    """Compare the respondents with the coworker profile quoted by the study.
+
+    Each share counts only the respondents who answered the question (age band and
+    sex are optional).  Age bands 26-35 and 36-45 make the study's "26-45 ans".  The
+    four statuses are compared with the study's « plus des 3/4 [...] en proportion
+    équivalente » both together (0.75) and one by one (0.75 / 4 each).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicateur``, ``libelle``, ``effectif``, ``repondants``, ``part``,
+        ``ic95_bas``, ``ic95_haut`` (Wilson 95 %), ``reference``, ``reference_dans_ic``,
+        ``petit_echantillon`` (fewer than :data:`SMALL_SAMPLE` answers), ``source``.
+    """
+
+    def count(qid: str, codes: set[str]) -> tuple[int, int]:
+        answered = [r.answers.get(qid) for r in respondents if isinstance(r.answers.get(qid), str)]
+        return sum(1 for a in answered if a in codes), len(answered)
+
+    profile = COWORKER_PROFILE
+    statuses = {"independant", "startup", "salarie", "associatif"}
+    each = profile.share_independents_startups_employees_associations / len(statuses)
+    rows = [
+        _share_row("part_hommes", _("Hommes"), *count("sexe", {"homme"}), profile.share_men),
+        _share_row(
+            "part_26_45_ans",
+            _("Âgés de 26 à 45 ans"),
+            *count("tranche_age", {"26_35", "36_45"}),
+            profile.share_aged_26_45,
+        ),
+        _share_row("part_tic", _("Secteur des TIC"), *count("secteur", {"tic"}), profile.share_ict),
+        _share_row(
+            "part_statuts_coworking",
+            _("Indépendants, start-up, salariés et associations"),
+            *count("statut", statuses),
+            profile.share_independents_startups_employees_associations,
+        ),
+        _share_row("part_independants", _("Indépendants"), *count("statut", {"independant"}), each),
+        _share_row("part_startups", _("Start-up"), *count("statut", {"startup"}), each),
+        _share_row("part_salaries", _("Salariés"), *count("statut", {"salarie"}), each),
+        _share_row("part_associations", _("Associations"), *count("statut", {"associatif"}), each),
+    ]
+    return pd.DataFrame(rows)
+
+
+def respondent_themes(answers: Mapping[str, Answer]) -> tuple[str, ...]:
+    """Return the themes a respondent could share with others.
+
+    ``partage:<code>`` for what they would share, ``vie:<code>`` for their daily-life
+    issues and ``secteur:<code>`` for their sector (the study's "Groupement d'un
+    secteur professionnel"; ``autre`` is left out).
+    """
+    themes = [f"partage:{c}" for c in _codes(answers, "partages")]
+    themes += [f"vie:{c}" for c in _codes(answers, "vie_quotidienne")]
+    themes += [f"secteur:{c}" for c in _codes(answers, "secteur") if c != "autre"]
+    return tuple(sorted(set(themes)))
+
+
+def candidate_groups(
+    respondents: Sequence[Respondent],
+    points: pd.DataFrame,
+    engine: TravelTimeEngine,
+    *,
+    minutes: float = 20.0,
+    min_members: int = 2,
+) -> pd.DataFrame:
+    """Find groups of respondents all within ``minutes`` of one another sharing a theme.
+
+    For each theme (:func:`respondent_themes`), the respondents having it are
+    covered greedily by cliques of the "lives at most ``minutes`` from" graph: the
+    most connected respondent starts a group, and each next one joins if they live
+    within ``minutes`` of *every* member (the study's « maxi 20 minutes les uns des
+    autres »; connected components would chain further).  A respondent belongs to at
+    most one group per theme, possibly to groups of several themes.
+
+    Parameters
+    ----------
+    respondents
+        Respondents with their commune of residence (INSEE code).
+    points
+        Points frame (``code``, ``latitude``, ``longitude``) of the communes.
+    engine
+        Travel-time engine (straight line, matrix, OSRM).
+    minutes
+        Greatest travel time between two members, in minutes (20 in the study).
+    min_members
+        Smallest group kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``groupe`` (1, 2...), ``theme``, ``membres``, ``communes`` (INSEE codes,
+        ``;``-separated), ``repondants`` (pseudonymous ids); largest groups first.
+    """
+    columns = ["groupe", "theme", "membres", "communes", "repondants"]
+    codes = sorted({r.commune for r in respondents if r.commune})
+    located = points[points["code"].astype(str).isin(codes)][["code", "latitude", "longitude"]]
+    missing = [c for c in codes if c not in set(located["code"].astype(str))]
+    located = pd.concat(
+        [located, pd.DataFrame({"code": missing, "latitude": math.nan, "longitude": math.nan})],
+        ignore_index=True,
+    ).astype({"code": str, "latitude": "float64", "longitude": "float64"})
+    pairs = catchment_pairs(engine, located, minutes) if codes else None
+    near: set[tuple[str, str]] = set()
+    if pairs is not None:
+        near = set(zip(pairs["origin"].astype(str), pairs["destination"].astype(str), strict=True))
+
+    def close(a: Respondent, b: Respondent) -> bool:
+        return (a.commune, b.commune) in near or (b.commune, a.commune) in near
+
+    by_theme: dict[str, list[Respondent]] = {}
+    for respondent in respondents:
+        for theme in respondent_themes(respondent.answers):
+            by_theme.setdefault(theme, []).append(respondent)
+    found: list[dict[str, object]] = []
+    for theme, members in sorted(by_theme.items()):
+        degree = {m.id: sum(close(m, o) for o in members if o.id != m.id) for m in members}
+        remaining = sorted(members, key=lambda m: (-degree[m.id], m.id))
+        while remaining:
+            clique = [remaining[0]]
+            for candidate in remaining[1:]:
+                if all(close(candidate, member) for member in clique):
+                    clique.append(candidate)
+            taken = {m.id for m in clique}
+            remaining = [m for m in remaining if m.id not in taken]
+            if len(clique) >= min_members:
+                found.append(
+                    {
+                        "theme": theme,
+                        "membres": len(clique),
+                        "communes": ";".join(sorted({m.commune for m in clique})),
+                        "repondants": ";".join(sorted(taken)),
+                    }
+                )
+    if not found:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    frame = pd.DataFrame(found).sort_values(["membres", "theme"], ascending=[False, True])
+    frame.insert(0, "groupe", range(1, len(frame) + 1))
+    return frame.reset_index(drop=True)[columns]

@@ -1,0 +1,227 @@
+"""``tierslieux survey``: the questionnaire of potential users.
+
+Answers are stored in the operational store named by ``--database-url`` (else
+``TIERSLIEUX_DATABASE_URL``, else ``~/.local/share/tierslieux/contacts.sqlite``).
+Respondents are pseudonymous; ``survey forget`` erases one of them everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from tierslieux.cli_common import DataOpt, DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli_common import err_console as _err
+from tierslieux.cli_common import out_console as _out
+from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import gettext as _
+from tierslieux.pipeline_survey import (
+    SurveyAnalysisRequest,
+    analyse_survey,
+    export_answers,
+    forget_respondent,
+    import_answers,
+    purge_expired,
+)
+from tierslieux.reports.survey import write_survey
+
+__all__ = ["survey_app"]
+
+survey_app = typer.Typer(
+    help="Questionnaire des usagers potentiels : import, analyse, export, effacement.",
+    no_args_is_help=True,
+)
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Base (sqlite:///chemin.sqlite ou postgresql+psycopg://…) ; défaut : "
+        "TIERSLIEUX_DATABASE_URL, sinon ~/.local/share/tierslieux/contacts.sqlite.",
+    ),
+]
+CommunesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--communes", help="Fichier(s) des communes (noms et codes Insee)."),
+]
+DemoOpt = Annotated[
+    bool, typer.Option("--demo", help="Communes fictives de démonstration, hors ligne.")
+]
+
+
+def _print(text: str) -> None:
+    _out.print(text, highlight=False, markup=False)
+
+
+@survey_app.command("import")
+@guarded
+def import_(
+    source: Annotated[Path, typer.Argument(help="Export CSV des réponses (« , » ou « ; »).")],
+    mapping: Annotated[
+        Path, typer.Option("--mapping", help="Correspondance YAML colonnes/libellés -> questions.")
+    ],
+    communes: CommunesOpt = None,
+    data: DataOpt = None,
+    demo: DemoOpt = False,
+    all_or_nothing: Annotated[
+        bool,
+        typer.Option("--tout-ou-rien", help="Ne rien enregistrer si une ligne est rejetée."),
+    ] = False,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Importer les réponses exportées d'un outil de questionnaire (lignes valides)."""
+    settings = settings_from(
+        database_url=database_url, lang=lang, data_dir=data, offline=demo or None
+    )
+    summary = import_answers(
+        settings,
+        source,
+        mapping,
+        communes=tuple(communes or ()),
+        demo=demo,
+        all_or_nothing=all_or_nothing,
+    )
+    for issue in summary.warnings:
+        _err.print(
+            escape(
+                _("ligne {line} ({q}) : {m}", line=issue.line, q=issue.question, m=issue.message)
+            ),
+            highlight=False,
+        )
+    if summary.rejected:
+        _err.print(f"[bold yellow]{escape(_('Lignes rejetées :'))}[/]", highlight=False)
+        for issue in summary.rejected:
+            _err.print(
+                escape(
+                    _(
+                        "ligne {line} ({q}) : {m}",
+                        line=issue.line,
+                        q=issue.question or "—",
+                        m=issue.message,
+                    )
+                ),
+                highlight=False,
+            )
+    _print(
+        _(
+            "{lines} réponse(s) lue(s) dans {path} : {added} enregistrée(s), {rejected} "
+            "ligne(s) rejetée(s).",
+            lines=summary.lines,
+            path=summary.path,
+            added=summary.added,
+            rejected=len({i.line for i in summary.rejected}),
+        )
+    )
+
+
+@survey_app.command("export")
+@guarded
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Fichier CSV à écrire (UTF-8, « ; »).")],
+    identifiers: Annotated[
+        bool,
+        typer.Option(
+            "--avec-identifiants",
+            help="Garder les identifiants des répondants (sinon numéros R0001…).",
+        ),
+    ] = False,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Exporter les réponses (pseudonymisées par défaut)."""
+    summary = export_answers(
+        settings_from(database_url=database_url, lang=lang), out, identifiers=identifiers
+    )
+    _print(_("{n} répondant(s) écrit(s) dans {path}.", n=summary.respondents, path=summary.path))
+
+
+@survey_app.command("analyse")
+@guarded
+def analyse(
+    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    territory: Annotated[
+        str,
+        typer.Option("--territory", help="dep:05, epci:<SIREN>, region:93, communes:<fichier>."),
+    ] = "",
+    communes: CommunesOpt = None,
+    data: DataOpt = None,
+    travel_times: Annotated[
+        Path | None, typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes.")
+    ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option("--minutes", help="Distance maximale entre membres d'un groupe (défaut 20)."),
+    ] = None,
+    demo: DemoOpt = False,
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Score, typologie et communautés-base candidates des répondants d'un territoire."""
+    if not territory and not demo:
+        raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
+    settings = settings_from(
+        database_url=database_url, lang=lang, data_dir=data, offline=demo or None
+    )
+    request = SurveyAnalysisRequest(
+        territory=territory,
+        communes=tuple(communes or ()),
+        travel_times=travel_times,
+        minutes=minutes,
+        demo=demo,
+    )
+    analysis = analyse_survey(settings, request)
+    files = write_survey(analysis, out)
+    for note in analysis.notes:
+        _err.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    _print(
+        _(
+            "{territory} : {n} répondant(s), {g} groupe(s) candidat(s). Fichiers écrits dans "
+            "{out} : {files}.",
+            territory=analysis.territory_label,
+            n=len(analysis.respondents),
+            g=len(analysis.groups),
+            out=out,
+            files=", ".join(f.name for f in files),
+        )
+    )
+
+
+@survey_app.command("forget")
+@guarded
+def forget(
+    respondent: Annotated[
+        str, typer.Argument(help="Identifiant du répondant (export --avec-identifiants).")
+    ],
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Effacer un répondant et toutes ses réponses (droit à l'effacement RGPD)."""
+    deleted = forget_respondent(settings_from(database_url=database_url, lang=lang), respondent)
+    _print(_("{n} répondant(s) effacé(s) avec toutes ses réponses.", n=deleted))
+
+
+@survey_app.command("purge")
+@guarded
+def purge(
+    database_url: DatabaseOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Effacer les réponses dont la durée de conservation est dépassée (RGPD)."""
+    settings = settings_from(database_url=database_url, lang=lang)
+    deleted = purge_expired(settings)
+    _print(
+        _(
+            "{n} répondant(s) effacé(s) (consentement de plus de {days} jours).",
+            n=deleted,
+            days=settings.survey_retention_days,
+        )
+    )

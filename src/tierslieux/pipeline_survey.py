@@ -1,0 +1,468 @@
+"""Use cases of the questionnaire of potential users (``tierslieux survey``).
+
+Answers live in the operational store of the contacts (same database, table
+``survey_respondents``; see :mod:`tierslieux.pipeline_contacts` for where it is).
+Respondents are pseudonymous: a random id, their commune and their answers, with
+the consent text and date; nothing else about them is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierslieux.analysis.survey import (
+    CRITERIA,
+    candidate_groups,
+    fit_scores,
+    respondent_themes,
+    typology,
+)
+from tierslieux.analysis.territory import select_communes
+from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
+from tierslieux.errors import SchemaError, StoreError
+from tierslieux.i18n import gettext as _
+from tierslieux.model.survey import (
+    Questionnaire,
+    Respondent,
+    SurveyIssue,
+    SurveyResponse,
+    load_questionnaire,
+)
+from tierslieux.model.territory import parse_territory
+from tierslieux.pipeline import demo_files, resolve_communes
+from tierslieux.pipeline_contacts import contact_store
+from tierslieux.sources.communes import load_commune_list, load_communes
+from tierslieux.sources.survey_import import load_mapping, parse_submission, read_survey_csv
+from tierslieux.sources.traveltimes import load_travel_times
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import pandas as pd
+
+    from tierslieux.config import Settings
+    from tierslieux.model.survey import Answer
+    from tierslieux.model.traveltime import TravelTimeEngine
+    from tierslieux.sources.communes import Communes
+
+__all__ = [
+    "SCORE_CRITERIA",
+    "ExportSummary",
+    "ImportSummary",
+    "SurveyAnalysis",
+    "SurveyAnalysisRequest",
+    "add_answers",
+    "analyse_survey",
+    "consent_record",
+    "export_answers",
+    "forget_respondent",
+    "import_answers",
+    "purge_expired",
+    "spreadsheet_safe",
+    "submit_answers",
+]
+
+#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MAX_LISTED = 20
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Return ``text`` so that a spreadsheet shows it instead of running it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def consent_record(settings: Settings, shown: str) -> str:
+    """Return the consent text stored with an answer: what was shown, purpose, retention."""
+    return _(
+        "{shown} — Finalité : {purpose} Conservation : {days} jours après le consentement.",
+        shown=shown.strip(),
+        purpose=settings.survey_purpose.strip(),
+        days=settings.survey_retention_days,
+    )
+
+
+def purge_expired(settings: Settings, *, now: datetime | None = None) -> int:
+    """Delete the respondents whose retention period is over; return how many.
+
+    The period is ``settings.survey_retention_days`` days after the consent date.
+    """
+    limit = (now or datetime.now(UTC)) - timedelta(days=settings.survey_retention_days)
+    with contact_store(settings) as store:
+        return store.purge_responses(limit)
+
+
+def _communes(settings: Settings, paths: Sequence[Path], *, demo: bool) -> Communes:
+    if demo:
+        return load_communes(demo_files()["communes"])
+    return resolve_communes(settings, tuple(paths))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """Outcome of :func:`import_answers`.
+
+    ``rejected`` lists every line not stored (line, question, reason), including the
+    submissions already in the store; ``warnings`` the lines stored with a change
+    (long text cut).
+    """
+
+    path: Path
+    lines: int
+    added: int
+    ids: tuple[str, ...]
+    rejected: tuple[SurveyIssue, ...]
+    warnings: tuple[SurveyIssue, ...]
+    encoding: str
+    separator: str
+
+
+def import_answers(
+    settings: Settings,
+    path: Path,
+    mapping: Path,
+    *,
+    communes: Sequence[Path] = (),
+    demo: bool = False,
+    all_or_nothing: bool = False,
+) -> ImportSummary:
+    """Import a CSV export of answers into the store (valid lines, one transaction).
+
+    Parameters
+    ----------
+    settings
+        Run settings (database URL, data folder...).
+    path, mapping
+        The export and its YAML mapping (see :mod:`tierslieux.sources.survey_import`).
+    communes
+        Files of communes used to recognise commune answers (default: ``--data``
+        folder or download); ``demo`` uses the fictional demo communes.
+    all_or_nothing
+        Store nothing when any line is rejected.
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When the file or the mapping is unusable, or (``all_or_nothing``) a line is
+        rejected: nothing is stored.
+    """
+    questionnaire = load_questionnaire()
+    parsed_mapping = load_mapping(Path(mapping), questionnaire)
+    table = _communes(settings, communes, demo=demo).table
+    consent = questionnaire.consent
+    shown = parsed_mapping.consent_text or (consent.label if consent is not None else "")
+    parsed = read_survey_csv(
+        Path(path),
+        parsed_mapping,
+        questionnaire,
+        table,
+        consent_text=consent_record(settings, shown),
+    )
+    if all_or_nothing and parsed.issues:
+        listed = [
+            _(
+                "ligne {line} ({question}) : {message}",
+                line=i.line,
+                question=i.question or "—",
+                message=i.message,
+            )
+            for i in parsed.issues[:_MAX_LISTED]
+        ]
+        raise SchemaError(
+            _(
+                "Import de {path} refusé, rien n'a été enregistré ({n} ligne(s) rejetée(s)) :\n"
+                "{details}",
+                path=path,
+                n=len({i.line for i in parsed.issues}),
+                details="\n".join(listed),
+            )
+        )
+    with contact_store(settings) as store:
+        report = store.add_responses(parsed.responses)
+    rejected = [
+        *parsed.issues,
+        *(SurveyIssue(d.line, "", d.message) for d in report.duplicates),
+    ]
+    return ImportSummary(
+        path=Path(path),
+        lines=parsed.lines,
+        added=report.added,
+        ids=report.ids,
+        rejected=tuple(sorted(rejected, key=lambda i: i.line)),
+        warnings=parsed.warnings,
+        encoding=parsed.encoding,
+        separator=parsed.separator,
+    )
+
+
+def add_answers(settings: Settings, responses: Sequence[SurveyResponse]) -> tuple[str, ...]:
+    """Store answers validated by the caller (Python API); return the new ids.
+
+    Raises
+    ------
+    InvalidValueError
+        When a response was already stored (same fingerprint): nothing is stored.
+    """
+    with contact_store(settings) as store:
+        report = store.add_responses(responses, skip_duplicates=False)
+    return report.ids
+
+
+def submit_answers(
+    settings: Settings,
+    answers: Mapping[str, str],
+    *,
+    communes: Sequence[Path] = (),
+    demo: bool = False,
+    submission: str | None = None,
+) -> str:
+    """Validate and store one submission (Python API, future web form).
+
+    Parameters
+    ----------
+    answers
+        ``{question id: answer}``; options by code or label, several answers of a
+        multi question separated by ``;``, communes by name, ``Nom (dép.)`` or code.
+    submission
+        Id of the submission (form token...), so that a repeated post is a duplicate.
+
+    Returns
+    -------
+    str
+        The pseudonymous id of the new respondent.
+
+    Raises
+    ------
+    SchemaError
+        Listing every invalid answer; nothing is stored.
+    InvalidValueError
+        When the same submission was already stored.
+    """
+    questionnaire = load_questionnaire()
+    consent = questionnaire.consent
+    table = _communes(settings, communes, demo=demo).table
+    response, issues, _warnings = parse_submission(
+        answers,
+        questionnaire,
+        table,
+        submission=submission,
+        consent_text=consent_record(settings, consent.label if consent is not None else ""),
+    )
+    if response is None:
+        raise SchemaError(
+            _(
+                "Réponses refusées, rien n'a été enregistré : {problems}.",
+                problems="; ".join(
+                    f"{i.question or '—'} : {i.message}" if i.question else i.message
+                    for i in issues
+                ),
+            )
+        )
+    return add_answers(settings, [response])[0]
+
+
+def forget_respondent(settings: Settings, respondent_id: str) -> int:
+    """Delete a respondent and all their answers (RGPD right to erasure).
+
+    Raises
+    ------
+    UnknownPersonError
+        When no respondent has this id.
+    """
+    with contact_store(settings) as store:
+        return store.forget_respondent(respondent_id)
+
+
+def _cell(value: Answer | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ";".join(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return spreadsheet_safe(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """Outcome of :func:`export_answers`."""
+
+    path: Path
+    respondents: int
+    identifiers: bool
+
+
+def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) -> ExportSummary:
+    """Write every stored answer to a CSV file (UTF-8, ``;``).
+
+    By default the respondents' stored ids are replaced by sequence numbers
+    (``R0001``...) and the consent time by its date: the file can be shared without
+    letting anyone find a respondent in the store.  ``identifiers=True`` keeps the ids
+    (needed to answer an erasure request).  Free texts that a spreadsheet would run
+    as formulas are prefixed with ``'``.
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be written (nothing is left half-written).
+    """
+    questionnaire = load_questionnaire()
+    with contact_store(settings) as store:
+        stored = store.list_responses()
+    ids = [q.id for q in questionnaire.questions]
+    header = ["repondant", "commune", "version_questionnaire", "date_consentement", *ids]
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    except OSError as error:
+        raise StoreError(
+            _("Impossible d'écrire {path} : {error}.", path=out, error=error)
+        ) from error
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream, delimiter=";")
+            writer.writerow(header)
+            for number, row in enumerate(stored, start=1):
+                consent = row.consented_at
+                writer.writerow(
+                    [
+                        row.id if identifiers else f"R{number:04d}",
+                        row.commune,
+                        row.questionnaire_version,
+                        consent.isoformat() if identifiers else consent.date().isoformat(),
+                        *(_cell(row.answers.get(q)) for q in ids),
+                    ]
+                )
+        Path(staging).replace(out)
+    except OSError as error:
+        Path(staging).unlink(missing_ok=True)
+        raise StoreError(
+            _("Impossible d'écrire {path} : {error}.", path=out, error=error)
+        ) from error
+    return ExportSummary(path=out, respondents=len(stored), identifiers=identifiers)
+
+
+@dataclass(frozen=True)
+class SurveyAnalysisRequest:
+    """What ``tierslieux survey analyse`` was asked."""
+
+    territory: str = ""
+    communes: tuple[Path, ...] = ()
+    travel_times: Path | None = None
+    minutes: float | None = None
+    min_members: int = 2
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class SurveyAnalysis:
+    """Result of the analysis of the stored answers on a territory.
+
+    ``respondents`` has no direct identifier: a sequence number, the commune, the
+    fit score and its parts, the themes; ``typology`` compares shares with the
+    study's coworker profile; ``groups`` lists candidate base communities.
+    """
+
+    territory_label: str
+    questionnaire: Questionnaire
+    respondents: pd.DataFrame
+    typology: pd.DataFrame
+    groups: pd.DataFrame
+    outside: int
+    minutes: float
+    engine: str
+    fictional: bool
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
+    del settings  # OSRM is not used for respondents: a few communes, straight line is enough
+    if travel_times is not None:
+        frame, _provenance = load_travel_times(travel_times)
+        return TableEngine(frame)
+    return StraightLineEngine()
+
+
+def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> SurveyAnalysis:
+    """Score, type and group the stored respondents living on a territory.
+
+    Raises
+    ------
+    TerritoryError
+        When the territory is invalid or selects no commune.
+    SchemaError
+        When no respondent lives on the territory.
+    """
+    minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
+    communes = _communes(settings, request.communes, demo=request.demo)
+    notes: list[str] = []
+    if request.demo:
+        codes = communes.table["code"].astype(str).tolist()
+        label = _("Territoire fictif de démonstration")
+        notes.append(_("Territoire FICTIF de démonstration : les communes sont inventées."))
+    else:
+        territory = parse_territory(request.territory)
+        listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
+        codes = select_communes(territory, communes.table, None, listed=listed)
+        label = territory.label()
+    with contact_store(settings) as store:
+        stored = store.list_responses()
+    inside = set(codes)
+    kept = [r for r in stored if r.commune in inside]
+    if not kept:
+        raise SchemaError(
+            _(
+                "Aucun répondant n'habite {territory} ({n} répondant(s) enregistré(s)) : "
+                "importez des réponses avec « tierslieux survey import ».",
+                territory=label,
+                n=len(stored),
+            )
+        )
+    if len(kept) < len(stored):
+        notes.append(
+            _(
+                "{n} répondant(s) habitant hors du territoire ne sont pas analysés.",
+                n=len(stored) - len(kept),
+            )
+        )
+    # Analysis outputs carry sequence numbers, never the stored ids.
+    numbers = {r.id: f"R{i:04d}" for i, r in enumerate(kept, start=1)}
+    respondents = [Respondent(numbers[r.id], r.commune, r.answers) for r in kept]
+    names = communes.table.set_index("code")["nom"].astype(str).to_dict()
+    scores = fit_scores(respondents)
+    themes = {r.id: ";".join(respondent_themes(r.answers)) for r in respondents}
+    scores.insert(2, "nom_commune", scores["commune"].map(names))
+    scores["themes"] = scores["repondant"].map(themes)
+    points = communes.table[["code", "latitude", "longitude"]].dropna()
+    engine = _engine(settings, request.travel_times)
+    groups = candidate_groups(
+        respondents, points, engine, minutes=minutes, min_members=request.min_members
+    )
+    groups.insert(
+        4,
+        "noms_communes",
+        groups["communes"].map(lambda s: ";".join(names.get(c, c) for c in str(s).split(";"))),
+    )
+    return SurveyAnalysis(
+        territory_label=label,
+        questionnaire=load_questionnaire(),
+        respondents=scores,
+        typology=typology(respondents),
+        groups=groups,
+        outside=len(stored) - len(kept),
+        minutes=minutes,
+        engine=engine.name,
+        fictional=request.demo,
+        notes=tuple(notes),
+    )
+
+
+#: Criteria of the fit score, re-exported for the reports.
+SCORE_CRITERIA = CRITERIA

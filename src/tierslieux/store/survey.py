@@ -1,0 +1,157 @@
+"""Questionnaire answers in the operational store (table ``survey_respondents``).
+
+Called by :class:`~tierslieux.store.Store` inside its transactions: each function
+takes an open :class:`~sqlalchemy.Connection`.  Respondents are pseudonymous (a
+random UUID, no name, e-mail or phone); the consent text and date are kept with the
+answers, and :func:`delete_respondent` removes a respondent everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select
+
+from tierslieux.i18n import gettext as _
+from tierslieux.store._schema import Base
+from tierslieux.store.views import ImportIssue
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Connection
+
+    from tierslieux.model.survey import Answer, SurveyResponse
+
+__all__ = [
+    "RespondentView",
+    "ResponsesReport",
+    "delete_before",
+    "delete_respondent",
+    "insert_responses",
+]
+
+RESPONDENTS = Base.metadata.tables["survey_respondents"]
+_MAX_SOURCE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RespondentView:
+    """A stored respondent: pseudonymous id, commune of residence and answers."""
+
+    id: str
+    commune: str
+    questionnaire_version: str
+    consent_text: str
+    consented_at: datetime
+    answers: dict[str, Answer]
+    fingerprint: str
+    source: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsesReport:
+    """Outcome of :meth:`~tierslieux.store.Store.add_responses`.
+
+    ``ids`` are the pseudonymous ids given to the ``added`` respondents; ``duplicates``
+    the submissions already stored (or given twice), with their line.
+    """
+
+    added: int
+    ids: tuple[str, ...]
+    duplicates: tuple[ImportIssue, ...] = ()
+
+
+def _decode(text: str) -> dict[str, Answer]:
+    raw: dict[str, Any] = json.loads(text)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+
+
+def _encode(answers: dict[str, Answer]) -> str:
+    return json.dumps(
+        {k: list(v) if isinstance(v, tuple) else v for k, v in answers.items()},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> ResponsesReport:
+    """Insert new respondents; a fingerprint already stored or repeated is a duplicate."""
+    fingerprints = [row.fingerprint for row in rows]
+    known: set[str] = set()
+    for start in range(0, len(fingerprints), 500):
+        chunk = fingerprints[start : start + 500]
+        known.update(
+            connection.execute(
+                select(RESPONDENTS.c.fingerprint).where(RESPONDENTS.c.fingerprint.in_(chunk))
+            ).scalars()
+        )
+    now = datetime.now(UTC)
+    values: list[dict[str, Any]] = []
+    duplicates: list[ImportIssue] = []
+    for row in rows:
+        if row.fingerprint in known:
+            duplicates.append(
+                ImportIssue(
+                    row.line, _("réponse en double : cette soumission est déjà enregistrée")
+                )
+            )
+            continue
+        known.add(row.fingerprint)
+        values.append(
+            {
+                "id": row.respondent_id or str(uuid.uuid4()),
+                "commune": row.commune,
+                "questionnaire_version": row.questionnaire_version,
+                "consent_text": row.consent_text,
+                "consented_at": row.consented_at,
+                "answers": _encode(dict(row.answers)),
+                "fingerprint": row.fingerprint,
+                "source": row.source[:_MAX_SOURCE],
+                # One microsecond apart, so that listing keeps the order of the batch.
+                "created_at": now + timedelta(microseconds=len(values)),
+            }
+        )
+    if values:
+        connection.execute(insert(RESPONDENTS), values)
+    return ResponsesReport(
+        added=len(values), ids=tuple(v["id"] for v in values), duplicates=tuple(duplicates)
+    )
+
+
+def select_responses(connection: Connection) -> list[RespondentView]:
+    """Every respondent, oldest first."""
+    result = connection.execute(
+        select(RESPONDENTS).order_by(RESPONDENTS.c.created_at, RESPONDENTS.c.id)
+    )
+    return [
+        RespondentView(
+            id=row.id,
+            commune=row.commune,
+            questionnaire_version=row.questionnaire_version,
+            consent_text=row.consent_text,
+            consented_at=row.consented_at,
+            answers=_decode(row.answers),
+            fingerprint=row.fingerprint,
+            source=row.source,
+            created_at=row.created_at,
+        )
+        for row in result
+    ]
+
+
+def delete_respondent(connection: Connection, respondent_id: str) -> int:
+    """Delete a respondent and their answers; return the number of rows deleted."""
+    result = connection.execute(delete(RESPONDENTS).where(RESPONDENTS.c.id == respondent_id))
+    return int(result.rowcount or 0)
+
+
+def delete_before(connection: Connection, moment: datetime) -> int:
+    """Delete the respondents who consented before ``moment``; return how many."""
+    result = connection.execute(delete(RESPONDENTS).where(RESPONDENTS.c.consented_at < moment))
+    return int(result.rowcount or 0)

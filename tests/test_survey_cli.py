@@ -1,0 +1,136 @@
+"""``tierslieux survey``: import, export, analyse and forget, end to end."""
+
+from __future__ import annotations
+
+import csv
+import html
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from tierslieux.cli import app
+
+SURVEY = Path(__file__).resolve().parent / "data" / "survey"
+MAPPING = str(SURVEY / "correspondance.yaml")
+COMMUNES = str(SURVEY / "communes_enquete.csv")
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str | None]:
+    return {
+        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
+        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "COLUMNS": "200",
+    }
+
+
+def run(env: dict[str, str | None], *args: str) -> Result:
+    return runner.invoke(app, ["survey", *args], env=env)
+
+
+def _import(env: dict[str, str | None], name: str) -> Result:
+    return run(env, "import", str(SURVEY / name), "--mapping", MAPPING, "--communes", COMMUNES)
+
+
+def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path) -> None:
+    result = _import(env, "reponses_valides.csv")
+    assert result.exit_code == 0, result.output
+    assert "6 réponse(s) lue(s)" in result.stdout
+    assert "6 enregistrée(s), 0 ligne(s) rejetée(s)" in result.stdout
+    result = _import(env, "reponses_adverses.csv")
+    assert result.exit_code == 0, result.output
+    assert "ligne 3 (commune_residence) : « Atlantis » n'est pas une commune" in result.stderr
+    assert "2 enregistrée(s), 8 ligne(s) rejetée(s)" in result.stdout
+
+    out = tmp_path / "analyse"
+    result = run(env, "analyse", "--territory", "dep:05", "--communes", COMMUNES, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "8 répondant(s)" in result.stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["groups.csv", "respondents.csv", "survey.html", "typology.csv"]
+    with (out / "respondents.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8
+    assert all(r["repondant"].startswith("R0") for r in rows)
+    assert "commentaire" not in rows[0]
+    with (out / "typology.csv").open(encoding="utf-8") as handle:
+        typology = {r["indicateur"]: r for r in csv.DictReader(handle)}
+    assert typology["part_hommes"]["repondants"] == "5"
+    with (out / "groups.csv").open(encoding="utf-8") as handle:
+        groups = list(csv.DictReader(handle))
+    assert groups
+    assert "repondants" not in groups[0]
+    page = (out / "survey.html").read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "Communautés-base candidates" in page
+    assert html.escape("Coop-connect, pré-étude « Tiers-lieux ruraux en PACA »") in page
+
+    export = tmp_path / "export.csv"
+    result = run(env, "export", "--out", str(export), "--avec-identifiants")
+    assert result.exit_code == 0, result.output
+    with export.open(encoding="utf-8", newline="") as handle:
+        ids = [r["repondant"] for r in csv.DictReader(handle, delimiter=";")]
+    assert len(ids) == 8
+    result = run(env, "forget", ids[0])
+    assert result.exit_code == 0, result.output
+    assert "1 répondant(s) effacé(s)" in result.stdout
+    result = run(env, "export", "--out", str(export), "--avec-identifiants")
+    assert ids[0] not in export.read_text(encoding="utf-8")
+    result = run(env, "forget", ids[0])
+    assert result.exit_code == 1
+    assert "Aucun répondant" in result.stderr
+
+
+def test_errors_are_one_line(env: dict[str, str | None]) -> None:
+    result = _import(env, "reponses_tabulations.csv")
+    assert result.exit_code == 1
+    assert "aucun séparateur de colonnes reconnu" in result.stderr
+    assert "Traceback" not in result.output
+    result = run(env, "analyse", "--out", "x")
+    assert result.exit_code == 1
+    assert "--territory" in result.stderr
+
+
+def test_analyse_without_respondents_is_explained(
+    env: dict[str, str | None], tmp_path: Path
+) -> None:
+    result = run(env, "analyse", "--demo", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert "Aucun répondant" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_purge_follows_the_retention_setting(env: dict[str, str | None]) -> None:
+    assert _import(env, "reponses_latin1.csv").exit_code == 0
+    result = run(env, "purge")
+    assert result.exit_code == 0, result.output
+    assert "0 répondant(s) effacé(s) (consentement de plus de 730 jours)" in result.stdout
+    result = run({**env, "TIERSLIEUX_SURVEY_RETENTION_DAYS": "1"}, "purge")
+    assert "2 répondant(s) effacé(s)" in result.stdout
+
+
+def test_html_escapes_names_from_input_files(env: dict[str, str | None], tmp_path: Path) -> None:
+    communes = tmp_path / "communes.csv"
+    text = (SURVEY / "communes_enquete.csv").read_text(encoding="utf-8")
+    communes.write_text(
+        text.replace("Pelleautier", "<script>alert(1)</script>Pelleautier"), encoding="utf-8"
+    )
+    answers = tmp_path / "reponses.csv"
+    answers.write_text(
+        (SURVEY / "reponses_valides.csv")
+        .read_text(encoding="utf-8")
+        .replace(",Pelleautier,", ",05101,"),
+        encoding="utf-8",
+    )
+    base = ["--communes", str(communes)]
+    result = run(env, "import", str(answers), "--mapping", MAPPING, *base)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "o"
+    result = run(env, "analyse", "--territory", "dep:05", *base, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    page = (out / "survey.html").read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;Pelleautier" in page
