@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tierslieux.i18n import format_number, use_language
 from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import PALETTE, choropleth_svg, class_breaks
 
@@ -60,3 +61,9 @@ def test_choropleth_draws_polygons_and_points() -> None:
     assert svg.count("<circle") == 1  # Briançon has no polygon: drawn as a point
     assert "Gap (05061)" in svg
     assert PALETTE[-1] in svg
+
+
+def test_numbers_follow_the_language() -> None:
+    assert format_number(12345.67, 1) == "12\u202f345,7"
+    with use_language("en"):
+        assert format_number(12345.67, 1) == "12,345.7"

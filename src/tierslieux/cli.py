@@ -30,6 +30,7 @@ from tierslieux.cli_contacts import contacts_app
 from tierslieux.cli_sites import sites
 from tierslieux.cli_survey import survey_app
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
 
 app = typer.Typer(
@@ -145,7 +146,7 @@ def diagnose(
             territory=diagnosis.territory_label,
             n=len(diagnosis.communes),
             potential=(
-                f"{diagnosis.communes['potentiel'].sum():,.0f}".replace(",", "\u202f")
+                format_number(diagnosis.communes["potentiel"].sum())
                 if diagnosis.mobpro_kind != "flux"
                 else "—"
             ),

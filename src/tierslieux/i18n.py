@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["LANGUAGES", "current_language", "gettext", "use_language"]
+__all__ = ["LANGUAGES", "current_language", "format_number", "gettext", "use_language"]
 
 LANGUAGES = ("fr", "en")
 _language: ContextVar[str] = ContextVar("tierslieux_language", default="fr")
@@ -61,6 +61,18 @@ def gettext(message: str, /, **params: object) -> str:
     """
     text = _catalogue(current_language()).get(message, message)
     return text.format(**params) if params else text
+
+
+def format_number(value: float, decimals: int = 0) -> str:
+    """Format a number for reading in the current language.
+
+    French uses a narrow no-break space between thousands and a decimal comma
+    (``12\u202f345,6``); English uses ``12,345.6``.
+    """
+    text = f"{value:,.{decimals}f}"
+    if current_language() == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tierslieux import __version__
-from tierslieux.i18n import current_language
+from tierslieux.i18n import current_language, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
@@ -97,7 +97,7 @@ def render_report(diagnosis: Diagnosis) -> str:
     def number(value: object) -> str:
         if value is None or pd.isna(value):  # type: ignore[call-overload]
             return "—"
-        return f"{float(value):,.0f}".replace(",", "\u202f")  # type: ignore[arg-type]
+        return format_number(float(value))  # type: ignore[arg-type]
 
     env.filters["nombre"] = number
     mapped = "potentiel" if diagnosis.mobpro_kind != "flux" else "actifs_occupes"

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pyproj import Transformer
 
+from tierslieux.i18n import format_number
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -27,6 +29,12 @@ def class_breaks(values: Sequence[float], classes: int = len(PALETTE)) -> list[f
     if data.size == 0:
         return []
     return [float(q) for q in np.quantile(data, np.linspace(0, 1, classes + 1)[1:])]
+
+
+def _shown(value: float | None, decimals: int) -> str:
+    if value is None or value != value:  # noqa: PLR0124 (NaN)
+        return "—"
+    return format_number(float(value), decimals)
 
 
 def _colour(value: float | None, breaks: Sequence[float]) -> str:
@@ -54,7 +62,7 @@ def choropleth_svg(
     geometries: Mapping[str, Mapping[str, Any]],
     *,
     label: str,
-    value_format: str = "{:,.0f}",
+    decimals: int = 0,
     title_column: str = "nom",
 ) -> str:
     """Return an SVG choropleth of ``frame[column]`` by commune (EPSG:2154 projection).
@@ -109,7 +117,7 @@ def choropleth_svg(
     ]
     for code, rings in shapes:
         value = values.get(code)
-        shown = value_format.format(float(value)) if value is not None and value == value else "—"  # noqa: PLR0124
+        shown = _shown(value, decimals)
         parts.append(
             f'<path d="{" ".join(project(r) for r in rings)}" fill="{_colour(value, breaks)}" '
             f'fill-rule="evenodd" stroke="#ffffff" stroke-width="0.4">'
@@ -118,7 +126,7 @@ def choropleth_svg(
     for code, x, y in dots:
         value = values.get(code)
         cx, cy = (x - xmin) * scale + 10, (ymax - y) * scale + 10
-        shown = value_format.format(float(value)) if value is not None and value == value else "—"  # noqa: PLR0124
+        shown = _shown(value, decimals)
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{_colour(value, breaks)}" '
             f'stroke="#555"><title>{html.escape(titles.get(code, code))} ({code}) : {shown}'
@@ -130,7 +138,7 @@ def choropleth_svg(
     for colour, upper in zip(PALETTE, breaks, strict=False):
         legend.append(
             f'<li><span style="background:{colour}"></span>'
-            f"{value_format.format(lower)} – {value_format.format(upper)}</li>"
+            f"{format_number(lower, decimals)} – {format_number(upper, decimals)}</li>"
         )
         lower = upper
     legend.append("</ul>")

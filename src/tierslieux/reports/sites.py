@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import choropleth_svg
@@ -38,7 +39,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:,.1f}".replace(",", "\u202f")
+        return format_number(value, 1)
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
         return ""
     return str(value)
@@ -54,7 +55,6 @@ def _page(result: SitesResult) -> str:
         "carte",
         result.geometries,
         label=_("Demande couverte par commune"),
-        value_format="{:,.0f}",
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
     summary = _(
