@@ -17,10 +17,17 @@ import typer
 from tierslieux import __version__
 from tierslieux.cli_common import (
     CacheOpt,
+    CommunesOpt,
     DataOpt,
     DebugOpt,
+    DemoOpt,
     LangOpt,
+    MobproOpt,
     OfflineOpt,
+    OsrmOpt,
+    OutOpt,
+    TravelTimesOpt,
+    ZonagesOpt,
 )
 from tierslieux.cli_common import err_console as _err
 from tierslieux.cli_common import guarded as _guarded
@@ -65,7 +72,7 @@ def main_callback(
 @app.command()
 @_guarded
 def diagnose(
-    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    out: OutOpt,
     territory: Annotated[
         str,
         typer.Option(
@@ -74,26 +81,11 @@ def diagnose(
         ),
     ] = "",
     data: DataOpt = None,
-    communes: Annotated[
-        list[Path] | None,
-        typer.Option("--communes", help="Fichier(s) des communes (GeoJSON, GPKG, SHP, CSV, JSON)."),
-    ] = None,
-    zonages: Annotated[
-        Path | None, typer.Option("--zonages", help="Table d'appartenance des communes (Insee).")
-    ] = None,
-    mobpro: Annotated[
-        Path | None,
-        typer.Option(
-            "--mobpro", help="Fichier MOBPRO (FD_MOBPRO_*.csv/.zip, RP*_mobpro.parquet, flux)."
-        ),
-    ] = None,
-    travel_times: Annotated[
-        Path | None,
-        typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes."),
-    ] = None,
-    osrm_url: Annotated[
-        str | None, typer.Option("--osrm-url", help="Serveur OSRM pour les temps routiers.")
-    ] = None,
+    communes: CommunesOpt = None,
+    zonages: ZonagesOpt = None,
+    mobpro: MobproOpt = None,
+    travel_times: TravelTimesOpt = None,
+    osrm_url: OsrmOpt = None,
     minutes: Annotated[
         float | None, typer.Option("--minutes", help="Seuil du bassin de vie (défaut 20).")
     ] = None,
@@ -106,9 +98,7 @@ def diagnose(
             "--teletravail", help="Parts télétravaillables par CS1 (CSV cs1,part,source)."
         ),
     ] = None,
-    demo: Annotated[
-        bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
-    ] = False,
+    demo: DemoOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -217,7 +207,7 @@ def fetch(
 @app.command()
 @_guarded
 def communities(
-    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    out: OutOpt,
     territory: Annotated[
         str,
         typer.Option(
@@ -225,14 +215,10 @@ def communities(
         ),
     ],
     data: DataOpt = None,
-    communes: Annotated[
-        list[Path] | None, typer.Option("--communes", help="Fichier(s) des communes.")
-    ] = None,
-    zonages: Annotated[Path | None, typer.Option("--zonages", help="Zonages Insee.")] = None,
-    travel_times: Annotated[
-        Path | None, typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes.")
-    ] = None,
-    osrm_url: Annotated[str | None, typer.Option("--osrm-url", help="Serveur OSRM.")] = None,
+    communes: CommunesOpt = None,
+    zonages: ZonagesOpt = None,
+    travel_times: TravelTimesOpt = None,
+    osrm_url: OsrmOpt = None,
     minutes: Annotated[
         float | None, typer.Option("--minutes", help="Seuil du bassin (défaut 20).")
     ] = None,

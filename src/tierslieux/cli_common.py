@@ -26,10 +26,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CacheOpt",
+    "CommunesOpt",
     "DataOpt",
     "DebugOpt",
+    "DemoOpt",
     "LangOpt",
+    "MobproOpt",
     "OfflineOpt",
+    "OsrmOpt",
+    "OutOpt",
+    "TravelTimesOpt",
+    "ZonagesOpt",
     "err_console",
     "guarded",
     "out_console",
@@ -59,6 +66,30 @@ OfflineOpt = Annotated[
 ]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="Langue des messages : fr ou en.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Afficher la trace complète des erreurs.")]
+# Input options shared by the analysis commands (diagnose, communities, sites, survey).
+OutOpt = Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")]
+CommunesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--communes", help="Fichier(s) des communes (GeoJSON, GPKG, SHP, CSV, JSON)."),
+]
+ZonagesOpt = Annotated[
+    Path | None, typer.Option("--zonages", help="Table d'appartenance des communes (Insee).")
+]
+MobproOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mobpro", help="Fichier MOBPRO (FD_MOBPRO_*.csv/.zip, RP*_mobpro.parquet, flux)."
+    ),
+]
+TravelTimesOpt = Annotated[
+    Path | None, typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes.")
+]
+OsrmOpt = Annotated[
+    str | None, typer.Option("--osrm-url", help="Serveur OSRM pour les temps routiers.")
+]
+DemoOpt = Annotated[
+    bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
+]
 
 
 def settings_from(**overrides: object) -> Settings:
