@@ -60,7 +60,9 @@ def run(label: str, territory: str, rows: int, communes: Communes, work: Path) -
     # (generating 8 million synthetic rows costs far more memory than reading them).
     proc = subprocess.run(  # noqa: S603
         [sys.executable, __file__, "--child", territory, str(mobpro), str(work), label],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     total, rss = (float(x) for x in proc.stdout.split())
     floor = floor_seconds(mobpro)
@@ -74,7 +76,9 @@ def run(label: str, territory: str, rows: int, communes: Communes, work: Path) -
 def child(territory: str, mobpro: Path, work: Path, label: str) -> None:
     settings = Settings(cache_dir=work / "cache", offline=True)
     request = DiagnoseRequest(
-        territory=territory, communes=(COMMUNES,), mobpro=mobpro,
+        territory=territory,
+        communes=(COMMUNES,),
+        mobpro=mobpro,
         zonages=ZONAGES if label == "PACA" else None,
     )
     start = time.perf_counter()

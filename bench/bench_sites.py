@@ -22,7 +22,9 @@ from tierslieux.analysis.catchment import catchment_pairs
 from tierslieux.analysis.optimise import solve_max_coverage
 from tierslieux.analysis.traveltime import StraightLineEngine
 
-COMMUNES = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "communes" / "communes.csv"
+COMMUNES = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "communes" / "communes.csv"
+)
 
 
 def main() -> int:
@@ -33,11 +35,17 @@ def main() -> int:
     for column in ("lat", "lng", "pop_15_64_active_2021"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     paca = frame[(frame["insee_reg"] == "93") & (frame["commune_type"] == "COM")]
-    points = pd.DataFrame(
-        {"code": paca["insee_com"], "latitude": paca["lat"], "longitude": paca["lng"]}
-    ).dropna().drop_duplicates("code").reset_index(drop=True)
+    points = (
+        pd.DataFrame({"code": paca["insee_com"], "latitude": paca["lat"], "longitude": paca["lng"]})
+        .dropna()
+        .drop_duplicates("code")
+        .reset_index(drop=True)
+    )
     demand = (
-        paca.drop_duplicates("insee_com").set_index("insee_com")["pop_15_64_active_2021"].reindex(points["code"]).fillna(0)
+        paca.drop_duplicates("insee_com")
+        .set_index("insee_com")["pop_15_64_active_2021"]
+        .reindex(points["code"])
+        .fillna(0)
     ).to_numpy(dtype=float)
     codes = list(points["code"])
     index = {c: i for i, c in enumerate(codes)}
@@ -48,20 +56,26 @@ def main() -> int:
     coverage = sparse.csr_matrix(
         (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(codes), len(codes))
     )
-    print(f"PACA: {len(codes)} communes, {coverage.nnz} links within 20 min "
-          f"({time.perf_counter() - t0:.1f} s to build)")
+    print(
+        f"PACA: {len(codes)} communes, {coverage.nnz} links within 20 min "
+        f"({time.perf_counter() - t0:.1f} s to build)"
+    )
     print(f"{'K':>3} {'method':>8} {'objective':>12} {'bound':>12} {'gap':>8} {'seconds':>8}")
     for k in (10,):
         for method in ("exact", "greedy"):
             res = solve_max_coverage(coverage, demand, k, method=method, time_limit=60.0)
-            print(f"{k:>3} {method:>8} {res.objective:>12,.0f} {res.bound:>12,.0f} "
-                  f"{res.gap:>8.4%} {res.seconds:>8.2f}  {res.status}")
+            print(
+                f"{k:>3} {method:>8} {res.objective:>12,.0f} {res.bound:>12,.0f} "
+                f"{res.gap:>8.4%} {res.seconds:>8.2f}  {res.status}"
+            )
     rng = np.random.default_rng(0)
     random_demand = rng.gamma(0.5, 500.0, len(codes))
     for method in ("exact", "greedy"):
         res = solve_max_coverage(coverage, random_demand, 10, method=method, time_limit=60.0)
-        print(f"{10:>3} {method:>8} {res.objective:>12,.0f} {res.bound:>12,.0f} "
-              f"{res.gap:>8.4%} {res.seconds:>8.2f}  {res.status} (random demand)")
+        print(
+            f"{10:>3} {method:>8} {res.objective:>12,.0f} {res.bound:>12,.0f} "
+            f"{res.gap:>8.4%} {res.seconds:>8.2f}  {res.status} (random demand)"
+        )
     return 0
 
 

@@ -31,12 +31,22 @@ def test_demo_sites(tmp_path: Path, env: dict[str, str]) -> None:
     sites = _rows(out / "sites.csv")
     assert len(sites) == 2
     assert list(sites[0])[:7] == [
-        "rang", "code", "nom", "valeur", "gain_marginal", "theme", "communaute_base",
+        "rang",
+        "code",
+        "nom",
+        "valeur",
+        "gain_marginal",
+        "theme",
+        "communaute_base",
     ]
     assert len(_rows(out / "alternatives.csv")) == 2
     sensitivity = _rows(out / "sensitivity.csv")
     assert {(r["minutes"], r["nb_sites"]) for r in sensitivity} >= {
-        ("15.0", "2"), ("20.0", "2"), ("30.0", "2"), ("20.0", "1"), ("20.0", "3"),
+        ("15.0", "2"),
+        ("20.0", "2"),
+        ("30.0", "2"),
+        ("20.0", "1"),
+        ("20.0", "3"),
     }
     assert _rows(out / "coverage.csv")
     page = (out / "sites.html").read_text(encoding="utf-8")
@@ -61,7 +71,7 @@ def test_demo_sites_with_structures_and_themes(tmp_path: Path, env: dict[str, st
     )
     assert result.exit_code == 0, result.output
     sites = _rows(out / "sites.csv")
-    assert all(r["communaute_base"] == "oui" for r in sites)
+    assert all(r["communaute_base"] == "structures" for r in sites)
     assert len({r["theme"] for r in sites}) == 2
 
 
@@ -74,8 +84,14 @@ def test_too_many_distinct_themes_is_one_line_error(tmp_path: Path, env: dict[st
     result = runner.invoke(
         app,
         [
-            "sites", "--demo", "--count", "3", "--structures", str(structures),
-            "--out", str(tmp_path / "x"),
+            "sites",
+            "--demo",
+            "--count",
+            "3",
+            "--structures",
+            str(structures),
+            "--out",
+            str(tmp_path / "x"),
         ],
         env=env,
     )
@@ -92,8 +108,16 @@ def test_demand_file_and_co2(tmp_path: Path, env: dict[str, str]) -> None:
     result = runner.invoke(
         app,
         [
-            "sites", "--demo", "--count", "1", "--objective", "co2", "--demand", str(demand),
-            "--out", str(out),
+            "sites",
+            "--demo",
+            "--count",
+            "1",
+            "--objective",
+            "co2",
+            "--demand",
+            str(demand),
+            "--out",
+            str(out),
         ],
         env=env,
     )
@@ -149,8 +173,16 @@ def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
     demand = _demand(tmp_path / "d.csv", _HAND)
     places = _cget(tmp_path / "CGET_TiersLieux_2019.csv", "00108", "00108")
     code, output, out = _sites(
-        tmp_path, env, "--count", "2", "--minutes", "1", "--demand", str(demand),
-        "--tiers-lieux", str(places),
+        tmp_path,
+        env,
+        "--count",
+        "2",
+        "--minutes",
+        "1",
+        "--demand",
+        str(demand),
+        "--tiers-lieux",
+        str(places),
     )
     assert code == 0, output
     sites = _rows(out / "sites.csv")
@@ -164,9 +196,7 @@ def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
     assert any("existant" in r["message"] for r in alternatives)
 
 
-def test_existing_tiers_lieux_more_than_k_is_explained(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
+def test_existing_tiers_lieux_more_than_k_is_explained(tmp_path: Path, env: dict[str, str]) -> None:
     places = _cget(tmp_path / "tl.csv", "00101", "00102", "00108")
     code, output, out = _sites(tmp_path, env, "--count", "2", "--tiers-lieux", str(places))
     assert code == 1
@@ -181,8 +211,18 @@ def test_existing_tiers_lieu_excluded_and_its_demand_not_counted(
     demand = _demand(tmp_path / "d.csv", _HAND)
     places = _cget(tmp_path / "tl.csv", "00101")
     code, output, out = _sites(
-        tmp_path, env, "--count", "1", "--minutes", "1", "--demand", str(demand),
-        "--tiers-lieux", str(places), "--tiers-lieux-mode", "exclure",
+        tmp_path,
+        env,
+        "--count",
+        "1",
+        "--minutes",
+        "1",
+        "--demand",
+        str(demand),
+        "--tiers-lieux",
+        str(places),
+        "--tiers-lieux-mode",
+        "exclure",
     )
     assert code == 0, output
     sites = _rows(out / "sites.csv")
@@ -190,8 +230,16 @@ def test_existing_tiers_lieu_excluded_and_its_demand_not_counted(
     assert float(sites[0]["valeur"]) == pytest.approx(80.0)
     # A wide exclusion radius leaves no candidate near Bourg-Fictif: explained.
     code, output, _out = _sites(
-        tmp_path, env, "--count", "16", "--tiers-lieux", str(places),
-        "--tiers-lieux-mode", "exclure", "--exclusion-minutes", "60",
+        tmp_path,
+        env,
+        "--count",
+        "16",
+        "--tiers-lieux",
+        str(places),
+        "--tiers-lieux-mode",
+        "exclure",
+        "--exclusion-minutes",
+        "60",
     )
     assert code == 1
     assert "--exclusion-minutes" in output
@@ -262,24 +310,27 @@ def test_theme_rule_switch(tmp_path: Path, env: dict[str, str]) -> None:
     sites = _rows(out / "sites.csv")
     assert len(sites) == 2
     assert {r["theme"] for r in sites} == {"culture"}
-    assert all(r["communaute_base"] == "oui" for r in sites)
+    assert all(r["communaute_base"] == "structures" for r in sites)
     code, output, _out = _sites(tmp_path, env, *base, "--themes-differents")
     assert code == 1
 
 
-def test_kept_tiers_lieu_takes_no_theme_from_new_sites(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
+def test_kept_tiers_lieu_takes_no_theme_from_new_sites(tmp_path: Path, env: dict[str, str]) -> None:
     structures = tmp_path / "structures.csv"
     structures.write_text(
-        "identifiant,nom,categorie,themes,code_commune\n"
-        "s1,Coop A,cae,culture,00108\n",
+        "identifiant,nom,categorie,themes,code_commune\ns1,Coop A,cae,culture,00108\n",
         encoding="utf-8",
     )
     places = _cget(tmp_path / "tl.csv", "00101")
     code, output, out = _sites(
-        tmp_path, env, "--count", "2", "--structures", str(structures),
-        "--tiers-lieux", str(places),
+        tmp_path,
+        env,
+        "--count",
+        "2",
+        "--structures",
+        str(structures),
+        "--tiers-lieux",
+        str(places),
     )
     assert code == 0, output
     sites = {r["code"]: r for r in _rows(out / "sites.csv")}
@@ -306,3 +357,116 @@ def test_min_per_epci_without_zonages_is_explained(tmp_path: Path) -> None:
     )
     with pytest.raises(SchemaError, match="--zonages"):
         run_sites(settings, request)
+
+
+def _groups(path: Path, body: str) -> Path:
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+# Columns as written by ``tierslieux survey analyse`` (groups.csv); 1-minute catchments,
+# so a group is a base community only of the communes where its members live.
+_GROUPS = (
+    "groupe,theme,membres,communes,noms_communes\n"
+    "1,partage:temps,3,00101,Bourg\n"
+    "2,partage:temps,4,00102,Val\n"
+    "3,secteur:tic,3,00108,Ville\n"
+)
+
+
+def test_questionnaire_groups_are_base_communities(tmp_path: Path, env: dict[str, str]) -> None:
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    groups = _groups(tmp_path / "groups.csv", _GROUPS)
+    base = ["--minutes", "1", "--demand", str(demand), "--groups", str(groups)]
+    # Unconstrained optimum {00101, 00102} = 180; both carry partage:temps, so with
+    # distinct themes the best is 00101 + 00108 = 110 (00102 + 00108 = 90).
+    code, output, out = _sites(tmp_path, env, "--count", "2", *base)
+    assert code == 0, output
+    sites = {r["code"]: r for r in _rows(out / "sites.csv")}
+    assert set(sites) == {"00101", "00108"}
+    assert sites["00101"]["communaute_base"] == "groupe 1"
+    assert sites["00108"]["communaute_base"] == "groupe 3"
+    assert sites["00108"]["theme"] == "secteur:tic"
+    code, output, out = _sites(tmp_path, env, "--count", "2", *base, "--themes-libres")
+    assert code == 0, output
+    assert {r["code"] for r in _rows(out / "sites.csv")} == {"00101", "00102"}
+    # At least 4 members: only group 2 (00102) remains.
+    code, output, out = _sites(tmp_path, env, "--count", "1", *base, "--min-membres", "4")
+    assert code == 0, output
+    assert [r["code"] for r in _rows(out / "sites.csv")] == ["00102"]
+
+
+def test_groups_and_structures_together(tmp_path: Path, env: dict[str, str]) -> None:
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    groups = _groups(
+        tmp_path / "groups.csv",
+        "groupe,theme,membres,communes\n2,partage:temps,4,00102\n3,secteur:tic,3,00108\n",
+    )
+    structures = tmp_path / "structures.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,themes,code_commune\ns1,Coop A,cae,culture,00102\n",
+        encoding="utf-8",
+    )
+    code, output, out = _sites(
+        tmp_path,
+        env,
+        "--count",
+        "2",
+        "--minutes",
+        "1",
+        "--demand",
+        str(demand),
+        "--groups",
+        str(groups),
+        "--structures",
+        str(structures),
+    )
+    assert code == 0, output
+    sites = {r["code"]: r for r in _rows(out / "sites.csv")}
+    assert set(sites) == {"00102", "00108"}
+    assert sites["00102"]["communaute_base"] == "structures ; groupe 2"
+    assert sites["00102"]["themes_disponibles"] == "culture;partage:temps"
+
+
+def test_group_members_counted_per_commune(tmp_path: Path, env: dict[str, str]) -> None:
+    demand = _demand(tmp_path / "d.csv", _HAND)
+    base = ["--count", "1", "--minutes", "1", "--demand", str(demand)]
+    # 5 members over 00101 and 00108: without the split, only a lower bound of one
+    # member per commune is known, below 3: no base community anywhere.
+    groups = _groups(
+        tmp_path / "g.csv", "groupe,theme,membres,communes\n7,vie:garde,5,00101;00108\n"
+    )
+    code, output, _out = _sites(tmp_path, env, *base, "--groups", str(groups))
+    assert code == 1
+    assert "Traceback" not in output
+    split = _groups(
+        tmp_path / "g2.csv",
+        "groupe,theme,membres,communes,membres_par_commune\n"
+        "7,vie:garde,5,00101;00108,00101:1;00108:4\n",
+    )
+    code, output, out = _sites(tmp_path, env, *base, "--groups", str(split))
+    assert code == 0, output
+    assert [(r["code"], r["communaute_base"]) for r in _rows(out / "sites.csv")] == [
+        ("00108", "groupe 7")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("groupe,theme,membres\n1,a,3\n", "colonne(s) communes manquante(s)"),
+        ("groupe,theme,membres,communes\n1,a,3,00101\n2,b,3,0010X\n", "ligne 3"),
+        ("groupe,theme,membres,communes\n1,a,trois,00101\n", "nombre de membres"),
+        ("groupe,theme,membres,communes\n,a,3,00101\n", "identifiant de groupe vide"),
+    ],
+)
+def test_bad_groups_file_is_explained(
+    tmp_path: Path, env: dict[str, str], body: str, expected: str
+) -> None:
+    groups = _groups(tmp_path / "groups.csv", body)
+    code, output, out = _sites(tmp_path, env, "--count", "1", "--groups", str(groups))
+    assert code == 1
+    assert expected in output
+    assert "groups.csv" in output
+    assert "Traceback" not in output
+    assert not out.exists()

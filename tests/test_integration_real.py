@@ -60,5 +60,8 @@ def test_communities_hautes_alpes_on_real_places(settings: Settings, tmp_path: P
     out = tmp_path / "communautes"
     write_communities(result, out)
     assert {p.name for p in out.iterdir()} == {
-        "structures.csv", "structures.geojson", "communities.csv", "sources.json"
+        "structures.csv",
+        "structures.geojson",
+        "communities.csv",
+        "sources.json",
     }

@@ -10,12 +10,13 @@ import pytest
 from tierslieux.analysis.survey import (
     CRITERIA,
     candidate_groups,
+    far_from_sites,
     fit_scores,
     respondent_themes,
     typology,
     wilson_interval,
 )
-from tierslieux.analysis.traveltime import StraightLineEngine
+from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
 from tierslieux.model.reference import COWORKER_PROFILE
 from tierslieux.model.survey import Respondent
 
@@ -141,7 +142,14 @@ def test_groups_are_cliques_within_twenty_minutes() -> None:
 def test_no_group_gives_an_empty_table() -> None:
     groups = candidate_groups([_r("x", "05061")], POINTS, StraightLineEngine())
     assert groups.empty
-    assert list(groups.columns) == ["groupe", "theme", "membres", "communes", "repondants"]
+    assert list(groups.columns) == [
+        "groupe",
+        "theme",
+        "membres",
+        "communes",
+        "repondants",
+        "membres_par_commune",
+    ]
 
 
 def test_themes() -> None:
@@ -152,3 +160,50 @@ def test_themes() -> None:
         "vie:enfants",
     )
     assert respondent_themes(SIX[4].answers) == ()
+
+
+def test_far_from_sites_by_hand() -> None:
+    # Travel times to the only site 05061 (inclusive limit, as the catchments): 05101
+    # 15 min and 05123 20 min are near; 05023 21 min is far; the respondent in 05061
+    # lives at the site; "x" (05999) has no coordinates and is not counted.
+    matrix = TableEngine(
+        pd.DataFrame(
+            {
+                "origin": ["05101", "05123", "05023"],
+                "destination": ["05061", "05061", "05061"],
+                "minutes": [15.0, 20.0, 21.0],
+            }
+        )
+    )
+    people = [
+        _r("a", "05061"),
+        _r("b", "05101"),
+        _r("c", "05123"),
+        _r("d", "05023"),
+        _r("e", "05023"),
+        _r("x", "05999"),
+    ]
+    row = far_from_sites(people, POINTS, matrix, ["05061"], minutes=20.0)
+    # 2 far respondents (d, e) out of 5 located ones.
+    assert (row["effectif"], row["repondants"]) == (2, 5)
+    assert row["part"] == pytest.approx(0.4)
+    # Wilson 95 % by hand: centre (0.4 + z²/10) / (1 + z²/5) = 0.4434, half-width
+    # z / (1 + z²/5) * sqrt(0.4 * 0.6 / 5 + z² / 100) = 0.3258.
+    assert row["ic95_bas"] == pytest.approx(0.1176, abs=1e-3)
+    assert row["ic95_haut"] == pytest.approx(0.7693, abs=1e-3)
+    # The study gives no percentage: no number is invented, the comparison is qualitative.
+    assert math.isnan(float(row["reference"]))  # type: ignore[arg-type]
+    assert row["reference_texte"] == "majorité (non chiffrée par l'étude)"
+    assert row["comparaison"] == "qualitative"
+    assert "1 répondant(s) sans coordonnées" in str(row["remarque"])
+    assert row["libelle"] == "Habite à plus de 20 minutes de l'espace de coworking"
+    # A second site at 05023 brings d and e near: nobody is far.
+    both = far_from_sites(people, POINTS, matrix, ["05061", "05023"], minutes=20.0)
+    assert (both["effectif"], both["repondants"]) == (0, 5)
+
+
+def test_far_from_sites_without_sites() -> None:
+    row = far_from_sites([_r("a", "05061")], POINTS, StraightLineEngine(), None)
+    assert row["remarque"] == "non calculé : aucun site fourni"
+    assert row["repondants"] == 0
+    assert math.isnan(float(row["part"]))  # type: ignore[arg-type]

@@ -134,3 +134,49 @@ def test_html_escapes_names_from_input_files(env: dict[str, str | None], tmp_pat
     page = (out / "survey.html").read_text(encoding="utf-8")
     assert "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;Pelleautier" in page
+
+
+def _typology(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return {r["indicateur"]: r for r in csv.DictReader(handle)}
+
+
+def test_analyse_with_sites_measures_distance_to_the_space(
+    env: dict[str, str | None], tmp_path: Path
+) -> None:
+    assert _import(env, "reponses_valides.csv").exit_code == 0
+    base = ["analyse", "--territory", "dep:05", "--communes", COMMUNES]
+    out = tmp_path / "sans"
+    result = run(env, *base, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    row = _typology(out / "typology.csv")["part_loin_du_site"]
+    assert row["remarque"] == "non calculé : aucun site fourni"
+    assert row["part"] == ""
+
+    # One site in Gap (05061); the only time given is Pelleautier -> Gap, 15 minutes.
+    # The six respondents live in 05061 (a), 05101 (b), 05123, 05179, 05023, 05085:
+    # a and b are within 20 minutes, the four others are farther.
+    sites = tmp_path / "sites.csv"
+    sites.write_text("code\n05061\n", encoding="utf-8")  # a single column is enough
+    times = tmp_path / "times.csv"
+    times.write_text("origin,destination,minutes\n05101,05061,15\n", encoding="utf-8")
+    out = tmp_path / "avec"
+    result = run(env, *base, "--sites", str(sites), "--travel-times", str(times), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    row = _typology(out / "typology.csv")["part_loin_du_site"]
+    assert (row["effectif"], row["repondants"]) == ("4", "6")
+    assert float(row["part"]) == pytest.approx(4 / 6, abs=1e-4)
+    assert row["reference"] == ""
+    assert row["reference_texte"] == "majorité (non chiffrée par l'étude)"
+    assert row["comparaison"] == "qualitative"
+    page = (out / "survey.html").read_text(encoding="utf-8")
+    assert html.escape("Habite à plus de 20 minutes de l'espace de coworking") in page
+    assert html.escape("majorité (non chiffrée par l'étude)") in page
+    assert "comparaison qualitative" in page
+
+    sites.write_text("rang,code,nom\n1,05061,Gap\n2,99999,Nulle-Part\n", encoding="utf-8")
+    result = run(env, *base, "--sites", str(sites), "--out", str(tmp_path / "x"))
+    assert result.exit_code == 1
+    assert "ligne 3" in result.stderr
+    assert "99999" in result.stderr
+    assert not (tmp_path / "x").exists()

@@ -55,8 +55,17 @@ def sites(
     ] = None,
     groups: Annotated[
         Path | None,
-        typer.Option("--groups", help="groups.csv du questionnaire (pas encore utilisé)."),
+        typer.Option(
+            "--groups",
+            help="groups.csv de « tierslieux survey analyse » : groupes = communautés-base.",
+        ),
     ] = None,
+    min_members: Annotated[
+        int,
+        typer.Option(
+            "--min-membres", help="Membres d'un groupe du questionnaire exigés dans le bassin."
+        ),
+    ] = 3,
     demand: Annotated[
         Path | None, typer.Option("--demand", help="Demande CSV code,demand[,km] à utiliser.")
     ] = None,
@@ -70,7 +79,8 @@ def sites(
         bool,
         typer.Option(
             "--themes-differents/--themes-libres",
-            help="Thèmes de communauté-base différents d'un site à l'autre (avec --structures).",
+            help="Thèmes de communauté-base différents d'un site à l'autre "
+            "(--structures, --groups).",
         ),
     ] = True,
     tiers_lieux: Annotated[
@@ -97,6 +107,13 @@ def sites(
     min_per_epci: Annotated[
         int, typer.Option("--min-par-epci", help="Sites exigés au minimum par intercommunalité.")
     ] = 0,
+    gain_minimal: Annotated[
+        float,
+        typer.Option(
+            "--gain-minimal",
+            help="Objectif co2 : minutes gagnées au minimum pour qu'un navetteur utilise un site.",
+        ),
+    ] = 10.0,
     zonages: Annotated[
         Path | None,
         typer.Option("--zonages", help="Zonages des communes (EPCI) pour --min-par-epci."),
@@ -131,12 +148,14 @@ def sites(
         groups=groups,
         demand=demand,
         min_structures=min_structures,
+        min_members=min_members,
         distinct_themes=distinct_themes,
         time_limit=time_limit,
         demo=demo,
         zonages=zonages,
         tiers_lieux=tiers_lieux,
         tiers_lieux_mode=tiers_lieux_mode,
+        gain_minimal=gain_minimal,
         exclusion_minutes=exclusion_minutes,
         min_per_epci=min_per_epci,
     )

@@ -158,6 +158,14 @@ def analyse(
         float | None,
         typer.Option("--minutes", help="Distance maximale entre membres d'un groupe (défaut 20)."),
     ] = None,
+    sites: Annotated[
+        Path | None,
+        typer.Option(
+            "--sites",
+            help="sites.csv de « tierslieux sites » : part des répondants à plus de "
+            "--minutes du site le plus proche.",
+        ),
+    ] = None,
     demo: DemoOpt = False,
     database_url: DatabaseOpt = None,
     lang: LangOpt = None,
@@ -175,6 +183,7 @@ def analyse(
         travel_times=travel_times,
         minutes=minutes,
         demo=demo,
+        sites=sites,
     )
     analysis = analyse_survey(settings, request)
     files = write_survey(analysis, out)

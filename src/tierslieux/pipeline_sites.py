@@ -6,7 +6,10 @@ covers the communes within ``minutes`` by car.  When a ``structures.csv`` (from
 ``tierslieux communities``) is given, a candidate is eligible only if at least
 ``min_structures`` structures of the four steps lie in its catchment, and the themes
 of those structures are the themes it can carry; chosen sites then get distinct
-themes.  The optimiser itself is :func:`tierslieux.analysis.optimise.solve_max_coverage`.
+themes.  A ``groups.csv`` (from ``tierslieux survey analyse``) adds the questionnaire
+groups as base communities (at least ``min_members`` members in the catchment), their
+themes joining the site's.  The optimiser itself is
+:func:`tierslieux.analysis.optimise.solve_max_coverage`.
 """
 
 from __future__ import annotations
@@ -15,15 +18,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from tierslieux.analysis.catchment import catchment_pairs
-from tierslieux.analysis.optimise import solve_max_coverage
+from tierslieux.analysis.commute_co2 import (
+    DEFAULT_GAIN_MINIMAL,
+    car_flows,
+    car_trans_codes,
+    flow_gains,
+)
+from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.territory import select_communes
-from tierslieux.errors import InfeasibleError, SchemaError
+from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
 from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import is_commune_code
 from tierslieux.model.siting import (
     CAR_EMISSION_FACTOR_KG_PER_KM,
     CAR_EMISSION_FACTOR_SOURCE,
@@ -37,6 +48,7 @@ from tierslieux.pipeline import (
     DiagnoseRequest,
     _engine,
     _find_one,
+    _resolve_mobpro,
     _resolve_zonages,
     demo_files,
     resolve_communes,
@@ -44,6 +56,7 @@ from tierslieux.pipeline import (
 )
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
+from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
 
@@ -74,6 +87,7 @@ class SitesRequest:
     groups: Path | None = None
     demand: Path | None = None
     min_structures: int = 1
+    min_members: int = 3
     distinct_themes: bool = True
     time_limit: float = 60.0
     demo: bool = False
@@ -82,6 +96,7 @@ class SitesRequest:
     tiers_lieux_mode: str = "garder"
     exclusion_minutes: float | None = None
     min_per_epci: int = 0
+    gain_minimal: float = DEFAULT_GAIN_MINIMAL
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,8 @@ class _Candidates:
     community: np.ndarray | None
     themes: list[frozenset[str]] | None
     structures: np.ndarray | None
+    #: Per candidate, which base community it rests on ("structures", "groupe 2"...).
+    kinds: list[str] | None = None
 
 
 def _territory(
@@ -264,6 +281,11 @@ def _demand(
 def _candidates(
     request: SitesRequest, pairs: pd.DataFrame, codes: list[str]
 ) -> tuple[_Candidates, list[str]]:
+    groups = _group_communities(request, pairs, codes)
+    if request.structures is None and groups is not None:
+        has, group_themes, ids = groups
+        kinds = [" ; ".join(f"groupe {g}" for g in found) or "non" for found in ids]
+        return _Candidates(has, group_themes, None, kinds), []
     if request.structures is None:
         return _Candidates(None, None, None), [
             _(
@@ -297,7 +319,143 @@ def _candidates(
         number.append(int(counts.reindex(around).fillna(0).sum()))
         themes.append(frozenset().union(*[themes_of.get(c, frozenset()) for c in around]))
     count_arr = np.array(number)
-    return _Candidates(count_arr >= request.min_structures, themes, count_arr), []
+    community = count_arr >= request.min_structures
+    bases: list[list[str]] = [["structures"] if ok else [] for ok in community]
+    if groups is not None:
+        has, group_themes, ids = groups
+        community = community | has
+        themes = [a | b for a, b in zip(themes, group_themes, strict=True)]
+        for base, group_ids in zip(bases, ids, strict=True):
+            base.extend(f"groupe {g}" for g in group_ids)
+    labels = [" ; ".join(b) or "non" for b in bases]
+    return _Candidates(community, themes, count_arr, labels), []
+
+
+#: Columns of ``groups.csv`` (written by ``tierslieux survey analyse``) used here.
+GROUP_COLUMNS = ("groupe", "membres", "communes")
+
+
+@dataclass(frozen=True)
+class _Group:
+    ident: str
+    members: int
+    themes: frozenset[str]
+    communes: tuple[str, ...]
+    per_commune: dict[str, int] | None
+
+
+def _group_error(path: Path, line: int, message: str) -> SchemaError:
+    return SchemaError(_("{path}, ligne {line} : {message}", path=path, line=line, message=message))
+
+
+def _read_groups(path: Path) -> list[_Group]:
+    """Read and check the ``groups.csv`` of the questionnaire (French errors, file/line)."""
+    frame = read_csv_strings(path, role="groupes du questionnaire")
+    missing = [c for c in GROUP_COLUMNS if c not in frame.columns]
+    if "theme" not in frame.columns and "themes" not in frame.columns:
+        missing.append("theme")
+    if missing:
+        raise SchemaError(
+            _(
+                "{path} : colonne(s) {missing} manquante(s) (fichier groups.csv de "
+                "« tierslieux survey analyse » attendu : groupe, theme, membres, communes).",
+                path=path,
+                missing=", ".join(missing),
+            )
+        )
+    theme_column = "theme" if "theme" in frame.columns else "themes"
+    groups: list[_Group] = []
+    for number, row in enumerate(frame.to_dict("records"), start=2):
+        ident = str(row["groupe"]).strip() if pd.notna(row["groupe"]) else ""
+        if not ident:
+            raise _group_error(path, number, _("identifiant de groupe vide."))
+        raw_members = str(row["membres"]).strip() if pd.notna(row["membres"]) else ""
+        if not raw_members.isdigit() or int(raw_members) < 1:
+            raise _group_error(
+                path,
+                number,
+                _("nombre de membres « {v} » invalide (entier positif attendu).", v=raw_members),
+            )
+        communes = tuple(
+            c.strip() for c in str(row["communes"]).split(";") if pd.notna(row["communes"])
+        )
+        communes = tuple(c for c in communes if c)
+        bad = [c for c in communes if not is_commune_code(c)]
+        if not communes or bad:
+            raise _group_error(
+                path,
+                number,
+                _(
+                    "code(s) commune invalide(s) : « {codes} » (codes Insee à 5 caractères "
+                    "séparés par « ; » attendus).",
+                    codes=";".join(bad) if bad else _("aucune commune"),
+                ),
+            )
+        raw_themes = row[theme_column]
+        themes = frozenset(
+            t.strip() for t in str(raw_themes).split(";") if pd.notna(raw_themes) and t.strip()
+        )
+        per_commune = _members_per_commune(path, number, row.get("membres_par_commune"))
+        groups.append(_Group(ident, int(raw_members), themes, communes, per_commune))
+    return groups
+
+
+def _members_per_commune(path: Path, line: int, value: object) -> dict[str, int] | None:
+    if value is None or not isinstance(value, str) or not value.strip():
+        return None
+    counts: dict[str, int] = {}
+    for part in value.split(";"):
+        code, _sep, number = part.strip().partition(":")
+        if not is_commune_code(code) or not number.isdigit():
+            raise _group_error(
+                path,
+                line,
+                _("membres_par_commune « {v} » invalide (code:nombre;… attendu).", v=value),
+            )
+        counts[code] = counts.get(code, 0) + int(number)
+    return counts
+
+
+def _group_communities(
+    request: SitesRequest, pairs: pd.DataFrame, codes: list[str]
+) -> tuple[np.ndarray, list[frozenset[str]], list[list[str]]] | None:
+    """Questionnaire groups as base communities of each candidate (``None`` without file).
+
+    A group counts for a candidate when at least ``request.min_members`` of its members
+    live in communes of the candidate's catchment.  Without the column
+    ``membres_par_commune`` the count is a lower bound: every member when all the
+    group's communes are in the catchment, else one per commune inside (each listed
+    commune has at least one member).
+    """
+    if request.groups is None:
+        return None
+    groups = _read_groups(request.groups)
+    catchments: dict[str, list[str]] = {}
+    if len(pairs):
+        for origin, dests in pairs.groupby("origin")["destination"].agg(list).items():
+            catchments[str(origin)] = [str(c) for c in dests]
+    has = np.zeros(len(codes), dtype=bool)
+    themes: list[frozenset[str]] = []
+    ids: list[list[str]] = []
+    for i, code in enumerate(codes):
+        around = set(catchments.get(code, [code]))
+        found: list[str] = []
+        carried: frozenset[str] = frozenset()
+        for group in groups:
+            inside = [c for c in group.communes if c in around]
+            if group.per_commune is not None:
+                members = sum(n for c, n in group.per_commune.items() if c in around)
+            elif len(inside) == len(group.communes):
+                members = group.members
+            else:
+                members = len(inside)
+            if members >= request.min_members:
+                found.append(group.ident)
+                carried |= group.themes
+        has[i] = bool(found)
+        themes.append(carried)
+        ids.append(found)
+    return has, themes, ids
 
 
 def _coverage(pairs: pd.DataFrame, codes: list[str]) -> sparse.csr_matrix:
@@ -319,6 +477,7 @@ class _Setup:
     existing: dict[str, str] = field(default_factory=dict)
     groups: list[str] | None = None
     min_per_group: dict[str, int] = field(default_factory=dict)
+    flow_model: _FlowModel | None = None
 
 
 def _solve(
@@ -368,6 +527,20 @@ def _solve(
             )
     if exclude is not None:
         allowed[exclude] = False
+    if setup.flow_model is not None:
+        # Objective co2, per-flow rule: same constraints, gains per car flow.
+        result = solve_max_benefit(
+            setup.flow_model.gains(minutes, setup.codes),
+            count,
+            fixed=fixed,
+            site_themes=themes,
+            require_community=allowed,
+            distinct_themes=distinct,
+            groups=setup.groups,
+            min_per_group=setup.min_per_group or None,
+            time_limit=request.time_limit,
+        )
+        return result, candidates, matrix
     result = solve_max_coverage(
         matrix,
         weights,
@@ -424,14 +597,16 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     if request.groups is not None:
         notes.append(
             _(
-                "Groupes du questionnaire ({path}) : pas encore pris en compte dans le choix "
-                "des sites.",
+                "Groupes du questionnaire ({path}) : un groupe est une communauté-base d'un "
+                "site quand au moins {m} de ses membres habitent son bassin ; ses thèmes "
+                "s'ajoutent à ceux du site.",
                 path=request.groups,
+                m=request.min_members,
             )
         )
-    unit = _("usagers potentiels")
     weights = demand.to_numpy(dtype="float64")
-    if request.objective == "co2":
+    flow_model, weights, unit = _co2_flow_hook(settings, request, (table, codes), weights, notes)
+    if request.objective == "co2" and flow_model is None:
         default_km = settings.long_commute_minutes * DEFAULT_SPEED_KMH / 60.0
         km_values = (
             km.reindex(codes).fillna(default_km).to_numpy(dtype="float64")
@@ -478,9 +653,9 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
             )
         )
     groups, mins = _epci_groups(request, zonages, codes)
-    setup = _Setup(codes, weights, engine, points, existing, groups, mins)
+    setup = _Setup(codes, weights, engine, points, existing, groups, mins, flow_model)
     result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
-    if request.structures is None:
+    if request.structures is None and request.groups is None:
         notes.extend(_candidates(request, pd.DataFrame(), [])[1])
     names = table.set_index("code")["nom"]
     sites = _sites_frame(result, candidates, codes, names, setup)
@@ -526,7 +701,7 @@ def _sites_frame(
     rows = []
     for rank, site in enumerate(result.sites, start=1):
         code = codes[site.index]
-        has = None if candidates.community is None else bool(candidates.community[site.index])
+        kind = "" if candidates.kinds is None else candidates.kinds[site.index]
         available = (
             ";".join(sorted(candidates.themes[site.index]))
             if candidates.themes is not None
@@ -540,7 +715,7 @@ def _sites_frame(
                 "valeur": site.value,
                 "gain_marginal": site.marginal_gain,
                 "theme": site.theme or available,
-                "communaute_base": "" if has is None else ("oui" if has else "non"),
+                "communaute_base": kind,
                 "perte_si_retire": site.loss_if_removed,
                 "structures_bassin": (
                     int(candidates.structures[site.index])
@@ -651,3 +826,121 @@ def _sensitivity(
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Objective co2 with the per-flow rule (car commuter flows of a MOBPRO detail file)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _FlowModel:
+    """Car commuter flows and their gains at the candidates, per catchment minutes."""
+
+    flows: pd.DataFrame
+    candidates: list[str]
+    points: pd.DataFrame
+    engine: TravelTimeEngine
+    gain_minimal: float
+    cache: dict[float, sparse.csr_matrix] = field(default_factory=dict)
+
+    def gains(self, minutes: float, codes: list[str]) -> sparse.csr_matrix:
+        """Flows × ``codes`` gains (kg CO₂e per working day) with a ``minutes`` limit."""
+        if minutes not in self.cache:
+            self.cache[minutes] = flow_gains(
+                self.flows,
+                self.candidates,
+                self.points,
+                self.engine,
+                minutes=minutes,
+                gain_minimal=self.gain_minimal,
+            ).gains.tocsc()
+        full = self.cache[minutes]
+        column = {c: i for i, c in enumerate(self.candidates)}
+        return full[:, [column[c] for c in codes]].tocsr()
+
+    def potential(self, minutes: float, codes: list[str]) -> np.ndarray:
+        """Per residence commune: gain of its flows if every candidate were open."""
+        best = np.asarray(self.gains(minutes, self.candidates).max(axis=1).toarray()).ravel()
+        by_home = pd.Series(best).groupby(self.flows["residence"].to_numpy()).sum()
+        return by_home.reindex(codes).fillna(0.0).to_numpy(dtype="float64")
+
+
+def _co2_flow_model(
+    settings: Settings, request: SitesRequest, table: pd.DataFrame, codes: list[str]
+) -> tuple[_FlowModel | None, list[str]]:
+    """The per-flow CO₂ model when a MOBPRO detail file is at hand, else None and why."""
+    if request.demand is not None:
+        return None, [
+            _(
+                "Objectif CO₂ : demande fournie (--demand), la règle par flux domicile-travail "
+                "n'est pas appliquée."
+            )
+        ]
+    path: Path | None = request.mobpro
+    if path is None and request.demo:
+        found = sorted((settings.cache_dir / "demo").glob("*MOBPRO*.csv"))
+        path = found[0] if found else None
+    if path is None and not request.demo:
+        try:
+            path = _resolve_mobpro(settings, None)
+        except TierslieuxError:
+            path = None
+    if path is None:
+        return None, [
+            _("Objectif CO₂ : pas de fichier détail MOBPRO, règle par flux non appliquée.")
+        ]
+    engine, _prov = _engine(settings, request.travel_times)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit}) as con:
+        mobpro = open_mobpro(path, con, cache_dir=settings.cache_dir / "mobpro")
+        if mobpro.kind != "detail" or "trans" in mobpro.missing:
+            return None, [
+                _(
+                    "Objectif CO₂ : le fichier MOBPRO ({path}) ne donne pas le mode de "
+                    "transport (TRANS), règle par flux non appliquée.",
+                    path=path,
+                )
+            ]
+        car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
+        flows = car_flows(con, mobpro.view, residences=codes, car_codes=car)
+    points = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
+    model = _FlowModel(flows, list(codes), points, engine, request.gain_minimal)
+    note = _(
+        "Objectif CO₂, règle par flux (Mastio, Hörl, Balac, Loubière, ANT 2023) : "
+        "{n} flux domicile-travail en voiture ({how}) de {file}, {w:.0f} navetteurs ; un "
+        "flux utilise un site à moins de {m:.0f} min de chez lui qui lui fait gagner au "
+        "moins {g:.0f} min (--gain-minimal, valeur par défaut de l'outil) ; gain = "
+        "2 × (km domicile-travail − km domicile-site) par jour ouvré (km = vol d'oiseau × "
+        "détour), à {factor} kgCO₂e/km ({source}). Potentiel : chaque navetteur concerné "
+        "vient chaque jour ; la demande par commune affichée est le gain de ses résidents "
+        "si tous les candidats étaient ouverts.",
+        n=len(flows),
+        how=how,
+        file=path,
+        w=float(flows["weight"].sum()) if len(flows) else 0.0,
+        m=request.minutes,
+        g=request.gain_minimal,
+        factor=CAR_EMISSION_FACTOR_KG_PER_KM,
+        source=CAR_EMISSION_FACTOR_SOURCE,
+    )
+    return model, [note]
+
+
+def _co2_flow_hook(
+    settings: Settings,
+    request: SitesRequest,
+    territory: tuple[pd.DataFrame, list[str]],
+    weights: np.ndarray,
+    notes: list[str],
+) -> tuple[_FlowModel | None, np.ndarray, str]:
+    """Flow model, demand per commune and unit for ``run_sites`` (notes appended)."""
+    unit = _("usagers potentiels")
+    if request.objective != "co2":
+        return None, weights, unit
+    table, codes = territory
+    model, flow_notes = _co2_flow_model(settings, request, table, codes)
+    notes.extend(flow_notes)
+    if model is None:
+        return None, weights, unit
+    return model, model.potential(request.minutes, codes), _("kg CO₂e évités par jour ouvré")

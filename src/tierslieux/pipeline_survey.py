@@ -16,9 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from tierslieux.analysis.survey import (
     CRITERIA,
     candidate_groups,
+    far_from_sites,
     fit_scores,
     respondent_themes,
     typology,
@@ -27,6 +30,7 @@ from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
 from tierslieux.errors import SchemaError, StoreError
 from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import is_commune_code
 from tierslieux.model.survey import (
     Questionnaire,
     Respondent,
@@ -37,14 +41,13 @@ from tierslieux.model.survey import (
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline import demo_files, resolve_communes
 from tierslieux.pipeline_contacts import contact_store
+from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
 from tierslieux.sources.survey_import import load_mapping, parse_submission, read_survey_csv
 from tierslieux.sources.traveltimes import load_travel_times
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-    import pandas as pd
 
     from tierslieux.config import Settings
     from tierslieux.model.survey import Answer
@@ -359,6 +362,7 @@ class SurveyAnalysisRequest:
     minutes: float | None = None
     min_members: int = 2
     demo: bool = False
+    sites: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -388,6 +392,56 @@ def _engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
         frame, _provenance = load_travel_times(travel_times)
         return TableEngine(frame)
     return StraightLineEngine()
+
+
+def _read_sites(path: Path, known: set[str]) -> list[str]:
+    """Codes of the chosen sites (column ``code`` of ``sites.csv`` from ``tierslieux sites``)."""
+    try:
+        with Path(path).open("rb") as handle:
+            header = handle.readline().decode("utf-8", errors="replace")
+    except OSError:
+        header = ";"  # let read_csv_strings report the missing file
+    # A hand-written list of codes has a single column: no separator to detect.
+    single = not any(sep in header for sep in (";", ",", "\t", "|"))
+    frame = read_csv_strings(path, role="sites", separator="," if single else None)
+    if "code" not in frame.columns:
+        raise SchemaError(
+            _(
+                "{path} : colonne code manquante (fichier sites.csv de « tierslieux sites » "
+                "attendu).",
+                path=path,
+            )
+        )
+    codes: list[str] = []
+    for line, value in enumerate(frame["code"], start=2):
+        code = str(value).strip() if pd.notna(value) else ""
+        if not is_commune_code(code) or code not in known:
+            raise SchemaError(
+                _(
+                    "{path}, ligne {line} : « {code} » n'est pas le code d'une commune connue.",
+                    path=path,
+                    line=line,
+                    code=code,
+                )
+            )
+        codes.append(code)
+    if not codes:
+        raise SchemaError(_("{path} : aucun site.", path=path))
+    return codes
+
+
+def _typology_with_sites(
+    respondents: Sequence[Respondent],
+    points: pd.DataFrame,
+    engine: TravelTimeEngine,
+    sites: Sequence[str] | None,
+    minutes: float,
+) -> pd.DataFrame:
+    frame = typology(respondents).assign(
+        reference_texte="", comparaison=_("quantitative"), remarque=""
+    )
+    row = far_from_sites(respondents, points, engine, sites, minutes=minutes)
+    return pd.DataFrame([*frame.to_dict("records"), row], columns=frame.columns)
 
 
 def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> SurveyAnalysis:
@@ -442,6 +496,11 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
     scores["themes"] = scores["repondant"].map(themes)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     engine = _engine(settings, request.travel_times)
+    sites = (
+        _read_sites(request.sites, set(communes.table["code"].astype(str)))
+        if request.sites is not None
+        else None
+    )
     groups = candidate_groups(
         respondents, points, engine, minutes=minutes, min_members=request.min_members
     )
@@ -454,7 +513,7 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
         territory_label=label,
         questionnaire=load_questionnaire(),
         respondents=scores,
-        typology=typology(respondents),
+        typology=_typology_with_sites(respondents, points, engine, sites, minutes),
         groups=groups,
         outside=len(stored) - len(kept),
         minutes=minutes,

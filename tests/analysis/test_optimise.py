@@ -84,7 +84,12 @@ def test_distinct_themes_and_fixed_site(seed: int) -> None:
     expected = _brute(coverage, weights, k, ok=ok)
     for method in ("exact", "greedy"):
         result = solve_max_coverage(
-            coverage, weights, k, fixed=fixed, site_themes=themes, distinct_themes=True,
+            coverage,
+            weights,
+            k,
+            fixed=fixed,
+            site_themes=themes,
+            distinct_themes=True,
             method=method,
         )
         assert 2 in result.chosen
@@ -108,8 +113,13 @@ def test_require_community_and_groups() -> None:
         return all(community[j] for j in c) and sum(groups[j] == "c" for j in c) >= 2
 
     result = solve_max_coverage(
-        coverage, weights, 3, require_community=community, groups=groups,
-        min_per_group={"c": 2}, method="exact",
+        coverage,
+        weights,
+        3,
+        require_community=community,
+        groups=groups,
+        min_per_group={"c": 2},
+        method="exact",
     )
     assert result.objective == pytest.approx(_brute(coverage, weights, 3, ok=ok))
     assert all(community[j] for j in result.chosen)

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-__all__ = ["solve_max_coverage"]
+__all__ = ["solve_max_benefit", "solve_max_coverage"]
 
 #: Above this many non-zeros in the (reduced) coverage matrix, "auto" uses the heuristic.
 MAX_EXACT_NONZEROS = 3_000_000
@@ -115,9 +115,7 @@ class _Instance:
         if not self.min_per_group or self.groups is None:
             return True
         labels = self.groups[list(chosen)] if chosen else np.array([], dtype=str)
-        missing = sum(
-            max(0, m - int((labels == g).sum())) for g, m in self.min_per_group.items()
-        )
+        missing = sum(max(0, m - int((labels == g).sum())) for g, m in self.min_per_group.items())
         remaining = self.k - len(chosen)
         return missing == 0 if final else missing <= remaining
 
@@ -171,9 +169,7 @@ def _validate(  # noqa: PLR0913
         eligible &= np.array([bool(s) for s in themes])
     group_arr = np.asarray(groups, dtype=str) if groups is not None else None
     mins = {str(g): int(v) for g, v in (min_per_group or {}).items() if int(v) > 0}
-    _check_feasible(
-        n, k, fixed_t, eligible, themes if distinct_themes else None, group_arr, mins
-    )
+    _check_feasible(n, k, fixed_t, eligible, themes if distinct_themes else None, group_arr, mins)
     return _Instance(
         matrix, w, k, fixed_t, eligible, themes if distinct_themes else None, group_arr, mins
     )
@@ -273,9 +269,7 @@ def _feasible_add(inst: _Instance, chosen: list[int], j: int, *, final: bool) ->
 
 def _greedy(inst: _Instance) -> list[int]:
     chosen = list(inst.fixed)
-    counts = (
-        np.asarray(inst.a[chosen].sum(axis=0)).ravel() if chosen else np.zeros(inst.w.size)
-    )
+    counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel() if chosen else np.zeros(inst.w.size)
     candidates = np.flatnonzero(inst.allowed)
     while len(chosen) < inst.k:
         residual = inst.w * (counts == 0)
@@ -376,9 +370,7 @@ def _solve_highs(  # noqa: PLR0915
     blocks_rows.append(cover)
     lower.append(np.full(m, -np.inf))
     upper.append(np.zeros(m))
-    card = sparse.hstack(
-        [sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, m + nz))]
-    )
+    card = sparse.hstack([sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, m + nz))])
     blocks_rows.append(card)
     lower.append(np.array([float(inst.k)]))
     upper.append(np.array([float(inst.k)]))
@@ -397,9 +389,7 @@ def _solve_highs(  # noqa: PLR0915
         upper.append(np.ones(n_t))
     if inst.min_per_group and inst.groups is not None:
         names = sorted(inst.min_per_group)
-        g_rows = np.array(
-            [[1.0 if inst.groups[j] == g else 0.0 for j in range(n)] for g in names]
-        )
+        g_rows = np.array([[1.0 if inst.groups[j] == g else 0.0 for j in range(n)] for g in names])
         blocks_rows.append(
             sparse.hstack([sparse.csr_matrix(g_rows), sparse.csr_matrix((len(names), m + nz))])
         )
@@ -669,4 +659,416 @@ def _describe(
             )
         )
         covered |= rows[r]
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# Max-benefit assignment (per-flow gains: each flow served by its best open site)
+# --------------------------------------------------------------------------------------
+
+
+class _Benefit:
+    """Validated max-benefit instance: gains (flows × candidates) and the constraints."""
+
+    def __init__(self, gains: sparse.csr_matrix, inst: _Instance) -> None:
+        self.inst = inst
+        allowed = inst.allowed
+        g = gains.tocsc()
+        # Only allowed candidates can open: drop the others' gains once and for all.
+        keep = sparse.diags(allowed.astype(np.float64))
+        g = (g @ keep).tocsc()
+        g.eliminate_zeros()
+        rows = np.flatnonzero(np.diff(g.tocsr().indptr) > 0)
+        self.flows = rows
+        self.g = g[rows].tocsc()  # F × n, allowed columns only
+        self.total = float(np.asarray(gains.max(axis=1).toarray()).ravel().sum())
+        self.coverable = float(np.asarray(self.g.max(axis=1).toarray()).ravel().sum())
+
+    def best(self, chosen: Sequence[int]) -> NDArray[np.float64]:
+        if not chosen:
+            return np.zeros(self.g.shape[0])
+        return np.asarray(self.g[:, list(chosen)].max(axis=1).toarray()).ravel()
+
+    def objective(self, chosen: Sequence[int]) -> float:
+        return float(self.best(chosen).sum())
+
+    def gains_over(self, best: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Marginal gain of opening each candidate on top of ``best`` per flow."""
+        delta = np.maximum(self.g.data - best[self.g.indices], 0.0)
+        column = sparse.csc_matrix((delta, self.g.indices, self.g.indptr), shape=self.g.shape)
+        return np.asarray(column.sum(axis=0)).ravel()
+
+
+def _benefit_greedy(ben: _Benefit) -> list[int]:
+    inst = ben.inst
+    chosen = list(inst.fixed)
+    best = ben.best(chosen)
+    candidates = np.flatnonzero(inst.allowed)
+    while len(chosen) < inst.k:
+        gains = ben.gains_over(best)[candidates]
+        final = len(chosen) + 1 == inst.k
+        picked = None
+        for pos in np.argsort(-gains, kind="stable"):
+            j = int(candidates[pos])
+            if j not in chosen and _feasible_add(inst, chosen, j, final=final):
+                picked = j
+                break
+        if picked is None:
+            raise InfeasibleError(
+                _(
+                    "Aucune combinaison de {k} sites ne respecte toutes les contraintes "
+                    "(thèmes différents, groupes, communautés-base).",
+                    k=inst.k,
+                )
+            )
+        chosen.append(picked)
+        best = np.maximum(best, ben.g[:, picked].toarray().ravel())
+    return chosen
+
+
+def _benefit_local_search(ben: _Benefit, chosen: list[int], deadline: float) -> list[int]:
+    inst = ben.inst
+    chosen = list(chosen)
+    candidates = np.flatnonzero(inst.allowed)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        base = ben.objective(chosen)
+        best_move = (0.0, -1, -1)
+        for s in chosen:
+            if s in inst.fixed:
+                continue
+            rest = [x for x in chosen if x != s]
+            without = ben.best(rest)
+            loss = base - float(without.sum())
+            gains = ben.gains_over(without)[candidates]
+            for pos in np.argsort(-gains, kind="stable"):
+                delta = float(gains[pos]) - loss
+                if delta <= max(best_move[0], _EPS * max(base, 1.0)):
+                    break
+                c = int(candidates[pos])
+                if c in chosen:
+                    continue
+                if _feasible_add(inst, rest, c, final=True):
+                    best_move = (delta, s, c)
+                    break
+        if best_move[1] >= 0:
+            chosen = [best_move[2] if x == best_move[1] else x for x in chosen]
+            improved = True
+    return chosen
+
+
+_Blocks = tuple[
+    list[tuple[int, str]],
+    list[sparse.spmatrix],
+    list["NDArray[np.float64]"],
+    list["NDArray[np.float64]"],
+]
+
+
+def _constraint_blocks(inst: _Instance, n_other: int) -> _Blocks:
+    """Theme (z_jt) and group rows over columns ``[x (n) | other (n_other) | z]``."""
+    n = inst.a.shape[0]
+    pairs = (
+        [(j, t) for j in range(n) if inst.allowed[j] for t in sorted(inst.themes[j])]
+        if inst.themes is not None
+        else []
+    )
+    nz = len(pairs)
+    blocks: list[sparse.spmatrix] = []
+    lower: list[NDArray[np.float64]] = []
+    upper: list[NDArray[np.float64]] = []
+    if pairs:
+        pj = np.array([p[0] for p in pairs])
+        t_index = {t: i for i, t in enumerate(inst.theme_list)}
+        pt = np.array([t_index[p[1]] for p in pairs])
+        z_site = sparse.csr_matrix((np.ones(nz), (pj, np.arange(nz))), shape=(n, nz))
+        blocks.append(sparse.hstack([-sparse.identity(n), sparse.csr_matrix((n, n_other)), z_site]))
+        lower.append(np.zeros(n))
+        upper.append(np.zeros(n))
+        n_t = len(inst.theme_list)
+        z_theme = sparse.csr_matrix((np.ones(nz), (pt, np.arange(nz))), shape=(n_t, nz))
+        blocks.append(sparse.hstack([sparse.csr_matrix((n_t, n + n_other)), z_theme]))
+        lower.append(np.full(n_t, -np.inf))
+        upper.append(np.ones(n_t))
+    if inst.min_per_group and inst.groups is not None:
+        names = sorted(inst.min_per_group)
+        g_rows = np.array([[1.0 if inst.groups[j] == g else 0.0 for j in range(n)] for g in names])
+        blocks.append(
+            sparse.hstack(
+                [sparse.csr_matrix(g_rows), sparse.csr_matrix((len(names), n_other + nz))]
+            )
+        )
+        lower.append(np.array([float(inst.min_per_group[g]) for g in names]))
+        upper.append(np.full(len(names), np.inf))
+    return pairs, blocks, lower, upper
+
+
+def _solve_highs_benefit(  # noqa: PLR0915
+    ben: _Benefit, start: list[int], time_limit: float, mip_gap: float
+) -> tuple[list[int], dict[int, str], float, str]:
+    import highspy  # noqa: PLC0415  (optional heavy import, only when solving exactly)
+
+    inst = ben.inst
+    n = inst.a.shape[0]
+    g = ben.g.tocoo()
+    flows, sites, values = g.row, g.col, g.data
+    p = values.size
+    n_f = ben.g.shape[0]
+    pairs, extra, extra_lower, extra_upper = _constraint_blocks(inst, p)
+    nz = len(pairs)
+    n_col = n + p + nz
+    # Rows: y_fj - x_j <= 0 (p); sum_j y_fj <= 1 (F); sum_j x_j = k (1); themes; groups.
+    link = sparse.csr_matrix(
+        (
+            np.concatenate([np.ones(p), -np.ones(p)]),
+            (
+                np.concatenate([np.arange(p), np.arange(p)]),
+                np.concatenate([n + np.arange(p), sites]),
+            ),
+        ),
+        shape=(p, n_col),
+    )
+    single = sparse.csr_matrix((np.ones(p), (flows, n + np.arange(p))), shape=(n_f, n_col))
+    card = sparse.csr_matrix((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n_col))
+    matrix = sparse.vstack([link, single, card, *extra]).tocsc()
+    row_lower = np.concatenate([np.full(p + n_f, -np.inf), [float(inst.k)], *extra_lower])
+    row_upper = np.concatenate([np.zeros(p), np.ones(n_f), [float(inst.k)], *extra_upper])
+    col_lower = np.zeros(n_col)
+    col_upper = np.ones(n_col)
+    col_upper[:n] = inst.allowed.astype(float)
+    col_lower[list(inst.fixed)] = 1.0
+    cost = np.concatenate([np.zeros(n), values, np.zeros(nz)])
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower)
+    lp.row_upper_ = np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
+    lp.a_matrix_.num_col_ = n_col
+    lp.a_matrix_.num_row_ = matrix.shape[0]
+    # x and z binary; y continuous (integral at the optimum once x is: each flow takes
+    # its best open site).
+    lp.integrality_ = (
+        [highspy.HighsVarType.kInteger] * n
+        + [highspy.HighsVarType.kContinuous] * p
+        + [highspy.HighsVarType.kInteger] * nz
+    )
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)  # noqa: FBT003
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    if start:
+        vector = np.zeros(n_col)
+        vector[start] = 1.0
+        best = ben.best(start)
+        sub = ben.g[:, start].tocsr()
+        arg = np.asarray(sub.argmax(axis=1)).ravel()
+        served = {(int(f), int(start[a])) for f, a in enumerate(arg) if best[f] > 0}
+        for i in range(p):
+            if (int(flows[i]), int(sites[i])) in served:
+                vector[n + i] = 1.0
+        if pairs:
+            where = {q: i for i, q in enumerate(pairs)}
+            for j, t in (inst.theme_assignment(start) or {}).items():
+                vector[n + p + where[(j, t)]] = 1.0
+        solution = highspy.HighsSolution()
+        solution.col_value = vector.tolist()
+        solution.value_valid = True
+        h.setSolution(solution)
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        raise InfeasibleError(
+            _(
+                "Aucune combinaison de {k} sites ne respecte toutes les contraintes "
+                "(thèmes différents, groupes, communautés-base).",
+                k=inst.k,
+            )
+        )
+    col = np.asarray(h.getSolution().col_value)
+    chosen = [int(j) for j in np.flatnonzero(col[:n] > 0.5)]
+    themes = {pairs[i][0]: pairs[i][1] for i in range(nz) if col[n + p + i] > 0.5}
+    label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit"
+    return chosen, themes, float(h.getInfo().mip_dual_bound), label
+
+
+def solve_max_benefit(  # noqa: PLR0913
+    gains: sparse.csr_matrix | NDArray[np.float64],
+    k: int,
+    *,
+    fixed: Sequence[int] = (),
+    site_themes: Sequence[frozenset[str]] | None = None,
+    require_community: NDArray[np.bool_] | Sequence[bool] | None = None,
+    distinct_themes: bool = False,
+    groups: Sequence[str] | None = None,
+    min_per_group: Mapping[str, int] | None = None,
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-4,
+    method: str = "auto",
+) -> SitingResult:
+    """Choose ``k`` sites maximising the sum over flows of the gain at their best site.
+
+    A max-benefit facility location (each flow is served by the open site that gives it
+    the largest gain, or by none)::
+
+        max  Σ_f Σ_j g_fj y_fj
+        s.t. y_fj <= x_j,  Σ_j y_fj <= 1,  Σ_j x_j = k,  x binary, y in [0, 1]
+
+    plus the fixed, eligibility, distinct-theme and group constraints of
+    :func:`solve_max_coverage`.  ``y`` may stay continuous: once ``x`` is integral the
+    best assignment puts each flow on its best open site.
+
+    Parameters
+    ----------
+    gains
+        Non-negative matrix, flows × candidates: the gain of flow ``f`` if served by
+        candidate ``j`` (0 = cannot use it), e.g. kg CO₂e avoided per working day.
+    k, fixed, site_themes, require_community, distinct_themes, groups, min_per_group,
+    time_limit, mip_gap, method
+        As for :func:`solve_max_coverage`.
+
+    Returns
+    -------
+    SitingResult
+        ``objective`` = total gain, ``covered`` = flows served (indices of rows of
+        ``gains``), ``total_demand`` = gain if every candidate were open; per site,
+        ``value`` = its gain alone, ``loss_if_removed`` = objective lost without it.
+
+    Raises
+    ------
+    InfeasibleError
+        No set of ``k`` sites satisfies the constraints.
+    SchemaError
+        Negative or non-finite gains, inconsistent shapes, unknown method.
+    """
+    if method not in {"auto", "exact", "greedy"}:
+        raise SchemaError(_("Méthode « {m} » inconnue (auto, exact, greedy).", m=method))
+    started = time.perf_counter()
+    matrix = sparse.csr_matrix(gains, dtype=np.float64)
+    if matrix.nnz and ((matrix.data < 0).any() or not np.isfinite(matrix.data).all()):
+        raise SchemaError(
+            _(
+                "Choix des sites : entrée invalide ({problems}).",
+                problems=_("gains négatifs ou non finis"),
+            )
+        )
+    matrix.eliminate_zeros()
+    n_flows = matrix.shape[0]
+    # Reuse the coverage validation for constraints: candidate j "covers" flow f when
+    # it has a gain for it (weights are irrelevant there).
+    inst = _validate(
+        (matrix.T != 0).tocsr(),
+        np.ones(n_flows),
+        k,
+        fixed,
+        site_themes,
+        require_community,
+        distinct_themes=distinct_themes,
+        groups=groups,
+        min_per_group=min_per_group,
+    )
+    ben = _Benefit(matrix, inst)
+    plain = inst.themes is None and not inst.min_per_group
+    greedy = _benefit_local_search(ben, _benefit_greedy(ben), started + max(time_limit, 1.0))
+    greedy_value = ben.objective(greedy)
+    use_exact = method == "exact" or (method == "auto" and ben.g.nnz <= MAX_EXACT_NONZEROS)
+    if use_exact:
+        chosen, themes, bound, status = _solve_highs_benefit(ben, greedy, time_limit, mip_gap)
+        value = ben.objective(chosen)
+        if greedy_value > value + _EPS:
+            chosen, value = greedy, greedy_value
+            themes = inst.theme_assignment(chosen) or {}
+        bound = max(min(bound, ben.coverable), value)
+        solver = SOLVER_HIGHS
+        if status == "optimal":
+            reason = _(
+                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap:.2%} près.", gap=mip_gap
+            )
+        else:
+            reason = _(
+                "Modèle exact (HiGHS) arrêté à la limite de {s:.0f} s : meilleure solution "
+                "trouvée (recherche locale comprise) et borne prouvée par HiGHS.",
+                s=time_limit,
+            )
+    else:
+        chosen, value, status, solver = greedy, greedy_value, "heuristic", SOLVER_GREEDY
+        themes = inst.theme_assignment(chosen) or {}
+        top = np.sort(ben.gains_over(ben.best(chosen)))[::-1][: inst.k - len(inst.fixed)]
+        bound = min(value + float(top.sum()), ben.coverable)
+        if plain:
+            fixed_value = ben.objective(list(inst.fixed))
+            bound = min(bound, fixed_value + (value - fixed_value) / (1 - 1 / math.e))
+        bound = max(bound, value)
+        why = (
+            _("heuristique demandée")
+            if method == "greedy"
+            else _(
+                "instance trop grande pour le modèle exact ({nnz} liens > {limit})",
+                nnz=ben.g.nnz,
+                limit=MAX_EXACT_NONZEROS,
+            )
+        )
+        reason = _(
+            "Heuristique gloutonne + échanges ({why}). Borne : somme des {free} meilleurs "
+            "gains marginaux restants{plain}.",
+            why=why,
+            free=inst.k - len(inst.fixed),
+            plain=_(" et garantie (1 - 1/e) du glouton") if plain else "",
+        )
+    gap = (bound - value) / bound if bound > 0 else 0.0
+    labels = [frozenset(t) for t in site_themes] if site_themes is not None else None
+    sites = _describe_benefit(ben, chosen, themes, labels)
+    served = ben.best(chosen) > 0
+    return SitingResult(
+        sites=sites,
+        objective=value,
+        bound=bound,
+        gap=max(gap, 0.0),
+        solver=solver,
+        reason=reason,
+        covered=tuple(int(f) for f in ben.flows[served]),
+        total_demand=ben.total,
+        seconds=time.perf_counter() - started,
+        status=status,
+    )
+
+
+def _describe_benefit(
+    ben: _Benefit,
+    chosen: list[int],
+    themes: Mapping[int, str],
+    labels: list[frozenset[str]] | None,
+) -> tuple[SiteChoice, ...]:
+    total = ben.objective(chosen)
+    column_sums = np.asarray(ben.g.sum(axis=0)).ravel()
+    best = np.zeros(ben.g.shape[0])
+    remaining = list(chosen)
+    out: list[SiteChoice] = []
+    while remaining:
+        gains = ben.gains_over(best)[remaining]
+        pos = int(np.argmax(gains))
+        j = remaining.pop(pos)
+        out.append(
+            SiteChoice(
+                index=j,
+                value=float(column_sums[j]),
+                marginal_gain=float(gains[pos]),
+                loss_if_removed=total - ben.objective([x for x in chosen if x != j]),
+                theme=themes.get(j),
+                themes=tuple(sorted(labels[j])) if labels is not None else (),
+                fixed=j in ben.inst.fixed,
+            )
+        )
+        best = np.maximum(best, ben.g[:, j].toarray().ravel())
     return tuple(out)

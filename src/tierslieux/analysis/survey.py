@@ -14,6 +14,7 @@ Three pure functions on :class:`~tierslieux.model.survey.Respondent` lists:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ __all__ = [
     "SMALL_SAMPLE",
     "Criterion",
     "candidate_groups",
+    "far_from_sites",
     "fit_scores",
     "respondent_themes",
     "typology",
@@ -312,9 +314,10 @@ def candidate_groups(
     -------
     pandas.DataFrame
         ``groupe`` (1, 2...), ``theme``, ``membres``, ``communes`` (INSEE codes,
-        ``;``-separated), ``repondants`` (pseudonymous ids); largest groups first.
+        ``;``-separated), ``repondants`` (pseudonymous ids), ``membres_par_commune``
+        (``code:n;...``); largest groups first.
     """
-    columns = ["groupe", "theme", "membres", "communes", "repondants"]
+    columns = ["groupe", "theme", "membres", "communes", "repondants", "membres_par_commune"]
     codes = sorted({r.commune for r in respondents if r.commune})
     located = points[points["code"].astype(str).isin(codes)][["code", "latitude", "longitude"]]
     missing = [c for c in codes if c not in set(located["code"].astype(str))]
@@ -352,6 +355,10 @@ def candidate_groups(
                         "membres": len(clique),
                         "communes": ";".join(sorted({m.commune for m in clique})),
                         "repondants": ";".join(sorted(taken)),
+                        "membres_par_commune": ";".join(
+                            f"{c}:{n}"
+                            for c, n in sorted(Counter(m.commune for m in clique).items())
+                        ),
                     }
                 )
     if not found:
@@ -359,3 +366,56 @@ def candidate_groups(
     frame = pd.DataFrame(found).sort_values(["membres", "theme"], ascending=[False, True])
     frame.insert(0, "groupe", range(1, len(frame) + 1))
     return frame.reset_index(drop=True)[columns]
+
+
+#: Indicator of :func:`far_from_sites` in the typology.
+FAR_FROM_SITE = "part_loin_du_site"
+
+
+def far_from_sites(
+    respondents: Sequence[Respondent],
+    points: pd.DataFrame,
+    engine: TravelTimeEngine,
+    sites: Sequence[str] | None,
+    *,
+    minutes: float = 20.0,
+) -> dict[str, object]:
+    """Typology row: share of respondents living more than ``minutes`` from every site.
+
+    The study says the coworker « habite à plus de 20 minutes de l'espace de
+    coworking » without a percentage: the comparison is qualitative (``reference`` is
+    NaN, ``reference_texte`` says « majorité (non chiffrée par l'étude) »).  A
+    respondent is near when the travel time from their commune to the nearest site is
+    at most ``minutes`` (inclusive, as the catchments); respondents whose commune has
+    no coordinates are left out of the count.  ``sites=None``: the row says it was not
+    computed.
+    """
+    label = _("Habite à plus de {m:g} minutes de l'espace de coworking", m=minutes)
+    extra: dict[str, object] = {
+        "reference_texte": _("majorité (non chiffrée par l'étude)"),
+        "comparaison": _("qualitative"),
+        "remarque": "",
+    }
+    if sites is None:
+        row = _share_row(FAR_FROM_SITE, label, 0, 0, math.nan)
+        extra["remarque"] = _("non calculé : aucun site fourni")
+        return {**row, "reference_dans_ic": pd.NA, "petit_echantillon": False, **extra}
+    located = points.dropna(subset=["latitude", "longitude"])
+    known = set(located["code"].astype(str))
+    homes = [r.commune for r in respondents if r.commune in known]
+    wanted = set(homes) | {s for s in sites if s in known}
+    chosen = located[located["code"].astype(str).isin(wanted)][["code", "latitude", "longitude"]]
+    chosen = chosen.drop_duplicates("code").astype({"code": str})
+    pairs = catchment_pairs(engine, chosen, minutes) if len(chosen) else None
+    near: set[str] = set()
+    if pairs is not None:
+        to_site = pairs["destination"].astype(str).isin(set(sites))
+        near = set(pairs.loc[to_site, "origin"].astype(str))
+    far = sum(1 for home in homes if home not in near)
+    row = _share_row(FAR_FROM_SITE, label, far, len(homes), math.nan)
+    left_out = len(respondents) - len(homes)
+    if left_out:
+        extra["remarque"] = _(
+            "{n} répondant(s) sans coordonnées de commune non compté(s)", n=left_out
+        )
+    return {**row, "reference_dans_ic": pd.NA, **extra}

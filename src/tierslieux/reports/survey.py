@@ -74,10 +74,11 @@ def _typology_svg(typology: pd.DataFrame) -> str:
                 f'<line x1="{260 + low * _BAR_WIDTH:.1f}" x2="{260 + high * _BAR_WIDTH:.1f}" '
                 f'y1="{y + 10}" y2="{y + 10}" stroke="#222" stroke-width="2"/>'
             )
-        rows.append(
-            f'<line x1="{260 + ref * _BAR_WIDTH:.1f}" x2="{260 + ref * _BAR_WIDTH:.1f}" '
-            f'y1="{y}" y2="{y + 20}" stroke="#d33" stroke-width="2"/>'
-        )
+        if not math.isnan(ref):  # qualitative references have no line
+            rows.append(
+                f'<line x1="{260 + ref * _BAR_WIDTH:.1f}" x2="{260 + ref * _BAR_WIDTH:.1f}" '
+                f'y1="{y}" y2="{y + 20}" stroke="#d33" stroke-width="2"/>'
+            )
     total = len(typology) * height + 8
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{260 + _BAR_WIDTH + 20}" '
@@ -118,25 +119,39 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _text(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _typology_row(row: dict[str, Any]) -> str:
+    flag = (
+        f' <span class="small">{escape(_("petit échantillon"))}</span>'
+        if row["petit_echantillon"] is True
+        else ""
+    )
+    remark = _text(row, "remarque")
+    if remark and not int(row["repondants"]):
+        counts, share, interval = "—", "—", escape(remark)
+    else:
+        counts = f"{row['effectif']} / {row['repondants']}"
+        share = _pct(float(row["part"]))
+        interval = f"{_pct(float(row['ic95_bas']))} – {_pct(float(row['ic95_haut']))}{flag}"
+        if remark:
+            interval += f" ({escape(remark)})"
+    reference = escape(_text(row, "reference_texte")) or _pct(float(row["reference"]))
+    if _text(row, "comparaison") == _("qualitative"):
+        reference += f" <em>{escape(_('comparaison qualitative'))}</em>"
+    return (
+        f"<tr><td>{escape(str(row['libelle']))}</td><td>{counts}</td><td>{share}</td>"
+        f"<td>{interval}</td><td>{reference}</td></tr>"
+    )
+
+
 def render_survey_html(analysis: SurveyAnalysis) -> str:
     """Return the self-contained HTML page of the analysis (every value escaped)."""
     typ = analysis.typology
-    typ_rows = []
-    for row in _records(typ):
-        flag = (
-            f' <span class="small">{escape(_("petit échantillon"))}</span>'
-            if row["petit_echantillon"]
-            else ""
-        )
-        typ_rows.append(
-            "<tr>"
-            f"<td>{escape(str(row['libelle']))}</td>"
-            f"<td>{row['effectif']} / {row['repondants']}</td>"
-            f"<td>{_pct(float(row['part']))}</td>"
-            f"<td>{_pct(float(row['ic95_bas']))} – {_pct(float(row['ic95_haut']))}{flag}</td>"
-            f"<td>{_pct(float(row['reference']))}</td>"
-            "</tr>"
-        )
+    typ_rows = [_typology_row(row) for row in _records(typ)]
     criteria = "".join(
         f"<tr><td>{escape(c.label)}</td><td>{c.weight:g}</td><td>{escape(c.critere)}</td></tr>"
         for c in SCORE_CRITERIA
