@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.siting import SOLVER_GREEDY, SOLVER_HIGHS, SiteChoice, SitingResult
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from numpy.typing import NDArray
 
@@ -330,16 +331,106 @@ def _local_search(inst: _Instance, chosen: list[int], deadline: float) -> list[i
     return chosen
 
 
-def _heuristic_bound(inst: _Instance, chosen: list[int], objective: float, *, plain: bool) -> float:
+def _heuristic_bound(inst: _Instance, chosen: list[int], objective: float) -> float:
+    """Objective + the ``k - |fixed|`` largest marginal gains left (submodular bound)."""
     counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel()
     gains = inst.a[np.flatnonzero(inst.allowed)] @ (inst.w * (counts == 0))
     free = inst.k - len(inst.fixed)
     top = float(np.sort(gains)[::-1][:free].sum())
-    bound = min(objective + top, inst.coverable)
-    if plain:
-        fixed_value = inst.objective(list(inst.fixed))
-        bound = min(bound, fixed_value + (objective - fixed_value) / (1 - 1 / math.e))
-    return max(bound, objective)
+    return min(objective + top, inst.coverable)
+
+
+@dataclass(frozen=True)
+class _Solvers:
+    """What an objective brings to :func:`_run` (coverage and max-benefit share it)."""
+
+    inst: _Instance
+    objective: Callable[[Sequence[int]], float]
+    #: deadline (perf_counter) -> greedy + local search solution
+    heuristic: Callable[[float], list[int]]
+    #: (start, time_limit, mip_gap) -> chosen, themes, HiGHS bound, status
+    exact: Callable[[list[int], float, float], tuple[list[int], dict[int, str], float, str]]
+    #: (chosen, objective) -> objective + best remaining marginal gains, capped
+    marginal_bound: Callable[[list[int], float], float]
+    describe: Callable[
+        [list[int], Mapping[int, str], list[frozenset[str]] | None], tuple[SiteChoice, ...]
+    ]
+    covered: Callable[[list[int]], tuple[int, ...]]
+    size: int
+    coverable: float
+    total: float
+
+
+def _run(
+    s: _Solvers,
+    *,
+    method: str,
+    started: float,
+    time_limit: float,
+    mip_gap: float,
+    site_themes: Sequence[frozenset[str]] | None,
+) -> SitingResult:
+    """Heuristic first, then HiGHS when allowed; keep the best; say which ran and why."""
+    inst = s.inst
+    plain = inst.themes is None and not inst.min_per_group
+    greedy = s.heuristic(started + max(time_limit, 1.0))
+    greedy_value = s.objective(greedy)
+    if method == "exact" or (method == "auto" and s.size <= MAX_EXACT_NONZEROS):
+        chosen, themes, bound, status = s.exact(greedy, time_limit, mip_gap)
+        value = s.objective(chosen)
+        if greedy_value > value + _EPS:
+            chosen, value = greedy, greedy_value
+            themes = inst.theme_assignment(chosen) or {}
+        bound = max(min(bound, s.coverable), value)
+        solver = SOLVER_HIGHS
+        if status == "optimal":
+            reason = _(
+                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap:.2%} près.", gap=mip_gap
+            )
+        else:
+            reason = _(
+                "Modèle exact (HiGHS) arrêté à la limite de {s:.0f} s : meilleure solution "
+                "trouvée (recherche locale comprise) et borne prouvée par HiGHS.",
+                s=time_limit,
+            )
+    else:
+        chosen, value, status, solver = greedy, greedy_value, "heuristic", SOLVER_GREEDY
+        themes = inst.theme_assignment(chosen) or {}
+        bound = s.marginal_bound(chosen, value)
+        if plain:
+            fixed_value = s.objective(list(inst.fixed))
+            bound = min(bound, fixed_value + (value - fixed_value) / (1 - 1 / math.e))
+        bound = max(bound, value)
+        why = (
+            _("heuristique demandée")
+            if method == "greedy"
+            else _(
+                "instance trop grande pour le modèle exact ({nnz} liens > {limit})",
+                nnz=s.size,
+                limit=MAX_EXACT_NONZEROS,
+            )
+        )
+        reason = _(
+            "Heuristique gloutonne + échanges ({why}). Borne : somme des {free} meilleurs "
+            "gains marginaux restants{plain}.",
+            why=why,
+            free=inst.k - len(inst.fixed),
+            plain=_(" et garantie (1 - 1/e) du glouton") if plain else "",
+        )
+    gap = (bound - value) / bound if bound > 0 else 0.0
+    labels = [frozenset(t) for t in site_themes] if site_themes is not None else None
+    return SitingResult(
+        sites=s.describe(chosen, themes, labels),
+        objective=value,
+        bound=bound,
+        gap=max(gap, 0.0),
+        solver=solver,
+        reason=reason,
+        covered=s.covered(chosen),
+        total_demand=s.total,
+        seconds=time.perf_counter() - started,
+        status=status,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -347,71 +438,123 @@ def _heuristic_bound(inst: _Instance, chosen: list[int], objective: float, *, pl
 # --------------------------------------------------------------------------------------
 
 
-def _solve_highs(  # noqa: PLR0915
-    inst: _Instance, start: list[int], time_limit: float, mip_gap: float
-) -> tuple[list[int], dict[int, str], float, float, str]:
-    import highspy  # noqa: PLC0415  (optional heavy import, only when solving exactly)
+_Blocks = tuple[
+    list[tuple[int, str]],
+    list[sparse.spmatrix],
+    list["NDArray[np.float64]"],
+    list["NDArray[np.float64]"],
+]
 
-    n, m = inst.a.shape
+
+def _constraint_blocks(inst: _Instance, n_other: int) -> _Blocks:
+    """Theme (z_jt) and group rows over columns ``[x (n) | other (n_other) | z]``."""
+    n = inst.a.shape[0]
     pairs = (
         [(j, t) for j in range(n) if inst.allowed[j] for t in sorted(inst.themes[j])]
         if inst.themes is not None
         else []
     )
     nz = len(pairs)
-    n_col = n + m + nz
-    # Rows: coverage (m), cardinality (1), theme per site (n, only with themes), theme
-    # capacity (T), group minimums (G).
-    a_t = inst.a.T.tocsr()  # m × n
-    blocks_rows: list[sparse.spmatrix] = []
+    blocks: list[sparse.spmatrix] = []
     lower: list[NDArray[np.float64]] = []
     upper: list[NDArray[np.float64]] = []
-    cover = sparse.hstack([-a_t, sparse.identity(m), sparse.csr_matrix((m, nz))])
-    blocks_rows.append(cover)
-    lower.append(np.full(m, -np.inf))
-    upper.append(np.zeros(m))
-    card = sparse.hstack([sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, m + nz))])
-    blocks_rows.append(card)
-    lower.append(np.array([float(inst.k)]))
-    upper.append(np.array([float(inst.k)]))
     if pairs:
         pj = np.array([p[0] for p in pairs])
         t_index = {t: i for i, t in enumerate(inst.theme_list)}
         pt = np.array([t_index[p[1]] for p in pairs])
         z_site = sparse.csr_matrix((np.ones(nz), (pj, np.arange(nz))), shape=(n, nz))
-        blocks_rows.append(sparse.hstack([-sparse.identity(n), sparse.csr_matrix((n, m)), z_site]))
+        blocks.append(sparse.hstack([-sparse.identity(n), sparse.csr_matrix((n, n_other)), z_site]))
         lower.append(np.zeros(n))
         upper.append(np.zeros(n))
         n_t = len(inst.theme_list)
         z_theme = sparse.csr_matrix((np.ones(nz), (pt, np.arange(nz))), shape=(n_t, nz))
-        blocks_rows.append(sparse.hstack([sparse.csr_matrix((n_t, n + m)), z_theme]))
+        blocks.append(sparse.hstack([sparse.csr_matrix((n_t, n + n_other)), z_theme]))
         lower.append(np.full(n_t, -np.inf))
         upper.append(np.ones(n_t))
     if inst.min_per_group and inst.groups is not None:
         names = sorted(inst.min_per_group)
         g_rows = np.array([[1.0 if inst.groups[j] == g else 0.0 for j in range(n)] for g in names])
-        blocks_rows.append(
-            sparse.hstack([sparse.csr_matrix(g_rows), sparse.csr_matrix((len(names), m + nz))])
+        blocks.append(
+            sparse.hstack(
+                [sparse.csr_matrix(g_rows), sparse.csr_matrix((len(names), n_other + nz))]
+            )
         )
         lower.append(np.array([float(inst.min_per_group[g]) for g in names]))
         upper.append(np.full(len(names), np.inf))
-    matrix = sparse.vstack(blocks_rows).tocsc()
+    return pairs, blocks, lower, upper
+
+
+def _solve_highs(
+    inst: _Instance, start: list[int], time_limit: float, mip_gap: float
+) -> tuple[list[int], dict[int, str], float, str]:
+    """Maximal covering: columns ``[x (n) | y (m) | z]``; rows y_i - Σ_j a_ji x_j <= 0."""
+    n, m = inst.a.shape
+    pairs, extra, extra_lower, extra_upper = _constraint_blocks(inst, m)
+    n_col = n + m + len(pairs)
+    cover = sparse.hstack(
+        [-inst.a.T.tocsr(), sparse.identity(m), sparse.csr_matrix((m, len(pairs)))]
+    )
+    card = sparse.csr_matrix((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n_col))
+    vector: NDArray[np.float64] | None = None
+    if start:
+        vector = np.zeros(n_col)
+        vector[start] = 1.0
+        vector[n : n + m] = (np.asarray(inst.a[start].sum(axis=0)).ravel() > 0).astype(float)
+    return _run_highs(
+        inst,
+        _Model(
+            pairs=pairs,
+            n_other=m,
+            rows=sparse.vstack([cover, card, *extra]).tocsc(),
+            row_lower=np.concatenate([np.full(m, -np.inf), [float(inst.k)], *extra_lower]),
+            row_upper=np.concatenate([np.zeros(m), [float(inst.k)], *extra_upper]),
+            cost_other=inst.w,
+            start=vector,
+        ),
+        start,
+        time_limit,
+        mip_gap,
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A model over columns ``[x (n) | other (n_other, continuous in [0,1]) | z]``."""
+
+    pairs: list[tuple[int, str]]
+    n_other: int
+    rows: sparse.csc_matrix
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    cost_other: NDArray[np.float64]
+    #: Start vector with x and the other columns set (z is filled here), or None.
+    start: NDArray[np.float64] | None
+
+
+def _run_highs(
+    inst: _Instance, model: _Model, start: list[int], time_limit: float, mip_gap: float
+) -> tuple[list[int], dict[int, str], float, str]:
+    """Solve ``model`` with HiGHS from ``start``: chosen, themes, proven bound, status."""
+    import highspy  # noqa: PLC0415  (optional heavy import, only when solving exactly)
+
+    n = inst.a.shape[0]
+    pairs, n_other = model.pairs, model.n_other
+    nz = len(pairs)
+    n_col = n + n_other + nz
+    matrix = model.rows
     col_lower = np.zeros(n_col)
     col_upper = np.ones(n_col)
     col_upper[:n] = inst.allowed.astype(float)
     col_lower[list(inst.fixed)] = 1.0
-    cost = np.concatenate([np.zeros(n), inst.w, np.zeros(nz)])
 
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = matrix.shape[0]
-    lp.col_cost_ = cost
+    lp.col_cost_ = np.concatenate([np.zeros(n), model.cost_other, np.zeros(nz)])
     lp.col_lower_ = col_lower
     lp.col_upper_ = col_upper
-    row_lower = np.concatenate(lower)
-    row_upper = np.concatenate(upper)
-    lp.row_lower_ = np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower)
-    lp.row_upper_ = np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper)
+    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower)
+    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper)
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
@@ -419,19 +562,26 @@ def _solve_highs(  # noqa: PLR0915
     lp.a_matrix_.value_ = matrix.data.astype(np.float64)
     lp.a_matrix_.num_col_ = n_col
     lp.a_matrix_.num_row_ = matrix.shape[0]
-    integrality = [highspy.HighsVarType.kInteger] * n + [highspy.HighsVarType.kContinuous] * m
-    integrality += [highspy.HighsVarType.kInteger] * nz
-    lp.integrality_ = integrality
-
+    # x and z binary; the other columns continuous (integral at the optimum once x is).
+    lp.integrality_ = (
+        [highspy.HighsVarType.kInteger] * n
+        + [highspy.HighsVarType.kContinuous] * n_other
+        + [highspy.HighsVarType.kInteger] * nz
+    )
     h = _new_highs(highspy)
     h.setOptionValue("output_flag", False)  # noqa: FBT003
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", 0)
     h.passModel(lp)
-    if start:
+    if model.start is not None:
+        vector = model.start.copy()
+        if pairs:
+            where = {q: i for i, q in enumerate(pairs)}
+            for j, t in (inst.theme_assignment(start) or {}).items():
+                vector[n + n_other + where[(j, t)]] = 1.0
         solution = highspy.HighsSolution()
-        solution.col_value = _start_vector(inst, start, pairs, n_col).tolist()
+        solution.col_value = vector.tolist()
         solution.value_valid = True
         h.setSolution(solution)
     h.run()
@@ -444,12 +594,11 @@ def _solve_highs(  # noqa: PLR0915
                 k=inst.k,
             )
         )
-    info = h.getInfo()
-    values = np.asarray(h.getSolution().col_value)
-    chosen = [int(j) for j in np.flatnonzero(values[:n] > 0.5)]
-    themes = {pairs[i][0]: pairs[i][1] for i in range(nz) if values[n + m + i] > 0.5}
+    col = np.asarray(h.getSolution().col_value)
+    chosen = [int(j) for j in np.flatnonzero(col[:n] > 0.5)]
+    themes = {pairs[i][0]: pairs[i][1] for i in range(nz) if col[n + n_other + i] > 0.5}
     label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit"
-    return chosen, themes, float(info.objective_function_value), float(info.mip_dual_bound), label
+    return chosen, themes, float(h.getInfo().mip_dual_bound), label
 
 
 def _new_highs(highspy: Any) -> Any:  # noqa: ANN401  (untyped extension module)
@@ -470,21 +619,6 @@ def _new_highs(highspy: Any) -> Any:  # noqa: ANN401  (untyped extension module)
                 os.dup2(saved, 1)
     finally:
         os.close(saved)
-
-
-def _start_vector(
-    inst: _Instance, start: list[int], pairs: list[tuple[int, str]], n_col: int
-) -> NDArray[np.float64]:
-    n, m = inst.a.shape
-    vector = np.zeros(n_col)
-    vector[start] = 1.0
-    vector[n : n + m] = (np.asarray(inst.a[start].sum(axis=0)).ravel() > 0).astype(float)
-    if pairs:
-        assignment = inst.theme_assignment(start) or {}
-        where = {p: i for i, p in enumerate(pairs)}
-        for j, t in assignment.items():
-            vector[n + m + where[(j, t)]] = 1.0
-    return vector
 
 
 # --------------------------------------------------------------------------------------
@@ -566,69 +700,32 @@ def solve_max_coverage(  # noqa: PLR0913
         groups=groups,
         min_per_group=min_per_group,
     )
-    plain = inst.themes is None and not inst.min_per_group
-    greedy = _greedy(inst)
-    greedy = _local_search(inst, greedy, started + max(time_limit, 1.0))
-    greedy_value = inst.objective(greedy)
-    nonzeros = inst.a.nnz
-    use_exact = method == "exact" or (method == "auto" and nonzeros <= MAX_EXACT_NONZEROS)
-    notes: list[str] = []
-    if use_exact:
-        chosen, themes, value, bound, status = _solve_highs(inst, greedy, time_limit, mip_gap)
-        value = inst.objective(chosen)
-        if greedy_value > value + _EPS:
-            chosen, value = greedy, greedy_value
-            themes = inst.theme_assignment(chosen) or {}
-        bound = max(min(bound, inst.coverable), value)
-        solver = SOLVER_HIGHS
-        if status == "optimal":
-            reason = _(
-                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap:.2%} près.",
-                gap=mip_gap,
-            )
-        else:
-            reason = _(
-                "Modèle exact (HiGHS) arrêté à la limite de {s:.0f} s : meilleure solution "
-                "trouvée (recherche locale comprise) et borne prouvée par HiGHS.",
-                s=time_limit,
-            )
-    else:
-        chosen, value, status, solver = greedy, greedy_value, "heuristic", SOLVER_GREEDY
-        themes = inst.theme_assignment(chosen) or {}
-        bound = _heuristic_bound(inst, chosen, value, plain=plain)
-        if method == "greedy":
-            why = _("heuristique demandée")
-        else:
-            why = _(
-                "instance trop grande pour le modèle exact ({nnz} liens > {limit})",
-                nnz=nonzeros,
-                limit=MAX_EXACT_NONZEROS,
-            )
-        reason = _(
-            "Heuristique gloutonne + échanges ({why}). Borne : somme des {free} meilleurs "
-            "gains marginaux restants{plain}.",
-            why=why,
-            free=inst.k - len(inst.fixed),
-            plain=_(" et garantie (1 - 1/e) du glouton") if plain else "",
-        )
-    gap = (bound - value) / bound if bound > 0 else 0.0
-    labels = [frozenset(t) for t in site_themes] if site_themes is not None else None
-    sites = _describe(inst, chosen, themes, labels)
-    counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel() if chosen else np.zeros(0)
-    covered = tuple(int(i) for i in inst.points[counts > 0]) if chosen else ()
-    return SitingResult(
-        sites=sites,
-        objective=value,
-        bound=bound,
-        gap=max(gap, 0.0),
-        solver=solver,
-        reason=reason,
-        covered=covered,
-        total_demand=inst.total,
-        seconds=time.perf_counter() - started,
-        status=status,
-        notes=tuple(notes),
+    return _run(
+        _Solvers(
+            inst=inst,
+            objective=inst.objective,
+            heuristic=lambda deadline: _local_search(inst, _greedy(inst), deadline),
+            exact=lambda start, limit, gap: _solve_highs(inst, start, limit, gap),
+            marginal_bound=lambda chosen, value: _heuristic_bound(inst, chosen, value),
+            describe=lambda chosen, themes, labels: _describe(inst, chosen, themes, labels),
+            covered=lambda chosen: _covered_points(inst, chosen),
+            size=inst.a.nnz,
+            coverable=inst.coverable,
+            total=inst.total,
+        ),
+        method=method,
+        started=started,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        site_themes=site_themes,
     )
+
+
+def _covered_points(inst: _Instance, chosen: list[int]) -> tuple[int, ...]:
+    if not chosen:
+        return ()
+    counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel()
+    return tuple(int(i) for i in inst.points[counts > 0])
 
 
 def _describe(
@@ -758,57 +855,10 @@ def _benefit_local_search(ben: _Benefit, chosen: list[int], deadline: float) -> 
     return chosen
 
 
-_Blocks = tuple[
-    list[tuple[int, str]],
-    list[sparse.spmatrix],
-    list["NDArray[np.float64]"],
-    list["NDArray[np.float64]"],
-]
-
-
-def _constraint_blocks(inst: _Instance, n_other: int) -> _Blocks:
-    """Theme (z_jt) and group rows over columns ``[x (n) | other (n_other) | z]``."""
-    n = inst.a.shape[0]
-    pairs = (
-        [(j, t) for j in range(n) if inst.allowed[j] for t in sorted(inst.themes[j])]
-        if inst.themes is not None
-        else []
-    )
-    nz = len(pairs)
-    blocks: list[sparse.spmatrix] = []
-    lower: list[NDArray[np.float64]] = []
-    upper: list[NDArray[np.float64]] = []
-    if pairs:
-        pj = np.array([p[0] for p in pairs])
-        t_index = {t: i for i, t in enumerate(inst.theme_list)}
-        pt = np.array([t_index[p[1]] for p in pairs])
-        z_site = sparse.csr_matrix((np.ones(nz), (pj, np.arange(nz))), shape=(n, nz))
-        blocks.append(sparse.hstack([-sparse.identity(n), sparse.csr_matrix((n, n_other)), z_site]))
-        lower.append(np.zeros(n))
-        upper.append(np.zeros(n))
-        n_t = len(inst.theme_list)
-        z_theme = sparse.csr_matrix((np.ones(nz), (pt, np.arange(nz))), shape=(n_t, nz))
-        blocks.append(sparse.hstack([sparse.csr_matrix((n_t, n + n_other)), z_theme]))
-        lower.append(np.full(n_t, -np.inf))
-        upper.append(np.ones(n_t))
-    if inst.min_per_group and inst.groups is not None:
-        names = sorted(inst.min_per_group)
-        g_rows = np.array([[1.0 if inst.groups[j] == g else 0.0 for j in range(n)] for g in names])
-        blocks.append(
-            sparse.hstack(
-                [sparse.csr_matrix(g_rows), sparse.csr_matrix((len(names), n_other + nz))]
-            )
-        )
-        lower.append(np.array([float(inst.min_per_group[g]) for g in names]))
-        upper.append(np.full(len(names), np.inf))
-    return pairs, blocks, lower, upper
-
-
-def _solve_highs_benefit(  # noqa: PLR0915
+def _solve_highs_benefit(
     ben: _Benefit, start: list[int], time_limit: float, mip_gap: float
 ) -> tuple[list[int], dict[int, str], float, str]:
-    import highspy  # noqa: PLC0415  (optional heavy import, only when solving exactly)
-
+    """Max benefit: columns ``[x (n) | y (one per flow-site pair with a gain) | z]``."""
     inst = ben.inst
     n = inst.a.shape[0]
     g = ben.g.tocoo()
@@ -816,8 +866,7 @@ def _solve_highs_benefit(  # noqa: PLR0915
     p = values.size
     n_f = ben.g.shape[0]
     pairs, extra, extra_lower, extra_upper = _constraint_blocks(inst, p)
-    nz = len(pairs)
-    n_col = n + p + nz
+    n_col = n + p + len(pairs)
     # Rows: y_fj - x_j <= 0 (p); sum_j y_fj <= 1 (F); sum_j x_j = k (1); themes; groups.
     link = sparse.csr_matrix(
         (
@@ -831,76 +880,31 @@ def _solve_highs_benefit(  # noqa: PLR0915
     )
     single = sparse.csr_matrix((np.ones(p), (flows, n + np.arange(p))), shape=(n_f, n_col))
     card = sparse.csr_matrix((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n_col))
-    matrix = sparse.vstack([link, single, card, *extra]).tocsc()
-    row_lower = np.concatenate([np.full(p + n_f, -np.inf), [float(inst.k)], *extra_lower])
-    row_upper = np.concatenate([np.zeros(p), np.ones(n_f), [float(inst.k)], *extra_upper])
-    col_lower = np.zeros(n_col)
-    col_upper = np.ones(n_col)
-    col_upper[:n] = inst.allowed.astype(float)
-    col_lower[list(inst.fixed)] = 1.0
-    cost = np.concatenate([np.zeros(n), values, np.zeros(nz)])
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_col
-    lp.num_row_ = matrix.shape[0]
-    lp.col_cost_ = cost
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower)
-    lp.row_upper_ = np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
-    lp.a_matrix_.num_col_ = n_col
-    lp.a_matrix_.num_row_ = matrix.shape[0]
-    # x and z binary; y continuous (integral at the optimum once x is: each flow takes
-    # its best open site).
-    lp.integrality_ = (
-        [highspy.HighsVarType.kInteger] * n
-        + [highspy.HighsVarType.kContinuous] * p
-        + [highspy.HighsVarType.kInteger] * nz
-    )
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)  # noqa: FBT003
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("random_seed", 0)
-    h.passModel(lp)
+    vector: NDArray[np.float64] | None = None
     if start:
         vector = np.zeros(n_col)
         vector[start] = 1.0
         best = ben.best(start)
-        sub = ben.g[:, start].tocsr()
-        arg = np.asarray(sub.argmax(axis=1)).ravel()
+        arg = np.asarray(ben.g[:, start].tocsr().argmax(axis=1)).ravel()
         served = {(int(f), int(start[a])) for f, a in enumerate(arg) if best[f] > 0}
         for i in range(p):
             if (int(flows[i]), int(sites[i])) in served:
                 vector[n + i] = 1.0
-        if pairs:
-            where = {q: i for i, q in enumerate(pairs)}
-            for j, t in (inst.theme_assignment(start) or {}).items():
-                vector[n + p + where[(j, t)]] = 1.0
-        solution = highspy.HighsSolution()
-        solution.col_value = vector.tolist()
-        solution.value_valid = True
-        h.setSolution(solution)
-    h.run()
-    status = h.getModelStatus()
-    if status == highspy.HighsModelStatus.kInfeasible:
-        raise InfeasibleError(
-            _(
-                "Aucune combinaison de {k} sites ne respecte toutes les contraintes "
-                "(thèmes différents, groupes, communautés-base).",
-                k=inst.k,
-            )
-        )
-    col = np.asarray(h.getSolution().col_value)
-    chosen = [int(j) for j in np.flatnonzero(col[:n] > 0.5)]
-    themes = {pairs[i][0]: pairs[i][1] for i in range(nz) if col[n + p + i] > 0.5}
-    label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit"
-    return chosen, themes, float(h.getInfo().mip_dual_bound), label
+    return _run_highs(
+        inst,
+        _Model(
+            pairs=pairs,
+            n_other=p,
+            rows=sparse.vstack([link, single, card, *extra]).tocsc(),
+            row_lower=np.concatenate([np.full(p + n_f, -np.inf), [float(inst.k)], *extra_lower]),
+            row_upper=np.concatenate([np.zeros(p), np.ones(n_f), [float(inst.k)], *extra_upper]),
+            cost_other=values,
+            start=vector,
+        ),
+        start,
+        time_limit,
+        mip_gap,
+    )
 
 
 def solve_max_benefit(  # noqa: PLR0913
@@ -979,68 +983,32 @@ def solve_max_benefit(  # noqa: PLR0913
         min_per_group=min_per_group,
     )
     ben = _Benefit(matrix, inst)
-    plain = inst.themes is None and not inst.min_per_group
-    greedy = _benefit_local_search(ben, _benefit_greedy(ben), started + max(time_limit, 1.0))
-    greedy_value = ben.objective(greedy)
-    use_exact = method == "exact" or (method == "auto" and ben.g.nnz <= MAX_EXACT_NONZEROS)
-    if use_exact:
-        chosen, themes, bound, status = _solve_highs_benefit(ben, greedy, time_limit, mip_gap)
-        value = ben.objective(chosen)
-        if greedy_value > value + _EPS:
-            chosen, value = greedy, greedy_value
-            themes = inst.theme_assignment(chosen) or {}
-        bound = max(min(bound, ben.coverable), value)
-        solver = SOLVER_HIGHS
-        if status == "optimal":
-            reason = _(
-                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap:.2%} près.", gap=mip_gap
-            )
-        else:
-            reason = _(
-                "Modèle exact (HiGHS) arrêté à la limite de {s:.0f} s : meilleure solution "
-                "trouvée (recherche locale comprise) et borne prouvée par HiGHS.",
-                s=time_limit,
-            )
-    else:
-        chosen, value, status, solver = greedy, greedy_value, "heuristic", SOLVER_GREEDY
-        themes = inst.theme_assignment(chosen) or {}
-        top = np.sort(ben.gains_over(ben.best(chosen)))[::-1][: inst.k - len(inst.fixed)]
-        bound = min(value + float(top.sum()), ben.coverable)
-        if plain:
-            fixed_value = ben.objective(list(inst.fixed))
-            bound = min(bound, fixed_value + (value - fixed_value) / (1 - 1 / math.e))
-        bound = max(bound, value)
-        why = (
-            _("heuristique demandée")
-            if method == "greedy"
-            else _(
-                "instance trop grande pour le modèle exact ({nnz} liens > {limit})",
-                nnz=ben.g.nnz,
-                limit=MAX_EXACT_NONZEROS,
-            )
-        )
-        reason = _(
-            "Heuristique gloutonne + échanges ({why}). Borne : somme des {free} meilleurs "
-            "gains marginaux restants{plain}.",
-            why=why,
-            free=inst.k - len(inst.fixed),
-            plain=_(" et garantie (1 - 1/e) du glouton") if plain else "",
-        )
-    gap = (bound - value) / bound if bound > 0 else 0.0
-    labels = [frozenset(t) for t in site_themes] if site_themes is not None else None
-    sites = _describe_benefit(ben, chosen, themes, labels)
-    served = ben.best(chosen) > 0
-    return SitingResult(
-        sites=sites,
-        objective=value,
-        bound=bound,
-        gap=max(gap, 0.0),
-        solver=solver,
-        reason=reason,
-        covered=tuple(int(f) for f in ben.flows[served]),
-        total_demand=ben.total,
-        seconds=time.perf_counter() - started,
-        status=status,
+    return _run(
+        _Solvers(
+            inst=inst,
+            objective=ben.objective,
+            heuristic=lambda deadline: _benefit_local_search(ben, _benefit_greedy(ben), deadline),
+            exact=lambda start, limit, gap: _solve_highs_benefit(ben, start, limit, gap),
+            marginal_bound=lambda chosen, value: min(
+                value
+                + float(
+                    np.sort(ben.gains_over(ben.best(chosen)))[::-1][
+                        : inst.k - len(inst.fixed)
+                    ].sum()
+                ),
+                ben.coverable,
+            ),
+            describe=lambda chosen, themes, labels: _describe_benefit(ben, chosen, themes, labels),
+            covered=lambda chosen: tuple(int(f) for f in ben.flows[ben.best(chosen) > 0]),
+            size=ben.g.nnz,
+            coverable=ben.coverable,
+            total=ben.total,
+        ),
+        method=method,
+        started=started,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        site_themes=site_themes,
     )
 
 
