@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sites_helpers import write_cget
 from tierslieux.cli import app
 
 runner = CliRunner()
@@ -130,24 +131,6 @@ def test_demand_file_and_co2(tmp_path: Path, env: dict[str, str]) -> None:
 # Existing tiers-lieux, minimum per intercommunality, theme rule switch
 # --------------------------------------------------------------------------------------
 
-_CGET_HEADER = (
-    "ID,NOM_TL,ADRESSE,CP,COMINIT,INSEECOM,NOMCOM,WEB,TWITTER,FACEBOOK,TYPO,LAT,LONG,GEOCOD,"
-    "PRECISION,CONTACT,MAIL,METRO,NOMMETRO,INSEEREG,NOMREG,INSEEMETRO,INSEEDEP,NOMCOMMETRO,"
-    "POPCOM,COMCLASS,INSEE_ZE,NOM_ZE,CLASS_ZE,POP_ZE\n"
-)
-
-
-def _cget(path: Path, *codes: str) -> Path:
-    """Write a tiny CGET-format census with one place per code (coordinates unused)."""
-    lines = [
-        f"{i},Lieu Test {i},1 Rue Fictive,00000,Bourg,{code},Bourg,,,,"
-        f"Tiers lieux à dominante coworking,45.0,5.0,adresse,0.9,,,0,,00,Fictive,{code},00,"
-        "Bourg,1000,0-5000,0000,ZE,0,1000"
-        for i, code in enumerate(codes, start=1)
-    ]
-    path.write_text(_CGET_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
 
 def _demand(path: Path, values: dict[str, float]) -> Path:
     body = "".join(f"{c},{v}\n" for c, v in values.items())
@@ -171,7 +154,7 @@ def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     demand = _demand(tmp_path / "d.csv", _HAND)
-    places = _cget(tmp_path / "CGET_TiersLieux_2019.csv", "00108", "00108")
+    places = write_cget(tmp_path / "CGET_TiersLieux_2019.csv", "00108", "00108")
     code, output, out = _sites(
         tmp_path,
         env,
@@ -197,7 +180,7 @@ def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
 
 
 def test_existing_tiers_lieux_more_than_k_is_explained(tmp_path: Path, env: dict[str, str]) -> None:
-    places = _cget(tmp_path / "tl.csv", "00101", "00102", "00108")
+    places = write_cget(tmp_path / "tl.csv", "00101", "00102", "00108")
     code, output, out = _sites(tmp_path, env, "--count", "2", "--tiers-lieux", str(places))
     assert code == 1
     assert "3 communes du territoire ont déjà un tiers-lieu" in output
@@ -209,7 +192,7 @@ def test_existing_tiers_lieu_excluded_and_its_demand_not_counted(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     demand = _demand(tmp_path / "d.csv", _HAND)
-    places = _cget(tmp_path / "tl.csv", "00101")
+    places = write_cget(tmp_path / "tl.csv", "00101")
     code, output, out = _sites(
         tmp_path,
         env,
@@ -253,7 +236,7 @@ def test_existing_tiers_lieux_found_in_data_dir(tmp_path: Path) -> None:
 
     data = tmp_path / "data"
     data.mkdir()
-    _cget(data / "CGET_TiersLieux_2019.csv", "00108")
+    write_cget(data / "CGET_TiersLieux_2019.csv", "00108")
     demand = _demand(tmp_path / "d.csv", _HAND)
     settings = Settings(data_dir=data, cache_dir=tmp_path / "cache", offline=True)
     files = demo_files()
@@ -321,7 +304,7 @@ def test_kept_tiers_lieu_takes_no_theme_from_new_sites(tmp_path: Path, env: dict
         "identifiant,nom,categorie,themes,code_commune\ns1,Coop A,cae,culture,00108\n",
         encoding="utf-8",
     )
-    places = _cget(tmp_path / "tl.csv", "00101")
+    places = write_cget(tmp_path / "tl.csv", "00101")
     code, output, out = _sites(
         tmp_path,
         env,

@@ -69,6 +69,22 @@ def sites(
     demand: Annotated[
         Path | None, typer.Option("--demand", help="Demande CSV code,demand[,km] à utiliser.")
     ] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            "--candidats",
+            help="Lieux candidats CSV (nom, latitude, longitude[, code_commune, identifiant]) "
+            "au lieu des communes.",
+        ),
+    ] = None,
+    respondents: Annotated[
+        Path | None,
+        typer.Option(
+            "--repondants",
+            help="respondents.csv de « tierslieux survey analyse » : chaque répondant "
+            "ajoute 1 à la demande de sa commune.",
+        ),
+    ] = None,
     min_structures: Annotated[
         int,
         typer.Option(
@@ -147,6 +163,8 @@ def sites(
         structures=structures,
         groups=groups,
         demand=demand,
+        candidates=candidates,
+        respondents=respondents,
         min_structures=min_structures,
         min_members=min_members,
         distinct_themes=distinct_themes,

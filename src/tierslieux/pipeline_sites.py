@@ -1,8 +1,10 @@
 """Use case: choose experimentation sites (maximal covering with base communities).
 
 Demand is the number of potential users per commune (the diagnostic's ``potentiel``,
-or a user CSV ``code,demand``); candidates are the communes of the territory; a site
-covers the communes within ``minutes`` by car.  When a ``structures.csv`` (from
+or a user CSV ``code,demand``, plus one per questionnaire respondent when asked);
+candidates are the communes of the territory, or a user list of places with coordinates
+(:mod:`tierslieux.sources.candidates`); a site covers the communes within ``minutes``
+by car.  When a ``structures.csv`` (from
 ``tierslieux communities``) is given, a candidate is eligible only if at least
 ``min_structures`` structures of the four steps lie in its catchment, and the themes
 of those structures are the themes it can carry; chosen sites then get distinct
@@ -32,6 +34,7 @@ from tierslieux.analysis.commute_co2 import (
 )
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.territory import select_communes
+from tierslieux.analysis.traveltime import AnchoredEngine, great_circle_km, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
@@ -55,9 +58,10 @@ from tierslieux.pipeline import (
     run_diagnosis,
 )
 from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.communes import load_commune_list, load_communes
 from tierslieux.sources.mobpro import open_mobpro
-from tierslieux.sources.places import load_tiers_lieux
+from tierslieux.sources.places import load_tiers_lieux, raise_problems
 from tierslieux.sources.zonages import load_zonages
 
 if TYPE_CHECKING:
@@ -97,6 +101,8 @@ class SitesRequest:
     exclusion_minutes: float | None = None
     min_per_epci: int = 0
     gain_minimal: float = DEFAULT_GAIN_MINIMAL
+    candidates: Path | None = None
+    respondents: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -279,20 +285,16 @@ def _demand(
 
 
 def _candidates(
-    request: SitesRequest, pairs: pd.DataFrame, codes: list[str]
+    request: SitesRequest, pairs: pd.DataFrame, sites: _SiteSet
 ) -> tuple[_Candidates, list[str]]:
-    groups = _group_communities(request, pairs, codes)
+    """Base community of each candidate: structures and groups in its catchment."""
+    groups = _group_communities(request, pairs, sites)
     if request.structures is None and groups is not None:
         has, group_themes, ids = groups
         kinds = [" ; ".join(f"groupe {g}" for g in found) or "non" for found in ids]
         return _Candidates(has, group_themes, None, kinds), []
     if request.structures is None:
-        return _Candidates(None, None, None), [
-            _(
-                "Sans annuaire des structures (--structures), tous les sites sont admissibles "
-                "et la contrainte de thèmes différents ne s'applique pas."
-            )
-        ]
+        return _Candidates(None, None, None), [NO_COMMUNITY_NOTE()]
     frame = read_csv_strings(request.structures, role="structures")
     missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
     if missing:
@@ -314,8 +316,8 @@ def _candidates(
     number = []
     themes = []
     catchments = pairs.groupby("origin")["destination"].agg(list)
-    for code in codes:
-        around = catchments.get(code, [code])
+    for code, own in zip(sites.ids, sites.communes, strict=True):
+        around = catchments.get(code, [own])
         number.append(int(counts.reindex(around).fillna(0).sum()))
         themes.append(frozenset().union(*[themes_of.get(c, frozenset()) for c in around]))
     count_arr = np.array(number)
@@ -417,7 +419,7 @@ def _members_per_commune(path: Path, line: int, value: object) -> dict[str, int]
 
 
 def _group_communities(
-    request: SitesRequest, pairs: pd.DataFrame, codes: list[str]
+    request: SitesRequest, pairs: pd.DataFrame, sites: _SiteSet
 ) -> tuple[np.ndarray, list[frozenset[str]], list[list[str]]] | None:
     """Questionnaire groups as base communities of each candidate (``None`` without file).
 
@@ -434,11 +436,11 @@ def _group_communities(
     if len(pairs):
         for origin, dests in pairs.groupby("origin")["destination"].agg(list).items():
             catchments[str(origin)] = [str(c) for c in dests]
-    has = np.zeros(len(codes), dtype=bool)
+    has = np.zeros(len(sites.ids), dtype=bool)
     themes: list[frozenset[str]] = []
     ids: list[list[str]] = []
-    for i, code in enumerate(codes):
-        around = set(catchments.get(code, [code]))
+    for i, (code, own) in enumerate(zip(sites.ids, sites.communes, strict=True)):
+        around = set(catchments.get(code, [own]))
         found: list[str] = []
         carried: frozenset[str] = frozenset()
         for group in groups:
@@ -458,14 +460,33 @@ def _group_communities(
     return has, themes, ids
 
 
-def _coverage(pairs: pd.DataFrame, codes: list[str]) -> sparse.csr_matrix:
-    index = {c: i for i, c in enumerate(codes)}
-    keep = pairs["origin"].isin(index) & pairs["destination"].isin(index)
-    rows = pairs.loc[keep, "origin"].map(index).to_numpy()
-    cols = pairs.loc[keep, "destination"].map(index).to_numpy()
-    return sparse.csr_matrix(
-        (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(codes), len(codes))
+@dataclass(frozen=True)
+class _SiteSet:
+    """Candidate sites: the communes of the territory, or the user's places.
+
+    ``ids`` are the candidates' codes (commune codes, or the places' identifiers);
+    ``communes`` the commune each lies in; ``points`` their coordinates (``code`` =
+    id).  With places and existing tiers-lieux kept, the communes hosting those are
+    added as candidates of their own.
+    """
+
+    ids: list[str]
+    names: list[str]
+    communes: list[str]
+    points: pd.DataFrame
+    places: bool = False
+
+
+def _site_pairs(setup: _Setup, minutes: float) -> pd.DataFrame:
+    """Candidate -> communes within ``minutes`` (each candidate covers its own commune)."""
+    if not setup.sites.places:
+        return catchment_pairs(setup.engine, setup.points, minutes)
+    found = setup.engine.within(setup.sites.points, setup.points, minutes)
+    own = pd.DataFrame(
+        {"origin": setup.sites.ids, "destination": setup.sites.communes, "minutes": 0.0}
     )
+    pairs = pd.concat([found, own], ignore_index=True).drop_duplicates(["origin", "destination"])
+    return pairs.sort_values(["origin", "destination"], kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -474,6 +495,7 @@ class _Setup:
     weights: np.ndarray
     engine: TravelTimeEngine
     points: pd.DataFrame
+    sites: _SiteSet
     existing: dict[str, str] = field(default_factory=dict)
     groups: list[str] | None = None
     min_per_group: dict[str, int] = field(default_factory=dict)
@@ -483,36 +505,37 @@ class _Setup:
 def _solve(
     setup: _Setup, request: SitesRequest, minutes: float, count: int, exclude: int | None = None
 ) -> tuple[SitingResult, _Candidates, sparse.csr_matrix]:
-    pairs = catchment_pairs(setup.engine, setup.points, minutes)
-    matrix = _coverage(pairs, setup.codes)
-    candidates, _notes = _candidates(request, pairs, setup.codes)
+    sites = setup.sites
+    pairs = _site_pairs(setup, minutes)
+    matrix = sparse_within_to_csr(pairs, sites.ids, setup.codes)
+    candidates, _notes = _candidates(request, pairs, sites)
     allowed = (
         candidates.community.copy()
         if candidates.community is not None
-        else np.ones(len(setup.codes), dtype=bool)
+        else np.ones(len(sites.ids), dtype=bool)
     )
     distinct = request.distinct_themes and candidates.themes is not None
     themes = list(candidates.themes) if candidates.themes is not None else None
     weights = setup.weights
     fixed: list[int] = []
-    hosting = [i for i, c in enumerate(setup.codes) if c in setup.existing]
-    if hosting and request.tiers_lieux_mode == "garder":
-        fixed = hosting
+    served: set[str] = set()
+    if setup.existing and request.tiers_lieux_mode == "garder":
+        fixed = [i for i, c in enumerate(sites.ids) if c in setup.existing]
         if themes is not None:
             # An existing place is a base community of its own: it takes no theme from
             # the new sites (a theme of its own, shared with no one).
             for j in fixed:
-                themes[j] = frozenset({_("tiers-lieu existant ({code})", code=setup.codes[j])})
-    elif hosting:
+                themes[j] = frozenset({_("tiers-lieu existant ({code})", code=sites.ids[j])})
+    elif setup.existing:
         radius = request.exclusion_minutes or minutes
-        near_pairs = (
-            pairs if radius == minutes else catchment_pairs(setup.engine, setup.points, radius)
-        )
-        hosts = {setup.codes[j] for j in hosting}
-        near = set(near_pairs.loc[near_pairs["origin"].isin(hosts), "destination"]) | hosts
-        allowed &= ~np.isin(np.asarray(setup.codes), sorted(near))
-        served = np.asarray(matrix[hosting].sum(axis=0)).ravel() > 0
-        weights = np.where(served, 0.0, weights)
+        hosts = set(setup.existing)
+        communes_near = catchment_pairs(setup.engine, setup.points, max(radius, minutes))
+        from_hosts = communes_near[communes_near["origin"].isin(hosts)]
+        near = set(from_hosts.loc[from_hosts["minutes"] <= radius, "destination"]) | hosts
+        allowed &= ~np.isin(np.asarray(sites.communes), sorted(near))
+        # Demand already within reach of an existing tiers-lieu is not counted again.
+        served = set(from_hosts.loc[from_hosts["minutes"] <= minutes, "destination"]) | hosts
+        weights = np.where(np.isin(np.asarray(setup.codes), sorted(served)), 0.0, weights)
         if int(allowed.sum()) < count:
             raise InfeasibleError(
                 _(
@@ -530,7 +553,7 @@ def _solve(
     if setup.flow_model is not None:
         # Objective co2, per-flow rule: same constraints, gains per car flow.
         result = solve_max_benefit(
-            setup.flow_model.gains(minutes, setup.codes),
+            setup.flow_model.gains(minutes, sites.ids, unserved=served),
             count,
             fixed=fixed,
             site_themes=themes,
@@ -556,20 +579,8 @@ def _solve(
     return result, candidates, matrix
 
 
-def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
-    """Choose ``request.count`` experimentation sites and explain the choice.
-
-    Returns
-    -------
-    SitesResult
-        Ranked sites, coverage by commune, alternatives (each chosen site excluded in
-        turn) and sensitivity (15, 20, 30 minutes; K-1 and K+1 sites).
-
-    Raises
-    ------
-    InfeasibleError
-        The constraints cannot be met (explained in the user's terms).
-    """
+def _check_request(request: SitesRequest) -> None:
+    """Refuse unknown modes and impossible thresholds before reading any file."""
     if request.objective not in OBJECTIVES:
         raise SchemaError(
             _(
@@ -592,6 +603,23 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
     if request.min_per_epci < 0:
         raise SchemaError(_("--min-par-epci doit être positif ou nul."))
+
+
+def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
+    """Choose ``request.count`` experimentation sites and explain the choice.
+
+    Returns
+    -------
+    SitesResult
+        Ranked sites, coverage by commune, alternatives (each chosen site excluded in
+        turn) and sensitivity (15, 20, 30 minutes; K-1 and K+1 sites).
+
+    Raises
+    ------
+    InfeasibleError
+        The constraints cannot be met (explained in the user's terms).
+    """
+    _check_request(request)
     table, codes, geometries, label, zonages = _territory(settings, request)
     demand, km, notes = _demand(settings, request, codes)
     if request.groups is not None:
@@ -605,7 +633,25 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
             )
         )
     weights = demand.to_numpy(dtype="float64")
-    flow_model, weights, unit = _co2_flow_hook(settings, request, (table, codes), weights, notes)
+    if request.respondents is not None:
+        weights = weights + _respondents_per_commune(request, codes, notes)
+    engine, _prov = _engine(settings, request.travel_times)
+    points = table[["code", "latitude", "longitude"]].dropna()
+    points = points[points["code"].isin(codes)].reset_index(drop=True)
+    missing = sorted(set(codes) - set(points["code"]))
+    if missing:
+        notes.append(
+            _("Communes sans coordonnées, ignorées : {codes}.", codes=", ".join(missing[:10]))
+        )
+        keep = [c for c in codes if c not in set(missing)]
+        weights = weights[[codes.index(c) for c in keep]]
+        codes = keep
+    existing, existing_notes = _existing_places(settings, request, codes)
+    notes.extend(existing_notes)
+    site_set, engine = _site_set(request, table, points, existing, engine, notes)
+    flow_model, weights, unit = _co2_flow_hook(
+        settings, request, (table, codes, site_set, engine), weights, notes
+    )
     if request.objective == "co2" and flow_model is None:
         default_km = settings.long_commute_minutes * DEFAULT_SPEED_KMH / 60.0
         km_values = (
@@ -628,40 +674,26 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
                 source=CAR_EMISSION_FACTOR_SOURCE,
             )
         )
-    engine, _prov = _engine(settings, request.travel_times)
-    points = table[["code", "latitude", "longitude"]].dropna()
-    points = points[points["code"].isin(codes)].reset_index(drop=True)
-    missing = sorted(set(codes) - set(points["code"]))
-    if missing:
-        notes.append(
-            _("Communes sans coordonnées, ignorées : {codes}.", codes=", ".join(missing[:10]))
-        )
-        keep = [c for c in codes if c not in set(missing)]
-        weights = weights[[codes.index(c) for c in keep]]
-        codes = keep
-    existing, existing_notes = _existing_places(settings, request, codes)
-    notes.extend(existing_notes)
-    hosting = sorted(c for c in existing if c in set(codes))
-    if request.tiers_lieux_mode == "garder" and len(hosting) > request.count:
+    if request.tiers_lieux_mode == "garder" and len(existing) > request.count:
         raise InfeasibleError(
             _(
                 "{f} communes du territoire ont déjà un tiers-lieu, gardées comme sites "
                 "(--tiers-lieux-mode garder), mais vous ne demandez que {k} sites : "
                 "demandez au moins {f} sites ou utilisez --tiers-lieux-mode exclure.",
-                f=len(hosting),
+                f=len(existing),
                 k=request.count,
             )
         )
-    groups, mins = _epci_groups(request, zonages, codes)
-    setup = _Setup(codes, weights, engine, points, existing, groups, mins, flow_model)
+    groups, mins = _epci_groups(request, zonages, site_set.communes)
+    setup = _Setup(codes, weights, engine, points, site_set, existing, groups, mins, flow_model)
     result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
     if request.structures is None and request.groups is None:
-        notes.extend(_candidates(request, pd.DataFrame(), [])[1])
-    names = table.set_index("code")["nom"]
-    sites = _sites_frame(result, candidates, codes, names, setup)
-    coverage = _coverage_frame(result, matrix, codes, names, weights)
-    alternatives = _alternatives(setup, request, result, codes, names)
-    sensitivity = _sensitivity(setup, request, result, codes)
+        notes.append(NO_COMMUNITY_NOTE())
+    names = table.drop_duplicates("code").set_index("code")["nom"]
+    sites = _sites_frame(result, candidates, setup)
+    coverage = _coverage_frame(result, matrix, setup, names)
+    alternatives = _alternatives(setup, request, result)
+    sensitivity = _sensitivity(setup, request, result)
     communes = pd.DataFrame(
         {
             "code": codes,
@@ -669,10 +701,10 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
             "demande": weights,
         }
     ).merge(points, on="code", how="left")
-    chosen_codes = {codes[s.index] for s in result.sites}
+    chosen_communes = {site_set.communes[s.index] for s in result.sites}
     covering = coverage.groupby("code_commune")["code_site"].agg(lambda s: ";".join(sorted(s)))
     communes["couvert_par"] = communes["code"].map(covering).fillna("")
-    communes["site"] = communes["code"].isin(chosen_codes)
+    communes["site"] = communes["code"].isin(chosen_communes)
     return SitesResult(
         territory_label=label,
         objective=request.objective,
@@ -691,16 +723,160 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     )
 
 
-def _sites_frame(
-    result: SitingResult,
-    candidates: _Candidates,
-    codes: list[str],
-    names: pd.Series,
-    setup: _Setup,
-) -> pd.DataFrame:
+def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
+    """Note shown when neither structures nor questionnaire groups are given."""
+    return _(
+        "Sans annuaire des structures (--structures), tous les sites sont admissibles "
+        "et la contrainte de thèmes différents ne s'applique pas."
+    )
+
+
+def _respondents_per_commune(
+    request: SitesRequest, codes: list[str], notes: list[str]
+) -> np.ndarray:
+    """One unit of demand per questionnaire respondent, in their commune of residence."""
+    assert request.respondents is not None  # noqa: S101  (checked by the caller)
+    frame = read_csv_strings(request.respondents, role="répondants du questionnaire")
+    if "commune" not in frame.columns:
+        raise SchemaError(
+            _(
+                "{path} : colonne commune manquante (fichier respondents.csv de "
+                "« tierslieux survey analyse » attendu).",
+                path=request.respondents,
+            )
+        )
+    communes = frame["commune"].fillna("").str.strip()
+    bad = [(line, c) for line, c in enumerate(communes, start=2) if c and not is_commune_code(c)]
+    if bad:
+        raise _group_error(
+            request.respondents,
+            bad[0][0],
+            _("code commune « {c} » invalide (code Insee à 5 caractères attendu).", c=bad[0][1]),
+        )
+    counts = communes[communes != ""].value_counts()
+    inside = counts.reindex(codes).fillna(0.0)
+    outside = int(counts.sum() - inside.sum())
+    notes.append(
+        _(
+            "Répondants du questionnaire ({path}) : {n} ajoutés à la demande de leur commune "
+            "(un usager déclaré compte pour 1, en plus de l'estimation du recensement qui "
+            "peut déjà l'inclure) ; {o} hors du territoire ou sans commune, ignorés.",
+            path=request.respondents,
+            n=int(inside.sum()),
+            o=outside + int((communes == "").sum()),
+        )
+    )
+    return inside.to_numpy(dtype="float64")
+
+
+def _site_set(
+    request: SitesRequest,
+    table: pd.DataFrame,
+    points: pd.DataFrame,
+    existing: dict[str, str],
+    engine: TravelTimeEngine,
+    notes: list[str],
+) -> tuple[_SiteSet, TravelTimeEngine]:
+    """Candidates (communes, or the user's places) and the engine that reaches them."""
+    codes = list(points["code"])
+    names = table.drop_duplicates("code").set_index("code")["nom"]
+    if request.candidates is None:
+        return _SiteSet(codes, [str(names.get(c, c)) for c in codes], codes, points), engine
+    places = _locate_places(request.candidates, points, notes)
+    if request.tiers_lieux_mode == "garder" and existing:
+        hosts = points[points["code"].isin(sorted(existing))]
+        host_frame = pd.DataFrame(
+            {
+                "identifiant": hosts["code"],
+                "nom": [existing[c] for c in hosts["code"]],
+                "latitude": hosts["latitude"],
+                "longitude": hosts["longitude"],
+                "code_commune": hosts["code"],
+            }
+        )
+        places = pd.concat([places, host_frame], ignore_index=True)
+    ids = [str(i) for i in places["identifiant"]]
+    communes = [str(c) for c in places["code_commune"]]
+    site_points = pd.DataFrame(
+        {"code": ids, "latitude": places["latitude"], "longitude": places["longitude"]}
+    )
+    if engine.name == "table":
+        engine = AnchoredEngine(engine, dict(zip(ids, communes, strict=True)))
+    sites = _SiteSet(ids, [str(n) for n in places["nom"]], communes, site_points, places=True)
+    return sites, engine
+
+
+#: A place further than this from every commune centre of the territory is refused.
+MAX_PLACE_DISTANCE_KM = 30.0
+
+
+def _locate_places(path: Path, points: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Read the candidate places and give each its commune and coordinates."""
+    places = load_candidate_places(path)
+    centres = points.set_index("code")[["latitude", "longitude"]]
+    problems: list[str] = []
+    given = places["code_commune"].notna()
+    for line, (ident, code) in enumerate(
+        zip(places["identifiant"], places["code_commune"], strict=True), start=2
+    ):
+        if code is not None and code == code and str(code) not in centres.index:  # noqa: PLR0124
+            problems.append(_("ligne {n} : commune {c} hors du territoire", n=line, c=code))
+        if str(ident) in centres.index:
+            problems.append(
+                _(
+                    "ligne {n} : l'identifiant « {i} » est aussi un code commune du "
+                    "territoire (choisissez un autre identifiant)",
+                    n=line,
+                    i=ident,
+                )
+            )
+    raise_problems(problems, path, _("lieux candidats"))
+    no_xy = places["latitude"].isna() | places["longitude"].isna()
+    at_centre = centres.reindex(places.loc[no_xy, "code_commune"].astype(str))
+    places.loc[no_xy, "latitude"] = at_centre["latitude"].to_numpy()
+    places.loc[no_xy, "longitude"] = at_centre["longitude"].to_numpy()
+    unplaced = ~given
+    if unplaced.any():
+        lat = places.loc[unplaced, "latitude"].to_numpy(float)[:, None]
+        lon = places.loc[unplaced, "longitude"].to_numpy(float)[:, None]
+        km = great_circle_km(
+            lat, lon, centres["latitude"].to_numpy(float), centres["longitude"].to_numpy(float)
+        )
+        nearest = km.argmin(axis=1)
+        far = km[np.arange(len(nearest)), nearest] > MAX_PLACE_DISTANCE_KM
+        problems.extend(
+            _(
+                "ligne {n} : à plus de {d:.0f} km de toute commune du territoire "
+                "(coordonnées inversées, ou lieu hors du territoire ?)",
+                n=int(line) + 2,
+                d=MAX_PLACE_DISTANCE_KM,
+            )
+            for line in places.index[unplaced][far]
+        )
+        raise_problems(problems, path, _("lieux candidats"))
+        places.loc[unplaced, "code_commune"] = centres.index[nearest].to_numpy()
+    notes.append(
+        _(
+            "Sites candidats : {n} lieu(x) de {path} ({c} placé(s) au centre de leur commune "
+            "faute de coordonnées, {k} rattaché(s) à la commune dont le centre est le plus "
+            "proche) ; un lieu couvre les communes à moins de --minutes de ses coordonnées "
+            "et toujours sa propre commune.",
+            n=len(places),
+            path=path,
+            c=int(no_xy.sum()),
+            k=int(unplaced.sum()),
+        )
+    )
+    return places
+
+
+def _sites_frame(result: SitingResult, candidates: _Candidates, setup: _Setup) -> pd.DataFrame:
+    sites = setup.sites
+    lat = dict(zip(sites.points["code"], sites.points["latitude"].astype(float), strict=True))
+    lon = dict(zip(sites.points["code"], sites.points["longitude"].astype(float), strict=True))
     rows = []
     for rank, site in enumerate(result.sites, start=1):
-        code = codes[site.index]
+        code = sites.ids[site.index]
         kind = "" if candidates.kinds is None else candidates.kinds[site.index]
         available = (
             ";".join(sorted(candidates.themes[site.index]))
@@ -711,7 +887,7 @@ def _sites_frame(
             {
                 "rang": rank,
                 "code": code,
-                "nom": names.get(code),
+                "nom": sites.names[site.index],
                 "valeur": site.value,
                 "gain_marginal": site.marginal_gain,
                 "theme": site.theme or available,
@@ -726,25 +902,25 @@ def _sites_frame(
                 "impose": site.fixed,
                 "tiers_lieux_existants": setup.existing.get(code, ""),
                 "intercommunalite": setup.groups[site.index] if setup.groups else "",
+                "code_commune": sites.communes[site.index],
+                "latitude": lat[code],
+                "longitude": lon[code],
             }
         )
     return pd.DataFrame(rows)
 
 
 def _coverage_frame(
-    result: SitingResult,
-    matrix: sparse.csr_matrix,
-    codes: list[str],
-    names: pd.Series,
-    weights: np.ndarray,
+    result: SitingResult, matrix: sparse.csr_matrix, setup: _Setup, names: pd.Series
 ) -> pd.DataFrame:
+    sites, codes = setup.sites, setup.codes
     rows = [
         {
-            "code_site": codes[site.index],
-            "nom_site": names.get(codes[site.index]),
+            "code_site": sites.ids[site.index],
+            "nom_site": sites.names[site.index],
             "code_commune": codes[int(i)],
             "nom_commune": names.get(codes[int(i)]),
-            "demande": float(weights[int(i)]),
+            "demande": float(setup.weights[int(i)]),
         }
         for site in result.sites
         for i in matrix[site.index].indices
@@ -753,17 +929,14 @@ def _coverage_frame(
     return pd.DataFrame(rows, columns=columns)
 
 
-def _alternatives(
-    setup: _Setup,
-    request: SitesRequest,
-    base: SitingResult,
-    codes: list[str],
-    names: pd.Series,
-) -> pd.DataFrame:
+def _alternatives(setup: _Setup, request: SitesRequest, base: SitingResult) -> pd.DataFrame:
+    ids, names = setup.sites.ids, setup.sites.names
     rows = []
     for site in base.sites:
-        code = codes[site.index]
-        row: dict[str, object] = {"site_exclu": code, "nom_site_exclu": names.get(code)}
+        row: dict[str, object] = {
+            "site_exclu": ids[site.index],
+            "nom_site_exclu": names[site.index],
+        }
         if site.fixed:
             row.update({"objectif": pd.NA, "perte": pd.NA, "sites": "", "remplacant": ""})
             row["message"] = _("Tiers-lieu existant gardé : pas d'alternative calculée.")
@@ -775,8 +948,7 @@ def _alternatives(
             row.update({"objectif": pd.NA, "perte": pd.NA, "sites": "", "remplacant": ""})
             row["message"] = str(error)
         else:
-            new = [codes[j] for j in other.chosen]
-            entering = sorted(set(new) - {codes[j] for j in base.chosen})
+            entering = sorted(set(other.chosen) - set(base.chosen))
             row.update(
                 {
                     "objectif": other.objective,
@@ -786,8 +958,8 @@ def _alternatives(
                         if base.objective
                         else 0.0
                     ),
-                    "sites": ";".join(new),
-                    "remplacant": ";".join(f"{c} {names.get(c)}" for c in entering),
+                    "sites": ";".join(ids[j] for j in other.chosen),
+                    "remplacant": ";".join(f"{ids[j]} {names[j]}" for j in entering),
                     "message": "",
                 }
             )
@@ -795,14 +967,13 @@ def _alternatives(
     return pd.DataFrame(rows)
 
 
-def _sensitivity(
-    setup: _Setup, request: SitesRequest, base: SitingResult, codes: list[str]
-) -> pd.DataFrame:
+def _sensitivity(setup: _Setup, request: SitesRequest, base: SitingResult) -> pd.DataFrame:
+    ids = setup.sites.ids
     scenarios = [(m, request.count) for m in SENSITIVITY_MINUTES]
     scenarios += [(request.minutes, k) for k in (request.count - 1, request.count + 1) if k >= 1]
     if (request.minutes, request.count) not in scenarios:
         scenarios.insert(0, (request.minutes, request.count))
-    base_set = {codes[j] for j in base.chosen}
+    base_set = set(base.chosen)
     rows = []
     for minutes, count in scenarios:
         row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
@@ -811,7 +982,6 @@ def _sensitivity(
         except InfeasibleError as error:
             row.update({"objectif": pd.NA, "message": str(error)})
         else:
-            chosen = [codes[j] for j in res.chosen]
             row.update(
                 {
                     "objectif": res.objective,
@@ -819,8 +989,8 @@ def _sensitivity(
                     "borne": res.bound,
                     "ecart": res.gap,
                     "solveur": res.solver,
-                    "sites": ";".join(chosen),
-                    "sites_communs_reference": len(base_set & set(chosen)),
+                    "sites": ";".join(ids[j] for j in res.chosen),
+                    "sites_communs_reference": len(base_set & set(res.chosen)),
                     "message": "",
                 }
             )
@@ -844,8 +1014,14 @@ class _FlowModel:
     gain_minimal: float
     cache: dict[float, sparse.csr_matrix] = field(default_factory=dict)
 
-    def gains(self, minutes: float, codes: list[str]) -> sparse.csr_matrix:
-        """Flows × ``codes`` gains (kg CO₂e per working day) with a ``minutes`` limit."""
+    def gains(
+        self, minutes: float, codes: list[str], *, unserved: set[str] | None = None
+    ) -> sparse.csr_matrix:
+        """Flows × ``codes`` gains (kg CO₂e per working day) with a ``minutes`` limit.
+
+        Flows living in a commune of ``unserved`` (already within reach of an existing
+        tiers-lieu, ``--tiers-lieux-mode exclure``) gain nothing from a new site.
+        """
         if minutes not in self.cache:
             self.cache[minutes] = flow_gains(
                 self.flows,
@@ -857,7 +1033,12 @@ class _FlowModel:
             ).gains.tocsc()
         full = self.cache[minutes]
         column = {c: i for i, c in enumerate(self.candidates)}
-        return full[:, [column[c] for c in codes]].tocsr()
+        chosen = full[:, [column[c] for c in codes]].tocsr()
+        if unserved:
+            keep = ~self.flows["residence"].isin(sorted(unserved)).to_numpy()
+            chosen = (sparse.diags(keep.astype(np.float64)) @ chosen).tocsr()
+            chosen.eliminate_zeros()
+        return chosen
 
     def potential(self, minutes: float, codes: list[str]) -> np.ndarray:
         """Per residence commune: gain of its flows if every candidate were open."""
@@ -867,7 +1048,9 @@ class _FlowModel:
 
 
 def _co2_flow_model(
-    settings: Settings, request: SitesRequest, table: pd.DataFrame, codes: list[str]
+    settings: Settings,
+    request: SitesRequest,
+    territory: tuple[pd.DataFrame, list[str], _SiteSet, TravelTimeEngine],
 ) -> tuple[_FlowModel | None, list[str]]:
     """The per-flow CO₂ model when a MOBPRO detail file is at hand, else None and why."""
     if request.demand is not None:
@@ -890,7 +1073,7 @@ def _co2_flow_model(
         return None, [
             _("Objectif CO₂ : pas de fichier détail MOBPRO, règle par flux non appliquée.")
         ]
-    engine, _prov = _engine(settings, request.travel_times)
+    table, codes, sites, engine = territory
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit}) as con:
         mobpro = open_mobpro(path, con, cache_dir=settings.cache_dir / "mobpro")
@@ -904,8 +1087,11 @@ def _co2_flow_model(
             ]
         car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
         flows = car_flows(con, mobpro.view, residences=codes, car_codes=car)
-    points = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
-    model = _FlowModel(flows, list(codes), points, engine, request.gain_minimal)
+    points = table[["code", "latitude", "longitude"]].dropna()
+    if sites.places:
+        points = pd.concat([points, sites.points], ignore_index=True)
+    points = points.drop_duplicates("code")
+    model = _FlowModel(flows, list(sites.ids), points, engine, request.gain_minimal)
     note = _(
         "Objectif CO₂, règle par flux (Mastio, Hörl, Balac, Loubière, ANT 2023) : "
         "{n} flux domicile-travail en voiture ({how}) de {file}, {w:.0f} navetteurs ; un "
@@ -930,7 +1116,7 @@ def _co2_flow_model(
 def _co2_flow_hook(
     settings: Settings,
     request: SitesRequest,
-    territory: tuple[pd.DataFrame, list[str]],
+    territory: tuple[pd.DataFrame, list[str], _SiteSet, TravelTimeEngine],
     weights: np.ndarray,
     notes: list[str],
 ) -> tuple[_FlowModel | None, np.ndarray, str]:
@@ -938,8 +1124,8 @@ def _co2_flow_hook(
     unit = _("usagers potentiels")
     if request.objective != "co2":
         return None, weights, unit
-    table, codes = territory
-    model, flow_notes = _co2_flow_model(settings, request, table, codes)
+    codes = territory[1]
+    model, flow_notes = _co2_flow_model(settings, request, territory)
     notes.extend(flow_notes)
     if model is None:
         return None, weights, unit

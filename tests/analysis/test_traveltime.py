@@ -10,6 +10,7 @@ import pytest
 
 from tierslieux.analysis.traveltime import (
     EARTH_RADIUS_KM,
+    AnchoredEngine,
     StraightLineEngine,
     TableEngine,
     great_circle_km,
@@ -248,3 +249,33 @@ def test_sparse_within_to_csr() -> None:
     matrix = sparse_within_to_csr(od, ["A", "B"], ["A", "B", "C"])
     assert matrix.shape == (2, 3)
     assert matrix.toarray().tolist() == [[True, True, False], [False, True, False]]
+
+
+def test_anchored_engine_gives_places_their_commune_times() -> None:
+    engine = AnchoredEngine(TableEngine(MATRIX), {"gare": "05061", "halle": "05061"})
+    places = pd.DataFrame(
+        {"code": ["gare", "halle"], "latitude": [44.56, 44.57], "longitude": [6.08, 6.09]}
+    )
+    communes = pd.DataFrame(
+        {"code": ["05061", "05179", "05023"], "latitude": [44.5] * 3, "longitude": [6.0] * 3}
+    )
+    pairs = engine.within(places, communes, 30.0)
+    # Both places lie in 05061: its own commune (0 min) and 05179 (22.5 min), not 05023.
+    assert sorted(zip(pairs["origin"], pairs["destination"], pairs["minutes"], strict=True)) == [
+        ("gare", "05061", 0.0),
+        ("gare", "05179", 22.5),
+        ("halle", "05061", 0.0),
+        ("halle", "05179", 22.5),
+    ]
+    # The other way round (residences to places), and codes that are communes pass through.
+    back = engine.within(communes, places, 30.0)
+    assert set(zip(back["origin"], back["destination"], strict=True)) == {
+        ("05061", "gare"),
+        ("05061", "halle"),
+        ("05179", "gare"),
+        ("05179", "halle"),
+    }
+    asked = pd.DataFrame({"origin": ["04088", "gare"], "destination": ["halle", "05023"]})
+    assert list(engine.between(asked, places)) == [61.25, 75.0]
+    assert engine.name == "table"
+    assert engine.parameters() == TableEngine(MATRIX).parameters()

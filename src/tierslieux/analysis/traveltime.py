@@ -25,10 +25,13 @@ from tierslieux.model.traveltime import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+
+    from tierslieux.model.traveltime import TravelTimeEngine
 
 __all__ = [
     "EARTH_RADIUS_KM",
+    "AnchoredEngine",
     "StraightLineEngine",
     "TableEngine",
     "empty_od",
@@ -422,3 +425,61 @@ def sparse_within_to_csr(
     matrix = csr_matrix((data, (rows[keep], cols[keep])), shape=shape, dtype=bool)
     matrix.sum_duplicates()
     return matrix
+
+
+class AnchoredEngine:
+    """An engine that knows only communes, seen from points that lie in communes.
+
+    An imported matrix (:class:`TableEngine`) has times between commune codes only; a
+    candidate place (a building with its own code) then takes the times of the commune
+    it lies in.  Codes absent from ``commune_of`` are passed through unchanged.
+    """
+
+    def __init__(self, inner: TravelTimeEngine, commune_of: Mapping[str, str]) -> None:
+        self._inner = inner
+        self._commune_of = dict(commune_of)
+
+    @property
+    def name(self) -> str:
+        """Return the inner engine's name."""
+        return self._inner.name
+
+    def parameters(self) -> dict[str, object]:
+        """Return the inner engine's parameters."""
+        return self._inner.parameters()
+
+    def _anchor(self, points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        codes = points["code"].astype(str)
+        anchors = codes.map(lambda c: self._commune_of.get(c, c))
+        mapping = pd.DataFrame({"code": codes.to_numpy(), "anchor": anchors.to_numpy()})
+        anchored = points.assign(code=anchors.to_numpy()).drop_duplicates("code")
+        return anchored.reset_index(drop=True), mapping
+
+    def within(
+        self, origins: pd.DataFrame, destinations: pd.DataFrame, max_minutes: float
+    ) -> pd.DataFrame:
+        """Pairs within ``max_minutes``, each point taking its commune's times."""
+        o_points, o_map = self._anchor(origins)
+        d_points, d_map = self._anchor(destinations)
+        inner = self._inner.within(o_points, d_points, max_minutes)
+        if inner.empty:
+            return empty_od()
+        out = inner.merge(o_map.rename(columns={"anchor": "origin"}), on="origin")
+        out = out.drop(columns="origin").rename(columns={"code": "origin"})
+        out = out.merge(d_map.rename(columns={"anchor": "destination"}), on="destination")
+        out = out.drop(columns="destination").rename(columns={"code": "destination"})
+        return _finish_od(out)
+
+    def between(self, pairs: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
+        """Minutes of ``pairs``, each code replaced by its commune first."""
+        _check_pairs(pairs)
+        anchored = pd.DataFrame(
+            {
+                "origin": pairs["origin"].astype(str).map(lambda c: self._commune_of.get(c, c)),
+                "destination": pairs["destination"]
+                .astype(str)
+                .map(lambda c: self._commune_of.get(c, c)),
+            },
+            index=pairs.index,
+        )
+        return self._inner.between(anchored, self._anchor(points)[0])

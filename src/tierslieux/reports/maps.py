@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-__all__ = ["PALETTE", "choropleth_svg", "class_breaks"]
+__all__ = ["PALETTE", "Marker", "choropleth_svg", "class_breaks"]
 
 #: Sequential palette, 5 classes (ColorBrewer "YlGnBu", Cynthia Brewer, colorbrewer2.org).
 PALETTE: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
@@ -56,6 +58,16 @@ def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
     return []
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A point drawn over the map: WGS84 coordinates, a short label and a tooltip."""
+
+    latitude: float
+    longitude: float
+    label: str
+    title: str
+
+
 def choropleth_svg(
     frame: pd.DataFrame,
     column: str,
@@ -64,11 +76,13 @@ def choropleth_svg(
     label: str,
     decimals: int = 0,
     title_column: str = "nom",
+    markers: Sequence[Marker] = (),
 ) -> str:
     """Return an SVG choropleth of ``frame[column]`` by commune (EPSG:2154 projection).
 
     Communes without a polygon are drawn as circles at their ``latitude``/``longitude``
-    when those columns are present.
+    when those columns are present.  ``markers`` (chosen sites, say) are drawn on top as
+    dark numbered discs at their coordinates.
     """
     to_l93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
     values = {str(c): v for c, v in zip(frame["code"], frame[column], strict=True)}
@@ -94,7 +108,9 @@ def choropleth_svg(
             if str(code) not in geometries and lat == lat and lon == lon:  # noqa: PLR0124
                 x, y = to_l93.transform(float(lon), float(lat))
                 dots.append((str(code), float(x), float(y)))
+    pins = _project_markers(markers, to_l93)
     all_xy = [r for _c, rings in shapes for r in rings] + [np.array([[x, y]]) for _c, x, y in dots]
+    all_xy += [np.array([[x, y]]) for _m, x, y in pins]
     if not all_xy:
         return ""
     stacked = np.vstack(all_xy)
@@ -132,7 +148,31 @@ def choropleth_svg(
             f'stroke="#555"><title>{html.escape(titles.get(code, code))} ({code}) : {shown}'
             "</title></circle>"
         )
+    for marker, x, y in pins:
+        cx, cy = (x - xmin) * scale + 10, (ymax - y) * scale + 10
+        parts.append(
+            f'<g class="repere"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="#222" '
+            f'stroke="#fff" stroke-width="1.5"><title>{html.escape(marker.title)}</title>'
+            f'</circle><text x="{cx:.1f}" y="{cy + 3.5:.1f}" text-anchor="middle" '
+            f'font-size="10" fill="#fff">{html.escape(marker.label)}</text></g>'
+        )
     parts.append("</svg>")
+    return "".join(parts) + _legend(values, breaks, decimals)
+
+
+def _project_markers(
+    markers: Sequence[Marker], to_l93: Transformer
+) -> list[tuple[Marker, float, float]]:
+    """Markers with coordinates, projected to Lambert-93 (others are skipped)."""
+    pins = []
+    for marker in markers:
+        if math.isfinite(marker.latitude) and math.isfinite(marker.longitude):
+            x, y = to_l93.transform(float(marker.longitude), float(marker.latitude))
+            pins.append((marker, float(x), float(y)))
+    return pins
+
+
+def _legend(values: Mapping[str, Any], breaks: Sequence[float], decimals: int) -> str:
     legend = ['<ul class="legende">']
     lower = min(float(v) for v in values.values() if v is not None and v == v)  # noqa: PLR0124
     for colour, upper in zip(PALETTE, breaks, strict=False):
@@ -142,4 +182,4 @@ def choropleth_svg(
         )
         lower = upper
     legend.append("</ul>")
-    return "".join(parts) + "".join(legend)
+    return "".join(legend)

@@ -10,7 +10,7 @@ import pandas as pd
 from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.reports._write import atomic_output_dir
-from tierslieux.reports.maps import choropleth_svg
+from tierslieux.reports.maps import Marker, choropleth_svg
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,11 +50,28 @@ def _page(result: SitesResult) -> str:
     frame = result.communes.assign(
         carte=result.communes["demande"].where(result.communes["couvert_par"] != "", 0.0)
     )
+    sites = result.sites
     svg = choropleth_svg(
         frame,
         "carte",
         result.geometries,
         label=_("Demande couverte par commune"),
+        markers=[
+            Marker(
+                lat,
+                lon,
+                str(rank),
+                _("Site {rank} : {name} ({code})", rank=rank, name=name, code=code),
+            )
+            for rank, code, name, lat, lon in zip(
+                sites["rang"],
+                sites["code"],
+                sites["nom"],
+                sites["latitude"].astype(float),
+                sites["longitude"].astype(float),
+                strict=True,
+            )
+        ],
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
     summary = _(

@@ -1,0 +1,206 @@
+"""``tierslieux sites`` with candidate places, questionnaire respondents as demand, and
+the per-flow CO₂ rule in ``exclure`` mode (demo territory, hand-checked optima)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sites_helpers import write_cget
+from tierslieux.cli import app
+from tierslieux.config import Settings
+from tierslieux.errors import SchemaError
+from tierslieux.pipeline import demo_files
+from tierslieux.pipeline_sites import SitesRequest, run_sites
+from tierslieux.sources.communes import load_communes
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(offline=True, cache_dir=tmp_path / "cache")
+
+
+def _centres() -> dict[str, tuple[float, float]]:
+    table = load_communes(demo_files()["communes"]).table
+    return {
+        str(c): (float(lat), float(lon))
+        for c, lat, lon in zip(table["code"], table["latitude"], table["longitude"], strict=True)
+    }
+
+
+def _places(
+    path: Path, rows: list[str], header: str = "identifiant,nom,latitude,longitude"
+) -> Path:
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _at_every_centre(path: Path) -> Path:
+    rows = [f"P{code},Lieu {code},{lat},{lon}" for code, (lat, lon) in _centres().items()]
+    return _places(path, rows)
+
+
+@pytest.mark.parametrize("objective", ["couverture", "co2"])
+def test_places_at_commune_centres_give_the_commune_optimum(
+    tmp_path: Path, settings: Settings, objective: str
+) -> None:
+    base = SitesRequest(territory="france", count=2, objective=objective, demo=True)
+    by_commune = run_sites(settings, base)
+    places = _at_every_centre(tmp_path / "lieux.csv")
+    by_place = run_sites(settings, replace(base, candidates=places))
+    assert by_place.result.objective == pytest.approx(by_commune.result.objective)
+    chosen = {f"P{c}" for c in by_commune.sites["code"]}
+    assert set(by_place.sites["code"]) == chosen
+    # Each place lies in the commune whose centre it stands on.
+    assert list(by_place.sites["code_commune"]) == [c[1:] for c in by_place.sites["code"]]
+    assert set(by_place.coverage["code_site"]) == chosen
+
+
+def test_place_without_commune_goes_to_the_nearest_centre(
+    tmp_path: Path, settings: Settings
+) -> None:
+    lat, lon = _centres()["00108"]
+    places = _places(tmp_path / "lieux.csv", [f"G,Gare,{lat + 0.004},{lon - 0.003}"])
+    res = run_sites(
+        settings, SitesRequest(territory="france", count=1, demo=True, candidates=places)
+    )
+    assert list(res.sites["code"]) == ["G"]
+    assert list(res.sites["code_commune"]) == ["00108"]
+    assert any("1 rattaché(s) à la commune" in n for n in res.notes)
+    # Its coverage is the communes within 20 minutes of its own coordinates.
+    assert "00108" in set(res.coverage["code_commune"])
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("F,Loin,48.85,2.35", "ligne 2 : à plus de 30 km de toute commune du territoire"),
+        ("00101,Homonyme,44.63,5.845", "« 00101 » est aussi un code commune"),
+    ],
+)
+def test_bad_places_are_explained(
+    tmp_path: Path, settings: Settings, row: str, expected: str
+) -> None:
+    places = _places(tmp_path / "lieux.csv", [row])
+    with pytest.raises(SchemaError) as error:
+        run_sites(settings, SitesRequest(territory="france", count=1, demo=True, candidates=places))
+    assert expected in str(error.value)
+
+
+def test_place_in_a_commune_outside_the_territory(tmp_path: Path, settings: Settings) -> None:
+    places = _places(tmp_path / "lieux.csv", ["A,Ailleurs,05061"], "identifiant,nom,code_commune")
+    with pytest.raises(SchemaError) as error:
+        run_sites(settings, SitesRequest(territory="france", count=1, demo=True, candidates=places))
+    assert "commune 05061 hors du territoire" in str(error.value)
+
+
+def test_places_with_an_imported_matrix_take_their_commune_times(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # Two places in 00101 and 00108; 00101 reaches 00102 in 5 min, 00108 nothing else.
+    matrix = tmp_path / "tt.csv"
+    matrix.write_text("origin,destination,minutes\n00101,00102,5\n00108,00103,45\n")
+    demand = tmp_path / "d.csv"
+    demand.write_text("code,demand\n00101,100\n00102,80\n00108,150\n00103,500\n")
+    places = _places(
+        tmp_path / "lieux.csv", ["A,Mairie,00101", "B,Gare,00108"], "identifiant,nom,code_commune"
+    )
+    res = run_sites(
+        settings,
+        SitesRequest(
+            territory="france",
+            count=1,
+            demo=True,
+            candidates=places,
+            travel_times=matrix,
+            demand=demand,
+        ),
+    )
+    # A covers 00101 + 00102 = 180 > B's 150 (00103 is 45 min away).
+    assert list(res.sites["code"]) == ["A"]
+    assert res.result.objective == pytest.approx(180.0)
+
+
+def test_kept_tiers_lieu_is_added_to_the_places(tmp_path: Path, settings: Settings) -> None:
+    places = _places(
+        tmp_path / "lieux.csv", ["A,Mairie,00101", "B,Gare,00102"], "identifiant,nom,code_commune"
+    )
+    tl = write_cget(tmp_path / "tl.csv", "00108")
+    res = run_sites(
+        settings,
+        SitesRequest(territory="france", count=2, demo=True, candidates=places, tiers_lieux=tl),
+    )
+    fixed = res.sites[res.sites["impose"]]
+    assert list(fixed["code"]) == ["00108"]
+    assert len(res.sites) == 2
+    assert set(res.sites["code"]) - {"00108"} <= {"A", "B"}
+
+
+def test_respondents_add_to_the_demand_of_their_commune(tmp_path: Path, settings: Settings) -> None:
+    demand = tmp_path / "d.csv"
+    demand.write_text("code,demand\n00101,10\n00108,12\n")
+    respondents = tmp_path / "respondents.csv"
+    respondents.write_text(
+        "repondant,commune,score\n1,00101,0.8\n2,00101,0.5\n3,00101,0.9\n4,,0.1\n5,05061,0.3\n"
+    )
+    base = SitesRequest(territory="france", count=1, minutes=1.0, demo=True, demand=demand)
+    alone = run_sites(settings, base)
+    assert list(alone.sites["code"]) == ["00108"]
+    both = run_sites(settings, replace(base, respondents=respondents))
+    # 10 + 3 respondents = 13 > 12: the choice flips to 00101.
+    assert list(both.sites["code"]) == ["00101"]
+    assert both.result.objective == pytest.approx(13.0)
+    assert any("3 ajoutés" in n and "2 hors du territoire" in n for n in both.notes)
+
+
+def test_bad_respondents_file(tmp_path: Path, settings: Settings) -> None:
+    respondents = tmp_path / "respondents.csv"
+    respondents.write_text("repondant,commune\n1,00101\n2,Gap\n")
+    with pytest.raises(SchemaError) as error:
+        run_sites(
+            settings,
+            SitesRequest(territory="france", count=1, demo=True, respondents=respondents),
+        )
+    assert "ligne 3" in str(error.value)
+    assert "« Gap »" in str(error.value)
+
+
+def test_co2_flows_near_an_excluded_tiers_lieu_gain_nothing(
+    tmp_path: Path, settings: Settings
+) -> None:
+    base = SitesRequest(territory="france", count=1, objective="co2", demo=True)
+    free = run_sites(settings, base)
+    assert list(free.sites["code"]) == ["00101"]
+    # An existing place in Val-d'Exemple (00102), next to Bourg-Fictif (00101); the
+    # 1-minute exclusion radius leaves 00101 open as a candidate.
+    tl = write_cget(tmp_path / "tl.csv", "00102")
+    excluded = run_sites(
+        settings, replace(base, tiers_lieux=tl, tiers_lieux_mode="exclure", exclusion_minutes=1.0)
+    )
+    # Commuters living within 20 minutes of 00102 (Bourg-Fictif's residents among them)
+    # are served already: 00101 loses its gain and the optimum moves elsewhere.
+    assert list(excluded.sites["code"]) != ["00101"]
+    assert excluded.result.objective < free.result.objective
+
+
+def test_cli_places_and_map_markers(tmp_path: Path) -> None:
+    places = _at_every_centre(tmp_path / "lieux.csv")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["sites", "--demo", "--count", "2", "--candidats", str(places), "--out", str(out)],
+        env={"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.exit_code == 0, result.output
+    with (out / "sites.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert all(r["code"].startswith("P") for r in rows)
+    page = (out / "sites.html").read_text(encoding="utf-8")
+    assert page.count('class="repere"') == 2
+    assert "Site 1 : Lieu" in page
