@@ -10,10 +10,17 @@ from rich.markup import escape
 
 from tierslieux.cli_common import (
     CacheOpt,
+    CommunesOpt,
     DataOpt,
     DebugOpt,
+    DemoOpt,
     LangOpt,
+    MobproOpt,
     OfflineOpt,
+    OsrmOpt,
+    OutOpt,
+    TravelTimesOpt,
+    ZonagesOpt,
     guarded,
     settings_from,
 )
@@ -27,7 +34,7 @@ __all__ = ["sites"]
 
 @guarded
 def sites(
-    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")],
+    out: OutOpt,
     count: Annotated[int, typer.Option("--count", help="Nombre de sites à choisir.")],
     territory: Annotated[
         str,
@@ -42,13 +49,10 @@ def sites(
         str, typer.Option("--objective", help="couverture (usagers) ou co2 (kg CO₂e évités).")
     ] = "couverture",
     data: DataOpt = None,
-    communes: Annotated[
-        list[Path] | None, typer.Option("--communes", help="Fichier(s) des communes.")
-    ] = None,
-    mobpro: Annotated[Path | None, typer.Option("--mobpro", help="Fichier MOBPRO.")] = None,
-    travel_times: Annotated[
-        Path | None, typer.Option("--travel-times", help="Matrice CSV origin,destination,minutes.")
-    ] = None,
+    communes: CommunesOpt = None,
+    mobpro: MobproOpt = None,
+    travel_times: TravelTimesOpt = None,
+    osrm_url: OsrmOpt = None,
     structures: Annotated[
         Path | None,
         typer.Option("--structures", help="structures.csv écrit par « tierslieux communities »."),
@@ -130,16 +134,11 @@ def sites(
             help="Objectif co2 : minutes gagnées au minimum pour qu'un navetteur utilise un site.",
         ),
     ] = 10.0,
-    zonages: Annotated[
-        Path | None,
-        typer.Option("--zonages", help="Zonages des communes (EPCI) pour --min-par-epci."),
-    ] = None,
+    zonages: ZonagesOpt = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
     ] = 60.0,
-    demo: Annotated[
-        bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
-    ] = False,
+    demo: DemoOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -151,7 +150,9 @@ def sites(
 
     if not territory and not demo:
         raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
-    settings = settings_from(data_dir=data, cache_dir=cache_dir, offline=offline or demo, lang=lang)
+    settings = settings_from(
+        data_dir=data, cache_dir=cache_dir, offline=offline or demo, osrm_url=osrm_url, lang=lang
+    )
     request = SitesRequest(
         territory=territory or "france",
         count=count,

@@ -154,3 +154,47 @@ def test_co2_weights() -> None:
     assert co2_weights([10.0], [20.0], factor_kg_per_km=0.2) == [pytest.approx(80.0)]
     with pytest.raises(SchemaError):
         co2_weights([1.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lagrangian_bound_is_valid_and_tight(seed: int) -> None:
+    """The heuristic's bound never falls below the brute-force optimum (fixed site and
+    eligibility included) and, with the Lagrangian relaxation, stays within 10 % of it."""
+    from tierslieux.analysis.optimise import _coverage_dual_bound, _validate  # noqa: PLC0415
+
+    rng = np.random.default_rng(100 + seed)
+    n, m, k = 9, 60, 3
+    cover = rng.random((n, m)) < 0.2
+    weights = rng.integers(1, 50, m).astype(float)
+    eligible = rng.random(n) < 0.8
+    eligible[0] = False  # fixed even though not eligible
+    allowed = [j for j in range(n) if eligible[j] or j == 0]
+    best = max(
+        weights[cover[[0, *combo]].any(axis=0)].sum()
+        for combo in itertools.combinations([j for j in allowed if j != 0], k - 1)
+    )
+    result = solve_max_coverage(
+        sparse.csr_matrix(cover),
+        weights,
+        k,
+        fixed=[0],
+        require_community=eligible,
+        method="greedy",
+    )
+    assert result.bound >= best - 1e-6
+    assert result.bound <= best * 1.10
+    inst = _validate(
+        sparse.csr_matrix(cover),
+        weights,
+        k,
+        (0,),
+        None,
+        eligible,
+        distinct_themes=False,
+        groups=None,
+        min_per_group=None,
+    )
+    dual = _coverage_dual_bound(inst, result.objective)
+    assert dual >= best - 1e-6
+    # The trivial bound (sum of the k largest catchments) is never better than the dual.
+    assert dual <= float(np.sort(cover[allowed] @ weights)[::-1][:k].sum()) + 1e-6

@@ -352,6 +352,8 @@ class _Solvers:
     exact: Callable[[list[int], float, float], tuple[list[int], dict[int, str], float, str]]
     #: (chosen, objective) -> objective + best remaining marginal gains, capped
     marginal_bound: Callable[[list[int], float], float]
+    #: (objective) -> Lagrangian dual bound (valid whatever it returns)
+    dual_bound: Callable[[float], float]
     describe: Callable[
         [list[int], Mapping[int, str], list[frozenset[str]] | None], tuple[SiteChoice, ...]
     ]
@@ -396,7 +398,7 @@ def _run(
     else:
         chosen, value, status, solver = greedy, greedy_value, "heuristic", SOLVER_GREEDY
         themes = inst.theme_assignment(chosen) or {}
-        bound = s.marginal_bound(chosen, value)
+        bound = min(s.marginal_bound(chosen, value), s.dual_bound(value))
         if plain:
             fixed_value = s.objective(list(inst.fixed))
             bound = min(bound, fixed_value + (value - fixed_value) / (1 - 1 / math.e))
@@ -411,11 +413,12 @@ def _run(
             )
         )
         reason = _(
-            "Heuristique gloutonne + échanges ({why}). Borne : somme des {free} meilleurs "
+            "Heuristique gloutonne + échanges ({why}). Borne : la plus petite entre la "
+            "relaxation lagrangienne (sous-gradient) et la somme des {free} meilleurs "
             "gains marginaux restants{plain}.",
             why=why,
             free=inst.k - len(inst.fixed),
-            plain=_(" et garantie (1 - 1/e) du glouton") if plain else "",
+            plain=_(", ou la garantie (1 - 1/e) du glouton") if plain else "",
         )
     gap = (bound - value) / bound if bound > 0 else 0.0
     labels = [frozenset(t) for t in site_themes] if site_themes is not None else None
@@ -431,6 +434,101 @@ def _run(
         seconds=time.perf_counter() - started,
         status=status,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Lagrangian bounds for the heuristic (Fisher 1981; Galvão & ReVelle 1996 for the MCLP)
+# --------------------------------------------------------------------------------------
+
+#: Subgradient iterations of the Lagrangian bounds (each a sparse product).
+DUAL_ITERATIONS = 300
+
+
+def _top_k(scores: NDArray[np.float64], inst: _Instance) -> NDArray[np.int64]:
+    """Fixed sites plus the ``k - |fixed|`` allowed others with the largest scores."""
+    fixed = np.asarray(inst.fixed, dtype=np.int64)
+    others = np.flatnonzero(inst.allowed)
+    others = others[~np.isin(others, fixed)]
+    free = inst.k - len(fixed)
+    pick = others[np.argsort(-scores[others], kind="stable")[:free]] if free > 0 else others[:0]
+    return np.concatenate([fixed, pick.astype(np.int64)])
+
+
+def _subgradient(
+    evaluate: Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]],
+    start: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    target: float,
+) -> float:
+    """Smallest Lagrangian value found by projected subgradient steps (Polyak's rule).
+
+    Every value ``evaluate`` returns is an upper bound of the optimum, whatever the
+    multipliers in ``[0, upper]``: the result is valid even when the descent is poor.
+    ``target`` (the heuristic's objective) only sizes the steps.
+    """
+    multipliers = start.copy()
+    best = math.inf
+    theta, stall = 2.0, 0
+    for _step in range(DUAL_ITERATIONS):
+        value, grad = evaluate(multipliers)
+        if value < best - _EPS:
+            best, stall = value, 0
+        else:
+            stall += 1
+            if stall >= 10:
+                theta, stall = theta / 2.0, 0
+        norm = float(grad @ grad)
+        if norm == 0.0 or theta < 1e-4 or best - target <= 1e-6 * max(abs(best), 1.0):
+            break
+        step = theta * max(value - target, _EPS) / norm
+        multipliers = np.clip(multipliers - step * grad, 0.0, upper)
+    return best
+
+
+def _coverage_dual_bound(inst: _Instance, target: float) -> float:
+    """Relax ``y_i <= Σ_j a_ij x_j`` with multipliers ``λ_i`` in ``[0, w_i]``.
+
+    ``L(λ) = Σ_i (w_i - λ_i) + max_{|x| = k} Σ_j x_j Σ_i a_ij λ_i`` (themes and group
+    minimums dropped: a relaxation of a relaxation is still an upper bound).
+    """
+    a, w = inst.a, inst.w
+    if w.size == 0:
+        return 0.0
+
+    def evaluate(lam: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        scores = np.asarray(a @ lam).ravel()
+        chosen = _top_k(scores, inst)
+        value = float((w - lam).sum() + scores[chosen].sum())
+        counts = np.asarray(a[chosen].sum(axis=0)).ravel()
+        return value, counts - 1.0
+
+    return _subgradient(evaluate, w.copy(), w, target)
+
+
+def _benefit_dual_bound(ben: _Benefit, target: float) -> float:
+    """Relax ``y_fj <= x_j`` with multipliers ``μ_fj`` in ``[0, g_fj]``.
+
+    ``L(μ) = Σ_f max(0, max_j (g_fj - μ_fj)) + max_{|x| = k} Σ_j x_j Σ_f μ_fj``.
+    """
+    g = ben.g.tocsr()
+    if g.nnz == 0:
+        return 0.0
+    rows = np.repeat(np.arange(g.shape[0]), np.diff(g.indptr))
+    starts = g.indptr[:-1]
+    n = g.shape[1]
+
+    def evaluate(mu: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        reduced = g.data - mu
+        best = np.maximum(np.maximum.reduceat(reduced, starts), 0.0)
+        column = np.asarray(np.bincount(g.indices, weights=mu, minlength=n), dtype=np.float64)
+        chosen = _top_k(column, ben.inst)
+        value = float(best.sum() + column[chosen].sum())
+        open_ = np.zeros(n)
+        open_[chosen] = 1.0
+        served = (reduced >= best[rows]) & (reduced > 0)
+        return value, open_[g.indices] - served.astype(np.float64)
+
+    return _subgradient(evaluate, np.zeros(g.nnz), g.data.copy(), target)
 
 
 # --------------------------------------------------------------------------------------
@@ -707,6 +805,7 @@ def solve_max_coverage(  # noqa: PLR0913
             heuristic=lambda deadline: _local_search(inst, _greedy(inst), deadline),
             exact=lambda start, limit, gap: _solve_highs(inst, start, limit, gap),
             marginal_bound=lambda chosen, value: _heuristic_bound(inst, chosen, value),
+            dual_bound=lambda value: _coverage_dual_bound(inst, value),
             describe=lambda chosen, themes, labels: _describe(inst, chosen, themes, labels),
             covered=lambda chosen: _covered_points(inst, chosen),
             size=inst.a.nnz,
@@ -998,6 +1097,7 @@ def solve_max_benefit(  # noqa: PLR0913
                 ),
                 ben.coverable,
             ),
+            dual_bound=lambda value: _benefit_dual_bound(ben, value),
             describe=lambda chosen, themes, labels: _describe_benefit(ben, chosen, themes, labels),
             covered=lambda chosen: tuple(int(f) for f in ben.flows[ben.best(chosen) > 0]),
             size=ben.g.nnz,
