@@ -9,7 +9,7 @@ import pytest
 
 from tierslieux.i18n import format_number, use_language
 from tierslieux.reports._write import atomic_output_dir
-from tierslieux.reports.maps import PALETTE, choropleth_svg, class_breaks
+from tierslieux.reports.maps import PALETTE, Marker, choropleth_svg, class_breaks
 
 
 def test_failed_run_leaves_output_untouched(tmp_path: Path) -> None:
@@ -39,6 +39,27 @@ def test_successful_run_moves_files(tmp_path: Path) -> None:
 def test_class_breaks_quantiles() -> None:
     assert class_breaks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 2) == [5.5, 10.0]
     assert class_breaks([]) == []
+    # Many equal values (uncovered communes at 0): equal quantiles merge, no « 0 – 0 ».
+    assert class_breaks([0, 0, 0, 0, 0, 0, 0, 0, 5, 10], 5) == pytest.approx([0.0, 1.0, 10.0])
+
+
+def test_legend_names_missing_values_and_markers_are_drawn() -> None:
+    frame = pd.DataFrame(
+        {
+            "code": ["05061", "05023", "05046"],
+            "nom": ["Gap", "Briançon", "Embrun"],
+            "v": [0.0, 20.0, float("nan")],
+            "latitude": [44.56, 44.90, 44.56],
+            "longitude": [6.08, 6.64, 6.50],
+        }
+    )
+    marker = Marker(44.56, 6.08, "1", "Site 1 : <Gare> (05061)")
+    svg = choropleth_svg(frame, "v", {}, label="t", markers=[marker], no_data_label="non couverte")
+    assert svg.count('class="repere"') == 1
+    assert "Site 1 : &lt;Gare&gt; (05061)" in svg  # tooltips are escaped
+    assert "non couverte" in svg
+    assert " – 0<" not in svg  # no empty class in the legend
+    assert "0 – 0" not in svg
 
 
 def test_choropleth_draws_polygons_and_points() -> None:

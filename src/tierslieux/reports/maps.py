@@ -26,11 +26,16 @@ _WIDTH = 720.0
 
 
 def class_breaks(values: Sequence[float], classes: int = len(PALETTE)) -> list[float]:
-    """Return the upper bounds of ``classes`` quantile classes of ``values``."""
+    """Return the upper bounds of at most ``classes`` quantile classes of ``values``.
+
+    Equal quantiles (many communes at the same value, 0 say) are merged, so that the
+    legend never shows empty classes such as « 0 – 0 ».
+    """
     data = np.asarray([v for v in values if v == v], dtype="float64")  # noqa: PLR0124 (NaN)
     if data.size == 0:
         return []
-    return [float(q) for q in np.quantile(data, np.linspace(0, 1, classes + 1)[1:])]
+    quantiles = np.quantile(data, np.linspace(0, 1, classes + 1)[1:])
+    return sorted({float(q) for q in quantiles})
 
 
 def _shown(value: float | None, decimals: int) -> str:
@@ -77,12 +82,14 @@ def choropleth_svg(
     decimals: int = 0,
     title_column: str = "nom",
     markers: Sequence[Marker] = (),
+    no_data_label: str | None = None,
 ) -> str:
     """Return an SVG choropleth of ``frame[column]`` by commune (EPSG:2154 projection).
 
     Communes without a polygon are drawn as circles at their ``latitude``/``longitude``
     when those columns are present.  ``markers`` (chosen sites, say) are drawn on top as
-    dark numbered discs at their coordinates.
+    dark numbered discs at their coordinates.  Missing values are grey; with
+    ``no_data_label`` the legend names them (« non couverte », say).
     """
     to_l93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
     values = {str(c): v for c, v in zip(frame["code"], frame[column], strict=True)}
@@ -157,7 +164,7 @@ def choropleth_svg(
             f'font-size="10" fill="#fff">{html.escape(marker.label)}</text></g>'
         )
     parts.append("</svg>")
-    return "".join(parts) + _legend(values, breaks, decimals)
+    return "".join(parts) + _legend(values, breaks, decimals, no_data_label)
 
 
 def _project_markers(
@@ -172,14 +179,23 @@ def _project_markers(
     return pins
 
 
-def _legend(values: Mapping[str, Any], breaks: Sequence[float], decimals: int) -> str:
+def _legend(
+    values: Mapping[str, Any], breaks: Sequence[float], decimals: int, no_data_label: str | None
+) -> str:
+    valid = [float(v) for v in values.values() if v is not None and v == v]  # noqa: PLR0124
     legend = ['<ul class="legende">']
-    lower = min(float(v) for v in values.values() if v is not None and v == v)  # noqa: PLR0124
+    lower = min(valid) if valid else 0.0
     for colour, upper in zip(PALETTE, breaks, strict=False):
-        legend.append(
-            f'<li><span style="background:{colour}"></span>'
-            f"{format_number(lower, decimals)} – {format_number(upper, decimals)}</li>"
+        shown = (
+            format_number(upper, decimals)
+            if lower == upper
+            else f"{format_number(lower, decimals)} – {format_number(upper, decimals)}"
         )
+        legend.append(f'<li><span style="background:{colour}"></span>{shown}</li>')
         lower = upper
+    if no_data_label and len(valid) < len(values):
+        legend.append(
+            f'<li><span style="background:{_NO_DATA}"></span>{html.escape(no_data_label)}</li>'
+        )
     legend.append("</ul>")
     return "".join(legend)

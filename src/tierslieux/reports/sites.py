@@ -24,7 +24,7 @@ _STYLE = (
     "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
     ".carte{width:100%;height:auto}.legende{list-style:none;display:flex;gap:1rem}"
     ".legende span{display:inline-block;width:1rem;height:1rem;margin-right:.3rem}"
-    ".note{background:#fff3cd;padding:.4rem}"
+    ".note{background:#fff3cd;padding:.4rem}.defile{overflow-x:auto}"
 )
 
 
@@ -34,21 +34,24 @@ def _table(frame: pd.DataFrame) -> str:
         "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="defile"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return format_number(value, 1)
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
         return ""
+    if isinstance(value, float):
+        return format_number(value, 1)
     return str(value)
 
 
 def _page(result: SitesResult) -> str:
     res = result.result
     frame = result.communes.assign(
-        carte=result.communes["demande"].where(result.communes["couvert_par"] != "", 0.0)
+        carte=result.communes["demande"].where(result.communes["couvert_par"] != "")
     )
     sites = result.sites
     svg = choropleth_svg(
@@ -56,6 +59,7 @@ def _page(result: SitesResult) -> str:
         "carte",
         result.geometries,
         label=_("Demande couverte par commune"),
+        no_data_label=_("non couverte"),
         markers=[
             Marker(
                 lat,
