@@ -10,8 +10,9 @@ by car.  When a ``structures.csv`` (from
 of those structures are the themes it can carry; chosen sites then get distinct
 themes.  A ``groups.csv`` (from ``tierslieux survey analyse``) adds the questionnaire
 groups as base communities (at least ``min_members`` members in the catchment), their
-themes joining the site's.  The optimiser itself is
-:func:`tierslieux.analysis.optimise.solve_max_coverage`.
+themes joining the site's (those files are read by :mod:`tierslieux._sites_inputs`).
+The optimisers are :func:`tierslieux.analysis.optimise.solve_max_coverage` and, for
+the per-flow CO₂ objective, :func:`~tierslieux.analysis.optimise.solve_max_benefit`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from tierslieux._sites_inputs import (
+    NO_COMMUNITY_NOTE,
+    Candidates,
+    CommunityRule,
+    SiteSet,
+    base_communities,
+    locate_places,
+    respondents_per_commune,
+)
 from tierslieux.analysis.catchment import catchment_pairs
 from tierslieux.analysis.commute_co2 import (
     DEFAULT_GAIN_MINIMAL,
@@ -34,17 +44,15 @@ from tierslieux.analysis.commute_co2 import (
 )
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.territory import select_communes
-from tierslieux.analysis.traveltime import AnchoredEngine, great_circle_km, sparse_within_to_csr
+from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
 from tierslieux.i18n import gettext as _
-from tierslieux.model.codes import is_commune_code
 from tierslieux.model.siting import (
     CAR_EMISSION_FACTOR_KG_PER_KM,
     CAR_EMISSION_FACTOR_SOURCE,
     SitingResult,
     co2_weights,
 )
-from tierslieux.model.structures import STEP_CATEGORIES
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
 from tierslieux.pipeline import (
@@ -58,10 +66,9 @@ from tierslieux.pipeline import (
     run_diagnosis,
 )
 from tierslieux.sources._files import read_csv_strings
-from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.communes import load_commune_list, load_communes
 from tierslieux.sources.mobpro import open_mobpro
-from tierslieux.sources.places import load_tiers_lieux, raise_problems
+from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
 
 if TYPE_CHECKING:
@@ -123,15 +130,6 @@ class SitesResult:
     geometries: dict[str, dict[str, Any]]
     fictional: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class _Candidates:
-    community: np.ndarray | None
-    themes: list[frozenset[str]] | None
-    structures: np.ndarray | None
-    #: Per candidate, which base community it rests on ("structures", "groupe 2"...).
-    kinds: list[str] | None = None
 
 
 def _territory(
@@ -284,197 +282,10 @@ def _demand(
     return table.reindex(codes).fillna(0.0), None, notes
 
 
-def _candidates(
-    request: SitesRequest, pairs: pd.DataFrame, sites: _SiteSet
-) -> tuple[_Candidates, list[str]]:
-    """Base community of each candidate: structures and groups in its catchment."""
-    groups = _group_communities(request, pairs, sites)
-    if request.structures is None and groups is not None:
-        has, group_themes, ids = groups
-        kinds = [" ; ".join(f"groupe {g}" for g in found) or "non" for found in ids]
-        return _Candidates(has, group_themes, None, kinds), []
-    if request.structures is None:
-        return _Candidates(None, None, None), [NO_COMMUNITY_NOTE()]
-    frame = read_csv_strings(request.structures, role="structures")
-    missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            _(
-                "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
-                "« tierslieux communities » attendu).",
-                path=request.structures,
-                missing=", ".join(missing),
-            )
-        )
-    steps = frame[frame["categorie"].isin(STEP_CATEGORIES)]
-    by_commune = steps.groupby("code_commune")
-    counts = by_commune.size()
-    themes_of: dict[str, frozenset[str]] = {}
-    for commune, values in zip(steps["code_commune"], steps["themes"], strict=True):
-        found = {t for t in str(values).split(";") if t} if pd.notna(values) else set()
-        themes_of[str(commune)] = themes_of.get(str(commune), frozenset()) | found
-    number = []
-    themes = []
-    catchments = pairs.groupby("origin")["destination"].agg(list)
-    for code, own in zip(sites.ids, sites.communes, strict=True):
-        around = catchments.get(code, [own])
-        number.append(int(counts.reindex(around).fillna(0).sum()))
-        themes.append(frozenset().union(*[themes_of.get(c, frozenset()) for c in around]))
-    count_arr = np.array(number)
-    community = count_arr >= request.min_structures
-    bases: list[list[str]] = [["structures"] if ok else [] for ok in community]
-    if groups is not None:
-        has, group_themes, ids = groups
-        community = community | has
-        themes = [a | b for a, b in zip(themes, group_themes, strict=True)]
-        for base, group_ids in zip(bases, ids, strict=True):
-            base.extend(f"groupe {g}" for g in group_ids)
-    labels = [" ; ".join(b) or "non" for b in bases]
-    return _Candidates(community, themes, count_arr, labels), []
-
-
-#: Columns of ``groups.csv`` (written by ``tierslieux survey analyse``) used here.
-GROUP_COLUMNS = ("groupe", "membres", "communes")
-
-
-@dataclass(frozen=True)
-class _Group:
-    ident: str
-    members: int
-    themes: frozenset[str]
-    communes: tuple[str, ...]
-    per_commune: dict[str, int] | None
-
-
-def _group_error(path: Path, line: int, message: str) -> SchemaError:
-    return SchemaError(_("{path}, ligne {line} : {message}", path=path, line=line, message=message))
-
-
-def _read_groups(path: Path) -> list[_Group]:
-    """Read and check the ``groups.csv`` of the questionnaire (French errors, file/line)."""
-    frame = read_csv_strings(path, role="groupes du questionnaire")
-    missing = [c for c in GROUP_COLUMNS if c not in frame.columns]
-    if "theme" not in frame.columns and "themes" not in frame.columns:
-        missing.append("theme")
-    if missing:
-        raise SchemaError(
-            _(
-                "{path} : colonne(s) {missing} manquante(s) (fichier groups.csv de "
-                "« tierslieux survey analyse » attendu : groupe, theme, membres, communes).",
-                path=path,
-                missing=", ".join(missing),
-            )
-        )
-    theme_column = "theme" if "theme" in frame.columns else "themes"
-    groups: list[_Group] = []
-    for number, row in enumerate(frame.to_dict("records"), start=2):
-        ident = str(row["groupe"]).strip() if pd.notna(row["groupe"]) else ""
-        if not ident:
-            raise _group_error(path, number, _("identifiant de groupe vide."))
-        raw_members = str(row["membres"]).strip() if pd.notna(row["membres"]) else ""
-        if not raw_members.isdigit() or int(raw_members) < 1:
-            raise _group_error(
-                path,
-                number,
-                _("nombre de membres « {v} » invalide (entier positif attendu).", v=raw_members),
-            )
-        communes = tuple(
-            c.strip() for c in str(row["communes"]).split(";") if pd.notna(row["communes"])
-        )
-        communes = tuple(c for c in communes if c)
-        bad = [c for c in communes if not is_commune_code(c)]
-        if not communes or bad:
-            raise _group_error(
-                path,
-                number,
-                _(
-                    "code(s) commune invalide(s) : « {codes} » (codes Insee à 5 caractères "
-                    "séparés par « ; » attendus).",
-                    codes=";".join(bad) if bad else _("aucune commune"),
-                ),
-            )
-        raw_themes = row[theme_column]
-        themes = frozenset(
-            t.strip() for t in str(raw_themes).split(";") if pd.notna(raw_themes) and t.strip()
-        )
-        per_commune = _members_per_commune(path, number, row.get("membres_par_commune"))
-        groups.append(_Group(ident, int(raw_members), themes, communes, per_commune))
-    return groups
-
-
-def _members_per_commune(path: Path, line: int, value: object) -> dict[str, int] | None:
-    if value is None or not isinstance(value, str) or not value.strip():
-        return None
-    counts: dict[str, int] = {}
-    for part in value.split(";"):
-        code, _sep, number = part.strip().partition(":")
-        if not is_commune_code(code) or not number.isdigit():
-            raise _group_error(
-                path,
-                line,
-                _("membres_par_commune « {v} » invalide (code:nombre;… attendu).", v=value),
-            )
-        counts[code] = counts.get(code, 0) + int(number)
-    return counts
-
-
-def _group_communities(
-    request: SitesRequest, pairs: pd.DataFrame, sites: _SiteSet
-) -> tuple[np.ndarray, list[frozenset[str]], list[list[str]]] | None:
-    """Questionnaire groups as base communities of each candidate (``None`` without file).
-
-    A group counts for a candidate when at least ``request.min_members`` of its members
-    live in communes of the candidate's catchment.  Without the column
-    ``membres_par_commune`` the count is a lower bound: every member when all the
-    group's communes are in the catchment, else one per commune inside (each listed
-    commune has at least one member).
-    """
-    if request.groups is None:
-        return None
-    groups = _read_groups(request.groups)
-    catchments: dict[str, list[str]] = {}
-    if len(pairs):
-        for origin, dests in pairs.groupby("origin")["destination"].agg(list).items():
-            catchments[str(origin)] = [str(c) for c in dests]
-    has = np.zeros(len(sites.ids), dtype=bool)
-    themes: list[frozenset[str]] = []
-    ids: list[list[str]] = []
-    for i, (code, own) in enumerate(zip(sites.ids, sites.communes, strict=True)):
-        around = set(catchments.get(code, [own]))
-        found: list[str] = []
-        carried: frozenset[str] = frozenset()
-        for group in groups:
-            inside = [c for c in group.communes if c in around]
-            if group.per_commune is not None:
-                members = sum(n for c, n in group.per_commune.items() if c in around)
-            elif len(inside) == len(group.communes):
-                members = group.members
-            else:
-                members = len(inside)
-            if members >= request.min_members:
-                found.append(group.ident)
-                carried |= group.themes
-        has[i] = bool(found)
-        themes.append(carried)
-        ids.append(found)
-    return has, themes, ids
-
-
-@dataclass(frozen=True)
-class _SiteSet:
-    """Candidate sites: the communes of the territory, or the user's places.
-
-    ``ids`` are the candidates' codes (commune codes, or the places' identifiers);
-    ``communes`` the commune each lies in; ``points`` their coordinates (``code`` =
-    id).  With places and existing tiers-lieux kept, the communes hosting those are
-    added as candidates of their own.
-    """
-
-    ids: list[str]
-    names: list[str]
-    communes: list[str]
-    points: pd.DataFrame
-    places: bool = False
+def _rule(request: SitesRequest) -> CommunityRule:
+    return CommunityRule(
+        request.structures, request.groups, request.min_structures, request.min_members
+    )
 
 
 def _site_pairs(setup: _Setup, minutes: float) -> pd.DataFrame:
@@ -495,7 +306,7 @@ class _Setup:
     weights: np.ndarray
     engine: TravelTimeEngine
     points: pd.DataFrame
-    sites: _SiteSet
+    sites: SiteSet
     existing: dict[str, str] = field(default_factory=dict)
     groups: list[str] | None = None
     min_per_group: dict[str, int] = field(default_factory=dict)
@@ -504,11 +315,11 @@ class _Setup:
 
 def _solve(
     setup: _Setup, request: SitesRequest, minutes: float, count: int, exclude: int | None = None
-) -> tuple[SitingResult, _Candidates, sparse.csr_matrix]:
+) -> tuple[SitingResult, Candidates, sparse.csr_matrix]:
     sites = setup.sites
     pairs = _site_pairs(setup, minutes)
     matrix = sparse_within_to_csr(pairs, sites.ids, setup.codes)
-    candidates, _notes = _candidates(request, pairs, sites)
+    candidates, _notes = base_communities(_rule(request), pairs, sites)
     allowed = (
         candidates.community.copy()
         if candidates.community is not None
@@ -634,7 +445,7 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         )
     weights = demand.to_numpy(dtype="float64")
     if request.respondents is not None:
-        weights = weights + _respondents_per_commune(request, codes, notes)
+        weights = weights + respondents_per_commune(request.respondents, codes, notes)
     engine, _prov = _engine(settings, request.travel_times)
     points = table[["code", "latitude", "longitude"]].dropna()
     points = points[points["code"].isin(codes)].reset_index(drop=True)
@@ -723,52 +534,6 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     )
 
 
-def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
-    """Note shown when neither structures nor questionnaire groups are given."""
-    return _(
-        "Sans annuaire des structures (--structures), tous les sites sont admissibles "
-        "et la contrainte de thèmes différents ne s'applique pas."
-    )
-
-
-def _respondents_per_commune(
-    request: SitesRequest, codes: list[str], notes: list[str]
-) -> np.ndarray:
-    """One unit of demand per questionnaire respondent, in their commune of residence."""
-    assert request.respondents is not None  # noqa: S101  (checked by the caller)
-    frame = read_csv_strings(request.respondents, role="répondants du questionnaire")
-    if "commune" not in frame.columns:
-        raise SchemaError(
-            _(
-                "{path} : colonne commune manquante (fichier respondents.csv de "
-                "« tierslieux survey analyse » attendu).",
-                path=request.respondents,
-            )
-        )
-    communes = frame["commune"].fillna("").str.strip()
-    bad = [(line, c) for line, c in enumerate(communes, start=2) if c and not is_commune_code(c)]
-    if bad:
-        raise _group_error(
-            request.respondents,
-            bad[0][0],
-            _("code commune « {c} » invalide (code Insee à 5 caractères attendu).", c=bad[0][1]),
-        )
-    counts = communes[communes != ""].value_counts()
-    inside = counts.reindex(codes).fillna(0.0)
-    outside = int(counts.sum() - inside.sum())
-    notes.append(
-        _(
-            "Répondants du questionnaire ({path}) : {n} ajoutés à la demande de leur commune "
-            "(un usager déclaré compte pour 1, en plus de l'estimation du recensement qui "
-            "peut déjà l'inclure) ; {o} hors du territoire ou sans commune, ignorés.",
-            path=request.respondents,
-            n=int(inside.sum()),
-            o=outside + int((communes == "").sum()),
-        )
-    )
-    return inside.to_numpy(dtype="float64")
-
-
 def _site_set(
     request: SitesRequest,
     table: pd.DataFrame,
@@ -776,13 +541,13 @@ def _site_set(
     existing: dict[str, str],
     engine: TravelTimeEngine,
     notes: list[str],
-) -> tuple[_SiteSet, TravelTimeEngine]:
+) -> tuple[SiteSet, TravelTimeEngine]:
     """Candidates (communes, or the user's places) and the engine that reaches them."""
     codes = list(points["code"])
     names = table.drop_duplicates("code").set_index("code")["nom"]
     if request.candidates is None:
-        return _SiteSet(codes, [str(names.get(c, c)) for c in codes], codes, points), engine
-    places = _locate_places(request.candidates, points, notes)
+        return SiteSet(codes, [str(names.get(c, c)) for c in codes], codes, points), engine
+    places = locate_places(request.candidates, points, notes)
     if request.tiers_lieux_mode == "garder" and existing:
         hosts = points[points["code"].isin(sorted(existing))]
         host_frame = pd.DataFrame(
@@ -802,75 +567,11 @@ def _site_set(
     )
     if engine.name == "table":
         engine = AnchoredEngine(engine, dict(zip(ids, communes, strict=True)))
-    sites = _SiteSet(ids, [str(n) for n in places["nom"]], communes, site_points, places=True)
+    sites = SiteSet(ids, [str(n) for n in places["nom"]], communes, site_points, places=True)
     return sites, engine
 
 
-#: A place further than this from every commune centre of the territory is refused.
-MAX_PLACE_DISTANCE_KM = 30.0
-
-
-def _locate_places(path: Path, points: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Read the candidate places and give each its commune and coordinates."""
-    places = load_candidate_places(path)
-    centres = points.set_index("code")[["latitude", "longitude"]]
-    problems: list[str] = []
-    given = places["code_commune"].notna()
-    for line, (ident, code) in enumerate(
-        zip(places["identifiant"], places["code_commune"], strict=True), start=2
-    ):
-        if code is not None and code == code and str(code) not in centres.index:  # noqa: PLR0124
-            problems.append(_("ligne {n} : commune {c} hors du territoire", n=line, c=code))
-        if str(ident) in centres.index:
-            problems.append(
-                _(
-                    "ligne {n} : l'identifiant « {i} » est aussi un code commune du "
-                    "territoire (choisissez un autre identifiant)",
-                    n=line,
-                    i=ident,
-                )
-            )
-    raise_problems(problems, path, _("lieux candidats"))
-    no_xy = places["latitude"].isna() | places["longitude"].isna()
-    at_centre = centres.reindex(places.loc[no_xy, "code_commune"].astype(str))
-    places.loc[no_xy, "latitude"] = at_centre["latitude"].to_numpy()
-    places.loc[no_xy, "longitude"] = at_centre["longitude"].to_numpy()
-    unplaced = ~given
-    if unplaced.any():
-        lat = places.loc[unplaced, "latitude"].to_numpy(float)[:, None]
-        lon = places.loc[unplaced, "longitude"].to_numpy(float)[:, None]
-        km = great_circle_km(
-            lat, lon, centres["latitude"].to_numpy(float), centres["longitude"].to_numpy(float)
-        )
-        nearest = km.argmin(axis=1)
-        far = km[np.arange(len(nearest)), nearest] > MAX_PLACE_DISTANCE_KM
-        problems.extend(
-            _(
-                "ligne {n} : à plus de {d:.0f} km de toute commune du territoire "
-                "(coordonnées inversées, ou lieu hors du territoire ?)",
-                n=int(line) + 2,
-                d=MAX_PLACE_DISTANCE_KM,
-            )
-            for line in places.index[unplaced][far]
-        )
-        raise_problems(problems, path, _("lieux candidats"))
-        places.loc[unplaced, "code_commune"] = centres.index[nearest].to_numpy()
-    notes.append(
-        _(
-            "Sites candidats : {n} lieu(x) de {path} ({c} placé(s) au centre de leur commune "
-            "faute de coordonnées, {k} rattaché(s) à la commune dont le centre est le plus "
-            "proche) ; un lieu couvre les communes à moins de --minutes de ses coordonnées "
-            "et toujours sa propre commune.",
-            n=len(places),
-            path=path,
-            c=int(no_xy.sum()),
-            k=int(unplaced.sum()),
-        )
-    )
-    return places
-
-
-def _sites_frame(result: SitingResult, candidates: _Candidates, setup: _Setup) -> pd.DataFrame:
+def _sites_frame(result: SitingResult, candidates: Candidates, setup: _Setup) -> pd.DataFrame:
     sites = setup.sites
     lat = dict(zip(sites.points["code"], sites.points["latitude"].astype(float), strict=True))
     lon = dict(zip(sites.points["code"], sites.points["longitude"].astype(float), strict=True))
@@ -1050,7 +751,7 @@ class _FlowModel:
 def _co2_flow_model(
     settings: Settings,
     request: SitesRequest,
-    territory: tuple[pd.DataFrame, list[str], _SiteSet, TravelTimeEngine],
+    territory: tuple[pd.DataFrame, list[str], SiteSet, TravelTimeEngine],
 ) -> tuple[_FlowModel | None, list[str]]:
     """The per-flow CO₂ model when a MOBPRO detail file is at hand, else None and why."""
     if request.demand is not None:
@@ -1116,7 +817,7 @@ def _co2_flow_model(
 def _co2_flow_hook(
     settings: Settings,
     request: SitesRequest,
-    territory: tuple[pd.DataFrame, list[str], _SiteSet, TravelTimeEngine],
+    territory: tuple[pd.DataFrame, list[str], SiteSet, TravelTimeEngine],
     weights: np.ndarray,
     notes: list[str],
 ) -> tuple[_FlowModel | None, np.ndarray, str]:
