@@ -1,9 +1,13 @@
-"""The README documents every setting and every indicator."""
+"""The README documents every setting, every indicator and every command option."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import typer
+
+from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.model.indicators import INDICATORS
 
@@ -18,3 +22,22 @@ def test_every_setting_is_documented() -> None:
 def test_every_indicator_is_documented() -> None:
     for name in INDICATORS:
         assert f"`{name}`" in README, name
+
+
+def _options(command: Any, path: str) -> list[tuple[str, str]]:
+    """Long options of ``command`` and of its subcommands (Typer vendors its own click)."""
+    found = [
+        (path, opt)
+        for param in command.params
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help"
+    ]
+    for name, sub in getattr(command, "commands", {}).items():
+        found.extend(_options(sub, f"{path} {name}"))
+    return found
+
+
+def test_every_command_option_is_documented() -> None:
+    root = typer.main.get_command(app)
+    missing = [f"{path}: {opt}" for path, opt in _options(root, "tierslieux") if opt not in README]
+    assert not missing, missing
