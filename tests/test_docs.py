@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 
 from tierslieux.cli import app
@@ -41,3 +43,17 @@ def test_every_command_option_is_documented() -> None:
     root = typer.main.get_command(app)
     missing = [f"{path}: {opt}" for path, opt in _options(root, "tierslieux") if opt not in README]
     assert not missing, missing
+
+
+def test_python_example_of_the_readme_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    assert len(blocks) == 1
+    monkeypatch.setenv("TIERSLIEUX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TIERSLIEUX_DATABASE_URL", f"sqlite:///{tmp_path / 'base.sqlite'}")
+    exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102  (our own README)
+    printed = capsys.readouterr().out
+    assert "potentiel" in printed
+    assert "gain_marginal" in printed
+    assert "highs" in printed
