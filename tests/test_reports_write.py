@@ -88,3 +88,12 @@ def test_numbers_follow_the_language() -> None:
     assert format_number(12345.67, 1) == "12\u202f345,7"
     with use_language("en"):
         assert format_number(12345.67, 1) == "12,345.7"
+
+
+def test_percentages_follow_the_language() -> None:
+    from tierslieux.i18n import format_percent  # noqa: PLC0415
+
+    assert format_percent(0.125, 1) == "12,5\u202f%"
+    assert format_percent(0.0001, 2) == "0,01\u202f%"
+    with use_language("en"):
+        assert format_percent(0.125, 1) == "12.5%"

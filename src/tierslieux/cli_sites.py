@@ -27,6 +27,7 @@ from tierslieux.cli_common import (
 from tierslieux.cli_common import err_console as _err
 from tierslieux.cli_common import out_console as _out
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 
 __all__ = ["sites"]
@@ -186,14 +187,14 @@ def sites(
     res = result.result
     _out.print(
         _(
-            "{territory} : {n} sites ({codes}), {value:,.0f} {unit} couverts, écart prouvé "
-            "{gap:.2%}. {reason} Fichiers écrits dans {out} : {files}.",
+            "{territory} : {n} sites ({codes}), {value} {unit} couverts, écart prouvé "
+            "{gap}. {reason} Fichiers écrits dans {out} : {files}.",
             territory=result.territory_label,
             n=len(res.sites),
             codes=", ".join(result.sites["code"]),
-            value=res.objective,
+            value=format_number(res.objective),
             unit=result.unit,
-            gap=res.gap,
+            gap=format_percent(res.gap, 2),
             reason=res.reason,
             out=out,
             files=", ".join(f.name for f in files),

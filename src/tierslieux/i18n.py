@@ -75,6 +75,15 @@ def format_number(value: float, decimals: int = 0) -> str:
     return text
 
 
+def format_percent(share: float, decimals: int = 0) -> str:
+    """Format a share (0.125) as a percentage for the current language.
+
+    French: ``12,5 %`` (narrow no-break space before the sign); English: ``12.5%``.
+    """
+    text = format_number(share * 100.0, decimals)
+    return f"{text} %" if current_language() == "fr" else f"{text}%"
+
+
 @contextmanager
 def use_language(lang: str) -> Iterator[None]:
     """Set the language for the duration of a ``with`` block."""

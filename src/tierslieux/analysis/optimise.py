@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from tierslieux.errors import InfeasibleError, SchemaError
+from tierslieux.i18n import format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.siting import SOLVER_GREEDY, SOLVER_HIGHS, SiteChoice, SitingResult
 
@@ -387,7 +388,8 @@ def _run(
         solver = SOLVER_HIGHS
         if status == "optimal":
             reason = _(
-                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap:.2%} près.", gap=mip_gap
+                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap} près.",
+                gap=format_percent(mip_gap, 2),
             )
         else:
             reason = _(

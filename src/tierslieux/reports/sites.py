@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tierslieux.i18n import format_number
+from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import Marker, choropleth_svg
@@ -79,17 +79,16 @@ def _page(result: SitesResult) -> str:
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
     summary = _(
-        "{n} sites, bassin de {minutes:.0f} minutes : {value:,.0f} {unit} couverts sur "
-        "{total:,.0f} ({share:.0%}). Borne prouvée {bound:,.0f} (écart {gap:.2%}). "
-        "Solveur : {solver} — {reason}",
+        "{n} sites, bassin de {minutes} minutes : {value} {unit} couverts sur {total} "
+        "({share}). Borne prouvée {bound} (écart {gap}). Solveur : {solver} — {reason}",
         n=len(res.sites),
-        minutes=result.minutes,
-        value=res.objective,
+        minutes=format_number(result.minutes),
+        value=format_number(res.objective),
         unit=result.unit,
-        total=res.total_demand,
-        share=res.objective / res.total_demand if res.total_demand else 0.0,
-        bound=res.bound,
-        gap=res.gap,
+        total=format_number(res.total_demand),
+        share=format_percent(res.objective / res.total_demand if res.total_demand else 0.0),
+        bound=format_number(res.bound),
+        gap=format_percent(res.gap, 2),
         solver=res.solver,
         reason=res.reason,
     )
