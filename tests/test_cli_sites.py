@@ -74,6 +74,11 @@ def test_demo_sites_with_structures_and_themes(tmp_path: Path, env: dict[str, st
     sites = _rows(out / "sites.csv")
     assert all(r["communaute_base"] == "structures" for r in sites)
     assert len({r["theme"] for r in sites}) == 2
+    # Who to call at each site: the four-step structures of its catchment, by name.
+    named = " ".join(r["structures_communaute"] for r in sites)
+    assert "Coop A (cae)" in named
+    assert "Asso B (association_teleactivites)" in named
+    assert "Gare" not in named  # a point d'appui is not one of the four steps
 
 
 def test_too_many_distinct_themes_is_one_line_error(tmp_path: Path, env: dict[str, str]) -> None:

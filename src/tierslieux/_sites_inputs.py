@@ -9,6 +9,8 @@ Base communities of each candidate (``structures.csv`` of ``tierslieux communiti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,12 +21,12 @@ from tierslieux.errors import SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import STEP_CATEGORIES
-from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources._files import read_csv_strings, require_file
 from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.places import raise_problems
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Sequence
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -37,6 +39,7 @@ __all__ = [
     "locate_places",
     "read_groups",
     "respondents_per_commune",
+    "structures_near",
 ]
 
 
@@ -59,6 +62,50 @@ class Candidates:
     kinds: list[str] | None = None
 
 
+def _steps(path: Path) -> pd.DataFrame:
+    """Structures of the four steps in a ``structures.csv`` (read once per file version)."""
+    require_file(path, "structures")
+    stat = path.stat()
+    return _read_steps(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read_steps(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
+    frame = read_csv_strings(Path(path), role="structures")
+    missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            _(
+                "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
+                "« tierslieux communities » attendu).",
+                path=path,
+                missing=", ".join(missing),
+            )
+        )
+    steps = frame[frame["categorie"].isin(STEP_CATEGORIES)].copy()
+    if "nom" not in steps.columns:
+        steps["nom"] = steps.get("identifiant", pd.Series("", index=steps.index))
+    return steps
+
+
+#: How many structures ``structures_near`` names before « … et N autres ».
+MAX_NAMED_STRUCTURES = 8
+
+
+def structures_near(path: Path, communes: Sequence[str]) -> str:
+    """Names and steps of the four-step structures located in ``communes`` (for a site).
+
+    « Coop A (cae) ; Asso B (association_teleactivites) … et 3 autres »: who to call to
+    build the site's base community, read in ``structures.csv``.
+    """
+    steps = _steps(path)
+    found = steps[steps["code_commune"].isin(list(communes))]
+    names = [f"{n} ({c})" for n, c in zip(found["nom"], found["categorie"], strict=True)]
+    shown = " ; ".join(names[:MAX_NAMED_STRUCTURES])
+    more = len(names) - MAX_NAMED_STRUCTURES
+    return shown + (_(" … et {n} autre(s)", n=more) if more > 0 else "")
+
+
 def base_communities(
     rule: CommunityRule, pairs: pd.DataFrame, sites: SiteSet
 ) -> tuple[Candidates, list[str]]:
@@ -74,18 +121,7 @@ def base_communities(
         return Candidates(has, group_themes, None, kinds), []
     if rule.structures is None:
         return Candidates(None, None, None), [NO_COMMUNITY_NOTE()]
-    frame = read_csv_strings(rule.structures, role="structures")
-    missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            _(
-                "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
-                "« tierslieux communities » attendu).",
-                path=rule.structures,
-                missing=", ".join(missing),
-            )
-        )
-    steps = frame[frame["categorie"].isin(STEP_CATEGORIES)]
+    steps = _steps(rule.structures)
     by_commune = steps.groupby("code_commune")
     counts = by_commune.size()
     themes_of: dict[str, frozenset[str]] = {}

@@ -34,6 +34,7 @@ from tierslieux._sites_inputs import (
     base_communities,
     locate_places,
     respondents_per_commune,
+    structures_near,
 )
 from tierslieux.analysis.catchment import catchment_pairs
 from tierslieux.analysis.commute_co2 import (
@@ -502,6 +503,17 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         notes.append(NO_COMMUNITY_NOTE())
     names = table.drop_duplicates("code").set_index("code")["nom"]
     sites = _sites_frame(result, candidates, setup)
+    if request.structures is not None:
+        sites.insert(
+            7,
+            "structures_communaute",
+            [
+                structures_near(
+                    request.structures, [setup.codes[int(i)] for i in matrix[s.index].indices]
+                )
+                for s in result.sites
+            ],
+        )
     coverage = _coverage_frame(result, matrix, setup, names)
     alternatives = _alternatives(setup, request, result)
     sensitivity = _sensitivity(setup, request, result)
