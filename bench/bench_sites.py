@@ -3,9 +3,11 @@
 Candidates and demand points are the ~946 communes of Provence-Alpes-Côte d'Azur
 (region 93) from ../shared/data/real/communes/communes.csv; demand is the active
 population aged 15-64 (2021); a site covers the communes within 20 minutes by car
-(straight-line engine); K = 10.  Skips when ../shared is absent.
+(straight-line engine); K = 10.  With ``--france``: all ~35,000 communes of France as
+candidates and demand points, K = 10 and 50 (exact with a 60 s limit, then greedy with
+its Lagrangian bound).  Skips when ../shared is absent.
 
-Run: .venv/bin/python bench/bench_sites.py
+Run: .venv/bin/python bench/bench_sites.py [--france]
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ def main() -> int:
     frame = pd.read_csv(COMMUNES, dtype=str)
     for column in ("lat", "lng", "pop_15_64_active_2021"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    paca = frame[(frame["insee_reg"] == "93") & (frame["commune_type"] == "COM")]
+    france = "--france" in sys.argv[1:]
+    paca = frame[(frame["commune_type"] == "COM") & (france | (frame["insee_reg"] == "93"))]
+    label = "France" if france else "PACA"
     points = (
         pd.DataFrame({"code": paca["insee_com"], "latitude": paca["lat"], "longitude": paca["lng"]})
         .dropna()
@@ -57,11 +61,11 @@ def main() -> int:
         (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(codes), len(codes))
     )
     print(
-        f"PACA: {len(codes)} communes, {coverage.nnz} links within 20 min "
+        f"{label}: {len(codes)} communes, {coverage.nnz} links within 20 min "
         f"({time.perf_counter() - t0:.1f} s to build)"
     )
     print(f"{'K':>3} {'method':>8} {'objective':>12} {'bound':>12} {'gap':>8} {'seconds':>8}")
-    for k in (10,):
+    for k in (10, 50) if france else (10,):
         for method in ("exact", "greedy"):
             res = solve_max_coverage(coverage, demand, k, method=method, time_limit=60.0)
             print(
