@@ -40,6 +40,13 @@ def test_aliases_semicolons_comma_decimals_and_generated_ids(tmp_path: Path) -> 
     assert list(places["surface"]) == ["120", "80"]
 
 
+def test_plain_code_column_is_the_commune(tmp_path: Path) -> None:
+    path = _write(tmp_path / "lieux.csv", "nom;code;lat;lon\nGare;05061;44.56;6.08\n")
+    places = load_candidate_places(path)
+    assert list(places["code_commune"]) == ["05061"]
+    assert list(places["identifiant"]) == ["L1"]
+
+
 def test_latin1_commune_only_and_given_identifiers(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "lieux.csv",

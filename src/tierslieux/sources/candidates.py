@@ -13,8 +13,9 @@ column (accepted names)                required  content
 ``longitude`` (``lon``, ``lng``,       yes (1)   WGS84 decimal degrees (point or comma)
 ``x``)
 ``code_commune`` (``code_insee``,      no (1)    INSEE code of the commune of the place
-``insee``, ``codgeo``, ``insee_com``)
-``identifiant`` (``id``, ``code``)     no        stable identifier; ``L1``, ``L2``... by line
+``insee``, ``codgeo``, ``insee_com``,
+``code``)
+``identifiant`` (``id``)               no        stable identifier; ``L1``, ``L2``... by line
 =====================================  ========  =============================================
 
 (1) A row needs coordinates, or a commune code (the place then stands at the commune's
@@ -54,8 +55,8 @@ CANDIDATE_COLUMNS = ("identifiant", "nom", "latitude", "longitude", "code_commun
 _NAME = ("nom", "name", "libelle", "lieu")
 _LAT = ("latitude", "lat", "y")
 _LON = ("longitude", "lon", "lng", "x")
-_CODE = ("code_commune", "code_insee", "insee", "codgeo", "insee_com")
-_IDENT = ("identifiant", "id", "code")
+_CODE = ("code_commune", "code_insee", "insee", "codgeo", "insee_com", "code")
+_IDENT = ("identifiant", "id")
 
 
 def load_candidate_places(path: Path) -> pd.DataFrame:
@@ -84,8 +85,6 @@ def load_candidate_places(path: Path) -> pd.DataFrame:
     lon_col = find_optional_column(columns, _LON)
     code_col = find_optional_column(columns, _CODE)
     ident_col = find_optional_column(columns, _IDENT)
-    if ident_col is not None and ident_col == code_col:
-        ident_col = None
     if (lat_col is None or lon_col is None) and code_col is None:
         raise SchemaError(
             _(
