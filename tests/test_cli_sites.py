@@ -53,6 +53,8 @@ def test_demo_sites(tmp_path: Path, env: dict[str, str]) -> None:
     page = (out / "sites.html").read_text(encoding="utf-8")
     assert "<svg" in page
     assert "FICTIF" in page
+    assert "Comment lire ce résultat" in page
+    assert "pourquoi ici et pas là" in page
 
 
 def test_demo_sites_with_structures_and_themes(tmp_path: Path, env: dict[str, str]) -> None:

@@ -104,8 +104,50 @@ def _page(result: SitesResult) -> str:
         f"<h2>{html.escape(_('Alternatives : sans chacun des sites'))}</h2>"
         f"{_table(result.alternatives)}"
         f"<h2>{html.escape(_('Sensibilité'))}</h2>{_table(result.sensitivity)}"
+        f"<h2>{html.escape(_('Comment lire ce résultat'))}</h2>{_method(result)}"
         "</body></html>"
     )
+
+
+def _method(result: SitesResult) -> str:
+    """Plain-French reading guide for elected officials: what was optimised and how."""
+    objective = (
+        _(
+            "La valeur d'un site est le CO₂ des trajets en voiture évités chaque jour ouvré "
+            "par les navetteurs qui y travailleraient au lieu de rejoindre leur lieu de "
+            "travail (voir les notes en tête de page pour la règle et le facteur "
+            "d'émission)."
+        )
+        if result.objective == "co2"
+        else _(
+            "La valeur d'un site est le nombre d'usagers potentiels (estimés depuis le "
+            "recensement, ou fournis) qui habitent à moins de {m} minutes de lui ; une "
+            "commune couverte par deux sites ne compte qu'une fois.",
+            m=format_number(result.minutes),
+        )
+    )
+    paragraphs = [
+        objective,
+        _(
+            "Les sites sont choisis ensemble, pas un par un : le modèle cherche la "
+            "combinaison de {k} sites qui maximise la valeur totale, sous les contraintes "
+            "demandées (une communauté-base dans le bassin de chaque site, des thèmes "
+            "différents d'un site à l'autre, les tiers-lieux existants gardés ou tenus à "
+            "distance, un minimum par intercommunalité). « Écart prouvé » dit de combien, "
+            "au plus, une autre combinaison pourrait faire mieux : 0 % signifie qu'aucune "
+            "ne fait mieux.",
+            k=result.count,
+        ),
+        _(
+            "« Gain marginal » : ce que chaque site ajoute aux sites mieux classés ; « perte "
+            "si retiré » : ce que l'on perd en l'enlevant seul. Le tableau des alternatives "
+            "répond à « pourquoi ici et pas là ? » : pour chaque site, la meilleure "
+            "combinaison sans lui, son remplaçant et ce qu'elle coûte. Le tableau de "
+            "sensibilité montre le résultat à 15, 20 et 30 minutes et avec un site de "
+            "moins ou de plus."
+        ),
+    ]
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
 
 
 def write_sites(result: SitesResult, out: Path) -> list[Path]:
