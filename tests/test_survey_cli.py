@@ -174,6 +174,22 @@ def test_analyse_with_sites_measures_distance_to_the_space(
     assert html.escape("majorité (non chiffrée par l'étude)") in page
     assert "comparaison qualitative" in page
 
+    # A sites.csv whose sites are places: their commune is read in code_commune.
+    sites.write_text("rang,code,nom,code_commune\n1,gare-gap,Gare de Gap,05061\n", encoding="utf-8")
+    result = run(
+        env,
+        *base,
+        "--sites",
+        str(sites),
+        "--travel-times",
+        str(times),
+        "--out",
+        str(tmp_path / "lieux"),
+    )
+    assert result.exit_code == 0, result.output
+    row = _typology(tmp_path / "lieux" / "typology.csv")["part_loin_du_site"]
+    assert (row["effectif"], row["repondants"]) == ("4", "6")
+
     sites.write_text("rang,code,nom\n1,05061,Gap\n2,99999,Nulle-Part\n", encoding="utf-8")
     result = run(env, *base, "--sites", str(sites), "--out", str(tmp_path / "x"))
     assert result.exit_code == 1

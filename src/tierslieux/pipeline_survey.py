@@ -395,7 +395,11 @@ def _engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
 
 
 def _read_sites(path: Path, known: set[str]) -> list[str]:
-    """Codes of the chosen sites (column ``code`` of ``sites.csv`` from ``tierslieux sites``)."""
+    """Communes of the chosen sites, from the ``sites.csv`` of ``tierslieux sites``.
+
+    Column ``code_commune`` when present (a site may be a place, whose ``code`` is its
+    own identifier), else ``code``; a hand-written one-column list of codes also works.
+    """
     try:
         with Path(path).open("rb") as handle:
             header = handle.readline().decode("utf-8", errors="replace")
@@ -404,7 +408,8 @@ def _read_sites(path: Path, known: set[str]) -> list[str]:
     # A hand-written list of codes has a single column: no separator to detect.
     single = not any(sep in header for sep in (";", ",", "\t", "|"))
     frame = read_csv_strings(path, role="sites", separator="," if single else None)
-    if "code" not in frame.columns:
+    column = "code_commune" if "code_commune" in frame.columns else "code"
+    if column not in frame.columns:
         raise SchemaError(
             _(
                 "{path} : colonne code manquante (fichier sites.csv de « tierslieux sites » "
@@ -413,7 +418,7 @@ def _read_sites(path: Path, known: set[str]) -> list[str]:
             )
         )
     codes: list[str] = []
-    for line, value in enumerate(frame["code"], start=2):
+    for line, value in enumerate(frame[column], start=2):
         code = str(value).strip() if pd.notna(value) else ""
         if not is_commune_code(code) or code not in known:
             raise SchemaError(
