@@ -184,6 +184,10 @@ def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
     assert "2 lieu(x) dans 1 commune(s)" in output
     alternatives = _rows(out / "alternatives.csv")
     assert any("existant" in r["message"] for r in alternatives)
+    page = (out / "sites.html").read_text(encoding="utf-8")
+    assert "<td>oui</td>" in page  # booleans in words, shares as percentages
+    assert "True" not in page
+    assert "\u202f%</td>" in page
 
 
 def test_existing_tiers_lieux_more_than_k_is_explained(tmp_path: Path, env: dict[str, str]) -> None:

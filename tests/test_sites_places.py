@@ -204,3 +204,63 @@ def test_cli_places_and_map_markers(tmp_path: Path) -> None:
     page = (out / "sites.html").read_text(encoding="utf-8")
     assert page.count('class="repere"') == 2
     assert "Site 1 : Lieu" in page
+
+
+def test_co2_flows_to_unknown_communes_are_dropped_and_coverage_sums_to_objective(
+    tmp_path: Path, settings: Settings
+) -> None:
+    base = SitesRequest(territory="france", count=2, objective="co2", demo=True)
+    run_sites(settings, base)  # writes the demo's synthetic MOBPRO into the cache
+    demo = next((settings.cache_dir / "demo").glob("*MOBPRO*.csv"))
+    lines = demo.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    dclt = header.index("DCLT")
+    changed = []
+    for number, line in enumerate(lines[1:], start=1):
+        cells = line.split(";")
+        if number % 7 == 0 and cells[dclt] not in {"ZZZZZ", cells[header.index("COMMUNE")]}:
+            cells[dclt] = "13055"  # Marseille: absent from the demo's communes file
+        changed.append(";".join(cells))
+    mobpro = tmp_path / "FD_MOBPRO_2021_X.csv"
+    mobpro.write_text("\n".join([lines[0], *changed]) + "\n", encoding="utf-8")
+    res = run_sites(settings, replace(base, mobpro=mobpro))
+    assert any("vers des communes absentes" in n and "13055" in n for n in res.notes)
+    # coverage.csv lists the flows that use each site: its gains sum to the objective.
+    assert res.coverage["demande"].sum() == pytest.approx(res.result.objective)
+    assert set(res.coverage["code_site"]) <= set(res.sites["code"])
+    assert (res.coverage["navetteurs"] > 0).all()
+
+
+def test_demand_file_duplicates_and_unknown_codes(tmp_path: Path, settings: Settings) -> None:
+    demand = tmp_path / "d.csv"
+    base = SitesRequest(territory="france", count=1, demo=True, demand=demand)
+    demand.write_text("code,demand\n00101,10\n00101,12\n")
+    with pytest.raises(SchemaError, match="code\\(s\\) en double : 00101"):
+        run_sites(settings, base)
+    demand.write_text("code,demand\n101,10\n99999,12\n")
+    with pytest.raises(SchemaError, match="aucun code ne désigne une commune du territoire"):
+        run_sites(settings, base)
+    demand.write_text("code,demand\n00101,10\n99999,12\n")
+    res = run_sites(settings, base)
+    assert any("1 code(s) hors du territoire ignoré(s) : 99999" in n for n in res.notes)
+
+
+def test_user_terms_for_impossible_requests(tmp_path: Path, settings: Settings) -> None:
+    from tierslieux.errors import InfeasibleError  # noqa: PLC0415
+
+    base = SitesRequest(territory="france", count=20, demo=True)
+    with pytest.raises(InfeasibleError, match="il n'y a que 16 candidats"):
+        run_sites(settings, base)
+    with pytest.raises(SchemaError, match="--time-limit"):
+        run_sites(settings, replace(base, count=1, time_limit=-1.0))
+    res = run_sites(settings, replace(base, count=1, tiers_lieux_mode="exclure"))
+    assert any("aucun lieu n'est exclu" in n for n in res.notes)
+    structures = tmp_path / "s.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,themes,code_commune\ns1,Coop,cae,tic,00101\n"
+        "s2,Asso,association_teleactivites,culture,00108\n"
+    )
+    with pytest.raises(InfeasibleError) as error:
+        run_sites(settings, replace(base, count=3, structures=structures))
+    assert "--themes-libres" in str(error.value)
+    assert "--min-structures" in str(error.value)

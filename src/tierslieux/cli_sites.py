@@ -187,7 +187,7 @@ def sites(
     res = result.result
     _out.print(
         _(
-            "{territory} : {n} sites ({codes}), {value} {unit} couverts, écart prouvé "
+            "{territory} : {n} site(s) ({codes}), {value} {unit}, écart prouvé "
             "{gap}. {reason} Fichiers écrits dans {out} : {files}.",
             territory=result.territory_label,
             n=len(res.sites),

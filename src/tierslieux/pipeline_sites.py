@@ -166,6 +166,14 @@ def _existing_places(
     if path is None and not request.demo:
         path = _find_one(settings, None, "tiers_lieux")
     if path is None:
+        if request.tiers_lieux_mode == "exclure":
+            return {}, [
+                _(
+                    "--tiers-lieux-mode exclure sans fichier des tiers-lieux existants "
+                    "(--tiers-lieux, ou CGET_TiersLieux_2019.csv dans --data) : aucun lieu "
+                    "n'est exclu."
+                )
+            ]
         return {}, []
     places, _prov = load_tiers_lieux(path, communes=codes)
     places = places.dropna(subset=["code_commune"])
@@ -183,7 +191,9 @@ def _existing_places(
     else:
         how = _(
             "aucun nouveau site à moins de {m:.0f} minutes d'elles, et la demande déjà à "
-            "moins de {c:.0f} minutes d'un tiers-lieu existant n'est pas comptée",
+            "moins de {c:.0f} minutes d'un tiers-lieu existant n'est pas comptée (dans le "
+            "tableau de sensibilité, cette demande déjà servie grandit avec le bassin : "
+            "l'objectif peut y baisser à 30 minutes)",
             m=request.exclusion_minutes or request.minutes,
             c=request.minutes,
         )
@@ -251,7 +261,36 @@ def _demand(
             raise SchemaError(
                 _("{path} : demande vide, non numérique ou négative.", path=request.demand)
             )
-        demand = pd.Series(values.to_numpy(), index=frame["code"].str.strip())
+        keys = frame["code"].fillna("").str.strip()
+        repeated = sorted(set(keys[keys.duplicated()]))
+        if repeated:
+            raise SchemaError(
+                _(
+                    "{path} : code(s) en double : {codes} (une ligne par commune attendue).",
+                    path=request.demand,
+                    codes=", ".join(repeated[:10]),
+                )
+            )
+        unknown = sorted(set(keys) - set(codes))
+        if len(unknown) == len(keys):
+            raise SchemaError(
+                _(
+                    "{path} : aucun code ne désigne une commune du territoire (par exemple "
+                    "« {code} » ; codes Insee à 5 caractères attendus, 05061).",
+                    path=request.demand,
+                    code=unknown[0] if unknown else "",
+                )
+            )
+        if unknown:
+            notes.append(
+                _(
+                    "{path} : {n} code(s) hors du territoire ignoré(s) : {codes}.",
+                    path=request.demand,
+                    n=len(unknown),
+                    codes=", ".join(unknown[:10]),
+                )
+            )
+        demand = pd.Series(values.to_numpy(), index=keys)
         km = None
         if "km" in frame.columns:
             km = pd.Series(
@@ -314,6 +353,57 @@ class _Setup:
     flow_model: _FlowModel | None = None
 
 
+def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
+    """Communes within ``radius`` of an existing place (no new site there) and within
+    ``minutes`` of one (their demand is served already)."""
+    hosts = set(setup.existing)
+    communes_near = catchment_pairs(setup.engine, setup.points, max(radius, minutes))
+    from_hosts = communes_near[communes_near["origin"].isin(hosts)]
+    near = set(from_hosts.loc[from_hosts["minutes"] <= radius, "destination"]) | hosts
+    served = set(from_hosts.loc[from_hosts["minutes"] <= minutes, "destination"]) | hosts
+    return near, served
+
+
+def _flow_coverage(
+    result: SitingResult, setup: _Setup, request: SitesRequest, names: pd.Series
+) -> pd.DataFrame:
+    """Per chosen site and commune of residence: the car flows that use the site.
+
+    Each served flow works at the chosen site that gives it the largest gain; ``demande``
+    is the gain (kg CO₂e per working day), so the column sums to the objective.
+    """
+    model = setup.flow_model
+    assert model is not None  # noqa: S101  (called for the co2 objective only)
+    served: set[str] = set()
+    if setup.existing and request.tiers_lieux_mode == "exclure":
+        radius = request.exclusion_minutes or request.minutes
+        served = _near_existing(setup, radius, request.minutes)[1]
+    chosen = list(result.chosen)
+    gains = model.gains(request.minutes, setup.sites.ids, unserved=served)[:, chosen]
+    dense_best = np.asarray(gains.max(axis=1).toarray()).ravel()
+    best = np.asarray(gains.argmax(axis=1)).ravel()
+    use = dense_best > 0
+    frame = pd.DataFrame(
+        {
+            "site": np.asarray(chosen)[best[use]],
+            "code_commune": model.flows["residence"].to_numpy()[use],
+            "demande": dense_best[use],
+            "navetteurs": model.flows["weight"].to_numpy()[use],
+        }
+    )
+    frame = frame.groupby(["site", "code_commune"], as_index=False)[["demande", "navetteurs"]].sum()
+    return pd.DataFrame(
+        {
+            "code_site": [setup.sites.ids[j] for j in frame["site"]],
+            "nom_site": [setup.sites.names[j] for j in frame["site"]],
+            "code_commune": frame["code_commune"].astype(str),
+            "nom_commune": frame["code_commune"].astype(str).map(names),
+            "demande": frame["demande"],
+            "navetteurs": frame["navetteurs"],
+        }
+    )
+
+
 def _solve(
     setup: _Setup, request: SitesRequest, minutes: float, count: int, exclude: int | None = None
 ) -> tuple[SitingResult, Candidates, sparse.csr_matrix]:
@@ -340,13 +430,9 @@ def _solve(
                 themes[j] = frozenset({_("tiers-lieu existant ({code})", code=sites.ids[j])})
     elif setup.existing:
         radius = request.exclusion_minutes or minutes
-        hosts = set(setup.existing)
-        communes_near = catchment_pairs(setup.engine, setup.points, max(radius, minutes))
-        from_hosts = communes_near[communes_near["origin"].isin(hosts)]
-        near = set(from_hosts.loc[from_hosts["minutes"] <= radius, "destination"]) | hosts
+        near, served = _near_existing(setup, radius, minutes)
         allowed &= ~np.isin(np.asarray(sites.communes), sorted(near))
         # Demand already within reach of an existing tiers-lieu is not counted again.
-        served = set(from_hosts.loc[from_hosts["minutes"] <= minutes, "destination"]) | hosts
         weights = np.where(np.isin(np.asarray(setup.codes), sorted(served)), 0.0, weights)
         if int(allowed.sum()) < count:
             raise InfeasibleError(
@@ -391,6 +477,34 @@ def _solve(
     return result, candidates, matrix
 
 
+def _levers(request: SitesRequest) -> list[str]:
+    """The options that relax the constraints in force (said when infeasible)."""
+    levers = []
+    if request.structures is not None or request.groups is not None:
+        levers.append(
+            _(
+                "Communauté-base exigée dans le bassin de chaque site : au moins "
+                "{s} structure(s) des quatre étapes (--min-structures) ou un groupe du "
+                "questionnaire d'au moins {m} membres (--min-membres).",
+                s=request.min_structures,
+                m=request.min_members,
+            )
+        )
+        if request.distinct_themes:
+            levers.append(
+                _("Thèmes différents exigés d'un site à l'autre (--themes-libres pour lever).")
+            )
+    if request.min_per_epci:
+        levers.append(
+            _(
+                "Minimum de {m} site(s) par intercommunalité (--min-par-epci) : les « groupes » "
+                "sont les intercommunalités.",
+                m=request.min_per_epci,
+            )
+        )
+    return levers
+
+
 def _check_request(request: SitesRequest) -> None:
     """Refuse unknown modes and impossible thresholds before reading any file."""
     if request.objective not in OBJECTIVES:
@@ -413,6 +527,8 @@ def _check_request(request: SitesRequest) -> None:
         request.exclusion_minutes is not None and request.exclusion_minutes <= 0
     ):
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
+    if request.time_limit <= 0:
+        raise SchemaError(_("--time-limit doit être un nombre de secondes strictement positif."))
     if request.min_per_epci < 0:
         raise SchemaError(_("--min-par-epci doit être positif ou nul."))
 
@@ -498,7 +614,10 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         )
     groups, mins = _epci_groups(request, zonages, site_set.communes)
     setup = _Setup(codes, weights, engine, points, site_set, existing, groups, mins, flow_model)
-    result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
+    try:
+        result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
+    except InfeasibleError as error:
+        raise InfeasibleError(" ".join([str(error), *_levers(request)])) from error
     if request.structures is None and request.groups is None:
         notes.append(NO_COMMUNITY_NOTE())
     names = table.drop_duplicates("code").set_index("code")["nom"]
@@ -514,7 +633,11 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
                 for s in result.sites
             ],
         )
-    coverage = _coverage_frame(result, matrix, setup, names)
+    coverage = (
+        _flow_coverage(result, setup, request, names)
+        if setup.flow_model is not None
+        else _coverage_frame(result, matrix, setup, names)
+    )
     alternatives = _alternatives(setup, request, result)
     sensitivity = _sensitivity(setup, request, result)
     communes = pd.DataFrame(
@@ -691,7 +814,13 @@ def _sensitivity(setup: _Setup, request: SitesRequest, base: SitingResult) -> pd
     for minutes, count in scenarios:
         row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
         try:
-            res, _c, _m = _solve(setup, replace(request, minutes=minutes), minutes, count)
+            # The exclusion radius around existing places stays the one of the request.
+            scenario = replace(
+                request,
+                minutes=minutes,
+                exclusion_minutes=request.exclusion_minutes or request.minutes,
+            )
+            res, _c, _m = _solve(setup, scenario, minutes, count)
         except InfeasibleError as error:
             row.update({"objectif": pd.NA, "message": str(error)})
         else:
@@ -801,6 +930,21 @@ def _co2_flow_model(
         car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
         flows = car_flows(con, mobpro.view, residences=codes, car_codes=car)
     points = table[["code", "latitude", "longitude"]].dropna()
+    located = set(points["code"].astype(str))
+    unplaced = ~(flows["residence"].isin(located) & flows["workplace"].isin(located))
+    dropped: list[str] = []
+    if unplaced.any():
+        dropped.append(
+            _(
+                "Objectif CO₂ : {n} flux ({w:.0f} navetteurs) vers des communes absentes du "
+                "fichier des communes (fusionnées depuis le recensement ?) sont ignorés, "
+                "par exemple {codes}.",
+                n=int(unplaced.sum()),
+                w=float(flows.loc[unplaced, "weight"].sum()),
+                codes=", ".join(sorted(set(flows.loc[unplaced, "workplace"].astype(str)))[:5]),
+            )
+        )
+        flows = flows[~unplaced].reset_index(drop=True)
     if sites.places:
         points = pd.concat([points, sites.points], ignore_index=True)
     points = points.drop_duplicates("code")
@@ -823,7 +967,7 @@ def _co2_flow_model(
         factor=CAR_EMISSION_FACTOR_KG_PER_KM,
         source=CAR_EMISSION_FACTOR_SOURCE,
     )
-    return model, [note]
+    return model, [note, *dropped]
 
 
 def _co2_flow_hook(
@@ -834,7 +978,7 @@ def _co2_flow_hook(
     notes: list[str],
 ) -> tuple[_FlowModel | None, np.ndarray, str]:
     """Flow model, demand per commune and unit for ``run_sites`` (notes appended)."""
-    unit = _("usagers potentiels")
+    unit = _("usagers potentiels couverts")
     if request.objective != "co2":
         return None, weights, unit
     codes = territory[1]

@@ -197,6 +197,15 @@ def _check_feasible(
                 k=k,
             )
         )
+    if n < k:
+        raise InfeasibleError(
+            _(
+                "Vous demandez {k} sites mais il n'y a que {n} candidats : demandez au plus "
+                "{n} sites.",
+                k=k,
+                n=n,
+            )
+        )
     allowed = eligible.copy()
     allowed[list(fixed)] = True
     if int(allowed.sum()) < k:
@@ -218,7 +227,8 @@ def _check_feasible(
                 _(
                     "Vous demandez {k} sites de thèmes différents mais seules {n} thématiques "
                     "de communauté-base existent parmi les candidats ({themes}) : demandez au "
-                    "plus {n} sites, ou levez la contrainte de thèmes différents.",
+                    "plus {n} sites, ou levez la contrainte de thèmes différents "
+                    "(--themes-libres).",
                     k=k,
                     n=len(available),
                     themes=", ".join(available) or "—",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from tierslieux.i18n import format_number, format_percent
@@ -28,10 +29,20 @@ _STYLE = (
 )
 
 
+#: Columns holding shares (0.04 = 4 %), shown as percentages.
+_SHARES = frozenset({"perte_pct", "part_couverte", "ecart"})
+
+
 def _table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    shares = [c in _SHARES for c in frame.columns]
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(_cell(v, share=share))}</td>"
+            for v, share in zip(row, shares, strict=True)
+        )
+        + "</tr>"
         for row in frame.itertuples(index=False)
     )
     return (
@@ -40,11 +51,15 @@ def _table(frame: pd.DataFrame) -> str:
     )
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, *, share: bool = False) -> str:
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
         return ""
-    if isinstance(value, float):
-        return format_number(value, 1)
+    if isinstance(value, bool | np.bool_):
+        return _("oui") if value else _("non")
+    if isinstance(value, int | float | np.integer | np.floating) and share:
+        return format_percent(float(value), 1)
+    if isinstance(value, float | np.floating):
+        return format_number(float(value), 1)
     return str(value)
 
 
@@ -79,7 +94,7 @@ def _page(result: SitesResult) -> str:
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
     summary = _(
-        "{n} sites, bassin de {minutes} minutes : {value} {unit} couverts sur {total} "
+        "{n} site(s), bassin de {minutes} minutes : {value} {unit} sur {total} possibles "
         "({share}). Borne prouvée {bound} (écart {gap}). Solveur : {solver} — {reason}",
         n=len(res.sites),
         minutes=format_number(result.minutes),
