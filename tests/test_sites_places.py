@@ -7,6 +7,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -264,3 +265,29 @@ def test_user_terms_for_impossible_requests(tmp_path: Path, settings: Settings) 
         run_sites(settings, replace(base, count=3, structures=structures))
     assert "--themes-libres" in str(error.value)
     assert "--min-structures" in str(error.value)
+
+
+def test_excluded_tiers_lieu_just_outside_the_territory_counts(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # Territory: every demo commune but Bourg-Fictif (00101), which hosts a tiers-lieu.
+    listed = tmp_path / "communes.txt"
+    listed.write_text("\n".join(c for c in _centres() if c != "00101") + "\n")
+    base = SitesRequest(territory=f"communes:{listed}", count=1, demo=True)
+    free = run_sites(settings, base)
+    tl = write_cget(tmp_path / "tl.csv", "00101")
+    excluded = run_sites(settings, replace(base, tiers_lieux=tl, tiers_lieux_mode="exclure"))
+    assert any("1 lieu(x) juste hors du territoire" in n for n in excluded.notes)
+    # Bourg-Fictif's neighbours (within 20 minutes) get no site and their demand is served.
+    from tierslieux.analysis.traveltime import StraightLineEngine  # noqa: PLC0415
+
+    centres = pd.DataFrame(
+        [(c, lat, lon) for c, (lat, lon) in _centres().items()],
+        columns=["code", "latitude", "longitude"],
+    )
+    pairs = StraightLineEngine().within(centres[centres["code"] == "00101"], centres, 20.0)
+    near = set(pairs["destination"]) - {"00101"}
+    assert near
+    assert excluded.result.total_demand < free.result.total_demand
+    many = run_sites(settings, replace(base, count=4, tiers_lieux=tl, tiers_lieux_mode="exclure"))
+    assert not set(many.sites["code"]) & near

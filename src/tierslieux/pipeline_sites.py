@@ -158,9 +158,17 @@ def _territory(
 
 
 def _existing_places(
-    settings: Settings, request: SitesRequest, codes: list[str]
+    settings: Settings,
+    request: SitesRequest,
+    codes: list[str],
+    reach: tuple[pd.DataFrame, TravelTimeEngine],
 ) -> tuple[dict[str, str], list[str]]:
-    """Communes hosting an existing tiers-lieu -> names of the places (and notes)."""
+    """Communes hosting an existing tiers-lieu -> names of the places (and notes).
+
+    Kept places (``garder``) are those of the territory; excluded ones (``exclure``)
+    also include places just outside it, within the exclusion radius or ``--minutes``
+    of one of its communes (``reach``: commune coordinates and travel-time engine).
+    """
     path = request.tiers_lieux
     # The demo's communes are fictional: a real census found in --data cannot match them.
     if path is None and not request.demo:
@@ -175,8 +183,12 @@ def _existing_places(
                 )
             ]
         return {}, []
-    places, _prov = load_tiers_lieux(path, communes=codes)
+    exclude = request.tiers_lieux_mode == "exclure"
+    places, _prov = load_tiers_lieux(path, communes=None if exclude else codes)
     places = places.dropna(subset=["code_commune"])
+    outside = 0
+    if exclude:
+        places, outside = _places_within_reach(places, codes, request, reach)
     names: dict[str, str] = {}
     for code, name in zip(places["code_commune"], places["nom"], strict=True):
         key = str(code)
@@ -200,11 +212,39 @@ def _existing_places(
     note = _(
         "Tiers-lieux existants ({path}) : {n} lieu(x) dans {c} commune(s) du territoire, {how}.",
         path=path,
-        n=len(places),
-        c=len(names),
+        n=len(places) - outside,
+        c=len([c for c in names if c in set(codes)]),
         how=how,
     )
+    if outside:
+        note += " " + _(
+            "{n} lieu(x) juste hors du territoire, à portée de ses communes, sont aussi "
+            "pris en compte.",
+            n=outside,
+        )
     return names, [note]
+
+
+def _places_within_reach(
+    places: pd.DataFrame,
+    codes: list[str],
+    request: SitesRequest,
+    reach: tuple[pd.DataFrame, TravelTimeEngine],
+) -> tuple[pd.DataFrame, int]:
+    """Places of the territory plus those outside within reach of it; how many outside."""
+    table, engine = reach
+    inside = places["code_commune"].astype(str).isin(set(codes))
+    others = sorted(set(places.loc[~inside, "code_commune"].astype(str)))
+    if not others:
+        return places[inside], 0
+    located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
+    hosts = located[located["code"].isin(others)]
+    territory = located[located["code"].isin(set(codes))]
+    limit = max(request.exclusion_minutes or request.minutes, request.minutes)
+    near = engine.within(hosts, territory, limit) if len(hosts) and len(territory) else None
+    reachable = set() if near is None else set(near["origin"].astype(str))
+    keep = inside | places["code_commune"].astype(str).isin(reachable)
+    return places[keep], int((keep & ~inside).sum())
 
 
 def _epci_groups(
@@ -351,14 +391,18 @@ class _Setup:
     groups: list[str] | None = None
     min_per_group: dict[str, int] = field(default_factory=dict)
     flow_model: _FlowModel | None = None
+    #: Coordinates of the communes hosting existing places (some may be outside).
+    host_points: pd.DataFrame | None = None
 
 
 def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
     """Communes within ``radius`` of an existing place (no new site there) and within
     ``minutes`` of one (their demand is served already)."""
     hosts = set(setup.existing)
-    communes_near = catchment_pairs(setup.engine, setup.points, max(radius, minutes))
-    from_hosts = communes_near[communes_near["origin"].isin(hosts)]
+    host_points = setup.host_points
+    if host_points is None or host_points.empty:
+        return hosts, hosts
+    from_hosts = setup.engine.within(host_points, setup.points, max(radius, minutes))
     near = set(from_hosts.loc[from_hosts["minutes"] <= radius, "destination"]) | hosts
     served = set(from_hosts.loc[from_hosts["minutes"] <= minutes, "destination"]) | hosts
     return near, served
@@ -505,6 +549,38 @@ def _levers(request: SitesRequest) -> list[str]:
     return levers
 
 
+def _co2_per_user(
+    settings: Settings,
+    km: pd.Series | None,
+    codes: list[str],
+    weights: np.ndarray,
+    notes: list[str],
+) -> tuple[np.ndarray, str]:
+    """Objective co2 without a MOBPRO detail file: users × commute km × factor."""
+    default_km = settings.long_commute_minutes * DEFAULT_SPEED_KMH / 60.0
+    km_values = (
+        km.reindex(codes).fillna(default_km).to_numpy(dtype="float64")
+        if km is not None
+        else np.full(len(codes), default_km)
+    )
+    weights = np.asarray(co2_weights(list(weights), list(km_values)))
+    unit = _("kg CO₂e évités par jour ouvré")
+    notes.append(
+        _(
+            "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
+            "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
+            "{speed:.0f} km/h, une borne basse ; colonne km de --demand sinon), à "
+            "{factor} kgCO₂e/km ({source}).",
+            km=default_km,
+            minutes=settings.long_commute_minutes,
+            speed=DEFAULT_SPEED_KMH,
+            factor=CAR_EMISSION_FACTOR_KG_PER_KM,
+            source=CAR_EMISSION_FACTOR_SOURCE,
+        )
+    )
+    return weights, unit
+
+
 def _check_request(request: SitesRequest) -> None:
     """Refuse unknown modes and impossible thresholds before reading any file."""
     if request.objective not in OBJECTIVES:
@@ -574,34 +650,14 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         keep = [c for c in codes if c not in set(missing)]
         weights = weights[[codes.index(c) for c in keep]]
         codes = keep
-    existing, existing_notes = _existing_places(settings, request, codes)
+    existing, existing_notes = _existing_places(settings, request, codes, (table, engine))
     notes.extend(existing_notes)
     site_set, engine = _site_set(request, table, points, existing, engine, notes)
     flow_model, weights, unit = _co2_flow_hook(
         settings, request, (table, codes, site_set, engine), weights, notes
     )
     if request.objective == "co2" and flow_model is None:
-        default_km = settings.long_commute_minutes * DEFAULT_SPEED_KMH / 60.0
-        km_values = (
-            km.reindex(codes).fillna(default_km).to_numpy(dtype="float64")
-            if km is not None
-            else np.full(len(codes), default_km)
-        )
-        weights = np.asarray(co2_weights(list(weights), list(km_values)))
-        unit = _("kg CO₂e évités par jour ouvré")
-        notes.append(
-            _(
-                "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
-                "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
-                "{speed:.0f} km/h, une borne basse ; colonne km de --demand sinon), à "
-                "{factor} kgCO₂e/km ({source}).",
-                km=default_km,
-                minutes=settings.long_commute_minutes,
-                speed=DEFAULT_SPEED_KMH,
-                factor=CAR_EMISSION_FACTOR_KG_PER_KM,
-                source=CAR_EMISSION_FACTOR_SOURCE,
-            )
-        )
+        weights, unit = _co2_per_user(settings, km, codes, weights, notes)
     if request.tiers_lieux_mode == "garder" and len(existing) > request.count:
         raise InfeasibleError(
             _(
@@ -613,7 +669,11 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
             )
         )
     groups, mins = _epci_groups(request, zonages, site_set.communes)
-    setup = _Setup(codes, weights, engine, points, site_set, existing, groups, mins, flow_model)
+    located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
+    host_points = located[located["code"].isin(sorted(existing))].reset_index(drop=True)
+    setup = _Setup(
+        codes, weights, engine, points, site_set, existing, groups, mins, flow_model, host_points
+    )
     try:
         result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
     except InfeasibleError as error:
