@@ -137,23 +137,37 @@ def solve_spopt(cost_cf: np.ndarray, weights: np.ndarray, k: int) -> tuple[list[
 def solve_plain_mip(
     coverage: np.ndarray, weights: np.ndarray, k: int, time_limit: float = 600.0
 ) -> tuple[list[int], float, str]:
-    """Binary assignment MIP (x_ij, y_j) solved by HiGHS: chosen sites, seconds, status."""
+    """Binary assignment MIP of each demand point to a site within the limit."""
+    sites, points = np.nonzero(coverage)  # one x_ij per pair within the limit
+    gains = sparse.csr_matrix(
+        (weights[points], (points, sites)), shape=(coverage.shape[1], coverage.shape[0])
+    )
+    return solve_assignment_mip(gains, k, time_limit)
+
+
+def solve_assignment_mip(
+    gains: sparse.csr_matrix, k: int, time_limit: float
+) -> tuple[list[int], float, str]:
+    """The paper's MIP, solved by HiGHS: chosen sites, seconds (model building counts, as
+    for our solver), status.  One binary x_ej per row e (a demand point or a commuter)
+    and usable site j (stored entry of ``gains``, rows × sites), x_ej <= y_j,
+    sum_j x_ej <= 1, sum_j y_j = K, maximise sum g_ej x_ej."""
     import highspy  # noqa: PLC0415
 
-    started = time.perf_counter()  # model building counts, as for our solver
-    n, m = coverage.shape
-    sites, points = np.nonzero(coverage)  # one x_ij per pair within the limit
-    p = sites.size
+    started = time.perf_counter()
+    coo = gains.tocoo()
+    m, n = gains.shape
+    p = coo.nnz
     n_col = n + p
-    # Rows: sum_j x_ij <= 1 (m rows); x_ij - y_j <= 0 (p rows); sum_j y_j = k (1 row).
-    rows = np.concatenate([points, m + np.arange(p), m + np.arange(p), np.full(n, m + p)])
-    cols = np.concatenate([n + np.arange(p), n + np.arange(p), sites, np.arange(n)])
+    # Rows: sum_j x_ej <= 1 (m rows); x_ej - y_j <= 0 (p rows); sum_j y_j = k (1 row).
+    rows = np.concatenate([coo.row, m + np.arange(p), m + np.arange(p), np.full(n, m + p)])
+    cols = np.concatenate([n + np.arange(p), n + np.arange(p), coo.col, np.arange(n)])
     vals = np.concatenate([np.ones(p), np.ones(p), -np.ones(p), np.ones(n)])
     matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(m + p + 1, n_col))
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = m + p + 1
-    lp.col_cost_ = np.concatenate([np.zeros(n), weights[points]])
+    lp.col_cost_ = np.concatenate([np.zeros(n), coo.data])
     lp.col_lower_ = np.zeros(n_col)
     lp.col_upper_ = np.ones(n_col)
     lp.row_lower_ = np.concatenate([np.full(m + p, -highspy.kHighsInf), [float(k)]])
@@ -323,50 +337,6 @@ def load_flow_instance(cache: Path) -> tuple[sparse.csr_matrix, sparse.csr_matri
     return served, per_row, note
 
 
-def solve_per_commuter_mip(
-    gains: sparse.csr_matrix, k: int, time_limit: float
-) -> tuple[list[int], float, str]:
-    """The paper's MIP: binary x_ej per commuter e and usable office j; chosen, s, status."""
-    import highspy  # noqa: PLC0415
-
-    started = time.perf_counter()
-    coo = gains.tocoo()
-    m, n = gains.shape
-    p = coo.nnz
-    n_col = n + p
-    rows = np.concatenate([coo.row, m + np.arange(p), m + np.arange(p), np.full(n, m + p)])
-    cols = np.concatenate([n + np.arange(p), n + np.arange(p), coo.col, np.arange(n)])
-    vals = np.concatenate([np.ones(p), np.ones(p), -np.ones(p), np.ones(n)])
-    matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(m + p + 1, n_col))
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_col
-    lp.num_row_ = m + p + 1
-    lp.col_cost_ = np.concatenate([np.zeros(n), coo.data])
-    lp.col_lower_ = np.zeros(n_col)
-    lp.col_upper_ = np.ones(n_col)
-    lp.row_lower_ = np.concatenate([np.full(m + p, -highspy.kHighsInf), [float(k)]])
-    lp.row_upper_ = np.concatenate([np.ones(m), np.zeros(p), [float(k)]])
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data.astype(np.float64)
-    lp.a_matrix_.num_col_ = n_col
-    lp.a_matrix_.num_row_ = m + p + 1
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_col
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)  # noqa: FBT003
-    h.setOptionValue("mip_rel_gap", MIP_GAP)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("random_seed", 0)
-    h.passModel(lp)
-    h.run()
-    seconds = time.perf_counter() - started
-    status = "optimal" if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else "limit"
-    values = np.asarray(h.getSolution().col_value)
-    return [int(j) for j in np.flatnonzero(values[:n] > 0.5)], seconds, status
-
-
 def benefit_of(gains: sparse.csr_matrix, chosen: list[int]) -> float:
     """Sum over flows of the best gain among ``chosen``."""
     if not chosen:
@@ -408,7 +378,7 @@ def table_flows(cache: Path) -> tuple[int, list[float], list[str]]:
     statuses: list[str] = []
     for k in KS:
         ours = solve_max_benefit(gains, k, method="exact", mip_gap=MIP_GAP)
-        chosen, sec_mip, status = solve_per_commuter_mip(per_row, k, FLOW_BASELINE_LIMIT)
+        chosen, sec_mip, status = solve_assignment_mip(per_row, k, FLOW_BASELINE_LIMIT)
         val_mip = benefit_of(gains, chosen)
         val_rnd, sec_rnd = weighted_random_benefit(gains, k, RANDOM_DRAWS)
         ratios.append(sec_mip / ours.seconds)

@@ -18,6 +18,7 @@ the per-flow CO₂ objective, :func:`~tierslieux.analysis.optimise.solve_max_ben
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -492,23 +493,13 @@ def _solve(
             )
     if exclude is not None:
         allowed[exclude] = False
-    if setup.flow_model is not None:
-        # Objective co2, per-flow rule: same constraints, gains per car flow.
-        result = solve_max_benefit(
-            setup.flow_model.gains(minutes, sites.ids, unserved=served),
-            count,
-            fixed=fixed,
-            site_themes=themes,
-            require_community=allowed,
-            distinct_themes=distinct,
-            groups=setup.groups,
-            min_per_group=setup.min_per_group or None,
-            time_limit=request.time_limit,
-        )
-        return result, candidates, matrix
-    result = solve_max_coverage(
-        matrix,
-        weights,
+    # Objective co2 with the per-flow rule: the same constraints, gains per car flow.
+    solve = (
+        partial(solve_max_benefit, setup.flow_model.gains(minutes, sites.ids, unserved=served))
+        if setup.flow_model is not None
+        else partial(solve_max_coverage, matrix, weights)
+    )
+    result = solve(
         count,
         fixed=fixed,
         site_themes=themes,
