@@ -514,7 +514,11 @@ def _coverage_dual_bound(inst: _Instance, target: float) -> float:
         counts = np.asarray(a[chosen].sum(axis=0)).ravel()
         return value, counts - 1.0
 
-    return _subgradient(evaluate, w.copy(), w, target)
+    # Two starts (λ = w: the "k largest catchments" bound; λ = w/2), the smaller wins:
+    # on France K = 50 the second gives 4.4 % instead of 7.3 %, on PACA it varies.
+    return min(
+        _subgradient(evaluate, w.copy(), w, target), _subgradient(evaluate, w / 2.0, w, target)
+    )
 
 
 def _benefit_dual_bound(ben: _Benefit, target: float) -> float:
