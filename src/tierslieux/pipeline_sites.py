@@ -168,7 +168,7 @@ def _existing_places(
 
     Kept places (``garder``) are those of the territory; excluded ones (``exclure``)
     also include places just outside it, within the exclusion radius or ``--minutes``
-    of one of its communes (``reach``: commune coordinates and travel-time engine).
+    of one of its communes (``reach``: located communes and travel-time engine).
     """
     path = request.tiers_lieux
     # The demo's communes are fictional: a real census found in --data cannot match them.
@@ -233,12 +233,11 @@ def _places_within_reach(
     reach: tuple[pd.DataFrame, TravelTimeEngine],
 ) -> tuple[pd.DataFrame, int]:
     """Places of the territory plus those outside within reach of it; how many outside."""
-    table, engine = reach
+    located, engine = reach
     inside = places["code_commune"].astype(str).isin(set(codes))
     others = sorted(set(places.loc[~inside, "code_commune"].astype(str)))
     if not others:
         return places[inside], 0
-    located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
     hosts = located[located["code"].isin(others)]
     territory = located[located["code"].isin(set(codes))]
     limit = max(request.exclusion_minutes or request.minutes, request.minutes)
@@ -631,8 +630,10 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     if request.respondents is not None:
         weights = weights + respondents_per_commune(request.respondents, codes, notes)
     engine, _prov = _engine(settings, request.travel_times)
-    points = table[["code", "latitude", "longitude"]].dropna()
-    points = points[points["code"].isin(codes)].reset_index(drop=True)
+    # Coordinates of every commune of the file (workplaces and neighbours included).
+    located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
+    names = table.drop_duplicates("code").set_index("code")["nom"]
+    points = located[located["code"].isin(codes)].reset_index(drop=True)
     missing = sorted(set(codes) - set(points["code"]))
     if missing:
         notes.append(
@@ -641,11 +642,11 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         keep = [c for c in codes if c not in set(missing)]
         weights = weights[[codes.index(c) for c in keep]]
         codes = keep
-    existing, existing_notes = _existing_places(settings, request, codes, (table, engine))
+    existing, existing_notes = _existing_places(settings, request, codes, (located, engine))
     notes.extend(existing_notes)
-    site_set, engine = _site_set(request, table, points, existing, engine, notes)
+    site_set, engine = _site_set(request, names, points, existing, engine, notes)
     flow_model, weights, unit = _co2_flow_hook(
-        settings, request, (table, codes, site_set, engine), weights, notes
+        settings, request, (located, codes, site_set, engine), weights, notes
     )
     if request.objective == "co2" and flow_model is None:
         weights, unit = _co2_per_user(settings, km, codes, weights, notes)
@@ -660,7 +661,6 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
             )
         )
     groups, mins = _epci_groups(request, zonages, site_set.communes)
-    located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
     host_points = located[located["code"].isin(sorted(existing))].reset_index(drop=True)
     setup = _Setup(
         codes, weights, engine, points, site_set, existing, groups, mins, flow_model, host_points
@@ -671,7 +671,6 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         raise InfeasibleError(" ".join([str(error), *_levers(request)])) from error
     if request.structures is None and request.groups is None:
         notes.append(NO_COMMUNITY_NOTE())
-    names = table.drop_duplicates("code").set_index("code")["nom"]
     sites = _sites_frame(result, candidates, setup)
     if request.structures is not None:
         sites.insert(
@@ -722,7 +721,7 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
 
 def _site_set(
     request: SitesRequest,
-    table: pd.DataFrame,
+    names: pd.Series,
     points: pd.DataFrame,
     existing: dict[str, str],
     engine: TravelTimeEngine,
@@ -730,7 +729,6 @@ def _site_set(
 ) -> tuple[SiteSet, TravelTimeEngine]:
     """Candidates (communes, or the user's places) and the engine that reaches them."""
     codes = list(points["code"])
-    names = table.drop_duplicates("code").set_index("code")["nom"]
     if request.candidates is None:
         return SiteSet(codes, [str(names.get(c, c)) for c in codes], codes, points), engine
     places = locate_places(request.candidates, points, notes)
@@ -966,7 +964,7 @@ def _co2_flow_model(
         return None, [
             _("Objectif CO₂ : pas de fichier détail MOBPRO, règle par flux non appliquée.")
         ]
-    table, codes, sites, engine = territory
+    located, codes, sites, engine = territory
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit}) as con:
         mobpro = open_mobpro(path, con, cache_dir=settings.cache_dir / "mobpro")
@@ -980,9 +978,8 @@ def _co2_flow_model(
             ]
         car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
         flows = car_flows(con, mobpro.view, residences=codes, car_codes=car)
-    points = table[["code", "latitude", "longitude"]].dropna()
-    located = set(points["code"].astype(str))
-    unplaced = ~(flows["residence"].isin(located) & flows["workplace"].isin(located))
+    known = set(located["code"].astype(str))
+    unplaced = ~(flows["residence"].isin(known) & flows["workplace"].isin(known))
     dropped: list[str] = []
     if unplaced.any():
         dropped.append(
@@ -996,9 +993,9 @@ def _co2_flow_model(
             )
         )
         flows = flows[~unplaced].reset_index(drop=True)
+    points = located
     if sites.places:
-        points = pd.concat([points, sites.points], ignore_index=True)
-    points = points.drop_duplicates("code")
+        points = pd.concat([located, sites.points], ignore_index=True).drop_duplicates("code")
     model = _FlowModel(flows, list(sites.ids), points, engine, request.gain_minimal)
     note = _(
         "Objectif CO₂, règle par flux (Mastio, Hörl, Balac, Loubière, ANT 2023) : "
