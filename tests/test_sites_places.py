@@ -291,3 +291,14 @@ def test_excluded_tiers_lieu_just_outside_the_territory_counts(
     assert excluded.result.total_demand < free.result.total_demand
     many = run_sites(settings, replace(base, count=4, tiers_lieux=tl, tiers_lieux_mode="exclure"))
     assert not set(many.sites["code"]) & near
+
+
+def test_structures_file_without_required_columns(tmp_path: Path, settings: Settings) -> None:
+    structures = tmp_path / "structures.csv"
+    structures.write_text("identifiant,nom\ns1,Coop\n")
+    with pytest.raises(SchemaError) as error:
+        run_sites(
+            settings, SitesRequest(territory="france", count=1, demo=True, structures=structures)
+        )
+    assert "categorie, themes, code_commune manquante(s)" in str(error.value)
+    assert str(structures) in str(error.value)
