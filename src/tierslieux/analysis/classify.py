@@ -28,7 +28,7 @@ import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.i18n import gettext as _
-from tierslieux.model.structures import CATEGORIES, STEP_CATEGORIES, THEMES
+from tierslieux.model.structures import CATEGORIES, STEP_OF, THEMES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -563,8 +563,8 @@ def _explain(
     themes = _ordered_themes(t for r in (*hits, *extra) for t in r.themes)
     ordered = (best, *[h for h in hits if h is not best], *extra)
     parts = [f"[{r.id}] {_fill(r.raison, record)}" for r in ordered]
-    if categorie in STEP_CATEGORIES:
-        step = STEP_CATEGORIES.index(categorie) + 1
+    if categorie in STEP_OF:
+        step = STEP_OF[categorie]
         summary = _("Étape {step} de la méthode.", step=step)
     else:
         summary = _("Lieu ou point d'appui existant.")
