@@ -251,6 +251,12 @@ def communities(
     rules: Annotated[
         Path | None, typer.Option("--regles", help="Règles de classement supplémentaires (CSV).")
     ] = None,
+    reseaux: Annotated[
+        Path | None,
+        typer.Option(
+            "--reseaux", help="Membres connus de réseaux (CAE…) : CSV reseau, siren, nom."
+        ),
+    ] = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -278,6 +284,7 @@ def communities(
         acteurs=acteurs,
         pnr=pnr,
         rules=rules,
+        reseaux=reseaux,
     )
     with _err.status(_("Recherche des structures…")):
         result = run_communities(settings, request)

@@ -44,6 +44,7 @@ from tierslieux.sources.communes import (
     merge_communes,
 )
 from tierslieux.sources.mobpro import open_mobpro
+from tierslieux.sources.networks import load_networks
 from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.sources.places import load_gares, load_mediation_numerique, load_tiers_lieux
 from tierslieux.sources.rna import load_rna
@@ -518,6 +519,8 @@ class CommunitiesRequest:
     acteurs: Path | None = None
     pnr: Path | None = None
     rules: Path | None = None
+    #: Optional CSV of known network members (see :mod:`tierslieux.sources.networks`).
+    reseaux: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -567,19 +570,24 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     provenance: list[Provenance] = [communes.provenance]
     notes: list[str] = []
     cache = settings.cache_dir / "structures"
+    networks = None
+    if request.reseaux is not None:
+        networks, prov = load_networks(request.reseaux)
+        provenance.append(prov)
 
     etab = _find_one(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
         units = _find_one(settings, request.sirene_unites_legales, "sirene_unites_legales")
         sirene, prov = load_sirene(etab, units, communes=codes, cache_dir=cache)
-        frames.append(classify(sirene.assign(source_registre="sirene"), rules))
+        frames.append(classify(sirene.assign(source_registre="sirene"), rules, networks=networks))
         provenance.append(prov)
+        notes.extend(prov.notes)
     else:
         notes.append(_("Sirene non fourni : les étapes 1 à 3 ne viennent que des autres sources."))
     rna_path = _find_one(settings, request.rna, "rna")
     if rna_path is not None:
         rna, prov = load_rna(rna_path, communes=codes, cache_dir=cache)
-        frames.append(classify(rna.assign(source_registre="rna"), rules))
+        frames.append(classify(rna.assign(source_registre="rna"), rules, networks=networks))
         provenance.append(prov)
     else:
         notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))

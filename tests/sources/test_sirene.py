@@ -50,8 +50,7 @@ def test_lambert93_origin_point(sirene_dir: Path, tmp_path: Path) -> None:
     row = frame.set_index("siret").loc["90000000500015"]
     assert row["longitude"] == pytest.approx(3.0, abs=1e-7)
     assert row["latitude"] == pytest.approx(46.5, abs=1e-7)
-    nd = frame.set_index("siret").loc["90000001900029"]  # coordinates [ND]
-    assert pd.isna(nd["latitude"])
+    assert "90000001900029" not in set(frame["siret"])  # non-diffusible: excluded
 
 
 def test_no_personal_name_for_individual_entrepreneur(sirene_dir: Path, tmp_path: Path) -> None:
@@ -107,7 +106,10 @@ def test_parquet_input(sirene_dir: Path, tmp_path: Path) -> None:
 def test_latin1_file(sirene_dir: Path, tmp_path: Path) -> None:
     frame, _ = _load(sirene_dir, tmp_path, etab="StockEtablissement_latin1.csv")
     row = frame.set_index("siret").loc["90000000100011"]
-    assert row["nom"] == "COOPÉRATIVE D'ACTIVITÉ ET D'EMPLOI ÉCRINS"
+    assert row["nom"] == (
+        "COOPÉRATIVE D'ACTIVITÉ ET D'EMPLOI ÉCRINS "
+        "(COOPERATIVE D'ACTIVITES ET D'EMPLOI DES HAUTES-ALPES FICTIVE)"
+    )
 
 
 def test_missing_column(sirene_dir: Path, tmp_path: Path) -> None:

@@ -405,6 +405,11 @@ class _Columns:
         if column not in self._cache:
             if column == "texte":
                 self._cache[column] = self.text("nom") + " " + self.text("objet")
+            elif column == "nom" and "noms_connus" in self.frame:
+                # Every known name (trade names, usual names, sigle) is searched.
+                own = normalise_text(self.frame["nom"]).reset_index(drop=True)
+                known = normalise_text(self.frame["noms_connus"]).reset_index(drop=True)
+                self._cache[column] = own + " ; " + known
             elif column in self.frame:
                 self._cache[column] = normalise_text(self.frame[column]).reset_index(drop=True)
             else:
@@ -473,14 +478,106 @@ def _fill(template: str, row: Mapping[str, object]) -> str:
     for key in ("nom", "naf", "categorie_juridique", "code_commune"):
         value = row.get(key)
         values[key] = "?" if value is None or pd.isna(value) else str(value)  # type: ignore[call-overload]
+    known = row.get("noms_connus")
+    if isinstance(known, str) and values["nom"] != "?":
+        shown = values["nom"].casefold()
+        other = [n for n in known.split(" ; ") if n.casefold() not in shown]
+        if other:
+            values["nom"] += " " + _("(aussi : {names})", names=" ; ".join(other))
     try:
         return template.format_map(values)
     except (ValueError, IndexError):
         return template
 
 
+#: Score of a structure found in a user-supplied network list (valeur de l'outil: a
+#: listed member is near-certain, above every rule of the table, which stay concordant).
+NETWORK_SCORE = 98
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _name_key(series: pd.Series) -> pd.Series:
+    """Names reduced for matching: no case, accents or punctuation."""
+    return normalise_text(series).str.replace(_NON_ALNUM, " ", regex=True).str.strip()
+
+
+def _network_rules(networks: pd.DataFrame) -> list[Rule]:
+    rules = []
+    for rec in networks.to_dict("records"):
+        how = []
+        if isinstance(rec.get("siren"), str):
+            how.append(_("SIREN {siren}", siren=rec["siren"]))
+        if isinstance(rec.get("nom"), str):
+            how.append(_("nom « {nom} »", nom=rec["nom"]))
+        raison = _(
+            "Membre du réseau « {reseau} » selon la liste fournie ({file}, ligne {line} : {how}).",
+            reseau=rec["reseau"],
+            file=rec.get("fichier", "?"),
+            line=rec["ligne"],
+            how=" / ".join(how),
+        )
+        rules.append(
+            Rule(
+                id=f"reseau_ligne_{rec['ligne']}",
+                categorie=str(rec["categorie"]),
+                source="any",
+                categories_juridiques=(),
+                naf=(),
+                ess=None,
+                objet_social=(),
+                nom_motif=None,
+                texte_motif=None,
+                exclusion_motif=None,
+                themes=("ess_cooperation",) if rec["categorie"] == "cae" else (),
+                score=NETWORK_SCORE,
+                # Braces of a member's name must not be read as placeholders.
+                raison=raison.replace("{", "{{").replace("}", "}}"),
+                reference=_(
+                    "Liste de réseau fournie par l'utilisateur ({file})",
+                    file=rec.get("fichier", "?"),
+                ),
+                origin=f"{rec.get('fichier', '?')}, ligne {rec['ligne']}",
+            )
+        )
+    return rules
+
+
+def _network_matrix(frame: pd.DataFrame, networks: pd.DataFrame) -> np.ndarray:
+    """Rows (of ``frame``, index 0..n-1) x network lines: matched by SIREN or by name."""
+    out = np.zeros((len(frame), len(networks)), dtype=bool)
+    if not len(frame) or not len(networks):
+        return out
+    siren = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if "siren" in frame:
+        siren = frame["siren"].astype("string")
+    if "siret" in frame:
+        siren = siren.fillna(frame["siret"].astype("string").str.slice(0, 9))
+    names = [frame["nom"].astype("string")] if "nom" in frame else []
+    names.extend(
+        frame[column].astype("string").str.split(" ; ").explode()
+        for column in ("denomination_legale", "noms_connus")
+        if column in frame
+    )
+    keys = pd.concat([_name_key(n) for n in names]) if names else pd.Series(dtype="string")
+    keys = keys[keys.fillna("").str.len() > 0]
+    net_sirens = networks["siren"].astype("string")
+    net_keys = _name_key(networks["nom"].astype("string"))
+    for j in range(len(networks)):
+        if pd.notna(net_sirens.iloc[j]):
+            out[:, j] |= siren.eq(net_sirens.iloc[j]).to_numpy(dtype=bool, na_value=False)
+        key = net_keys.iloc[j]
+        if pd.notna(key) and key:
+            hit = keys.index[keys.eq(key).to_numpy(dtype=bool, na_value=False)]
+            out[np.unique(hit.to_numpy(dtype=np.int64)), j] = True
+    return out
+
+
 def classify(
-    structures: pd.DataFrame, rules: Rules, *, keep_unmatched: bool = False
+    structures: pd.DataFrame,
+    rules: Rules,
+    *,
+    keep_unmatched: bool = False,
+    networks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Classify structures and explain why.
 
@@ -494,6 +591,12 @@ def classify(
         Rules from :func:`load_rules`.
     keep_unmatched
         Keep rows no category rule matched (``categorie`` missing, score 0).
+    networks
+        Optional members of known networks (from
+        :func:`tierslieux.sources.networks.load_networks`): a row whose SIREN (or the
+        first 9 digits of its SIRET) or normalised name (displayed, legal or trade
+        name) equals a listed member gets that line's category with score
+        :data:`NETWORK_SCORE`, and the network and line in its reason.
 
     Returns
     -------
@@ -510,6 +613,9 @@ def classify(
     matrix = np.zeros((len(frame), len(category_rules)), dtype=bool)
     for j, rule in enumerate(category_rules):
         matrix[:, j] = _rule_mask(rule, cols)
+    if networks is not None and len(networks):
+        category_rules = [*category_rules, *_network_rules(networks)]
+        matrix = np.hstack([matrix, _network_matrix(frame, networks)])
     matched = matrix.any(axis=1)
     # Theme rules are only worth evaluating on classified rows.
     theme_matrix = np.zeros((len(frame), len(theme_rules)), dtype=bool)

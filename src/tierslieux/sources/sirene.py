@@ -92,6 +92,9 @@ _ETAB_OPTIONAL: dict[str, str] = {
     "nomenclature": "nomenclatureActivitePrincipaleEtablissement",
     "denomination_usuelle": "denominationUsuelleEtablissement",
     "enseigne": "enseigne1Etablissement",
+    "enseigne2": "enseigne2Etablissement",
+    "enseigne3": "enseigne3Etablissement",
+    "statut_diffusion": "statutDiffusionEtablissement",
     "x": "coordonneeLambertAbscisseEtablissement",
     "y": "coordonneeLambertOrdonneeEtablissement",
     "date_creation": "dateCreationEtablissement",
@@ -109,7 +112,16 @@ _UL_OPTIONAL: dict[str, str] = {
     "sigle": "sigleUniteLegale",
     "ess": "economieSocialeSolidaireUniteLegale",
     "societe_mission": "societeMissionUniteLegale",
+    "statut_diffusion_ul": "statutDiffusionUniteLegale",
 }
+
+#: The only diffusion status whose data may be listed. INSEE: ``O`` = diffusible,
+#: ``P`` = partially diffusible (since 21 March 2023 the former ``N`` statuses are ``P``);
+#: the data of a unit in partial diffusion may neither be redistributed in full nor used
+#: for prospecting (code de commerce, art. R123-232-1; API Sirene documentation on
+#: data.gouv.fr, https://www.data.gouv.fr/fr/dataservices/api-sirene-open-data). Any
+#: value other than ``O`` (``P``, ``N``, missing) is therefore excluded at read time.
+_DIFFUSIBLE = "O"
 
 #: Legal category of individual entrepreneurs (INSEE, catégories juridiques niveau III).
 _INDIVIDUAL = "1000"
@@ -118,7 +130,7 @@ _INDIVIDUAL = "1000"
 _L93_X = (50_000.0, 1_300_000.0)
 _L93_Y = (6_000_000.0, 7_200_000.0)
 _LINE = re.compile(r"[Ll]ine:?\s*(\d+)")
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -541,10 +553,13 @@ def _read_sirene(
             f"WHERE {commune_col} IN (SELECT code FROM tl_wanted_communes) "
             f"AND {etat_col} = 'A'"
         )
-        etab_parts.append(run_filtered_query(con, sql, source=source, ignore_errors=ignore_errors))
+        part = run_filtered_query(con, sql, source=source, ignore_errors=ignore_errors)
+        etab_parts.append(_unchecked_status(part, mapping, "statut_diffusion", source, notes))
         notes.extend(_rejected_note(con, source, ignore_errors=ignore_errors))
     etab = pd.concat(etab_parts, ignore_index=True) if etab_parts else pd.DataFrame()
+    etab, hidden = _drop_non_diffusible(etab, "statut_diffusion")
     if unites_legales is None:
+        notes.extend(_non_diffusible_note(hidden))
         notes.append(
             _(
                 "Unités légales Sirene non fournies : catégorie juridique, indicateur ESS et "
@@ -565,6 +580,8 @@ def _read_sirene(
     )
     joined = etab.merge(units, on="siren", how="inner", validate="many_to_one")
     dropped = len(etab) - len(joined)
+    joined, hidden_units = _drop_non_diffusible(joined, "statut_diffusion_ul")
+    notes.extend(_non_diffusible_note(hidden + hidden_units))
     if dropped:
         notes.append(
             _(
@@ -574,6 +591,50 @@ def _read_sirene(
             )
         )
     return joined, notes
+
+
+def _drop_non_diffusible(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
+    """Remove the rows whose diffusion status is not ``O`` (see :data:`_DIFFUSIBLE`)."""
+    if frame.empty or column not in frame:
+        return frame, 0
+    status = frame[column].astype("string").str.strip().str.upper()
+    keep = status.eq(_DIFFUSIBLE).fillna(value=False).to_numpy(dtype=bool)
+    return frame[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def _unchecked_status(
+    part: pd.DataFrame,
+    mapping: dict[str, str | None],
+    key: str,
+    source: TabularInput,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Mark the rows of a file without a diffusion-status column as diffusible, and say so."""
+    if mapping[key] is not None:
+        return part
+    column = _ETAB_OPTIONAL.get(key) or _UL_OPTIONAL[key]
+    notes.append(
+        _(
+            "{path} : colonne {column} absente (fichier ancien ?) ; le statut de diffusion "
+            "n'a pas pu être vérifié.",
+            path=source.original,
+            column=column,
+        )
+    )
+    return part.assign(**{key: _DIFFUSIBLE})
+
+
+def _non_diffusible_note(count: int) -> list[str]:
+    if not count:
+        return []
+    return [
+        _(
+            "{n} établissement(s) non diffusible(s) écarté(s) (règles de diffusion de l'Insee : "
+            "statut de diffusion partielle, article R123-232-1 du code de commerce) ; ils ne "
+            "sont ni listés ni proposés comme contacts.",
+            n=count,
+        )
+    ]
 
 
 def _rejected_note(
@@ -617,7 +678,8 @@ def _read_units(
             f"SELECT {_select_list(mapping)} FROM {source.scan(ignore_errors=ignore_errors)} "
             f"WHERE {siren_col} IN (SELECT code FROM tl_wanted_sirens) AND {etat_col} = 'A'"
         )
-        parts.append(run_filtered_query(con, sql, source=source, ignore_errors=ignore_errors))
+        part = run_filtered_query(con, sql, source=source, ignore_errors=ignore_errors)
+        parts.append(_unchecked_status(part, mapping, "statut_diffusion_ul", source, notes))
         notes.extend(_rejected_note(con, source, ignore_errors=ignore_errors))
     units = pd.concat(parts, ignore_index=True)
     return units.drop_duplicates(subset=["siren"], keep="last")
@@ -643,7 +705,7 @@ def _finalise(raw: pd.DataFrame) -> pd.DataFrame:
     frame["naf"] = naf.where(nomenclature.isna() | (nomenclature == "NAFRev2"))
     cj = raw["categorie_juridique"].astype("string")
     frame["categorie_juridique"] = cj
-    frame["nom"] = _names(raw, cj, frame["naf"])
+    frame["nom"], noms_connus = _names(raw, cj, frame["naf"])
     frame["code_commune"] = (
         raw["commune"]
         .astype("string")
@@ -657,25 +719,57 @@ def _finalise(raw: pd.DataFrame) -> pd.DataFrame:
     frame["date_creation"] = raw["date_creation"].astype("string")
     frame["source"] = "sirene"
     frame["societe_mission"] = raw["societe_mission"].astype("string").eq("O").astype("boolean")
+    frame["denomination_legale"] = (
+        raw["denomination"].astype("string").mask((cj == _INDIVIDUAL).fillna(value=False))
+    )
+    frame["noms_connus"] = noms_connus
     ordered = [*SIRENE_COLUMNS, *[c for c in frame.columns if c not in SIRENE_COLUMNS]]
     return frame[ordered].reset_index(drop=True)
 
 
-def _names(raw: pd.DataFrame, cj: pd.Series, naf: pd.Series) -> pd.Series:
-    """Public name of each establishment, never the name of a natural person."""
-    name = (
-        raw["denomination_usuelle"]
-        .fillna(raw["enseigne"])
-        .fillna(raw["denomination"])
-        .fillna(raw["denomination_usuelle1"])
-        .fillna(raw["sigle"])
-        .astype("string")
+_TRADE_NAMES = ("denomination_usuelle", "enseigne", "enseigne2", "enseigne3")
+_LEGAL_NAMES = ("denomination", "denomination_usuelle1", "sigle")
+
+
+def _names(raw: pd.DataFrame, cj: pd.Series, naf: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Displayed name and every known name of each establishment.
+
+    The displayed name is the establishment's trade name (usual name, else first
+    enseigne) followed by the legal unit's name in brackets when they differ
+    (« COWORKING DES ECRINS (ECRINS ESPACES PARTAGES) »); ``noms_connus`` joins every
+    distinct name (usual names, the three enseignes, legal name, usual name of the unit,
+    sigle) with `` ; `` for the name rules. An individual entrepreneur (legal category
+    1000) is never named: its names may be a natural person's.
+    """
+    trade = raw["denomination_usuelle"].fillna(raw["enseigne"]).astype("string")
+    legal = (raw["denomination"].fillna(raw["denomination_usuelle1"]).fillna(raw["sigle"])).astype(
+        "string"
+    )
+    shown: list[object] = []
+    for t, lg in zip(trade.tolist(), legal.tolist(), strict=True):
+        t_ok, l_ok = isinstance(t, str), isinstance(lg, str)
+        if t_ok and l_ok:
+            ft, fl = t.casefold(), lg.casefold()
+            shown.append(lg if ft in fl else t if fl in ft else f"{t} ({lg})")
+        else:
+            shown.append(t if t_ok else lg if l_ok else pd.NA)
+    name = pd.Series(shown, index=raw.index, dtype="string")
+    columns = [raw[c].astype("string") for c in (*_TRADE_NAMES, *_LEGAL_NAMES)]
+    known = pd.Series(
+        [
+            " ; ".join(dict.fromkeys(v for v in values if isinstance(v, str))) or pd.NA
+            for values in zip(*(c.tolist() for c in columns), strict=True)
+        ],
+        index=raw.index,
+        dtype="string",
     )
     naf_text = naf.fillna(_("inconnu"))
-    individual = cj == _INDIVIDUAL
+    individual = (cj == _INDIVIDUAL).fillna(value=False)
     generic = _("Entrepreneur individuel") + " (NAF " + naf_text + ")"
-    name = name.mask(individual.fillna(value=False), generic)
-    return name.fillna(_("Établissement sans dénomination diffusée") + " (NAF " + naf_text + ")")
+    name = name.mask(individual, generic)
+    known = known.mask(individual, pd.NA)
+    unnamed = _("Établissement sans dénomination diffusée") + " (NAF " + naf_text + ")"
+    return name.fillna(unnamed), known
 
 
 def _lambert93_to_wgs84(
