@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
-from tierslieux.analysis.classify import classify, load_rules
+from tierslieux.analysis.classify import classify, load_rules, network_lines_found
 from tierslieux.analysis.communities import summarise_communities
 from tierslieux.analysis.indicators import (
     IndicatorParameters,
@@ -548,6 +548,32 @@ def _find_one(settings: Settings, explicit: Path | None, role: str) -> Path | No
     return None
 
 
+def _networks(path: Path | None, provenance: list[Provenance]) -> pd.DataFrame | None:
+    """Read the optional network list (``--reseaux``), recording its provenance."""
+    if path is None:
+        return None
+    networks, prov = load_networks(path)
+    provenance.append(prov)
+    return networks
+
+
+def _network_notes(networks: pd.DataFrame | None, frames: list[pd.DataFrame]) -> list[str]:
+    """Say how many listed network members were found among the classified rows."""
+    if networks is None:
+        return []
+    found = set().union(*(network_lines_found(f) for f in frames))
+    if len(found) == len(networks):
+        return []
+    return [
+        _(
+            "Liste de réseaux : {n} membre(s) sur {total} retrouvé(s) dans Sirene ou le RNA du "
+            "territoire (les autres sont ailleurs, ou écrits autrement : ajoutez leur SIREN).",
+            n=len(found),
+            total=len(networks),
+        )
+    ]
+
+
 def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: PLR0915
     """Build the directory of potential base-community structures of a territory.
 
@@ -570,10 +596,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     provenance: list[Provenance] = [communes.provenance]
     notes: list[str] = []
     cache = settings.cache_dir / "structures"
-    networks = None
-    if request.reseaux is not None:
-        networks, prov = load_networks(request.reseaux)
-        provenance.append(prov)
+    networks = _networks(request.reseaux, provenance)
 
     etab = _find_one(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
@@ -591,6 +614,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         provenance.append(prov)
     else:
         notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))
+    notes.extend(_network_notes(networks, frames))
     if zonages is not None and "epci" in zonages.table:
         population = communes.table.set_index("code")["population"].dropna().to_dict()
         frames.append(

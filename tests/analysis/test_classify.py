@@ -10,6 +10,7 @@ import pytest
 from tierslieux.analysis.classify import classify, load_rules
 from tierslieux.errors import SchemaError
 from tierslieux.model.structures import THEMES
+from tierslieux.sources.networks import load_networks
 from tierslieux.sources.rna import load_rna
 from tierslieux.sources.sirene import load_sirene
 
@@ -172,3 +173,143 @@ def test_missing_rule_column(tmp_path: Path) -> None:
 def test_every_default_rule_has_reference(rules) -> None:
     assert len(rules) > 20
     assert all(r.reference and r.raison for r in rules.rules)
+
+
+# --- What the study names: brand-name CAE, trade names, everyday-life associations ----
+
+
+@pytest.fixture
+def noms(data_dir: Path, tmp_path: Path) -> pd.DataFrame:
+    frame, _ = load_sirene(
+        data_dir / "sirene" / "StockEtablissement_noms_diffusion.csv",
+        data_dir / "sirene" / "StockUniteLegale_noms_diffusion.csv",
+        communes=COMMUNES,
+        cache_dir=tmp_path,
+    )
+    return frame.assign(source_registre="sirene")
+
+
+@pytest.fixture
+def networks(data_dir: Path) -> pd.DataFrame:
+    return load_networks(data_dir / "actors" / "reseaux_cae.csv")[0]
+
+
+@pytest.fixture
+def vie_quotidienne(data_dir: Path, tmp_path: Path) -> pd.DataFrame:
+    frame, _ = load_rna(
+        data_dir / "rna" / "rna_waldec_20250901_vie_quotidienne.csv",
+        communes=COMMUNES,
+        cache_dir=tmp_path,
+    )
+    return frame.assign(source_registre="rna")
+
+
+def _by_siren(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.set_index("siren")
+
+
+def test_cae_by_form_naf_and_name_hint_is_probable(noms: pd.DataFrame, rules) -> None:
+    out = _by_siren(classify(noms, rules))
+    row = out.loc["900000025"]  # SCOP 5458, 70.22Z, ESS, « LES ENTREPRENEURS … »
+    assert row["categorie"] == "cae"
+    assert row["regles"].split(";")[0] == "cae_marque_cooperative"
+    assert "probable" in row["raison"]
+    assert "à vérifier" in row["raison"]
+    assert row["score"] < 95  # below a CAE named as such (cae_nom)
+
+
+def test_plain_consulting_scop_is_not_a_cae(noms: pd.DataFrame, rules, networks) -> None:
+    out = _by_siren(classify(noms, rules, networks=networks))
+    assert "900000027" not in out.index  # SCOP 5458 in 70.22Z, ordinary name
+    assert "900000026" in out.index  # same profile, but listed by its network
+
+
+def test_brand_name_cae_only_through_network_list(noms: pd.DataFrame, rules, networks) -> None:
+    assert "900000026" not in set(classify(noms, rules)["siren"])
+    out = _by_siren(classify(noms, rules, networks=networks))
+    by_siren = out.loc["900000026"]  # matched by SIREN
+    assert by_siren["categorie"] == "cae"
+    assert by_siren["score"] >= 98
+    assert "Coopérer pour entreprendre (liste fictive de test)" in by_siren["raison"]
+    assert "reseaux_cae.csv, ligne 2" in by_siren["raison"]
+    by_name = out.loc["900000032"]  # « Arc-en-Ciel (fictif) » = « ARC EN CIEL FICTIF »
+    assert by_name["categorie"] == "cae"
+    assert "Copéa" in by_name["raison"]
+    assert "ligne 3" in by_name["raison"]
+
+
+def test_network_list_matches_rna_by_name(vie_quotidienne: pd.DataFrame, rules) -> None:
+    networks = pd.DataFrame(
+        {
+            "reseau": ["Réseau fictif"],
+            "siren": [pd.NA],
+            "nom": ["Foyer rural de la Roche (fictif)"],
+            "categorie": ["association_vie_quotidienne"],
+            "ligne": [2],
+            "fichier": ["liste.csv"],
+        }
+    )
+    out = classify(vie_quotidienne, rules, networks=networks).set_index("nom")
+    row = out.loc["FOYER RURAL DE LA ROCHE FICTIF"]
+    assert row["score"] >= 98
+    assert "Réseau fictif" in row["raison"]
+
+
+def test_coworking_under_trade_name_only(noms: pd.DataFrame, rules) -> None:
+    out = _by_siren(classify(noms, rules))
+    row = out.loc["900000028"]  # legal name and enseigne1 say nothing; enseigne2 does
+    assert row["categorie"] == "tiers_lieu_existant"
+    assert "COWORKING DU GUIL" in row["raison"]  # the reason shows the name that matched
+    assert row["nom"] == "LA GRANGE (SARL IMMOBILIERE DU GUIL FICTIVE)"
+
+
+def test_everyday_life_associations_in_sirene(noms: pd.DataFrame, rules) -> None:
+    out = _by_siren(classify(noms, rules))
+    creche = out.loc["900000030"]  # association 9220, NAF 88.91A, « CRECHE PARENTALE »
+    assert creche["categorie"] == "association_vie_quotidienne"
+    assert "enfance_education" in creche["themes"].split(";")
+    amap = out.loc["900000033"]  # AMAP known by its usual name only
+    assert amap["categorie"] == "association_vie_quotidienne"
+    assert "circuits_courts" in amap["themes"].split(";")
+    assert "900000031" not in out.index  # municipal-style multi-accueil: a service
+
+
+def test_everyday_life_associations_in_rna(vie_quotidienne: pd.DataFrame, rules) -> None:
+    out = classify(vie_quotidienne, rules).set_index("nom")
+    expected = {
+        "AMAP DU CHAMPSAUR FICTIVE": "circuits_courts",
+        "CRÈCHE PARENTALE LES MARMOTTES FICTIVE": "enfance_education",
+        "ASSOCIATION DES PARENTS D'ÉLÈVES DE L'ÉCOLE DU CENTRE FICTIVE": "enfance_education",
+        "ROULER ENSEMBLE DANS LE BUËCH FICTIF": "mobilite",
+        "MJC DU BRIANÇONNAIS FICTIVE": "culture",
+        "FOYER RURAL DE LA ROCHE FICTIF": "culture",
+    }
+    for name, theme in expected.items():
+        row = out.loc[name]
+        assert row["categorie"] == "association_vie_quotidienne", name
+        assert theme in row["themes"].split(";"), name
+        assert "Étape 4" in row["raison"], name
+    assert "[vq_enfance_code]" in out.loc["CRÈCHE PARENTALE LES MARMOTTES FICTIVE", "raison"]
+    assert "021005" in out.loc["CRÈCHE PARENTALE LES MARMOTTES FICTIVE", "raison"]
+    assert "[vq_culture_code]" in out.loc["MJC DU BRIANÇONNAIS FICTIVE", "raison"]
+
+
+def test_everyday_life_false_positives(vie_quotidienne: pd.DataFrame, rules) -> None:
+    got = set(classify(vie_quotidienne, rules)["nom"])
+    for name in (
+        "COMITÉ DES FÊTES DE GAP FICTIF",  # everywhere: distinguishes no catchment
+        "KARTING CLUB DU CIRCUIT COURT FICTIF",  # a race track, not food
+        "SOS ENFANCE FICTIVE",  # child protection, not parents
+        "VÉLO CLUB DE GAP FICTIF",  # cycling sport, not shared mobility
+        "LOISIRS POUR TOUS FICTIF",  # « mobilité réduite »
+    ):
+        assert name not in got, name
+
+
+def test_classification_counts_on_test_data(
+    noms: pd.DataFrame, vie_quotidienne: pd.DataFrame, rules, networks
+) -> None:
+    sirene = classify(noms, rules, networks=networks)["categorie"].value_counts().to_dict()
+    assert sirene == {"cae": 3, "association_vie_quotidienne": 2, "tiers_lieu_existant": 1}
+    rna = classify(vie_quotidienne, rules)["categorie"].value_counts().to_dict()
+    assert rna == {"association_vie_quotidienne": 6}

@@ -144,3 +144,93 @@ def test_result_is_cached(sirene_dir: Path, tmp_path: Path) -> None:
     second, _ = _load(sirene_dir, tmp_path)
     pd.testing.assert_frame_equal(first, second)
     assert list(tmp_path.glob("sirene_*.parquet"))
+
+
+# --- Trade names and diffusion status (StockEtablissement_noms_diffusion.csv) ---------
+
+
+def _load_noms(sirene_dir: Path, tmp_path: Path, **kw):
+    return _load(
+        sirene_dir,
+        tmp_path,
+        etab="StockEtablissement_noms_diffusion.csv",
+        units=kw.pop("units", sirene_dir / "StockUniteLegale_noms_diffusion.csv"),
+        **kw,
+    )
+
+
+def test_trade_names_read_and_shown_with_legal_name(sirene_dir: Path, tmp_path: Path) -> None:
+    frame, _ = _load_noms(sirene_dir, tmp_path)
+    row = frame.set_index("siren").loc["900000028"]
+    # enseigne1 first, legal name in brackets; enseigne2 kept among the known names.
+    assert row["nom"] == "LA GRANGE (SARL IMMOBILIERE DU GUIL FICTIVE)"
+    assert row["noms_connus"].split(" ; ") == [
+        "LA GRANGE",
+        "COWORKING DU GUIL",
+        "SARL IMMOBILIERE DU GUIL FICTIVE",
+    ]
+    assert row["denomination_legale"] == "SARL IMMOBILIERE DU GUIL FICTIVE"
+    amap = frame.set_index("siren").loc["900000033"]  # denominationUsuelleEtablissement
+    assert amap["nom"] == "AMAP DU GAPENCAIS (ASSOCIATION DES CONSOMMATEURS DU GAPENCAIS FICTIVE)"
+
+
+def test_trade_name_inside_legal_name_not_repeated(sirene_dir: Path, tmp_path: Path) -> None:
+    frame, _ = _load(sirene_dir, tmp_path)
+    row = frame.set_index("siren").loc["900000008"]  # enseigne LE FOURNIL
+    assert row["nom"] == "BOULANGERIE SCOP LE FOURNIL"
+
+
+def test_individual_entrepreneur_trade_name_never_output(sirene_dir: Path, tmp_path: Path) -> None:
+    frame, _ = _load(sirene_dir, tmp_path)
+    row = frame.set_index("siret").loc["90000001600026"]  # enseigne « JEAN DUPONT … »
+    assert pd.isna(row["noms_connus"])
+    assert pd.isna(row["denomination_legale"])
+    assert not frame["noms_connus"].fillna("").str.contains("DUPONT").any()
+
+
+def test_non_diffusible_excluded_and_counted(sirene_dir: Path, tmp_path: Path) -> None:
+    # 900000019: establishment P; 900000029 (other file): legal unit P.
+    frame, prov = _load(sirene_dir, tmp_path)
+    assert "900000019" not in set(frame["siren"])
+    assert any("1 établissement(s) non diffusible(s) écarté(s)" in n for n in prov.notes)
+    frame, prov = _load_noms(sirene_dir, tmp_path / "b")
+    assert "900000029" not in set(frame["siren"])
+    assert len(frame) == 8
+    assert any(
+        "1 établissement(s) non diffusible(s)" in n and "R123-232-1" in n for n in prov.notes
+    )
+
+
+def test_non_diffusible_excluded_without_units(sirene_dir: Path, tmp_path: Path) -> None:
+    frame, prov = _load(sirene_dir, tmp_path, units=None)
+    assert "900000019" not in set(frame["siren"])
+    assert any("non diffusible" in n for n in prov.notes)
+
+
+def test_non_diffusible_excluded_from_parquet(sirene_dir: Path, tmp_path: Path) -> None:
+    for name in ("StockEtablissement_noms_diffusion", "StockUniteLegale_noms_diffusion"):
+        pd.read_csv(sirene_dir / f"{name}.csv", dtype=str).to_parquet(tmp_path / f"{name}.parquet")
+    frame, prov = load_sirene(
+        tmp_path / "StockEtablissement_noms_diffusion.parquet",
+        tmp_path / "StockUniteLegale_noms_diffusion.parquet",
+        communes=COMMUNES,
+        cache_dir=tmp_path / "cache",
+    )
+    assert "900000029" not in set(frame["siren"])
+    assert "COWORKING DU GUIL" in frame.set_index("siren").loc["900000028", "noms_connus"]
+    assert any("non diffusible" in n for n in prov.notes)
+
+
+def test_file_without_diffusion_status_is_said(sirene_dir: Path, tmp_path: Path) -> None:
+    raw = pd.read_csv(sirene_dir / "StockEtablissement_noms_diffusion.csv", dtype=str)
+    old = tmp_path / "StockEtablissement_ancien.csv"
+    raw.drop(columns=["statutDiffusionEtablissement"]).to_csv(old, index=False)
+    frame, prov = load_sirene(
+        old,
+        sirene_dir / "StockUniteLegale_noms_diffusion.csv",
+        communes=COMMUNES,
+        cache_dir=tmp_path / "cache",
+    )
+    assert any("statutDiffusionEtablissement absente" in n for n in prov.notes)
+    assert "900000028" in set(frame["siren"])
+    assert "900000029" not in set(frame["siren"])  # the unit's status still applies

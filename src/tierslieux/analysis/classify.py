@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from pathlib import Path
 
-__all__ = ["RULE_COLUMNS", "Rule", "Rules", "classify", "load_rules", "normalise_text"]
+__all__ = [
+    "RULE_COLUMNS",
+    "Rule",
+    "Rules",
+    "classify",
+    "load_rules",
+    "network_lines_found",
+    "normalise_text",
+]
 
 #: Columns of a rules table, in order; ``actif`` is optional (``non`` disables a rule).
 RULE_COLUMNS: tuple[str, ...] = (
@@ -570,6 +578,14 @@ def _network_matrix(frame: pd.DataFrame, networks: pd.DataFrame) -> np.ndarray:
             hit = keys.index[keys.eq(key).to_numpy(dtype=bool, na_value=False)]
             out[np.unique(hit.to_numpy(dtype=np.int64)), j] = True
     return out
+
+
+def network_lines_found(classified: pd.DataFrame) -> set[int]:
+    """Lines of the network list that matched a row of a :func:`classify` result."""
+    if "regles" not in classified or classified.empty:
+        return set()
+    found = classified["regles"].astype("string").str.findall(r"reseau_ligne_(\d+)")
+    return {int(n) for hits in found.dropna() for n in hits}
 
 
 def classify(
