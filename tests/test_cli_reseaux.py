@@ -45,7 +45,7 @@ def test_communities_with_network_list(data_dir: Path, tmp_path: Path, env) -> N
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())  # the console wraps long notes
     assert "1 établissement(s) non diffusible(s) écarté(s)" in output
-    assert "1 membre(s) sur 3 retrouvé(s)"  # Arc-en-Ciel is in 04 in output
+    assert "1 membre(s) sur 3 retrouvé(s)" in output  # Arc-en-Ciel is in 04
     structures = pd.read_csv(out / "structures.csv", dtype=str)
     assert "900000029" not in set(structures["siren"].dropna())  # legal unit P
     by_siren = structures.set_index("siren")

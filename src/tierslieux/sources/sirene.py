@@ -12,6 +12,15 @@ Windows-1252 in older ones), also published as Parquet. Non-diffusible values ar
 written ``[ND]`` and read as missing. Column names are INSEE's (``siret``,
 ``codeCommuneEtablissement``, ``coordonneeLambertAbscisseEtablissement``...).
 
+Trade names are read with the legal name (``denominationUsuelleEtablissement``,
+``enseigne1Etablissement`` to ``enseigne3Etablissement``, ``denominationUsuelle1UniteLegale``,
+``sigleUniteLegale``): the displayed ``nom`` is the trade name with the legal name in
+brackets, and ``noms_connus`` joins every known name for the name rules.
+
+Diffusion: establishments whose ``statutDiffusionEtablissement``, or whose legal unit's
+``statutDiffusionUniteLegale``, is not ``O`` are dropped at read time and counted in the
+notes (see :data:`_DIFFUSIBLE`).
+
 Personal data: the names and first names of individual entrepreneurs
 (``nomUniteLegale``, ``prenom1UniteLegale``...) are never read; an establishment of an
 individual entrepreneur (legal category 1000) is named "Entrepreneur individuel" with
