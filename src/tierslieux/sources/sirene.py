@@ -754,24 +754,25 @@ def _names(raw: pd.DataFrame, cj: pd.Series, naf: pd.Series) -> tuple[pd.Series,
     legal = (raw["denomination"].fillna(raw["denomination_usuelle1"]).fillna(raw["sigle"])).astype(
         "string"
     )
-    shown: list[object] = []
-    for t, lg in zip(trade.tolist(), legal.tolist(), strict=True):
-        t_ok, l_ok = isinstance(t, str), isinstance(lg, str)
-        if t_ok and l_ok:
+    name = trade.fillna(legal)
+    # Only rows with both a trade and a legal name need a row-wise look (a minority).
+    both = (trade.notna() & legal.notna()).to_numpy(dtype=bool)
+    if both.any():
+        shown = []
+        for t, lg in zip(trade[both].tolist(), legal[both].tolist(), strict=True):
             ft, fl = t.casefold(), lg.casefold()
             shown.append(lg if ft in fl else t if fl in ft else f"{t} ({lg})")
-        else:
-            shown.append(t if t_ok else lg if l_ok else pd.NA)
-    name = pd.Series(shown, index=raw.index, dtype="string")
+        name[both] = shown
     columns = [raw[c].astype("string") for c in (*_TRADE_NAMES, *_LEGAL_NAMES)]
-    known = pd.Series(
-        [
-            " ; ".join(dict.fromkeys(v for v in values if isinstance(v, str))) or pd.NA
-            for values in zip(*(c.tolist() for c in columns), strict=True)
-        ],
-        index=raw.index,
-        dtype="string",
+    known = raw["denomination"].astype("string")
+    several = (sum(c.notna().astype(int) for c in columns) > known.notna().astype(int)).to_numpy(
+        dtype=bool
     )
+    if several.any():
+        known[several] = [
+            " ; ".join(dict.fromkeys(v for v in values if isinstance(v, str)))
+            for values in zip(*(c[several].tolist() for c in columns), strict=True)
+        ]
     naf_text = naf.fillna(_("inconnu"))
     individual = (cj == _INDIVIDUAL).fillna(value=False)
     generic = _("Entrepreneur individuel") + " (NAF " + naf_text + ")"
