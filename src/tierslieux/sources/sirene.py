@@ -762,17 +762,20 @@ def _names(raw: pd.DataFrame, cj: pd.Series, naf: pd.Series) -> tuple[pd.Series,
         for t, lg in zip(trade[both].tolist(), legal[both].tolist(), strict=True):
             ft, fl = t.casefold(), lg.casefold()
             shown.append(lg if ft in fl else t if fl in ft else f"{t} ({lg})")
-        name[both] = shown
+        name[both] = np.array(shown, dtype=object)
     columns = [raw[c].astype("string") for c in (*_TRADE_NAMES, *_LEGAL_NAMES)]
     known = raw["denomination"].astype("string")
     several = (sum(c.notna().astype(int) for c in columns) > known.notna().astype(int)).to_numpy(
         dtype=bool
     )
     if several.any():
-        known[several] = [
-            " ; ".join(dict.fromkeys(v for v in values if isinstance(v, str)))
-            for values in zip(*(c[several].tolist() for c in columns), strict=True)
-        ]
+        known[several] = np.array(
+            [
+                " ; ".join(dict.fromkeys(v for v in values if isinstance(v, str)))
+                for values in zip(*(c[several].tolist() for c in columns), strict=True)
+            ],
+            dtype=object,
+        )
     naf_text = naf.fillna(_("inconnu"))
     individual = (cj == _INDIVIDUAL).fillna(value=False)
     generic = _("Entrepreneur individuel") + " (NAF " + naf_text + ")"
