@@ -75,7 +75,7 @@ def test_nothing_known() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Diagnostic: columns and --rural
+# Diagnostic: columns and the rural focus
 
 
 def _diagnose(tmp_path: Path, env: dict[str, str], *options: str) -> Path:
@@ -138,7 +138,7 @@ def test_diagnostic_without_grid_uses_the_stated_proxy(tmp_path: Path, env: dict
 
 
 # --------------------------------------------------------------------------------------
-# Sites: --rural candidats | candidats-et-demande
+# Sites: rural candidates, rural demand
 
 
 def _demand(path: Path, values: dict[str, float]) -> Path:

@@ -135,7 +135,7 @@ def test_workbook_in_zip(tmp_path: Path) -> None:
 def test_truncated_zip_is_explained(tmp_path: Path) -> None:
     archive = tmp_path / "grille_densite_2025.zip"
     archive.write_bytes(b"PK\x03\x04 tronque")
-    with pytest.raises(SourceError, match="grille de densité.*illisible ou tronquée"):
+    with pytest.raises(SourceError, match=r"grille de densité.*illisible ou tronquée"):
         load_densite(archive)
 
 
