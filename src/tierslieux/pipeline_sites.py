@@ -49,7 +49,7 @@ from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
 from tierslieux.i18n import gettext as _
-from tierslieux.model.rurality import RURAL_FOCUS, rural_definition_note
+from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
 from tierslieux.model.siting import (
     CAR_EMISSION_FACTOR_KG_PER_KM,
     CAR_EMISSION_FACTOR_SOURCE,
@@ -357,7 +357,9 @@ def _demand(
             demo=request.demo,
         ),
     )
-    notes.extend(diagnosis.notes)
+    # The definition of "rural" is said once, by the site selection itself.
+    rural_note = rural_definition_note(diagnosis.rural_definition)
+    notes.extend(n for n in diagnosis.notes if n != rural_note)
     if diagnosis.mobpro_kind == "flux":
         raise SchemaError(
             _(
@@ -739,8 +741,9 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     communes["couvert_par"] = communes["code"].map(covering).fillna("")
     communes["site"] = communes["code"].isin(chosen_communes)
     communes = communes.merge(rural_table, on="code", how="left")
-    rural_of = rural_table.set_index("code")["rural"]
-    sites["rural"] = sites["code_commune"].map(rural_of).astype("boolean")
+    sites["rural"] = (
+        sites["code_commune"].map(rural_table.set_index("code")["rural"]).astype("boolean")
+    )
     return SitesResult(
         territory_label=label,
         objective=request.objective,
@@ -777,9 +780,11 @@ def _rural_restriction(
     table, definition = rurality(
         sorted(set(codes) | set(hosts)), zonages, densite, required=required
     )
-    if not required:
-        return table, None, frozenset()
     note = rural_definition_note(definition)
+    if not required:
+        if definition != RuralDefinition.NONE:
+            notes.append(note)  # what the ``rural`` column of the outputs means
+        return table, None, frozenset()
     flags = table.set_index("code")["rural"].fillna(value=False).astype(bool)
     rural_sites = flags.reindex(hosts).fillna(value=False).to_numpy(dtype=bool)
     not_rural: frozenset[str] = frozenset()
