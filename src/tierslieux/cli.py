@@ -21,6 +21,7 @@ from tierslieux.cli_common import (
     DataOpt,
     DebugOpt,
     DemoOpt,
+    DensiteOpt,
     LangOpt,
     MobproOpt,
     OfflineOpt,
@@ -83,12 +84,20 @@ def diagnose(
     data: DataOpt = None,
     communes: CommunesOpt = None,
     zonages: ZonagesOpt = None,
+    densite: DensiteOpt = None,
     mobpro: MobproOpt = None,
     travel_times: TravelTimesOpt = None,
     osrm_url: OsrmOpt = None,
     minutes: Annotated[
         float | None, typer.Option("--minutes", help="Seuil du bassin de vie (défaut 20).")
     ] = None,
+    rural: Annotated[
+        bool,
+        typer.Option(
+            "--rural",
+            help="Tableaux du rapport limités aux communes rurales (les CSV gardent tout).",
+        ),
+    ] = False,
     long_minutes: Annotated[
         float | None, typer.Option("--trajet-long", help="Seuil du trajet long (défaut 30).")
     ] = None,
@@ -123,6 +132,8 @@ def diagnose(
         minutes=minutes,
         long_commute_minutes=long_minutes,
         demo=demo,
+        densite=densite,
+        rural=rural,
     )
     with _err.status(_("Calcul du diagnostic…")):
         diagnosis = run_diagnosis(settings, request)

@@ -30,6 +30,7 @@ __all__ = [
     "DataOpt",
     "DebugOpt",
     "DemoOpt",
+    "DensiteOpt",
     "LangOpt",
     "MobproOpt",
     "OfflineOpt",
@@ -74,6 +75,14 @@ CommunesOpt = Annotated[
 ]
 ZonagesOpt = Annotated[
     Path | None, typer.Option("--zonages", help="Table d'appartenance des communes (Insee).")
+]
+DensiteOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--densite",
+        help="Grille communale de densité de l'Insee (grille_densite_7_niveaux_*.xlsx, "
+        "fichier_diffusion_*.xlsx ou communes-france-*.csv ; cherchée dans --data).",
+    ),
 ]
 MobproOpt = Annotated[
     Path | None,

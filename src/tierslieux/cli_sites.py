@@ -14,6 +14,7 @@ from tierslieux.cli_common import (
     DataOpt,
     DebugOpt,
     DemoOpt,
+    DensiteOpt,
     LangOpt,
     MobproOpt,
     OfflineOpt,
@@ -136,6 +137,15 @@ def sites(
         ),
     ] = 10.0,
     zonages: ZonagesOpt = None,
+    densite: DensiteOpt = None,
+    rural: Annotated[
+        str,
+        typer.Option(
+            "--rural",
+            help="non, candidats (sites dans des communes rurales seulement) ou "
+            "candidats-et-demande (et seule la demande des communes rurales compte).",
+        ),
+    ] = "non",
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
     ] = 60.0,
@@ -178,6 +188,8 @@ def sites(
         gain_minimal=gain_minimal,
         exclusion_minutes=exclusion_minutes,
         min_per_epci=min_per_epci,
+        densite=densite,
+        rural=rural,
     )
     with _err.status(_("Choix des sites…")):
         result = run_sites(settings, request)

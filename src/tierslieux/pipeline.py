@@ -31,6 +31,13 @@ from tierslieux.errors import DownloadError, SchemaError, SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
+from tierslieux.model.rurality import (
+    AAV_CATEGORY_LABELS,
+    DENSITY_LABELS,
+    RuralDefinition,
+    rural_definition_note,
+    rural_flags,
+)
 from tierslieux.model.structures import STRUCTURE_COLUMNS
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import Provenance
@@ -43,6 +50,7 @@ from tierslieux.sources.communes import (
     load_communes,
     merge_communes,
 )
+from tierslieux.sources.densite import Densite, load_densite
 from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.networks import load_networks
 from tierslieux.sources.osrm import OsrmEngine
@@ -62,7 +70,9 @@ __all__ = [
     "Diagnosis",
     "demo_files",
     "resolve_communes",
+    "resolve_densite",
     "run_diagnosis",
+    "rurality",
     "synthesise_mobpro",
 ]
 
@@ -88,6 +98,13 @@ DATA_PATTERNS: dict[str, tuple[str, ...]] = {
         "FD_MOBPRO_*.zip",
         "base-flux-mobilite-domicile-lieu-travail-*",
     ),
+    "densite": (
+        "grille_densite*.xlsx",
+        "grille_densite*.zip",
+        "grille_densite*.csv",
+        "fichier_diffusion_*.xlsx",
+        "communes-france-*.csv",
+    ),
 }
 
 
@@ -104,6 +121,9 @@ class DiagnoseRequest:
     minutes: float | None = None
     long_commute_minutes: float | None = None
     demo: bool = False
+    densite: Path | None = None
+    #: Rank and limit the report's tables to rural communes (CSV files keep every row).
+    rural: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,10 @@ class Diagnosis:
     synthetic: bool
     fictional: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Definition of "rural" used for the ``rural`` column (:class:`RuralDefinition`).
+    rural_definition: str = RuralDefinition.NONE
+    #: True when the report's tables are limited to rural communes (``--rural``).
+    rural_focus: bool = False
 
 
 def demo_files() -> dict[str, Path]:
@@ -188,6 +212,54 @@ def _resolve_zonages(settings: Settings, path: Path | None) -> Zonages | None:
             # most recent vintage: names carry the year, sort gives it last
             return load_zonages(max(found, key=lambda p: p.name))
     return None
+
+
+def resolve_densite(settings: Settings, path: Path | None) -> Densite | None:
+    """The INSEE density grid given, or found in the ``--data`` folder (else ``None``)."""
+    if path is not None:
+        return load_densite(path)
+    if settings.data_dir is not None:
+        # INSEE files first (patterns in order), the most recent vintage of a pattern.
+        for pattern in DATA_PATTERNS["densite"]:
+            hits = [p for p in settings.data_dir.rglob(pattern) if p.is_file()]
+            if hits:
+                return load_densite(max(hits, key=lambda p: p.name))
+    return None
+
+
+def rurality(
+    codes: list[str], zonages: Zonages | None, densite: Densite | None, *, required: str = ""
+) -> tuple[pd.DataFrame, str]:
+    """Density level, urban-area category and rural flag of ``codes``, and the definition.
+
+    Columns ``code, densite, densite_libelle, categorie_aav, categorie_aav_libelle,
+    rural`` (``rural`` is a nullable boolean: unknown when nothing says it); the
+    definition is a :class:`~tierslieux.model.rurality.RuralDefinition` value, explained
+    by :func:`~tierslieux.model.rurality.rural_definition_note`.  ``required`` names the
+    option that needs rurality (``--rural``): nothing to define it is then a SchemaError.
+    """
+    levels = densite.levels() if densite is not None else {}
+    table = zonages.table.set_index("code") if zonages is not None else pd.DataFrame()
+    units = {str(k): str(v) for k, v in table.get("uu2020", pd.Series()).dropna().items()}
+    categories = {str(k): str(v) for k, v in table.get("cateaav2020", pd.Series()).dropna().items()}
+    flags, definition = rural_flags(
+        codes, density=levels, urban_unit=units, aav_category=categories
+    )
+    if required and definition == RuralDefinition.NONE:
+        raise SchemaError(f"{required} : {rural_definition_note(definition)}")
+    density = pd.Series([levels.get(c) for c in codes], dtype="string")
+    category = pd.Series([categories.get(c) for c in codes], dtype="string")
+    frame = pd.DataFrame(
+        {
+            "code": codes,
+            "densite": density,
+            "densite_libelle": density.map(DENSITY_LABELS).astype("string"),
+            "categorie_aav": category,
+            "categorie_aav_libelle": category.map(AAV_CATEGORY_LABELS).astype("string"),
+            "rural": pd.array(flags, dtype="boolean"),
+        }
+    )
+    return frame, definition
 
 
 def _resolve_mobpro(settings: Settings, path: Path | None) -> Path:
@@ -324,6 +396,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
                     _("Zonages non téléchargés ({error}) : pas de bassins de vie.", error=error)
                 )
         mobpro_path = _resolve_mobpro(settings, request.mobpro)
+    densite = resolve_densite(settings, request.densite)  # the demo has none: None
     listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
     codes = select_communes(
         territory, communes.table, zonages.table if zonages else None, listed=listed
@@ -362,14 +435,25 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     table = communes.table.set_index("code")
     names = table["nom"].reindex(indicators["code"]).to_numpy()
     result = indicators.assign(nom=names)
-    zone_columns = [
-        c for c in ("bv2022", "epci", "cateaav2020", "dep") if zonages and c in zonages.table
-    ]
+    zone_columns = [c for c in ("bv2022", "epci", "dep") if zonages and c in zonages.table]
     if zonages is not None and zone_columns:
         result = result.merge(zonages.table[["code", *zone_columns]], on="code", how="left")
+    rural, rural_definition = rurality(
+        list(result["code"]), zonages, densite, required="--rural" if request.rural else ""
+    )
+    notes.append(rural_definition_note(rural_definition))
+    result = result.merge(rural, on="code", how="left")
     result["effectifs_faibles"] = flag_small_counts(result, INDICATORS)
     result = result[
-        ["code", "nom", *INDICATORS, *EXTRA_COLUMNS, *zone_columns, "effectifs_faibles"]
+        [
+            "code",
+            "nom",
+            *INDICATORS,
+            *EXTRA_COLUMNS,
+            *zone_columns,
+            *rural.columns[1:],
+            "effectifs_faibles",
+        ]
     ]
 
     territory_points = points[points["code"].isin(codes)]
@@ -387,6 +471,8 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     provenance = [communes.provenance, mobpro.provenance, *engine_provenance]
     if zonages is not None:
         provenance.insert(1, zonages.provenance)
+    if densite is not None:
+        provenance.insert(1, densite.provenance)
     synthetic = any(p.synthetic for p in provenance)
     if synthetic:
         notes.insert(
@@ -417,6 +503,8 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         synthetic=synthetic,
         fictional=fictional,
         notes=tuple(notes),
+        rural_definition=rural_definition,
+        rural_focus=request.rural,
     )
 
 

@@ -49,6 +49,7 @@ from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
 from tierslieux.i18n import gettext as _
+from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
 from tierslieux.model.siting import (
     CAR_EMISSION_FACTOR_KG_PER_KM,
     CAR_EMISSION_FACTOR_SOURCE,
@@ -65,7 +66,9 @@ from tierslieux.pipeline import (
     _resolve_zonages,
     demo_files,
     resolve_communes,
+    resolve_densite,
     run_diagnosis,
+    rurality,
 )
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
@@ -112,6 +115,10 @@ class SitesRequest:
     gain_minimal: float = DEFAULT_GAIN_MINIMAL
     candidates: Path | None = None
     respondents: Path | None = None
+    densite: Path | None = None
+    #: ``non``, ``candidats`` (rural candidates only) or ``candidats-et-demande``
+    #: (and only the demand of rural communes counts): see ``model.rurality``.
+    rural: str = "non"
 
 
 @dataclass(frozen=True)
@@ -350,7 +357,9 @@ def _demand(
             demo=request.demo,
         ),
     )
-    notes.extend(diagnosis.notes)
+    # The definition of "rural" is said once, by the site selection itself.
+    rural_note = rural_definition_note(diagnosis.rural_definition)
+    notes.extend(n for n in diagnosis.notes if n != rural_note)
     if diagnosis.mobpro_kind == "flux":
         raise SchemaError(
             _(
@@ -393,6 +402,10 @@ class _Setup:
     flow_model: _FlowModel | None = None
     #: Coordinates of the communes hosting existing places (some may be outside).
     host_points: pd.DataFrame | None = None
+    #: ``--rural``: which candidates are in a rural commune (``None``: no restriction),
+    #: and the communes whose demand is not counted (``candidats-et-demande``).
+    rural_sites: np.ndarray | None = None
+    not_rural_demand: frozenset[str] = frozenset()
 
 
 def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
@@ -422,6 +435,7 @@ def _flow_coverage(
     if setup.existing and request.tiers_lieux_mode == "exclure":
         radius = request.exclusion_minutes or request.minutes
         served = _near_existing(setup, radius, request.minutes)[1]
+    served |= setup.not_rural_demand
     chosen = list(result.chosen)
     gains = model.gains(request.minutes, setup.sites.ids, unserved=served)[:, chosen]
     dense_best = np.asarray(gains.max(axis=1).toarray()).ravel()
@@ -490,6 +504,11 @@ def _solve(
                     m=radius,
                 )
             )
+    if setup.rural_sites is not None:
+        allowed &= setup.rural_sites
+    if setup.not_rural_demand:
+        served = served | setup.not_rural_demand
+        weights = np.where(np.isin(np.asarray(setup.codes), sorted(served)), 0.0, weights)
     if exclude is not None:
         allowed[exclude] = False
     # Objective co2 with the per-flow rule: the same constraints, gains per car flow.
@@ -528,6 +547,8 @@ def _levers(request: SitesRequest) -> list[str]:
             levers.append(
                 _("Thèmes différents exigés d'un site à l'autre (--themes-libres pour lever).")
             )
+    if request.rural != "non":
+        levers.append(_("Sites limités aux communes rurales (--rural {m}).", m=request.rural))
     if request.min_per_epci:
         levers.append(
             _(
@@ -597,6 +618,10 @@ def _check_request(request: SitesRequest) -> None:
         raise SchemaError(_("--time-limit doit être un nombre de secondes strictement positif."))
     if request.min_per_epci < 0:
         raise SchemaError(_("--min-par-epci doit être positif ou nul."))
+    if request.rural not in RURAL_FOCUS:
+        raise SchemaError(
+            _("--rural « {m} » inconnu : {known}.", m=request.rural, known=", ".join(RURAL_FOCUS))
+        )
 
 
 def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
@@ -662,8 +687,22 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         )
     groups, mins = _epci_groups(request, zonages, site_set.communes)
     host_points = located[located["code"].isin(sorted(existing))].reset_index(drop=True)
+    rural_table, rural_sites, not_rural = _rural_restriction(
+        settings, request, zonages, (codes, site_set.communes), notes
+    )
     setup = _Setup(
-        codes, weights, engine, points, site_set, existing, groups, mins, flow_model, host_points
+        codes,
+        weights,
+        engine,
+        points,
+        site_set,
+        existing,
+        groups,
+        mins,
+        flow_model,
+        host_points,
+        rural_sites,
+        not_rural,
     )
     try:
         result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
@@ -701,6 +740,10 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     covering = coverage.groupby("code_commune")["code_site"].agg(lambda s: ";".join(sorted(s)))
     communes["couvert_par"] = communes["code"].map(covering).fillna("")
     communes["site"] = communes["code"].isin(chosen_communes)
+    communes = communes.merge(rural_table, on="code", how="left")
+    sites["rural"] = (
+        sites["code_commune"].map(rural_table.set_index("code")["rural"]).astype("boolean")
+    )
     return SitesResult(
         territory_label=label,
         objective=request.objective,
@@ -717,6 +760,54 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         fictional=request.demo,
         notes=tuple(notes),
     )
+
+
+def _rural_restriction(
+    settings: Settings,
+    request: SitesRequest,
+    zonages: Zonages | None,
+    codes_and_hosts: tuple[list[str], list[str]],
+    notes: list[str],
+) -> tuple[pd.DataFrame, np.ndarray | None, frozenset[str]]:
+    """Rurality of the communes, and the ``--rural`` restriction of candidates and demand.
+
+    A candidate place is rural when its commune is; a commune whose rurality is unknown
+    is not taken for rural.
+    """
+    codes, hosts = codes_and_hosts
+    densite = resolve_densite(settings, request.densite)
+    required = "" if request.rural == "non" else f"--rural {request.rural}"
+    table, definition = rurality(
+        sorted(set(codes) | set(hosts)), zonages, densite, required=required
+    )
+    note = rural_definition_note(definition)
+    if not required:
+        if definition != RuralDefinition.NONE:
+            notes.append(note)  # what the ``rural`` column of the outputs means
+        return table, None, frozenset()
+    flags = table.set_index("code")["rural"].fillna(value=False).astype(bool)
+    rural_sites = flags.reindex(hosts).fillna(value=False).to_numpy(dtype=bool)
+    not_rural: frozenset[str] = frozenset()
+    if request.rural == "candidats-et-demande":
+        not_rural = frozenset(c for c in codes if not flags.get(c, False))
+    notes.append(note)
+    notes.append(
+        _(
+            "Sites limités aux communes rurales (--rural {m}) : {n} candidat(s) sur {t} "
+            "admissibles{demand}.",
+            m=request.rural,
+            n=int(rural_sites.sum()),
+            t=len(hosts),
+            demand=_(
+                " ; seule la demande des {r} commune(s) rurale(s) sur {c} est comptée",
+                r=len(codes) - len(not_rural),
+                c=len(codes),
+            )
+            if not_rural or request.rural == "candidats-et-demande"
+            else _(" ; la demande de toutes les communes reste comptée"),
+        )
+    )
+    return table, rural_sites, not_rural
 
 
 def _site_set(

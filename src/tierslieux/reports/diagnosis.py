@@ -14,6 +14,7 @@ from tierslieux.i18n import current_language, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
+from tierslieux.model.rurality import rural_definition_note
 from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import choropleth_svg
 
@@ -78,6 +79,8 @@ def _sources(diagnosis: Diagnosis) -> dict[str, Any]:
             "parametres_moteur": {k: str(v) for k, v in diagnosis.engine_parameters.items()},
             "parts_teletravaillables": diagnosis.teleworkable_shares,
             "source_parts_teletravaillables": diagnosis.teleworkable_source,
+            "definition_rural": diagnosis.rural_definition,
+            "tableaux_communes_rurales": diagnosis.rural_focus,
         },
         "indicateurs_indisponibles": list(diagnosis.unavailable),
         "notes": list(diagnosis.notes),
@@ -104,7 +107,21 @@ def render_report(diagnosis: Diagnosis) -> str:
     labels = indicator_labels()
     totals = {c: diagnosis.communes[c].sum(min_count=1) for c in INDICATORS}
     flagged = int((diagnosis.communes["effectifs_faibles"].fillna("") != "").sum())
-    top_communes = diagnosis.communes.sort_values(mapped, ascending=False).head(20)
+    communes = diagnosis.communes
+    catchments = diagnosis.catchments
+    if diagnosis.rural_focus:
+        # --rural: the tables rank rural communes only (the CSV files keep every row).
+        rural = set(communes.loc[communes["rural"].fillna(value=False).astype(bool), "code"])
+        communes = communes[communes["code"].isin(rural)]
+        catchments = catchments[catchments["code"].isin(rural)]
+    top_communes = communes.sort_values(mapped, ascending=False).head(20)
+
+    def rural_word(value: object) -> str:
+        if value is None or pd.isna(value):  # type: ignore[call-overload]
+            return "—"
+        return _("oui") if value else _("non")
+
+    env.globals["rural_word"] = rural_word
     template = env.get_template("diagnostic.html.j2")
     return template.render(
         lang=current_language(),
@@ -118,7 +135,8 @@ def render_report(diagnosis: Diagnosis) -> str:
         map_svg=choropleth_svg(
             diagnosis.communes, mapped, diagnosis.geometries, label=labels[mapped]
         ),
-        top_catchments=diagnosis.catchments.head(15).to_dict(orient="records"),
+        top_catchments=catchments.head(15).to_dict(orient="records"),
+        rural_note=rural_definition_note(diagnosis.rural_definition),
         top_communes=top_communes.to_dict(orient="records"),
         bassins=(
             diagnosis.bassins.sort_values(mapped, ascending=False)

@@ -184,7 +184,7 @@ def _cell(value: object) -> str | None:
     return text or None
 
 
-def _read_workbook_in_zip(path: Path) -> dict[str, Rows]:
+def _read_workbook_in_zip(path: Path, role: str = ROLE) -> dict[str, Rows]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.namelist() if m.lower().endswith((".xlsx", ".csv"))]
@@ -193,7 +193,7 @@ def _read_workbook_in_zip(path: Path) -> dict[str, Rows]:
                     _(
                         "L'archive {role} {path} ne contient aucun fichier .xlsx ou .csv "
                         "(contenu : {content}).",
-                        role=ROLE,
+                        role=role,
                         path=path,
                         content=", ".join(archive.namelist()[:10]) or _("archive vide"),
                     )
@@ -205,17 +205,17 @@ def _read_workbook_in_zip(path: Path) -> dict[str, Rows]:
             _(
                 "L'archive {role} {path} est illisible ou tronquée ({error}). "
                 "Téléchargez-la de nouveau.",
-                role=ROLE,
+                role=role,
                 path=path,
                 error=error,
             )
         ) from error
     if member.lower().endswith(".csv"):
         return {"": _rows_from_text(data, f"{path}!{member}")}
-    return _read_workbook(data, Path(f"{path}!{member}"))
+    return _read_workbook(data, Path(f"{path}!{member}"), role)
 
 
-def _read_workbook(data: bytes, path: Path) -> dict[str, Rows]:
+def _read_workbook(data: bytes, path: Path, role: str = ROLE) -> dict[str, Rows]:
     import openpyxl  # type: ignore[import-untyped]  # noqa: PLC0415  (only for workbooks)
 
     try:
@@ -224,7 +224,7 @@ def _read_workbook(data: bytes, path: Path) -> dict[str, Rows]:
         raise SourceError(
             _(
                 "Le classeur {role} {path} est illisible ({error}). Téléchargez-le de nouveau.",
-                role=ROLE,
+                role=role,
                 path=path,
                 error=error,
             )
