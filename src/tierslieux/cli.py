@@ -21,7 +21,10 @@ from tierslieux.cli_common import (
     DataOpt,
     DebugOpt,
     DemoOpt,
+    GroupsOpt,
     LangOpt,
+    MinMembersOpt,
+    MinStructuresOpt,
     MobproOpt,
     OfflineOpt,
     OsrmOpt,
@@ -39,6 +42,7 @@ from tierslieux.cli_survey import survey_app
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
 app = typer.Typer(
     name="tierslieux",
@@ -251,6 +255,9 @@ def communities(
     rules: Annotated[
         Path | None, typer.Option("--regles", help="Règles de classement supplémentaires (CSV).")
     ] = None,
+    groups: GroupsOpt = None,
+    min_structures: MinStructuresOpt = DEFAULT_MIN_STRUCTURES,
+    min_members: MinMembersOpt = DEFAULT_MIN_MEMBERS,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -278,6 +285,9 @@ def communities(
         acteurs=acteurs,
         pnr=pnr,
         rules=rules,
+        groups=groups,
+        min_structures=min_structures,
+        min_members=min_members,
     )
     with _err.status(_("Recherche des structures…")):
         result = run_communities(settings, request)

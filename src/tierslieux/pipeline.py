@@ -20,6 +20,7 @@ import pandas as pd
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
 from tierslieux.analysis.classify import classify, load_rules
 from tierslieux.analysis.communities import summarise_communities
+from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.analysis.indicators import (
     IndicatorParameters,
     compute_indicators,
@@ -31,7 +32,12 @@ from tierslieux.errors import DownloadError, SchemaError, SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
-from tierslieux.model.structures import STRUCTURE_COLUMNS
+from tierslieux.model.structures import (
+    DEFAULT_MIN_MEMBERS,
+    DEFAULT_MIN_STRUCTURES,
+    STRUCTURE_COLUMNS,
+    BaseCommunityRule,
+)
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import read_csv_strings
@@ -43,6 +49,7 @@ from tierslieux.sources.communes import (
     load_communes,
     merge_communes,
 )
+from tierslieux.sources.groups import read_groups
 from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.sources.places import load_gares, load_mediation_numerique, load_tiers_lieux
@@ -518,6 +525,10 @@ class CommunitiesRequest:
     acteurs: Path | None = None
     pnr: Path | None = None
     rules: Path | None = None
+    #: ``groups.csv`` of ``tierslieux survey analyse``: questionnaire groups.
+    groups: Path | None = None
+    min_structures: int = DEFAULT_MIN_STRUCTURES
+    min_members: int = DEFAULT_MIN_MEMBERS
 
 
 @dataclass(frozen=True)
@@ -620,6 +631,17 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         if any(len(f) for f in frames)
         else pd.DataFrame(columns=list(STRUCTURE_COLUMNS))
     )
+    # One row per structure listed by several sources (same SIREN, EPCI, park).
+    found = len(structures)
+    structures = deduplicate_structures(structures)
+    if found > len(structures):
+        notes.append(
+            _(
+                "{n} doublon(s) fusionné(s) entre les sources (même SIREN, même "
+                "intercommunalité ou même parc) : la colonne sources les garde toutes.",
+                n=found - len(structures),
+            )
+        )
     # Structures without coordinates are placed at their commune's centre (flagged).
     centres = communes.table.set_index("code")[["latitude", "longitude"]]
     missing = structures["latitude"].isna() | structures["longitude"].isna()
@@ -627,11 +649,6 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     fill = centres.reindex(structures.loc[missing, "code_commune"])
     structures.loc[missing, "latitude"] = fill["latitude"].to_numpy()
     structures.loc[missing, "longitude"] = fill["longitude"].to_numpy()
-    structures = structures.drop_duplicates(subset=["identifiant"]).reset_index(drop=True)
-    if "siren" in structures.columns:
-        # An intercommunality found in Sirene is the same actor as its "epci:" row.
-        in_sirene = {f"epci:{s}" for s in structures["siren"].dropna().astype(str)}
-        structures = structures[~structures["identifiant"].isin(in_sirene)].reset_index(drop=True)
     ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
     structures = structures[ordered]
 
@@ -639,7 +656,9 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     provenance.extend(engine_provenance)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     pairs = catchment_pairs(engine, points[points["code"].isin(codes)], minutes)
-    summary = summarise_communities(structures, pairs, codes)
+    rule = BaseCommunityRule(request.min_structures, request.min_members)
+    groups = read_groups(request.groups) if request.groups is not None else None
+    summary = summarise_communities(structures, pairs, codes, rule=rule, groups=groups)
     summary.insert(
         1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy()
     )
