@@ -156,8 +156,12 @@ def communities_in_reach(
         code_commune=located["code_commune"].astype(str),
     )[["identifiant", "nom", "categorie", "themes", "code_commune"]]
     joined = reach.merge(located, left_on="destination", right_on="code_commune", how="inner")
-    joined = joined.drop_duplicates(subset=["origin", "identifiant"]).sort_values(
-        ["origin", "categorie", "nom"], kind="stable"
+    # Names listed in the study's order of the steps, then by name.
+    rank = {c: i for i, c in enumerate(CATEGORIES)}
+    joined = (
+        joined.drop_duplicates(subset=["origin", "identifiant"])
+        .assign(_rank=joined["categorie"].map(rank))
+        .sort_values(["origin", "_rank", "nom"], kind="stable")
     )
     counts = (
         joined.pivot_table(
