@@ -473,6 +473,7 @@ def _solve(
             for j in fixed:
                 themes[j] = frozenset({_("tiers-lieu existant ({code})", code=sites.ids[j])})
     elif setup.existing:
+        with_community = int(allowed.sum())
         radius = request.exclusion_minutes or minutes
         near, served = _near_existing(setup, radius, minutes)
         allowed &= ~np.isin(np.asarray(sites.communes), sorted(near))
@@ -483,11 +484,14 @@ def _solve(
                 _(
                     "Vous demandez {k} sites mais seuls {n} candidats restent admissibles une "
                     "fois exclues les communes à moins de {m:.0f} minutes d'un tiers-lieu "
-                    "existant : demandez moins de sites, réduisez --exclusion-minutes ou "
+                    "existant ({c} candidats sur {t} ont une communauté-base avant cette "
+                    "exclusion) : demandez moins de sites, réduisez --exclusion-minutes ou "
                     "gardez les tiers-lieux existants (--tiers-lieux-mode garder).",
                     k=count,
                     n=int(allowed.sum()),
                     m=radius,
+                    c=with_community,
+                    t=len(sites.ids),
                 )
             )
     if exclude is not None:

@@ -5,18 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from tierslieux.analysis.dedup import deduplicate_structures, park_key, siren_of
+from tierslieux.model.structures import STRUCTURE_COLUMNS
 
-_COLUMNS = [
-    "identifiant",
-    "nom",
-    "categorie",
-    "themes",
-    "code_commune",
-    "latitude",
-    "longitude",
-    "source",
-    "siren",
-]
+_COLUMNS = [*STRUCTURE_COLUMNS[:8], "siren"]
 
 
 def _frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
