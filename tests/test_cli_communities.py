@@ -123,3 +123,23 @@ def test_min_structures_zero_is_refused(tmp_path: Path, env: dict[str, str]) -> 
     assert code == 1
     assert "--min-structures vaut 0 : au moins 1 attendu" in output
     assert "Traceback" not in output
+
+
+def test_new_site_needs_a_base_community_beside_kept_tiers_lieux(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    from sites_helpers import write_cget  # noqa: PLC0415
+
+    code, output, out = _communities(tmp_path, env)
+    assert code == 0, output
+    places = write_cget(tmp_path / "CGET_TiersLieux_2019.csv", "00101")
+    options = ["sites", "--demo", "--minutes", "1", "--themes-libres"]
+    options += ["--structures", str(out / "structures.csv"), "--tiers-lieux", str(places)]
+    # 00101 is kept (existing tiers-lieu); a second site can only be 00108 (Coop Démo).
+    result = runner.invoke(app, [*options, "--count", "2", "--out", str(tmp_path / "s")], env=env)
+    assert result.exit_code == 0, result.output
+    assert {r["code"] for r in _rows(tmp_path / "s" / "sites.csv")} == {"00101", "00108"}
+    result = runner.invoke(app, [*options, "--count", "3", "--out", str(tmp_path / "t")], env=env)
+    assert result.exit_code == 1
+    assert "dont 1 tiers-lieux existants imposés : il faut 2 nouveau(x) site(s)" in result.output
+    assert "seuls 1 candidat(s) en ont une" in result.output

@@ -496,6 +496,9 @@ def _solve(
             )
     if exclude is not None:
         allowed[exclude] = False
+    if candidates.community is not None and fixed:
+        # Said here: the optimiser would count the imposed sites among those with one.
+        _check_new_communities(allowed, fixed, count)
     # Objective co2 with the per-flow rule: the same constraints, gains per car flow.
     solve = (
         partial(solve_max_benefit, setup.flow_model.gains(minutes, sites.ids, unserved=served))
@@ -513,6 +516,26 @@ def _solve(
         time_limit=request.time_limit,
     )
     return result, candidates, matrix
+
+
+def _check_new_communities(allowed: np.ndarray, fixed: list[int], count: int) -> None:
+    """Refuse, in plain words, more new sites than candidates with a base community."""
+    free = np.ones(len(allowed), dtype=bool)
+    free[fixed] = False
+    available = int((allowed & free).sum())
+    if count - len(fixed) > available:
+        raise InfeasibleError(
+            _(
+                "Vous demandez {k} sites dont {f} tiers-lieux existants imposés : il faut "
+                "{n} nouveau(x) site(s) ayant une communauté-base dans leur bassin, mais seuls "
+                "{a} candidat(s) en ont une (une intercommunalité, un Pays ou un parc seuls "
+                "n'en font pas).",
+                k=count,
+                f=len(fixed),
+                n=count - len(fixed),
+                a=available,
+            )
+        )
 
 
 def _levers(request: SitesRequest) -> list[str]:
