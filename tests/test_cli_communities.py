@@ -143,3 +143,9 @@ def test_new_site_needs_a_base_community_beside_kept_tiers_lieux(
     assert result.exit_code == 1
     assert "dont 1 tiers-lieux existants imposés : il faut 2 nouveau(x) site(s)" in result.output
     assert "seuls 1 candidat(s) en ont une" in result.output
+
+
+def test_summary_counts_communes_with_a_base_community(tmp_path: Path, env: dict[str, str]) -> None:
+    code, output, _out = _communities(tmp_path, env)
+    assert code == 0, output
+    assert "1 commune(s) sur 16 avec une communauté-base à portée" in output

@@ -297,9 +297,12 @@ def communities(
     counts = result.structures["categorie"].value_counts().to_dict()
     _out.print(
         _(
-            "{territory} : {n} structures ({detail}). Fichiers écrits dans {out} : {files}.",
+            "{territory} : {n} structures ({detail}) ; {b} commune(s) sur {c} avec une "
+            "communauté-base à portée. Fichiers écrits dans {out} : {files}.",
             territory=result.territory_label,
             n=len(result.structures),
+            b=int(result.communities["communaute_base"].sum()),
+            c=len(result.communities),
             detail=", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "—",
             out=out,
             files=", ".join(f.name for f in files),

@@ -562,8 +562,11 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
     (associations), the intercommunalities of the zonings, regional natural parks, a
     user list of actors, and existing places (tiers-lieux, stations, digital-mediation
-    points) as anchors. Each is classified by the rules table and located; then, for
-    each commune, the structures within ``minutes`` are counted by category.
+    points) as anchors. Each is classified by the rules table, rows naming the same
+    structure are merged (:func:`~tierslieux.analysis.dedup.deduplicate_structures`)
+    and located; then, for each commune, the base community within ``minutes`` and its
+    openness are computed (:func:`~tierslieux.analysis.communities.summarise_communities`,
+    the definition shared with the site constraint).
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     territory = parse_territory(request.territory)
