@@ -76,11 +76,12 @@ def test_demo_sites_with_structures_and_themes(tmp_path: Path, env: dict[str, st
     sites = _rows(out / "sites.csv")
     assert all(r["communaute_base"] == "structures" for r in sites)
     assert len({r["theme"] for r in sites}) == 2
-    # Who to call at each site: the four-step structures of its catchment, by name.
+    # Who makes each site's base community: the step-1, 2, 4 structures of its
+    # catchment, by name and category (French labels, no longer the codes).
     named = " ".join(r["structures_communaute"] for r in sites)
-    assert "Coop A (cae)" in named
-    assert "Asso B (association_teleactivites)" in named
-    assert "Gare" not in named  # a point d'appui is not one of the four steps
+    assert "Coop A (CAE)" in named
+    assert "Asso B (association télé-activités)" in named
+    assert "Gare" not in named  # a point d'appui is not one of steps 1, 2, 4
 
 
 def test_too_many_distinct_themes_is_one_line_error(tmp_path: Path, env: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """Inputs of site selection read from the other commands' files (private plumbing).
 
 Base communities of each candidate (``structures.csv`` of ``tierslieux communities``,
-``groups.csv`` of ``tierslieux survey analyse``), questionnaire respondents as demand
+``groups.csv`` of ``tierslieux survey analyse``, one definition shared with
+``communities.csv``: :mod:`tierslieux.analysis.communities`), questionnaire respondents as demand
 (``respondents.csv``) and candidate places located in their commune.  Used by
 :mod:`tierslieux.pipeline_sites` only.
 """
@@ -11,22 +12,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from tierslieux.analysis.communities import communities_in_reach
+from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.analysis.traveltime import great_circle_km
 from tierslieux.errors import SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
-from tierslieux.model.structures import STEP_CATEGORIES
+from tierslieux.model.structures import (
+    CATEGORIES,
+    DEFAULT_MIN_MEMBERS,
+    DEFAULT_MIN_STRUCTURES,
+    BaseCommunityRule,
+)
 from tierslieux.sources._files import read_csv_strings, require_file
 from tierslieux.sources.candidates import load_candidate_places
+from tierslieux.sources.groups import GROUP_COLUMNS, line_error, read_groups
 from tierslieux.sources.places import raise_problems
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -39,18 +44,17 @@ __all__ = [
     "locate_places",
     "read_groups",
     "respondents_per_commune",
-    "structures_near",
 ]
 
 
 @dataclass(frozen=True)
 class CommunityRule:
-    """What makes a base community: structures of the four steps, questionnaire groups."""
+    """Where the base communities come from, and the one definition's thresholds."""
 
     structures: Path | None = None
     groups: Path | None = None
-    min_structures: int = 1
-    min_members: int = 3
+    min_structures: int = DEFAULT_MIN_STRUCTURES
+    min_members: int = DEFAULT_MIN_MEMBERS
 
 
 @dataclass(frozen=True)
@@ -60,17 +64,20 @@ class Candidates:
     structures: np.ndarray | None
     #: Per candidate, which base community it rests on ("structures", "groupe 2"...).
     kinds: list[str] | None = None
+    #: Per candidate, the reach table of ``communities_in_reach`` (names of the
+    #: community's structures, groups and partners).
+    reach: pd.DataFrame | None = None
 
 
-def _steps(path: Path) -> pd.DataFrame:
-    """Structures of the four steps in a ``structures.csv`` (read once per file version)."""
+def _structures(path: Path) -> pd.DataFrame:
+    """Structures of a ``structures.csv`` (read once per file version)."""
     require_file(path, "structures")
     stat = path.stat()
-    return _read_steps(str(path), stat.st_mtime_ns, stat.st_size)
+    return _read_structures(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=4)
-def _read_steps(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
+def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
     frame = read_csv_strings(Path(path), role="structures")
     missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
     if missing:
@@ -82,28 +89,12 @@ def _read_steps(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
                 missing=", ".join(missing),
             )
         )
-    steps = frame[frame["categorie"].isin(STEP_CATEGORIES)].copy()
-    if "nom" not in steps.columns:
-        steps["nom"] = steps.get("identifiant", pd.Series("", index=steps.index))
-    return steps
-
-
-#: How many structures ``structures_near`` names before « … et N autres ».
-MAX_NAMED_STRUCTURES = 8
-
-
-def structures_near(path: Path, communes: Sequence[str]) -> str:
-    """Names and steps of the four-step structures located in ``communes`` (for a site).
-
-    « Coop A (cae) ; Asso B (association_teleactivites) … et 3 autres »: who to call to
-    build the site's base community, read in ``structures.csv``.
-    """
-    steps = _steps(path)
-    found = steps[steps["code_commune"].isin(list(communes))]
-    names = [f"{n} ({c})" for n, c in zip(found["nom"], found["categorie"], strict=True)]
-    shown = " ; ".join(names[:MAX_NAMED_STRUCTURES])
-    more = len(names) - MAX_NAMED_STRUCTURES
-    return shown + (_(" … et {n} autre(s)", n=more) if more > 0 else "")
+    if "identifiant" not in frame.columns:
+        frame["identifiant"] = [f"ligne:{i + 2}" for i in range(len(frame))]
+    if "nom" not in frame.columns:
+        frame["nom"] = frame["identifiant"]
+    # A hand-edited or concatenated file may list one structure twice.
+    return deduplicate_structures(frame[frame["categorie"].isin(CATEGORIES)])
 
 
 def base_communities(
@@ -112,167 +103,44 @@ def base_communities(
     """Base community of each candidate: structures and groups in its catchment.
 
     ``pairs`` maps each candidate (``origin``) to the communes of its catchment
-    (``destination``).
+    (``destination``). The definition is
+    :func:`tierslieux.analysis.communities.communities_in_reach`, the one of
+    ``communities.csv``: structures of steps 1, 2 or 4, or a questionnaire group;
+    step-3 actors are partners, never enough alone.
     """
-    groups = _group_communities(rule, pairs, sites)
-    if rule.structures is None and groups is not None:
-        has, group_themes, ids = groups
-        kinds = [" ; ".join(f"groupe {g}" for g in found) or "non" for found in ids]
-        return Candidates(has, group_themes, None, kinds), []
-    if rule.structures is None:
+    if rule.structures is None and rule.groups is None:
         return Candidates(None, None, None), [NO_COMMUNITY_NOTE()]
-    steps = _steps(rule.structures)
-    by_commune = steps.groupby("code_commune")
-    counts = by_commune.size()
-    themes_of: dict[str, frozenset[str]] = {}
-    for commune, values in zip(steps["code_commune"], steps["themes"], strict=True):
-        found = {t for t in str(values).split(";") if t} if pd.notna(values) else set()
-        themes_of[str(commune)] = themes_of.get(str(commune), frozenset()) | found
-    number = []
-    themes = []
-    catchments = pairs.groupby("origin")["destination"].agg(list)
-    for code, own in zip(sites.ids, sites.communes, strict=True):
-        around = catchments.get(code, [own])
-        number.append(int(counts.reindex(around).fillna(0).sum()))
-        themes.append(frozenset().union(*[themes_of.get(c, frozenset()) for c in around]))
-    count_arr = np.array(number)
-    community = count_arr >= rule.min_structures
-    bases: list[list[str]] = [["structures"] if ok else [] for ok in community]
-    if groups is not None:
-        has, group_themes, ids = groups
-        community = community | has
-        themes = [a | b for a, b in zip(themes, group_themes, strict=True)]
-        for base, group_ids in zip(bases, ids, strict=True):
-            base.extend(f"groupe {g}" for g in group_ids)
-    labels = [" ; ".join(b) or "non" for b in bases]
-    return Candidates(community, themes, count_arr, labels), []
-
-
-#: Columns of ``groups.csv`` (written by ``tierslieux survey analyse``) used here.
-GROUP_COLUMNS = ("groupe", "membres", "communes")
-
-
-@dataclass(frozen=True)
-class _Group:
-    ident: str
-    members: int
-    themes: frozenset[str]
-    communes: tuple[str, ...]
-    per_commune: dict[str, int] | None
-
-
-def _group_error(path: Path, line: int, message: str) -> SchemaError:
-    return SchemaError(_("{path}, ligne {line} : {message}", path=path, line=line, message=message))
-
-
-def read_groups(path: Path) -> list[_Group]:
-    """Read and check the ``groups.csv`` of the questionnaire (French errors, file/line)."""
-    frame = read_csv_strings(path, role="groupes du questionnaire")
-    missing = [c for c in GROUP_COLUMNS if c not in frame.columns]
-    if "theme" not in frame.columns and "themes" not in frame.columns:
-        missing.append("theme")
-    if missing:
-        raise SchemaError(
-            _(
-                "{path} : colonne(s) {missing} manquante(s) (fichier groups.csv de "
-                "« tierslieux survey analyse » attendu : groupe, theme, membres, communes).",
-                path=path,
-                missing=", ".join(missing),
-            )
-        )
-    theme_column = "theme" if "theme" in frame.columns else "themes"
-    groups: list[_Group] = []
-    for number, row in enumerate(frame.to_dict("records"), start=2):
-        ident = str(row["groupe"]).strip() if pd.notna(row["groupe"]) else ""
-        if not ident:
-            raise _group_error(path, number, _("identifiant de groupe vide."))
-        raw_members = str(row["membres"]).strip() if pd.notna(row["membres"]) else ""
-        if not raw_members.isdigit() or int(raw_members) < 1:
-            raise _group_error(
-                path,
-                number,
-                _("nombre de membres « {v} » invalide (entier positif attendu).", v=raw_members),
-            )
-        communes = tuple(
-            c.strip() for c in str(row["communes"]).split(";") if pd.notna(row["communes"])
-        )
-        communes = tuple(c for c in communes if c)
-        bad = [c for c in communes if not is_commune_code(c)]
-        if not communes or bad:
-            raise _group_error(
-                path,
-                number,
-                _(
-                    "code(s) commune invalide(s) : « {codes} » (codes Insee à 5 caractères "
-                    "séparés par « ; » attendus).",
-                    codes=";".join(bad) if bad else _("aucune commune"),
-                ),
-            )
-        raw_themes = row[theme_column]
-        themes = frozenset(
-            t.strip() for t in str(raw_themes).split(";") if pd.notna(raw_themes) and t.strip()
-        )
-        per_commune = _members_per_commune(path, number, row.get("membres_par_commune"))
-        groups.append(_Group(ident, int(raw_members), themes, communes, per_commune))
-    return groups
-
-
-def _members_per_commune(path: Path, line: int, value: object) -> dict[str, int] | None:
-    if value is None or not isinstance(value, str) or not value.strip():
-        return None
-    counts: dict[str, int] = {}
-    for part in value.split(";"):
-        code, _sep, number = part.strip().partition(":")
-        if not is_commune_code(code) or not number.isdigit():
-            raise _group_error(
-                path,
-                line,
-                _("membres_par_commune « {v} » invalide (code:nombre;… attendu).", v=value),
-            )
-        counts[code] = counts.get(code, 0) + int(number)
-    return counts
-
-
-def _group_communities(
-    rule: CommunityRule, pairs: pd.DataFrame, sites: SiteSet
-) -> tuple[np.ndarray, list[frozenset[str]], list[list[str]]] | None:
-    """Questionnaire groups as base communities of each candidate (``None`` without file).
-
-    A group counts for a candidate when at least ``rule.min_members`` of its members
-    live in communes of the candidate's catchment.  Without the column
-    ``membres_par_commune`` the count is a lower bound: every member when all the
-    group's communes are in the catchment, else one per commune inside (each listed
-    commune has at least one member).
-    """
-    if rule.groups is None:
-        return None
-    groups = read_groups(rule.groups)
-    catchments: dict[str, list[str]] = {}
-    if len(pairs):
-        for origin, dests in pairs.groupby("origin")["destination"].agg(list).items():
-            catchments[str(origin)] = [str(c) for c in dests]
-    has = np.zeros(len(sites.ids), dtype=bool)
-    themes: list[frozenset[str]] = []
-    ids: list[list[str]] = []
-    for i, (code, own) in enumerate(zip(sites.ids, sites.communes, strict=True)):
-        around = set(catchments.get(code, [own]))
-        found: list[str] = []
-        carried: frozenset[str] = frozenset()
-        for group in groups:
-            inside = [c for c in group.communes if c in around]
-            if group.per_commune is not None:
-                members = sum(n for c, n in group.per_commune.items() if c in around)
-            elif len(inside) == len(group.communes):
-                members = group.members
-            else:
-                members = len(inside)
-            if members >= rule.min_members:
-                found.append(group.ident)
-                carried |= group.themes
-        has[i] = bool(found)
-        themes.append(carried)
-        ids.append(found)
-    return has, themes, ids
+    structures = (
+        _structures(rule.structures)
+        if rule.structures is not None
+        else pd.DataFrame(columns=["identifiant", "nom", "categorie", "themes", "code_commune"])
+    )
+    groups = read_groups(rule.groups) if rule.groups is not None else None
+    reach = communities_in_reach(
+        structures,
+        pairs,
+        sites.ids,
+        rule=BaseCommunityRule(rule.min_structures, rule.min_members),
+        groups=groups,
+        own=sites.communes,
+    )
+    count = reach["nb_structures_communaute"].to_numpy(dtype="int64")
+    kinds = []
+    for number, group_ids in zip(count, reach["group_ids"], strict=True):
+        enough = rule.structures is not None and number >= rule.min_structures
+        base = ["structures"] if enough else []
+        base.extend(f"groupe {g}" for g in group_ids)
+        kinds.append(" ; ".join(base) or "non")
+    return (
+        Candidates(
+            reach["communaute_base"].to_numpy(dtype=bool),
+            list(reach["theme_set"]),
+            count if rule.structures is not None else None,
+            kinds,
+            reach,
+        ),
+        [],
+    )
 
 
 @dataclass(frozen=True)
@@ -318,7 +186,7 @@ def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> n
     communes = frame["commune"].fillna("").str.strip()
     bad = [(line, c) for line, c in enumerate(communes, start=2) if c and not is_commune_code(c)]
     if bad:
-        raise _group_error(
+        raise line_error(
             path,
             bad[0][0],
             _("code commune « {c} » invalide (code Insee à 5 caractères attendu).", c=bad[0][1]),

@@ -22,7 +22,10 @@ from tierslieux.cli_common import (
     DebugOpt,
     DemoOpt,
     DensiteOpt,
+    GroupsOpt,
     LangOpt,
+    MinMembersOpt,
+    MinStructuresOpt,
     MobproOpt,
     OfflineOpt,
     OsrmOpt,
@@ -40,6 +43,7 @@ from tierslieux.cli_survey import survey_app
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
 app = typer.Typer(
     name="tierslieux",
@@ -268,6 +272,9 @@ def communities(
             "--reseaux", help="Membres connus de réseaux (CAE…) : CSV reseau, siren, nom."
         ),
     ] = None,
+    groups: GroupsOpt = None,
+    min_structures: MinStructuresOpt = DEFAULT_MIN_STRUCTURES,
+    min_members: MinMembersOpt = DEFAULT_MIN_MEMBERS,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -296,6 +303,9 @@ def communities(
         pnr=pnr,
         rules=rules,
         reseaux=reseaux,
+        groups=groups,
+        min_structures=min_structures,
+        min_members=min_members,
     )
     with _err.status(_("Recherche des structures…")):
         result = run_communities(settings, request)
@@ -305,9 +315,12 @@ def communities(
     counts = result.structures["categorie"].value_counts().to_dict()
     _out.print(
         _(
-            "{territory} : {n} structures ({detail}). Fichiers écrits dans {out} : {files}.",
+            "{territory} : {n} structures ({detail}) ; {b} commune(s) sur {c} avec une "
+            "communauté-base à portée. Fichiers écrits dans {out} : {files}.",
             territory=result.territory_label,
             n=len(result.structures),
+            b=int(result.communities["communaute_base"].sum()),
+            c=len(result.communities),
             detail=", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "—",
             out=out,
             files=", ".join(f.name for f in files),

@@ -31,7 +31,10 @@ __all__ = [
     "DebugOpt",
     "DemoOpt",
     "DensiteOpt",
+    "GroupsOpt",
     "LangOpt",
+    "MinMembersOpt",
+    "MinStructuresOpt",
     "MobproOpt",
     "OfflineOpt",
     "OsrmOpt",
@@ -68,6 +71,28 @@ OfflineOpt = Annotated[
 LangOpt = Annotated[str | None, typer.Option("--lang", help="Langue des messages : fr ou en.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Afficher la trace complète des erreurs.")]
 # Input options shared by the analysis commands (diagnose, communities, sites, survey).
+# The definition of a base community (communities and sites: one definition).
+GroupsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--groups",
+        help="groups.csv de « tierslieux survey analyse » : groupes = communautés-base.",
+    ),
+]
+MinStructuresOpt = Annotated[
+    int,
+    typer.Option(
+        "--min-structures",
+        help="Structures des étapes 1, 2 ou 4 (CAE, SCOP/SCIC, associations) faisant une "
+        "communauté-base dans le bassin (défaut 1 ; les acteurs de l'étape 3 ne comptent pas).",
+    ),
+]
+MinMembersOpt = Annotated[
+    int,
+    typer.Option(
+        "--min-membres", help="Membres d'un groupe du questionnaire exigés dans le bassin."
+    ),
+]
 OutOpt = Annotated[Path, typer.Option("--out", help="Dossier de sortie (créé si besoin).")]
 CommunesOpt = Annotated[
     list[Path] | None,

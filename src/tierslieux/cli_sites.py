@@ -15,7 +15,10 @@ from tierslieux.cli_common import (
     DebugOpt,
     DemoOpt,
     DensiteOpt,
+    GroupsOpt,
     LangOpt,
+    MinMembersOpt,
+    MinStructuresOpt,
     MobproOpt,
     OfflineOpt,
     OsrmOpt,
@@ -30,6 +33,7 @@ from tierslieux.cli_common import out_console as _out
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
 __all__ = ["sites"]
 
@@ -59,19 +63,8 @@ def sites(
         Path | None,
         typer.Option("--structures", help="structures.csv écrit par « tierslieux communities »."),
     ] = None,
-    groups: Annotated[
-        Path | None,
-        typer.Option(
-            "--groups",
-            help="groups.csv de « tierslieux survey analyse » : groupes = communautés-base.",
-        ),
-    ] = None,
-    min_members: Annotated[
-        int,
-        typer.Option(
-            "--min-membres", help="Membres d'un groupe du questionnaire exigés dans le bassin."
-        ),
-    ] = 3,
+    groups: GroupsOpt = None,
+    min_members: MinMembersOpt = DEFAULT_MIN_MEMBERS,
     demand: Annotated[
         Path | None, typer.Option("--demand", help="Demande CSV code,demand[,km] à utiliser.")
     ] = None,
@@ -91,12 +84,7 @@ def sites(
             "ajoute 1 à la demande de sa commune.",
         ),
     ] = None,
-    min_structures: Annotated[
-        int,
-        typer.Option(
-            "--min-structures", help="Structures des quatre étapes exigées dans le bassin."
-        ),
-    ] = 1,
+    min_structures: MinStructuresOpt = DEFAULT_MIN_STRUCTURES,
     distinct_themes: Annotated[
         bool,
         typer.Option(

@@ -20,6 +20,7 @@ import pandas as pd
 from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
 from tierslieux.analysis.classify import classify, load_rules, network_lines_found
 from tierslieux.analysis.communities import summarise_communities
+from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.analysis.indicators import (
     IndicatorParameters,
     compute_indicators,
@@ -38,7 +39,12 @@ from tierslieux.model.rurality import (
     rural_definition_note,
     rural_flags,
 )
-from tierslieux.model.structures import STRUCTURE_COLUMNS
+from tierslieux.model.structures import (
+    DEFAULT_MIN_MEMBERS,
+    DEFAULT_MIN_STRUCTURES,
+    STRUCTURE_COLUMNS,
+    BaseCommunityRule,
+)
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import read_csv_strings
@@ -51,6 +57,7 @@ from tierslieux.sources.communes import (
     merge_communes,
 )
 from tierslieux.sources.densite import Densite, load_densite
+from tierslieux.sources.groups import read_groups
 from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.networks import load_networks
 from tierslieux.sources.osrm import OsrmEngine
@@ -609,6 +616,10 @@ class CommunitiesRequest:
     rules: Path | None = None
     #: Optional CSV of known network members (see :mod:`tierslieux.sources.networks`).
     reseaux: Path | None = None
+    #: ``groups.csv`` of ``tierslieux survey analyse``: questionnaire groups.
+    groups: Path | None = None
+    min_structures: int = DEFAULT_MIN_STRUCTURES
+    min_members: int = DEFAULT_MIN_MEMBERS
 
 
 @dataclass(frozen=True)
@@ -668,8 +679,11 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
     (associations), the intercommunalities of the zonings, regional natural parks, a
     user list of actors, and existing places (tiers-lieux, stations, digital-mediation
-    points) as anchors. Each is classified by the rules table and located; then, for
-    each commune, the structures within ``minutes`` are counted by category.
+    points) as anchors. Each is classified by the rules table, rows naming the same
+    structure are merged (:func:`~tierslieux.analysis.dedup.deduplicate_structures`)
+    and located; then, for each commune, the base community within ``minutes`` and its
+    openness are computed (:func:`~tierslieux.analysis.communities.summarise_communities`,
+    the definition shared with the site constraint).
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     territory = parse_territory(request.territory)
@@ -740,6 +754,17 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         if any(len(f) for f in frames)
         else pd.DataFrame(columns=list(STRUCTURE_COLUMNS))
     )
+    # One row per structure listed by several sources (same SIREN, EPCI, park).
+    found = len(structures)
+    structures = deduplicate_structures(structures)
+    if found > len(structures):
+        notes.append(
+            _(
+                "{n} doublon(s) fusionné(s) entre les sources (même SIREN, même "
+                "intercommunalité ou même parc) : la colonne sources les garde toutes.",
+                n=found - len(structures),
+            )
+        )
     # Structures without coordinates are placed at their commune's centre (flagged).
     centres = communes.table.set_index("code")[["latitude", "longitude"]]
     missing = structures["latitude"].isna() | structures["longitude"].isna()
@@ -747,11 +772,6 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     fill = centres.reindex(structures.loc[missing, "code_commune"])
     structures.loc[missing, "latitude"] = fill["latitude"].to_numpy()
     structures.loc[missing, "longitude"] = fill["longitude"].to_numpy()
-    structures = structures.drop_duplicates(subset=["identifiant"]).reset_index(drop=True)
-    if "siren" in structures.columns:
-        # An intercommunality found in Sirene is the same actor as its "epci:" row.
-        in_sirene = {f"epci:{s}" for s in structures["siren"].dropna().astype(str)}
-        structures = structures[~structures["identifiant"].isin(in_sirene)].reset_index(drop=True)
     ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
     structures = structures[ordered]
 
@@ -759,7 +779,9 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     provenance.extend(engine_provenance)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     pairs = catchment_pairs(engine, points[points["code"].isin(codes)], minutes)
-    summary = summarise_communities(structures, pairs, codes)
+    rule = BaseCommunityRule(request.min_structures, request.min_members)
+    groups = read_groups(request.groups) if request.groups is not None else None
+    summary = summarise_communities(structures, pairs, codes, rule=rule, groups=groups)
     summary.insert(
         1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy()
     )

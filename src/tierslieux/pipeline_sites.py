@@ -5,10 +5,11 @@ or a user CSV ``code,demand``, plus one per questionnaire respondent when asked)
 candidates are the communes of the territory, or a user list of places with coordinates
 (:mod:`tierslieux.sources.candidates`); a site covers the communes within ``minutes``
 by car.  When a ``structures.csv`` (from
-``tierslieux communities``) is given, a candidate is eligible only if at least
-``min_structures`` structures of the four steps lie in its catchment, and the themes
-of those structures are the themes it can carry; chosen sites then get distinct
-themes.  A ``groups.csv`` (from ``tierslieux survey analyse``) adds the questionnaire
+``tierslieux communities``) is given, a candidate is eligible only if its catchment
+holds a base community -- at least ``min_structures`` structures of steps 1, 2 or 4
+(step-3 actors such as intercommunalities and parks are partners, never enough alone)
+-- and the themes of that community are the themes it can carry; chosen sites then get
+distinct themes.  A ``groups.csv`` (from ``tierslieux survey analyse``) adds the questionnaire
 groups as base communities (at least ``min_members`` members in the catchment), their
 themes joining the site's (those files are read by :mod:`tierslieux._sites_inputs`).
 The optimisers are :func:`tierslieux.analysis.optimise.solve_max_coverage` and, for
@@ -35,7 +36,6 @@ from tierslieux._sites_inputs import (
     base_communities,
     locate_places,
     respondents_per_commune,
-    structures_near,
 )
 from tierslieux.analysis.catchment import catchment_pairs
 from tierslieux.analysis.commute_co2 import (
@@ -487,6 +487,7 @@ def _solve(
             for j in fixed:
                 themes[j] = frozenset({_("tiers-lieu existant ({code})", code=sites.ids[j])})
     elif setup.existing:
+        with_community = int(allowed.sum())
         radius = request.exclusion_minutes or minutes
         near, served = _near_existing(setup, radius, minutes)
         allowed &= ~np.isin(np.asarray(sites.communes), sorted(near))
@@ -497,11 +498,14 @@ def _solve(
                 _(
                     "Vous demandez {k} sites mais seuls {n} candidats restent admissibles une "
                     "fois exclues les communes à moins de {m:.0f} minutes d'un tiers-lieu "
-                    "existant : demandez moins de sites, réduisez --exclusion-minutes ou "
+                    "existant ({c} candidats sur {t} ont une communauté-base avant cette "
+                    "exclusion) : demandez moins de sites, réduisez --exclusion-minutes ou "
                     "gardez les tiers-lieux existants (--tiers-lieux-mode garder).",
                     k=count,
                     n=int(allowed.sum()),
                     m=radius,
+                    c=with_community,
+                    t=len(sites.ids),
                 )
             )
     if setup.rural_sites is not None:
@@ -511,6 +515,9 @@ def _solve(
         weights = np.where(np.isin(np.asarray(setup.codes), sorted(served)), 0.0, weights)
     if exclude is not None:
         allowed[exclude] = False
+    if candidates.community is not None and fixed:
+        # Said here: the optimiser would count the imposed sites among those with one.
+        _check_new_communities(allowed, fixed, count)
     # Objective co2 with the per-flow rule: the same constraints, gains per car flow.
     solve = (
         partial(solve_max_benefit, setup.flow_model.gains(minutes, sites.ids, unserved=served))
@@ -530,6 +537,26 @@ def _solve(
     return result, candidates, matrix
 
 
+def _check_new_communities(allowed: np.ndarray, fixed: list[int], count: int) -> None:
+    """Refuse, in plain words, more new sites than candidates with a base community."""
+    free = np.ones(len(allowed), dtype=bool)
+    free[fixed] = False
+    available = int((allowed & free).sum())
+    if count - len(fixed) > available:
+        raise InfeasibleError(
+            _(
+                "Vous demandez {k} sites dont {f} tiers-lieux existants imposés : il faut "
+                "{n} nouveau(x) site(s) ayant une communauté-base dans leur bassin, mais seuls "
+                "{a} candidat(s) en ont une (une intercommunalité, un Pays ou un parc seuls "
+                "n'en font pas).",
+                k=count,
+                f=len(fixed),
+                n=count - len(fixed),
+                a=available,
+            )
+        )
+
+
 def _levers(request: SitesRequest) -> list[str]:
     """The options that relax the constraints in force (said when infeasible)."""
     levers = []
@@ -537,8 +564,12 @@ def _levers(request: SitesRequest) -> list[str]:
         levers.append(
             _(
                 "Communauté-base exigée dans le bassin de chaque site : au moins "
-                "{s} structure(s) des quatre étapes (--min-structures) ou un groupe du "
-                "questionnaire d'au moins {m} membres (--min-membres).",
+                "{s} structure(s) des étapes 1, 2 ou 4 — CAE, SCOP/SCIC du numérique, "
+                "associations — (--min-structures) ou un groupe du questionnaire d'au "
+                "moins {m} membres (--min-membres, --groups) ; les intercommunalités, "
+                "Pays et parcs (étape 3) sont des partenaires et ne suffisent pas seuls : "
+                "complétez l'annuaire (--sirene-etablissements, --rna, --acteurs de "
+                "« tierslieux communities ») ou ajoutez les groupes du questionnaire.",
                 s=request.min_structures,
                 m=request.min_members,
             )
@@ -624,7 +655,7 @@ def _check_request(request: SitesRequest) -> None:
         )
 
 
-def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
+def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa: PLR0915
     """Choose ``request.count`` experimentation sites and explain the choice.
 
     Returns
@@ -711,17 +742,13 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
     if request.structures is None and request.groups is None:
         notes.append(NO_COMMUNITY_NOTE())
     sites = _sites_frame(result, candidates, setup)
-    if request.structures is not None:
-        sites.insert(
-            7,
-            "structures_communaute",
-            [
-                structures_near(
-                    request.structures, [setup.codes[int(i)] for i in matrix[s.index].indices]
-                )
-                for s in result.sites
-            ],
-        )
+    if candidates.reach is not None:
+        # Who makes each site's base community (steps 1, 2, 4 and groups), and the
+        # step-3 partners to call, separately: the table says what the site rests on.
+        reach = candidates.reach.iloc[[s.index for s in result.sites]]
+        at = list(sites.columns).index("communaute_base") + 1
+        for offset, column in enumerate(("structures_communaute", "groupes", "partenaires")):
+            sites.insert(at + offset, column, reach[column].to_numpy())
     coverage = (
         _flow_coverage(result, setup, request, names)
         if setup.flow_model is not None
@@ -869,7 +896,7 @@ def _sites_frame(result: SitingResult, candidates: Candidates, setup: _Setup) ->
                 "theme": site.theme or available,
                 "communaute_base": kind,
                 "perte_si_retire": site.loss_if_removed,
-                "structures_bassin": (
+                "nb_structures_communaute": (
                     int(candidates.structures[site.index])
                     if candidates.structures is not None
                     else pd.NA

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from tierslieux.errors import SchemaError
 from tierslieux.i18n import gettext as _
 
 __all__ = [
     "ANCHOR_CATEGORIES",
     "CATEGORIES",
     "COMMUNITY_CATEGORIES",
+    "DEFAULT_MIN_MEMBERS",
+    "DEFAULT_MIN_STRUCTURES",
     "PARTNER_CATEGORIES",
     "STEP_CATEGORIES",
     "STEP_OF",
     "STRUCTURE_COLUMNS",
     "THEMES",
+    "BaseCommunityRule",
+    "QuestionnaireGroup",
     "category_labels",
+    "category_short_labels",
     "theme_labels",
 ]
 
@@ -49,6 +57,62 @@ COMMUNITY_CATEGORIES: tuple[str, ...] = tuple(
 #: Context: existing places and support points (hosting and networking anchors).
 ANCHOR_CATEGORIES: tuple[str, ...] = ("tiers_lieu_existant", "point_appui")
 CATEGORIES: tuple[str, ...] = STEP_CATEGORIES + ANCHOR_CATEGORIES
+
+#: Structures of steps 1, 2 or 4 that make a base community by default: one. Valeur de
+#: l'outil, read from the study: « Tous les tiers-lieux actuels ont été créés par une ou
+#: quelques personnes [...] en lien avec d'autres groupes » -- one carrier is enough to
+#: start, and whether it is open to other groups is graded by the openness level
+#: (a single kind of carrier is ``a_elargir`` or ``fermee``, never ``ouverte``).
+DEFAULT_MIN_STRUCTURES = 1
+#: Members of a questionnaire group living in a catchment for the group to be a base
+#: community there. Valeur de l'outil: « une ou quelques personnes » read as a few, the
+#: smallest group that is more than a pair.
+DEFAULT_MIN_MEMBERS = 3
+
+
+@dataclass(frozen=True)
+class BaseCommunityRule:
+    """What makes a base community in a catchment (one definition for every command).
+
+    At least ``min_structures`` structures of :data:`COMMUNITY_CATEGORIES` (steps 1, 2
+    and 4), or a questionnaire group with at least ``min_members`` members living in
+    the catchment. Step-3 actors (:data:`PARTNER_CATEGORIES`) are partners: never
+    enough by themselves.
+    """
+
+    min_structures: int = DEFAULT_MIN_STRUCTURES
+    min_members: int = DEFAULT_MIN_MEMBERS
+
+    def __post_init__(self) -> None:
+        """Refuse thresholds below one (every catchment would hold a community)."""
+        for option, value in (
+            ("--min-structures", self.min_structures),
+            ("--min-membres", self.min_members),
+        ):
+            if value < 1:
+                raise SchemaError(
+                    _(
+                        "{option} vaut {value} : au moins 1 attendu (à 0, tout bassin aurait "
+                        "une communauté-base, même sans personne pour la porter).",
+                        option=option,
+                        value=value,
+                    )
+                )
+
+
+@dataclass(frozen=True)
+class QuestionnaireGroup:
+    """A group of the questionnaire (``groups.csv`` of ``tierslieux survey analyse``).
+
+    ``per_commune`` holds the members per commune of residence when the file gives it.
+    """
+
+    ident: str
+    members: int
+    themes: frozenset[str]
+    communes: tuple[str, ...]
+    per_commune: dict[str, int] | None = None
+
 
 THEMES: tuple[str, ...] = (
     "tic",
@@ -92,6 +156,19 @@ def category_labels() -> dict[str, str]:
         ),
         "tiers_lieu_existant": _("Tiers-lieu existant"),
         "point_appui": _("Point d'appui (gare, France Services, médiation numérique)"),
+    }
+
+
+def category_short_labels() -> dict[str, str]:
+    """Return a short French label of each category (lists of names in tables)."""
+    return {
+        "cae": _("CAE"),
+        "scop_scic_tic": _("SCOP/SCIC numérique"),
+        "acteur_developpement": _("acteur du développement"),
+        "association_teleactivites": _("association télé-activités"),
+        "association_vie_quotidienne": _("association vie quotidienne"),
+        "tiers_lieu_existant": _("tiers-lieu existant"),
+        "point_appui": _("point d'appui"),
     }
 
 
