@@ -20,9 +20,11 @@ from tierslieux.cli_common import (
     CommunesOpt,
     DataOpt,
     DebugOpt,
+    DefinitionOpt,
     DemoOpt,
     LangOpt,
     MobproOpt,
+    NoNeighboursOpt,
     OfflineOpt,
     OsrmOpt,
     OutOpt,
@@ -99,6 +101,8 @@ def diagnose(
         ),
     ] = None,
     demo: DemoOpt = False,
+    definition: DefinitionOpt = "centre",
+    no_neighbours: NoNeighboursOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -123,6 +127,8 @@ def diagnose(
         minutes=minutes,
         long_commute_minutes=long_minutes,
         demo=demo,
+        definition=definition,
+        neighbours=not no_neighbours,
     )
     with _err.status(_("Calcul du diagnostic…")):
         diagnosis = run_diagnosis(settings, request)
@@ -251,6 +257,8 @@ def communities(
     rules: Annotated[
         Path | None, typer.Option("--regles", help="Règles de classement supplémentaires (CSV).")
     ] = None,
+    definition: DefinitionOpt = "centre",
+    no_neighbours: NoNeighboursOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -278,6 +286,8 @@ def communities(
         acteurs=acteurs,
         pnr=pnr,
         rules=rules,
+        definition=definition,
+        neighbours=not no_neighbours,
     )
     with _err.status(_("Recherche des structures…")):
         result = run_communities(settings, request)

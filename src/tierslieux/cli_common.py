@@ -29,9 +29,11 @@ __all__ = [
     "CommunesOpt",
     "DataOpt",
     "DebugOpt",
+    "DefinitionOpt",
     "DemoOpt",
     "LangOpt",
     "MobproOpt",
+    "NoNeighboursOpt",
     "OfflineOpt",
     "OsrmOpt",
     "OutOpt",
@@ -89,6 +91,21 @@ OsrmOpt = Annotated[
 ]
 DemoOpt = Annotated[
     bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
+]
+DefinitionOpt = Annotated[
+    str,
+    typer.Option(
+        "--definition-bassin",
+        help="centre : communes à N minutes de la commune centre (défaut) ; mutuelle : "
+        "communes à N minutes les unes des autres.",
+    ),
+]
+NoNeighboursOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sans-communes-voisines",
+        help="Bassins limités au territoire (sans les communes voisines à portée).",
+    ),
 ]
 
 

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
+from tierslieux.analysis.catchment import (
+    Catchments,
+    build_catchments,
+    check_definition,
+    sum_over_catchments,
+)
 from tierslieux.analysis.classify import classify, load_rules
 from tierslieux.analysis.communities import summarise_communities
 from tierslieux.analysis.indicators import (
@@ -33,6 +38,7 @@ from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
 from tierslieux.model.structures import STRUCTURE_COLUMNS
 from tierslieux.model.territory import parse_territory
+from tierslieux.model.traveltime import MAX_ROAD_SPEED_KMH, StraightLineParameters
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
@@ -103,6 +109,8 @@ class DiagnoseRequest:
     minutes: float | None = None
     long_commute_minutes: float | None = None
     demo: bool = False
+    definition: str = "centre"
+    neighbours: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,10 @@ class Diagnosis:
     synthetic: bool
     fictional: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Catchment definition (``centre`` or ``mutuelle``, see analysis.catchment).
+    definition: str = "centre"
+    #: Communes outside the territory counted in its catchments (sorted codes).
+    neighbours: tuple[str, ...] = ()
 
 
 def demo_files() -> dict[str, Path]:
@@ -260,6 +272,59 @@ def _engine(
     return StraightLineEngine(), []
 
 
+def territory_catchments(
+    engine: TravelTimeEngine,
+    points: pd.DataFrame,
+    codes: list[str],
+    minutes: float,
+    *,
+    definition: str = "centre",
+    neighbours: bool = True,
+) -> Catchments:
+    """Catchments of the territory's communes, reaching just outside it when asked.
+
+    Parameters
+    ----------
+    engine
+        Travel-time engine.
+    points
+        Located communes of the communes file (possibly more than the territory).
+    codes
+        The territory's communes (the centres).
+    minutes
+        Threshold N.
+    definition
+        ``centre`` or ``mutuelle`` (:data:`tierslieux.analysis.catchment.CATCHMENT_DEFINITIONS`).
+    neighbours
+        Whether communes of the file outside the territory can be members.  They are
+        first bounded as the crow flies at :data:`MAX_ROAD_SPEED_KMH`, so that the
+        engine (an OSRM server) is asked only about plausible ones.
+    """
+    inside = points["code"].isin(set(codes))
+    territory_points = points[inside]
+    reach = None
+    if neighbours and (~inside).any() and len(territory_points):
+        others = points[~inside]
+        bound = StraightLineEngine(
+            StraightLineParameters(detour_factor=1.0, speed_kmh=MAX_ROAD_SPEED_KMH)
+        ).within(territory_points, others, minutes)
+        reach = others[others["code"].isin(set(bound["destination"]))]
+    return build_catchments(engine, territory_points, minutes, definition=definition, reach=reach)
+
+
+def neighbours_note(neighbours: list[str], minutes: float) -> str:
+    """Say which outside communes count in the catchments (or that none do)."""
+    shown = ", ".join(neighbours[:10]) + (" …" if len(neighbours) > 10 else "")
+    return _(
+        "{n} commune(s) hors du territoire, à au plus {m:g} minutes d'une de ses communes, "
+        "comptent dans ses bassins (lues dans les mêmes sources) sans figurer dans le "
+        "tableau des communes : {codes}.",
+        n=len(neighbours),
+        m=minutes,
+        codes=shown or _("aucune"),
+    )
+
+
 def synthesise_mobpro(
     communes: Communes, out: Path, *, seed: int = 0, rows: int | None = None
 ) -> Path:
@@ -293,6 +358,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     )
     if minutes <= 0 or long_minutes <= 0:
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
+    check_definition(request.definition)
     territory = parse_territory(request.territory)
     notes: list[str] = []
     fictional = request.demo
@@ -330,6 +396,17 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     shares, shares_source = _teleworkable_shares(request.teleworkable)
     engine, engine_provenance = _engine(settings, request.travel_times)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
+    catchments = territory_catchments(
+        engine,
+        points,
+        codes,
+        minutes,
+        definition=request.definition,
+        neighbours=request.neighbours,
+    )
+    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    if request.neighbours:
+        notes.append(neighbours_note(outside, minutes))
 
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with (
@@ -343,7 +420,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
             con,
             mobpro.view,
             kind=mobpro.kind,
-            territory=codes,
+            territory=[*codes, *outside],
             engine=engine,
             points=points,
             parameters=IndicatorParameters(long_minutes, shares),
@@ -359,8 +436,10 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         )
 
     table = communes.table.set_index("code")
-    names = table["nom"].reindex(indicators["code"]).to_numpy()
-    result = indicators.assign(nom=names)
+    notes.extend(_silent_neighbours(indicators, outside))
+    own = indicators[indicators["code"].isin(set(codes))].reset_index(drop=True)
+    names = table["nom"].reindex(own["code"]).to_numpy()
+    result = own.assign(nom=names)
     zone_columns = [
         c for c in ("bv2022", "epci", "cateaav2020", "dep") if zonages and c in zonages.table
     ]
@@ -371,11 +450,26 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         ["code", "nom", *INDICATORS, *EXTRA_COLUMNS, *zone_columns, "effectifs_faibles"]
     ]
 
-    territory_points = points[points["code"].isin(codes)]
-    pairs = catchment_pairs(engine, territory_points, minutes)
-    catch = sum_over_catchments(indicators, pairs, columns=[*INDICATORS, *EXTRA_COLUMNS])
-    catch = catch.assign(nom=table["nom"].reindex(catch["code"]).to_numpy())
-    catch = catch[["code", "nom", "nb_communes", *INDICATORS, *EXTRA_COLUMNS]]
+    catch = sum_over_catchments(indicators, catchments.pairs, columns=[*INDICATORS, *EXTRA_COLUMNS])
+    catch = catch[catch["code"].isin(set(codes))].reset_index(drop=True)
+    catch = catch.assign(
+        nom=table["nom"].reindex(catch["code"]).to_numpy(),
+        nb_communes_hors_territoire=_outside_counts(catchments, catch["code"], codes),
+        diametre_minutes=catchments.diameters.reindex(catch["code"]).to_numpy(),
+        definition_bassin=catchments.definition,
+    )
+    catch = catch[
+        [
+            "code",
+            "nom",
+            "nb_communes",
+            "nb_communes_hors_territoire",
+            "diametre_minutes",
+            "definition_bassin",
+            *INDICATORS,
+            *EXTRA_COLUMNS,
+        ]
+    ]
     if mobpro.kind != "flux":
         catch = catch.sort_values("potentiel", ascending=False, kind="stable")
 
@@ -416,7 +510,32 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         synthetic=synthetic,
         fictional=fictional,
         notes=tuple(notes),
+        definition=catchments.definition,
+        neighbours=tuple(outside),
     )
+
+
+def _silent_neighbours(indicators: pd.DataFrame, outside: list[str]) -> list[str]:
+    """A note when outside communes have no worker in the census file given."""
+    silent = indicators[indicators["code"].isin(set(outside)) & (indicators["actifs_occupes"] == 0)]
+    if not len(silent):
+        return []
+    return [
+        _(
+            "{n} des communes voisines n'ont aucun actif dans le fichier MOBPRO (fichier "
+            "limité au territoire ?) : elles comptent pour zéro dans les bassins. Donnez le "
+            "fichier national, ou --sans-communes-voisines.",
+            n=len(silent),
+        )
+    ]
+
+
+def _outside_counts(catchments: Catchments, centres: pd.Series, codes: list[str]) -> list[int]:
+    """Number of members of each centre's catchment outside the territory."""
+    pairs = catchments.pairs
+    outside = pairs[~pairs["destination"].astype(str).isin(set(codes))]
+    counts = outside.groupby(outside["origin"].astype(str)).size()
+    return [int(n) for n in counts.reindex(centres.astype(str)).fillna(0)]
 
 
 def _by_bassin(communes: pd.DataFrame, zonages: Zonages) -> pd.DataFrame:
@@ -432,6 +551,16 @@ def _by_bassin(communes: pd.DataFrame, zonages: Zonages) -> pd.DataFrame:
     )
     labels = zonages.labels.get("bv2022", {})
     grouped.insert(1, "nom", grouped["code"].map(labels).astype("string"))
+    # A bassin de vie is partial when some of its communes lie outside the territory:
+    # its size is the labels' NB_COM, or its communes in the zonings table.
+    in_table = zonages.table["bv2022"].dropna().value_counts()
+    sizes = pd.Series(zonages.sizes.get("bv2022", {}), dtype="float64")
+    total = pd.concat([in_table.astype("float64"), sizes], axis=1).max(axis=1)
+    grouped.insert(
+        3, "nb_communes_bassin", grouped["code"].map(total).fillna(grouped["nb_communes"])
+    )
+    grouped["nb_communes_bassin"] = grouped["nb_communes_bassin"].astype("int64")
+    grouped.insert(4, "bassin_partiel", grouped["nb_communes"] < grouped["nb_communes_bassin"])
     return grouped
 
 
@@ -518,6 +647,8 @@ class CommunitiesRequest:
     acteurs: Path | None = None
     pnr: Path | None = None
     rules: Path | None = None
+    definition: str = "centre"
+    neighbours: bool = True
 
 
 @dataclass(frozen=True)
@@ -531,6 +662,10 @@ class Communities:
     minutes: float
     engine: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Catchment definition (``centre`` or ``mutuelle``).
+    definition: str = "centre"
+    #: Communes outside the territory counted in its catchments (sorted codes).
+    neighbours: tuple[str, ...] = ()
 
 
 def _find_one(settings: Settings, explicit: Path | None, role: str) -> Path | None:
@@ -555,6 +690,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     each commune, the structures within ``minutes`` are counted by category.
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
+    check_definition(request.definition)
     territory = parse_territory(request.territory)
     communes = resolve_communes(settings, request.communes)
     zonages = _resolve_zonages(settings, request.zonages)
@@ -567,6 +703,21 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     provenance: list[Provenance] = [communes.provenance]
     notes: list[str] = []
     cache = settings.cache_dir / "structures"
+    engine, engine_provenance = _engine(settings, request.travel_times)
+    catchments = territory_catchments(
+        engine,
+        communes.table[["code", "latitude", "longitude"]].dropna(),
+        codes,
+        minutes,
+        definition=request.definition,
+        neighbours=request.neighbours,
+    )
+    territory_codes = codes
+    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    if request.neighbours:
+        notes.append(neighbours_note(outside, minutes))
+    # Structures of the communes just outside count for the catchments that reach them.
+    codes = [*codes, *outside]
 
     etab = _find_one(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
@@ -635,14 +786,14 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
     structures = structures[ordered]
 
-    engine, engine_provenance = _engine(settings, request.travel_times)
     provenance.extend(engine_provenance)
-    points = communes.table[["code", "latitude", "longitude"]].dropna()
-    pairs = catchment_pairs(engine, points[points["code"].isin(codes)], minutes)
-    summary = summarise_communities(structures, pairs, codes)
+    structures["hors_territoire"] = ~structures["code_commune"].isin(set(territory_codes))
+    summary = summarise_communities(structures, catchments.pairs, territory_codes)
     summary.insert(
         1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy()
     )
+    summary.insert(2, "diametre_minutes", catchments.diameters.reindex(summary["code"]).to_numpy())
+    summary.insert(3, "definition_bassin", catchments.definition)
     return Communities(
         territory_label=territory.label(),
         structures=structures,
@@ -651,4 +802,6 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         minutes=minutes,
         engine=engine.name,
         notes=tuple(notes),
+        definition=catchments.definition,
+        neighbours=tuple(outside),
     )

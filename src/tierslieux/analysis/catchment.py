@@ -42,7 +42,9 @@ __all__ = [
     "Catchments",
     "build_catchments",
     "catchment_pairs",
+    "check_definition",
     "commute_minutes",
+    "definition_label",
     "group_diameters",
     "sum_over_catchments",
 ]
@@ -278,14 +280,7 @@ def build_catchments(
     SchemaError
         Unknown definition, or a malformed points frame.
     """
-    if definition not in CATCHMENT_DEFINITIONS:
-        raise SchemaError(
-            _(
-                "Définition du bassin « {value} » inconnue (attendu : {expected}).",
-                value=definition,
-                expected=", ".join(CATCHMENT_DEFINITIONS),
-            )
-        )
+    check_definition(definition)
     pairs = catchment_pairs(engine, points, max_minutes, reach=reach)
     located = points if reach is None else pd.concat([points, reach], ignore_index=True)
     located = located.drop_duplicates("code")
@@ -294,6 +289,37 @@ def build_catchments(
         pairs = _mutual(pairs, times, max_minutes)
     diameters = times.diameters(pairs)
     return Catchments(pairs=pairs, diameters=diameters, definition=definition)
+
+
+def check_definition(definition: str) -> None:
+    """Raise :class:`SchemaError` unless ``definition`` is one of the known definitions."""
+    if definition not in CATCHMENT_DEFINITIONS:
+        raise SchemaError(
+            _(
+                "Définition du bassin « {value} » inconnue (--definition-bassin ; attendu : "
+                "{expected}).",
+                value=definition,
+                expected=", ".join(CATCHMENT_DEFINITIONS),
+            )
+        )
+
+
+def definition_label(definition: str, minutes: float) -> str:
+    """French sentence saying what a catchment is under ``definition``."""
+    if definition == "mutuelle":
+        return _(
+            "bassin mutuel : communes à au plus {m:g} minutes les unes des autres (la "
+            "commune, puis ses voisines de la plus proche à la plus lointaine, gardées si "
+            "elles sont à au plus {m:g} minutes de chacune des communes déjà retenues)",
+            m=minutes,
+        )
+    return _(
+        "bassin autour d'un lieu commun : communes à au plus {m:g} minutes de la commune "
+        "centre (deux d'entre elles peuvent être jusqu'à {d:g} minutes l'une de l'autre : "
+        "voir diametre_minutes)",
+        m=minutes,
+        d=2 * minutes,
+    )
 
 
 def group_diameters(
