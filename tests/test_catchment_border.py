@@ -12,12 +12,14 @@ from typer.testing import CliRunner
 
 from tierslieux.cli import app
 from tierslieux.config import Settings
+from tierslieux.errors import InfeasibleError
 from tierslieux.pipeline import (
     CommunitiesRequest,
     DiagnoseRequest,
     run_communities,
     run_diagnosis,
 )
+from tierslieux.pipeline_sites import SitesRequest, run_sites
 from tierslieux.reports.diagnosis import render_report, write_diagnosis
 
 if TYPE_CHECKING:
@@ -195,3 +197,32 @@ def test_cli_options_reach_the_outputs(data_dir: Path, tmp_path: Path) -> None:
     assert bad.exit_code != 0
     assert "Définition du bassin « cercle » inconnue" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Path) -> None:
+    folder = data_dir / "frontiere"
+    structures = tmp_path / "structures.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,themes,code_commune\n"
+        "coop-sisteron,Coopérative de Sisteron,cae,,04209\n",
+        encoding="utf-8",
+    )
+    demand = tmp_path / "demande.csv"
+    demand.write_text("code,demand\n05173,10\n05070,30\n", encoding="utf-8")
+    settings = Settings(cache_dir=tmp_path / "cache", offline=True)
+    request = SitesRequest(
+        territory="dep:05",
+        count=1,
+        communes=(folder / "communes_frontiere.csv",),
+        zonages=folder / "table_supracom_2024_frontiere.csv",
+        structures=structures,
+        demand=demand,
+        distinct_themes=False,
+    )
+    result = run_sites(settings, request)
+    # Only Upaix reaches the cooperative of Sisteron (outside the territory).
+    assert list(result.sites["code"]) == ["05173"]
+    # Candidates and demand stay in the territory.
+    assert set(result.communes["code"]) == {"05173", "05070"}
+    with pytest.raises(InfeasibleError):
+        run_sites(settings, replace(request, neighbours=False))

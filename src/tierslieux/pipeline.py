@@ -302,14 +302,22 @@ def territory_catchments(
     """
     inside = points["code"].isin(set(codes))
     territory_points = points[inside]
-    reach = None
-    if neighbours and (~inside).any() and len(territory_points):
-        others = points[~inside]
-        bound = StraightLineEngine(
-            StraightLineParameters(detour_factor=1.0, speed_kmh=MAX_ROAD_SPEED_KMH)
-        ).within(territory_points, others, minutes)
-        reach = others[others["code"].isin(set(bound["destination"]))]
+    reach = possibly_within(territory_points, points[~inside], minutes) if neighbours else None
     return build_catchments(engine, territory_points, minutes, definition=definition, reach=reach)
+
+
+def possibly_within(origins: pd.DataFrame, others: pd.DataFrame, minutes: float) -> pd.DataFrame:
+    """The points of ``others`` that a car could reach from ``origins`` in ``minutes``.
+
+    A bound as the crow flies at :data:`MAX_ROAD_SPEED_KMH` (no detour), so that a
+    travel-time engine is then asked only about plausible neighbours.
+    """
+    if not len(origins) or not len(others):
+        return others.iloc[0:0]
+    bound = StraightLineEngine(
+        StraightLineParameters(detour_factor=1.0, speed_kmh=MAX_ROAD_SPEED_KMH)
+    ).within(origins, others, minutes)
+    return others[others["code"].isin(set(bound["destination"]))].reset_index(drop=True)
 
 
 def neighbours_note(neighbours: list[str], minutes: float) -> str:

@@ -64,6 +64,7 @@ from tierslieux.pipeline import (
     _resolve_mobpro,
     _resolve_zonages,
     demo_files,
+    possibly_within,
     resolve_communes,
     run_diagnosis,
 )
@@ -112,6 +113,9 @@ class SitesRequest:
     gain_minimal: float = DEFAULT_GAIN_MINIMAL
     candidates: Path | None = None
     respondents: Path | None = None
+    #: Structures and questionnaire groups just outside the territory, within reach of a
+    #: candidate, count for its base community (the demand stays the territory's).
+    neighbours: bool = True
 
 
 @dataclass(frozen=True)
@@ -393,6 +397,9 @@ class _Setup:
     flow_model: _FlowModel | None = None
     #: Coordinates of the communes hosting existing places (some may be outside).
     host_points: pd.DataFrame | None = None
+    #: Communes of the file outside the territory whose structures and groups can make
+    #: a candidate's base community (``None``: the territory only).
+    neighbour_points: pd.DataFrame | None = None
 
 
 def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
@@ -454,7 +461,11 @@ def _solve(
     sites = setup.sites
     pairs = _site_pairs(setup, minutes)
     matrix = sparse_within_to_csr(pairs, sites.ids, setup.codes)
-    candidates, _notes = base_communities(_rule(request), pairs, sites)
+    community_pairs = pairs
+    if setup.neighbour_points is not None and len(setup.neighbour_points):
+        outside = setup.engine.within(sites.points, setup.neighbour_points, minutes)
+        community_pairs = pd.concat([pairs, outside], ignore_index=True)
+    candidates, _notes = base_communities(_rule(request), community_pairs, sites)
     allowed = (
         candidates.community.copy()
         if candidates.community is not None
@@ -662,8 +673,27 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
         )
     groups, mins = _epci_groups(request, zonages, site_set.communes)
     host_points = located[located["code"].isin(sorted(existing))].reset_index(drop=True)
+    neighbour_points = (
+        possibly_within(
+            points,
+            located[~located["code"].isin(set(codes))],
+            max(request.minutes, *SENSITIVITY_MINUTES),  # the sensitivity rows reach farther
+        )
+        if request.neighbours and (request.structures is not None or request.groups is not None)
+        else None
+    )
     setup = _Setup(
-        codes, weights, engine, points, site_set, existing, groups, mins, flow_model, host_points
+        codes,
+        weights,
+        engine,
+        points,
+        site_set,
+        existing,
+        groups,
+        mins,
+        flow_model,
+        host_points,
+        neighbour_points,
     )
     try:
         result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
