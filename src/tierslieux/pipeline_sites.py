@@ -352,6 +352,8 @@ def _demand(
             travel_times=request.travel_times,
             minutes=request.minutes,
             demo=request.demo,
+            # Only the potential per commune is used: catchments need no neighbours here.
+            neighbours=False,
         ),
     )
     notes.extend(diagnosis.notes)

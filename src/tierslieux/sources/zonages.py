@@ -435,13 +435,13 @@ def _labels_from_rows(
             header.index("libgeo"),
         )
         count_at = header.index("nb_com") if "nb_com" in header else None
-        for row in rows[index + 1 :]:
+        for line, row in enumerate(rows[index + 1 :], start=index + 2):
             cells = row + [None] * (len(header) - len(row))
             level, code, label = cells[level_at], cells[code_at], cells[label_at]
             if level and code and label:
                 labels.setdefault(level.strip().lower(), {})[code] = label
-                count = _count(cells[count_at]) if count_at is not None else None
-                if count is not None:
+                if count_at is not None and cells[count_at] not in (None, ""):
+                    count = _count(cells[count_at], path, line)
                     sizes.setdefault(level.strip().lower(), {})[code] = count
     elif "epci" in header and "libepci" in header:
         code_at, label_at = header.index("epci"), header.index("libepci")
@@ -454,14 +454,22 @@ def _labels_from_rows(
     return labels
 
 
-def _count(value: object) -> int | None:
-    """A number of communes read from a label row (``12``, ``12.0``), or None."""
+def _count(value: object, path: Path, line: int) -> int:
+    """A number of communes read from a label row (``12``, ``12.0``)."""
     try:
         number = float(str(value).strip().replace(",", "."))
     except ValueError:
-        return None
+        number = -1.0
     if not math.isfinite(number) or number < 0 or number != int(number):
-        return None
+        raise SchemaError(
+            _(
+                "{path}, ligne {line} : NB_COM « {value} » invalide (nombre entier de "
+                "communes attendu).",
+                path=path,
+                line=line,
+                value=value,
+            )
+        )
     return int(number)
 
 
