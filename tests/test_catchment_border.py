@@ -222,6 +222,7 @@ def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Pat
     result = run_sites(settings, request)
     # Only Upaix reaches the cooperative of Sisteron (outside the territory).
     assert list(result.sites["code"]) == ["05173"]
+    assert "Coopérative de Sisteron" in result.sites["structures_communaute"].iloc[0]
     # Candidates and demand stay in the territory.
     assert set(result.communes["code"]) == {"05173", "05070"}
     with pytest.raises(InfeasibleError):

@@ -404,6 +404,18 @@ class _Setup:
     neighbour_points: pd.DataFrame | None = None
 
 
+def _community_communes(
+    setup: _Setup, matrix: sparse.csr_matrix, site: int, minutes: float
+) -> list[str]:
+    """Communes whose structures can make a site's base community (neighbours included)."""
+    own = [setup.codes[int(i)] for i in matrix[site].indices]
+    if setup.neighbour_points is None or not len(setup.neighbour_points):
+        return own
+    point = setup.sites.points.iloc[[site]]
+    near = setup.engine.within(point, setup.neighbour_points, minutes)
+    return [*own, *near["destination"].astype(str)]
+
+
 def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
     """Communes within ``radius`` of an existing place (no new site there) and within
     ``minutes`` of one (their demand is served already)."""
@@ -710,7 +722,7 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:
             "structures_communaute",
             [
                 structures_near(
-                    request.structures, [setup.codes[int(i)] for i in matrix[s.index].indices]
+                    request.structures, _community_communes(setup, matrix, s.index, request.minutes)
                 )
                 for s in result.sites
             ],
