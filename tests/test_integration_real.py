@@ -48,6 +48,29 @@ def test_diagnose_hautes_alpes_on_real_geography(settings: Settings, tmp_path: P
     assert {"communes", "zonages", "mobpro"} <= roles
 
 
+def test_upaix_has_the_same_catchment_on_hautes_alpes_and_paca_runs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Upaix (05173) lies on the border with the Alpes-de-Haute-Provence: its neighbours
+    # there count in a Hautes-Alpes run as in a PACA run (issue: 8 communes vs 13).
+    mobpro = synthesise_mobpro_for(
+        settings, (), tmp_path / "FD_MOBPRO_2021.csv", territory="region:93", seed=3, rows=30_000
+    )
+
+    def upaix(territory: str, *, neighbours: bool = True) -> pd.Series:
+        request = DiagnoseRequest(territory=territory, mobpro=mobpro, neighbours=neighbours)
+        catchments = run_diagnosis(settings, request).catchments.set_index("code")
+        return catchments.loc["05173"]
+
+    hautes_alpes, paca = upaix("dep:05"), upaix("region:93")
+    closed = upaix("dep:05", neighbours=False)
+    assert hautes_alpes["nb_communes"] == paca["nb_communes"] == 13
+    assert closed["nb_communes"] == 8
+    assert hautes_alpes["nb_communes_hors_territoire"] == 5
+    assert hautes_alpes["actifs_occupes"] == pytest.approx(paca["actifs_occupes"])
+    assert hautes_alpes["diametre_minutes"] == pytest.approx(paca["diametre_minutes"])
+
+
 def test_communities_hautes_alpes_on_real_places(settings: Settings, tmp_path: Path) -> None:
     result = run_communities(settings, CommunitiesRequest(territory="dep:05"))
     categories = set(result.structures["categorie"])

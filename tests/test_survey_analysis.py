@@ -137,6 +137,14 @@ def test_groups_are_cliques_within_twenty_minutes() -> None:
     assert by_theme["secteur:tic"].membres == 2
     assert by_theme["secteur:tic"].communes == "05123"
     assert list(groups["groupe"]) == list(range(1, len(groups) + 1))
+    # Each group reports the largest time between its communes: at most the threshold,
+    # 0 when everyone lives in the same commune.
+    assert by_theme["secteur:tic"].diametre_minutes == 0.0
+    pair = skills.iloc[0]["communes"].split(";")
+    od = pd.DataFrame({"origin": [pair[0]], "destination": [pair[1]]})
+    expected = StraightLineEngine().between(od, POINTS).iloc[0]
+    assert skills.iloc[0]["diametre_minutes"] == pytest.approx(expected)
+    assert 0 < skills.iloc[0]["diametre_minutes"] <= 20
 
 
 def test_no_group_gives_an_empty_table() -> None:
@@ -149,6 +157,7 @@ def test_no_group_gives_an_empty_table() -> None:
         "communes",
         "repondants",
         "membres_par_commune",
+        "diametre_minutes",
     ]
 
 

@@ -20,6 +20,7 @@ from tierslieux.cli_common import (
     CommunesOpt,
     DataOpt,
     DebugOpt,
+    DefinitionOpt,
     DemoOpt,
     DensiteOpt,
     GroupsOpt,
@@ -27,6 +28,7 @@ from tierslieux.cli_common import (
     MinMembersOpt,
     MinStructuresOpt,
     MobproOpt,
+    NoNeighboursOpt,
     OfflineOpt,
     OsrmOpt,
     OutOpt,
@@ -112,6 +114,8 @@ def diagnose(
         ),
     ] = None,
     demo: DemoOpt = False,
+    definition: DefinitionOpt = "centre",
+    no_neighbours: NoNeighboursOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -138,6 +142,8 @@ def diagnose(
         demo=demo,
         densite=densite,
         rural=rural,
+        definition=definition,
+        neighbours=not no_neighbours,
     )
     with _err.status(_("Calcul du diagnostic…")):
         diagnosis = run_diagnosis(settings, request)
@@ -275,6 +281,8 @@ def communities(
     groups: GroupsOpt = None,
     min_structures: MinStructuresOpt = DEFAULT_MIN_STRUCTURES,
     min_members: MinMembersOpt = DEFAULT_MIN_MEMBERS,
+    definition: DefinitionOpt = "centre",
+    no_neighbours: NoNeighboursOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -306,6 +314,8 @@ def communities(
         groups=groups,
         min_structures=min_structures,
         min_members=min_members,
+        definition=definition,
+        neighbours=not no_neighbours,
     )
     with _err.status(_("Recherche des structures…")):
         result = run_communities(settings, request)

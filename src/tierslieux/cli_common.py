@@ -29,6 +29,7 @@ __all__ = [
     "CommunesOpt",
     "DataOpt",
     "DebugOpt",
+    "DefinitionOpt",
     "DemoOpt",
     "DensiteOpt",
     "GroupsOpt",
@@ -36,6 +37,7 @@ __all__ = [
     "MinMembersOpt",
     "MinStructuresOpt",
     "MobproOpt",
+    "NoNeighboursOpt",
     "OfflineOpt",
     "OsrmOpt",
     "OutOpt",
@@ -123,6 +125,21 @@ OsrmOpt = Annotated[
 ]
 DemoOpt = Annotated[
     bool, typer.Option("--demo", help="Territoire fictif de démonstration, hors ligne.")
+]
+DefinitionOpt = Annotated[
+    str,
+    typer.Option(
+        "--definition-bassin",
+        help="centre : communes à N minutes de la commune centre (défaut) ; mutuelle : "
+        "communes à N minutes les unes des autres.",
+    ),
+]
+NoNeighboursOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sans-communes-voisines",
+        help="Bassins limités au territoire (sans les communes voisines à portée).",
+    ),
 ]
 
 

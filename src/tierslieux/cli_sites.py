@@ -20,6 +20,7 @@ from tierslieux.cli_common import (
     MinMembersOpt,
     MinStructuresOpt,
     MobproOpt,
+    NoNeighboursOpt,
     OfflineOpt,
     OsrmOpt,
     OutOpt,
@@ -138,6 +139,7 @@ def sites(
         float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
     ] = 60.0,
     demo: DemoOpt = False,
+    no_neighbours: NoNeighboursOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     lang: LangOpt = None,
@@ -178,6 +180,7 @@ def sites(
         min_per_epci=min_per_epci,
         densite=densite,
         rural=rural,
+        neighbours=not no_neighbours,
     )
     with _err.status(_("Choix des sites…")):
         result = run_sites(settings, request)

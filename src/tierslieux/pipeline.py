@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from tierslieux.analysis.catchment import catchment_pairs, sum_over_catchments
+from tierslieux.analysis.catchment import (
+    Catchments,
+    build_catchments,
+    check_definition,
+    sum_over_catchments,
+)
 from tierslieux.analysis.classify import classify, load_rules, network_lines_found
 from tierslieux.analysis.communities import summarise_communities
 from tierslieux.analysis.dedup import deduplicate_structures
@@ -46,6 +51,7 @@ from tierslieux.model.structures import (
     BaseCommunityRule,
 )
 from tierslieux.model.territory import parse_territory
+from tierslieux.model.traveltime import MAX_ROAD_SPEED_KMH, StraightLineParameters
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
@@ -131,6 +137,8 @@ class DiagnoseRequest:
     densite: Path | None = None
     #: Rank and limit the report's tables to rural communes (CSV files keep every row).
     rural: bool = False
+    definition: str = "centre"
+    neighbours: bool = True
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,10 @@ class Diagnosis:
     rural_definition: str = RuralDefinition.NONE
     #: True when the report's tables are limited to rural communes (``--rural``).
     rural_focus: bool = False
+    #: Catchment definition (``centre`` or ``mutuelle``, see analysis.catchment).
+    definition: str = "centre"
+    #: Communes outside the territory counted in its catchments (sorted codes).
+    neighbours: tuple[str, ...] = ()
 
 
 def demo_files() -> dict[str, Path]:
@@ -340,6 +352,67 @@ def _engine(
     return StraightLineEngine(), []
 
 
+def territory_catchments(
+    engine: TravelTimeEngine,
+    points: pd.DataFrame,
+    codes: list[str],
+    minutes: float,
+    *,
+    definition: str = "centre",
+    neighbours: bool = True,
+) -> Catchments:
+    """Catchments of the territory's communes, reaching just outside it when asked.
+
+    Parameters
+    ----------
+    engine
+        Travel-time engine.
+    points
+        Located communes of the communes file (possibly more than the territory).
+    codes
+        The territory's communes (the centres).
+    minutes
+        Threshold N.
+    definition
+        ``centre`` or ``mutuelle`` (:data:`tierslieux.analysis.catchment.CATCHMENT_DEFINITIONS`).
+    neighbours
+        Whether communes of the file outside the territory can be members.  They are
+        first bounded as the crow flies at :data:`MAX_ROAD_SPEED_KMH`, so that the
+        engine (an OSRM server) is asked only about plausible ones.
+    """
+    inside = points["code"].isin(set(codes))
+    territory_points = points[inside]
+    reach = possibly_within(territory_points, points[~inside], minutes) if neighbours else None
+    return build_catchments(engine, territory_points, minutes, definition=definition, reach=reach)
+
+
+def possibly_within(origins: pd.DataFrame, others: pd.DataFrame, minutes: float) -> pd.DataFrame:
+    """The points of ``others`` that a car could reach from ``origins`` in ``minutes``.
+
+    A bound as the crow flies at :data:`MAX_ROAD_SPEED_KMH` (no detour), so that a
+    travel-time engine is then asked only about plausible neighbours.
+    """
+    if not len(origins) or not len(others):
+        return others.iloc[0:0]
+    bound = StraightLineEngine(
+        StraightLineParameters(detour_factor=1.0, speed_kmh=MAX_ROAD_SPEED_KMH)
+    ).within(origins, others, minutes)
+    return others[others["code"].isin(set(bound["destination"]))].reset_index(drop=True)
+
+
+def neighbours_note(neighbours: list[str], minutes: float) -> str:
+    """Say which outside communes count in the catchments (or that none do)."""
+    shown = ", ".join(neighbours[:10]) + (" …" if len(neighbours) > 10 else "")
+    return _(
+        "{n} commune(s) hors du territoire, à au plus {m:g} minutes d'une de ses communes, "
+        "comptent dans ses bassins (lues dans les mêmes sources) sans figurer dans le "
+        "tableau des communes : {codes}.",
+        n=len(neighbours),
+        m=minutes,
+        codes=shown or _("aucune"),
+    )
+
+
 def synthesise_mobpro(
     communes: Communes, out: Path, *, seed: int = 0, rows: int | None = None
 ) -> Path:
@@ -350,7 +423,7 @@ def synthesise_mobpro(
     return write_synthetic_mobpro(table, out, seed=seed, target_rows=rows)
 
 
-def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  # noqa: PLR0915
+def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  # noqa: PLR0912, PLR0915
     """Run the territorial diagnostic of potential tiers-lieu users.
 
     Parameters
@@ -373,6 +446,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     )
     if minutes <= 0 or long_minutes <= 0:
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
+    check_definition(request.definition)
     territory = parse_territory(request.territory)
     notes: list[str] = []
     fictional = request.demo
@@ -411,6 +485,17 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     shares, shares_source = _teleworkable_shares(request.teleworkable)
     engine, engine_provenance = _engine(settings, request.travel_times)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
+    catchments = territory_catchments(
+        engine,
+        points,
+        codes,
+        minutes,
+        definition=request.definition,
+        neighbours=request.neighbours,
+    )
+    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    if request.neighbours:
+        notes.append(neighbours_note(outside, minutes))
 
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with (
@@ -424,7 +509,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
             con,
             mobpro.view,
             kind=mobpro.kind,
-            territory=codes,
+            territory=[*codes, *outside],
             engine=engine,
             points=points,
             parameters=IndicatorParameters(long_minutes, shares),
@@ -440,8 +525,10 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         )
 
     table = communes.table.set_index("code")
-    names = table["nom"].reindex(indicators["code"]).to_numpy()
-    result = indicators.assign(nom=names)
+    notes.extend(_silent_neighbours(indicators, outside))
+    own = indicators[indicators["code"].isin(set(codes))].reset_index(drop=True)
+    names = table["nom"].reindex(own["code"]).to_numpy()
+    result = own.assign(nom=names)
     zone_columns = [c for c in ("bv2022", "epci", "dep") if zonages and c in zonages.table]
     if zonages is not None and zone_columns:
         result = result.merge(zonages.table[["code", *zone_columns]], on="code", how="left")
@@ -463,11 +550,26 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         ]
     ]
 
-    territory_points = points[points["code"].isin(codes)]
-    pairs = catchment_pairs(engine, territory_points, minutes)
-    catch = sum_over_catchments(indicators, pairs, columns=[*INDICATORS, *EXTRA_COLUMNS])
-    catch = catch.assign(nom=table["nom"].reindex(catch["code"]).to_numpy())
-    catch = catch[["code", "nom", "nb_communes", *INDICATORS, *EXTRA_COLUMNS]]
+    catch = sum_over_catchments(indicators, catchments.pairs, columns=[*INDICATORS, *EXTRA_COLUMNS])
+    catch = catch[catch["code"].isin(set(codes))].reset_index(drop=True)
+    catch = catch.assign(
+        nom=table["nom"].reindex(catch["code"]).to_numpy(),
+        nb_communes_hors_territoire=_outside_counts(catchments, catch["code"], codes),
+        diametre_minutes=catchments.diameters.reindex(catch["code"]).to_numpy(),
+        definition_bassin=catchments.definition,
+    )
+    catch = catch[
+        [
+            "code",
+            "nom",
+            "nb_communes",
+            "nb_communes_hors_territoire",
+            "diametre_minutes",
+            "definition_bassin",
+            *INDICATORS,
+            *EXTRA_COLUMNS,
+        ]
+    ]
     if mobpro.kind != "flux":
         catch = catch.sort_values("potentiel", ascending=False, kind="stable")
 
@@ -512,7 +614,32 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         notes=tuple(notes),
         rural_definition=rural_definition,
         rural_focus=request.rural,
+        definition=catchments.definition,
+        neighbours=tuple(outside),
     )
+
+
+def _silent_neighbours(indicators: pd.DataFrame, outside: list[str]) -> list[str]:
+    """A note when outside communes have no worker in the census file given."""
+    silent = indicators[indicators["code"].isin(set(outside)) & (indicators["actifs_occupes"] == 0)]
+    if not len(silent):
+        return []
+    return [
+        _(
+            "{n} des communes voisines n'ont aucun actif dans le fichier MOBPRO (fichier "
+            "limité au territoire ?) : elles comptent pour zéro dans les bassins. Donnez le "
+            "fichier national, ou --sans-communes-voisines.",
+            n=len(silent),
+        )
+    ]
+
+
+def _outside_counts(catchments: Catchments, centres: pd.Series, codes: list[str]) -> list[int]:
+    """Number of members of each centre's catchment outside the territory."""
+    pairs = catchments.pairs
+    outside = pairs[~pairs["destination"].astype(str).isin(set(codes))]
+    counts = outside.groupby(outside["origin"].astype(str)).size()
+    return [int(n) for n in counts.reindex(centres.astype(str)).fillna(0)]
 
 
 def _by_bassin(communes: pd.DataFrame, zonages: Zonages) -> pd.DataFrame:
@@ -528,6 +655,16 @@ def _by_bassin(communes: pd.DataFrame, zonages: Zonages) -> pd.DataFrame:
     )
     labels = zonages.labels.get("bv2022", {})
     grouped.insert(1, "nom", grouped["code"].map(labels).astype("string"))
+    # A bassin de vie is partial when some of its communes lie outside the territory:
+    # its size is the labels' NB_COM, or its communes in the zonings table.
+    in_table = zonages.table["bv2022"].dropna().value_counts()
+    sizes = pd.Series(zonages.sizes.get("bv2022", {}), dtype="float64")
+    total = pd.concat([in_table.astype("float64"), sizes], axis=1).max(axis=1)
+    grouped.insert(
+        3, "nb_communes_bassin", grouped["code"].map(total).fillna(grouped["nb_communes"])
+    )
+    grouped["nb_communes_bassin"] = grouped["nb_communes_bassin"].astype("int64")
+    grouped.insert(4, "bassin_partiel", grouped["nb_communes"] < grouped["nb_communes_bassin"])
     return grouped
 
 
@@ -620,6 +757,8 @@ class CommunitiesRequest:
     groups: Path | None = None
     min_structures: int = DEFAULT_MIN_STRUCTURES
     min_members: int = DEFAULT_MIN_MEMBERS
+    definition: str = "centre"
+    neighbours: bool = True
 
 
 @dataclass(frozen=True)
@@ -633,6 +772,10 @@ class Communities:
     minutes: float
     engine: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Catchment definition (``centre`` or ``mutuelle``).
+    definition: str = "centre"
+    #: Communes outside the territory counted in its catchments (sorted codes).
+    neighbours: tuple[str, ...] = ()
 
 
 def _find_one(settings: Settings, explicit: Path | None, role: str) -> Path | None:
@@ -686,6 +829,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     the definition shared with the site constraint).
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
+    check_definition(request.definition)
     territory = parse_territory(request.territory)
     communes = resolve_communes(settings, request.communes)
     zonages = _resolve_zonages(settings, request.zonages)
@@ -699,6 +843,21 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     notes: list[str] = []
     cache = settings.cache_dir / "structures"
     networks = _networks(request.reseaux, provenance)
+    engine, engine_provenance = _engine(settings, request.travel_times)
+    catchments = territory_catchments(
+        engine,
+        communes.table[["code", "latitude", "longitude"]].dropna(),
+        codes,
+        minutes,
+        definition=request.definition,
+        neighbours=request.neighbours,
+    )
+    territory_codes = codes
+    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    if request.neighbours:
+        notes.append(neighbours_note(outside, minutes))
+    # Structures of the communes just outside count for the catchments that reach them.
+    codes = [*codes, *outside]
 
     etab = _find_one(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
@@ -775,16 +934,18 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
     structures = structures[ordered]
 
-    engine, engine_provenance = _engine(settings, request.travel_times)
     provenance.extend(engine_provenance)
-    points = communes.table[["code", "latitude", "longitude"]].dropna()
-    pairs = catchment_pairs(engine, points[points["code"].isin(codes)], minutes)
+    structures["hors_territoire"] = ~structures["code_commune"].isin(set(territory_codes))
     rule = BaseCommunityRule(request.min_structures, request.min_members)
     groups = read_groups(request.groups) if request.groups is not None else None
-    summary = summarise_communities(structures, pairs, codes, rule=rule, groups=groups)
+    summary = summarise_communities(
+        structures, catchments.pairs, territory_codes, rule=rule, groups=groups
+    )
     summary.insert(
         1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy()
     )
+    summary.insert(2, "diametre_minutes", catchments.diameters.reindex(summary["code"]).to_numpy())
+    summary.insert(3, "definition_bassin", catchments.definition)
     return Communities(
         territory_label=territory.label(),
         structures=structures,
@@ -793,4 +954,6 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         minutes=minutes,
         engine=engine.name,
         notes=tuple(notes),
+        definition=catchments.definition,
+        neighbours=tuple(outside),
     )

@@ -65,6 +65,7 @@ from tierslieux.pipeline import (
     _resolve_mobpro,
     _resolve_zonages,
     demo_files,
+    possibly_within,
     resolve_communes,
     resolve_densite,
     run_diagnosis,
@@ -119,6 +120,9 @@ class SitesRequest:
     #: ``non``, ``candidats`` (rural candidates only) or ``candidats-et-demande``
     #: (and only the demand of rural communes counts): see ``model.rurality``.
     rural: str = "non"
+    #: Structures and questionnaire groups just outside the territory, within reach of a
+    #: candidate, count for its base community (the demand stays the territory's).
+    neighbours: bool = True
 
 
 @dataclass(frozen=True)
@@ -355,6 +359,8 @@ def _demand(
             travel_times=request.travel_times,
             minutes=request.minutes,
             demo=request.demo,
+            # Only the potential per commune is used: catchments need no neighbours here.
+            neighbours=False,
         ),
     )
     # The definition of "rural" is said once, by the site selection itself.
@@ -406,6 +412,10 @@ class _Setup:
     #: and the communes whose demand is not counted (``candidats-et-demande``).
     rural_sites: np.ndarray | None = None
     not_rural_demand: frozenset[str] = frozenset()
+    #: Communes of the file outside the territory whose structures and groups can make
+    #: a candidate's base community (``None``: the territory only).
+    neighbour_points: pd.DataFrame | None = None
+
 
 
 def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
@@ -468,7 +478,11 @@ def _solve(
     sites = setup.sites
     pairs = _site_pairs(setup, minutes)
     matrix = sparse_within_to_csr(pairs, sites.ids, setup.codes)
-    candidates, _notes = base_communities(_rule(request), pairs, sites)
+    community_pairs = pairs
+    if setup.neighbour_points is not None and len(setup.neighbour_points):
+        outside = setup.engine.within(sites.points, setup.neighbour_points, minutes)
+        community_pairs = pd.concat([pairs, outside], ignore_index=True)
+    candidates, _notes = base_communities(_rule(request), community_pairs, sites)
     allowed = (
         candidates.community.copy()
         if candidates.community is not None
@@ -718,6 +732,15 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         )
     groups, mins = _epci_groups(request, zonages, site_set.communes)
     host_points = located[located["code"].isin(sorted(existing))].reset_index(drop=True)
+    neighbour_points = (
+        possibly_within(
+            points,
+            located[~located["code"].isin(set(codes))],
+            max(request.minutes, *SENSITIVITY_MINUTES),  # the sensitivity rows reach farther
+        )
+        if request.neighbours and (request.structures is not None or request.groups is not None)
+        else None
+    )
     rural_table, rural_sites, not_rural = _rural_restriction(
         settings, request, zonages, (codes, site_set.communes), notes
     )
@@ -734,6 +757,7 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         host_points,
         rural_sites,
         not_rural,
+        neighbour_points,
     )
     try:
         result, candidates, matrix = _solve(setup, request, request.minutes, request.count)

@@ -376,3 +376,22 @@ def test_real_2023_paca(shared_real: Path) -> None:
     assert len(zonages.table) == 946
     counts = zonages.table["cateaav2020"].value_counts().to_dict()
     assert counts == {"20": 601, "30": 268, "11": 45, "12": 26, "13": 6}
+
+
+def test_label_counts_of_communes_are_kept(data_dir: Path) -> None:
+    zonages = load_zonages(data_dir / "zonages" / "table_supracom_2024_extrait.csv")
+    # NB_COM of the labels: the size of the whole bassin de vie, to mark partial ones.
+    assert zonages.sizes["bv2022"]["04070"] == 28
+    assert zonages.sizes["bv2022"]["05023"] == 13
+
+
+def test_invalid_label_count_names_file_and_line(data_dir: Path, tmp_path: Path) -> None:
+    table = tmp_path / "table_supracom_2024_x.csv"
+    table.write_bytes((data_dir / "zonages" / "table_supracom_2024_extrait.csv").read_bytes())
+    labels = tmp_path / "libelles_supracom_2024_x.csv"
+    labels.write_text(
+        "NIVGEO,CODGEO,LIBGEO,NB_COM\nBV2022,04070,Digne-les-Bains,28\nBV2022,04112,Manosque,douze\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemaError, match=r"ligne 3 : NB_COM « douze » invalide"):
+        load_zonages(table, labels)

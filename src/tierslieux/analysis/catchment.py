@@ -1,31 +1,68 @@
 """Catchments: the communes within N minutes of each commune, and sums over them.
 
-The study's catchment ("bassin de vie" in the study's sense) of a commune is the set of
-communes at most 20 minutes away by car, itself included.  The travel-time engine is
-passed in (straight line, imported matrix, OSRM), so the same code serves every source
-of travel times.
+The study's catchment ("bassin de vie" in the study's sense) gathers « habitants du même
+bassin de vie (maxi 20 minutes les uns des autres) ».  Two definitions are offered
+(:data:`CATCHMENT_DEFINITIONS`):
+
+- ``centre`` (« autour d'un lieu commun »): the communes at most N minutes from the
+  centre commune, itself included.  Two members can then be up to 2N minutes apart;
+  :func:`build_catchments` reports that largest internal time (``diametre_minutes``).
+- ``mutuelle`` (« les uns des autres »): the centre, then its catchment's communes taken
+  from the nearest to the farthest (ties by code), each kept only when it is at most N
+  minutes from every commune already kept, both ways.  Every two members are then at
+  most N minutes apart.  This greedy rule is a choice of the tool (finding the largest
+  such group exactly is a hard clique problem); it is deterministic and never
+  drops the centre.
+
+The travel-time engine is passed in (straight line, imported matrix, OSRM), so the same
+code serves every source of travel times.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 from tierslieux.errors import SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from tierslieux.model.traveltime import TravelTimeEngine
 
-__all__ = ["catchment_pairs", "commute_minutes", "sum_over_catchments"]
+__all__ = [
+    "CATCHMENT_DEFINITIONS",
+    "Catchments",
+    "build_catchments",
+    "catchment_pairs",
+    "check_definition",
+    "commute_minutes",
+    "definition_label",
+    "group_diameters",
+    "sum_over_catchments",
+]
+
+#: Definitions of a catchment: around a common place (centre) or mutual (see the module).
+CATCHMENT_DEFINITIONS: tuple[str, ...] = ("centre", "mutuelle")
+
+# Ordered member pairs generated at once when looking for the largest internal time
+# (bounds memory to a few hundred MB on the 35,000 French communes).
+_CHUNK_PAIRS = 4_000_000
 
 
 def catchment_pairs(
-    engine: TravelTimeEngine, points: pd.DataFrame, max_minutes: float
+    engine: TravelTimeEngine,
+    points: pd.DataFrame,
+    max_minutes: float,
+    *,
+    reach: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return, for every commune, the communes at most ``max_minutes`` minutes away.
 
@@ -34,9 +71,13 @@ def catchment_pairs(
     engine
         Any travel-time engine.
     points
-        Points frame (``code``, ``latitude``, ``longitude``; EPSG:4326).
+        Points frame (``code``, ``latitude``, ``longitude``; EPSG:4326): the origins,
+        which are also destinations.
     max_minutes
         Threshold in minutes, inclusive (20 in the study).
+    reach
+        Further destinations (points frame), for instance the communes just outside the
+        territory; ``None`` for the origins only.
 
     Returns
     -------
@@ -46,7 +87,11 @@ def catchment_pairs(
         destination.
     """
     check_points(points)
-    pairs = engine.within(points, points, max_minutes)
+    destinations = points
+    if reach is not None:
+        check_points(reach)
+        destinations = pd.concat([points, reach], ignore_index=True).drop_duplicates("code")
+    pairs = engine.within(points, destinations, max_minutes)
     codes = points["code"].astype(str)
     present = pd.MultiIndex.from_frame(pairs[["origin", "destination"]].astype(str))
     selves = pd.DataFrame({"origin": codes, "destination": codes, "minutes": 0.0})
@@ -176,3 +221,253 @@ def commute_minutes(
     out = pairs.copy()
     out["minutes"] = engine.between(od, points).astype("float64")
     return out
+
+
+@dataclass(frozen=True)
+class Catchments:
+    """Catchments of the centre communes and the largest time between their members.
+
+    Attributes
+    ----------
+    pairs
+        OD frame: ``origin`` the centre, ``destination`` a member (the centre included),
+        ``minutes`` from the centre to the member.
+    diameters
+        Centre code -> largest travel time between two members, in minutes (0 for a
+        catchment of one commune; NaN when the engine does not know one of the times,
+        as an imported matrix limited to shorter trips).
+    definition
+        One of :data:`CATCHMENT_DEFINITIONS`.
+    """
+
+    pairs: pd.DataFrame
+    diameters: pd.Series
+    definition: str
+
+
+def build_catchments(
+    engine: TravelTimeEngine,
+    points: pd.DataFrame,
+    max_minutes: float,
+    *,
+    definition: str = "centre",
+    reach: pd.DataFrame | None = None,
+) -> Catchments:
+    """Return the catchment of every commune of ``points`` under ``definition``.
+
+    Parameters
+    ----------
+    engine
+        Any travel-time engine.
+    points
+        Points frame of the centres (the territory's communes).
+    max_minutes
+        Threshold N in minutes, inclusive.
+    definition
+        ``centre`` (members at most N minutes from the centre) or ``mutuelle`` (every
+        two members at most N minutes apart; see the module for the exact rule).
+    reach
+        Further communes that may be members (points frame), e.g. those just outside the
+        territory; ``None`` to keep to ``points``.
+
+    Returns
+    -------
+    Catchments
+        Pairs, largest internal time per centre, and the definition.
+
+    Raises
+    ------
+    SchemaError
+        Unknown definition, or a malformed points frame.
+    """
+    check_definition(definition)
+    pairs = catchment_pairs(engine, points, max_minutes, reach=reach)
+    located = points if reach is None else pd.concat([points, reach], ignore_index=True)
+    located = located.drop_duplicates("code")
+    times = _MemberTimes(engine, pairs, located)
+    if definition == "mutuelle":
+        pairs = _mutual(pairs, times, max_minutes)
+    diameters = times.diameters(pairs)
+    return Catchments(pairs=pairs, diameters=diameters, definition=definition)
+
+
+def check_definition(definition: str) -> None:
+    """Raise :class:`SchemaError` unless ``definition`` is one of the known definitions."""
+    if definition not in CATCHMENT_DEFINITIONS:
+        raise SchemaError(
+            _(
+                "Définition du bassin « {value} » inconnue (--definition-bassin ; attendu : "
+                "{expected}).",
+                value=definition,
+                expected=", ".join(CATCHMENT_DEFINITIONS),
+            )
+        )
+
+
+def definition_label(definition: str, minutes: float) -> str:
+    """French sentence saying what a catchment is under ``definition``."""
+    if definition == "mutuelle":
+        return _(
+            "bassin mutuel : communes à au plus {m:g} minutes les unes des autres (la "
+            "commune, puis ses voisines de la plus proche à la plus lointaine, gardées si "
+            "elles sont à au plus {m:g} minutes de chacune des communes déjà retenues)",
+            m=minutes,
+        )
+    return _(
+        "bassin autour d'un lieu commun : communes à au plus {m:g} minutes de la commune "
+        "centre (deux d'entre elles peuvent être jusqu'à {d:g} minutes l'une de l'autre : "
+        "voir diametre_minutes)",
+        m=minutes,
+        d=2 * minutes,
+    )
+
+
+def group_diameters(
+    engine: TravelTimeEngine, members: pd.DataFrame, points: pd.DataFrame
+) -> pd.Series:
+    """Return the largest travel time between two members of each group.
+
+    Parameters
+    ----------
+    engine
+        Any travel-time engine.
+    members
+        Frame ``origin`` (group key) and ``destination`` (member commune code), one row
+        per member.
+    points
+        Points frame locating the members.
+
+    Returns
+    -------
+    pandas.Series
+        Group key -> largest time in minutes between two distinct member communes, both
+        directions considered (0 for one commune, NaN when a time is unknown).
+    """
+    return _MemberTimes(engine, members, points).diameters(members)
+
+
+class _MemberTimes:
+    """Travel times between the communes that share a group (computed once, sparse).
+
+    Only the ordered pairs of distinct communes belonging to a common group are asked of
+    the engine (the non-zero entries of ``M.T @ M`` for the group-member incidence
+    matrix ``M``): for 20-minute catchments, pairs at most 40 minutes apart, a few times
+    the catchment pairs themselves, never a dense matrix.
+    """
+
+    def __init__(
+        self, engine: TravelTimeEngine, groups: pd.DataFrame, points: pd.DataFrame
+    ) -> None:
+        origin = groups["origin"].astype(str).to_numpy(dtype=object)
+        destination = groups["destination"].astype(str).to_numpy(dtype=object)
+        _member, uniques = pd.factorize(np.concatenate([destination, origin]))
+        self._codes = pd.Index(uniques, dtype=object)
+        self._n = len(self._codes)
+        group, member = self._incidence(origin, destination)
+        incidence = csr_matrix(
+            (np.ones(len(group), dtype=np.int32), (group, member)),
+            shape=(int(group.max()) + 1 if len(group) else 0, self._n),
+        )
+        shared = (incidence.T @ incidence).tocoo()
+        distinct = shared.row != shared.col
+        keys = shared.row[distinct].astype(np.int64) * self._n + shared.col[distinct]
+        self._keys = np.sort(keys)
+        od = pd.DataFrame(
+            {
+                "origin": self._codes.to_numpy()[self._keys // self._n],
+                "destination": self._codes.to_numpy()[self._keys % self._n],
+            }
+        )
+        self._minutes = (
+            engine.between(od, points).to_numpy(float) if len(od) else np.array([], dtype=float)
+        )
+
+    def _incidence(
+        self, origin: np.ndarray, destination: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Group number and member index of each row, sorted by group then member."""
+        group, _labels = pd.factorize(origin)
+        member = self._codes.get_indexer(destination)
+        order = np.lexsort((member, group))
+        return group[order].astype(np.int64), member[order].astype(np.int64)
+
+    def _chunks(
+        self, group: np.ndarray, member: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (group per pair, pair key) for the ordered distinct member pairs."""
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
+        sizes = np.diff(np.r_[starts, len(group)])
+        squares = sizes.astype(np.int64) ** 2
+        bounds = np.cumsum(squares)
+        first = 0
+        while first < len(starts):
+            offset = bounds[first] - squares[first]
+            last = max(int(np.searchsorted(bounds, offset + _CHUNK_PAIRS, side="right")), first + 1)
+            square = squares[first:last]
+            total = int(square.sum())
+            owner = np.repeat(np.arange(first, last), square)
+            rank = np.arange(total) - np.repeat(np.cumsum(square) - square, square)
+            size = np.repeat(sizes[first:last], square)
+            base = np.repeat(starts[first:last], square)
+            a = member[base + rank // size]
+            b = member[base + rank % size]
+            distinct = a != b
+            yield group[starts[owner[distinct]]], a[distinct] * self._n + b[distinct]
+            first = last
+
+    def minutes(self, keys: np.ndarray) -> np.ndarray:
+        """Minutes of pair keys (NaN when the engine did not know them)."""
+        if not len(self._keys):
+            return np.full(len(keys), np.nan)
+        where = np.clip(np.searchsorted(self._keys, keys), 0, len(self._keys) - 1)
+        return np.where(self._keys[where] == keys, self._minutes[where], np.nan)
+
+    def indices(self, codes: np.ndarray) -> np.ndarray:
+        """Integer index of each code (as used in pair keys)."""
+        return np.asarray(self._codes.get_indexer(codes), dtype=np.int64)
+
+    def near_keys(self, max_minutes: float) -> tuple[int, set[int]]:
+        """Key base and the keys of the ordered pairs at most ``max_minutes`` apart."""
+        return self._n, set(self._keys[self._minutes <= max_minutes].tolist())
+
+    def diameters(self, groups: pd.DataFrame) -> pd.Series:
+        """Largest time between two members of each group of ``groups``."""
+        origin = groups["origin"].astype(str).to_numpy(dtype=object)
+        destination = groups["destination"].astype(str).to_numpy(dtype=object)
+        numbers, labels = pd.factorize(origin)
+        largest = np.zeros(len(labels), dtype=float)
+        group, member = self._incidence(origin, destination)
+        for owner, keys in self._chunks(group, member):
+            if not len(owner):
+                continue
+            values = self.minutes(keys)
+            cuts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            # np.maximum propagates NaN: one unknown time makes the largest one unknown.
+            largest[owner[cuts]] = np.maximum.reduceat(values, cuts)
+        del numbers
+        return pd.Series(largest, index=pd.Index(labels, dtype=object), name="diametre_minutes")
+
+
+def _mutual(pairs: pd.DataFrame, times: _MemberTimes, max_minutes: float) -> pd.DataFrame:
+    """Keep, in each catchment, the members at most N minutes from every kept member."""
+    ordered = pairs.assign(_self=pairs["origin"] != pairs["destination"]).sort_values(
+        ["origin", "_self", "minutes", "destination"], kind="stable"
+    )
+    base, near = times.near_keys(max_minutes)
+    keep = np.zeros(len(ordered), dtype=bool)
+    origins = ordered["origin"].astype(str).to_numpy()
+    members = times.indices(ordered["destination"].astype(str).to_numpy()).tolist()
+    bounds = np.flatnonzero(np.r_[True, origins[1:] != origins[:-1], True]).tolist()
+    for start, stop in itertools.pairwise(bounds if len(ordered) else []):
+        # The centre comes first (its own pair), then the nearest members.
+        kept: list[int] = []
+        for row in range(start, stop):
+            candidate = members[row]
+            if all(
+                candidate * base + other in near and other * base + candidate in near
+                for other in kept
+            ):
+                kept.append(candidate)
+                keep[row] = True
+    out = ordered[keep].drop(columns="_self")
+    return out.sort_values(["origin", "destination"], kind="stable").reset_index(drop=True)

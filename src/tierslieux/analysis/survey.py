@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tierslieux.analysis.catchment import catchment_pairs
+from tierslieux.analysis.catchment import catchment_pairs, group_diameters
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import COWORKER_PROFILE
 
@@ -315,9 +315,19 @@ def candidate_groups(
     pandas.DataFrame
         ``groupe`` (1, 2...), ``theme``, ``membres``, ``communes`` (INSEE codes,
         ``;``-separated), ``repondants`` (pseudonymous ids), ``membres_par_commune``
-        (``code:n;...``); largest groups first.
+        (``code:n;...``), ``diametre_minutes`` (largest travel time between two of the
+        group's communes, both ways, 0 for a single commune, empty when unknown);
+        largest groups first.
     """
-    columns = ["groupe", "theme", "membres", "communes", "repondants", "membres_par_commune"]
+    columns = [
+        "groupe",
+        "theme",
+        "membres",
+        "communes",
+        "repondants",
+        "membres_par_commune",
+        "diametre_minutes",
+    ]
     codes = sorted({r.commune for r in respondents if r.commune})
     located = points[points["code"].astype(str).isin(codes)][["code", "latitude", "longitude"]]
     missing = [c for c in codes if c not in set(located["code"].astype(str))]
@@ -365,6 +375,16 @@ def candidate_groups(
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     frame = pd.DataFrame(found).sort_values(["membres", "theme"], ascending=[False, True])
     frame.insert(0, "groupe", range(1, len(frame) + 1))
+    membership = frame[["groupe"]].assign(commune=frame["communes"].str.split(";"))
+    membership = membership.explode("commune")
+    diameters = group_diameters(
+        engine,
+        pd.DataFrame(
+            {"origin": membership["groupe"].astype(str), "destination": membership["commune"]}
+        ),
+        located,
+    )
+    frame["diametre_minutes"] = diameters.reindex(frame["groupe"].astype(str)).to_numpy()
     return frame.reset_index(drop=True)[columns]
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DETOUR_FACTOR",
     "DEFAULT_SPEED_KMH",
+    "MAX_ROAD_SPEED_KMH",
     "OD_COLUMNS",
     "POINT_COLUMNS",
     "StraightLineParameters",
@@ -66,6 +67,12 @@ DEFAULT_DETOUR_FACTOR = 1.343
 #: 20-minute catchment.  It is a door-to-door average (parking and congestion
 #: included), slower than free-flow routing engines such as OSRM.
 DEFAULT_SPEED_KMH = 36.0
+
+#: Highest legal car speed in France, in km/h: 130 km/h on motorways (Code de la route,
+#: article R413-2).  No commune farther than ``minutes / 60 * 130`` km as the crow flies
+#: can be reached by car within ``minutes``: the bound used to look for the communes
+#: just outside a territory before asking the travel-time engine.
+MAX_ROAD_SPEED_KMH = 130.0
 
 
 @dataclass(frozen=True)

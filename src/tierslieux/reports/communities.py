@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tierslieux import __version__
+from tierslieux.analysis.catchment import definition_label
 from tierslieux.reports._write import atomic_output_dir
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ def write_communities(result: Communities, out: Path) -> list[Path]:
                     "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "territoire": result.territory_label,
                     "minutes_bassin": result.minutes,
+                    "definition_bassin": result.definition,
+                    "definition_bassin_texte": definition_label(result.definition, result.minutes),
+                    "communes_voisines": list(result.neighbours),
                     "moteur_temps_de_trajet": result.engine,
                     "entrees": [p.to_dict() for p in result.provenance],
                     "notes": list(result.notes),

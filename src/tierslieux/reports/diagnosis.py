@@ -10,6 +10,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tierslieux import __version__
+from tierslieux.analysis.catchment import definition_label
 from tierslieux.i18n import current_language, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS, indicator_labels
@@ -74,6 +75,9 @@ def _sources(diagnosis: Diagnosis) -> dict[str, Any]:
         "entrees": [p.to_dict() for p in diagnosis.provenance],
         "parametres": {
             "minutes_bassin": diagnosis.minutes,
+            "definition_bassin": diagnosis.definition,
+            "definition_bassin_texte": definition_label(diagnosis.definition, diagnosis.minutes),
+            "communes_voisines": list(diagnosis.neighbours),
             "minutes_trajet_long": diagnosis.long_commute_minutes,
             "moteur_temps_de_trajet": diagnosis.engine,
             "parametres_moteur": {k: str(v) for k, v in diagnosis.engine_parameters.items()},
@@ -145,6 +149,7 @@ def render_report(diagnosis: Diagnosis) -> str:
             if diagnosis.bassins is not None
             else None
         ),
+        definition_text=definition_label(diagnosis.definition, diagnosis.minutes),
         cs1_labels=CS1_LABELS,
         small_threshold=INSEE_SMALL_COUNT_CAUTION,
         flagged=flagged,

@@ -158,7 +158,10 @@ def render_survey_html(analysis: SurveyAnalysis) -> str:
     )
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in analysis.notes)
     groups = (
-        _table(analysis.groups, ["groupe", "theme", "membres", "noms_communes"])
+        _table(
+            analysis.groups,
+            ["groupe", "theme", "membres", "noms_communes", "diametre_minutes"],
+        )
         if len(analysis.groups)
         else f"<p>{escape(_('Aucun groupe trouvé.'))}</p>"
     )

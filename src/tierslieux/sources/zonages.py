@@ -22,9 +22,10 @@ read as missing.
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,11 +92,15 @@ class Zonages:
         Level (lower-case) -> zone code -> label, e.g. ``labels["bv2022"]["04070"]``.
     provenance
         Where the data came from.
+    sizes
+        Level -> zone code -> number of communes of the whole zone (``NB_COM`` of the
+        labels, when given), to tell a zone only partly in a territory.
     """
 
     table: pd.DataFrame
     labels: dict[str, dict[str, str]]
     provenance: Provenance
+    sizes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def load_zonages(path: Path, labels: Path | None = None) -> Zonages:
@@ -137,6 +142,7 @@ def load_zonages(path: Path, labels: Path | None = None) -> Zonages:
     table, label_map = _canonical(frame, path, first_line)
 
     found_labels: dict[str, dict[str, str]] = {}
+    sizes: dict[str, dict[str, int]] = {}
     for level, mapping in label_map.items():
         found_labels.setdefault(level, {}).update(mapping)
     labels_path = labels
@@ -145,13 +151,13 @@ def load_zonages(path: Path, labels: Path | None = None) -> Zonages:
     if labels_path is not None:
         require_file(labels_path, _("libellés des zonages"))
         label_rows = _read_csv_rows(labels_path)
-        _merge_labels(found_labels, _labels_from_rows(label_rows, labels_path))
+        _merge_labels(found_labels, _labels_from_rows(label_rows, labels_path, sizes))
         notes.append(_("Libellés lus dans {path}.", path=labels_path))
     else:
         for label_sheet in _LABEL_SHEETS:
             if label_sheet in sheets:
                 try:
-                    _merge_labels(found_labels, _labels_from_rows(sheets[label_sheet], path))
+                    _merge_labels(found_labels, _labels_from_rows(sheets[label_sheet], path, sizes))
                 except SchemaError:
                     if label_sheet == "Zones_supra_communales":
                         raise
@@ -163,7 +169,7 @@ def load_zonages(path: Path, labels: Path | None = None) -> Zonages:
         sha256=sha256_of(path),
         notes=tuple(notes),
     )
-    return Zonages(table=table, labels=found_labels, provenance=provenance)
+    return Zonages(table=table, labels=found_labels, provenance=provenance, sizes=sizes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -400,7 +406,10 @@ def _deduplicate(table: pd.DataFrame, path: Path, first_line: int) -> pd.DataFra
     return table.drop_duplicates("code")
 
 
-def _labels_from_rows(rows: Rows, path: Path) -> dict[str, dict[str, str]]:
+def _labels_from_rows(
+    rows: Rows, path: Path, sizes: dict[str, dict[str, int]]
+) -> dict[str, dict[str, str]]:
+    """Labels per level; the ``NB_COM`` column, when present, fills ``sizes``."""
     index = None
     for number, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
         found = {str(c).strip().lower() for c in row if c}
@@ -425,11 +434,15 @@ def _labels_from_rows(rows: Rows, path: Path) -> dict[str, dict[str, str]]:
             header.index("codgeo"),
             header.index("libgeo"),
         )
-        for row in rows[index + 1 :]:
+        count_at = header.index("nb_com") if "nb_com" in header else None
+        for line, row in enumerate(rows[index + 1 :], start=index + 2):
             cells = row + [None] * (len(header) - len(row))
             level, code, label = cells[level_at], cells[code_at], cells[label_at]
             if level and code and label:
                 labels.setdefault(level.strip().lower(), {})[code] = label
+                if count_at is not None and cells[count_at] not in (None, ""):
+                    count = _count(cells[count_at], path, line)
+                    sizes.setdefault(level.strip().lower(), {})[code] = count
     elif "epci" in header and "libepci" in header:
         code_at, label_at = header.index("epci"), header.index("libepci")
         for row in rows[index + 1 :]:
@@ -439,6 +452,25 @@ def _labels_from_rows(rows: Rows, path: Path) -> dict[str, dict[str, str]]:
     else:
         raise SchemaError(_("{path} : colonne NIVGEO introuvable dans les libellés.", path=path))
     return labels
+
+
+def _count(value: object, path: Path, line: int) -> int:
+    """A number of communes read from a label row (``12``, ``12.0``)."""
+    try:
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        number = -1.0
+    if not math.isfinite(number) or number < 0 or number != int(number):
+        raise SchemaError(
+            _(
+                "{path}, ligne {line} : NB_COM « {value} » invalide (nombre entier de "
+                "communes attendu).",
+                path=path,
+                line=line,
+                value=value,
+            )
+        )
+    return int(number)
 
 
 def _merge_labels(target: dict[str, dict[str, str]], extra: dict[str, dict[str, str]]) -> None:
