@@ -1236,9 +1236,7 @@ def solve_max_benefit(  # noqa: PLR0913
             inst=inst,
             objective=ben.objective,
             heuristic=lambda deadline: _benefit_local_search(ben, _benefit_greedy(ben), deadline),
-            exact=lambda start, limit, gap: _solve_highs_benefit(
-                ben, start, limit, gap, progress
-            ),
+            exact=lambda start, limit, gap: _solve_highs_benefit(ben, start, limit, gap, progress),
             marginal_bound=lambda chosen, value: min(
                 value
                 + float(

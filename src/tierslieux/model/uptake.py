@@ -254,16 +254,14 @@ def uptake(
     if days_per_week is not None and not 0 < days_per_week <= WORK_DAYS_PER_WEEK:
         raise SchemaError(
             _(
-                "--jours-par-semaine doit être entre 0 (exclu) et 5 jours ouvrés "
-                "(reçu : {v}).",
+                "--jours-par-semaine doit être entre 0 (exclu) et 5 jours ouvrés (reçu : {v}).",
                 v=days_per_week,
             )
         )
     if working_days is not None and not 0 < working_days <= 366:
         raise SchemaError(
             _(
-                "--jours-ouvres doit être un nombre de jours entre 0 (exclu) et 366 "
-                "(reçu : {v}).",
+                "--jours-ouvres doit être un nombre de jours entre 0 (exclu) et 366 (reçu : {v}).",
                 v=working_days,
             )
         )
