@@ -1135,8 +1135,12 @@ def _co2_flow_model(
         car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
         flows = car_flows(con, mobpro.view, residences=codes, car_codes=car)
         synthetic = mobpro.provenance.synthetic
-    known = set(located["code"].astype(str))
-    unplaced = ~(flows["residence"].isin(known) & flows["workplace"].isin(known))
+    # Object codes: pandas' isin on Arrow strings is slow against a national file.
+    known = pd.Index(located["code"].astype(object).unique())
+    unplaced = ~(
+        (known.get_indexer(flows["residence"].astype(object)) >= 0)
+        & (known.get_indexer(flows["workplace"].astype(object)) >= 0)
+    )
     dropped: list[str] = []
     if unplaced.any():
         dropped.append(

@@ -25,6 +25,7 @@ for plain coverage (Nemhauser, Wolsey & Fisher 1978) and the total coverable dem
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -528,9 +529,11 @@ def _coverage_dual_bound(inst: _Instance, target: float) -> float:
 def _benefit_dual_bound(ben: _Benefit, target: float) -> float:
     """Relax ``y_fj <= x_j`` with multipliers ``μ_fj`` in ``[0, g_fj]``.
 
-    ``L(μ) = Σ_f max(0, max_j (g_fj - μ_fj)) + max_{|x| = k} Σ_j x_j Σ_f μ_fj``.
+    ``L(μ) = Σ_f max(0, max_j (g_fj - μ_fj)) + max_{|x| = k} Σ_j x_j Σ_f μ_fj`` over the
+    candidates that may open.
     """
-    g = ben.g.tocsr()
+    g = sparse.csr_matrix(ben.g @ sparse.diags(ben.inst.allowed.astype(np.float64)))
+    g.eliminate_zeros()
     if g.nnz == 0:
         return 0.0
     rows = np.repeat(np.arange(g.shape[0]), np.diff(g.indptr))
@@ -931,6 +934,93 @@ def _describe(
 # --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Reduction:
+    """The exact reductions of a gains matrix (see :class:`_Benefit`)."""
+
+    total: float
+    node_parent: NDArray[np.int64]
+    node_site: NDArray[np.int64]
+    node_weight: NDArray[np.float64]
+    depth_starts: list[int]
+    row_of: NDArray[np.int64]
+    g: sparse.csc_matrix
+
+
+#: Reductions of the last gains matrices (the alternatives and the sensitivity table
+#: re-solve the same gains with other constraints), keyed by a digest of the matrix.
+_REDUCTIONS: dict[bytes, _Reduction] = {}
+_MAX_REDUCTIONS = 4
+
+
+def _reduce(gains: sparse.csr_matrix) -> _Reduction:
+    """Ranked-prefix trie and merged rows of ``gains`` (cached by content)."""
+    g = sparse.csr_matrix(gains, dtype=np.float64)
+    g.eliminate_zeros()
+    g.sort_indices()
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (np.asarray(g.shape), g.indptr, g.indices, g.data):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    key = digest.digest()
+    if key in _REDUCTIONS:
+        return _REDUCTIONS[key]
+    n = g.shape[1]
+    lengths = np.diff(g.indptr)
+    row = np.repeat(np.arange(g.shape[0]), lengths)
+    # Entries of each row ranked by decreasing gain, ties by candidate index.
+    order = np.lexsort((g.indices, -g.data, row))
+    sites = g.indices[order].astype(np.int64)
+    values = g.data[order]
+    starts = g.indptr[:-1]
+    node_of = np.empty(sites.size, dtype=np.int64)
+    parent = np.full(g.shape[0], -1, dtype=np.int64)
+    parents: list[NDArray[np.int64]] = []
+    node_sites: list[NDArray[np.int64]] = []
+    count = 0
+    depth_starts = [0]
+    for depth in range(int(lengths.max()) if lengths.size else 0):
+        rows = np.flatnonzero(lengths > depth)
+        entry = starts[rows] + depth
+        key_depth = (parent[rows] + 1) * n + sites[entry]
+        unique, inverse = np.unique(key_depth, return_inverse=True)
+        ids = count + inverse
+        parents.append(unique // n - 1)
+        node_sites.append(unique % n)
+        count += unique.size
+        parent[rows] = ids
+        node_of[entry] = ids
+        depth_starts.append(count)
+    # Weight of a node: g(k) - g(k+1) summed over the flows whose k-prefix it is.
+    following = np.append(values[1:], 0.0)
+    has = lengths > 0
+    last = starts[has] + lengths[has] - 1
+    following[last] = 0.0
+    weight = np.bincount(node_of, weights=values - following, minlength=count)
+    # Flows with the same ranked list (the same last node) are summed into one row.
+    leaves, merged_row = np.unique(node_of[last], return_inverse=True)
+    merge = sparse.csr_matrix(
+        (np.ones(int(has.sum())), (merged_row, np.flatnonzero(has))),
+        shape=(leaves.size, g.shape[0]),
+    )
+    row_of = np.full(g.shape[0], -1, dtype=np.int64)
+    row_of[has] = merged_row
+    merged = (merge @ g).tocsc()
+    merged.sort_indices()
+    reduced = _Reduction(
+        total=float(np.asarray(g.max(axis=1).toarray()).ravel().sum()) if g.shape[1] else 0.0,
+        node_parent=np.concatenate(parents) if parents else np.zeros(0, dtype=np.int64),
+        node_site=np.concatenate(node_sites) if node_sites else np.zeros(0, dtype=np.int64),
+        node_weight=weight.astype(np.float64),
+        depth_starts=depth_starts,
+        row_of=row_of,
+        g=merged,
+    )
+    if len(_REDUCTIONS) >= _MAX_REDUCTIONS:
+        _REDUCTIONS.pop(next(iter(_REDUCTIONS)))
+    _REDUCTIONS[key] = reduced
+    return reduced
+
+
 class _Benefit:
     """Validated max-benefit instance: gains (flows × candidates) and the constraints.
 
@@ -953,64 +1043,15 @@ class _Benefit:
 
     def __init__(self, gains: sparse.csr_matrix, inst: _Instance) -> None:
         self.inst = inst
-        allowed = inst.allowed
-        n = gains.shape[1]
-        self.total = float(np.asarray(gains.max(axis=1).toarray()).ravel().sum())
-        # Only allowed candidates can open: drop the others' gains once and for all.
-        g = sparse.csr_matrix(gains @ sparse.diags(allowed.astype(np.float64)))
-        g.eliminate_zeros()
-        g.sort_indices()
-        lengths = np.diff(g.indptr)
-        row = np.repeat(np.arange(g.shape[0]), lengths)
-        # Entries of each row ranked by decreasing gain, ties by candidate index.
-        order = np.lexsort((g.indices, -g.data, row))
-        sites = g.indices[order].astype(np.int64)
-        values = g.data[order]
-        starts = g.indptr[:-1]
-        node_of = np.empty(sites.size, dtype=np.int64)
-        parent = np.full(g.shape[0], -1, dtype=np.int64)
-        parents: list[NDArray[np.int64]] = []
-        node_sites: list[NDArray[np.int64]] = []
-        count = 0
-        self.depth_starts = [0]
-        for depth in range(int(lengths.max()) if lengths.size else 0):
-            rows = np.flatnonzero(lengths > depth)
-            entry = starts[rows] + depth
-            key = (parent[rows] + 1) * n + sites[entry]
-            unique, inverse = np.unique(key, return_inverse=True)
-            ids = count + inverse
-            parents.append(unique // n - 1)
-            node_sites.append(unique % n)
-            count += unique.size
-            parent[rows] = ids
-            node_of[entry] = ids
-            self.depth_starts.append(count)
-        self.node_parent = np.concatenate(parents) if parents else np.zeros(0, dtype=np.int64)
-        self.node_site = np.concatenate(node_sites) if node_sites else np.zeros(0, dtype=np.int64)
-        # Weight of a node: g(k) - g(k+1) summed over the flows whose k-prefix it is.
-        following = np.append(values[1:], 0.0)
-        last = np.zeros(sites.size, dtype=bool)
-        if sites.size:
-            last[starts[lengths > 0] + lengths[lengths > 0] - 1] = True
-        following[last] = 0.0
-        self.node_weight: NDArray[np.float64] = np.bincount(
-            node_of, weights=values - following, minlength=count
-        ).astype(np.float64)
-        # Flows with the same ranked list (the same last node) are summed into one row.
-        leaf = np.full(g.shape[0], -1, dtype=np.int64)
-        has = lengths > 0
-        leaf[has] = node_of[starts[has] + lengths[has] - 1]
-        leaves, self.row_of = np.unique(leaf[has], return_inverse=True)
-        merge = sparse.csr_matrix(
-            (np.ones(int(has.sum())), (self.row_of, np.flatnonzero(has))),
-            shape=(leaves.size, g.shape[0]),
-        )
-        row_of = np.full(gains.shape[0], -1, dtype=np.int64)
-        row_of[has] = self.row_of
-        self.row_of = row_of
-        self.g = (merge @ g).tocsc()  # merged rows × n, allowed columns only
-        self.g.sort_indices()
-        self.coverable = float(self.node_weight.sum())
+        reduced = _reduce(gains)
+        self.total = reduced.total
+        self.node_parent, self.node_site = reduced.node_parent, reduced.node_site
+        self.node_weight, self.depth_starts = reduced.node_weight, reduced.depth_starts
+        self.row_of, self.g = reduced.row_of, reduced.g
+        # Candidates that may not open keep their columns (x_j is fixed at 0 instead), so
+        # that one reduction serves every re-solve on the same gains.
+        allowed_gains = self.g @ sparse.diags(inst.allowed.astype(np.float64))
+        self.coverable = float(np.asarray(allowed_gains.max(axis=1).toarray()).ravel().sum())
 
     def covered_nodes(self, chosen: Sequence[int]) -> NDArray[np.bool_]:
         """Prefix nodes holding an open site of ``chosen`` (depth by depth, parents first)."""
