@@ -35,6 +35,7 @@ from tierslieux._sites_inputs import (
     SiteSet,
     base_communities,
     locate_places,
+    read_respondents,
     respondents_per_commune,
     structures_near,
 )
@@ -1289,15 +1290,7 @@ def _respondent_days(path: Path, codes: set[str], notes: list[str]) -> tuple[Ran
     file without it gives a note and the default.  A value that is not a number of days
     between 0 and 7 is refused with its line.
     """
-    frame = read_csv_strings(path, role="répondants du questionnaire")
-    if "commune" not in frame.columns:
-        raise SchemaError(
-            _(
-                "{path} : colonne commune manquante (fichier respondents.csv de "
-                "« tierslieux survey analyse » attendu).",
-                path=path,
-            )
-        )
+    frame = read_respondents(path)
     if "jours_par_semaine" not in frame.columns:
         notes.append(
             _(

@@ -197,6 +197,6 @@ def test_shared_rankings_and_ties_match_brute_force(seed: int) -> None:
 
 def test_progress_reports_the_solver(tmp_path) -> None:
     events = []
-    solve_max_benefit(_gains(3, flows=200, sites=30), 5, method="exact", progress=events.append)
+    solve_max_benefit(_gains(3, flows=60, sites=12), 3, method="exact", progress=events.append)
     assert all(e.phase == "resolution" for e in events)
     assert all(e.gap is None or 0 <= e.gap <= 1 for e in events)

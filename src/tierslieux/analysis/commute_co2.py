@@ -184,8 +184,8 @@ def flow_gains(
         {"residence": object, "workplace": object}
     )
     known = coords.index
-    placed = (known.get_indexer(frame["residence"]) >= 0) & (
-        known.get_indexer(frame["workplace"]) >= 0
+    placed = (known.get_indexer(pd.Index(frame["residence"])) >= 0) & (
+        known.get_indexer(pd.Index(frame["workplace"])) >= 0
     )
     frame = frame[placed]
     frame = frame.reset_index(drop=True)
