@@ -1220,7 +1220,11 @@ def solve_max_benefit(  # noqa: PLR0913
 
     plus the fixed, eligibility, distinct-theme and group constraints of
     :func:`solve_max_coverage`.  ``y`` may stay continuous: once ``x`` is integral the
-    best assignment puts each flow on its best open site.
+    best assignment puts each flow on its best open site.  HiGHS solves an equivalent,
+    much smaller model: one row per shared prefix of the flows' ranked sites (see
+    :class:`_Benefit`; on PACA's car flows, 9 623 columns instead of 691 631), with the
+    same optimum and the same linear relaxation; the reduction is cached by the content
+    of ``gains`` for re-solves with other constraints.
 
     Parameters
     ----------
