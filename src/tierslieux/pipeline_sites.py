@@ -991,41 +991,45 @@ def _sensitivity(
     rows = []
     for step, (minutes, count) in enumerate(scenarios, start=1):
         row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
-        try:
+        if (minutes, count) == (request.minutes, request.count):
+            res = base  # the request's own row: the main result, not solved again
+        else:
             # The exclusion radius around existing places stays the one of the request.
             scenario = replace(
                 request,
                 minutes=minutes,
                 exclusion_minutes=request.exclusion_minutes or request.minutes,
             )
-            res, _c, _m = _solve(
-                setup,
-                scenario,
-                minutes,
-                count,
-                time_limit=_secondary_limit(request),
-                progress=report.solver(
-                    "sensibilite",
-                    _("Sensibilité : {m:.0f} min, {k} sites", m=minutes, k=count),
-                    step=step,
-                    total=len(scenarios),
-                ),
-            )
-        except InfeasibleError as error:
-            row.update({"objectif": pd.NA, "message": str(error)})
-        else:
-            row.update(
-                {
-                    "objectif": res.objective,
-                    "part_couverte": res.objective / res.total_demand if res.total_demand else 0,
-                    "borne": res.bound,
-                    "ecart": res.gap,
-                    "solveur": res.solver,
-                    "sites": ";".join(ids[j] for j in res.chosen),
-                    "sites_communs_reference": len(base_set & set(res.chosen)),
-                    "message": _limit_message(res),
-                }
-            )
+            try:
+                res, _c, _m = _solve(
+                    setup,
+                    scenario,
+                    minutes,
+                    count,
+                    time_limit=_secondary_limit(request),
+                    progress=report.solver(
+                        "sensibilite",
+                        _("Sensibilité : {m:.0f} min, {k} sites", m=minutes, k=count),
+                        step=step,
+                        total=len(scenarios),
+                    ),
+                )
+            except InfeasibleError as error:
+                row.update({"objectif": pd.NA, "message": str(error)})
+                rows.append(row)
+                continue
+        row.update(
+            {
+                "objectif": res.objective,
+                "part_couverte": res.objective / res.total_demand if res.total_demand else 0,
+                "borne": res.bound,
+                "ecart": res.gap,
+                "solveur": res.solver,
+                "sites": ";".join(ids[j] for j in res.chosen),
+                "sites_communs_reference": len(base_set & set(res.chosen)),
+                "message": _limit_message(res),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
