@@ -7,11 +7,20 @@ population aged 15-64 (2021); a site covers the communes within 20 minutes by ca
 candidates and demand points, K = 10 and 50 (exact with a 60 s limit, then greedy with
 its Lagrangian bound).  Skips when ../shared is absent.
 
-Run: .venv/bin/python bench/bench_sites.py [--france]
+With ``--co2``: the whole ``run_sites`` use case, objective co2 with the per-flow rule,
+on a synthetic MOBPRO detail file for PACA (``tierslieux synth mobpro``, seed 0, written
+once in a temporary folder, not timed; or ``--mobpro FILE``), real communes and zonages
+(../shared/data/real), every commune a candidate, no existing tiers-lieux file, 20
+minutes: Hautes-Alpes (dep:05) K = 3 and 10, PACA (region:93) K = 10.  Times include
+reading the files, building the flows, the main solve, the alternatives (K re-solves)
+and the sensitivity table (5 re-solves); the load average of the machine is printed.
+
+Run: .venv/bin/python bench/bench_sites.py [--france | --co2 [--mobpro FILE]]
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,10 +38,71 @@ COMMUNES = (
 )
 
 
+REAL = COMMUNES.parents[1]
+
+
+def bench_co2(mobpro: Path | None) -> int:
+    """Objective co2 end to end (see the module docstring)."""
+    import tempfile  # noqa: PLC0415
+
+    import duckdb  # noqa: PLC0415
+
+    from tierslieux.config import Settings  # noqa: PLC0415
+    from tierslieux.pipeline import synthesise_mobpro_for  # noqa: PLC0415
+    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+    from tierslieux.sources.mobpro import open_mobpro  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        settings = Settings(cache_dir=cache, offline=True)
+        if mobpro is None:
+            mobpro = synthesise_mobpro_for(
+                settings, (COMMUNES,), Path(tmp) / "FD_MOBPRO_PACA.csv", territory="region:93"
+            )
+        zonages = REAL / "zonages" / "table_supracom_2024_PACA.csv"
+        # A CSV census is converted once to Parquet in the cache: timed apart.
+        started = time.perf_counter()
+        with duckdb.connect() as con:
+            open_mobpro(mobpro, con, cache_dir=cache / "mobpro")
+        print(f"MOBPRO CSV -> Parquet cache, once: {time.perf_counter() - started:.1f} s")
+        print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
+        print(f"{'territory':>10} {'K':>3} {'t/an':>9} {'range':>17} {'gap':>7} {'s':>6}  status")
+        for territory, k in (("dep:05", 3), ("dep:05", 10), ("region:93", 10)):
+            request = SitesRequest(
+                territory=territory,
+                count=k,
+                objective="co2",
+                communes=(COMMUNES,),
+                zonages=zonages,
+                mobpro=mobpro,
+            )
+            started = time.perf_counter()
+            result = run_sites(settings, request)
+            seconds = time.perf_counter() - started
+            co2 = result.co2
+            if co2 is None:
+                print("no CO2 estimate: the per-flow rule did not apply")
+                return 1
+            limited = int((result.alternatives.get("message", "") != "").sum())
+            print(
+                f"{territory:>10} {k:>3} {co2.tonnes.central:>9,.0f} "
+                f"{co2.tonnes.low:>8,.0f}-{co2.tonnes.high:<8,.0f} {result.result.gap:>7.3%} "
+                f"{seconds:>6.1f}  {result.result.status}; "
+                f"{len(result.alternatives)} alternatives, {len(result.sensitivity)} "
+                f"sensitivity rows, {limited} rows with a message"
+            )
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def main() -> int:
     if not COMMUNES.exists():
         print(f"skipped: {COMMUNES} absent")
         return 0
+    if "--co2" in sys.argv[1:]:
+        args = sys.argv[1:]
+        given = Path(args[args.index("--mobpro") + 1]) if "--mobpro" in args else None
+        return bench_co2(given)
     frame = pd.read_csv(COMMUNES, dtype=str)
     for column in ("lat", "lng", "pop_15_64_active_2021"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")

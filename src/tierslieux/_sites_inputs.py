@@ -43,6 +43,7 @@ __all__ = [
     "base_communities",
     "locate_places",
     "read_groups",
+    "read_respondents",
     "respondents_per_commune",
 ]
 
@@ -168,12 +169,8 @@ def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
     )
 
 
-def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> np.ndarray:
-    """One unit of demand per questionnaire respondent, in their commune of residence.
-
-    ``path`` is the ``respondents.csv`` of ``tierslieux survey analyse`` (column
-    ``commune``); respondents outside ``codes`` are counted in a note and ignored.
-    """
+def read_respondents(path: Path) -> pd.DataFrame:
+    """The ``respondents.csv`` of ``tierslieux survey analyse``, column ``commune`` checked."""
     frame = read_csv_strings(path, role="répondants du questionnaire")
     if "commune" not in frame.columns:
         raise SchemaError(
@@ -183,6 +180,16 @@ def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> n
                 path=path,
             )
         )
+    return frame
+
+
+def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> np.ndarray:
+    """One unit of demand per questionnaire respondent, in their commune of residence.
+
+    ``path`` is the ``respondents.csv`` of ``tierslieux survey analyse`` (column
+    ``commune``); respondents outside ``codes`` are counted in a note and ignored.
+    """
+    frame = read_respondents(path)
     communes = frame["commune"].fillna("").str.strip()
     bad = [(line, c) for line, c in enumerate(communes, start=2) if c and not is_commune_code(c)]
     if bad:

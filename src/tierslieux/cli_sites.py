@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run time)
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -36,7 +36,33 @@ from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
+if TYPE_CHECKING:
+    from tierslieux.model.types import ProgressEvent
+    from tierslieux.pipeline_sites import Co2Estimate
+
 __all__ = ["sites"]
+
+
+def _progress_text(event: ProgressEvent) -> str:
+    """One status line: phase message, step, elapsed seconds and current gap."""
+    text = event.message
+    if event.step is not None and event.total is not None:
+        text += f" ({event.step}/{event.total})"
+    text += " — " + _("{s:.0f} s", s=event.elapsed)
+    if event.gap is not None:
+        text += " — " + _("écart prouvé {gap}", gap=format_percent(event.gap, 2))
+    return text
+
+
+def _print_assumptions(co2: Co2Estimate) -> None:
+    """The take-up assumptions and the range, one line each (standard error)."""
+    _err.print(escape(_("Hypothèses du CO₂ (bas / central / haut) :")), highlight=False)
+    for row in co2.assumptions.to_dict("records"):
+        low, central, high = (format_number(float(row[c]), 3) for c in ("bas", "central", "haut"))
+        _err.print(
+            escape(f"  - {row['parametre']} : {low} / {central} / {high} — {row['source']}"),
+            highlight=False,
+        )
 
 
 @guarded
@@ -125,6 +151,29 @@ def sites(
             help="Objectif co2 : minutes gagnées au minimum pour qu'un navetteur utilise un site.",
         ),
     ] = 10.0,
+    users_share: Annotated[
+        float | None,
+        typer.Option(
+            "--part-usagers",
+            help="Objectif co2 : part des navetteurs éligibles qui viendraient (0-1 ; "
+            "défaut : fourchette publiée citée).",
+        ),
+    ] = None,
+    days_per_week: Annotated[
+        float | None,
+        typer.Option(
+            "--jours-par-semaine",
+            help="Objectif co2 : jours par semaine au tiers-lieu (0-5 ; défaut : "
+            "questionnaire --repondants, sinon fourchette publiée citée).",
+        ),
+    ] = None,
+    working_days: Annotated[
+        float | None,
+        typer.Option(
+            "--jours-ouvres",
+            help="Objectif co2 : jours ouvrés par an (défaut 218, Code du travail).",
+        ),
+    ] = None,
     zonages: ZonagesOpt = None,
     densite: DensiteOpt = None,
     rural: Annotated[
@@ -181,13 +230,44 @@ def sites(
         densite=densite,
         rural=rural,
         neighbours=not no_neighbours,
+        users_share=users_share,
+        days_per_week=days_per_week,
+        working_days=working_days,
     )
-    with _err.status(_("Choix des sites…")):
-        result = run_sites(settings, request)
+    with _err.status(_("Choix des sites…")) as status:
+
+        def show(event: ProgressEvent) -> None:
+            status.update(escape(_progress_text(event)))
+
+        result = run_sites(settings, request, progress=show)
+        status.update(escape(_("Écriture des fichiers…")))
         files = write_sites(result, out)
     for note in result.notes:
         _err.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    if result.co2 is not None:
+        _print_assumptions(result.co2)
     res = result.result
+    if result.co2 is not None:
+        _out.print(
+            _(
+                "{territory} : {n} site(s) ({codes}), {central} t CO₂e évitées par an "
+                "(fourchette {low} à {high} t ; en moyenne {day} kg par jour ouvré), "
+                "écart prouvé {gap}. {reason} Fichiers écrits dans {out} : {files}.",
+                territory=result.territory_label,
+                n=len(res.sites),
+                codes=", ".join(result.sites["code"]),
+                central=format_number(result.co2.tonnes.central, 1),
+                low=format_number(result.co2.tonnes.low, 1),
+                high=format_number(result.co2.tonnes.high, 1),
+                day=format_number(result.co2.kg_per_day),
+                gap=format_percent(res.gap, 2),
+                reason=res.reason,
+                out=out,
+                files=", ".join(f.name for f in files),
+            ),
+            highlight=False,
+        )
+        return
     _out.print(
         _(
             "{territory} : {n} site(s) ({codes}), {value} {unit}, écart prouvé "

@@ -82,11 +82,13 @@ __all__ = [
     "DiagnoseRequest",
     "Diagnosis",
     "demo_files",
+    "demo_note",
     "resolve_communes",
     "resolve_densite",
     "run_diagnosis",
     "rurality",
     "synthesise_mobpro",
+    "synthetic_note",
 ]
 
 #: File-name patterns recognised in a ``--data`` folder, searched recursively.
@@ -170,6 +172,23 @@ class Diagnosis:
     definition: str = "centre"
     #: Communes outside the territory counted in its catchments (sorted codes).
     neighbours: tuple[str, ...] = ()
+
+
+def synthetic_note() -> str:
+    """The warning of every output computed from a synthetic census."""
+    return _(
+        "SYNTHÉTIQUE : le fichier du recensement utilisé est synthétique (généré par "
+        "tierslieux) ; les chiffres illustrent la méthode et ne décrivent pas la "
+        "population réelle."
+    )
+
+
+def demo_note() -> str:
+    """The warning of every output on the fictional demo territory."""
+    return _(
+        "Territoire FICTIF de démonstration : communes, zonages et recensement "
+        "sont inventés ; aucun chiffre ne décrit un lieu réel."
+    )
 
 
 def demo_files() -> dict[str, Path]:
@@ -459,12 +478,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         mobpro_path = request.mobpro or synthesise_mobpro(
             communes, workdir / "FD_MOBPRO_2021_DEMO_SYNTHETIQUE.csv", seed=2012
         )
-        notes.append(
-            _(
-                "Territoire FICTIF de démonstration : communes, zonages et recensement "
-                "sont inventés ; aucun chiffre ne décrit un lieu réel."
-            )
-        )
+        notes.append(demo_note())
     else:
         communes = resolve_communes(settings, request.communes)
         zonages = _resolve_zonages(settings, request.zonages)
@@ -584,14 +598,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         provenance.insert(1, densite.provenance)
     synthetic = any(p.synthetic for p in provenance)
     if synthetic:
-        notes.insert(
-            0,
-            _(
-                "SYNTHÉTIQUE : le fichier du recensement utilisé est synthétique (généré par "
-                "tierslieux) ; les chiffres illustrent la méthode et ne décrivent pas la "
-                "population réelle."
-            ),
-        )
+        notes.insert(0, synthetic_note())
     return Diagnosis(
         territory_label=territory.label()
         if not request.demo

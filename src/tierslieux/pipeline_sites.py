@@ -18,6 +18,7 @@ the per-flow CO₂ objective, :func:`~tierslieux.analysis.optimise.solve_max_ben
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -35,6 +36,7 @@ from tierslieux._sites_inputs import (
     SiteSet,
     base_communities,
     locate_places,
+    read_respondents,
     respondents_per_commune,
 )
 from tierslieux.analysis.catchment import catchment_pairs
@@ -48,6 +50,7 @@ from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
+from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
 from tierslieux.model.siting import (
@@ -58,6 +61,8 @@ from tierslieux.model.siting import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
+from tierslieux.model.types import ProgressEvent
+from tierslieux.model.uptake import Range, Uptake, questionnaire_days, uptake
 from tierslieux.pipeline import (
     DiagnoseRequest,
     _engine,
@@ -65,11 +70,14 @@ from tierslieux.pipeline import (
     _resolve_mobpro,
     _resolve_zonages,
     demo_files,
+    demo_note,
     possibly_within,
     resolve_communes,
     resolve_densite,
     run_diagnosis,
     rurality,
+    synthesise_mobpro,
+    synthetic_note,
 )
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
@@ -80,9 +88,17 @@ from tierslieux.sources.zonages import load_zonages
 if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.model.traveltime import TravelTimeEngine
+    from tierslieux.model.types import ProgressCallback
     from tierslieux.sources.zonages import Zonages
 
-__all__ = ["OBJECTIVES", "TIERS_LIEUX_MODES", "SitesRequest", "SitesResult", "run_sites"]
+__all__ = [
+    "OBJECTIVES",
+    "TIERS_LIEUX_MODES",
+    "Co2Estimate",
+    "SitesRequest",
+    "SitesResult",
+    "run_sites",
+]
 
 OBJECTIVES = ("couverture", "co2")
 TIERS_LIEUX_MODES = ("garder", "exclure")
@@ -123,6 +139,27 @@ class SitesRequest:
     #: Structures and questionnaire groups just outside the territory, within reach of a
     #: candidate, count for its base community (the demand stays the territory's).
     neighbours: bool = True
+    #: Objective co2, take-up model (None = the cited defaults, or the questionnaire).
+    users_share: float | None = None
+    days_per_week: float | None = None
+    working_days: float | None = None
+
+
+@dataclass(frozen=True)
+class Co2Estimate:
+    """Objective co2: tonnes per year with their range, and the assumptions behind them.
+
+    The solver's objective (``SitesResult.result.objective``) is the central estimate,
+    in tonnes of CO₂e per year; ``tonnes`` gives the low / central / high range and
+    ``kg_per_day`` the central figure per working day (a derived detail).  ``ceiling``
+    is the kg CO₂e per working day if every eligible car commuter came every day.
+    """
+
+    uptake: Uptake
+    tonnes: Range
+    kg_per_day: float
+    ceiling_kg_per_day: float
+    assumptions: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -143,6 +180,7 @@ class SitesResult:
     geometries: dict[str, dict[str, Any]]
     fictional: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    co2: Co2Estimate | None = None
 
 
 def _territory(
@@ -473,7 +511,14 @@ def _flow_coverage(
 
 
 def _solve(
-    setup: _Setup, request: SitesRequest, minutes: float, count: int, exclude: int | None = None
+    setup: _Setup,
+    request: SitesRequest,
+    minutes: float,
+    count: int,
+    exclude: int | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    time_limit: float | None = None,
 ) -> tuple[SitingResult, Candidates, sparse.csr_matrix]:
     sites = setup.sites
     pairs = _site_pairs(setup, minutes)
@@ -546,7 +591,8 @@ def _solve(
         distinct_themes=distinct,
         groups=setup.groups,
         min_per_group=setup.min_per_group or None,
-        time_limit=request.time_limit,
+        time_limit=request.time_limit if time_limit is None else time_limit,
+        progress=progress,
     )
     return result, candidates, matrix
 
@@ -611,22 +657,23 @@ def _co2_per_user(
     codes: list[str],
     weights: np.ndarray,
     notes: list[str],
-) -> tuple[np.ndarray, str]:
-    """Objective co2 without a MOBPRO detail file: users × commute km × factor."""
+    scale: float,
+) -> np.ndarray:
+    """Objective co2 without a MOBPRO detail file: users × commute km × factor × take-up."""
     default_km = settings.long_commute_minutes * DEFAULT_SPEED_KMH / 60.0
     km_values = (
         km.reindex(codes).fillna(default_km).to_numpy(dtype="float64")
         if km is not None
         else np.full(len(codes), default_km)
     )
-    weights = np.asarray(co2_weights(list(weights), list(km_values)))
-    unit = _("kg CO₂e évités par jour ouvré")
+    per_day = np.asarray(co2_weights(list(weights), list(km_values)))
     notes.append(
         _(
             "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
             "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
             "{speed:.0f} km/h, une borne basse ; colonne km de --demand sinon), à "
-            "{factor} kgCO₂e/km ({source}).",
+            "{factor} kgCO₂e/km ({source}) ; la part des usagers s'applique aussi à ces "
+            "usagers potentiels.",
             km=default_km,
             minutes=settings.long_commute_minutes,
             speed=DEFAULT_SPEED_KMH,
@@ -634,7 +681,7 @@ def _co2_per_user(
             source=CAR_EMISSION_FACTOR_SOURCE,
         )
     )
-    return weights, unit
+    return per_day * scale
 
 
 def _check_request(request: SitesRequest) -> None:
@@ -669,14 +716,52 @@ def _check_request(request: SitesRequest) -> None:
         )
 
 
-def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa: PLR0915
+class _Reporter:
+    """Progress events of one run (nothing happens without a callback)."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.started = time.perf_counter()
+
+    def __call__(
+        self, phase: str, message: str, *, step: int | None = None, total: int | None = None
+    ) -> None:
+        if self.callback is not None:
+            elapsed = time.perf_counter() - self.started
+            self.callback(ProgressEvent(phase, message, elapsed, step=step, total=total))
+
+    def solver(
+        self, phase: str, message: str, *, step: int | None = None, total: int | None = None
+    ) -> ProgressCallback | None:
+        """A callback for the solver: its gaps reported under ``phase`` and ``message``."""
+        callback = self.callback
+        if callback is None:
+            return None
+
+        def forward(event: ProgressEvent) -> None:
+            elapsed = time.perf_counter() - self.started
+            callback(ProgressEvent(phase, message, elapsed, event.gap, step, total))
+
+        self(phase, message, step=step, total=total)
+        return forward
+
+
+def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
+    settings: Settings, request: SitesRequest, progress: ProgressCallback | None = None
+) -> SitesResult:
     """Choose ``request.count`` experimentation sites and explain the choice.
+
+    ``progress`` receives :class:`~tierslieux.model.types.ProgressEvent` objects
+    (phases ``territoire``, ``recensement``, ``flux``, ``resolution`` with the solver's
+    current gap, ``alternatives`` and ``sensibilite`` with their step), for a progress
+    display; it is never required.
 
     Returns
     -------
     SitesResult
         Ranked sites, coverage by commune, alternatives (each chosen site excluded in
-        turn) and sensitivity (15, 20, 30 minutes; K-1 and K+1 sites).
+        turn) and sensitivity (15, 20, 30 minutes; K-1 and K+1 sites); objective co2:
+        tonnes of CO₂e per year and their assumptions (``co2``).
 
     Raises
     ------
@@ -684,21 +769,10 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         The constraints cannot be met (explained in the user's terms).
     """
     _check_request(request)
+    report = _Reporter(progress)
+    report("territoire", _("Lecture des communes et du territoire"))
     table, codes, geometries, label, zonages = _territory(settings, request)
-    demand, km, notes = _demand(settings, request, codes)
-    if request.groups is not None:
-        notes.append(
-            _(
-                "Groupes du questionnaire ({path}) : un groupe est une communauté-base d'un "
-                "site quand au moins {m} de ses membres habitent son bassin ; ses thèmes "
-                "s'ajoutent à ceux du site.",
-                path=request.groups,
-                m=request.min_members,
-            )
-        )
-    weights = demand.to_numpy(dtype="float64")
-    if request.respondents is not None:
-        weights = weights + respondents_per_commune(request.respondents, codes, notes)
+    notes: list[str] = []
     engine, _prov = _engine(settings, request.travel_times)
     # Coordinates of every commune of the file (workplaces and neighbours included).
     located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
@@ -709,17 +783,23 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         notes.append(
             _("Communes sans coordonnées, ignorées : {codes}.", codes=", ".join(missing[:10]))
         )
-        keep = [c for c in codes if c not in set(missing)]
-        weights = weights[[codes.index(c) for c in keep]]
-        codes = keep
+        codes = [c for c in codes if c not in set(missing)]
     existing, existing_notes = _existing_places(settings, request, codes, (located, engine))
     notes.extend(existing_notes)
     site_set, engine = _site_set(request, names, points, existing, engine, notes)
-    flow_model, weights, unit = _co2_flow_hook(
-        settings, request, (located, codes, site_set, engine), weights, notes
-    )
-    if request.objective == "co2" and flow_model is None:
-        weights, unit = _co2_per_user(settings, km, codes, weights, notes)
+    objective = _objective(settings, request, (located, codes, site_set, engine), report)
+    notes = [*objective.notes, *notes]
+    if request.groups is not None:
+        notes.append(
+            _(
+                "Groupes du questionnaire ({path}) : un groupe est une communauté-base d'un "
+                "site quand au moins {m} de ses membres habitent son bassin ; ses thèmes "
+                "s'ajoutent à ceux du site.",
+                path=request.groups,
+                m=request.min_members,
+            )
+        )
+    weights, unit, flow_model = objective.weights, objective.unit, objective.flow_model
     if request.tiers_lieux_mode == "garder" and len(existing) > request.count:
         raise InfeasibleError(
             _(
@@ -760,7 +840,13 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         neighbour_points,
     )
     try:
-        result, candidates, matrix = _solve(setup, request, request.minutes, request.count)
+        result, candidates, matrix = _solve(
+            setup,
+            request,
+            request.minutes,
+            request.count,
+            progress=report.solver("resolution", _("Choix des sites (modèle exact)")),
+        )
     except InfeasibleError as error:
         raise InfeasibleError(" ".join([str(error), *_levers(request)])) from error
     if request.structures is None and request.groups is None:
@@ -778,8 +864,11 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         if setup.flow_model is not None
         else _coverage_frame(result, matrix, setup, names)
     )
-    alternatives = _alternatives(setup, request, result)
-    sensitivity = _sensitivity(setup, request, result)
+    co2 = None
+    if objective.uptake is not None:
+        co2 = _co2_estimate(objective.uptake, result, sites, coverage, notes)
+    alternatives = _alternatives(setup, request, result, report)
+    sensitivity = _sensitivity(setup, request, result, report)
     communes = pd.DataFrame(
         {
             "code": codes,
@@ -810,6 +899,7 @@ def run_sites(settings: Settings, request: SitesRequest) -> SitesResult:  # noqa
         geometries=geometries,
         fictional=request.demo,
         notes=tuple(notes),
+        co2=co2,
     )
 
 
@@ -956,10 +1046,23 @@ def _coverage_frame(
     return pd.DataFrame(rows, columns=columns)
 
 
-def _alternatives(setup: _Setup, request: SitesRequest, base: SitingResult) -> pd.DataFrame:
+#: Seconds granted to each solve of the alternatives and of the sensitivity table, at
+#: most (the tool's choice: about 2 × (K + 5) re-solves must not multiply the run time;
+#: a solve stopped there reports its proven gap in its row).
+SECONDARY_TIME_LIMIT = 5.0
+
+
+def _secondary_limit(request: SitesRequest) -> float:
+    return min(request.time_limit, SECONDARY_TIME_LIMIT)
+
+
+def _alternatives(
+    setup: _Setup, request: SitesRequest, base: SitingResult, report: _Reporter
+) -> pd.DataFrame:
     ids, names = setup.sites.ids, setup.sites.names
     rows = []
-    for site in base.sites:
+    total = len(base.sites)
+    for step, site in enumerate(base.sites, start=1):
         row: dict[str, object] = {
             "site_exclu": ids[site.index],
             "nom_site_exclu": names[site.index],
@@ -970,7 +1073,20 @@ def _alternatives(setup: _Setup, request: SitesRequest, base: SitingResult) -> p
             rows.append(row)
             continue
         try:
-            other, _c, _m = _solve(setup, request, request.minutes, request.count, site.index)
+            other, _c, _m = _solve(
+                setup,
+                request,
+                request.minutes,
+                request.count,
+                site.index,
+                time_limit=_secondary_limit(request),
+                progress=report.solver(
+                    "alternatives",
+                    _("Alternative sans le site {code}", code=ids[site.index]),
+                    step=step,
+                    total=total,
+                ),
+            )
         except InfeasibleError as error:
             row.update({"objectif": pd.NA, "perte": pd.NA, "sites": "", "remplacant": ""})
             row["message"] = str(error)
@@ -987,14 +1103,27 @@ def _alternatives(setup: _Setup, request: SitesRequest, base: SitingResult) -> p
                     ),
                     "sites": ";".join(ids[j] for j in other.chosen),
                     "remplacant": ";".join(f"{ids[j]} {names[j]}" for j in entering),
-                    "message": "",
+                    "ecart": other.gap,
+                    "message": _limit_message(other),
                 }
             )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _sensitivity(setup: _Setup, request: SitesRequest, base: SitingResult) -> pd.DataFrame:
+def _limit_message(result: SitingResult) -> str:
+    if result.status != "time_limit":
+        return ""
+    return _(
+        "Résolution arrêtée à {s:.0f} s (limite des tableaux secondaires) : écart prouvé {gap}.",
+        s=result.seconds,
+        gap=format_percent(result.gap, 2),
+    )
+
+
+def _sensitivity(
+    setup: _Setup, request: SitesRequest, base: SitingResult, report: _Reporter
+) -> pd.DataFrame:
     ids = setup.sites.ids
     scenarios = [(m, request.count) for m in SENSITIVITY_MINUTES]
     scenarios += [(request.minutes, k) for k in (request.count - 1, request.count + 1) if k >= 1]
@@ -1002,31 +1131,47 @@ def _sensitivity(setup: _Setup, request: SitesRequest, base: SitingResult) -> pd
         scenarios.insert(0, (request.minutes, request.count))
     base_set = set(base.chosen)
     rows = []
-    for minutes, count in scenarios:
+    for step, (minutes, count) in enumerate(scenarios, start=1):
         row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
-        try:
+        if (minutes, count) == (request.minutes, request.count):
+            res = base  # the request's own row: the main result, not solved again
+        else:
             # The exclusion radius around existing places stays the one of the request.
             scenario = replace(
                 request,
                 minutes=minutes,
                 exclusion_minutes=request.exclusion_minutes or request.minutes,
             )
-            res, _c, _m = _solve(setup, scenario, minutes, count)
-        except InfeasibleError as error:
-            row.update({"objectif": pd.NA, "message": str(error)})
-        else:
-            row.update(
-                {
-                    "objectif": res.objective,
-                    "part_couverte": res.objective / res.total_demand if res.total_demand else 0,
-                    "borne": res.bound,
-                    "ecart": res.gap,
-                    "solveur": res.solver,
-                    "sites": ";".join(ids[j] for j in res.chosen),
-                    "sites_communs_reference": len(base_set & set(res.chosen)),
-                    "message": "",
-                }
-            )
+            try:
+                res, _c, _m = _solve(
+                    setup,
+                    scenario,
+                    minutes,
+                    count,
+                    time_limit=_secondary_limit(request),
+                    progress=report.solver(
+                        "sensibilite",
+                        _("Sensibilité : {m:.0f} min, {k} sites", m=minutes, k=count),
+                        step=step,
+                        total=len(scenarios),
+                    ),
+                )
+            except InfeasibleError as error:
+                row.update({"objectif": pd.NA, "message": str(error)})
+                rows.append(row)
+                continue
+        row.update(
+            {
+                "objectif": res.objective,
+                "part_couverte": res.objective / res.total_demand if res.total_demand else 0,
+                "borne": res.bound,
+                "ecart": res.gap,
+                "solveur": res.solver,
+                "sites": ";".join(ids[j] for j in res.chosen),
+                "sites_communs_reference": len(base_set & set(res.chosen)),
+                "message": _limit_message(res),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -1045,12 +1190,17 @@ class _FlowModel:
     points: pd.DataFrame
     engine: TravelTimeEngine
     gain_minimal: float
+    #: Tonnes per year (central take-up) for one kg CO₂e per working day of the ceiling.
+    scale: float = 1.0
     cache: dict[float, sparse.csr_matrix] = field(default_factory=dict)
 
     def gains(
         self, minutes: float, codes: list[str], *, unserved: set[str] | None = None
     ) -> sparse.csr_matrix:
-        """Flows × ``codes`` gains (kg CO₂e per working day) with a ``minutes`` limit.
+        """Flows × ``codes`` gains with a ``minutes`` limit, in tonnes CO₂e per year.
+
+        The rule's kg CO₂e per working day (every eligible commuter every day) times
+        :attr:`scale`, the central take-up factor.
 
         Flows living in a commune of ``unserved`` (already within reach of an existing
         tiers-lieu, ``--tiers-lieux-mode exclure``) gain nothing from a new site.
@@ -1066,7 +1216,7 @@ class _FlowModel:
             ).gains.tocsc()
         full = self.cache[minutes]
         column = {c: i for i, c in enumerate(self.candidates)}
-        chosen = full[:, [column[c] for c in codes]].tocsr()
+        chosen = sparse.csr_matrix(full[:, [column[c] for c in codes]] * self.scale)
         if unserved:
             keep = ~self.flows["residence"].isin(sorted(unserved)).to_numpy()
             chosen = (sparse.diags(keep.astype(np.float64)) @ chosen).tocsr()
@@ -1095,8 +1245,19 @@ def _co2_flow_model(
         ]
     path: Path | None = request.mobpro
     if path is None and request.demo:
-        found = sorted((settings.cache_dir / "demo").glob("*MOBPRO*.csv"))
-        path = found[0] if found else None
+        workdir = settings.cache_dir / "demo"
+        workdir.mkdir(parents=True, exist_ok=True)
+        found = sorted(workdir.glob("*MOBPRO*.csv"))
+        # The same file, seed and name as the demo diagnostic's.
+        path = (
+            found[0]
+            if found
+            else synthesise_mobpro(
+                load_communes(demo_files()["communes"]),
+                workdir / "FD_MOBPRO_2021_DEMO_SYNTHETIQUE.csv",
+                seed=2012,
+            )
+        )
     if path is None and not request.demo:
         try:
             path = _resolve_mobpro(settings, None)
@@ -1120,8 +1281,13 @@ def _co2_flow_model(
             ]
         car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
         flows = car_flows(con, mobpro.view, residences=codes, car_codes=car)
-    known = set(located["code"].astype(str))
-    unplaced = ~(flows["residence"].isin(known) & flows["workplace"].isin(known))
+        synthetic = mobpro.provenance.synthetic
+    # Object codes: pandas' isin on Arrow strings is slow against a national file.
+    known = pd.Index(located["code"].astype(object).unique())
+    unplaced = ~(
+        (known.get_indexer(flows["residence"].astype(object)) >= 0)
+        & (known.get_indexer(flows["workplace"].astype(object)) >= 0)
+    )
     dropped: list[str] = []
     if unplaced.any():
         dropped.append(
@@ -1135,6 +1301,10 @@ def _co2_flow_model(
             )
         )
         flows = flows[~unplaced].reset_index(drop=True)
+    if synthetic:
+        dropped.insert(0, synthetic_note())
+    if request.demo:
+        dropped.insert(0, demo_note())
     points = located
     if sites.places:
         points = pd.concat([located, sites.points], ignore_index=True).drop_duplicates("code")
@@ -1145,9 +1315,10 @@ def _co2_flow_model(
         "flux utilise un site à moins de {m:.0f} min de chez lui qui lui fait gagner au "
         "moins {g:.0f} min (--gain-minimal, valeur par défaut de l'outil) ; gain = "
         "2 × (km domicile-travail − km domicile-site) par jour ouvré (km = vol d'oiseau × "
-        "détour), à {factor} kgCO₂e/km ({source}). Potentiel : chaque navetteur concerné "
-        "vient chaque jour ; la demande par commune affichée est le gain de ses résidents "
-        "si tous les candidats étaient ouverts.",
+        "détour), à {factor} kgCO₂e/km ({source}). Ce gain est un plafond (chaque "
+        "navetteur éligible viendrait chaque jour ouvré) que le modèle de fréquentation "
+        "ramène à des tonnes par an ; la demande par commune affichée est le gain de ses "
+        "résidents si tous les candidats étaient ouverts.",
         n=len(flows),
         how=how,
         file=path,
@@ -1160,20 +1331,226 @@ def _co2_flow_model(
     return model, [note, *dropped]
 
 
-def _co2_flow_hook(
+@dataclass(frozen=True)
+class _ObjectiveInputs:
+    """Demand per commune, its unit, the flow model and take-up (objective co2)."""
+
+    weights: np.ndarray
+    unit: str
+    flow_model: _FlowModel | None
+    uptake: Uptake | None
+    notes: list[str]
+
+
+def _objective(
     settings: Settings,
     request: SitesRequest,
     territory: tuple[pd.DataFrame, list[str], SiteSet, TravelTimeEngine],
-    weights: np.ndarray,
-    notes: list[str],
-) -> tuple[_FlowModel | None, np.ndarray, str]:
-    """Flow model, demand per commune and unit for ``run_sites`` (notes appended)."""
-    unit = _("usagers potentiels couverts")
-    if request.objective != "co2":
-        return None, weights, unit
+    report: _Reporter,
+) -> _ObjectiveInputs:
+    """Weights of the objective: coverage (users), or co2 (per flow, else per user).
+
+    With the per-flow rule, the diagnostic is not run: the flows give the demand.
+    """
     codes = territory[1]
-    model, flow_notes = _co2_flow_model(settings, request, territory)
-    notes.extend(flow_notes)
-    if model is None:
-        return None, weights, unit
-    return model, model.potential(request.minutes, codes), _("kg CO₂e évités par jour ouvré")
+    notes: list[str] = []
+    flow_model = None
+    take_up = None
+    if request.objective == "co2":
+        take_up = _take_up(request, codes, notes)
+        report("recensement", _("Lecture des flux domicile-travail en voiture (recensement)"))
+        flow_model, flow_notes = _co2_flow_model(settings, request, territory)
+        notes[:0] = flow_notes
+    unit = _("t CO₂e évitées par an (estimation centrale)")
+    if flow_model is not None and take_up is not None:
+        report("flux", _("Gains de chaque flux aux sites candidats"))
+        flow_model.scale = take_up.factor().central
+        if request.respondents is not None:
+            notes.append(
+                _(
+                    "Objectif CO₂ par flux : les répondants (--repondants) donnent les jours "
+                    "par semaine ; la demande vient des flux du recensement."
+                )
+            )
+        weights = flow_model.potential(request.minutes, codes)
+        return _ObjectiveInputs(weights, unit, flow_model, take_up, notes)
+    report("recensement", _("Diagnostic du recensement (usagers potentiels)"))
+    demand, km, demand_notes = _demand(settings, request, codes)
+    notes[:0] = demand_notes
+    weights = demand.to_numpy(dtype="float64")
+    if request.respondents is not None:
+        weights = weights + respondents_per_commune(request.respondents, codes, notes)
+    if take_up is None:
+        return _ObjectiveInputs(weights, _("usagers potentiels couverts"), None, None, notes)
+    weights = _co2_per_user(settings, km, codes, weights, notes, take_up.factor().central)
+    return _ObjectiveInputs(weights, unit, None, take_up, notes)
+
+
+def _take_up(request: SitesRequest, codes: list[str], notes: list[str]) -> Uptake:
+    """Take-up assumptions: the options, else the questionnaire's days, else defaults."""
+    answers = None
+    if request.respondents is not None and request.days_per_week is None:
+        answers = _respondent_days(request.respondents, set(codes), notes)
+    model = uptake(
+        users_share=request.users_share,
+        days_per_week=request.days_per_week,
+        working_days=request.working_days,
+        questionnaire=answers,
+    )
+    factor = model.factor()
+    notes.append(
+        _(
+            "Fréquentation (objectif CO₂) : t CO₂e/an = plafond en kg par jour ouvré × part "
+            "des navetteurs éligibles qui viendraient ({p}) × jours par semaine / 5 ({d}) × "
+            "{j} jours ouvrés par an / 1000, moins l'effet rebond ({r}) pour l'estimation "
+            "basse : {low} / {central} / {high} t par an pour 1 000 kg par jour ouvré de "
+            "plafond (bas / central / haut ; hypothèses et sources dans hypotheses_co2.csv). "
+            "Ce facteur est le même pour tous les flux et tous les sites : il change les "
+            "tonnes affichées, pas le choix des sites ; les tableaux donnent l'estimation "
+            "centrale.",
+            p=_range_text(model.users_share, percent=True),
+            d=_range_text(model.days_per_week),
+            j=format_number(model.working_days),
+            r=format_percent(model.rebound),
+            low=format_number(factor.low * 1000, 1),
+            central=format_number(factor.central * 1000, 1),
+            high=format_number(factor.high * 1000, 1),
+        )
+    )
+    return model
+
+
+def _range_text(value: Range, *, percent: bool = False) -> str:
+    def one(x: float) -> str:
+        return format_percent(x, 1) if percent else format_number(x, 1)
+
+    if value.low == value.central == value.high:
+        return one(value.central)
+    return f"{one(value.low)} / {one(value.central)} / {one(value.high)}"
+
+
+def _respondent_days(path: Path, codes: set[str], notes: list[str]) -> tuple[Range, int] | None:
+    """Days per week answered by the respondents of the territory (``respondents.csv``).
+
+    Column ``jours_par_semaine`` (written by ``tierslieux survey analyse``); an older
+    file without it gives a note and the default.  A value that is not a number of days
+    between 0 and 7 is refused with its line.
+    """
+    frame = read_respondents(path)
+    if "jours_par_semaine" not in frame.columns:
+        notes.append(
+            _(
+                "{path} : pas de colonne jours_par_semaine (fichier écrit par une version "
+                "précédente ?) : jours par semaine par défaut, cités.",
+                path=path,
+            )
+        )
+        return None
+    answers: list[float] = []
+    for line, (commune, raw) in enumerate(
+        zip(frame["commune"].fillna(""), frame["jours_par_semaine"].fillna(""), strict=True),
+        start=2,
+    ):
+        text = str(raw).strip().replace(",", ".")
+        if not text or str(commune).strip() not in codes:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 7:
+            raise SchemaError(
+                _(
+                    "{path}, ligne {line} : jours_par_semaine « {v} » invalide (nombre de "
+                    "jours entre 0 et 7 attendu).",
+                    path=path,
+                    line=line,
+                    v=raw,
+                )
+            )
+        answers.append(value)
+    found = questionnaire_days(answers)
+    if found is None:
+        notes.append(
+            _(
+                "{path} : aucun répondant du territoire n'indique un nombre de jours par "
+                "semaine (non nul) : jours par semaine par défaut, cités.",
+                path=path,
+            )
+        )
+    elif zeros := sum(1 for a in answers if a == 0):
+        notes.append(
+            _(
+                "{path} : {z} répondant(s) ne viendraient aucun jour ; la part des usagers "
+                "reste celle des publications citées.",
+                path=path,
+                z=zeros,
+            )
+        )
+    return found
+
+
+def _co2_estimate(
+    model: Uptake,
+    result: SitingResult,
+    sites: pd.DataFrame,
+    coverage: pd.DataFrame,
+    notes: list[str],
+) -> Co2Estimate:
+    """Tonnes per year (range), per-day detail; sites gain their columns (in place)."""
+    factor = model.factor()
+    low, high = factor.low / factor.central, factor.high / factor.central
+    value = result.objective
+    tonnes = Range(value * low, value, value * high)
+    kg_per_day = value * 1000.0 / model.working_days
+    ceiling = value / factor.central
+    position = sites.columns.get_loc("valeur")
+    assert isinstance(position, int)  # noqa: S101  (one column of that name)
+    sites.insert(position + 1, "tonnes_co2e_an_bas", sites["valeur"] * low)
+    sites.insert(position + 2, "tonnes_co2e_an_haut", sites["valeur"] * high)
+    sites.insert(position + 3, "kg_co2e_jour_ouvre", sites["valeur"] * 1000.0 / model.working_days)
+    if "navetteurs" in coverage.columns:
+        commuters = coverage.groupby("code_site")["navetteurs"].sum()
+        sites["navetteurs_eligibles"] = sites["code"].map(commuters).fillna(0.0)
+        sites["usagers_estimes"] = sites["navetteurs_eligibles"] * model.users_share.central
+    rows = model.rows()
+    rows.append(
+        {
+            "parametre": _("résultat : t CO₂e évitées par an"),
+            "bas": tonnes.low,
+            "central": tonnes.central,
+            "haut": tonnes.high,
+            "source": _("calcul de l'outil (les hypothèses ci-dessus)"),
+        }
+    )
+    rows.append(
+        {
+            "parametre": _("détail : kg CO₂e évités par jour ouvré (moyenne)"),
+            "bas": tonnes.low * 1000.0 / model.working_days,
+            "central": kg_per_day,
+            "haut": tonnes.high * 1000.0 / model.working_days,
+            "source": _("t par an × 1000 / jours ouvrés"),
+        }
+    )
+    rows.append(
+        {
+            "parametre": _("plafond : kg CO₂e par jour ouvré si chaque navetteur éligible venait"),
+            "bas": ceiling,
+            "central": ceiling,
+            "haut": ceiling,
+            "source": _("règle par flux ou par usager, avant le modèle de fréquentation"),
+        }
+    )
+    notes.append(
+        _(
+            "CO₂ évité par les sites retenus : {central} t CO₂e par an (fourchette {low} à "
+            "{high}), soit en moyenne {day} kg par jour ouvré ; plafond si chaque navetteur "
+            "éligible venait chaque jour : {ceiling} kg par jour ouvré.",
+            central=format_number(tonnes.central, 1),
+            low=format_number(tonnes.low, 1),
+            high=format_number(tonnes.high, 1),
+            day=format_number(kg_per_day),
+            ceiling=format_number(ceiling),
+        )
+    )
+    return Co2Estimate(model, tonnes, kg_per_day, ceiling, pd.DataFrame(rows))

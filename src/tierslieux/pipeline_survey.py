@@ -499,6 +499,13 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
     themes = {r.id: ";".join(respondent_themes(r.answers)) for r in respondents}
     scores.insert(2, "nom_commune", scores["commune"].map(names))
     scores["themes"] = scores["repondant"].map(themes)
+    # Days per week the respondent expects to come (read by « tierslieux sites », co2).
+    days = {
+        r.id: r.answers.get("jours_par_semaine")
+        for r in respondents
+        if isinstance(r.answers.get("jours_par_semaine"), float)
+    }
+    scores["jours_par_semaine"] = scores["repondant"].map(days)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     engine = _engine(settings, request.travel_times)
     sites = (

@@ -167,3 +167,36 @@ def test_car_flows_in_duckdb_and_trans_codes() -> None:
     assert car_trans_codes(labels, "RP2021")[0] == ("5",)
     assert car_trans_codes({}, "RP2015")[0] == ("4",)
     assert car_trans_codes({}, None)[0] == ("5",)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shared_rankings_and_ties_match_brute_force(seed: int) -> None:
+    """Flows of one 'residence' rank sites alike (merged rows, shared prefixes), ties too."""
+    rng = np.random.default_rng(seed)
+    distance = rng.integers(0, 4, (5, 8)).astype(float)  # 5 residences, ties on purpose
+    rows = []
+    for r in range(5):
+        for _flow in range(6):
+            commute = rng.uniform(4, 9)
+            reach = rng.random(8) < 0.7
+            rows.append(np.where(reach & (distance[r] < commute), commute - distance[r], 0.0))
+    gains = np.array(rows) * rng.uniform(1, 3, (len(rows), 1))
+    gains[[0, 1]] = 0.0  # flows without any gain keep their place in ``covered``
+    for k in (1, 2, 4):
+        result = solve_max_benefit(gains, k, method="exact")
+        assert result.objective == pytest.approx(_brute(gains, k))
+        served = {f for f in range(len(gains)) if gains[f, list(result.chosen)].max() > 0}
+        assert set(result.covered) == served
+    # Re-solving with a site excluded reuses the reduction and stays exact.
+    best_site = solve_max_benefit(gains, 1, method="exact").chosen[0]
+    eligible = [j != best_site for j in range(8)]
+    other = solve_max_benefit(gains, 2, require_community=eligible, method="exact")
+    assert best_site not in other.chosen
+    assert other.objective == pytest.approx(_brute(gains, 2, ok=lambda c: best_site not in c))
+
+
+def test_progress_reports_the_solver(tmp_path) -> None:
+    events = []
+    solve_max_benefit(_gains(3, flows=60, sites=12), 3, method="exact", progress=events.append)
+    assert all(e.phase == "resolution" for e in events)
+    assert all(e.gap is None or 0 <= e.gap <= 1 for e in events)

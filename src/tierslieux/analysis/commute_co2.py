@@ -176,10 +176,18 @@ def flow_gains(
     factor_kg_per_km, detour_factor
         Emission factor (kg CO₂e per car-km) and road/great-circle ratio.
     """
-    coords = points.assign(code=points["code"].astype(str)).drop_duplicates("code")
+    # Codes as Python objects: pandas' isin on Arrow strings converts every value of the
+    # other side one by one (seconds on a national commune file).
+    coords = points.assign(code=points["code"].astype(object)).drop_duplicates("code")
     coords = coords.set_index("code")[["latitude", "longitude"]]
-    frame = flows[["residence", "workplace", "weight"]].copy()
-    frame = frame[frame["residence"].isin(coords.index) & frame["workplace"].isin(coords.index)]
+    frame = flows[["residence", "workplace", "weight"]].astype(
+        {"residence": object, "workplace": object}
+    )
+    known = coords.index
+    placed = (known.get_indexer(pd.Index(frame["residence"])) >= 0) & (
+        known.get_indexer(pd.Index(frame["workplace"])) >= 0
+    )
+    frame = frame[placed]
     frame = frame.reset_index(drop=True)
     query = pd.DataFrame({"origin": frame["residence"], "destination": frame["workplace"]})
     frame["minutes"] = engine.between(query, coords.reset_index()).to_numpy() if len(query) else []

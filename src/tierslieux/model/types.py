@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
-__all__ = ["Provenance"]
+__all__ = ["ProgressCallback", "ProgressEvent", "Provenance"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a long computation, for a progress display (CLI or web page).
+
+    Attributes
+    ----------
+    phase
+        Stable code of the phase (``"recensement"``, ``"flux"``, ``"resolution"``,
+        ``"alternatives"``, ``"sensibilite"``...), for a program to react to.
+    message
+        What is happening, in French, ready to show.
+    elapsed
+        Seconds since the computation started.
+    gap
+        Current proven optimality gap of the solver (0-1), when known.
+    step, total
+        Position in a series of similar steps (alternative 3 of 10), when relevant.
+    """
+
+    phase: str
+    message: str
+    elapsed: float
+    gap: float | None = None
+    step: int | None = None
+    total: int | None = None
+
+
+#: A function receiving progress events; it must return quickly and never raise.
+ProgressCallback: TypeAlias = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True)

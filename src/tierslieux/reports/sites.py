@@ -93,6 +93,25 @@ def _page(result: SitesResult) -> str:
         ],
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
+    co2 = ""
+    if result.co2 is not None:
+        tonnes = result.co2.tonnes
+        co2 = (
+            "<p><strong>"
+            + html.escape(
+                _(
+                    "CO₂ évité : {central} t CO₂e par an (fourchette {low} à {high} t), soit "
+                    "en moyenne {day} kg par jour ouvré.",
+                    central=format_number(tonnes.central, 1),
+                    low=format_number(tonnes.low, 1),
+                    high=format_number(tonnes.high, 1),
+                    day=format_number(result.co2.kg_per_day),
+                )
+            )
+            + "</strong></p>"
+            + f"<h2>{html.escape(_('Hypothèses du CO₂ (bas / central / haut)'))}</h2>"
+            + _table(result.co2.assumptions)
+        )
     summary = _(
         "{n} site(s), bassin de {minutes} minutes : {value} {unit} sur {total} possibles "
         "({share}). Borne prouvée {bound} (écart {gap}). Solveur : {solver} — {reason}",
@@ -113,7 +132,7 @@ def _page(result: SitesResult) -> str:
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(_('Sites d’expérimentation'))} — "
         f"{html.escape(result.territory_label)}</h1>{notes}"
-        f"<p>{html.escape(summary)}</p>"
+        f"<p>{html.escape(summary)}</p>{co2}"
         f"<h2>{html.escape(_('Sites retenus'))}</h2>{_table(result.sites)}"
         f"<h2>{html.escape(_('Carte'))}</h2>{svg}"
         f"<h2>{html.escape(_('Alternatives : sans chacun des sites'))}</h2>"
@@ -128,10 +147,13 @@ def _method(result: SitesResult) -> str:
     """Plain-French reading guide for elected officials: what was optimised and how."""
     objective = (
         _(
-            "La valeur d'un site est le CO₂ des trajets en voiture évités chaque jour ouvré "
-            "par les navetteurs qui y travailleraient au lieu de rejoindre leur lieu de "
-            "travail (voir les notes en tête de page pour la règle et le facteur "
-            "d'émission)."
+            "La valeur d'un site est le CO₂ des trajets en voiture évités en une année, en "
+            "tonnes : les kilomètres que les navetteurs éligibles ne feraient plus en "
+            "travaillant au site plutôt qu'à leur lieu de travail, multipliés par la part "
+            "de ceux qui viendraient vraiment, les jours par semaine où ils viendraient et "
+            "les jours ouvrés de l'année (estimation centrale ; fourchette basse et haute "
+            "dans le tableau des hypothèses, avec leurs sources). Ces hypothèses ne changent "
+            "pas le choix des sites, seulement les tonnes annoncées."
         )
         if result.objective == "co2"
         else _(
@@ -167,13 +189,18 @@ def _method(result: SitesResult) -> str:
 
 def write_sites(result: SitesResult, out: Path) -> list[Path]:
     """Write ``sites.csv``, ``coverage.csv``, ``alternatives.csv``, ``sensitivity.csv``
-    and ``sites.html`` into ``out`` (all or nothing).
+    and ``sites.html`` into ``out`` (all or nothing); objective co2: also
+    ``hypotheses_co2.csv`` (take-up assumptions, their sources and the range).
     """
     with atomic_output_dir(out) as staging:
         result.sites.to_csv(staging / "sites.csv", index=False, encoding="utf-8")
         result.coverage.to_csv(staging / "coverage.csv", index=False, encoding="utf-8")
         result.alternatives.to_csv(staging / "alternatives.csv", index=False, encoding="utf-8")
         result.sensitivity.to_csv(staging / "sensitivity.csv", index=False, encoding="utf-8")
+        if result.co2 is not None:
+            result.co2.assumptions.to_csv(
+                staging / "hypotheses_co2.csv", index=False, encoding="utf-8"
+            )
         (staging / "sites.html").write_text(_page(result), encoding="utf-8")
         names = sorted(p.name for p in staging.iterdir())
     return [out / name for name in names]

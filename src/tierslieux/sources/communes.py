@@ -712,7 +712,12 @@ def _values(raw: _Raw, plan: _Plan, path: Path) -> pd.DataFrame:
     out: dict[str, Any] = {"code": _codes(frame[plan.code], where, problems)}
     for target in ("nom", "dep", "reg", "epci"):
         source = plan.mapping.get(target)
-        values = [_text(v) for v in frame[source]] if source else [None] * len(frame)
+        # to_numpy: iterating an Arrow-backed Series value by value is ~10x slower.
+        values = (
+            [_text(v) for v in frame[source].to_numpy(dtype=object)]
+            if source
+            else [None] * len(frame)
+        )
         if target in {"dep", "reg"}:
             values = [v.zfill(2) if v and v.isdigit() and len(v) < 2 else v for v in values]
         out[target] = values
@@ -734,7 +739,7 @@ def _values(raw: _Raw, plan: _Plan, path: Path) -> pd.DataFrame:
         if not column or column.startswith("Unnamed:"):
             continue  # row index written by pandas/R exports
         if column not in used and _is_scalar_column(frame[column]):
-            table[column] = [_text(v) for v in frame[column]]
+            table[column] = [_text(v) for v in frame[column].to_numpy(dtype=object)]
     table["_where"] = where
     return table
 
