@@ -163,12 +163,12 @@ def test_every_shell_example_of_the_readme_runs_and_does_what_it_says(
     assert "non calculé" not in " ".join(far.values())
     assert (work / "analyse" / "groups.csv").is_file()
     exported = _rows(work / "reponses.csv", ";")
-    assert len(exported) == 6  # exported before the erasure  # noqa: PLR2004
+    assert len(exported) == 6  # exported before the erasure
     assert not exported[0]["repondant"].startswith("R0")  # --avec-identifiants
     # sites: the 3 existing tiers-lieux are kept and at least one new site is proposed
     sites = _rows(work / "sites-05" / "sites.csv")
-    assert len(sites) == 5  # noqa: PLR2004
-    assert sum(row["impose"] == "True" for row in sites) == 3  # noqa: PLR2004
+    assert len(sites) == 5
+    assert sum(row["impose"] == "True" for row in sites) == 3
     assert [row for row in sites if row["impose"] == "False"]
     # never the user's real store
     assert not (tmp_path / "home" / ".local" / "share" / "tierslieux").exists()
