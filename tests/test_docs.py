@@ -45,15 +45,22 @@ def test_every_command_option_is_documented() -> None:
     assert not missing, missing
 
 
-def test_python_example_of_the_readme_runs(
+def test_python_example_of_the_readme_runs_twice_without_touching_the_real_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
     assert len(blocks) == 1
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("TIERSLIEUX_DATABASE_URL", raising=False)
     monkeypatch.setenv("TIERSLIEUX_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TIERSLIEUX_DATABASE_URL", f"sqlite:///{tmp_path / 'base.sqlite'}")
-    exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102  (our own README)
-    printed = capsys.readouterr().out
-    assert "potentiel" in printed
-    assert "gain_marginal" in printed
-    assert "highs" in printed
+    for _run in range(2):  # the same submission id twice must not collide
+        exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102  (our own README)
+        printed = capsys.readouterr().out
+        assert "potentiel" in printed
+        assert "gain_marginal" in printed
+        assert "highs" in printed
+        assert "part_loin_du_site" in printed  # the last row of the typology
+    assert not (home / ".local" / "share" / "tierslieux").exists()
+    assert not (tmp_path / "cache" / "demo" / "demo.sqlite").exists()  # its own base

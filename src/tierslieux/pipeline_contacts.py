@@ -70,6 +70,7 @@ __all__ = [
     "UpsertReport",
     "contact_store",
     "default_database_path",
+    "demo_database_path",
     "event_kind_labels",
     "export_person",
     "load_structures",
@@ -103,18 +104,30 @@ def default_database_path() -> Path:
     return Path(base) / "tierslieux" / "contacts.sqlite"
 
 
+def demo_database_path(settings: Settings) -> Path:
+    """Return the SQLite file of the demonstration store: ``<cache>/demo/demo.sqlite``.
+
+    Fictional answers (``demo=True``) never go into the user's real store: they live
+    in the cache, which may be emptied at any time.
+    """
+    return Path(settings.cache_dir) / "demo" / "demo.sqlite"
+
+
 @contextmanager
-def contact_store(settings: Settings) -> Iterator[Store]:
+def contact_store(settings: Settings, *, demo: bool = False) -> Iterator[Store]:
     """Open the contact store named by ``settings`` for the duration of a ``with`` block.
 
-    The schema is created or upgraded on opening.
+    The schema is created or upgraded on opening.  With ``demo`` and no
+    ``database_url``, the demonstration store of :func:`demo_database_path` is opened
+    instead of the default one, so that fictional data never reach the real store.
 
     Raises
     ------
     StoreError
         When the database cannot be reached, or was written by a newer version.
     """
-    store = open_store(settings.database_url or None, default_path=default_database_path())
+    default = demo_database_path(settings) if demo else default_database_path()
+    store = open_store(settings.database_url or None, default_path=default)
     try:
         yield store
     finally:

@@ -145,7 +145,8 @@ def import_answers(
         The export and its YAML mapping (see :mod:`tierslieux.sources.survey_import`).
     communes
         Files of communes used to recognise commune answers (default: ``--data``
-        folder or download); ``demo`` uses the fictional demo communes.
+        folder or download); ``demo`` uses the fictional demo communes and, when no
+        ``database_url`` is set, the demonstration store (never the real one).
     all_or_nothing
         Store nothing when any line is rejected.
 
@@ -186,7 +187,7 @@ def import_answers(
                 details="\n".join(listed),
             )
         )
-    with contact_store(settings) as store:
+    with contact_store(settings, demo=demo) as store:
         report = store.add_responses(parsed.responses)
     rejected = [
         *parsed.issues,
@@ -204,15 +205,20 @@ def import_answers(
     )
 
 
-def add_answers(settings: Settings, responses: Sequence[SurveyResponse]) -> tuple[str, ...]:
+def add_answers(
+    settings: Settings, responses: Sequence[SurveyResponse], *, demo: bool = False
+) -> tuple[str, ...]:
     """Store answers validated by the caller (Python API); return the new ids.
+
+    ``demo``: fictional answers, stored in the demonstration store when no
+    ``database_url`` is set (see :func:`~tierslieux.pipeline_contacts.contact_store`).
 
     Raises
     ------
     InvalidValueError
         When a response was already stored (same fingerprint): nothing is stored.
     """
-    with contact_store(settings) as store:
+    with contact_store(settings, demo=demo) as store:
         report = store.add_responses(responses, skip_duplicates=False)
     return report.ids
 
@@ -267,7 +273,7 @@ def submit_answers(
                 ),
             )
         )
-    return add_answers(settings, [response])[0]
+    return add_answers(settings, [response], demo=demo)[0]
 
 
 def forget_respondent(settings: Settings, respondent_id: str) -> int:
@@ -471,7 +477,7 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
         listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
         codes = select_communes(territory, communes.table, None, listed=listed)
         label = territory.label()
-    with contact_store(settings) as store:
+    with contact_store(settings, demo=request.demo) as store:
         stored = store.list_responses()
     inside = set(codes)
     kept = [r for r in stored if r.commune in inside]
