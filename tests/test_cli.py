@@ -113,3 +113,30 @@ def test_english_messages_follow_through_the_translation_layer(
     assert result.exit_code == 1
     assert "Error" in result.output
     assert "Give --territory" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["diagnose", "--demo", "--minutes", "inf"], "Option --minutes invalide : inf"),
+        (["diagnose", "--demo", "--minutes", "0"], "Option --minutes invalide : 0"),
+        (["diagnose", "--demo", "--trajet-long", "-5"], "Option --trajet-long invalide : -5"),
+        (["sites", "--demo", "--count", "-1"], "Option --count invalide : -1"),
+        (["sites", "--demo", "--count", "2", "--time-limit", "1e12"], "Option --time-limit"),
+        (["sites", "--demo", "--count", "2", "--minutes", "nan"], "Option --minutes invalide"),
+    ],
+)
+def test_option_values_refused_by_name(tmp_path: Path, args: list[str], expected: str) -> None:
+    # Issue 11: absurd option values get a message naming the option, not the catch-all.
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert expected in result.output
+    assert "inattendue" not in result.output
+
+
+def test_invalid_memory_limit_setting_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIERSLIEUX_DUCKDB_MEMORY_LIMIT", "beaucoup")
+    result = runner.invoke(app, ["diagnose", "--demo", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "TIERSLIEUX_DUCKDB_MEMORY_LIMIT" in result.output
+    assert "inattendue" not in result.output

@@ -16,6 +16,7 @@ import typer
 
 from tierslieux import __version__
 from tierslieux.cli_common import (
+    MAX_OPTION_MINUTES,
     CacheOpt,
     CommunesOpt,
     DataOpt,
@@ -34,6 +35,7 @@ from tierslieux.cli_common import (
     OutOpt,
     TravelTimesOpt,
     ZonagesOpt,
+    check_positive_option,
 )
 from tierslieux.cli_common import err_console as _err
 from tierslieux.cli_common import guarded as _guarded
@@ -127,6 +129,8 @@ def diagnose(
 
     if not territory and not demo:
         raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
+    check_positive_option(minutes, "--minutes", maximum=MAX_OPTION_MINUTES)
+    check_positive_option(long_minutes, "--trajet-long", maximum=MAX_OPTION_MINUTES)
     settings = _settings(
         data_dir=data, cache_dir=cache_dir, offline=offline or demo, osrm_url=osrm_url, lang=lang
     )
@@ -292,6 +296,7 @@ def communities(
     from tierslieux.pipeline import CommunitiesRequest, run_communities  # noqa: PLC0415
     from tierslieux.reports.communities import write_communities  # noqa: PLC0415
 
+    check_positive_option(minutes, "--minutes", maximum=MAX_OPTION_MINUTES)
     settings = _settings(
         data_dir=data, cache_dir=cache_dir, offline=offline, osrm_url=osrm_url, lang=lang
     )

@@ -7,6 +7,7 @@ default) and exit code 1, with no traceback unless ``--debug`` is given;
 
 from __future__ import annotations
 
+import math
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -160,6 +161,47 @@ def settings_from(**overrides: object) -> Settings:
         raise TierslieuxError(
             _("Paramètre {field} invalide : {msg}.", field=field, msg=first["msg"])
         ) from error
+
+
+#: Largest travel-time threshold accepted by ``--minutes`` and alike: one day (valeur de
+#: l'outil: beyond it a "catchment" covers the whole country and the figure means nothing).
+MAX_OPTION_MINUTES = 24 * 60.0
+#: Largest ``--time-limit`` accepted: one day of solver time (valeur de l'outil).
+MAX_OPTION_SECONDS = 24 * 3600.0
+
+
+def check_positive_option(value: float | None, option: str, *, maximum: float) -> None:
+    """Refuse an option value that is not a finite number in ``(0, maximum]``.
+
+    Raises
+    ------
+    TierslieuxError
+        Naming the option and what was expected (never the catch-all message).
+    """
+    if value is None:
+        return
+    if not math.isfinite(value) or value <= 0 or value > maximum:
+        raise TierslieuxError(
+            _(
+                "Option {option} invalide : {value} (attendu un nombre fini strictement "
+                "positif, au plus {maximum}).",
+                option=option,
+                value=value,
+                maximum=f"{maximum:g}",
+            )
+        )
+
+
+def check_count_option(value: int, option: str) -> None:
+    """Refuse a count option below 1 (``--count 0`` or ``-1``), naming the option."""
+    if value < 1:
+        raise TierslieuxError(
+            _(
+                "Option {option} invalide : {value} (attendu un nombre entier au moins égal à 1).",
+                option=option,
+                value=value,
+            )
+        )
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:

@@ -9,6 +9,8 @@ import typer
 from rich.markup import escape
 
 from tierslieux.cli_common import (
+    MAX_OPTION_MINUTES,
+    MAX_OPTION_SECONDS,
     CacheOpt,
     CommunesOpt,
     DataOpt,
@@ -26,6 +28,8 @@ from tierslieux.cli_common import (
     OutOpt,
     TravelTimesOpt,
     ZonagesOpt,
+    check_count_option,
+    check_positive_option,
     guarded,
     settings_from,
 )
@@ -200,6 +204,9 @@ def sites(
 
     if not territory and not demo:
         raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
+    check_count_option(count, "--count")
+    check_positive_option(minutes, "--minutes", maximum=MAX_OPTION_MINUTES)
+    check_positive_option(time_limit, "--time-limit", maximum=MAX_OPTION_SECONDS)
     settings = settings_from(
         data_dir=data, cache_dir=cache_dir, offline=offline or demo, osrm_url=osrm_url, lang=lang
     )

@@ -7,12 +7,18 @@ instance ``TIERSLIEUX_CACHE_DIR``) or by the command-line options that mirror it
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tierslieux.i18n import gettext as _
+
 __all__ = ["Settings", "default_cache_dir"]
+
+# A DuckDB memory limit: a number and a unit or % (DuckDB syntax: 2GB, 512MB, 1.5GiB, 80%).
+_MEMORY_LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)\s*", re.IGNORECASE)
 
 
 def default_cache_dir() -> Path:
@@ -59,6 +65,21 @@ class Settings(BaseSettings):
         default="2GB",
         description="Mémoire maximale de DuckDB pour les agrégations (au-delà : disque).",
     )
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _check_memory_limit(cls, value: str) -> str:
+        """Refuse a memory limit DuckDB would reject later with an obscure error."""
+        if not _MEMORY_LIMIT.fullmatch(value) or float(re.sub(r"[^\d.]", "", value)) <= 0:
+            raise ValueError(
+                _(
+                    "TIERSLIEUX_DUCKDB_MEMORY_LIMIT = {value!r} : attendu une quantité de "
+                    "mémoire positive avec son unité, par exemple 2GB ou 512MB",
+                    value=value,
+                )
+            )
+        return value.strip()
+
     database_url: str | None = Field(
         default=None,
         description=(

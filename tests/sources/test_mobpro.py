@@ -342,7 +342,7 @@ def test_missing_ipondi_column(con, mobpro_dir, tmp_path):
 
 def test_non_numeric_ipondi_names_line_5(con, mobpro_dir, tmp_path):
     path = mobpro_dir / "FD_MOBPRO_2021_ipondi_invalide.csv"
-    with pytest.raises(SchemaError, match=r"ligne 5, colonne IPONDI : valeur 'abc' non numérique"):
+    with pytest.raises(SchemaError, match=r"ligne 5, colonne IPONDI : valeur 'abc' invalide"):
         open_mobpro(path, con, cache_dir=tmp_path)
     # Nothing half-written stays in the cache.
     assert not list((tmp_path / "mobpro").glob("*.parquet*"))
@@ -353,6 +353,28 @@ def test_no_attribute_and_not_flux(con, tmp_path):
     path.write_text("COMMUNE;DCLT;IPONDI\n05061;05061;1.5\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="aucune des colonnes CS1"):
         open_mobpro(path, con, cache_dir=tmp_path / "cache")
+
+
+def _set_ipondi(lines: list[str], row: int, value: str) -> list[str]:
+    header = lines[0].split(";")
+    cells = lines[row].split(";")
+    cells[header.index("IPONDI")] = value
+    return [*lines[:row], ";".join(cells), *lines[row + 1 :]]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("inf", "'inf'"), ("NaN", "'NaN'"), ("-1.5", "'-1.5'"), ("9" * 5000, "'9999")],
+)
+def test_ipondi_not_finite_or_negative_refused(con, mobpro_dir, tmp_path, value, shown):
+    # inf used to reach the report, NaN made a commune's workers vanish (issue 11).
+    path = _variant(
+        mobpro_dir / EXTRACT, tmp_path / "FD_MOBPRO_2021.csv", lambda ls: _set_ipondi(ls, 3, value)
+    )
+    with pytest.raises(SchemaError, match=f"ligne 4, colonne IPONDI : valeur {shown}") as info:
+        open_mobpro(path, con, cache_dir=tmp_path / "cache")
+    assert "fini et positif ou nul" in str(info.value)
+    assert len(str(info.value)) < 500
 
 
 def test_ragged_line(con, mobpro_dir, tmp_path):

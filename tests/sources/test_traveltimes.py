@@ -54,6 +54,8 @@ def test_identical_duplicates_kept_once(data_dir: Path) -> None:
         ("od_minutes_negatives.csv", r"durée négative ligne\(s\) 4 "),
         ("od_minutes_texte.csv", r"non numérique ligne\(s\) 3 .*environ 23"),
         ("od_doublons_contradictoires.csv", r"durées différentes ligne\(s\) 2, 4"),
+        ("od_minutes_infinies.csv", r"non numérique ligne\(s\) 4 .*durée infinie ligne\(s\) 3 "),
+        ("od_entete_seule.csv", r"n'a que son en-tête"),
     ],
 )
 def test_invalid_variants(data_dir: Path, name: str, match: str) -> None:

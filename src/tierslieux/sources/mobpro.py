@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -118,6 +119,8 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
 #: Canonical attribute columns (absent from a flux view).
 ATTRIBUTE_COLUMNS: tuple[str, ...] = tuple(_ATTRIBUTES)
 _DETAIL_REQUIRED = ("COMMUNE", "DCLT", "IPONDI")
+# Longest cell value quoted in a message (a bad cell can be a megabyte of digits).
+_MAX_SHOWN_CHARS = 40
 _FLUX_REQUIRED = ("CODGEO", "DCLT")
 _ROLE = "MOBPRO"
 _CACHE_VERSION = "1"
@@ -692,7 +695,7 @@ def _check_rows(
     """One scan of the canonical rows: at least one row, none without weight or residence."""
     counts = _run(
         con,
-        "SELECT count(*) FILTER (WHERE weight IS NULL), "
+        "SELECT count(*) FILTER (WHERE weight IS NULL OR NOT isfinite(weight) OR weight < 0), "
         f"count(*) FILTER (WHERE residence IS NULL), count(*) FROM ({rows_sql})",
         raw,
     )[0]
@@ -714,15 +717,15 @@ def _raise_bad_row(
     for line, values in _rows_with_lines(raw, (weight, residence), con):
         weight_value, residence_value = values
         text = (weight_value or "").strip()
-        if not _is_number(text):
+        if not _is_valid_weight(text):
             raise SchemaError(
                 _(
-                    "{path}, ligne {line}, colonne {column} : valeur {value!r} non "
-                    "numérique (attendu un poids décimal, par exemple 2.57).",
+                    "{path}, ligne {line}, colonne {column} : valeur {value!r} invalide "
+                    "(attendu un poids décimal fini et positif ou nul, par exemple 2.57).",
                     path=raw.original,
                     line=line,
                     column=weight,
-                    value=text,
+                    value=text if len(text) <= _MAX_SHOWN_CHARS else text[:_MAX_SHOWN_CHARS] + "…",
                 )
             )
         code = (residence_value or "").strip()
@@ -739,12 +742,13 @@ def _raise_bad_row(
     raise SchemaError(_("{path} : valeurs invalides.", path=raw.original))  # pragma: no cover
 
 
-def _is_number(text: str) -> bool:
+def _is_valid_weight(text: str) -> bool:
+    """Tell whether ``text`` is a finite, non-negative decimal weight (as DuckDB reads it)."""
     try:
-        float(text.replace(",", "."))
+        value = float(text.replace(",", "."))
     except ValueError:
         return False
-    return bool(text)
+    return bool(text) and math.isfinite(value) and value >= 0
 
 
 def _rows_with_lines(

@@ -103,6 +103,14 @@ def load_travel_times(path: Path) -> tuple[pd.DataFrame, Provenance]:
         numbers), or a pair given twice with different minutes.
     """
     raw = read_csv_strings(path, role=_ROLE)
+    if raw.empty:
+        raise SchemaError(
+            _(
+                "{path} : la matrice de temps de trajet n'a que son en-tête, aucune paire "
+                "origine-destination (attendu une ligne origine, destination, minutes par paire).",
+                path=path,
+            )
+        )
     columns = {
         canonical: find_column(raw.columns, aliases, path=path, what=canonical)
         for canonical, aliases in COLUMN_ALIASES.items()
@@ -135,7 +143,18 @@ def load_travel_times(path: Path) -> tuple[pd.DataFrame, Provenance]:
                 example=text[not_numeric].iloc[0],
             )
         )
+    not_finite = minutes.isin([float("inf"), float("-inf")])
+    if not_finite.any():
+        problems.append(
+            _(
+                "colonne {column} : durée infinie ligne(s) {lines} (attendu un nombre de "
+                "minutes fini ; laissez la cellule vide s'il n'y a pas d'itinéraire)",
+                column=columns["minutes"],
+                lines=_lines(not_finite),
+            )
+        )
     negative = minutes < 0
+    negative &= ~not_finite
     if negative.any():
         problems.append(
             _(
