@@ -16,6 +16,7 @@ from tierslieux.errors import InfeasibleError
 from tierslieux.pipeline import (
     CommunitiesRequest,
     DiagnoseRequest,
+    neighbours_note,
     run_communities,
     run_diagnosis,
 )
@@ -227,3 +228,10 @@ def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Pat
     assert set(result.communes["code"]) == {"05173", "05070"}
     with pytest.raises(InfeasibleError):
         run_sites(settings, replace(request, neighbours=False))
+
+
+def test_neighbours_note_without_any_neighbour_says_why() -> None:
+    note = neighbours_note([], 20)
+    assert note.startswith("Aucune commune hors du territoire")
+    assert "fichier plus large" in note
+    assert "0 commune" not in note

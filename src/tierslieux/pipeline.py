@@ -421,6 +421,13 @@ def possibly_within(origins: pd.DataFrame, others: pd.DataFrame, minutes: float)
 
 def neighbours_note(neighbours: list[str], minutes: float) -> str:
     """Say which outside communes count in the catchments (or that none do)."""
+    if not neighbours:
+        return _(
+            "Aucune commune hors du territoire n'est à au plus {m:g} minutes de ses communes "
+            "dans le fichier des communes (s'il ne couvre que le territoire, fournissez un "
+            "fichier plus large pour que les bassins passent la limite).",
+            m=minutes,
+        )
     shown = ", ".join(neighbours[:10]) + (" …" if len(neighbours) > 10 else "")
     return _(
         "{n} commune(s) hors du territoire, à au plus {m:g} minutes d'une de ses communes, "
@@ -428,7 +435,7 @@ def neighbours_note(neighbours: list[str], minutes: float) -> str:
         "tableau des communes : {codes}.",
         n=len(neighbours),
         m=minutes,
-        codes=shown or _("aucune"),
+        codes=shown,
     )
 
 
