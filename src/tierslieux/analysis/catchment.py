@@ -316,7 +316,7 @@ def definition_label(definition: str, minutes: float) -> str:
     return _(
         "bassin autour d'un lieu commun : communes à au plus {m:g} minutes de la commune "
         "centre (deux d'entre elles peuvent être jusqu'à {d:g} minutes l'une de l'autre : "
-        "voir diametre_minutes)",
+        "voir l'écart maximal de chaque bassin)",
         m=minutes,
         d=2 * minutes,
     )
