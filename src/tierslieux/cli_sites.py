@@ -58,11 +58,18 @@ def _progress_text(event: ProgressEvent) -> str:
     return text
 
 
+def _readable(value: float) -> str:
+    """A figure with the decimals that matter: 218, 14 055, 1,4, 0,034."""
+    size = abs(value)
+    decimals = 0 if size >= 100 or value.is_integer() else 1 if size >= 1 else 3
+    return format_number(value, decimals)
+
+
 def _print_assumptions(co2: Co2Estimate) -> None:
     """The take-up assumptions and the range, one line each (standard error)."""
     _err.print(escape(_("Hypothèses du CO₂ (bas / central / haut) :")), highlight=False)
     for row in co2.assumptions.to_dict("records"):
-        low, central, high = (format_number(float(row[c]), 3) for c in ("bas", "central", "haut"))
+        low, central, high = (_readable(float(row[c])) for c in ("bas", "central", "haut"))
         _err.print(
             escape(f"  - {row['parametre']} : {low} / {central} / {high} — {row['source']}"),
             highlight=False,
