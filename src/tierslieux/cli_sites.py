@@ -36,7 +36,7 @@ from tierslieux.cli_common import (
 from tierslieux.cli_common import err_console as _err
 from tierslieux.cli_common import out_console as _out
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import format_number, format_percent
+from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
@@ -58,18 +58,11 @@ def _progress_text(event: ProgressEvent) -> str:
     return text
 
 
-def _readable(value: float) -> str:
-    """A figure with the decimals that matter: 218, 14 055, 1,4, 0,034."""
-    size = abs(value)
-    decimals = 0 if size >= 100 or value.is_integer() else 1 if size >= 1 else 3
-    return format_number(value, decimals)
-
-
 def _print_assumptions(co2: Co2Estimate) -> None:
     """The take-up assumptions and the range, one line each (standard error)."""
     _err.print(escape(_("Hypothèses du CO₂ (bas / central / haut) :")), highlight=False)
     for row in co2.assumptions.to_dict("records"):
-        low, central, high = (_readable(float(row[c])) for c in ("bas", "central", "haut"))
+        low, central, high = (format_figure(float(row[c])) for c in ("bas", "central", "haut"))
         _err.print(
             escape(f"  - {row['parametre']} : {low} / {central} / {high} — {row['source']}"),
             highlight=False,

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["LANGUAGES", "current_language", "format_number", "gettext", "use_language"]
+__all__ = [
+    "LANGUAGES",
+    "current_language",
+    "format_figure",
+    "format_number",
+    "gettext",
+    "use_language",
+]
 
 LANGUAGES = ("fr", "en")
 _language: ContextVar[str] = ContextVar("tierslieux_language", default="fr")
@@ -73,6 +80,17 @@ def format_number(value: float, decimals: int = 0) -> str:
     if current_language() == "fr":
         text = text.replace(",", "\u202f").replace(".", ",")
     return text
+
+
+def format_figure(value: float) -> str:
+    """Format a figure with the decimals that matter: 218, 14 055, 29,3, 1,4, 0,034.
+
+    Whole numbers and figures from 100 up are rounded to the unit, figures from 1 to 100
+    keep one decimal, smaller ones three (a share of 0.034 must not read 0,0).
+    """
+    size = abs(value)
+    decimals = 0 if size >= 100 or float(value).is_integer() else 1 if size >= 1 else 3
+    return format_number(value, decimals)
 
 
 def format_percent(share: float, decimals: int = 0) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tierslieux.i18n import format_number, format_percent
+from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import Marker, choropleth_svg
@@ -59,7 +59,7 @@ def _cell(value: object, *, share: bool = False) -> str:
     if isinstance(value, int | float | np.integer | np.floating) and share:
         return format_percent(float(value), 1)
     if isinstance(value, float | np.floating):
-        return format_number(float(value), 1)
+        return format_figure(float(value))
     return str(value)
 
 
