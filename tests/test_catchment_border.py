@@ -227,3 +227,45 @@ def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Pat
     assert set(result.communes["code"]) == {"05173", "05070"}
     with pytest.raises(InfeasibleError):
         run_sites(settings, replace(request, neighbours=False))
+
+
+def test_sites_count_the_demand_just_outside(data_dir: Path, tmp_path: Path) -> None:
+    folder = data_dir / "frontiere"
+    # The fixture plus 8 independent workers living in Sisteron (potential users).
+    mobpro = tmp_path / "FD_MOBPRO_2021_frontiere.csv"
+    lines = (folder / "FD_MOBPRO_2021_frontiere.csv").read_text(encoding="utf-8").splitlines()
+    fields = lines[5].split(";")
+    assert fields[0] == "04209"
+    fields[7], fields[15] = "21", "8.0"  # EMPL independent, IPONDI
+    mobpro.write_text("\n".join([*lines, ";".join(fields)]) + "\n", encoding="utf-8")
+    settings = Settings(cache_dir=tmp_path / "cache", offline=True)
+    request = SitesRequest(
+        territory="dep:05",
+        count=1,
+        communes=(folder / "communes_frontiere.csv",),
+        zonages=folder / "table_supracom_2024_frontiere.csv",
+        mobpro=mobpro,
+    )
+    # The potential users of Sisteron, read by the diagnosis with the same sources.
+    beyond = _diagnose(data_dir, tmp_path, mobpro=mobpro).neighbour_communes
+    assert beyond is not None
+    assert list(beyond["code"]) == ["04209"]
+    sisteron = float(beyond.set_index("code").loc["04209", "potentiel"])
+    assert sisteron > 0
+    result = run_sites(settings, request)
+    coverage = result.coverage
+    # Upaix reaches Sisteron (about 16 minutes) and wins with its demand.
+    assert list(result.sites["code"]) == ["05173"]
+    outside = coverage[coverage["hors_territoire"]]
+    assert list(outside["code_commune"]) == ["04209"]
+    assert float(outside["demande"].iloc[0]) == pytest.approx(sisteron)
+    assert result.result.objective == pytest.approx(float(coverage["demande"].sum()))
+    assert any("04209" in n and "hors du territoire" in n for n in result.notes)
+    # The communes table stays the territory's.
+    assert set(result.communes["code"]) == {"05173", "05070"}
+
+    alone = run_sites(settings, replace(request, neighbours=False))
+    assert not alone.coverage["hors_territoire"].any()
+    assert "04209" not in set(alone.coverage["code_commune"])
+    assert alone.result.objective == pytest.approx(result.result.objective - sisteron)
+    assert any("--sans-communes-voisines" in n for n in alone.notes)
