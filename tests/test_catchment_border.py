@@ -199,6 +199,17 @@ def test_cli_options_reach_the_outputs(data_dir: Path, tmp_path: Path) -> None:
     assert "Traceback" not in bad.output
 
 
+def _sites_request(folder: Path, **options: Any) -> SitesRequest:
+    """One site on the Hautes-Alpes side of the hand-made border."""
+    request = SitesRequest(
+        territory="dep:05",
+        count=1,
+        communes=(folder / "communes_frontiere.csv",),
+        zonages=folder / "table_supracom_2024_frontiere.csv",
+    )
+    return replace(request, **options)
+
+
 def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Path) -> None:
     folder = data_dir / "frontiere"
     structures = tmp_path / "structures.csv"
@@ -210,15 +221,7 @@ def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Pat
     demand = tmp_path / "demande.csv"
     demand.write_text("code,demand\n05173,10\n05070,30\n", encoding="utf-8")
     settings = Settings(cache_dir=tmp_path / "cache", offline=True)
-    request = SitesRequest(
-        territory="dep:05",
-        count=1,
-        communes=(folder / "communes_frontiere.csv",),
-        zonages=folder / "table_supracom_2024_frontiere.csv",
-        structures=structures,
-        demand=demand,
-        distinct_themes=False,
-    )
+    request = _sites_request(folder, structures=structures, demand=demand, distinct_themes=False)
     result = run_sites(settings, request)
     # Only Upaix reaches the cooperative of Sisteron (outside the territory).
     assert list(result.sites["code"]) == ["05173"]
@@ -239,13 +242,7 @@ def test_sites_count_the_demand_just_outside(data_dir: Path, tmp_path: Path) -> 
     fields[7], fields[15] = "21", "8.0"  # EMPL independent, IPONDI
     mobpro.write_text("\n".join([*lines, ";".join(fields)]) + "\n", encoding="utf-8")
     settings = Settings(cache_dir=tmp_path / "cache", offline=True)
-    request = SitesRequest(
-        territory="dep:05",
-        count=1,
-        communes=(folder / "communes_frontiere.csv",),
-        zonages=folder / "table_supracom_2024_frontiere.csv",
-        mobpro=mobpro,
-    )
+    request = _sites_request(folder, mobpro=mobpro)
     # The potential users of Sisteron, read by the diagnosis with the same sources.
     beyond = _diagnose(data_dir, tmp_path, mobpro=mobpro).neighbour_communes
     assert beyond is not None
