@@ -266,3 +266,8 @@ def test_sites_count_the_demand_just_outside(data_dir: Path, tmp_path: Path) -> 
     assert "04209" not in set(alone.coverage["code_commune"])
     assert alone.result.objective == pytest.approx(result.result.objective - sisteron)
     assert any("--sans-communes-voisines" in n for n in alone.notes)
+    assert result.result.total_demand == pytest.approx(alone.result.total_demand + sisteron)
+    # Within 10 minutes no candidate reaches Sisteron: its users are no demand.
+    near = run_sites(settings, replace(request, minutes=10))
+    assert not near.coverage["hors_territoire"].any()
+    assert near.result.total_demand == pytest.approx(alone.result.total_demand)

@@ -587,6 +587,11 @@ def _solve(
     distinct = request.distinct_themes and candidates.themes is not None
     themes = list(candidates.themes) if candidates.themes is not None else None
     weights = setup.demand_weights
+    if len(setup.outside_demand):
+        # An outside commune no candidate reaches is no demand of the territory's sites.
+        reached = np.asarray(matrix.getnnz(axis=0)).ravel() > 0
+        beyond = np.arange(len(demand_codes)) >= len(setup.codes)
+        weights = np.where(beyond & ~reached, 0.0, weights)
     fixed: list[int] = []
     served: set[str] = set()
     if setup.existing and request.tiers_lieux_mode == "garder":
