@@ -200,6 +200,17 @@ def test_cli_options_reach_the_outputs(data_dir: Path, tmp_path: Path) -> None:
     assert "Traceback" not in bad.output
 
 
+def _sites_request(folder: Path, **options: Any) -> SitesRequest:
+    """One site on the Hautes-Alpes side of the hand-made border."""
+    request = SitesRequest(
+        territory="dep:05",
+        count=1,
+        communes=(folder / "communes_frontiere.csv",),
+        zonages=folder / "table_supracom_2024_frontiere.csv",
+    )
+    return replace(request, **options)
+
+
 def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Path) -> None:
     folder = data_dir / "frontiere"
     structures = tmp_path / "structures.csv"
@@ -211,15 +222,7 @@ def test_sites_count_a_base_community_just_outside(data_dir: Path, tmp_path: Pat
     demand = tmp_path / "demande.csv"
     demand.write_text("code,demand\n05173,10\n05070,30\n", encoding="utf-8")
     settings = Settings(cache_dir=tmp_path / "cache", offline=True)
-    request = SitesRequest(
-        territory="dep:05",
-        count=1,
-        communes=(folder / "communes_frontiere.csv",),
-        zonages=folder / "table_supracom_2024_frontiere.csv",
-        structures=structures,
-        demand=demand,
-        distinct_themes=False,
-    )
+    request = _sites_request(folder, structures=structures, demand=demand, distinct_themes=False)
     result = run_sites(settings, request)
     # Only Upaix reaches the cooperative of Sisteron (outside the territory).
     assert list(result.sites["code"]) == ["05173"]
@@ -235,3 +238,44 @@ def test_neighbours_note_without_any_neighbour_says_why() -> None:
     assert note.startswith("Aucune commune hors du territoire")
     assert "fichier plus large" in note
     assert "0 commune" not in note
+
+
+def test_sites_count_the_demand_just_outside(data_dir: Path, tmp_path: Path) -> None:
+    folder = data_dir / "frontiere"
+    # The fixture plus 8 independent workers living in Sisteron (potential users).
+    mobpro = tmp_path / "FD_MOBPRO_2021_frontiere.csv"
+    lines = (folder / "FD_MOBPRO_2021_frontiere.csv").read_text(encoding="utf-8").splitlines()
+    fields = lines[5].split(";")
+    assert fields[0] == "04209"
+    fields[7], fields[15] = "21", "8.0"  # EMPL independent, IPONDI
+    mobpro.write_text("\n".join([*lines, ";".join(fields)]) + "\n", encoding="utf-8")
+    settings = Settings(cache_dir=tmp_path / "cache", offline=True)
+    request = _sites_request(folder, mobpro=mobpro)
+    # The potential users of Sisteron, read by the diagnosis with the same sources.
+    beyond = _diagnose(data_dir, tmp_path, mobpro=mobpro).neighbour_communes
+    assert beyond is not None
+    assert list(beyond["code"]) == ["04209"]
+    sisteron = float(beyond.set_index("code").loc["04209", "potentiel"])
+    assert sisteron > 0
+    result = run_sites(settings, request)
+    coverage = result.coverage
+    # Upaix reaches Sisteron (about 16 minutes) and wins with its demand.
+    assert list(result.sites["code"]) == ["05173"]
+    outside = coverage[coverage["hors_territoire"]]
+    assert list(outside["code_commune"]) == ["04209"]
+    assert float(outside["demande"].iloc[0]) == pytest.approx(sisteron)
+    assert result.result.objective == pytest.approx(float(coverage["demande"].sum()))
+    assert any("04209" in n and "hors du territoire" in n for n in result.notes)
+    # The communes table stays the territory's.
+    assert set(result.communes["code"]) == {"05173", "05070"}
+
+    alone = run_sites(settings, replace(request, neighbours=False))
+    assert not alone.coverage["hors_territoire"].any()
+    assert "04209" not in set(alone.coverage["code_commune"])
+    assert alone.result.objective == pytest.approx(result.result.objective - sisteron)
+    assert any("--sans-communes-voisines" in n for n in alone.notes)
+    assert result.result.total_demand == pytest.approx(alone.result.total_demand + sisteron)
+    # Within 10 minutes no candidate reaches Sisteron: its users are no demand.
+    near = run_sites(settings, replace(request, minutes=10))
+    assert not near.coverage["hors_territoire"].any()
+    assert near.result.total_demand == pytest.approx(alone.result.total_demand)

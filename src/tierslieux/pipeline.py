@@ -172,6 +172,9 @@ class Diagnosis:
     definition: str = "centre"
     #: Communes outside the territory counted in its catchments (sorted codes).
     neighbours: tuple[str, ...] = ()
+    #: Indicators of those outside communes (``code``, ``nom`` and the indicators, read
+    #: with the same sources), for callers that count them too (``tierslieux sites``).
+    neighbour_communes: pd.DataFrame | None = None
 
 
 def synthetic_note() -> str:
@@ -548,6 +551,8 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     table = communes.table.set_index("code")
     notes.extend(_silent_neighbours(indicators, outside))
     own = indicators[indicators["code"].isin(set(codes))].reset_index(drop=True)
+    beyond = indicators[indicators["code"].isin(set(outside))].reset_index(drop=True)
+    beyond.insert(1, "nom", table["nom"].reindex(beyond["code"]).to_numpy())
     names = table["nom"].reindex(own["code"]).to_numpy()
     result = own.assign(nom=names)
     zone_columns = [c for c in ("bv2022", "epci", "dep") if zonages and c in zonages.table]
@@ -630,6 +635,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         rural_focus=request.rural,
         definition=catchments.definition,
         neighbours=tuple(outside),
+        neighbour_communes=beyond,
     )
 
 

@@ -71,6 +71,7 @@ from tierslieux.pipeline import (
     _resolve_zonages,
     demo_files,
     demo_note,
+    neighbours_note,
     possibly_within,
     resolve_communes,
     resolve_densite,
@@ -136,8 +137,9 @@ class SitesRequest:
     #: ``non``, ``candidats`` (rural candidates only) or ``candidats-et-demande``
     #: (and only the demand of rural communes counts): see ``model.rurality``.
     rural: str = "non"
-    #: Structures and questionnaire groups just outside the territory, within reach of a
-    #: candidate, count for its base community (the demand stays the territory's).
+    #: Structures, questionnaire groups and (objective couverture, demand from the census)
+    #: potential users of the communes just outside the territory, within reach of a
+    #: candidate, count for it (the candidates stay the territory's).
     neighbours: bool = True
     #: Objective co2, take-up model (None = the cited defaults, or the questionnaire).
     users_share: float | None = None
@@ -329,10 +331,26 @@ def _epci_groups(
     return labels, dict.fromkeys(distinct, request.min_per_epci)
 
 
+@dataclass(frozen=True)
+class _Demand:
+    """Demand per territory code, optional one-way commute km, notes, and the demand of
+    the communes just outside the territory (empty unless asked)."""
+
+    demand: pd.Series
+    km: pd.Series | None
+    notes: list[str]
+    outside: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+
+
 def _demand(
-    settings: Settings, request: SitesRequest, codes: list[str]
-) -> tuple[pd.Series, pd.Series | None, list[str]]:
-    """Return demand per code, optional one-way commute km per code, and notes."""
+    settings: Settings, request: SitesRequest, codes: list[str], *, neighbours: bool = False
+) -> _Demand:
+    """Return demand per code, optional one-way commute km per code, and notes.
+
+    With ``neighbours`` (and the demand read from the census), the potential users of
+    the communes of the file outside the territory, within the longest catchment of the
+    run of one of its communes, come too (``outside``, read with the same sources).
+    """
     notes: list[str] = []
     if request.demand is not None:
         frame = read_csv_strings(request.demand, role="demande")
@@ -387,7 +405,8 @@ def _demand(
                 index=demand.index,
             )
         notes.append(_("Demande lue dans {path}.", path=request.demand))
-        return demand.reindex(codes).fillna(0.0), km, notes
+        return _Demand(demand.reindex(codes).fillna(0.0), km, notes)
+    reach = max(request.minutes, *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther
     diagnosis = run_diagnosis(
         settings,
         DiagnoseRequest(
@@ -395,15 +414,19 @@ def _demand(
             communes=request.communes,
             mobpro=request.mobpro,
             travel_times=request.travel_times,
-            minutes=request.minutes,
+            minutes=reach if neighbours else request.minutes,
             demo=request.demo,
-            # Only the potential per commune is used: catchments need no neighbours here.
-            neighbours=False,
+            # Only the potential per commune is used, and the outside communes' one.
+            neighbours=neighbours,
         ),
     )
-    # The definition of "rural" is said once, by the site selection itself.
-    rural_note = rural_definition_note(diagnosis.rural_definition)
-    notes.extend(n for n in diagnosis.notes if n != rural_note)
+    # The definition of "rural" is said once, by the site selection itself, and the
+    # neighbours counted by the sites' own note (within reach of a candidate).
+    said = {
+        rural_definition_note(diagnosis.rural_definition),
+        neighbours_note(list(diagnosis.neighbours), reach),
+    }
+    notes.extend(n for n in diagnosis.notes if n not in said)
     if diagnosis.mobpro_kind == "flux":
         raise SchemaError(
             _(
@@ -412,7 +435,11 @@ def _demand(
             )
         )
     table = diagnosis.communes.set_index("code")["potentiel"].astype("float64")
-    return table.reindex(codes).fillna(0.0), None, notes
+    outside = pd.Series(dtype="float64")
+    beyond = diagnosis.neighbour_communes
+    if neighbours and beyond is not None and len(beyond):
+        outside = beyond.set_index("code")["potentiel"].astype("float64").fillna(0.0)
+    return _Demand(table.reindex(codes).fillna(0.0), None, notes, outside)
 
 
 def _rule(request: SitesRequest) -> CommunityRule:
@@ -422,10 +449,12 @@ def _rule(request: SitesRequest) -> CommunityRule:
 
 
 def _site_pairs(setup: _Setup, minutes: float) -> pd.DataFrame:
-    """Candidate -> communes within ``minutes`` (each candidate covers its own commune)."""
+    """Candidate -> communes within ``minutes`` (each candidate covers its own commune),
+    the outside communes of the demand included."""
+    outside = setup.outside_points
     if not setup.sites.places:
-        return catchment_pairs(setup.engine, setup.points, minutes)
-    found = setup.engine.within(setup.sites.points, setup.points, minutes)
+        return catchment_pairs(setup.engine, setup.points, minutes, reach=outside)
+    found = setup.engine.within(setup.sites.points, setup.demand_points, minutes)
     own = pd.DataFrame(
         {"origin": setup.sites.ids, "destination": setup.sites.communes, "minutes": 0.0}
     )
@@ -453,7 +482,27 @@ class _Setup:
     #: Communes of the file outside the territory whose structures and groups can make
     #: a candidate's base community (``None``: the territory only).
     neighbour_points: pd.DataFrame | None = None
+    #: Objective couverture: potential users of the outside communes that count when a
+    #: candidate reaches them (index: codes; empty: the territory's demand only).
+    outside_demand: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+    outside_points: pd.DataFrame | None = None
 
+    @property
+    def demand_codes(self) -> list[str]:
+        """The columns of the coverage matrix: the territory, then the outside communes."""
+        return [*self.codes, *(str(c) for c in self.outside_demand.index)]
+
+    @property
+    def demand_weights(self) -> np.ndarray:
+        """Demand of :attr:`demand_codes`."""
+        return np.concatenate([self.weights, self.outside_demand.to_numpy(dtype="float64")])
+
+    @property
+    def demand_points(self) -> pd.DataFrame:
+        """Coordinates of :attr:`demand_codes`."""
+        if self.outside_points is None or self.outside_points.empty:
+            return self.points
+        return pd.concat([self.points, self.outside_points], ignore_index=True)
 
 
 def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[str], set[str]]:
@@ -463,7 +512,7 @@ def _near_existing(setup: _Setup, radius: float, minutes: float) -> tuple[set[st
     host_points = setup.host_points
     if host_points is None or host_points.empty:
         return hosts, hosts
-    from_hosts = setup.engine.within(host_points, setup.points, max(radius, minutes))
+    from_hosts = setup.engine.within(host_points, setup.demand_points, max(radius, minutes))
     near = set(from_hosts.loc[from_hosts["minutes"] <= radius, "destination"]) | hosts
     served = set(from_hosts.loc[from_hosts["minutes"] <= minutes, "destination"]) | hosts
     return near, served
@@ -506,6 +555,7 @@ def _flow_coverage(
             "nom_commune": frame["code_commune"].astype(str).map(names),
             "demande": frame["demande"],
             "navetteurs": frame["navetteurs"],
+            "hors_territoire": ~frame["code_commune"].astype(str).isin(set(setup.codes)),
         }
     )
 
@@ -522,7 +572,8 @@ def _solve(
 ) -> tuple[SitingResult, Candidates, sparse.csr_matrix]:
     sites = setup.sites
     pairs = _site_pairs(setup, minutes)
-    matrix = sparse_within_to_csr(pairs, sites.ids, setup.codes)
+    demand_codes = setup.demand_codes
+    matrix = sparse_within_to_csr(pairs, sites.ids, demand_codes)
     community_pairs = pairs
     if setup.neighbour_points is not None and len(setup.neighbour_points):
         outside = setup.engine.within(sites.points, setup.neighbour_points, minutes)
@@ -535,7 +586,12 @@ def _solve(
     )
     distinct = request.distinct_themes and candidates.themes is not None
     themes = list(candidates.themes) if candidates.themes is not None else None
-    weights = setup.weights
+    weights = setup.demand_weights
+    if len(setup.outside_demand):
+        # An outside commune no candidate reaches is no demand of the territory's sites.
+        reached = np.asarray(matrix.getnnz(axis=0)).ravel() > 0
+        beyond = np.arange(len(demand_codes)) >= len(setup.codes)
+        weights = np.where(beyond & ~reached, 0.0, weights)
     fixed: list[int] = []
     served: set[str] = set()
     if setup.existing and request.tiers_lieux_mode == "garder":
@@ -551,7 +607,7 @@ def _solve(
         near, served = _near_existing(setup, radius, minutes)
         allowed &= ~np.isin(np.asarray(sites.communes), sorted(near))
         # Demand already within reach of an existing tiers-lieu is not counted again.
-        weights = np.where(np.isin(np.asarray(setup.codes), sorted(served)), 0.0, weights)
+        weights = np.where(np.isin(np.asarray(demand_codes), sorted(served)), 0.0, weights)
         if int(allowed.sum()) < count:
             raise InfeasibleError(
                 _(
@@ -571,7 +627,7 @@ def _solve(
         allowed &= setup.rural_sites
     if setup.not_rural_demand:
         served = served | setup.not_rural_demand
-        weights = np.where(np.isin(np.asarray(setup.codes), sorted(served)), 0.0, weights)
+        weights = np.where(np.isin(np.asarray(demand_codes), sorted(served)), 0.0, weights)
     if exclude is not None:
         allowed[exclude] = False
     if candidates.community is not None and fixed:
@@ -838,6 +894,8 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         rural_sites,
         not_rural,
         neighbour_points,
+        objective.outside,
+        located[located["code"].isin(set(objective.outside.index))].reset_index(drop=True),
     )
     try:
         result, candidates, matrix = _solve(
@@ -864,6 +922,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         if setup.flow_model is not None
         else _coverage_frame(result, matrix, setup, names)
     )
+    notes.append(_outside_demand_note(setup, request, coverage))
     co2 = None
     if objective.uptake is not None:
         co2 = _co2_estimate(objective.uptake, result, sites, coverage, notes)
@@ -1027,22 +1086,58 @@ def _sites_frame(result: SitingResult, candidates: Candidates, setup: _Setup) ->
     return pd.DataFrame(rows)
 
 
+def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.DataFrame) -> str:
+    """Say whether the demand just outside the territory counts, and how much is covered."""
+    if request.objective == "co2":
+        return _(
+            "Objectif CO₂ : seule la demande des communes du territoire compte (les "
+            "communes voisines ne comptent que pour les communautés-bases)."
+        )
+    if not request.neighbours:
+        return _("Demande limitée aux communes du territoire (--sans-communes-voisines).")
+    if request.demand is not None:
+        return _(
+            "Demande lue dans {path} : seules les communes du territoire comptent.",
+            path=request.demand,
+        )
+    if request.rural == "candidats-et-demande":
+        return _(
+            "--rural candidats-et-demande : la demande des communes voisines hors du "
+            "territoire ne compte pas (leur caractère rural n'est pas lu)."
+        )
+    outside = coverage[coverage["hors_territoire"]].drop_duplicates("code_commune")
+    return _(
+        "Demande : les usagers potentiels des communes hors du territoire à moins de "
+        "{m:g} minutes d'un candidat comptent (lus dans les mêmes sources ; "
+        "--sans-communes-voisines pour s'en tenir au territoire) : {n} commune(s) "
+        "voisine(s) lue(s), dont {c} couverte(s) par les sites choisis, soit {u} usagers "
+        "potentiels ({codes}).",
+        m=request.minutes,
+        n=len(setup.outside_demand),
+        c=len(outside),
+        u=format_number(float(outside["demande"].sum()), 1),
+        codes=", ".join(sorted(outside["code_commune"].astype(str))[:10]) or _("aucune"),
+    )
+
+
 def _coverage_frame(
     result: SitingResult, matrix: sparse.csr_matrix, setup: _Setup, names: pd.Series
 ) -> pd.DataFrame:
-    sites, codes = setup.sites, setup.codes
+    sites, codes, weights = setup.sites, setup.demand_codes, setup.demand_weights
+    inside = len(setup.codes)
     rows = [
         {
             "code_site": sites.ids[site.index],
             "nom_site": sites.names[site.index],
             "code_commune": codes[int(i)],
             "nom_commune": names.get(codes[int(i)]),
-            "demande": float(setup.weights[int(i)]),
+            "demande": float(weights[int(i)]),
+            "hors_territoire": int(i) >= inside,
         }
         for site in result.sites
         for i in matrix[site.index].indices
     ]
-    columns = ["code_site", "nom_site", "code_commune", "nom_commune", "demande"]
+    columns = ["code_site", "nom_site", "code_commune", "nom_commune", "demande", "hors_territoire"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -1340,6 +1435,8 @@ class _ObjectiveInputs:
     flow_model: _FlowModel | None
     uptake: Uptake | None
     notes: list[str]
+    #: Objective couverture: demand of the communes just outside the territory.
+    outside: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
 
 
 def _objective(
@@ -1375,14 +1472,18 @@ def _objective(
         weights = flow_model.potential(request.minutes, codes)
         return _ObjectiveInputs(weights, unit, flow_model, take_up, notes)
     report("recensement", _("Diagnostic du recensement (usagers potentiels)"))
-    demand, km, demand_notes = _demand(settings, request, codes)
-    notes[:0] = demand_notes
-    weights = demand.to_numpy(dtype="float64")
+    # Objective couverture: the potential users just outside the territory count too
+    # (not with ``--rural candidats-et-demande``: their rurality is not read).
+    neighbours = take_up is None and request.neighbours and request.rural != "candidats-et-demande"
+    read = _demand(settings, request, codes, neighbours=neighbours)
+    notes[:0] = read.notes
+    weights = read.demand.to_numpy(dtype="float64")
     if request.respondents is not None:
         weights = weights + respondents_per_commune(request.respondents, codes, notes)
     if take_up is None:
-        return _ObjectiveInputs(weights, _("usagers potentiels couverts"), None, None, notes)
-    weights = _co2_per_user(settings, km, codes, weights, notes, take_up.factor().central)
+        unit = _("usagers potentiels couverts")
+        return _ObjectiveInputs(weights, unit, None, None, notes, read.outside)
+    weights = _co2_per_user(settings, read.km, codes, weights, notes, take_up.factor().central)
     return _ObjectiveInputs(weights, unit, None, take_up, notes)
 
 
