@@ -149,3 +149,36 @@ def test_summary_counts_communes_with_a_base_community(tmp_path: Path, env: dict
     code, output, _out = _communities(tmp_path, env)
     assert code == 0, output
     assert "1 commune(s) sur 16 avec une communauté-base à portée" in output
+
+
+def test_rna_alone_without_sirene_nor_places(
+    tmp_path: Path, env: dict[str, str], data_dir: Path
+) -> None:
+    # Bug: the RNA gives no coordinates; alone it crashed with KeyError 'latitude'.
+    communes = tmp_path / "communes.csv"
+    communes.write_text(
+        "code,nom,latitude,longitude\n05179,Veynes,44.53,5.82\n05023,Briançon,44.9,6.64\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "rna-seule"
+    result = runner.invoke(
+        app,
+        [
+            "communities",
+            "--territory",
+            "dep:05",
+            "--communes",
+            str(communes),
+            "--rna",
+            str(data_dir / "rna" / "rna_import_20250901_dpt_05.csv"),
+            "--offline",
+            "--out",
+            str(out),
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "inattendue" not in result.output
+    rows = _rows(out / "structures.csv")
+    assert rows
+    assert all(r["latitude"] and r["position_approchee"] == "True" for r in rows)

@@ -836,6 +836,16 @@ def _network_notes(networks: pd.DataFrame | None, frames: list[pd.DataFrame]) ->
     ]
 
 
+def _with_structure_columns(structures: pd.DataFrame) -> pd.DataFrame:
+    """Every column of structures.csv, even from a source without coordinates (the RNA)."""
+    missing = {
+        c: float("nan") if c in ("latitude", "longitude") else None
+        for c in STRUCTURE_COLUMNS
+        if c not in structures.columns
+    }
+    return structures.assign(**missing) if missing else structures
+
+
 def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: PLR0915
     """Build the directory of potential base-community structures of a territory.
 
@@ -944,6 +954,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
                 n=found - len(structures),
             )
         )
+    structures = _with_structure_columns(structures)
     # Structures without coordinates are placed at their commune's centre (flagged).
     centres = communes.table.set_index("code")[["latitude", "longitude"]]
     missing = structures["latitude"].isna() | structures["longitude"].isna()
