@@ -27,6 +27,12 @@ def shared_real() -> Path:
     return SHARED_REAL
 
 
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Environment of a CLI run: a cache of its own (modules needing a database override it)."""
+    return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
+
+
 @pytest.fixture(autouse=True)
 def _french() -> object:
     """Run every test in French, the default language."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,3 +25,9 @@ def write_cget(path: Path, *codes: str) -> Path:
     ]
     path.write_text(_CGET_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a comma-separated UTF-8 output file, as strings."""
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

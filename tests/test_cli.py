@@ -15,11 +15,6 @@ from tierslieux.model.indicators import INDICATORS
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
-
-
 def test_demo_runs_offline_and_is_labelled(tmp_path: Path, env: dict[str, str]) -> None:
     out = tmp_path / "demo"
     result = runner.invoke(app, ["diagnose", "--demo", "--out", str(out)], env=env)

@@ -3,26 +3,15 @@ intercommunality alone is no base community, and no site rests on one."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
+from sites_helpers import read_rows
 from tierslieux.cli import app
 from tierslieux.pipeline import demo_files
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _communities(tmp_path: Path, env: dict[str, str], *options: str) -> tuple[int, str, Path]:
@@ -63,14 +52,14 @@ def _communities(tmp_path: Path, env: dict[str, str], *options: str) -> tuple[in
 def test_epci_alone_is_no_base_community_and_no_site(tmp_path: Path, env: dict[str, str]) -> None:
     code, output, out = _communities(tmp_path, env)
     assert code == 0, output
-    structures = _rows(out / "structures.csv")
+    structures = read_rows(out / "structures.csv")
     # One row for the EPCI found in the zonings and in the actors file, both sources kept.
     epci = [r for r in structures if "000000001" in r["identifiant"] + r["identifiants_fusionnes"]]
     assert len(epci) == 1
     assert "INSEE intercommunalités" in epci[0]["sources"]
     assert "Liste d'acteurs fournie (acteurs.csv)" in epci[0]["sources"]
     assert "1 doublon(s) fusionné(s)" in output
-    communities = {r["code"]: r for r in _rows(out / "communities.csv")}
+    communities = {r["code"]: r for r in read_rows(out / "communities.csv")}
     # 00101: the intercommunality is the only structure in reach: no base community.
     assert communities["00101"]["ouverture"] == "absente"
     assert communities["00101"]["communaute_base"] == "False"
@@ -87,7 +76,7 @@ def test_epci_alone_is_no_base_community_and_no_site(tmp_path: Path, env: dict[s
     sites_out = tmp_path / "sites"
     result = runner.invoke(app, [*base, "--count", "1", "--out", str(sites_out)], env=env)
     assert result.exit_code == 0, result.output
-    (site,) = _rows(sites_out / "sites.csv")
+    (site,) = read_rows(sites_out / "sites.csv")
     assert site["code"] == "00108"
     assert site["structures_communaute"] == "Coop Démo (CAE)"
     assert site["partenaires"] == "CC des Monts-Chimères (FICTIVE) (acteur du développement)"
@@ -108,14 +97,14 @@ def test_questionnaire_group_makes_a_base_community(tmp_path: Path, env: dict[st
     groups.write_text("groupe,theme,membres,communes\n4,vie:garde,3,00101\n", encoding="utf-8")
     code, output, out = _communities(tmp_path, env, "--groups", str(groups))
     assert code == 0, output
-    row = {r["code"]: r for r in _rows(out / "communities.csv")}["00101"]
+    row = {r["code"]: r for r in read_rows(out / "communities.csv")}["00101"]
     assert row["communaute_base"] == "True"
     assert row["groupes"] == "groupe 4 (3 membres)"
     # One kind (a group) with a partner to call: to widen, not closed.
     assert row["ouverture"] == "a_elargir"
     code, output, out = _communities(tmp_path, env, "--groups", str(groups), "--min-membres", "4")
     assert code == 0, output
-    assert {r["code"]: r for r in _rows(out / "communities.csv")}["00101"]["ouverture"] == "absente"
+    assert {r["code"]: r for r in read_rows(out / "communities.csv")}["00101"]["ouverture"] == "absente"
 
 
 def test_min_structures_zero_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
@@ -138,7 +127,7 @@ def test_new_site_needs_a_base_community_beside_kept_tiers_lieux(
     # 00101 is kept (existing tiers-lieu); a second site can only be 00108 (Coop Démo).
     result = runner.invoke(app, [*options, "--count", "2", "--out", str(tmp_path / "s")], env=env)
     assert result.exit_code == 0, result.output
-    assert {r["code"] for r in _rows(tmp_path / "s" / "sites.csv")} == {"00101", "00108"}
+    assert {r["code"] for r in read_rows(tmp_path / "s" / "sites.csv")} == {"00101", "00108"}
     result = runner.invoke(app, [*options, "--count", "3", "--out", str(tmp_path / "t")], env=env)
     assert result.exit_code == 1
     assert "dont 1 tiers-lieux existants imposés : il faut 2 nouveau(x) site(s)" in result.output
@@ -179,6 +168,6 @@ def test_rna_alone_without_sirene_nor_places(
     )
     assert result.exit_code == 0, result.output
     assert "inattendue" not in result.output
-    rows = _rows(out / "structures.csv")
+    rows = read_rows(out / "structures.csv")
     assert rows
     assert all(r["latitude"] and r["position_approchee"] == "True" for r in rows)

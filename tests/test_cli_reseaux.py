@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from tierslieux.cli import app
@@ -31,11 +30,6 @@ def _args(data_dir: Path, out: Path, *extra: str) -> list[str]:
         str(out),
         *extra,
     ]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
 
 
 def test_communities_with_network_list(data_dir: Path, tmp_path: Path, env) -> None:

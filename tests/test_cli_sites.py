@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from sites_helpers import write_cget
+from sites_helpers import read_rows, write_cget
 from tierslieux.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_demo_sites(tmp_path: Path, env: dict[str, str]) -> None:
@@ -29,7 +18,7 @@ def test_demo_sites(tmp_path: Path, env: dict[str, str]) -> None:
     result = runner.invoke(app, ["sites", "--demo", "--count", "2", "--out", str(out)], env=env)
     assert result.exit_code == 0, result.output
     assert "HiGHS" in result.output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert len(sites) == 2
     assert list(sites[0])[:7] == [
         "rang",
@@ -40,8 +29,8 @@ def test_demo_sites(tmp_path: Path, env: dict[str, str]) -> None:
         "theme",
         "communaute_base",
     ]
-    assert len(_rows(out / "alternatives.csv")) == 2
-    sensitivity = _rows(out / "sensitivity.csv")
+    assert len(read_rows(out / "alternatives.csv")) == 2
+    sensitivity = read_rows(out / "sensitivity.csv")
     assert {(r["minutes"], r["nb_sites"]) for r in sensitivity} >= {
         ("15.0", "2"),
         ("20.0", "2"),
@@ -49,7 +38,7 @@ def test_demo_sites(tmp_path: Path, env: dict[str, str]) -> None:
         ("20.0", "1"),
         ("20.0", "3"),
     }
-    assert _rows(out / "coverage.csv")
+    assert read_rows(out / "coverage.csv")
     page = (out / "sites.html").read_text(encoding="utf-8")
     assert "<svg" in page
     assert "FICTIF" in page
@@ -73,7 +62,7 @@ def test_demo_sites_with_structures_and_themes(tmp_path: Path, env: dict[str, st
         env=env,
     )
     assert result.exit_code == 0, result.output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert all(r["communaute_base"] == "structures" for r in sites)
     assert len({r["theme"] for r in sites}) == 2
     # Who makes each site's base community: the step-1, 2, 4 structures of its
@@ -132,7 +121,7 @@ def test_demand_file_and_co2(tmp_path: Path, env: dict[str, str]) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "CO₂" in result.output
-    assert _rows(out / "sites.csv")
+    assert read_rows(out / "sites.csv")
 
 
 # --------------------------------------------------------------------------------------
@@ -176,14 +165,14 @@ def test_existing_tiers_lieu_kept_is_a_fixed_site_counted_in_k(
         str(places),
     )
     assert code == 0, output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     # Two places in one commune: one fixed site, the other slot goes to the best commune.
     assert {r["code"] for r in sites} == {"00108", "00101"}
     fixed = [r for r in sites if r["impose"] == "True"]
     assert [r["code"] for r in fixed] == ["00108"]
     assert fixed[0]["tiers_lieux_existants"] == "Lieu Test 1 ; Lieu Test 2"
     assert "2 lieu(x) dans 1 commune(s)" in output
-    alternatives = _rows(out / "alternatives.csv")
+    alternatives = read_rows(out / "alternatives.csv")
     assert any("existant" in r["message"] for r in alternatives)
     page = (out / "sites.html").read_text(encoding="utf-8")
     assert "<td>oui</td>" in page  # booleans in words, shares as percentages
@@ -220,7 +209,7 @@ def test_existing_tiers_lieu_excluded_and_its_demand_not_counted(
         "exclure",
     )
     assert code == 0, output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert [r["code"] for r in sites] == ["00102"]
     assert float(sites[0]["valeur"]) == pytest.approx(80.0)
     # A wide exclusion radius leaves no candidate near Bourg-Fictif: explained.
@@ -271,10 +260,10 @@ def test_min_per_epci(tmp_path: Path, env: dict[str, str]) -> None:
     base = ["--count", "2", "--minutes", "1", "--demand", str(demand)]
     code, output, out = _sites(tmp_path, env, *base)
     assert code == 0, output
-    assert {r["code"] for r in _rows(out / "sites.csv")} == {"00101", "00102"}
+    assert {r["code"] for r in read_rows(out / "sites.csv")} == {"00101", "00102"}
     code, output, out = _sites(tmp_path, env, *base, "--min-par-epci", "1")
     assert code == 0, output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert {r["code"] for r in sites} == {"00101", "00108"}
     assert {r["intercommunalite"] for r in sites} == {
         "CC du Val-d'Exemple (FICTIVE) (000000001)",
@@ -302,7 +291,7 @@ def test_theme_rule_switch(tmp_path: Path, env: dict[str, str]) -> None:
     assert "thèmes différents" in output
     code, output, out = _sites(tmp_path, env, *base, "--themes-libres")
     assert code == 0, output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert len(sites) == 2
     assert {r["theme"] for r in sites} == {"culture"}
     assert all(r["communaute_base"] == "structures" for r in sites)
@@ -328,7 +317,7 @@ def test_kept_tiers_lieu_takes_no_theme_from_new_sites(tmp_path: Path, env: dict
         str(places),
     )
     assert code == 0, output
-    sites = {r["code"]: r for r in _rows(out / "sites.csv")}
+    sites = {r["code"]: r for r in read_rows(out / "sites.csv")}
     assert sites["00101"]["impose"] == "True"
     assert sites["00101"]["theme"] == "tiers-lieu existant (00101)"
     other = next(r for c, r in sites.items() if c != "00101")
@@ -377,18 +366,18 @@ def test_questionnaire_groups_are_base_communities(tmp_path: Path, env: dict[str
     # distinct themes the best is 00101 + 00108 = 110 (00102 + 00108 = 90).
     code, output, out = _sites(tmp_path, env, "--count", "2", *base)
     assert code == 0, output
-    sites = {r["code"]: r for r in _rows(out / "sites.csv")}
+    sites = {r["code"]: r for r in read_rows(out / "sites.csv")}
     assert set(sites) == {"00101", "00108"}
     assert sites["00101"]["communaute_base"] == "groupe 1"
     assert sites["00108"]["communaute_base"] == "groupe 3"
     assert sites["00108"]["theme"] == "secteur:tic"
     code, output, out = _sites(tmp_path, env, "--count", "2", *base, "--themes-libres")
     assert code == 0, output
-    assert {r["code"] for r in _rows(out / "sites.csv")} == {"00101", "00102"}
+    assert {r["code"] for r in read_rows(out / "sites.csv")} == {"00101", "00102"}
     # At least 4 members: only group 2 (00102) remains.
     code, output, out = _sites(tmp_path, env, "--count", "1", *base, "--min-membres", "4")
     assert code == 0, output
-    assert [r["code"] for r in _rows(out / "sites.csv")] == ["00102"]
+    assert [r["code"] for r in read_rows(out / "sites.csv")] == ["00102"]
 
 
 def test_groups_and_structures_together(tmp_path: Path, env: dict[str, str]) -> None:
@@ -417,7 +406,7 @@ def test_groups_and_structures_together(tmp_path: Path, env: dict[str, str]) -> 
         str(structures),
     )
     assert code == 0, output
-    sites = {r["code"]: r for r in _rows(out / "sites.csv")}
+    sites = {r["code"]: r for r in read_rows(out / "sites.csv")}
     assert set(sites) == {"00102", "00108"}
     assert sites["00102"]["communaute_base"] == "structures ; groupe 2"
     assert sites["00102"]["themes_disponibles"] == "culture;partage:temps"
@@ -441,7 +430,7 @@ def test_group_members_counted_per_commune(tmp_path: Path, env: dict[str, str]) 
     )
     code, output, out = _sites(tmp_path, env, *base, "--groups", str(split))
     assert code == 0, output
-    assert [(r["code"], r["communaute_base"]) for r in _rows(out / "sites.csv")] == [
+    assert [(r["code"], r["communaute_base"]) for r in read_rows(out / "sites.csv")] == [
         ("00108", "groupe 7")
     ]
 

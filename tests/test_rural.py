@@ -8,7 +8,6 @@ urbaine"; every other commune is "rural à habitat dispersé".
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sites_helpers import read_rows
 from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError
@@ -32,16 +32,6 @@ URBAN = {"00101", "00102"}
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(offline=True, cache_dir=tmp_path / "cache")
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 # --------------------------------------------------------------------------------------
@@ -89,7 +79,7 @@ def _diagnose(tmp_path: Path, env: dict[str, str], *options: str) -> Path:
 
 def test_diagnostic_shows_density_urban_area_and_rural(tmp_path: Path, env: dict[str, str]) -> None:
     out = _diagnose(tmp_path, env)
-    rows = {r["code"]: r for r in _rows(out / "communes.csv")}
+    rows = {r["code"]: r for r in read_rows(out / "communes.csv")}
     assert rows["00101"]["densite"] == "1"
     assert rows["00101"]["densite_libelle"] == "Grands centres urbains"
     assert rows["00101"]["categorie_aav"] == "11"
@@ -119,7 +109,7 @@ def test_diagnose_rural_limits_the_report_tables(tmp_path: Path, env: dict[str, 
     assert "<td>Villedémo (FICTIF) (00108)</td>" in page
     assert "Les 20 premières communes rurales" in page
     # The CSV files keep every commune.
-    assert len(_rows(out / "communes.csv")) == 16
+    assert len(read_rows(out / "communes.csv")) == 16
     sources = json.loads((out / "sources.json").read_text(encoding="utf-8"))
     assert sources["parametres"]["tableaux_communes_rurales"] is True
 
@@ -128,7 +118,7 @@ def test_diagnostic_without_grid_uses_the_stated_proxy(tmp_path: Path, env: dict
     out = tmp_path / "diag"
     result = runner.invoke(app, ["diagnose", "--demo", "--out", str(out)], env=env)
     assert result.exit_code == 0, result.output
-    rows = {r["code"]: r for r in _rows(out / "communes.csv")}
+    rows = {r["code"]: r for r in read_rows(out / "communes.csv")}
     assert rows["00104"]["rural"] == "True"  # CATEAAV2020 = 30
     assert rows["00102"]["rural"] == "False"  # couronne, no UU2020 in the demo zonings
     assert rows["00104"]["densite"] == ""
@@ -254,6 +244,6 @@ def test_cli_sites_rural(tmp_path: Path, env: dict[str, str]) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Sites limités aux communes rurales" in result.output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert {r["rural"] for r in sites} == {"True"}
     assert not {r["code"] for r in sites} & URBAN

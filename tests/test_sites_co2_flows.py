@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from sites_helpers import read_rows
 from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError
 from tierslieux.pipeline_sites import SitesRequest, run_sites
 
 runner = CliRunner()
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_demo_co2_uses_the_flow_rule(tmp_path: Path) -> None:
@@ -29,10 +24,10 @@ def test_demo_co2_uses_the_flow_rule(tmp_path: Path) -> None:
         env={"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert result.exit_code == 0, result.output
-    sites = _rows(out / "sites.csv")
+    sites = read_rows(out / "sites.csv")
     assert len(sites) == 2
     assert float(sites[0]["valeur"]) > 0
-    assert len(_rows(out / "sensitivity.csv")) >= 4
+    assert len(read_rows(out / "sensitivity.csv")) >= 4
 
 
 def test_flow_rule_objective_and_gain_minimal(tmp_path: Path) -> None:
@@ -177,6 +172,6 @@ def test_cli_prints_the_annual_range_and_writes_the_assumptions(tmp_path: Path) 
     assert "t CO₂e évitées par an" in result.output
     assert "fourchette" in result.output
     assert "Hypothèses du CO₂" in result.output
-    rows = _rows(out / "hypotheses_co2.csv")
+    rows = read_rows(out / "hypotheses_co2.csv")
     assert rows[0]["parametre"].startswith("part des navetteurs")
     assert "Hypothèses du CO₂" in (out / "sites.html").read_text(encoding="utf-8")
