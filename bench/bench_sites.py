@@ -49,7 +49,7 @@ def bench_co2(mobpro: Path | None) -> int:
 
     from tierslieux.config import Settings  # noqa: PLC0415
     from tierslieux.pipeline import synthesise_mobpro_for  # noqa: PLC0415
-    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+    from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
     from tierslieux.sources.mobpro import open_mobpro  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,11 +16,11 @@ from tierslieux.errors import InfeasibleError
 from tierslieux.pipeline import (
     CommunitiesRequest,
     DiagnoseRequest,
-    neighbours_note,
     run_communities,
     run_diagnosis,
 )
-from tierslieux.pipeline_sites import SitesRequest, run_sites
+from tierslieux.pipeline.inputs import neighbours_note
+from tierslieux.pipeline.sites import SitesRequest, run_sites
 from tierslieux.reports.diagnosis import render_report, write_diagnosis
 
 if TYPE_CHECKING:

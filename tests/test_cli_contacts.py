@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, exc, text
 from typer.testing import CliRunner, Result
 
 from tierslieux.cli import app
-from tierslieux.pipeline_contacts import default_database_path
+from tierslieux.pipeline.contacts import default_database_path
 
 runner = CliRunner()
 

@@ -233,7 +233,7 @@ def test_existing_tiers_lieu_excluded_and_its_demand_not_counted(
 def test_existing_tiers_lieux_found_in_data_dir(tmp_path: Path) -> None:
     from tierslieux.config import Settings  # noqa: PLC0415
     from tierslieux.pipeline import demo_files  # noqa: PLC0415
-    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+    from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
 
     data = tmp_path / "data"
     data.mkdir()
@@ -328,7 +328,7 @@ def test_min_per_epci_without_zonages_is_explained(tmp_path: Path) -> None:
     from tierslieux.config import Settings  # noqa: PLC0415
     from tierslieux.errors import SchemaError  # noqa: PLC0415
     from tierslieux.pipeline import demo_files  # noqa: PLC0415
-    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+    from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
 
     demand = _demand(tmp_path / "d.csv", _HAND)
     settings = Settings(cache_dir=tmp_path / "cache", offline=True)

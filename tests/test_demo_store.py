@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tierslieux.config import Settings
-from tierslieux.pipeline_contacts import default_database_path, demo_database_path
-from tierslieux.pipeline_survey import SurveyAnalysisRequest, analyse_survey, submit_answers
+from tierslieux.pipeline.contacts import default_database_path, demo_database_path
+from tierslieux.pipeline.survey import SurveyAnalysisRequest, analyse_survey, submit_answers
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,7 +13,7 @@ import pytest
 from tierslieux.config import Settings
 from tierslieux.model.rurality import RuralDefinition
 from tierslieux.pipeline import rurality, synthesise_mobpro_for
-from tierslieux.pipeline_sites import SitesRequest, run_sites
+from tierslieux.pipeline.sites import SitesRequest, run_sites
 from tierslieux.sources.zonages import load_zonages
 
 #: Marseille, Mougins, Sanary-sur-Mer, Saint-Cyr-sur-Mer: the urban communes that led

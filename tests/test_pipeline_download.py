@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tierslieux import pipeline
 from tierslieux.config import Settings
 from tierslieux.errors import DownloadError, SourceError
 from tierslieux.pipeline import DiagnoseRequest, run_diagnosis
+from tierslieux.pipeline import inputs as pipeline_inputs
 from tierslieux.sources.catalog import Dataset
 
 DATA = Path(__file__).parent / "data"
@@ -30,7 +30,7 @@ def test_official_downloads_are_used_and_zonages_optional(
             raise DownloadError("HTTP 404")
         return files[dataset.id]
 
-    monkeypatch.setattr(pipeline, "fetch_dataset", fake_fetch)
+    monkeypatch.setattr(pipeline_inputs, "fetch_dataset", fake_fetch)
     settings = Settings(cache_dir=tmp_path / "cache")
     diagnosis = run_diagnosis(settings, DiagnoseRequest(territory="dep:05"))
     assert fetched == ["communes-api", "zonages-2026", "mobpro-2021"]

@@ -11,7 +11,7 @@ from sites_helpers import read_rows
 from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError
-from tierslieux.pipeline_sites import SitesRequest, run_sites
+from tierslieux.pipeline.sites import SitesRequest, run_sites
 
 runner = CliRunner()
 

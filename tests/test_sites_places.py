@@ -16,7 +16,7 @@ from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError
 from tierslieux.pipeline import demo_files
-from tierslieux.pipeline_sites import SitesRequest, run_sites
+from tierslieux.pipeline.sites import SitesRequest, run_sites
 from tierslieux.sources.communes import load_communes
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ import pytest
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError, SourceError, StoreError
 from tierslieux.model.survey import load_questionnaire
-from tierslieux.pipeline_contacts import contact_store
-from tierslieux.pipeline_survey import (
+from tierslieux.pipeline.contacts import contact_store
+from tierslieux.pipeline.survey import (
     export_answers,
     forget_respondent,
     import_answers,

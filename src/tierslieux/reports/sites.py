@@ -16,7 +16,7 @@ from tierslieux.reports.maps import Marker, choropleth_svg
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tierslieux.pipeline_sites import SitesResult
+    from tierslieux.pipeline.sites import SitesResult
 
 __all__ = ["write_sites"]
 

@@ -12,7 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline_survey import SCORE_CRITERIA
+from tierslieux.pipeline.survey import SCORE_CRITERIA
 from tierslieux.reports._write import atomic_output_dir
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from tierslieux.pipeline_survey import SurveyAnalysis
+    from tierslieux.pipeline.survey import SurveyAnalysis
 
 __all__ = ["render_survey_html", "write_survey"]
 

@@ -16,11 +16,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tierslieux.cli_common import DebugOpt, LangOpt, guarded, settings_from
-from tierslieux.cli_common import err_console as _err
-from tierslieux.cli_common import out_console as _out
+from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import err_console as _err
+from tierslieux.cli.common import out_console as _out
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline_contacts import (
+from tierslieux.pipeline.contacts import (
     CONSENT_BASES,
     contact_store,
     export_person,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from tierslieux.config import Settings
-    from tierslieux.pipeline_contacts import ContactView, EventView, ImportIssue
+    from tierslieux.pipeline.contacts import ContactView, EventView, ImportIssue
 
 __all__ = ["contacts_app"]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from tierslieux.cli_common import (
+from tierslieux.cli.common import (
     MAX_OPTION_MINUTES,
     MAX_OPTION_SECONDS,
     CacheOpt,
@@ -33,8 +33,8 @@ from tierslieux.cli_common import (
     guarded,
     settings_from,
 )
-from tierslieux.cli_common import err_console as _err
-from tierslieux.cli_common import out_console as _out
+from tierslieux.cli.common import err_console as _err
+from tierslieux.cli.common import out_console as _out
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
@@ -42,7 +42,7 @@ from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTU
 
 if TYPE_CHECKING:
     from tierslieux.model.types import ProgressEvent
-    from tierslieux.pipeline_sites import Co2Estimate
+    from tierslieux.pipeline.sites import Co2Estimate
 
 __all__ = ["sites"]
 
@@ -199,7 +199,7 @@ def sites(
     debug: DebugOpt = False,  # noqa: ARG001  (read by guarded)
 ) -> None:
     """Choisir des sites d'expérimentation (couverture maximale, communautés-base)."""
-    from tierslieux.pipeline_sites import SitesRequest, run_sites  # noqa: PLC0415
+    from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
     from tierslieux.reports.sites import write_sites  # noqa: PLC0415
 
     if not territory and not demo:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from tierslieux import __version__
-from tierslieux.cli_common import (
+from tierslieux.cli.common import (
     MAX_OPTION_MINUTES,
     CacheOpt,
     CommunesOpt,
@@ -37,13 +37,13 @@ from tierslieux.cli_common import (
     ZonagesOpt,
     check_positive_option,
 )
-from tierslieux.cli_common import err_console as _err
-from tierslieux.cli_common import guarded as _guarded
-from tierslieux.cli_common import out_console as _out
-from tierslieux.cli_common import settings_from as _settings
-from tierslieux.cli_contacts import contacts_app
-from tierslieux.cli_sites import sites
-from tierslieux.cli_survey import survey_app
+from tierslieux.cli.common import err_console as _err
+from tierslieux.cli.common import guarded as _guarded
+from tierslieux.cli.common import out_console as _out
+from tierslieux.cli.common import settings_from as _settings
+from tierslieux.cli.contacts import contacts_app
+from tierslieux.cli.sites import sites
+from tierslieux.cli.survey import survey_app
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _

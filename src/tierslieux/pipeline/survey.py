@@ -1,7 +1,7 @@
 """Use cases of the questionnaire of potential users (``tierslieux survey``).
 
 Answers live in the operational store of the contacts (same database, table
-``survey_respondents``; see :mod:`tierslieux.pipeline_contacts` for where it is).
+``survey_respondents``; see :mod:`tierslieux.pipeline.contacts` for where it is).
 Respondents are pseudonymous: a random id, their commune and their answers, with
 the consent text and date; nothing else about them is kept.
 """
@@ -39,8 +39,8 @@ from tierslieux.model.survey import (
     load_questionnaire,
 )
 from tierslieux.model.territory import parse_territory
-from tierslieux.pipeline import demo_files, resolve_communes
-from tierslieux.pipeline_contacts import contact_store
+from tierslieux.pipeline.contacts import contact_store
+from tierslieux.pipeline.inputs import demo_files, resolve_communes
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
 from tierslieux.sources.survey_import import load_mapping, parse_submission, read_survey_csv
@@ -211,7 +211,7 @@ def add_answers(
     """Store answers validated by the caller (Python API); return the new ids.
 
     ``demo``: fictional answers, stored in the demonstration store when no
-    ``database_url`` is set (see :func:`~tierslieux.pipeline_contacts.contact_store`).
+    ``database_url`` is set (see :func:`~tierslieux.pipeline.contacts.contact_store`).
 
     Raises
     ------
@@ -392,7 +392,7 @@ class SurveyAnalysis:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
+def travel_engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
     del settings  # OSRM is not used for respondents: a few communes, straight line is enough
     if travel_times is not None:
         frame, _provenance = load_travel_times(travel_times)
@@ -513,7 +513,7 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
     }
     scores["jours_par_semaine"] = scores["repondant"].map(days)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
-    engine = _engine(settings, request.travel_times)
+    engine = travel_engine(settings, request.travel_times)
     sites = (
         _read_sites(request.sites, set(communes.table["code"].astype(str)))
         if request.sites is not None

@@ -4,7 +4,7 @@ Base communities of each candidate (``structures.csv`` of ``tierslieux communiti
 ``groups.csv`` of ``tierslieux survey analyse``, one definition shared with
 ``communities.csv``: :mod:`tierslieux.analysis.communities`), questionnaire respondents as demand
 (``respondents.csv``) and candidate places located in their commune.  Used by
-:mod:`tierslieux.pipeline_sites` only.
+:mod:`tierslieux.pipeline.sites` only.
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tierslieux.cli_common import DataOpt, DebugOpt, LangOpt, guarded, settings_from
-from tierslieux.cli_common import err_console as _err
-from tierslieux.cli_common import out_console as _out
+from tierslieux.cli.common import DataOpt, DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import err_console as _err
+from tierslieux.cli.common import out_console as _out
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline_survey import (
+from tierslieux.pipeline.survey import (
     SurveyAnalysisRequest,
     analyse_survey,
     export_answers,

@@ -11,7 +11,7 @@ holds a base community -- at least ``min_structures`` structures of steps 1, 2 o
 -- and the themes of that community are the themes it can carry; chosen sites then get
 distinct themes.  A ``groups.csv`` (from ``tierslieux survey analyse``) adds the questionnaire
 groups as base communities (at least ``min_members`` members in the catchment), their
-themes joining the site's (those files are read by :mod:`tierslieux._sites_inputs`).
+themes joining the site's (those files are read by :mod:`tierslieux.pipeline._sites_inputs`).
 The optimisers are :func:`tierslieux.analysis.optimise.solve_max_coverage` and, for
 the per-flow CO₂ objective, :func:`~tierslieux.analysis.optimise.solve_max_benefit`.
 """
@@ -29,16 +29,6 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from tierslieux._sites_inputs import (
-    NO_COMMUNITY_NOTE,
-    Candidates,
-    CommunityRule,
-    SiteSet,
-    base_communities,
-    locate_places,
-    read_respondents,
-    respondents_per_commune,
-)
 from tierslieux.analysis.catchment import catchment_pairs
 from tierslieux.analysis.commute_co2 import (
     DEFAULT_GAIN_MINIMAL,
@@ -63,22 +53,31 @@ from tierslieux.model.territory import parse_territory
 from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
 from tierslieux.model.types import ProgressEvent
 from tierslieux.model.uptake import Range, Uptake, questionnaire_days, uptake
-from tierslieux.pipeline import (
-    DiagnoseRequest,
-    _engine,
-    _find_one,
-    _resolve_mobpro,
-    _resolve_zonages,
+from tierslieux.pipeline._sites_inputs import (
+    NO_COMMUNITY_NOTE,
+    Candidates,
+    CommunityRule,
+    SiteSet,
+    base_communities,
+    locate_places,
+    read_respondents,
+    respondents_per_commune,
+)
+from tierslieux.pipeline.diagnose import DiagnoseRequest, run_diagnosis
+from tierslieux.pipeline.inputs import (
     demo_files,
     demo_note,
+    find_input,
     neighbours_note,
     possibly_within,
     resolve_communes,
     resolve_densite,
-    run_diagnosis,
+    resolve_mobpro,
+    resolve_zonages,
     rurality,
     synthesise_mobpro,
     synthetic_note,
+    travel_engine,
 )
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
@@ -198,7 +197,7 @@ def _territory(
         )
     else:
         communes = resolve_communes(settings, request.communes)
-        zonages = _resolve_zonages(settings, request.zonages)
+        zonages = resolve_zonages(settings, request.zonages)
     territory = parse_territory(request.territory)
     listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
     codes = select_communes(
@@ -224,7 +223,7 @@ def _existing_places(
     path = request.tiers_lieux
     # The demo's communes are fictional: a real census found in --data cannot match them.
     if path is None and not request.demo:
-        path = _find_one(settings, None, "tiers_lieux")
+        path = find_input(settings, None, "tiers_lieux")
     if path is None:
         if request.tiers_lieux_mode == "exclure":
             return {}, [
@@ -829,7 +828,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
     report("territoire", _("Lecture des communes et du territoire"))
     table, codes, geometries, label, zonages = _territory(settings, request)
     notes: list[str] = []
-    engine, _prov = _engine(settings, request.travel_times)
+    engine, _prov = travel_engine(settings, request.travel_times)
     # Coordinates of every commune of the file (workplaces and neighbours included).
     located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
     names = table.drop_duplicates("code").set_index("code")["nom"]
@@ -1355,7 +1354,7 @@ def _co2_flow_model(
         )
     if path is None and not request.demo:
         try:
-            path = _resolve_mobpro(settings, None)
+            path = resolve_mobpro(settings, None)
         except TierslieuxError:
             path = None
     if path is None:

@@ -1,0 +1,406 @@
+"""Resolve a use case's inputs: explicit paths, a ``--data`` folder, the catalogue, the demo."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from tierslieux.analysis.catchment import (
+    Catchments,
+    build_catchments,
+)
+from tierslieux.analysis.territory import select_communes
+from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
+from tierslieux.errors import SchemaError, SourceError
+from tierslieux.i18n import gettext as _
+from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
+from tierslieux.model.rurality import (
+    AAV_CATEGORY_LABELS,
+    DENSITY_LABELS,
+    RuralDefinition,
+    rural_definition_note,
+    rural_flags,
+)
+from tierslieux.model.territory import parse_territory
+from tierslieux.model.traveltime import MAX_ROAD_SPEED_KMH, StraightLineParameters
+from tierslieux.model.types import Provenance
+from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources.catalog import fetch_dataset, load_catalog
+from tierslieux.sources.communes import (
+    Communes,
+    load_commune_list,
+    load_communes,
+    merge_communes,
+)
+from tierslieux.sources.densite import Densite, load_densite
+from tierslieux.sources.osrm import OsrmEngine
+from tierslieux.sources.synthetic import write_synthetic_mobpro
+from tierslieux.sources.traveltimes import load_travel_times
+from tierslieux.sources.zonages import Zonages, load_zonages
+
+if TYPE_CHECKING:
+    from tierslieux.config import Settings
+    from tierslieux.model.traveltime import TravelTimeEngine
+
+
+#: File-name patterns recognised in a ``--data`` folder, searched recursively.
+DATA_PATTERNS: dict[str, tuple[str, ...]] = {
+    "communes": (
+        "communes*.csv",
+        "communes*.geojson",
+        "communes*.json",
+        "communes*.gpkg",
+        "communes*.shp",
+        "COMMUNE*.shp",
+    ),
+    "zonages": (
+        "table-appartenance-geo-communes-*.xlsx",
+        "table-appartenance-geo-communes-*.zip",
+        "table_supracom_*.csv",
+    ),
+    "mobpro": (
+        "RP*_mobpro*.parquet",
+        "FD_MOBPRO_*.csv",
+        "RP*_mobpro*.zip",
+        "FD_MOBPRO_*.zip",
+        "base-flux-mobilite-domicile-lieu-travail-*",
+    ),
+    "densite": (
+        "grille_densite*.xlsx",
+        "grille_densite*.zip",
+        "grille_densite*.csv",
+        "fichier_diffusion_*.xlsx",
+        "communes-france-*.csv",
+    ),
+}
+
+
+STRUCTURE_PATTERNS: dict[str, tuple[str, ...]] = {
+    "sirene_etablissements": (
+        "StockEtablissement*.parquet",
+        "StockEtablissement*.zip",
+        "StockEtablissement*.csv",
+    ),
+    "sirene_unites_legales": (
+        "StockUniteLegale*.parquet",
+        "StockUniteLegale*.zip",
+        "StockUniteLegale*.csv",
+    ),
+    "rna": ("rna_waldec_*.zip", "rna_waldec_*.csv", "rna_import_*.zip", "rna_import_*.csv"),
+    "tiers_lieux": ("CGET_TiersLieux*.csv",),
+    "gares": ("gares-de-voyageurs*.csv",),
+    "mediation": ("*lieux-de-mediation-numeriques*.json",),
+}
+
+
+def synthetic_note() -> str:
+    """The warning of every output computed from a synthetic census."""
+    return _(
+        "SYNTHÉTIQUE : le fichier du recensement utilisé est synthétique (généré par "
+        "tierslieux) ; les chiffres illustrent la méthode et ne décrivent pas la "
+        "population réelle."
+    )
+
+
+def demo_note() -> str:
+    """The warning of every output on the fictional demo territory."""
+    return _(
+        "Territoire FICTIF de démonstration : communes, zonages et recensement "
+        "sont inventés ; aucun chiffre ne décrit un lieu réel."
+    )
+
+
+def demo_files() -> dict[str, Path]:
+    """Return the files of the fictional demo territory shipped with the package."""
+    base = Path(str(resources.files("tierslieux") / "data" / "demo"))
+    return {
+        "communes": base / "communes_fictives.geojson",
+        "zonages": base / "zonages_fictifs.csv",
+        "labels": base / "libelles_zonages_fictifs.csv",
+    }
+
+
+def find_inputs(data_dir: Path, role: str) -> list[Path]:
+    hits: list[Path] = []
+    for pattern in DATA_PATTERNS[role]:
+        hits.extend(p for p in sorted(data_dir.rglob(pattern)) if p.is_file())
+    # keep order of patterns but drop duplicates and sidecar files
+    seen: set[Path] = set()
+    unique = []
+    for path in hits:
+        if path not in seen and not path.name.endswith((".meta.json", ".synthetic.json")):
+            seen.add(path)
+            unique.append(path)
+    return unique
+
+
+def download_dataset(settings: Settings, dataset_id: str) -> Path:
+    if settings.offline:
+        raise SourceError(
+            _(
+                "Mode hors ligne : le jeu de données « {id} » n'est pas disponible "
+                "localement. Passez le fichier en option ou avec --data.",
+                id=dataset_id,
+            )
+        )
+    catalog = load_catalog(settings.catalog)
+    return fetch_dataset(catalog[dataset_id], settings.cache_dir / "downloads")
+
+
+def find_input(settings: Settings, explicit: Path | None, role: str) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if settings.data_dir is None:
+        return None
+    for pattern in STRUCTURE_PATTERNS[role]:
+        hits = sorted(p for p in settings.data_dir.rglob(pattern) if p.is_file())
+        if hits:
+            return hits[-1]
+    return None
+
+
+def resolve_communes(settings: Settings, paths: tuple[Path, ...]) -> Communes:
+    """Load and merge the commune files, largest first (it gives workplace coordinates)."""
+    if not paths and settings.data_dir is not None:
+        paths = tuple(find_inputs(settings.data_dir, "communes"))
+    if not paths:
+        paths = (download_dataset(settings, "communes-api"),)
+    loaded = sorted((load_communes(p) for p in paths), key=lambda c: -len(c.table))
+    merged = loaded[0]
+    for extra in loaded[1:]:
+        merged = merge_communes(merged, extra)
+    return merged
+
+
+def resolve_zonages(settings: Settings, path: Path | None) -> Zonages | None:
+    if path is not None:
+        return load_zonages(path)
+    if settings.data_dir is not None:
+        found = find_inputs(settings.data_dir, "zonages")
+        if found:
+            # most recent vintage: names carry the year, sort gives it last
+            return load_zonages(max(found, key=lambda p: p.name))
+    return None
+
+
+def resolve_densite(settings: Settings, path: Path | None) -> Densite | None:
+    """The INSEE density grid given, or found in the ``--data`` folder (else ``None``)."""
+    if path is not None:
+        return load_densite(path)
+    if settings.data_dir is not None:
+        # INSEE files first (patterns in order), the most recent vintage of a pattern.
+        for pattern in DATA_PATTERNS["densite"]:
+            hits = [p for p in settings.data_dir.rglob(pattern) if p.is_file()]
+            if hits:
+                return load_densite(max(hits, key=lambda p: p.name))
+    return None
+
+
+def rurality(
+    codes: list[str], zonages: Zonages | None, densite: Densite | None, *, required: str = ""
+) -> tuple[pd.DataFrame, str]:
+    """Density level, urban-area category and rural flag of ``codes``, and the definition.
+
+    Columns ``code, densite, densite_libelle, categorie_aav, categorie_aav_libelle,
+    rural`` (``rural`` is a nullable boolean: unknown when nothing says it); the
+    definition is a :class:`~tierslieux.model.rurality.RuralDefinition` value, explained
+    by :func:`~tierslieux.model.rurality.rural_definition_note`.  ``required`` names the
+    option that needs rurality (``--rural``): nothing to define it is then a SchemaError.
+    """
+    levels = densite.levels() if densite is not None else {}
+    table = zonages.table.set_index("code") if zonages is not None else pd.DataFrame()
+    units = {str(k): str(v) for k, v in table.get("uu2020", pd.Series()).dropna().items()}
+    categories = {str(k): str(v) for k, v in table.get("cateaav2020", pd.Series()).dropna().items()}
+    flags, definition = rural_flags(
+        codes, density=levels, urban_unit=units, aav_category=categories
+    )
+    if required and definition == RuralDefinition.NONE:
+        raise SchemaError(f"{required} : {rural_definition_note(definition)}")
+    density = pd.Series([levels.get(c) for c in codes], dtype="string")
+    category = pd.Series([categories.get(c) for c in codes], dtype="string")
+    frame = pd.DataFrame(
+        {
+            "code": codes,
+            "densite": density,
+            "densite_libelle": density.map(DENSITY_LABELS).astype("string"),
+            "categorie_aav": category,
+            "categorie_aav_libelle": category.map(AAV_CATEGORY_LABELS).astype("string"),
+            "rural": pd.array(flags, dtype="boolean"),
+        }
+    )
+    return frame, definition
+
+
+def resolve_mobpro(settings: Settings, path: Path | None) -> Path:
+    if path is not None:
+        return path
+    if settings.data_dir is not None:
+        found = find_inputs(settings.data_dir, "mobpro")
+        if found:
+            return found[0]
+        if settings.offline:
+            raise SourceError(
+                _(
+                    "Aucun fichier MOBPRO (FD_MOBPRO_*.csv, RP*_mobpro.parquet ou "
+                    "base-flux-mobilite-domicile-lieu-travail-*) dans {folder}. Passez-le "
+                    "avec --mobpro, ou créez un fichier synthétique avec "
+                    "« tierslieux synth mobpro ».",
+                    folder=settings.data_dir,
+                )
+            )
+    return download_dataset(settings, "mobpro-2021")
+
+
+def teleworkable_shares(path: Path | None) -> tuple[dict[str, float], str]:
+    if path is None:
+        return (
+            {code: ref.value for code, ref in TELEWORKABLE_SHARE_BY_CS1.items()},
+            TELEWORKABLE_SOURCE,
+        )
+    frame = read_csv_strings(path, role="parts télétravaillables")
+    missing = [c for c in ("cs1", "part") if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            _(
+                "{path} : colonnes {missing} manquantes (attendu : cs1,part[,source]).",
+                path=path,
+                missing=", ".join(missing),
+            )
+        )
+    shares: dict[str, float] = {}
+    for line, (code, value) in enumerate(zip(frame["cs1"], frame["part"], strict=True), start=2):
+        try:
+            share = float(str(value).replace(",", "."))
+        except ValueError:
+            share = -1.0
+        if not 0.0 <= share <= 1.0:
+            raise SchemaError(
+                _(
+                    "{path}, ligne {line} : part « {value} » invalide (nombre entre 0 et 1 "
+                    "attendu).",
+                    path=path,
+                    line=line,
+                    value=value,
+                )
+            )
+        shares[str(code).strip()] = share
+    source = "; ".join(sorted(set(frame["source"].dropna()))) if "source" in frame else ""
+    return shares, source or _("table fournie par l'utilisateur : {path}", path=path)
+
+
+def travel_engine(
+    settings: Settings, travel_times: Path | None
+) -> tuple[TravelTimeEngine, list[Provenance]]:
+    if travel_times is not None:
+        frame, provenance = load_travel_times(travel_times)
+        return TableEngine(frame), [provenance]
+    if settings.osrm_url:
+        return (
+            OsrmEngine(settings.osrm_url, cache_dir=settings.cache_dir / "osrm"),
+            [Provenance(role="temps de trajet", location=settings.osrm_url)],
+        )
+    return StraightLineEngine(), []
+
+
+def territory_catchments(
+    engine: TravelTimeEngine,
+    points: pd.DataFrame,
+    codes: list[str],
+    minutes: float,
+    *,
+    definition: str = "centre",
+    neighbours: bool = True,
+) -> Catchments:
+    """Catchments of the territory's communes, reaching just outside it when asked.
+
+    Parameters
+    ----------
+    engine
+        Travel-time engine.
+    points
+        Located communes of the communes file (possibly more than the territory).
+    codes
+        The territory's communes (the centres).
+    minutes
+        Threshold N.
+    definition
+        ``centre`` or ``mutuelle`` (:data:`tierslieux.analysis.catchment.CATCHMENT_DEFINITIONS`).
+    neighbours
+        Whether communes of the file outside the territory can be members.  They are
+        first bounded as the crow flies at :data:`MAX_ROAD_SPEED_KMH`, so that the
+        engine (an OSRM server) is asked only about plausible ones.
+    """
+    inside = points["code"].isin(set(codes))
+    territory_points = points[inside]
+    reach = possibly_within(territory_points, points[~inside], minutes) if neighbours else None
+    return build_catchments(engine, territory_points, minutes, definition=definition, reach=reach)
+
+
+def possibly_within(origins: pd.DataFrame, others: pd.DataFrame, minutes: float) -> pd.DataFrame:
+    """The points of ``others`` that a car could reach from ``origins`` in ``minutes``.
+
+    A bound as the crow flies at :data:`MAX_ROAD_SPEED_KMH` (no detour), so that a
+    travel-time engine is then asked only about plausible neighbours.
+    """
+    if not len(origins) or not len(others):
+        return others.iloc[0:0]
+    bound = StraightLineEngine(
+        StraightLineParameters(detour_factor=1.0, speed_kmh=MAX_ROAD_SPEED_KMH)
+    ).within(origins, others, minutes)
+    return others[others["code"].isin(set(bound["destination"]))].reset_index(drop=True)
+
+
+def neighbours_note(neighbours: list[str], minutes: float) -> str:
+    """Say which outside communes count in the catchments (or that none do)."""
+    if not neighbours:
+        return _(
+            "Aucune commune hors du territoire n'est à au plus {m:g} minutes de ses communes "
+            "dans le fichier des communes (s'il ne couvre que le territoire, fournissez un "
+            "fichier plus large pour que les bassins passent la limite).",
+            m=minutes,
+        )
+    shown = ", ".join(neighbours[:10]) + (" …" if len(neighbours) > 10 else "")
+    return _(
+        "{n} commune(s) hors du territoire, à au plus {m:g} minutes d'une de ses communes, "
+        "comptent dans ses bassins (lues dans les mêmes sources) sans figurer dans le "
+        "tableau des communes : {codes}.",
+        n=len(neighbours),
+        m=minutes,
+        codes=shown,
+    )
+
+
+def synthesise_mobpro(
+    communes: Communes, out: Path, *, seed: int = 0, rows: int | None = None
+) -> Path:
+    """Write a synthetic MOBPRO detail file for ``communes`` (labelled synthetic)."""
+    # The gravity model needs coordinates: communes without any (a handful in national
+    # files) are left out of the synthetic file rather than failing the whole run.
+    table = communes.table.dropna(subset=["latitude", "longitude"]).reset_index(drop=True)
+    return write_synthetic_mobpro(table, out, seed=seed, target_rows=rows)
+
+
+def synthesise_mobpro_for(
+    settings: Settings,
+    communes_paths: tuple[Path, ...],
+    out: Path,
+    *,
+    territory: str | None = None,
+    seed: int = 0,
+    rows: int | None = None,
+) -> Path:
+    """Write a synthetic MOBPRO file for the communes of ``territory`` (all by default)."""
+    communes = resolve_communes(settings, communes_paths)
+    if territory:
+        spec = parse_territory(territory)
+        listed = load_commune_list(Path(spec.code)) if spec.kind == "communes" else None
+        codes = set(select_communes(spec, communes.table, None, listed=listed))
+        communes = Communes(
+            table=communes.table[communes.table["code"].isin(codes)].reset_index(drop=True),
+            geometries=communes.geometries,
+            provenance=communes.provenance,
+        )
+    return synthesise_mobpro(communes, out, seed=seed, rows=rows)
