@@ -129,7 +129,9 @@ def test_option_values_refused_by_name(tmp_path: Path, args: list[str], expected
     assert "inattendue" not in result.output
 
 
-def test_invalid_memory_limit_setting_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_memory_limit_setting_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TIERSLIEUX_DUCKDB_MEMORY_LIMIT", "beaucoup")
     result = runner.invoke(app, ["diagnose", "--demo", "--out", str(tmp_path / "out")])
     assert result.exit_code == 1, result.output

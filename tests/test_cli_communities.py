@@ -104,7 +104,9 @@ def test_questionnaire_group_makes_a_base_community(tmp_path: Path, env: dict[st
     assert row["ouverture"] == "a_elargir"
     code, output, out = _communities(tmp_path, env, "--groups", str(groups), "--min-membres", "4")
     assert code == 0, output
-    assert {r["code"]: r for r in read_rows(out / "communities.csv")}["00101"]["ouverture"] == "absente"
+    assert {r["code"]: r for r in read_rows(out / "communities.csv")}["00101"][
+        "ouverture"
+    ] == "absente"
 
 
 def test_min_structures_zero_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
