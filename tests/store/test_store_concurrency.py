@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import create_engine
 from store_sample import CAE
 
-from tierslieux.store import STATUSES, StaleWriteError, Repositories
+from tierslieux.store import STATUSES, Repositories, StaleWriteError
 
 THREADS = 8
 WRITES = 25

@@ -10,8 +10,8 @@ from store_sample import ASSO, CAE, PARC, STRUCTURES
 from tierslieux.store import (
     ImportRejectedError,
     InvalidValueError,
-    StaleWriteError,
     Repositories,
+    StaleWriteError,
     UnknownStatusError,
     UnknownStructureError,
     parse_status,
@@ -112,7 +112,9 @@ def test_stale_write_is_refused_with_who_and_when(store: Repositories) -> None:
     seen = store.contacts.get_contact(CAE)
     store.contacts.set_status(CAE, "contacte", author="Bob", expected_version=seen.version)
     with pytest.raises(StaleWriteError, match=r"modifiée par Bob le .* rechargez") as caught:
-        store.contacts.set_status(CAE, "pas_interesse", author="Alice", expected_version=seen.version)
+        store.contacts.set_status(
+            CAE, "pas_interesse", author="Alice", expected_version=seen.version
+        )
     assert (caught.value.expected_version, caught.value.current_version) == (1, 2)
     assert caught.value.changed_by == "Bob"
     view = store.contacts.get_contact(CAE)

@@ -51,7 +51,9 @@ def test_reimport_adds_nothing(store: Repositories, tmp_path: Path) -> None:
     assert _snapshot(store) == before
 
 
-def test_import_merges_with_local_changes(make_store: Callable[[], Repositories], tmp_path: Path) -> None:
+def test_import_merges_with_local_changes(
+    make_store: Callable[[], Repositories], tmp_path: Path
+) -> None:
     source, target = make_store(), make_store()
     _fill(source)
     path = tmp_path / "contacts.csv"
@@ -66,7 +68,9 @@ def test_import_merges_with_local_changes(make_store: Callable[[], Repositories]
     assert len(target.contacts.get_contact(PARC).history) == 1
 
 
-def test_hand_written_comma_file_without_ids_is_idempotent(store: Repositories, tmp_path: Path) -> None:
+def test_hand_written_comma_file_without_ids_is_idempotent(
+    store: Repositories, tmp_path: Path
+) -> None:
     path = tmp_path / "saisie.csv"
     path.write_text(
         "identifiant,nature,date,auteur,nouvelle_valeur,texte,nouvelle_echeance\n"
@@ -85,7 +89,9 @@ def test_hand_written_comma_file_without_ids_is_idempotent(store: Repositories, 
     assert (parc.next_action, parc.next_action_date) == ("Rappeler le parc", date(2025, 2, 20))
 
 
-def test_broken_file_is_refused_whole_with_line_numbers(store: Repositories, tmp_path: Path) -> None:
+def test_broken_file_is_refused_whole_with_line_numbers(
+    store: Repositories, tmp_path: Path
+) -> None:
     _fill(store)
     before = _snapshot(store)
     path = tmp_path / "casse.csv"
@@ -135,7 +141,9 @@ def test_latin1_file_and_missing_columns_are_explained(store: Repositories, tmp_
         store.contacts.import_csv(path)
 
 
-def test_state_lines_that_differ_are_reported_not_applied(store: Repositories, tmp_path: Path) -> None:
+def test_state_lines_that_differ_are_reported_not_applied(
+    store: Repositories, tmp_path: Path
+) -> None:
     _fill(store)
     path = tmp_path / "contacts.csv"
     store.contacts.export_csv(path)

@@ -25,7 +25,9 @@ def _response(commune: str, statut: str, line: int = 2) -> SurveyResponse:
 
 
 def test_add_list_and_forget(store: Repositories) -> None:
-    report = store.responses.add_responses([_response("05061", "salarie"), _response("05179", "startup")])
+    report = store.responses.add_responses(
+        [_response("05061", "salarie"), _response("05179", "startup")]
+    )
     assert report.added == 2
     assert not report.duplicates
     stored = store.responses.list_responses()
