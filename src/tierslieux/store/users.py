@@ -198,7 +198,7 @@ class UserRepository:
             "@" not in cleaned_email or len(cleaned_email) > _MAX_EMAIL
         ):
             problems.append(_("adresse e-mail invalide « {email} »", email=cleaned_email))
-        if problems:
+        if problems or cleaned_login is None:
             raise InvalidValueError(
                 _("Utilisateur refusé : {problems}.", problems="; ".join(problems))
             )
@@ -206,7 +206,6 @@ class UserRepository:
         hashed = None if password is None else _check_password(password)
         moment = records.now()
         with self._database.transaction(write=True) as connection:
-            assert cleaned_login is not None  # noqa: S101  (checked above, for mypy)
             taken = [cleaned_login] + ([cleaned_email] if cleaned_email else [])
             for value in taken:
                 if connection.execute(select(USERS.c.id).where(_key(value))).first():
