@@ -1,8 +1,11 @@
 """Benchmark: contact-store writes per second on SQLite and PostgreSQL.
 
-Each write is one public call (``set_status`` with a note, or ``add_note``), that is
-one transaction: row lock, guarded version update, one history event, then the
-record re-read with its history.  SQLite runs in WAL mode with ``synchronous=FULL``
+Each write is one public call of the contact repository (``set_status`` with a note,
+or ``add_note``), that is one transaction: row lock, guarded version update, one
+history event, then the record re-read with its history.  Also measured: opening the
+store through the contacts use case (``pipeline.database.open_store``) the first time
+in the process (schema check, here an upgrade of an empty database) and then again
+(engine reused, no check).  SQLite runs in WAL mode with ``synchronous=FULL``
 (every commit reaches the disk).  Run::
 
     .venv/bin/python bench/bench_store.py [--writes 1000] [--structures 50]
@@ -23,7 +26,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, exc, text
 
-from tierslieux.store import STATUSES, Store, open_store
+from tierslieux.config import Settings
+from tierslieux.pipeline.database import open_store
+from tierslieux.store import STATUSES, Repositories, dispose_engine, open_repositories, upgrade
+from tierslieux.store._engine import create_store_engine, migrate
 
 PG_URLS = [f"postgresql+psycopg://{user}@127.0.0.1:5432/test" for user in ("postgres", "root")]
 
@@ -35,19 +41,19 @@ def _structures(count: int) -> list[dict[str, str]]:
     ]
 
 
-def _writes(store: Store, ids: list[str], count: int, seed: int) -> None:
+def _writes(store: Repositories, ids: list[str], count: int, seed: int) -> None:
     rng = random.Random(seed)
     for step in range(count):
         identifiant = rng.choice(ids)
         if step % 2:
-            store.add_note(identifiant, f"note {seed}-{step}", author=f"agent{seed}")
+            store.contacts.add_note(identifiant, f"note {seed}-{step}", author=f"agent{seed}")
         else:
-            store.set_status(
+            store.contacts.set_status(
                 identifiant, rng.choice(STATUSES), author=f"agent{seed}", note=f"n{step}"
             )
 
 
-def _measure(store: Store, ids: list[str], writes: int, writers: int) -> float:
+def _measure(store: Repositories, ids: list[str], writes: int, writers: int) -> float:
     per_writer = writes // writers
     threads = [
         threading.Thread(target=_writes, args=(store, ids, per_writer, seed))
@@ -61,18 +67,46 @@ def _measure(store: Store, ids: list[str], writes: int, writers: int) -> float:
     return per_writer * writers / (time.perf_counter() - start)
 
 
-def _one(label: str, url: str, args: argparse.Namespace, writers: int, folder: Path) -> None:
-    store = open_store(url, default_path=folder / "unused.sqlite")
+def _one(label: str, url: str, args: argparse.Namespace, writers: int) -> None:
+    upgrade(url)
+    store = open_repositories(url)
     try:
         rows = _structures(args.structures)
-        store.upsert_structures(rows)
+        store.structures.upsert_structures(rows)
         ids = [row["identifiant"] for row in rows]
         _writes(store, ids, 20, seed=99)  # warm-up: connection pool, statement caches
         rate = _measure(store, ids, args.writes, writers)
-        events = sum(len(view.history) for view in store.list_contacts(details=True))
+        events = sum(len(view.history) for view in store.contacts.list_contacts(details=True))
     finally:
-        store.close()
+        dispose_engine(url)
     print(f"{label:<11} {writers} writer(s): {rate:8.0f} writes/s  ({events} events stored)")
+
+
+def _opening(folder: Path, repeats: int = 200) -> None:
+    url = f"sqlite:///{folder / 'opening.sqlite'}"
+    settings = Settings(offline=True, cache_dir=folder / "cache", database_url=url)
+    try:
+        start = time.perf_counter()
+        open_store(settings)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(repeats):
+            open_store(settings)
+        again = (time.perf_counter() - start) / repeats
+        start = time.perf_counter()
+        for _ in range(repeats // 10):
+            # What every contact_store() call did before: a new engine and a migration check.
+            engine = create_store_engine(url)
+            migrate(engine)
+            engine.dispose()
+        before = (time.perf_counter() - start) / (repeats // 10)
+    finally:
+        dispose_engine(url)
+    print(
+        f"open_store: first in process {first * 1000:.1f} ms (empty database upgraded), "
+        f"then {again * 1e6:.0f} µs per call (engine reused, no migration); "
+        f"new engine + migration check per call (before): {before * 1000:.1f} ms"
+    )
 
 
 def _pg_base() -> str | None:
@@ -98,8 +132,9 @@ def main() -> None:
     print(f"{args.writes} writes over {args.structures} structures per measurement")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        _opening(folder)
         for writers in (1, 4):
-            _one("SQLite", f"sqlite:///{folder / f'bench{writers}.sqlite'}", args, writers, folder)
+            _one("SQLite", f"sqlite:///{folder / f'bench{writers}.sqlite'}", args, writers)
         base = _pg_base()
         if base is None:
             print("PostgreSQL absent sur 127.0.0.1:5432 : mesure du mode serveur ignorée")
@@ -112,7 +147,7 @@ def main() -> None:
                     connection.execute(text(f'CREATE SCHEMA "{schema}"'))
                 try:
                     url = f"{base}?options=-csearch_path%3D{schema}"
-                    _one("PostgreSQL", url, args, writers, folder)
+                    _one("PostgreSQL", url, args, writers)
                 finally:
                     with admin.begin() as connection:
                         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

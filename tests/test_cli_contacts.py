@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 
 from tierslieux.cli import app
 from tierslieux.pipeline.contacts import default_database_path
+from tierslieux.store import dispose_engine
 
 runner = CliRunner()
 
@@ -360,9 +361,11 @@ def pg_url() -> Iterator[str]:
         schema = f"t_{uuid.uuid4().hex}"
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{base}?options=-csearch_path%3D{schema}"
         try:
-            yield f"{base}?options=-csearch_path%3D{schema}"
+            yield url
         finally:
+            dispose_engine(url)
             with admin.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()

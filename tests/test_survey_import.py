@@ -22,7 +22,7 @@ from tierslieux.pipeline.survey import (
 )
 from tierslieux.sources.survey_import import load_mapping
 from tierslieux.store import InvalidValueError
-from tierslieux.store import survey as store_survey
+from tierslieux.store import responses as store_survey
 
 SURVEY = Path(__file__).resolve().parent / "data" / "survey"
 MAPPING = SURVEY / "correspondance.yaml"
@@ -40,7 +40,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def _stored(settings: Settings) -> list[dict[str, object]]:
     with contact_store(settings) as store:
-        return [dict(r.answers) for r in store.list_responses()]
+        return [dict(r.answers) for r in store.responses.list_responses()]
 
 
 def _import(settings: Settings, name: str | Path, **options: bool) -> object:
@@ -53,7 +53,7 @@ def test_valid_export_is_stored_with_codes_and_consent(settings: Settings) -> No
     assert (summary.lines, summary.added, summary.rejected) == (6, 6, ())
     assert (summary.encoding, summary.separator) == ("utf-8", ",")
     with contact_store(settings) as store:
-        stored = store.list_responses()
+        stored = store.responses.list_responses()
     first = stored[0]
     assert first.commune == "05061"
     assert first.questionnaire_version == "1"
@@ -183,7 +183,7 @@ def test_export_is_pseudonymised_and_spreadsheet_safe(settings: Settings, tmp_pa
     assert rows[0]["date_consentement"] == rows[0]["date_consentement"][:10]
     assert rows[1]["commentaire"].startswith("'=HYPERLINK")
     with contact_store(settings) as store:
-        ids = [r.id for r in store.list_responses()]
+        ids = [r.id for r in store.responses.list_responses()]
     export_answers(settings, out, identifiers=True)
     with out.open(encoding="utf-8", newline="") as handle:
         assert [r["repondant"] for r in csv.DictReader(handle, delimiter=";")] == ids
@@ -198,7 +198,7 @@ def test_spreadsheet_safe() -> None:
 def test_consent_record_and_retention(settings: Settings) -> None:
     _import(settings, "reponses_valides.csv")
     with contact_store(settings) as store:
-        first = store.list_responses()[0]
+        first = store.responses.list_responses()[0]
     assert first.consent_text.startswith(load_questionnaire().consent.label)  # type: ignore[union-attr]
     assert settings.survey_purpose in first.consent_text
     assert "730 jours" in first.consent_text

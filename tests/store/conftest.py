@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, exc, text
 from store_sample import STRUCTURES
 
-from tierslieux.store import Store, open_store
+from tierslieux.store import Repositories, dispose_engine, open_repositories, upgrade
 
 PG_HOST = "127.0.0.1:5432"
 PG_USERS = ("postgres", "root")
@@ -75,22 +75,24 @@ def make_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture
-def make_store(make_url: MakeUrl, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Factory of open stores on fresh databases, holding the three test structures."""
-    stores: list[Store] = []
+def make_store(make_url: MakeUrl) -> Iterator[Callable[[], Repositories]]:
+    """Factory of stores on fresh, upgraded databases, holding the three test structures."""
+    urls: list[str] = []
 
-    def fresh() -> Store:
-        store = open_store(make_url(), default_path=tmp_path / "unused.sqlite")
-        store.upsert_structures(STRUCTURES)
-        stores.append(store)
+    def fresh() -> Repositories:
+        url = make_url()
+        upgrade(url)
+        store = open_repositories(url)
+        store.structures.upsert_structures(STRUCTURES)
+        urls.append(url)
         return store
 
     yield fresh
-    for store in stores:
-        store.close()
+    for url in urls:
+        dispose_engine(url)
 
 
 @pytest.fixture
-def store(make_store: Callable[[], Store]) -> Store:
+def store(make_store: Callable[[], Repositories]) -> Repositories:
     """An open store on a fresh database with the three test structures."""
     return make_store()

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import create_engine
 from store_sample import CAE
 
-from tierslieux.store import STATUSES, StaleWriteError, Store
+from tierslieux.store import STATUSES, Repositories, StaleWriteError
 
 THREADS = 8
 WRITES = 25
@@ -26,18 +27,18 @@ def _run_together(count: int, work: Callable[[int], object]) -> list[object]:
         return list(pool.map(start, range(count)))
 
 
-def test_concurrent_writers_lose_no_event(store: Store) -> None:
+def test_concurrent_writers_lose_no_event(store: Repositories) -> None:
     def writer(thread: int) -> None:
         for step in range(WRITES):
             text = f"t{thread}-{step}"
             if step % 2:
-                store.add_note(CAE, text, author=f"agent{thread}")
+                store.contacts.add_note(CAE, text, author=f"agent{thread}")
             else:
                 status = STATUSES[(thread + step) % len(STATUSES)]
-                store.set_status(CAE, status, author=f"agent{thread}", note=text)
+                store.contacts.set_status(CAE, status, author=f"agent{thread}", note=text)
 
     _run_together(THREADS, writer)
-    view = store.get_contact(CAE)
+    view = store.contacts.get_contact(CAE)
     total = THREADS * WRITES
     assert len(view.history) == total
     assert view.version == total + 1
@@ -54,12 +55,12 @@ def test_concurrent_writers_lose_no_event(store: Store) -> None:
     assert view.status == statuses[-1].new_value
 
 
-def test_only_one_of_concurrent_stale_writers_wins(store: Store) -> None:
-    seen = store.get_contact(CAE).version
+def test_only_one_of_concurrent_stale_writers_wins(store: Repositories) -> None:
+    seen = store.contacts.get_contact(CAE).version
 
     def writer(thread: int) -> str:
         try:
-            store.set_status(
+            store.contacts.set_status(
                 CAE, "interesse", author=f"agent{thread}", expected_version=seen, note=f"t{thread}"
             )
         except StaleWriteError:
@@ -69,28 +70,29 @@ def test_only_one_of_concurrent_stale_writers_wins(store: Store) -> None:
     outcomes = _run_together(THREADS, writer)
     assert outcomes.count("écrit") == 1
     assert outcomes.count("refusé") == THREADS - 1
-    view = store.get_contact(CAE)
+    view = store.contacts.get_contact(CAE)
     assert (view.version, len(view.history)) == (seen + 1, 1)
 
 
 def test_sqlite_writer_waits_for_the_lock_instead_of_failing(tmp_path) -> None:
     from store_sample import STRUCTURES  # noqa: PLC0415
 
-    from tierslieux.store import open_store  # noqa: PLC0415
+    from tierslieux.store import dispose_engine, open_repositories, upgrade  # noqa: PLC0415
 
-    path = tmp_path / "c.sqlite"
-    first = open_store(None, default_path=path)
-    second = open_store(None, default_path=path)
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    upgrade(url)
+    store = open_repositories(url)
+    other = create_engine(url)  # another process's connection
     try:
-        first.upsert_structures(STRUCTURES)
-        holder = first._engine.raw_connection()
+        store.structures.upsert_structures(STRUCTURES)
+        holder = other.raw_connection()
         holder.cursor().execute("BEGIN IMMEDIATE")  # another process holding the write lock
         timer = threading.Timer(0.5, holder.commit)
         timer.start()
-        view = second.add_note(CAE, "écrit après l'attente", author="bob")
+        view = store.contacts.add_note(CAE, "écrit après l'attente", author="bob")
         timer.join()
         holder.close()
         assert view.version == 2
     finally:
-        first.close()
-        second.close()
+        other.dispose()
+        dispose_engine(url)

@@ -9,64 +9,68 @@ from pathlib import Path
 import pytest
 from store_sample import ASSO, CAE, PARC
 
-from tierslieux.store import ImportRejectedError, Store
+from tierslieux.store import ImportRejectedError, Repositories
 
 
-def _fill(store: Store) -> None:
-    store.set_status(CAE, "contacte", author="alice", note="Premier appel ; à suivre")
-    store.add_note(CAE, 'Réunion "ouverte", 12 personnes\nsur deux lignes', author="bob")
-    store.set_next_action(CAE, "Envoyer la convention", date(2025, 4, 15), author="bob")
-    store.set_owner(ASSO, "Claire Martin", author="alice")
-    store.set_status(ASSO, "pas intéressé", author="claire")
+def _fill(store: Repositories) -> None:
+    store.contacts.set_status(CAE, "contacte", author="alice", note="Premier appel ; à suivre")
+    store.contacts.add_note(CAE, 'Réunion "ouverte", 12 personnes\nsur deux lignes', author="bob")
+    store.contacts.set_next_action(CAE, "Envoyer la convention", date(2025, 4, 15), author="bob")
+    store.contacts.set_owner(ASSO, "Claire Martin", author="alice")
+    store.contacts.set_status(ASSO, "pas intéressé", author="claire")
 
 
-def _snapshot(store: Store) -> list[object]:
-    return list(store.list_contacts(details=True))
+def _snapshot(store: Repositories) -> list[object]:
+    return list(store.contacts.list_contacts(details=True))
 
 
 def test_export_then_import_in_a_fresh_store_gives_the_same_state(
-    make_store: Callable[[], Store], tmp_path: Path
+    make_store: Callable[[], Repositories], tmp_path: Path
 ) -> None:
     source = make_store()
     _fill(source)
     path = tmp_path / "contacts.csv"
-    report = source.export_csv(path)
+    report = source.contacts.export_csv(path)
     assert (report.contacts, report.events) == (3, 5)
     target = make_store()
-    imported = target.import_csv(path)
+    imported = target.contacts.import_csv(path)
     assert (imported.events_added, imported.events_skipped, imported.contacts_updated) == (5, 0, 2)
     assert imported.state_rows == 3
     assert imported.warnings == ()
     assert _snapshot(target) == _snapshot(source)
 
 
-def test_reimport_adds_nothing(store: Store, tmp_path: Path) -> None:
+def test_reimport_adds_nothing(store: Repositories, tmp_path: Path) -> None:
     _fill(store)
     path = tmp_path / "contacts.csv"
-    store.export_csv(path)
+    store.contacts.export_csv(path)
     before = _snapshot(store)
-    report = store.import_csv(path)
+    report = store.contacts.import_csv(path)
     assert (report.events_added, report.events_skipped, report.contacts_updated) == (0, 5, 0)
-    assert store.import_csv(path).events_added == 0
+    assert store.contacts.import_csv(path).events_added == 0
     assert _snapshot(store) == before
 
 
-def test_import_merges_with_local_changes(make_store: Callable[[], Store], tmp_path: Path) -> None:
+def test_import_merges_with_local_changes(
+    make_store: Callable[[], Repositories], tmp_path: Path
+) -> None:
     source, target = make_store(), make_store()
     _fill(source)
     path = tmp_path / "contacts.csv"
-    source.export_csv(path)
-    target.add_note(PARC, "Note locale", author="dora")
-    target.set_status(CAE, "interesse", author="dora")  # later than the exported events
-    report = target.import_csv(path)
+    source.contacts.export_csv(path)
+    target.contacts.add_note(PARC, "Note locale", author="dora")
+    target.contacts.set_status(CAE, "interesse", author="dora")  # later than the exported events
+    report = target.contacts.import_csv(path)
     assert report.events_added == 5
-    cae = target.get_contact(CAE)
+    cae = target.contacts.get_contact(CAE)
     assert cae.status == "interesse"
     assert cae.version == 1 + len(cae.history) == 5
-    assert len(target.get_contact(PARC).history) == 1
+    assert len(target.contacts.get_contact(PARC).history) == 1
 
 
-def test_hand_written_comma_file_without_ids_is_idempotent(store: Store, tmp_path: Path) -> None:
+def test_hand_written_comma_file_without_ids_is_idempotent(
+    store: Repositories, tmp_path: Path
+) -> None:
     path = tmp_path / "saisie.csv"
     path.write_text(
         "identifiant,nature,date,auteur,nouvelle_valeur,texte,nouvelle_echeance\n"
@@ -75,17 +79,19 @@ def test_hand_written_comma_file_without_ids_is_idempotent(store: Store, tmp_pat
         f"{PARC},prochaine_action,2025-01-12,bob,Rappeler le parc,,20/02/2025\n",
         encoding="utf-8",
     )
-    first = store.import_csv(path)
+    first = store.contacts.import_csv(path)
     assert first.events_added == 3
-    assert store.import_csv(path).events_added == 0
-    cae = store.get_contact(CAE)
+    assert store.contacts.import_csv(path).events_added == 0
+    cae = store.contacts.get_contact(CAE)
     assert (cae.status, cae.version) == ("interesse", 3)
     assert cae.history[1].occurred_at.hour == 8  # converted to UTC
-    parc = store.get_contact(PARC)
+    parc = store.contacts.get_contact(PARC)
     assert (parc.next_action, parc.next_action_date) == ("Rappeler le parc", date(2025, 2, 20))
 
 
-def test_broken_file_is_refused_whole_with_line_numbers(store: Store, tmp_path: Path) -> None:
+def test_broken_file_is_refused_whole_with_line_numbers(
+    store: Repositories, tmp_path: Path
+) -> None:
     _fill(store)
     before = _snapshot(store)
     path = tmp_path / "casse.csv"
@@ -99,7 +105,7 @@ def test_broken_file_is_refused_whole_with_line_numbers(store: Store, tmp_path: 
         encoding="utf-8",
     )
     with pytest.raises(ImportRejectedError, match="rien n'a été enregistré") as caught:
-        store.import_csv(path)
+        store.contacts.import_csv(path)
     assert [issue.line for issue in caught.value.issues] == [3, 4, 5, 6]
     message = str(caught.value)
     assert "ligne 3 : Statut inconnu : « fini »" in message
@@ -107,7 +113,7 @@ def test_broken_file_is_refused_whole_with_line_numbers(store: Store, tmp_path: 
     assert _snapshot(store) == before
 
 
-def test_partial_import_keeps_valid_lines(store: Store, tmp_path: Path) -> None:
+def test_partial_import_keeps_valid_lines(store: Repositories, tmp_path: Path) -> None:
     path = tmp_path / "partiel.csv"
     path.write_text(
         "identifiant;nature;date;auteur;nouvelle_valeur;texte\n"
@@ -115,13 +121,13 @@ def test_partial_import_keeps_valid_lines(store: Store, tmp_path: Path) -> None:
         f"{PARC};statut;2025-01-10;alice;fini;\n",
         encoding="utf-8",
     )
-    report = store.import_csv(path, partial=True)
+    report = store.contacts.import_csv(path, partial=True)
     assert report.events_added == 1
     assert [issue.line for issue in report.issues] == [3]
-    assert store.get_contact(PARC).history[0].text == "Ligne valide"
+    assert store.contacts.get_contact(PARC).history[0].text == "Ligne valide"
 
 
-def test_latin1_file_and_missing_columns_are_explained(store: Store, tmp_path: Path) -> None:
+def test_latin1_file_and_missing_columns_are_explained(store: Repositories, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(
         f"identifiant;nature;date;auteur;texte\n{PARC};note;2025-01-10;alice;Réunion\n".encode(
@@ -129,29 +135,31 @@ def test_latin1_file_and_missing_columns_are_explained(store: Store, tmp_path: P
         )
     )
     with pytest.raises(ImportRejectedError, match=r"ligne 2 : le fichier n'est pas en UTF-8"):
-        store.import_csv(path)
+        store.contacts.import_csv(path)
     path.write_text("identifiant;texte\nx;y\n", encoding="utf-8")
     with pytest.raises(ImportRejectedError, match="colonne\\(s\\) manquante\\(s\\) : nature"):
-        store.import_csv(path)
+        store.contacts.import_csv(path)
 
 
-def test_state_lines_that_differ_are_reported_not_applied(store: Store, tmp_path: Path) -> None:
+def test_state_lines_that_differ_are_reported_not_applied(
+    store: Repositories, tmp_path: Path
+) -> None:
     _fill(store)
     path = tmp_path / "contacts.csv"
-    store.export_csv(path)
+    store.contacts.export_csv(path)
     text = path.read_text(encoding="utf-8").replace(
         f"etat;{PARC};Parc naturel régional du Queyras;a_contacter",
         f"etat;{PARC};Parc naturel régional du Queyras;partenaire",
     )
     path.write_text(text, encoding="utf-8")
-    report = store.import_csv(path)
+    report = store.contacts.import_csv(path)
     assert len(report.warnings) == 1
-    assert store.get_contact(PARC).status == "a_contacter"
+    assert store.contacts.get_contact(PARC).status == "a_contacter"
 
 
-def test_export_does_not_leave_a_partial_file(store: Store, tmp_path: Path) -> None:
+def test_export_does_not_leave_a_partial_file(store: Repositories, tmp_path: Path) -> None:
     _fill(store)
     path = tmp_path / "out" / "contacts.csv"
-    store.export_csv(path)
+    store.contacts.export_csv(path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["contacts.csv"]
     assert path.read_text(encoding="utf-8").startswith("ligne;identifiant;nom;statut")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from store_sample import ASSO, CAE
 
-from tierslieux.store import InvalidValueError, Store, UnknownPersonError
+from tierslieux.store import InvalidValueError, Repositories, UnknownPersonError
 
 
-def test_add_person_validates_its_fields(store: Store) -> None:
-    person = store.add_person(
+def test_add_person_validates_its_fields(store: Repositories) -> None:
+    person = store.people.add_person(
         CAE,
         name="Marie Dupont",
         role="gérante",
@@ -20,38 +20,38 @@ def test_add_person_validates_its_fields(store: Store) -> None:
         consent_basis="intérêt légitime",
     )
     assert (person.consent_basis, person.identifiant) == ("interet_legitime", CAE)
-    assert store.get_contact(CAE).people == (person,)
+    assert store.contacts.get_contact(CAE).people == (person,)
     with pytest.raises(InvalidValueError, match="base légale inconnue") as caught:
-        store.add_person(CAE, name="", email="pas-une-adresse", consent_basis="parce que")
+        store.people.add_person(CAE, name="", email="pas-une-adresse", consent_basis="parce que")
     assert "nom de la personne est obligatoire" in str(caught.value)
     assert "adresse e-mail invalide" in str(caught.value)
 
 
-def test_export_person_data_lists_records_and_mentions(store: Store) -> None:
-    person = store.add_person(
+def test_export_person_data_lists_records_and_mentions(store: Repositories) -> None:
+    person = store.people.add_person(
         CAE, name="Marie Dupont", email="marie@cae.fr", consent_basis="consentement"
     )
-    store.add_note(CAE, "Appel avec MARIE DUPONT", author="alice")
-    store.add_note(ASSO, "Sans rapport", author="alice")
-    data = store.export_person_data("Marie@CAE.fr")
+    store.contacts.add_note(CAE, "Appel avec MARIE DUPONT", author="alice")
+    store.contacts.add_note(ASSO, "Sans rapport", author="alice")
+    data = store.people.export_person_data("Marie@CAE.fr")
     assert [p["id"] for p in data["personnes"]] == [person.id]
     assert [m["texte"] for m in data["mentions"]] == ["Appel avec MARIE DUPONT"]
-    assert store.export_person_data(person.id)["personnes"][0]["email"] == "marie@cae.fr"
+    assert store.people.export_person_data(person.id)["personnes"][0]["email"] == "marie@cae.fr"
 
 
-def test_forget_person_erases_and_scrubs(store: Store, tmp_path: Path) -> None:
-    person = store.add_person(
+def test_forget_person_erases_and_scrubs(store: Repositories, tmp_path: Path) -> None:
+    person = store.people.add_person(
         CAE,
         name="Marie Dupont",
         email="marie@cae.fr",
         phone="06 12 34 56 78",
         consent_basis="consentement",
     )
-    store.add_person(ASSO, name="Paul Durand", consent_basis="consentement")
-    store.add_note(CAE, "Appel de Marie Dupont (06 12 34 56 78)", author="alice")
-    store.set_next_action(ASSO, "Écrire à marie@cae.fr", date(2025, 5, 1), author="bob")
-    assert store.forget_person(str(person.id), author="dpo") == 1
-    cae, asso = store.get_contact(CAE), store.get_contact(ASSO)
+    store.people.add_person(ASSO, name="Paul Durand", consent_basis="consentement")
+    store.contacts.add_note(CAE, "Appel de Marie Dupont (06 12 34 56 78)", author="alice")
+    store.contacts.set_next_action(ASSO, "Écrire à marie@cae.fr", date(2025, 5, 1), author="bob")
+    assert store.people.forget_person(str(person.id), author="dpo") == 1
+    cae, asso = store.contacts.get_contact(CAE), store.contacts.get_contact(ASSO)
     assert cae.people == ()
     assert [p.name for p in asso.people] == ["Paul Durand"]
     assert cae.history[0].text == "Appel de [donnée effacée] ([donnée effacée])"
@@ -63,9 +63,9 @@ def test_forget_person_erases_and_scrubs(store: Store, tmp_path: Path) -> None:
         assert "Marie" not in (erasure.text or "")
         assert view.version == len(view.history) + 1
     path = tmp_path / "contacts.csv"
-    store.export_csv(path)
+    store.contacts.export_csv(path)
     text = path.read_text(encoding="utf-8")
     assert "Marie" not in text
     assert "marie@cae.fr" not in text
     with pytest.raises(UnknownPersonError, match="Aucune personne"):
-        store.forget_person(person.id, author="dpo")
+        store.people.forget_person(person.id, author="dpo")

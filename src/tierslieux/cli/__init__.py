@@ -42,6 +42,7 @@ from tierslieux.cli.common import guarded as _guarded
 from tierslieux.cli.common import out_console as _out
 from tierslieux.cli.common import settings_from as _settings
 from tierslieux.cli.contacts import contacts_app
+from tierslieux.cli.db import db_app
 from tierslieux.cli.sites import sites
 from tierslieux.cli.survey import survey_app
 from tierslieux.errors import TierslieuxError
@@ -350,6 +351,7 @@ app.add_typer(contacts_app, name="contacts")
 app.command("sites")(sites)
 
 app.add_typer(survey_app, name="survey")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
 """``tierslieux contacts``: the directory of structures and the tracking of contacts.
 
-Every command opens the contact store named by ``--database-url`` (else
-``TIERSLIEUX_DATABASE_URL``, else the SQLite file
-``~/.local/share/tierslieux/contacts.sqlite``), does one thing in one transaction
-and closes it.  Errors caused by the user (unknown structure, stale version, invalid
-CSV line...) are printed on one line in French with exit code 1.
+Every command calls one use case of :mod:`tierslieux.pipeline.contacts` on the store
+named by ``--database-url`` (else ``TIERSLIEUX_DATABASE_URL``, else the SQLite file
+``~/.local/share/tierslieux/contacts.sqlite``): one thing in one transaction.  The
+schema is created or upgraded on first use (see ``tierslieux db upgrade``).  Errors
+caused by the user (unknown structure, stale version, invalid CSV line...) are
+printed on one line in French with exit code 1.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.i18n import gettext as _
+from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import (
     CONSENT_BASES,
-    contact_store,
     export_person,
     load_structures,
     parse_day,
@@ -155,10 +156,13 @@ def list_(
 ) -> None:
     """Lister les fiches contact, triées par nom de structure."""
     due = None if echeance_avant is None else parse_day(echeance_avant, option="--echeance-avant")
-    with contact_store(_settings(database_url, lang)) as store:
-        contacts = store.list_contacts(
-            status=statut, owner=responsable, commune=commune, due_before=due
-        )
+    contacts = use_cases.list_contacts(
+        _settings(database_url, lang),
+        status=statut,
+        owner=responsable,
+        commune=commune,
+        due_before=due,
+    )
     if not contacts:
         _err.print(_("Aucune fiche contact ne correspond."), highlight=False)
         return
@@ -215,8 +219,7 @@ def show(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Afficher une fiche contact : état, version, prochaine action, historique, personnes."""
-    with contact_store(_settings(database_url, lang)) as store:
-        contact = store.get_contact(identifiant)
+    contact = use_cases.show_contact(_settings(database_url, lang), identifiant)
     lines = [
         f"[bold]{escape(contact.nom)}[/] ({escape(contact.identifiant)})",
         _("Catégorie : {value}", value=escape(contact.categorie or "—")),
@@ -301,10 +304,14 @@ def set_status(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Changer le statut d'une fiche contact."""
-    with contact_store(_settings(database_url, lang)) as store:
-        contact = store.set_status(
-            identifiant, statut, author=auteur, expected_version=version, note=note
-        )
+    contact = use_cases.set_status(
+        _settings(database_url, lang),
+        identifiant,
+        statut,
+        author=auteur,
+        expected_version=version,
+        note=note,
+    )
     _saved(contact)
 
 
@@ -320,8 +327,9 @@ def note(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Ajouter une note datée à l'historique d'une fiche contact."""
-    with contact_store(_settings(database_url, lang)) as store:
-        contact = store.add_note(identifiant, texte, author=auteur, expected_version=version)
+    contact = use_cases.add_note(
+        _settings(database_url, lang), identifiant, texte, author=auteur, expected_version=version
+    )
     _saved(contact)
 
 
@@ -341,10 +349,14 @@ def next_action(
 ) -> None:
     """Fixer la prochaine action d'une fiche contact et son échéance."""
     due = parse_day(date_, option="--date")
-    with contact_store(_settings(database_url, lang)) as store:
-        contact = store.set_next_action(
-            identifiant, texte, due, author=auteur, expected_version=version
-        )
+    contact = use_cases.set_next_action(
+        _settings(database_url, lang),
+        identifiant,
+        texte,
+        due,
+        author=auteur,
+        expected_version=version,
+    )
     _saved(contact)
 
 
@@ -360,8 +372,9 @@ def owner(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Désigner le responsable du suivi d'une fiche contact."""
-    with contact_store(_settings(database_url, lang)) as store:
-        contact = store.set_owner(identifiant, nom, author=auteur, expected_version=version)
+    contact = use_cases.set_owner(
+        _settings(database_url, lang), identifiant, nom, author=auteur, expected_version=version
+    )
     _saved(contact)
 
 
@@ -385,15 +398,15 @@ def person_add(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Enregistrer une personne à contacter dans une structure (le strict nécessaire)."""
-    with contact_store(_settings(database_url, lang)) as store:
-        person = store.add_person(
-            identifiant,
-            name=nom,
-            consent_basis=base_legale,
-            role=role,
-            email=email,
-            phone=telephone,
-        )
+    person = use_cases.add_person(
+        _settings(database_url, lang),
+        identifiant,
+        name=nom,
+        consent_basis=base_legale,
+        role=role,
+        email=email,
+        phone=telephone,
+    )
     _print(
         _(
             "Personne n° {id} enregistrée pour {identifiant}.",
@@ -434,8 +447,9 @@ def forget(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Effacer une personne et ses mentions dans l'historique (droit à l'effacement RGPD)."""
-    with contact_store(_settings(database_url, lang)) as store:
-        deleted = store.forget_person(parse_person_ref(personne), author=auteur)
+    deleted = use_cases.forget_person(
+        _settings(database_url, lang), parse_person_ref(personne), author=auteur
+    )
     _print(
         _(
             "{n} fiche(s) de personne effacée(s) ; leurs mentions dans l'historique sont "
@@ -454,8 +468,7 @@ def export(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Exporter les fiches et tout leur historique en CSV (sans données personnelles)."""
-    with contact_store(_settings(database_url, lang)) as store:
-        report = store.export_csv(out)
+    report = use_cases.export_contacts(_settings(database_url, lang), out)
     _print(
         _(
             "{contacts} fiches et {events} événements écrits dans {path}.",
@@ -482,8 +495,7 @@ def import_(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Importer l'historique d'un CSV de contacts (réimporter le même fichier n'ajoute rien)."""
-    with contact_store(_settings(database_url, lang)) as store:
-        report = store.import_csv(source, partial=partiel)
+    report = use_cases.import_contacts(_settings(database_url, lang), source, partial=partiel)
     _print_issues(_("Lignes rejetées (non importées) :"), report.issues)
     _print_issues(_("Avertissements :"), report.warnings)
     _print(

@@ -1,11 +1,10 @@
 """Use cases of contact tracking, called by the ``tierslieux contacts`` commands.
 
-The operational store (:mod:`tierslieux.store`) is opened from the
-:class:`~tierslieux.config.Settings`: ``database_url`` when set (``--database-url``
-or ``TIERSLIEUX_DATABASE_URL``), otherwise the SQLite file
-``$XDG_DATA_HOME/tierslieux/contacts.sqlite`` (``~/.local/share/tierslieux/...``).
-It lives in the *data* folder, not the cache: contact history is user data, and a
-cache may be emptied at any time.
+Each function takes the :class:`~tierslieux.config.Settings` (which name the store,
+see :mod:`tierslieux.pipeline.database`) and returns the store's typed views; the
+store is opened through :func:`~tierslieux.pipeline.database.open_store` (one engine
+per process, schema checked once).  ``demo=True`` works on the demonstration store
+when no ``database_url`` is set, so that fictional data never reach the real one.
 
 This module also re-exports what the interfaces need from the store (views, errors,
 vocabulary), so that they never import the store directly.
@@ -25,6 +24,11 @@ from typing import TYPE_CHECKING
 
 from tierslieux.errors import SchemaError, StoreError, TierslieuxError
 from tierslieux.i18n import gettext as _
+from tierslieux.pipeline.database import (
+    default_database_path,
+    demo_database_path,
+    open_store,
+)
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.store import (
     CONSENT_BASES,
@@ -36,13 +40,12 @@ from tierslieux.store import (
     ImportRejectedError,
     ImportReport,
     PersonView,
+    Repositories,
     StaleWriteError,
-    Store,
     UnknownPersonError,
     UnknownStructureError,
     UpsertReport,
     event_kind_labels,
-    open_store,
     parse_status,
     status_labels,
 )
@@ -63,21 +66,31 @@ __all__ = [
     "ImportReport",
     "PersonExport",
     "PersonView",
+    "Repositories",
     "StaleWriteError",
-    "Store",
     "UnknownPersonError",
     "UnknownStructureError",
     "UpsertReport",
+    "add_note",
+    "add_person",
     "contact_store",
     "default_database_path",
     "demo_database_path",
     "event_kind_labels",
+    "export_contacts",
     "export_person",
+    "forget_person",
+    "import_contacts",
+    "list_contacts",
     "load_structures",
     "parse_day",
     "parse_person_ref",
     "parse_status",
     "read_structures",
+    "set_next_action",
+    "set_owner",
+    "set_status",
+    "show_contact",
     "status_labels",
 ]
 
@@ -94,44 +107,20 @@ STORED_STRUCTURE_COLUMNS: tuple[str, ...] = (
 _PERSON_ID = re.compile(r"\d+")
 
 
-def default_database_path() -> Path:
-    """Return the default SQLite file of the contacts (XDG data folder).
-
-    ``$XDG_DATA_HOME/tierslieux/contacts.sqlite``, or
-    ``~/.local/share/tierslieux/contacts.sqlite`` when the variable is unset.
-    """
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "tierslieux" / "contacts.sqlite"
-
-
-def demo_database_path(settings: Settings) -> Path:
-    """Return the SQLite file of the demonstration store: ``<cache>/demo/demo.sqlite``.
-
-    Fictional answers (``demo=True``) never go into the user's real store: they live
-    in the cache, which may be emptied at any time.
-    """
-    return Path(settings.cache_dir) / "demo" / "demo.sqlite"
-
-
 @contextmanager
-def contact_store(settings: Settings, *, demo: bool = False) -> Iterator[Store]:
-    """Open the contact store named by ``settings`` for the duration of a ``with`` block.
+def contact_store(settings: Settings, *, demo: bool = False) -> Iterator[Repositories]:
+    """Give the repositories of the store named by ``settings`` to a ``with`` block.
 
-    The schema is created or upgraded on opening.  With ``demo`` and no
-    ``database_url``, the demonstration store of :func:`demo_database_path` is opened
-    instead of the default one, so that fictional data never reach the real store.
+    Kept for the callers written before :func:`~tierslieux.pipeline.database.open_store`
+    (which it calls): the schema is checked and upgraded once per process, and the
+    engine is shared, so leaving the block closes nothing.
 
     Raises
     ------
     StoreError
         When the database cannot be reached, or was written by a newer version.
     """
-    default = demo_database_path(settings) if demo else default_database_path()
-    store = open_store(settings.database_url or None, default_path=default)
-    try:
-        yield store
-    finally:
-        store.close()
+    yield open_store(settings, demo=demo)
 
 
 def read_structures(path: Path) -> list[dict[str, str]]:
@@ -165,7 +154,7 @@ def read_structures(path: Path) -> list[dict[str, str]]:
     ]
 
 
-def load_structures(settings: Settings, path: Path) -> UpsertReport:
+def load_structures(settings: Settings, path: Path, *, demo: bool = False) -> UpsertReport:
     """Load ``structures.csv`` into the contact store (idempotent).
 
     New structures get a contact record « à contacter »; known ones have their name,
@@ -180,8 +169,7 @@ def load_structures(settings: Settings, path: Path) -> UpsertReport:
     rows = read_structures(path)
     if not rows:
         raise SchemaError(_("{path} ne contient aucune structure.", path=path))
-    with contact_store(settings) as store:
-        return store.upsert_structures(rows)
+    return open_store(settings, demo=demo).structures.upsert_structures(rows)
 
 
 def parse_day(text: str, *, option: str = "--date") -> date:
@@ -237,7 +225,9 @@ class PersonExport:
     mentions: int
 
 
-def export_person(settings: Settings, person: int | str, out: Path) -> PersonExport:
+def export_person(
+    settings: Settings, person: int | str, out: Path, *, demo: bool = False
+) -> PersonExport:
     """Write everything stored about a person to a JSON file (RGPD right of access).
 
     The file is created readable by its owner only (it holds personal data) and
@@ -250,8 +240,7 @@ def export_person(settings: Settings, person: int | str, out: Path) -> PersonExp
     StoreError
         When the file cannot be written.
     """
-    with contact_store(settings) as store:
-        data = store.export_person_data(person)
+    data = open_store(settings, demo=demo).people.export_person_data(person)
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -271,3 +260,186 @@ def export_person(settings: Settings, person: int | str, out: Path) -> PersonExp
     return PersonExport(
         path=out, people=len(data.get("personnes", ())), mentions=len(data.get("mentions", ()))
     )
+
+
+def list_contacts(
+    settings: Settings,
+    *,
+    status: str | None = None,
+    owner: str | None = None,
+    commune: str | None = None,
+    due_before: date | None = None,
+    details: bool = False,
+    demo: bool = False,
+) -> list[ContactView]:
+    """List contact records, sorted by structure name (``tierslieux contacts list``).
+
+    Parameters
+    ----------
+    status
+        Keep this status only (code or French label).
+    owner
+        Keep the records of this owner only.
+    commune
+        Keep the structures of this INSEE commune code only.
+    due_before
+        Keep the records whose next action is due on or before this date.
+    details
+        Also load each record's history and people.
+
+    Raises
+    ------
+    UnknownStatusError
+        When ``status`` names no status.
+    """
+    return open_store(settings, demo=demo).contacts.list_contacts(
+        status=status, owner=owner, commune=commune, due_before=due_before, details=details
+    )
+
+
+def show_contact(settings: Settings, identifiant: str, *, demo: bool = False) -> ContactView:
+    """Return the contact record of a structure with its history and people.
+
+    Raises
+    ------
+    UnknownStructureError
+    """
+    return open_store(settings, demo=demo).contacts.get_contact(identifiant)
+
+
+def set_status(
+    settings: Settings,
+    identifiant: str,
+    status: str,
+    *,
+    author: str,
+    expected_version: int | None = None,
+    note: str | None = None,
+    demo: bool = False,
+) -> ContactView:
+    """Change the status of a contact record (see ``ContactRepository.set_status``).
+
+    Raises
+    ------
+    UnknownStatusError, UnknownStructureError, StaleWriteError, InvalidValueError
+    """
+    return open_store(settings, demo=demo).contacts.set_status(
+        identifiant, status, author=author, expected_version=expected_version, note=note
+    )
+
+
+def add_note(
+    settings: Settings,
+    identifiant: str,
+    text: str,
+    *,
+    author: str,
+    expected_version: int | None = None,
+    demo: bool = False,
+) -> ContactView:
+    """Append a dated note to a structure's history.
+
+    Raises
+    ------
+    InvalidValueError, UnknownStructureError, StaleWriteError
+    """
+    return open_store(settings, demo=demo).contacts.add_note(
+        identifiant, text, author=author, expected_version=expected_version
+    )
+
+
+def set_next_action(
+    settings: Settings,
+    identifiant: str,
+    text: str | None,
+    due: date | None,
+    *,
+    author: str,
+    expected_version: int | None = None,
+    demo: bool = False,
+) -> ContactView:
+    """Set (or clear, with ``None``) the next action of a contact record and its date.
+
+    Raises
+    ------
+    UnknownStructureError, StaleWriteError, InvalidValueError
+    """
+    return open_store(settings, demo=demo).contacts.set_next_action(
+        identifiant, text, due, author=author, expected_version=expected_version
+    )
+
+
+def set_owner(
+    settings: Settings,
+    identifiant: str,
+    owner: str | None,
+    *,
+    author: str,
+    expected_version: int | None = None,
+    demo: bool = False,
+) -> ContactView:
+    """Set (or clear, with ``None``) the person in charge of a contact record.
+
+    Raises
+    ------
+    UnknownStructureError, StaleWriteError, InvalidValueError
+    """
+    return open_store(settings, demo=demo).contacts.set_owner(
+        identifiant, owner, author=author, expected_version=expected_version
+    )
+
+
+def add_person(
+    settings: Settings,
+    identifiant: str,
+    *,
+    name: str,
+    consent_basis: str,
+    role: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    demo: bool = False,
+) -> PersonView:
+    """Record a contact person of a structure, with the RGPD legal basis.
+
+    Raises
+    ------
+    InvalidValueError, UnknownStructureError
+    """
+    return open_store(settings, demo=demo).people.add_person(
+        identifiant, name=name, consent_basis=consent_basis, role=role, email=email, phone=phone
+    )
+
+
+def forget_person(settings: Settings, person: int | str, *, author: str, demo: bool = False) -> int:
+    """Erase a person and scrub their data from the history (RGPD); return how many records.
+
+    Raises
+    ------
+    UnknownPersonError, InvalidValueError
+    """
+    return open_store(settings, demo=demo).people.forget_person(person, author=author)
+
+
+def export_contacts(settings: Settings, out: Path, *, demo: bool = False) -> ExportReport:
+    """Write every contact record and its history to a CSV file (no personal data).
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be written.
+    """
+    return open_store(settings, demo=demo).contacts.export_csv(out)
+
+
+def import_contacts(
+    settings: Settings, source: Path, *, partial: bool = False, demo: bool = False
+) -> ImportReport:
+    """Import the history of a contacts CSV (importing the same file twice adds nothing).
+
+    Raises
+    ------
+    ImportRejectedError
+        When the file is unusable, or has invalid lines and ``partial`` is false.
+    """
+    return open_store(settings, demo=demo).contacts.import_csv(source, partial=partial)

@@ -98,7 +98,7 @@ def purge_expired(settings: Settings, *, now: datetime | None = None) -> int:
     """
     limit = (now or datetime.now(UTC)) - timedelta(days=settings.survey_retention_days)
     with contact_store(settings) as store:
-        return store.purge_responses(limit)
+        return store.responses.purge_responses(limit)
 
 
 def _communes(settings: Settings, paths: Sequence[Path], *, demo: bool) -> Communes:
@@ -188,7 +188,7 @@ def import_answers(
             )
         )
     with contact_store(settings, demo=demo) as store:
-        report = store.add_responses(parsed.responses)
+        report = store.responses.add_responses(parsed.responses)
     rejected = [
         *parsed.issues,
         *(SurveyIssue(d.line, "", d.message) for d in report.duplicates),
@@ -219,7 +219,7 @@ def add_answers(
         When a response was already stored (same fingerprint): nothing is stored.
     """
     with contact_store(settings, demo=demo) as store:
-        report = store.add_responses(responses, skip_duplicates=False)
+        report = store.responses.add_responses(responses, skip_duplicates=False)
     return report.ids
 
 
@@ -285,7 +285,7 @@ def forget_respondent(settings: Settings, respondent_id: str) -> int:
         When no respondent has this id.
     """
     with contact_store(settings) as store:
-        return store.forget_respondent(respondent_id)
+        return store.responses.forget_respondent(respondent_id)
 
 
 def _cell(value: Answer | None) -> str:
@@ -323,7 +323,7 @@ def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) 
     """
     questionnaire = load_questionnaire()
     with contact_store(settings) as store:
-        stored = store.list_responses()
+        stored = store.responses.list_responses()
     ids = [q.id for q in questionnaire.questions]
     header = ["repondant", "commune", "version_questionnaire", "date_consentement", *ids]
     out = Path(out)
@@ -478,7 +478,7 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
         codes = select_communes(territory, communes.table, None, listed=listed)
         label = territory.label()
     with contact_store(settings, demo=request.demo) as store:
-        stored = store.list_responses()
+        stored = store.responses.list_responses()
     inside = set(codes)
     kept = [r for r in stored if r.commune in inside]
     if not kept:

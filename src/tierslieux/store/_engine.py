@@ -1,7 +1,18 @@
-"""Engines for SQLite and PostgreSQL, and the programmatic Alembic upgrade."""
+"""Engines for SQLite and PostgreSQL: one per database per process, and the migrations.
+
+:func:`engine_for` returns the process-wide engine of a URL (created on first use,
+thread-safe, disposed when the process exits).  Opening a store never changes its
+schema: :func:`upgrade` is the explicit step (``tierslieux db upgrade``), and
+:func:`ensure_schema` is what the command line runs on first use — it reads the
+schema revision once per process and database, upgrades when behind, refuses a
+database written by a newer version.
+"""
 
 from __future__ import annotations
 
+import atexit
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +34,21 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["MIGRATIONS", "WRITE", "create_store_engine", "describe_url", "migrate"]
+__all__ = [
+    "MIGRATIONS",
+    "WRITE",
+    "SchemaStatus",
+    "create_store_engine",
+    "describe_url",
+    "dispose_engine",
+    "dispose_engines",
+    "engine_for",
+    "ensure_schema",
+    "head_revision",
+    "migrate",
+    "schema_status",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Execution option marking a connection whose transaction will write: on SQLite it
@@ -34,6 +59,11 @@ WRITE = "tierslieux_write"
 SQLITE_BUSY_TIMEOUT_S = 60
 #: Key of the PostgreSQL advisory lock that serialises concurrent schema upgrades.
 _MIGRATION_LOCK_KEY = 7_401_633_201
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+#: Normalised URLs whose schema :func:`ensure_schema` found (or made) current.
+_checked: set[str] = set()
 
 
 def describe_url(url: str) -> str:
@@ -46,7 +76,12 @@ def describe_url(url: str) -> str:
 
 def _normalise(url: str) -> str:
     """Resolve driver-less URLs to the drivers the project ships (psycopg 3)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise StoreUnavailableError(
+            _("Adresse de base de données illisible : {url} ({error}).", url=url, error=error)
+        ) from error
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -72,20 +107,17 @@ def _on_sqlite_begin(connection: Connection) -> None:
 
 
 def create_store_engine(url: str) -> Engine:
-    """Create the engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``).
+    """Create a new engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``).
+
+    Most callers want :func:`engine_for`, which shares one engine per process.
 
     Raises
     ------
     StoreUnavailableError
-        When the URL names a backend the store does not support.
+        When the URL is unreadable or names a backend the store does not support.
     """
-    try:
-        normalised = _normalise(url)
-        backend = make_url(normalised).get_backend_name()
-    except exc.ArgumentError as error:
-        raise StoreUnavailableError(
-            _("Adresse de base de données illisible : {url} ({error}).", url=url, error=error)
-        ) from error
+    normalised = _normalise(url)
+    backend = make_url(normalised).get_backend_name()
     if backend == "sqlite":
         connect_args: dict[str, Any] = {
             "timeout": SQLITE_BUSY_TIMEOUT_S,
@@ -107,13 +139,134 @@ def create_store_engine(url: str) -> Engine:
     )
 
 
-def migrate(engine: Engine) -> str:
-    """Create or upgrade the schema to the latest revision, in one transaction.
+def engine_for(url: str) -> Engine:
+    """Return the process-wide engine of ``url``, creating it on first use.
 
-    Parameters
-    ----------
-    engine
-        Engine made by :func:`create_store_engine`.
+    Thread-safe; ``postgresql://`` and ``postgresql+psycopg://`` share one engine.
+    Engines are disposed when the process exits (or by :func:`dispose_engines`).
+
+    Raises
+    ------
+    StoreUnavailableError
+        When the URL is unreadable or names an unsupported backend.
+    """
+    key = _normalise(url)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = create_store_engine(key)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of ``url``'s engine and forget it (and its check)."""
+    key = _normalise(url)
+    with _lock:
+        engine = _engines.pop(key, None)
+        _checked.discard(key)
+    if engine is not None:
+        engine.dispose()
+
+
+@atexit.register
+def dispose_engines() -> None:
+    """Close every engine of the process (run at exit)."""
+    with _lock:
+        engines = list(_engines.values())
+        _engines.clear()
+        _checked.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def head_revision() -> str:
+    """Return the latest schema revision this version of tierslieux knows."""
+    head = _script().get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        msg = "no migration found"
+        raise RuntimeError(msg)
+    return head
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    """Schema revision of a database compared with this version's latest one.
+
+    ``current`` is ``None`` for an empty database.
+    """
+
+    url: str
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        """Whether the schema is at the latest revision."""
+        return self.current == self.head
+
+    @property
+    def known(self) -> bool:
+        """Whether this version of tierslieux knows the current revision."""
+        if self.current is None:
+            return True
+        try:
+            _script().get_revision(self.current)
+        except (RevisionError, CommandError):
+            return False
+        return True
+
+
+def _unreachable(url: str, error: exc.DBAPIError) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        _(
+            "Impossible d'ouvrir la base {url} : {error}",
+            url=describe_url(url),
+            error=str(error.orig).strip(),
+        )
+    )
+
+
+def _newer(url: str, current: str, head: str) -> StoreVersionError:
+    return StoreVersionError(
+        _(
+            "La base {url} a été créée ou mise à jour par une version plus "
+            "récente de tierslieux (révision de schéma {current} inconnue, "
+            "cette version connaît jusqu'à {head}). Mettez tierslieux à jour ; "
+            "la base n'a pas été modifiée.",
+            url=describe_url(url),
+            current=current,
+            head=head,
+        )
+    )
+
+
+def schema_status(url: str) -> SchemaStatus:
+    """Read the schema revision of the database at ``url`` (changes nothing).
+
+    Raises
+    ------
+    StoreUnavailableError
+        When the database cannot be reached.
+    """
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except exc.DBAPIError as error:
+        raise _unreachable(url, error) from error
+    return SchemaStatus(url=describe_url(url), current=current, head=head_revision())
+
+
+def migrate(engine: Engine) -> str:
+    """Create or upgrade the schema of ``engine``'s database to the latest revision.
+
+    One transaction (DDL included, also on SQLite), serialised between processes on
+    PostgreSQL by an advisory lock.
 
     Returns
     -------
@@ -126,11 +279,8 @@ def migrate(engine: Engine) -> str:
         When the database is at a revision this version of tierslieux does not know
         (written by a newer version): it is left untouched.
     """
-    script = ScriptDirectory(str(MIGRATIONS))
-    head = script.get_current_head()
-    if head is None:  # pragma: no cover - the package always ships revisions
-        msg = "no migration found"
-        raise RuntimeError(msg)
+    script = _script()
+    head = head_revision()
     with engine.connect() as connection:
         connection.execution_options(**{WRITE: True})
         with connection.begin():
@@ -143,20 +293,77 @@ def migrate(engine: Engine) -> str:
                 try:
                     script.get_revision(current)
                 except (RevisionError, CommandError) as error:
-                    raise StoreVersionError(
-                        _(
-                            "La base {url} a été créée ou mise à jour par une version plus "
-                            "récente de tierslieux (révision de schéma {current} inconnue, "
-                            "cette version connaît jusqu'à {head}). Mettez tierslieux à jour ; "
-                            "la base n'a pas été modifiée.",
-                            url=describe_url(str(engine.url)),
-                            current=current,
-                            head=head,
-                        )
-                    ) from error
+                    url = engine.url.render_as_string(hide_password=False)
+                    raise _newer(url, current, head) from error
             if current != head:
                 config = Config()
                 config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
     return head
+
+
+def upgrade(url: str) -> str:
+    """Create or upgrade the schema of the database at ``url`` (``tierslieux db upgrade``).
+
+    Idempotent: a database already at the latest revision is left as it is.
+
+    Returns
+    -------
+    str
+        The revision the database is at afterwards.
+
+    Raises
+    ------
+    StoreUnavailableError
+        When the database cannot be reached, opened or created.
+    StoreVersionError
+        When the schema was written by a newer version of tierslieux.
+    """
+    engine = engine_for(url)
+    try:
+        head = migrate(engine)
+    except exc.DBAPIError as error:
+        raise _unreachable(url, error) from error
+    with _lock:
+        _checked.add(_normalise(url))
+    return head
+
+
+def ensure_schema(url: str, *, upgrade_if_behind: bool = True) -> None:
+    """Make sure the schema at ``url`` is current, checking once per process.
+
+    The first call for a database reads its revision; when it is behind (or the
+    database is empty) it is upgraded, or, with ``upgrade_if_behind=False``, refused.
+    Later calls return at once.
+
+    Raises
+    ------
+    StoreUnavailableError
+        When the database cannot be reached.
+    StoreVersionError
+        When the schema was written by a newer version of tierslieux, or is behind
+        and ``upgrade_if_behind`` is false.
+    """
+    key = _normalise(url)
+    with _lock:
+        if key in _checked:
+            return
+    status = schema_status(url)
+    if status.current is not None and not status.known:
+        raise _newer(url, status.current, status.head)
+    if not status.up_to_date:
+        if not upgrade_if_behind:
+            raise StoreVersionError(
+                _(
+                    "Le schéma de la base {url} n'est pas à jour (révision {current}, "
+                    "attendue {head}) : mettez-la à jour avec « tierslieux db upgrade ».",
+                    url=describe_url(url),
+                    current=status.current or "—",
+                    head=status.head,
+                )
+            )
+        upgrade(url)
+        return
+    with _lock:
+        _checked.add(key)

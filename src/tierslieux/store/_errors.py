@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ImportRejectedError",
     "InvalidValueError",
+    "StaleRecordError",
     "StaleWriteError",
     "StoreUnavailableError",
     "StoreVersionError",
     "UnknownPersonError",
+    "UnknownRecordError",
     "UnknownStatusError",
     "UnknownStructureError",
 ]
@@ -73,6 +75,25 @@ class StaleWriteError(StoreError):
                 current=current_version,
             )
         )
+
+
+class StaleRecordError(StoreError):
+    """A write was based on a version of a record (scenario...) that has since changed.
+
+    Attributes
+    ----------
+    expected_version, current_version
+        The version the writer had read and the version now stored.
+    """
+
+    def __init__(self, message: str, *, expected_version: int, current_version: int) -> None:
+        self.expected_version = expected_version
+        self.current_version = current_version
+        super().__init__(message)
+
+
+class UnknownRecordError(StoreError, LookupError):
+    """No user, scenario or run has this identifier."""
 
 
 class UnknownStatusError(StoreError, ValueError):

@@ -21,6 +21,8 @@ __all__ = [
     "CONSENT_BASES",
     "DEFAULT_STATUS",
     "EVENT_KINDS",
+    "ROLES",
+    "RUN_STATUSES",
     "STATUSES",
     "ContactView",
     "EventView",
@@ -56,6 +58,13 @@ CONSENT_BASES: tuple[str, ...] = (
     "contrat",
     "obligation_legale",
 )
+
+
+#: Roles of the web application's users, from the most to the least powerful.
+ROLES: tuple[str, ...] = ("administrateur", "charge_de_mission", "lecteur")
+
+#: States of a run of a use case; the last three are final.
+RUN_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 
 
 def status_labels() -> dict[str, str]:

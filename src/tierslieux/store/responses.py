@@ -1,9 +1,10 @@
-"""Questionnaire answers in the operational store (table ``survey_respondents``).
+"""Repository of questionnaire answers (table ``survey_respondents``).
 
-Called by :class:`~tierslieux.store.Store` inside its transactions: each function
-takes an open :class:`~sqlalchemy.Connection`.  Respondents are pseudonymous (a
-random UUID, no name, e-mail or phone); the consent text and date are kept with the
-answers, and :func:`delete_respondent` removes a respondent everywhere.
+:class:`ResponseRepository` opens one transaction per call; the module-level
+functions do the work on an open :class:`~sqlalchemy.Connection`.  Respondents are
+pseudonymous (a random UUID, no name, e-mail or phone); the consent text and date
+are kept with the answers, and :func:`delete_respondent` removes a respondent
+everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select
 
 from tierslieux.i18n import gettext as _
+from tierslieux.store._errors import InvalidValueError, UnknownPersonError
 from tierslieux.store._schema import Base
 from tierslieux.store.views import ImportIssue
 
@@ -26,13 +28,16 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from tierslieux.model.survey import Answer, SurveyResponse
+    from tierslieux.store.database import Database
 
 __all__ = [
     "RespondentView",
+    "ResponseRepository",
     "ResponsesReport",
     "delete_before",
     "delete_respondent",
     "insert_responses",
+    "select_responses",
 ]
 
 RESPONDENTS = Base.metadata.tables["survey_respondents"]
@@ -56,7 +61,7 @@ class RespondentView:
 
 @dataclass(frozen=True, slots=True)
 class ResponsesReport:
-    """Outcome of :meth:`~tierslieux.store.Store.add_responses`.
+    """Outcome of :meth:`ResponseRepository.add_responses`.
 
     ``ids`` are the pseudonymous ids given to the ``added`` respondents; ``duplicates``
     the submissions already stored (or given twice), with their line.
@@ -155,3 +160,81 @@ def delete_before(connection: Connection, moment: datetime) -> int:
     """Delete the respondents who consented before ``moment``; return how many."""
     result = connection.execute(delete(RESPONDENTS).where(RESPONDENTS.c.consented_at < moment))
     return int(result.rowcount or 0)
+
+
+class ResponseRepository:
+    """Questionnaire respondents and their answers (pseudonymous, RGPD)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def add_responses(
+        self, rows: Sequence[SurveyResponse], *, skip_duplicates: bool = True
+    ) -> ResponsesReport:
+        """Store validated questionnaire answers, in one transaction.
+
+        A submission whose fingerprint is already stored (or repeated in ``rows``) is
+        not stored again and is reported in :attr:`ResponsesReport.duplicates`; with
+        ``skip_duplicates=False`` it makes the whole call fail, storing nothing.
+
+        Raises
+        ------
+        InvalidValueError
+            With ``skip_duplicates=False``, when a submission is a duplicate.
+
+        Returns
+        -------
+        ResponsesReport
+            How many respondents were added, their pseudonymous ids, the duplicates.
+        """
+        with self._database.transaction(write=True) as connection:
+            report = insert_responses(connection, list(rows))
+            if report.duplicates and not skip_duplicates:
+                lines = ", ".join(str(issue.line) for issue in report.duplicates)
+                raise InvalidValueError(
+                    _(
+                        "{n} réponse(s) déjà enregistrée(s) (lignes {lines}) : rien n'a "
+                        "été enregistré.",
+                        n=len(report.duplicates),
+                        lines=lines,
+                    )
+                )
+            return report
+
+    def list_responses(self) -> list[RespondentView]:
+        """Return every stored respondent with their answers, oldest first."""
+        with self._database.transaction(write=False) as connection:
+            return select_responses(connection)
+
+    def purge_responses(self, before: datetime) -> int:
+        """Delete every respondent who consented before ``before`` (retention period).
+
+        Returns
+        -------
+        int
+            Number of respondents deleted.
+        """
+        with self._database.transaction(write=True) as connection:
+            return delete_before(connection, before)
+
+    def forget_respondent(self, respondent_id: str) -> int:
+        """Delete a respondent and all their answers (RGPD right to erasure).
+
+        Returns
+        -------
+        int
+            Number of respondents deleted (0 or 1).
+
+        Raises
+        ------
+        UnknownPersonError
+            When no respondent has this id.
+        """
+        cleaned = respondent_id.strip()
+        with self._database.transaction(write=True) as connection:
+            deleted = delete_respondent(connection, cleaned)
+        if not deleted:
+            raise UnknownPersonError(
+                _("Aucun répondant n'a l'identifiant « {id} ».", id=respondent_id)
+            )
+        return deleted
