@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import unguard_frame
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -236,7 +237,10 @@ def read_csv_strings(
     """Read a small or medium CSV entirely as strings, with clear errors.
 
     Encoding and separator are detected when not given.  Every value is kept as
-    text (INSEE codes must keep their leading zeros); empty cells become ``NA``.
+    text (INSEE codes must keep their leading zeros); empty cells become ``NA``.  The
+    apostrophe that tierslieux's spreadsheet exports put before a text that looks like
+    a formula (:func:`tierslieux.files.spreadsheet_safe`) is removed, so that its own
+    files (``structures.csv``, ``groups.csv``...) read back as they were computed.
     """
     require_file(path, role)
     encoding = encoding or detect_encoding(path)
@@ -270,7 +274,7 @@ def read_csv_strings(
             )
         ) from error
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    return frame
+    return unguard_frame(frame)
 
 
 def text_sample(path: Path, encoding: str, lines: int = 5) -> list[str]:
