@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["render_survey", "render_survey_html", "survey_files", "write_survey"]
 
 _BAR_WIDTH = 300
+#: Width of the label column of the typology chart (pixels).
+_LABEL_WIDTH = 360
 
 
 def survey_files(analysis: SurveyAnalysis) -> list[tuple[str, bytes]]:
@@ -57,7 +59,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _pct(value: float) -> str:
-    return "—" if math.isnan(value) else f"{100 * value:.0f} %"
+    return "—" if math.isnan(value) else f"{100 * value:.0f}\u00a0%"
 
 
 def _typology_svg(typology: pd.DataFrame) -> str:
@@ -69,22 +71,22 @@ def _typology_svg(typology: pd.DataFrame) -> str:
         low, high, ref = float(row["ic95_bas"]), float(row["ic95_haut"]), float(row["reference"])
         rows.append(
             f'<text x="0" y="{y + 14}" font-size="12">{escape(str(row["libelle"]))}</text>'
-            f'<rect x="260" y="{y + 3}" width="{share * _BAR_WIDTH:.1f}" height="14" '
+            f'<rect x="{_LABEL_WIDTH}" y="{y + 3}" width="{share * _BAR_WIDTH:.1f}" height="14" '
             'fill="#4a7fb5"/>'
         )
         if not math.isnan(low):
             rows.append(
-                f'<line x1="{260 + low * _BAR_WIDTH:.1f}" x2="{260 + high * _BAR_WIDTH:.1f}" '
+                f'<line x1="{_LABEL_WIDTH + low * _BAR_WIDTH:.1f}" x2="{_LABEL_WIDTH + high * _BAR_WIDTH:.1f}" '
                 f'y1="{y + 10}" y2="{y + 10}" stroke="#222" stroke-width="2"/>'
             )
         if not math.isnan(ref):  # qualitative references have no line
             rows.append(
-                f'<line x1="{260 + ref * _BAR_WIDTH:.1f}" x2="{260 + ref * _BAR_WIDTH:.1f}" '
+                f'<line x1="{_LABEL_WIDTH + ref * _BAR_WIDTH:.1f}" x2="{_LABEL_WIDTH + ref * _BAR_WIDTH:.1f}" '
                 f'y1="{y}" y2="{y + 20}" stroke="#d33" stroke-width="2"/>'
             )
     total = len(typology) * height + 8
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{260 + _BAR_WIDTH + 20}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_LABEL_WIDTH + _BAR_WIDTH + 20}" '
         f'height="{total}" role="img" aria-label="{escape(_("Typologie"))}">'
         + "".join(rows)
         + "</svg>"
@@ -100,12 +102,12 @@ def _scores_svg(respondents: pd.DataFrame) -> str:
     for i, count in enumerate(counts):
         h = 100 * count / top
         bars.append(
-            f'<rect x="{i * 30 + 5}" y="{110 - h:.1f}" width="24" height="{h:.1f}" fill="#6a9f58"/>'
-            f'<text x="{i * 30 + 10}" y="125" font-size="11">{i}</text>'
-            f'<text x="{i * 30 + 10}" y="{106 - h:.1f}" font-size="11">{count}</text>'
+            f'<rect x="{i * 30 + 5}" y="{124 - h:.1f}" width="24" height="{h:.1f}" fill="#6a9f58"/>'
+            f'<text x="{i * 30 + 10}" y="139" font-size="11">{i}</text>'
+            f'<text x="{i * 30 + 10}" y="{120 - h:.1f}" font-size="11">{count}</text>'
         )
     return (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="310" height="130" role="img" '
+        '<svg xmlns="http://www.w3.org/2000/svg" width="310" height="144" role="img" '
         f'aria-label="{escape(_("Répartition des scores"))}">' + "".join(bars) + "</svg>"
     )
 
