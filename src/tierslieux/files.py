@@ -29,6 +29,7 @@ import secrets
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
 __all__ = [
+    "SpreadsheetWriter",
     "atomic_open",
     "atomic_output_dir",
     "atomic_path",
@@ -53,6 +55,7 @@ __all__ = [
     "spreadsheet_csv",
     "spreadsheet_safe",
     "spreadsheet_unguard",
+    "spreadsheet_writer",
     "unguard_frame",
     "write_output_files",
     "write_spreadsheet_csv",
@@ -315,16 +318,42 @@ def spreadsheet_csv(
     return buffer.getvalue()
 
 
+class SpreadsheetWriter:
+    """A CSV writer for spreadsheets on an open text stream (see :func:`spreadsheet_writer`)."""
+
+    def __init__(self, stream: IO[str], header: Sequence[str], *, delimiter: str = ";") -> None:
+        self._writer = csv.writer(stream, delimiter=delimiter)
+        self._header = tuple(header)
+        self._writer.writerow(self._header)
+        self.rows = 0
+
+    def writerow(self, row: Sequence[object] | Mapping[str, object]) -> None:
+        """Write one row: values in header order, or a mapping by column name."""
+        values = [row.get(name) for name in self._header] if isinstance(row, Mapping) else row
+        self._writer.writerow([_cell(value) for value in values])
+        self.rows += 1
+
+
+def spreadsheet_writer(
+    stream: IO[str], header: Sequence[str], *, delimiter: str = ";"
+) -> SpreadsheetWriter:
+    """Write ``header`` to ``stream`` and return a writer for the rows.
+
+    Text cells are passed through :func:`spreadsheet_safe`; ``None`` and NaN become
+    empty cells; other values are written with ``str``.  For a stream that stays open
+    across a long read (a database cursor, say); :func:`write_spreadsheet_csv` is the
+    usual entry point.
+    """
+    return SpreadsheetWriter(stream, header, delimiter=delimiter)
+
+
 def _write_rows(
     stream: IO[str], header: Sequence[str], rows: Iterable[Sequence[object]], *, delimiter: str
 ) -> int:
-    writer = csv.writer(stream, delimiter=delimiter)
-    writer.writerow(header)
-    count = 0
+    writer = spreadsheet_writer(stream, header, delimiter=delimiter)
     for row in rows:
-        writer.writerow([_cell(value) for value in row])
-        count += 1
-    return count
+        writer.writerow(row)
+    return writer.rows
 
 
 def write_spreadsheet_csv(

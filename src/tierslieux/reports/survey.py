@@ -65,6 +65,7 @@ def _pct(value: float) -> str:
 def _typology_svg(typology: pd.DataFrame) -> str:
     rows = []
     height = 26
+    x0 = _LABEL_WIDTH
     for i, row in enumerate(_records(typology)):
         y = i * height + 4
         share = float(row["part"]) if not math.isnan(float(row["part"])) else 0.0
@@ -76,12 +77,12 @@ def _typology_svg(typology: pd.DataFrame) -> str:
         )
         if not math.isnan(low):
             rows.append(
-                f'<line x1="{_LABEL_WIDTH + low * _BAR_WIDTH:.1f}" x2="{_LABEL_WIDTH + high * _BAR_WIDTH:.1f}" '
+                f'<line x1="{x0 + low * _BAR_WIDTH:.1f}" x2="{x0 + high * _BAR_WIDTH:.1f}" '
                 f'y1="{y + 10}" y2="{y + 10}" stroke="#222" stroke-width="2"/>'
             )
         if not math.isnan(ref):  # qualitative references have no line
             rows.append(
-                f'<line x1="{_LABEL_WIDTH + ref * _BAR_WIDTH:.1f}" x2="{_LABEL_WIDTH + ref * _BAR_WIDTH:.1f}" '
+                f'<line x1="{x0 + ref * _BAR_WIDTH:.1f}" x2="{x0 + ref * _BAR_WIDTH:.1f}" '
                 f'y1="{y}" y2="{y + 20}" stroke="#d33" stroke-width="2"/>'
             )
     total = len(typology) * height + 8

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
-from tierslieux.files import atomic_open, open_zip
+from tierslieux.files import atomic_open, atomic_path, atomic_write_text, open_zip
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import (
     ARRONDISSEMENT_PARENTS,
@@ -436,8 +436,7 @@ def _checksum(path: Path, cache_dir: Path) -> str:
     key = _file_key(path)
     if key not in known:
         known[key] = sha256_of(path)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        atomic_write_text(memo, json.dumps(known, indent=1))
     return known[key]
 
 
@@ -506,8 +505,10 @@ def load_sirene(
                 cache_dir=cache_dir,
                 ignore_errors=ignore_errors,
             )
-        frame.to_parquet(cached.with_suffix(".parquet"), index=False)
-        cached.with_suffix(".json").write_text(json.dumps(notes), encoding="utf-8")
+        # The notes last: the cache counts only when both files are there.
+        with atomic_path(cached.with_suffix(".parquet")) as partial:
+            frame.to_parquet(partial, index=False)
+        atomic_write_text(cached.with_suffix(".json"), json.dumps(notes))
     frame = _finalise(frame)
     location = str(etablissements)
     if unites_legales is not None:
