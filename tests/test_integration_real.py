@@ -86,5 +86,6 @@ def test_communities_hautes_alpes_on_real_places(settings: Settings, tmp_path: P
         "structures.csv",
         "structures.geojson",
         "communities.csv",
+        "communities.html",
         "sources.json",
     }

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tierslieux.files import atomic_output_dir
 from tierslieux.i18n import format_number, use_language
-from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import PALETTE, Marker, choropleth_svg, class_breaks
 
 

@@ -13,9 +13,7 @@ vocabulary), so that they never import the store directly.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierslieux.errors import SchemaError, StoreError, TierslieuxError
+from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import (
     default_database_path,
@@ -242,21 +241,8 @@ def export_person(
     """
     data = open_store(settings, demo=demo).people.export_person_data(person)
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    except OSError as error:
-        message = _("Impossible d'écrire {path} : {error}.", path=out, error=error)
-        raise StoreError(message) from error
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, ensure_ascii=False, indent=2)
-            stream.write("\n")
-        Path(staging).replace(out)
-    except OSError as error:
-        Path(staging).unlink(missing_ok=True)
-        message = _("Impossible d'écrire {path} : {error}.", path=out, error=error)
-        raise StoreError(message) from error
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    atomic_write_text(out, text, private=True, error_type=StoreError)
     return PersonExport(
         path=out, people=len(data.get("personnes", ())), mentions=len(data.get("mentions", ()))
     )

@@ -8,9 +8,6 @@ the consent text and date; nothing else about them is kept.
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +26,7 @@ from tierslieux.analysis.survey import (
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
 from tierslieux.errors import SchemaError, StoreError
+from tierslieux.files import spreadsheet_safe, write_spreadsheet_csv
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.survey import (
@@ -71,14 +69,7 @@ __all__ = [
     "submit_answers",
 ]
 
-#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MAX_LISTED = 20
-
-
-def spreadsheet_safe(text: str) -> str:
-    """Return ``text`` so that a spreadsheet shows it instead of running it as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def consent_record(settings: Settings, shown: str) -> str:
@@ -288,14 +279,15 @@ def forget_respondent(settings: Settings, respondent_id: str) -> int:
         return store.responses.forget_respondent(respondent_id)
 
 
-def _cell(value: Answer | None) -> str:
+def _cell(value: Answer | None) -> object:
+    # Texts are guarded against formulas by write_spreadsheet_csv; numbers stay numbers.
     if value is None:
         return ""
     if isinstance(value, tuple):
         return ";".join(value)
     if isinstance(value, float):
-        return f"{value:g}"
-    return spreadsheet_safe(value)
+        return int(value) if value.is_integer() else value
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,34 +319,17 @@ def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) 
     ids = [q.id for q in questionnaire.questions]
     header = ["repondant", "commune", "version_questionnaire", "date_consentement", *ids]
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    except OSError as error:
-        raise StoreError(
-            _("Impossible d'écrire {path} : {error}.", path=out, error=error)
-        ) from error
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream, delimiter=";")
-            writer.writerow(header)
-            for number, row in enumerate(stored, start=1):
-                consent = row.consented_at
-                writer.writerow(
-                    [
-                        row.id if identifiers else f"R{number:04d}",
-                        row.commune,
-                        row.questionnaire_version,
-                        consent.isoformat() if identifiers else consent.date().isoformat(),
-                        *(_cell(row.answers.get(q)) for q in ids),
-                    ]
-                )
-        Path(staging).replace(out)
-    except OSError as error:
-        Path(staging).unlink(missing_ok=True)
-        raise StoreError(
-            _("Impossible d'écrire {path} : {error}.", path=out, error=error)
-        ) from error
+    rows = (
+        [
+            row.id if identifiers else f"R{number:04d}",
+            row.commune,
+            row.questionnaire_version,
+            row.consented_at.isoformat() if identifiers else row.consented_at.date().isoformat(),
+            *(_cell(row.answers.get(q)) for q in ids),
+        ]
+        for number, row in enumerate(stored, start=1)
+    )
+    write_spreadsheet_csv(out, header, rows, private=True, error_type=StoreError)
     return ExportSummary(path=out, respondents=len(stored), identifiers=identifiers)
 
 

@@ -1,4 +1,8 @@
-"""Files of the base-community directory: structures.csv/.geojson, communities.csv."""
+"""Base-community directory: structures.csv/.geojson, communities.csv and its HTML page.
+
+:func:`render_communities` returns the page, :func:`communities_files` every file as
+bytes, :func:`write_communities` writes them into a folder, all or nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,61 +10,111 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from tierslieux import __version__
 from tierslieux.analysis.catchment import definition_label
-from tierslieux.reports._write import atomic_output_dir
+from tierslieux.files import frame_spreadsheet_csv, write_output_files
+from tierslieux.model.structures import CATEGORIES, category_labels
+from tierslieux.reports.geojson import feature_collection, geojson_bytes
+from tierslieux.reports.templates import render_page, split_notes
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tierslieux.pipeline import Communities
 
-__all__ = ["write_communities"]
+__all__ = ["communities_files", "render_communities", "write_communities"]
+
+#: Rows shown in the page's tables (the CSV files keep every row).
+_SHOWN_COMMUNES = 50
+_SHOWN_STRUCTURES = 100
+_OPENNESS = ("ouverte", "a_elargir", "fermee", "absente")
 
 
-def _geojson(structures: pd.DataFrame) -> dict[str, Any]:
-    features = []
-    for record in structures.to_dict(orient="records"):
-        lat, lon = record.get("latitude"), record.get("longitude")
-        geometry = (
-            {"type": "Point", "coordinates": [float(lon), float(lat)]}
-            if pd.notna(lat) and pd.notna(lon)
-            else None
+def render_geojson(result: Communities) -> bytes:
+    """Return ``structures.geojson``: one point per structure (``null`` if not located)."""
+    return geojson_bytes(feature_collection(result.structures, key="identifiant"))
+
+
+def _sources(result: Communities) -> dict[str, Any]:
+    return {
+        "outil": f"tierslieux {__version__}",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "territoire": result.territory_label,
+        "minutes_bassin": result.minutes,
+        "definition_bassin": result.definition,
+        "definition_bassin_texte": definition_label(result.definition, result.minutes),
+        "communes_voisines": list(result.neighbours),
+        "moteur_temps_de_trajet": result.engine,
+        "entrees": [p.to_dict() for p in result.provenance],
+        "notes": list(result.notes),
+    }
+
+
+def render_communities(result: Communities) -> str:
+    """Return the self-contained HTML page of the directory (nothing is written)."""
+    communities = result.communities
+    structures = result.structures
+    labels = category_labels()
+    counts = structures["categorie"].value_counts() if len(structures) else None
+    categories = [
+        (labels.get(name, name), int(counts.get(name, 0)) if counts is not None else 0)
+        for name in CATEGORIES
+    ]
+    with_base = (
+        int(communities["communaute_base"].fillna(value=False).astype(bool).sum())
+        if "communaute_base" in communities.columns
+        else 0
+    )
+    openness = (
+        [(level, int((communities["ouverture"] == level).sum())) for level in _OPENNESS]
+        if "ouverture" in communities.columns
+        else []
+    )
+    ranked = (
+        communities.sort_values(
+            ["nb_structures_communaute", "nom"], ascending=[False, True], kind="stable"
         )
-        properties = {k: (None if pd.isna(v) else v) for k, v in record.items()}
-        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
-    return {"type": "FeatureCollection", "features": features}
+        if "nb_structures_communaute" in communities.columns
+        else communities
+    )
+    warnings, notes = split_notes(result.notes)
+    return render_page(
+        "communities.html",
+        c=result,
+        warnings=warnings,
+        notes=notes,
+        categories=categories,
+        category_labels=labels,
+        with_base=with_base,
+        openness=openness,
+        communes=ranked.head(_SHOWN_COMMUNES).to_dict(orient="records"),
+        structures=structures.head(_SHOWN_STRUCTURES).to_dict(orient="records"),
+        definition_text=definition_label(result.definition, result.minutes),
+    )
+
+
+def communities_files(result: Communities) -> list[tuple[str, bytes]]:
+    """Return every output file of the directory as ``(name, bytes)``, in memory.
+
+    ``structures.csv`` and ``communities.csv`` are written for spreadsheets (text
+    cells that look like formulas are guarded:
+    :func:`tierslieux.files.frame_spreadsheet_csv`; ``tierslieux sites`` and
+    ``contacts load`` remove the guard when they read them back).
+    """
+    return [
+        ("structures.csv", frame_spreadsheet_csv(result.structures)),
+        ("structures.geojson", render_geojson(result)),
+        ("communities.csv", frame_spreadsheet_csv(result.communities)),
+        (
+            "sources.json",
+            json.dumps(_sources(result), ensure_ascii=False, indent=2).encode("utf-8"),
+        ),
+        ("communities.html", render_communities(result).encode("utf-8")),
+    ]
 
 
 def write_communities(result: Communities, out: Path) -> list[Path]:
-    """Write the structures (CSV, GeoJSON), ``communities.csv`` and ``sources.json``."""
-    with atomic_output_dir(out) as staging:
-        result.structures.to_csv(staging / "structures.csv", index=False, encoding="utf-8")
-        (staging / "structures.geojson").write_text(
-            json.dumps(_geojson(result.structures), ensure_ascii=False, default=str),
-            encoding="utf-8",
-        )
-        result.communities.to_csv(staging / "communities.csv", index=False, encoding="utf-8")
-        (staging / "sources.json").write_text(
-            json.dumps(
-                {
-                    "outil": f"tierslieux {__version__}",
-                    "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "territoire": result.territory_label,
-                    "minutes_bassin": result.minutes,
-                    "definition_bassin": result.definition,
-                    "definition_bassin_texte": definition_label(result.definition, result.minutes),
-                    "communes_voisines": list(result.neighbours),
-                    "moteur_temps_de_trajet": result.engine,
-                    "entrees": [p.to_dict() for p in result.provenance],
-                    "notes": list(result.notes),
-                },
-                ensure_ascii=False,
-                indent=2,
-            ),
-            encoding="utf-8",
-        )
-        names = sorted(p.name for p in staging.iterdir())
-    return [out / name for name in names]
+    """Render then write the files of :func:`communities_files` into ``out`` (all or
+    nothing); return the paths written, sorted by name.
+    """
+    return sorted(write_output_files(out, communities_files(result)))

@@ -1,4 +1,9 @@
-"""Files of a territorial diagnostic: CSV, GeoJSON, provenance and the HTML report."""
+"""Territorial diagnostic: the report page and the output files, rendered in memory.
+
+:func:`render_diagnosis` returns the HTML page, :func:`diagnosis_files` every file as
+bytes (for a web route or an archive), :func:`write_diagnosis` writes them into a
+folder, all or nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,24 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from tierslieux import __version__
 from tierslieux.analysis.catchment import definition_label
-from tierslieux.i18n import current_language, format_number
-from tierslieux.i18n import gettext as _
+from tierslieux.files import write_output_files
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
 from tierslieux.model.rurality import rural_definition_note
-from tierslieux.reports._write import atomic_output_dir
+from tierslieux.reports.geojson import feature_collection, geojson_bytes
 from tierslieux.reports.maps import choropleth_svg
+from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pandas as pd
+
     from tierslieux.pipeline import Diagnosis
 
-__all__ = ["render_report", "write_diagnosis"]
+__all__ = ["diagnosis_files", "render_diagnosis", "render_report", "write_diagnosis"]
 
 OUTPUT_FILES = (
     "communes.csv",
@@ -36,33 +40,34 @@ OUTPUT_FILES = (
 )
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> None:
+def _csv(frame: pd.DataFrame) -> bytes:
     # Counts are weighted estimates: one decimal keeps them honest without false precision.
-    frame.to_csv(path, index=False, float_format="%.1f", encoding="utf-8")
+    return frame.to_csv(index=False, float_format="%.1f").encode("utf-8")
 
 
-def _feature_collection(diagnosis: Diagnosis) -> dict[str, Any]:
-    features = []
-    for record in diagnosis.communes.to_dict(orient="records"):
-        code = str(record["code"])
-        geometry = diagnosis.geometries.get(code)
-        if (
-            geometry is None
-            and pd.notna(record.get("latitude"))
-            and pd.notna(record.get("longitude"))
-        ):
-            geometry = {"type": "Point", "coordinates": [record["longitude"], record["latitude"]]}
-        properties = {
-            k: (None if pd.isna(v) else (round(float(v), 1) if isinstance(v, float) else v))
-            for k, v in record.items()
-        }
-        if diagnosis.synthetic:
-            properties["synthetique"] = True
-        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
-    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if diagnosis.synthetic or diagnosis.fictional:
-        collection["avertissement"] = " ".join(diagnosis.notes)
-    return collection
+def _round(properties: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 1) if isinstance(v, float) else v for k, v in properties.items()}
+
+
+def render_geojson(diagnosis: Diagnosis) -> bytes:
+    """Return ``communes.geojson``: one feature per commune, its polygon or its point."""
+    synthetic = diagnosis.synthetic
+
+    def properties(row: dict[str, Any]) -> dict[str, Any]:
+        rounded = _round(row)
+        if synthetic:
+            rounded["synthetique"] = True
+        return rounded
+
+    extra = (
+        {"avertissement": " ".join(diagnosis.notes)}
+        if diagnosis.synthetic or diagnosis.fictional
+        else None
+    )
+    collection = feature_collection(
+        diagnosis.communes, geometries=diagnosis.geometries, properties=properties, extra=extra
+    )
+    return geojson_bytes(collection)
 
 
 def _sources(diagnosis: Diagnosis) -> dict[str, Any]:
@@ -91,22 +96,8 @@ def _sources(diagnosis: Diagnosis) -> dict[str, Any]:
     }
 
 
-def render_report(diagnosis: Diagnosis) -> str:
-    """Return the self-contained HTML report of ``diagnosis``."""
-    env = Environment(
-        loader=PackageLoader("tierslieux.reports", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["_"] = _
-
-    def number(value: object) -> str:
-        if value is None or pd.isna(value):  # type: ignore[call-overload]
-            return "—"
-        return format_number(float(value))  # type: ignore[arg-type]
-
-    env.filters["nombre"] = number
+def render_diagnosis(diagnosis: Diagnosis) -> str:
+    """Return the self-contained HTML report of ``diagnosis`` (nothing is written)."""
     mapped = "potentiel" if diagnosis.mobpro_kind != "flux" else "actifs_occupes"
     labels = indicator_labels()
     totals = {c: diagnosis.communes[c].sum(min_count=1) for c in INDICATORS}
@@ -119,25 +110,18 @@ def render_report(diagnosis: Diagnosis) -> str:
         communes = communes[communes["code"].isin(rural)]
         catchments = catchments[catchments["code"].isin(rural)]
     top_communes = communes.sort_values(mapped, ascending=False).head(20)
-
-    def rural_word(value: object) -> str:
-        if value is None or pd.isna(value):  # type: ignore[call-overload]
-            return "—"
-        return _("oui") if value else _("non")
-
-    env.globals["rural_word"] = rural_word
-    template = env.get_template("diagnostic.html.j2")
-    return template.render(
-        lang=current_language(),
+    warnings, notes = split_notes(diagnosis.notes)
+    return render_page(
+        "diagnostic.html",
         d=diagnosis,
-        version=__version__,
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        warnings=warnings,
+        notes=notes,
         labels=labels,
         indicators=INDICATORS,
         totals=totals,
         mapped=mapped,
-        map_svg=choropleth_svg(
-            diagnosis.communes, mapped, diagnosis.geometries, label=labels[mapped]
+        map_svg=safe_svg(
+            choropleth_svg(diagnosis.communes, mapped, diagnosis.geometries, label=labels[mapped])
         ),
         top_catchments=catchments.head(15).to_dict(orient="records"),
         rural_note=rural_definition_note(diagnosis.rural_definition),
@@ -156,26 +140,39 @@ def render_report(diagnosis: Diagnosis) -> str:
     )
 
 
+#: Former name of :func:`render_diagnosis`.
+render_report = render_diagnosis
+
+
+def diagnosis_files(diagnosis: Diagnosis) -> list[tuple[str, bytes]]:
+    """Return every output file of ``diagnosis`` as ``(name, bytes)``, in memory.
+
+    ``communes.csv``, ``communes.geojson``, ``catchments.csv``, ``bassins.csv`` (with
+    zonages), ``sources.json`` and ``report.html``.
+    """
+    files = [
+        ("communes.csv", _csv(diagnosis.communes)),
+        ("communes.geojson", render_geojson(diagnosis)),
+        ("catchments.csv", _csv(diagnosis.catchments)),
+    ]
+    if diagnosis.bassins is not None:
+        files.append(("bassins.csv", _csv(diagnosis.bassins)))
+    files.append(
+        (
+            "sources.json",
+            json.dumps(_sources(diagnosis), ensure_ascii=False, indent=2).encode("utf-8"),
+        )
+    )
+    files.append(("report.html", render_diagnosis(diagnosis).encode("utf-8")))
+    return files
+
+
 def write_diagnosis(diagnosis: Diagnosis, out: Path) -> list[Path]:
-    """Write every output of ``diagnosis`` into ``out`` atomically.
+    """Render every output of ``diagnosis`` then write them into ``out``, all or nothing.
 
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written, sorted by name.
     """
-    written: list[str] = []
-    with atomic_output_dir(out) as staging:
-        _csv(diagnosis.communes, staging / "communes.csv")
-        (staging / "communes.geojson").write_text(
-            json.dumps(_feature_collection(diagnosis), ensure_ascii=False), encoding="utf-8"
-        )
-        _csv(diagnosis.catchments, staging / "catchments.csv")
-        if diagnosis.bassins is not None:
-            _csv(diagnosis.bassins, staging / "bassins.csv")
-        (staging / "sources.json").write_text(
-            json.dumps(_sources(diagnosis), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        (staging / "report.html").write_text(render_report(diagnosis), encoding="utf-8")
-        written = sorted(p.name for p in staging.iterdir())
-    return [out / name for name in written]
+    return sorted(write_output_files(out, diagnosis_files(diagnosis)))

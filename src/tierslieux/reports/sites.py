@@ -1,54 +1,43 @@
-"""Files of the site selection: CSV tables and a self-contained HTML page with a map."""
+"""Site selection: the HTML page with its map and the CSV tables, rendered in memory.
+
+:func:`render_sites` returns the page, :func:`sites_files` every file as bytes,
+:func:`write_sites` writes them into a folder, all or nothing.
+"""
 
 from __future__ import annotations
 
-import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
-from tierslieux.reports._write import atomic_output_dir
 from tierslieux.reports.maps import Marker, choropleth_svg
+from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tierslieux.pipeline.sites import SitesResult
 
-__all__ = ["write_sites"]
-
-_STYLE = (
-    "body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
-    ".carte{width:100%;height:auto}.legende{list-style:none;display:flex;gap:1rem}"
-    ".legende span{display:inline-block;width:1rem;height:1rem;margin-right:.3rem}"
-    ".note{background:#fff3cd;padding:.4rem}.defile{overflow-x:auto}"
-)
-
+__all__ = ["render_sites", "sites_files", "write_sites"]
 
 #: Columns holding shares (0.04 = 4 %), shown as percentages.
 _SHARES = frozenset({"perte_pct", "part_couverte", "ecart"})
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+def _table(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """Columns and formatted text cells of ``frame`` for the ``table`` macro."""
     shares = [c in _SHARES for c in frame.columns]
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{html.escape(_cell(v, share=share))}</td>"
-            for v, share in zip(row, shares, strict=True)
-        )
-        + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    return (
-        f'<div class="defile"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "rows": [
+            [_cell(v, share=share) for v, share in zip(row, shares, strict=True)]
+            for row in frame.itertuples(index=False)
+        ],
+    }
 
 
 def _cell(value: object, *, share: bool = False) -> str:
@@ -63,7 +52,8 @@ def _cell(value: object, *, share: bool = False) -> str:
     return str(value)
 
 
-def _page(result: SitesResult) -> str:
+def render_sites(result: SitesResult) -> str:
+    """Return the self-contained HTML page of the site selection (nothing is written)."""
     res = result.result
     frame = result.communes.assign(
         carte=result.communes["demande"].where(result.communes["couvert_par"] != "")
@@ -92,26 +82,20 @@ def _page(result: SitesResult) -> str:
             )
         ],
     )
-    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in result.notes)
-    co2 = ""
+    co2 = None
     if result.co2 is not None:
         tonnes = result.co2.tonnes
-        co2 = (
-            "<p><strong>"
-            + html.escape(
-                _(
-                    "CO₂ évité : {central} t CO₂e par an (fourchette {low} à {high} t), soit "
-                    "en moyenne {day} kg par jour ouvré.",
-                    central=format_number(tonnes.central, 1),
-                    low=format_number(tonnes.low, 1),
-                    high=format_number(tonnes.high, 1),
-                    day=format_number(result.co2.kg_per_day),
-                )
-            )
-            + "</strong></p>"
-            + f"<h2>{html.escape(_('Hypothèses du CO₂ (bas / central / haut)'))}</h2>"
-            + _table(result.co2.assumptions)
-        )
+        co2 = {
+            "text": _(
+                "CO₂ évité : {central} t CO₂e par an (fourchette {low} à {high} t), soit "
+                "en moyenne {day} kg par jour ouvré.",
+                central=format_number(tonnes.central, 1),
+                low=format_number(tonnes.low, 1),
+                high=format_number(tonnes.high, 1),
+                day=format_number(result.co2.kg_per_day),
+            ),
+            "assumptions": _table(result.co2.assumptions),
+        }
     summary = _(
         "{n} site(s), bassin de {minutes} minutes : {value} {unit} sur {total} possibles "
         "({share}). Borne prouvée {bound} (écart {gap}). Solveur : {solver} — {reason}",
@@ -126,24 +110,23 @@ def _page(result: SitesResult) -> str:
         solver=res.solver,
         reason=res.reason,
     )
-    return (
-        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
-        f"<title>{html.escape(_('Sites d’expérimentation'))}</title>"
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>{html.escape(_('Sites d’expérimentation'))} — "
-        f"{html.escape(result.territory_label)}</h1>{notes}"
-        f"<p>{html.escape(summary)}</p>{co2}"
-        f"<h2>{html.escape(_('Sites retenus'))}</h2>{_table(result.sites)}"
-        f"<h2>{html.escape(_('Carte'))}</h2>{svg}"
-        f"<h2>{html.escape(_('Alternatives : sans chacun des sites'))}</h2>"
-        f"{_table(result.alternatives)}"
-        f"<h2>{html.escape(_('Sensibilité'))}</h2>{_table(result.sensitivity)}"
-        f"<h2>{html.escape(_('Comment lire ce résultat'))}</h2>{_method(result)}"
-        "</body></html>"
+    warnings, notes = split_notes(result.notes)
+    return render_page(
+        "sites.html",
+        r=result,
+        warnings=warnings,
+        notes=notes,
+        summary=summary,
+        co2=co2,
+        sites=_table(result.sites),
+        map_svg=safe_svg(svg),
+        alternatives=_table(result.alternatives),
+        sensitivity=_table(result.sensitivity),
+        method=_method(result),
     )
 
 
-def _method(result: SitesResult) -> str:
+def _method(result: SitesResult) -> list[str]:
     """Plain-French reading guide for elected officials: what was optimised and how."""
     objective = (
         _(
@@ -163,7 +146,7 @@ def _method(result: SitesResult) -> str:
             m=format_number(result.minutes),
         )
     )
-    paragraphs = [
+    return [
         objective,
         _(
             "Les sites sont choisis ensemble, pas un par un : le modèle cherche la "
@@ -184,23 +167,30 @@ def _method(result: SitesResult) -> str:
             "moins ou de plus."
         ),
     ]
-    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def sites_files(result: SitesResult) -> list[tuple[str, bytes]]:
+    """Return every output file of the site selection as ``(name, bytes)``, in memory.
+
+    ``sites.csv``, ``coverage.csv``, ``alternatives.csv``, ``sensitivity.csv``, with
+    objective co2 ``hypotheses_co2.csv`` (take-up assumptions, their sources and the
+    range), and ``sites.html``.  The tables are written for spreadsheets (text cells
+    that look like formulas are guarded, :func:`tierslieux.files.frame_spreadsheet_csv`).
+    """
+    files = [
+        ("sites.csv", frame_spreadsheet_csv(result.sites)),
+        ("coverage.csv", frame_spreadsheet_csv(result.coverage)),
+        ("alternatives.csv", frame_spreadsheet_csv(result.alternatives)),
+        ("sensitivity.csv", frame_spreadsheet_csv(result.sensitivity)),
+    ]
+    if result.co2 is not None:
+        files.append(("hypotheses_co2.csv", frame_spreadsheet_csv(result.co2.assumptions)))
+    files.append(("sites.html", render_sites(result).encode("utf-8")))
+    return files
 
 
 def write_sites(result: SitesResult, out: Path) -> list[Path]:
-    """Write ``sites.csv``, ``coverage.csv``, ``alternatives.csv``, ``sensitivity.csv``
-    and ``sites.html`` into ``out`` (all or nothing); objective co2: also
-    ``hypotheses_co2.csv`` (take-up assumptions, their sources and the range).
+    """Render the files of :func:`sites_files` then write them into ``out`` (all or
+    nothing); return their paths, sorted by name.
     """
-    with atomic_output_dir(out) as staging:
-        result.sites.to_csv(staging / "sites.csv", index=False, encoding="utf-8")
-        result.coverage.to_csv(staging / "coverage.csv", index=False, encoding="utf-8")
-        result.alternatives.to_csv(staging / "alternatives.csv", index=False, encoding="utf-8")
-        result.sensitivity.to_csv(staging / "sensitivity.csv", index=False, encoding="utf-8")
-        if result.co2 is not None:
-            result.co2.assumptions.to_csv(
-                staging / "hypotheses_co2.csv", index=False, encoding="utf-8"
-            )
-        (staging / "sites.html").write_text(_page(result), encoding="utf-8")
-        names = sorted(p.name for p in staging.iterdir())
-    return [out / name for name in names]
+    return sorted(write_output_files(out, sites_files(result)))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import atomic_open, atomic_write_text, open_zip, unguard_frame
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -74,28 +74,14 @@ def cached_sha256(path: Path, cache_dir: Path) -> str:
         if len(digest) == 64:
             return digest
     digest = sha256_of(path)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    partial = memo.with_suffix(".part")
-    partial.write_text(digest, encoding="ascii")
-    partial.replace(memo)
+    atomic_write_text(memo, digest, encoding="ascii")
     return digest
 
 
 def zip_member_names(archive: Path, *, role: str) -> list[str]:
     """Return the names of the files in ``archive``, or raise SourceError if unreadable."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            return [info.filename for info in zf.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
-        raise SourceError(
-            _(
-                "L'archive {role} {path} est illisible ou tronquée ({error}). "
-                "Téléchargez-la de nouveau.",
-                role=role,
-                path=archive,
-                error=error,
-            )
-        ) from error
+    with open_zip(archive, role=role) as zf:
+        return [info.filename for info in zf.infolist() if not info.is_dir()]
 
 
 def detect_encoding(path: Path, *, sample: int = _SAMPLE_BYTES) -> str:
@@ -177,46 +163,31 @@ def extract_zip_member(
     when its size matches.  ``prefer`` picks, among several candidates, the one whose
     name contains that text (e.g. ``"FD_MOBPRO"`` rather than ``"varmod"``).
     """
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            names = [
-                n for n in zf.namelist() if n.lower().endswith(tuple(s.lower() for s in suffixes))
-            ]
-            if prefer is not None:
-                preferred = [n for n in names if prefer.lower() in Path(n).name.lower()]
-                names = preferred or names
-            if not names:
-                raise SourceError(
-                    _(
-                        "L'archive {role} {path} ne contient aucun fichier {suffixes} "
-                        "(contenu : {content}).",
-                        role=role,
-                        path=archive,
-                        suffixes="/".join(suffixes),
-                        content=", ".join(zf.namelist()[:10]) or _("archive vide"),
-                    )
+    with open_zip(archive, role=role) as zf:
+        names = [n for n in zf.namelist() if n.lower().endswith(tuple(s.lower() for s in suffixes))]
+        if prefer is not None:
+            preferred = [n for n in names if prefer.lower() in Path(n).name.lower()]
+            names = preferred or names
+        if not names:
+            raise SourceError(
+                _(
+                    "L'archive {role} {path} ne contient aucun fichier {suffixes} "
+                    "(contenu : {content}).",
+                    role=role,
+                    path=archive,
+                    suffixes="/".join(suffixes),
+                    content=", ".join(zf.namelist()[:10]) or _("archive vide"),
                 )
-            info = zf.getinfo(names[0])
-            dest.mkdir(parents=True, exist_ok=True)
-            target = dest / Path(info.filename).name
-            if target.exists() and target.stat().st_size == info.file_size:
-                return target
-            partial = target.with_suffix(target.suffix + ".part")
-            with zf.open(info) as src, partial.open("wb") as out:
-                while block := src.read(1 << 20):
-                    out.write(block)
-            partial.replace(target)
-            return target
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
-        raise SourceError(
-            _(
-                "L'archive {role} {path} est illisible ou tronquée ({error}). "
-                "Téléchargez-la de nouveau.",
-                role=role,
-                path=archive,
-                error=error,
             )
-        ) from error
+        info = zf.getinfo(names[0])
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / Path(info.filename).name
+        if target.exists() and target.stat().st_size == info.file_size:
+            return target
+        with zf.open(info) as src, atomic_open(target, "wb") as out:
+            while block := src.read(1 << 20):
+                out.write(block)
+        return target
 
 
 def read_header(path: Path, encoding: str) -> str:
@@ -236,7 +207,10 @@ def read_csv_strings(
     """Read a small or medium CSV entirely as strings, with clear errors.
 
     Encoding and separator are detected when not given.  Every value is kept as
-    text (INSEE codes must keep their leading zeros); empty cells become ``NA``.
+    text (INSEE codes must keep their leading zeros); empty cells become ``NA``.  The
+    apostrophe that tierslieux's spreadsheet exports put before a text that looks like
+    a formula (:func:`tierslieux.files.spreadsheet_safe`) is removed, so that its own
+    files (``structures.csv``, ``groups.csv``...) read back as they were computed.
     """
     require_file(path, role)
     encoding = encoding or detect_encoding(path)
@@ -270,7 +244,7 @@ def read_csv_strings(
             )
         ) from error
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    return frame
+    return unguard_frame(frame)
 
 
 def text_sample(path: Path, encoding: str, lines: int = 5) -> list[str]:

@@ -22,6 +22,7 @@ from rich.progress import (
 )
 
 from tierslieux.errors import DownloadError
+from tierslieux.files import atomic_open, atomic_path, atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.sources._files import sha256_of
 
@@ -53,9 +54,10 @@ def download(
 ) -> Path:
     """Download ``url`` to ``target`` unless a verified copy is already cached.
 
-    The file is written to ``<target>.part`` then renamed, so an interrupted download
-    never leaves a file that looks complete.  ``.gz`` files are also decompressed
-    (the returned path is then the decompressed file).
+    The file is written beside ``target`` then renamed
+    (:func:`tierslieux.files.atomic_path`), so an interrupted download never leaves a
+    file that looks complete.  ``.gz`` files are also decompressed (the returned path
+    is then the decompressed file).
 
     Raises
     ------
@@ -71,10 +73,46 @@ def download(
         and (expected_sha256 is None or meta["sha256"] == expected_sha256)
     ):
         return final
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
     owns_client = client is None
     http = client or httpx.Client(timeout=_TIMEOUT, follow_redirects=True)
+    try:
+        with atomic_path(target, error_type=DownloadError) as partial:
+            digest = _fetch(http, url, target, partial, progress=progress)
+            if expected_sha256 is not None and digest != expected_sha256:
+                raise DownloadError(
+                    _(
+                        "La somme de contrôle de {url} ne correspond pas au catalogue (reçu "
+                        "{got}, attendu {expected}) : le fichier a peut-être été mis à jour "
+                        "par son producteur. Mettez à jour le catalogue (TIERSLIEUX_CATALOG).",
+                        url=url,
+                        got=digest,
+                        expected=expected_sha256,
+                    )
+                )
+    finally:
+        if owns_client:
+            http.close()
+    if final != target:
+        with gzip.open(target, "rb") as src, atomic_open(final, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    atomic_write_text(
+        target.with_name(target.name + ".meta.json"),
+        json.dumps(
+            {
+                "url": url,
+                "vintage": vintage or "",
+                "retrieved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "sha256": digest,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+    )
+    return final
+
+
+def _fetch(http: httpx.Client, url: str, target: Path, partial: Path, *, progress: bool) -> str:
+    """Stream ``url`` into ``partial`` with a progress bar; return its SHA-256."""
     try:
         with http.stream("GET", url) as response:
             response.raise_for_status()
@@ -96,7 +134,6 @@ def download(
                     out.write(chunk)
                     bar.advance(task, len(chunk))
     except httpx.HTTPError as error:
-        partial.unlink(missing_ok=True)
         reason = (
             f"HTTP {error.response.status_code}"
             if isinstance(error, httpx.HTTPStatusError)
@@ -112,41 +149,4 @@ def download(
                 folder=target.parent,
             )
         ) from error
-    finally:
-        if owns_client:
-            http.close()
-    digest = sha256_of(partial)
-    if expected_sha256 is not None and digest != expected_sha256:
-        partial.unlink(missing_ok=True)
-        raise DownloadError(
-            _(
-                "La somme de contrôle de {url} ne correspond pas au catalogue (reçu {got}, "
-                "attendu {expected}) : le fichier a peut-être été mis à jour par son "
-                "producteur. Mettez à jour le catalogue (TIERSLIEUX_CATALOG).",
-                url=url,
-                got=digest,
-                expected=expected_sha256,
-            )
-        )
-    partial.replace(target)
-    if final != target:
-        with (
-            gzip.open(target, "rb") as src,
-            final.with_name(final.name + ".part").open("wb") as dst,
-        ):
-            shutil.copyfileobj(src, dst)
-        final.with_name(final.name + ".part").replace(final)
-    target.with_name(target.name + ".meta.json").write_text(
-        json.dumps(
-            {
-                "url": url,
-                "vintage": vintage or "",
-                "retrieved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "sha256": digest,
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
-    return final
+    return sha256_of(partial)

@@ -27,7 +27,6 @@ import gzip
 import json
 import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,7 @@ import shapely
 from shapely.geometry import shape
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import open_zip
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import (
     ARRONDISSEMENT_PARENTS,
@@ -565,19 +565,8 @@ def _read_vector(path: Path) -> _Raw:
 
     source = str(path)
     if path.name.lower().endswith(".zip"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = archive.namelist()
-        except (zipfile.BadZipFile, EOFError) as error:
-            raise SourceError(
-                _(
-                    "L'archive {role} {path} est illisible ou tronquée ({error}). "
-                    "Téléchargez-la de nouveau.",
-                    role=ROLE,
-                    path=path,
-                    error=error,
-                )
-            ) from error
+        with open_zip(path, role=ROLE) as archive:
+            members = archive.namelist()
         inner = [m for m in members if m.lower().endswith((".shp", ".gpkg", ".geojson"))]
         if not inner:
             raise SourceError(

@@ -64,6 +64,7 @@ import duckdb
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import atomic_path
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import ARRONDISSEMENT_PARENTS
 from tierslieux.model.types import Provenance
@@ -460,14 +461,12 @@ def _xlsx_to_parquet(
         )
     frame = pd.DataFrame({c: pd.Series(v, dtype="string") for c, v in columns.items()})
     frame["__ligne"] = pd.Series(lines, dtype="int64")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
     con.register("tl_mobpro_xlsx", frame)
     try:
-        con.execute(f"COPY (SELECT * FROM tl_mobpro_xlsx) TO {_lit(partial)} (FORMAT parquet)")
+        with atomic_path(target) as partial:
+            con.execute(f"COPY (SELECT * FROM tl_mobpro_xlsx) TO {_lit(partial)} (FORMAT parquet)")
     finally:
         con.unregister("tl_mobpro_xlsx")
-    partial.replace(target)
     return target
 
 
@@ -678,15 +677,9 @@ def _materialise(
     cache: Path,
 ) -> None:
     """Write the canonical rows once to ``cache`` (one scan of the source), then check them."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_name(cache.name + ".part")
-    _run(con, f"COPY ({select}) TO {_lit(partial)} (FORMAT parquet)", raw)
-    try:
+    with atomic_path(cache) as partial:
+        _run(con, f"COPY ({select}) TO {_lit(partial)} (FORMAT parquet)", raw)
         _check_rows(con, raw, f"SELECT * FROM read_parquet({_lit(partial)})", mapping)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(cache)
 
 
 def _check_rows(
@@ -787,9 +780,8 @@ def _materialise_flux_labels(con: duckdb.DuckDBPyConnection, raw: _Raw, target: 
     sql = _flux_labels_sql(raw)
     if sql is None:
         return
-    partial = target.with_name(target.name + ".part")
-    _run(con, f"COPY ({sql}) TO {_lit(partial)} (FORMAT parquet)", raw)
-    partial.replace(target)
+    with atomic_path(target) as partial:
+        _run(con, f"COPY ({sql}) TO {_lit(partial)} (FORMAT parquet)", raw)
 
 
 def _flux_labels_sql(raw: _Raw) -> str | None:

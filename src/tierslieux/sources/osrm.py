@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
 
@@ -319,10 +320,7 @@ class OsrmEngine:
         payload = self._get_json(http, url)
         seconds = _durations(payload, url, (n, len(destinations)))
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_name(cache.name + ".part")
-            partial.write_text(json.dumps(seconds), encoding="utf-8")
-            partial.replace(cache)
+            atomic_write_text(cache, json.dumps(seconds))
         return _to_minutes(seconds)
 
     def _get_json(self, http: httpx.Client, url: str) -> Any:  # noqa: ANN401  (parsed JSON)

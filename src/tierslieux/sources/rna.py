@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from tierslieux.errors import SchemaError
+from tierslieux.files import atomic_path, atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import commune_of_arrondissement
 from tierslieux.model.types import Provenance
@@ -200,14 +201,15 @@ def load_rna(
             if own:
                 connection.close()
         raw = pd.concat(parts, ignore_index=True)
-        raw.to_parquet(cached, index=False)
+        with atomic_path(cached) as partial:
+            raw.to_parquet(partial, index=False)
     frame = _finalise(raw)
     memo = cache_dir / f"{cached.stem}.sha256.json"
     if memo.exists():
         digest = json.loads(memo.read_text(encoding="utf-8"))
     else:
         digest = sha256_of(path)
-        memo.write_text(json.dumps(digest), encoding="utf-8")
+        atomic_write_text(memo, json.dumps(digest))
     provenance = Provenance(
         role="rna",
         location=str(path),

@@ -33,7 +33,6 @@ import csv
 import hashlib
 import json
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import atomic_open, atomic_path, atomic_write_text, open_zip
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import (
     ARRONDISSEMENT_PARENTS,
@@ -202,15 +202,13 @@ def _transcode_to_utf8(path: Path, cache_dir: Path) -> Path:
     target = cache_dir / f"{path.stem}.{_file_key(path)}.utf8{path.suffix}"
     if target.exists():
         return target
-    partial = target.with_suffix(target.suffix + ".part")
     # Windows-1252 leaves five bytes undefined; they are replaced rather than fatal.
     with (
         path.open(encoding="cp1252", errors="replace", newline="") as src,
-        partial.open("w", encoding="utf-8", newline="") as out,
+        atomic_open(target, encoding="utf-8", newline="") as out,
     ):
         while block := src.read(1 << 20):
             out.write(block)
-    partial.replace(target)
     return target
 
 
@@ -256,19 +254,8 @@ def open_tabular(path: Path, *, role: str, cache_dir: Path) -> list[TabularInput
 
 
 def _zip_csv_members(archive: Path, *, role: str) -> list[str]:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-    except (zipfile.BadZipFile, EOFError) as error:
-        raise SourceError(
-            _(
-                "L'archive {role} {path} est illisible ou tronquée ({error}). "
-                "Téléchargez-la de nouveau.",
-                role=role,
-                path=archive,
-                error=error,
-            )
-        ) from error
+    with open_zip(archive, role=role) as zf:
+        names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
     if not names:
         raise SourceError(
             _("L'archive {role} {path} ne contient aucun fichier CSV.", role=role, path=archive)
@@ -449,8 +436,7 @@ def _checksum(path: Path, cache_dir: Path) -> str:
     key = _file_key(path)
     if key not in known:
         known[key] = sha256_of(path)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        atomic_write_text(memo, json.dumps(known, indent=1))
     return known[key]
 
 
@@ -519,8 +505,10 @@ def load_sirene(
                 cache_dir=cache_dir,
                 ignore_errors=ignore_errors,
             )
-        frame.to_parquet(cached.with_suffix(".parquet"), index=False)
-        cached.with_suffix(".json").write_text(json.dumps(notes), encoding="utf-8")
+        # The notes last: the cache counts only when both files are there.
+        with atomic_path(cached.with_suffix(".parquet")) as partial:
+            frame.to_parquet(partial, index=False)
+        atomic_write_text(cached.with_suffix(".json"), json.dumps(notes))
     frame = _finalise(frame)
     location = str(etablissements)
     if unites_legales is not None:

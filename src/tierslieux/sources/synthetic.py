@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tierslieux.errors import SchemaError
+from tierslieux.files import atomic_path, atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import ARRONDISSEMENT_PARENTS, normalise_commune_code
 from tierslieux.sources.mobpro import synthetic_sidecar
@@ -543,19 +544,17 @@ def _frame(
 
 def _write_atomically(frame: pd.DataFrame, target: Path) -> None:
     """Write ``frame`` as ``;``-separated UTF-8 through DuckDB (fast), then rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
     con = duckdb.connect()
     try:
         con.register("tl_synthetic_mobpro", frame)
-        location = "'" + str(partial).replace("'", "''") + "'"
-        con.execute(
-            "COPY (SELECT * REPLACE (round(IPONDI, 7) AS IPONDI) FROM tl_synthetic_mobpro) "
-            f"TO {location} (FORMAT csv, DELIMITER ';', HEADER true)"
-        )
+        with atomic_path(target) as partial:
+            location = "'" + str(partial).replace("'", "''") + "'"
+            con.execute(
+                "COPY (SELECT * REPLACE (round(IPONDI, 7) AS IPONDI) FROM tl_synthetic_mobpro) "
+                f"TO {location} (FORMAT csv, DELIMITER ';', HEADER true)"
+            )
     finally:
         con.close()
-    partial.replace(target)
 
 
 def _write_sidecar(target: Path, *, seed: int, vintage: int, rows: int, d0_km: float) -> None:
@@ -599,7 +598,6 @@ def _write_sidecar(target: Path, *, seed: int, vintage: int, rows: int, d0_km: f
         "not_simulated": [c for c in MOBPRO_HEADER if c not in _SIMULATED],
         "header_source": "ordre officiel RP 2019-2021 (voir MOBPRO_HEADER)",
     }
-    sidecar = synthetic_sidecar(target)
-    partial = sidecar.with_name(sidecar.name + ".part")
-    partial.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    partial.replace(sidecar)
+    atomic_write_text(
+        synthetic_sidecar(target), json.dumps(meta, ensure_ascii=False, indent=2) + "\n"
+    )

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.files import open_zip
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code, normalise_commune_code
 from tierslieux.model.types import Provenance
@@ -191,31 +192,20 @@ def _cell(value: object) -> str | None:
 
 
 def _read_workbook_in_zip(path: Path, role: str = ROLE) -> dict[str, Rows]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.lower().endswith((".xlsx", ".csv"))]
-            if not members:
-                raise SourceError(
-                    _(
-                        "L'archive {role} {path} ne contient aucun fichier .xlsx ou .csv "
-                        "(contenu : {content}).",
-                        role=role,
-                        path=path,
-                        content=", ".join(archive.namelist()[:10]) or _("archive vide"),
-                    )
+    with open_zip(path, role=role) as archive:
+        members = [m for m in archive.namelist() if m.lower().endswith((".xlsx", ".csv"))]
+        if not members:
+            raise SourceError(
+                _(
+                    "L'archive {role} {path} ne contient aucun fichier .xlsx ou .csv "
+                    "(contenu : {content}).",
+                    role=role,
+                    path=path,
+                    content=", ".join(archive.namelist()[:10]) or _("archive vide"),
                 )
-            member = next((m for m in members if m.lower().endswith(".xlsx")), members[0])
-            data = archive.read(member)
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
-        raise SourceError(
-            _(
-                "L'archive {role} {path} est illisible ou tronquée ({error}). "
-                "Téléchargez-la de nouveau.",
-                role=role,
-                path=path,
-                error=error,
             )
-        ) from error
+        member = next((m for m in members if m.lower().endswith(".xlsx")), members[0])
+        data = archive.read(member)
     if member.lower().endswith(".csv"):
         return {"": _rows_from_text(data, f"{path}!{member}")}
     return _read_workbook(data, Path(f"{path}!{member}"), role)

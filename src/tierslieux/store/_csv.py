@@ -19,14 +19,23 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from tierslieux.files import SpreadsheetWriter, spreadsheet_unguard, spreadsheet_writer
 from tierslieux.i18n import gettext as _
 from tierslieux.store._errors import ImportRejectedError, UnknownStatusError
 from tierslieux.store.views import EVENT_KINDS, ImportIssue, fold_code, parse_status
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import IO
 
-__all__ = ["COLUMNS", "ParsedEvent", "ParsedFile", "ParsedState", "read_contacts_csv"]
+__all__ = [
+    "COLUMNS",
+    "ParsedEvent",
+    "ParsedFile",
+    "ParsedState",
+    "contacts_writer",
+    "read_contacts_csv",
+]
 
 COLUMNS: tuple[str, ...] = (
     "ligne",
@@ -144,9 +153,20 @@ def _delimiter(text: str) -> str:
     return ";" if header.count(";") >= header.count(",") else ","
 
 
+def contacts_writer(stream: IO[str]) -> SpreadsheetWriter:
+    """Write the header of a contacts CSV (UTF-8, ``;``) to ``stream``; return the writer.
+
+    Rows are mappings by column name.  It is a spreadsheet export: a text that a
+    spreadsheet would run as a formula (a note starting with ``=``, say) gets a leading
+    apostrophe, which :func:`read_contacts_csv` removes again.
+    """
+    return spreadsheet_writer(stream, COLUMNS, delimiter=";")
+
+
 def _cell(row: dict[str | None, str | list[str] | None], name: str) -> str:
     value = row.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    # The export guards formula-like texts with an apostrophe: remove it first.
+    return spreadsheet_unguard(value).strip() if isinstance(value, str) else ""
 
 
 def read_contacts_csv(path: Path) -> ParsedFile:

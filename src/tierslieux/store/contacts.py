@@ -12,9 +12,6 @@ latest one (both events kept, version incremented once per write); with
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, and_, insert, select, update
 
 from tierslieux.errors import StoreError
+from tierslieux.files import atomic_open
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _csv
 from tierslieux.store import _records as records
@@ -292,41 +290,23 @@ class ContactRepository:
             When the file cannot be written.
         """
         path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        except OSError as error:
-            raise StoreError(
-                _("Impossible d'écrire {path} : {error}.", path=path, error=error)
-            ) from error
         contacts = events = 0
-        try:
-            with (
-                os.fdopen(handle, "w", encoding="utf-8", newline="") as stream,
-                self._database.transaction(write=False) as connection,
-            ):
-                writer = csv.DictWriter(stream, fieldnames=_csv.COLUMNS, delimiter=";")
-                writer.writeheader()
-                for row in connection.execute(
-                    records.view_query().order_by(STRUCTURES.c.identifiant)
-                ):
-                    writer.writerow(_state_line(row))
-                    contacts += 1
-                query = (
-                    select(EVENTS, STRUCTURES.c.nom)
-                    .join(STRUCTURES, STRUCTURES.c.identifiant == EVENTS.c.identifiant)
-                    .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
-                )
-                for row in connection.execute(query):
-                    writer.writerow(_event_line(row))
-                    events += 1
-            Path(staging).replace(path)
-        except OSError as error:
-            raise StoreError(
-                _("Impossible d'écrire {path} : {error}.", path=path, error=error)
-            ) from error
-        finally:
-            Path(staging).unlink(missing_ok=True)
+        with (
+            atomic_open(path, newline="", private=True, error_type=StoreError) as stream,
+            self._database.transaction(write=False) as connection,
+        ):
+            writer = _csv.contacts_writer(stream)
+            for row in connection.execute(records.view_query().order_by(STRUCTURES.c.identifiant)):
+                writer.writerow(_state_line(row))
+                contacts += 1
+            query = (
+                select(EVENTS, STRUCTURES.c.nom)
+                .join(STRUCTURES, STRUCTURES.c.identifiant == EVENTS.c.identifiant)
+                .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
+            )
+            for row in connection.execute(query):
+                writer.writerow(_event_line(row))
+                events += 1
         return ExportReport(path=path, contacts=contacts, events=events)
 
     def import_csv(self, path: Path, *, partial: bool = False) -> ImportReport:

@@ -1,0 +1,132 @@
+"""The one Jinja environment of tierslieux's pages, and what every page shares.
+
+Every HTML page (the diagnostic, the communities directory, the sites, the
+questionnaire analysis, and the coming web application) extends
+``templates/base.html``: the ``lang`` attribute of the current language, the one style
+sheet (``templates/style.css``, inlined so that a page works offline and alone), a
+header, a red banner for the warnings about synthetic or fictional data, and a footer.
+
+Autoescaping is on for ``.html`` and ``.xml`` templates and for strings: a name such
+as ``<script>`` is shown, never run.  Undefined variables raise (``StrictUndefined``).
+The templates call ``_("...")`` (:func:`tierslieux.i18n.gettext`) and format numbers
+with the filters ``nombre``, ``chiffre`` and ``pourcent`` of :mod:`tierslieux.i18n`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import jinja2
+from markupsafe import Markup
+
+from tierslieux import __version__
+from tierslieux.i18n import current_language, format_figure, format_number, format_percent
+from tierslieux.i18n import gettext as _
+from tierslieux.pipeline.inputs import demo_note, synthetic_note
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = ["environment", "render_page", "split_notes"]
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is jinja2.Undefined:
+        return True
+    try:
+        return bool(value != value)  # noqa: PLR0124 (NaN, pd.NA)
+    except TypeError:  # pd.NA != pd.NA raises in a boolean context
+        return True
+
+
+def _number(value: object, decimals: int = 0) -> str:
+    """``nombre`` filter: a number in the current language, « — » when missing."""
+    if _missing(value):
+        return "—"
+    number = float(value)  # type: ignore[arg-type]
+    return format_number(number, decimals) if math.isfinite(number) else "—"
+
+
+def _figure(value: object) -> str:
+    """``chiffre`` filter: a figure with the decimals that matter, « — » when missing."""
+    if _missing(value):
+        return "—"
+    number = float(value)  # type: ignore[arg-type]
+    return format_figure(number) if math.isfinite(number) else "—"
+
+
+def _percent(value: object, decimals: int = 0) -> str:
+    """``pourcent`` filter: a share (0.125) as a percentage, « — » when missing."""
+    if _missing(value):
+        return "—"
+    number = float(value)  # type: ignore[arg-type]
+    return format_percent(number, decimals) if math.isfinite(number) else "—"
+
+
+def _yes_no(value: object) -> str:
+    """``oui_non`` filter: a boolean in words, « — » when unknown."""
+    if _missing(value):
+        return "—"
+    return _("oui") if value else _("non")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Return the Jinja environment of every page (built once per process).
+
+    The environment holds no per-run state: the language is read when a page is
+    rendered (``lang`` in ``base.html``), so one environment serves every language.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("tierslieux.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        _=_,
+        gettext=_,
+        current_language=current_language,
+        version=__version__,
+    )
+    env.filters.update(nombre=_number, chiffre=_figure, pourcent=_percent, oui_non=_yes_no)
+    return env
+
+
+def split_notes(notes: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split notes into warnings (synthetic census, fictional territory) and the rest.
+
+    Warnings go in the red banner of ``base.html``; the other notes are information
+    and are shown apart, in the page.
+    """
+    alarming = {synthetic_note(), demo_note()}
+    warnings: list[str] = []
+    infos: list[str] = []
+    for note in notes:
+        (warnings if note in alarming else infos).append(note)
+    return warnings, infos
+
+
+def render_page(name: str, /, **context: object) -> str:
+    """Render the page template ``name`` with ``context``; return the HTML text.
+
+    ``warnings`` (the banner) defaults to none and ``generated`` to the current UTC
+    time.  Entities are written as :func:`html.escape` writes them (``&#x27;`` and
+    ``&quot;``), the form the other tools of the project compare pages with.
+    """
+    context.setdefault("warnings", ())
+    context.setdefault("generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    page = environment().get_template(name).render(**context)
+    # markupsafe writes &#39; and &#34; where html.escape writes &#x27; and &quot;:
+    # same characters, one spelling across every page.
+    return page.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
+
+
+def safe_svg(svg: str) -> Markup:
+    """Mark an SVG built by :mod:`tierslieux.reports.maps` (every value escaped) as safe."""
+    return Markup(svg)  # noqa: S704 (the SVG builders escape every text they embed)
