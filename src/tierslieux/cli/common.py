@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tierslieux.config import Settings
-from tierslieux.errors import TierslieuxError
+from tierslieux.errors import INPUTS, TierslieuxError, use_labels
 from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
 
@@ -44,6 +44,7 @@ __all__ = [
     "OutOpt",
     "TravelTimesOpt",
     "ZonagesOpt",
+    "cli_label",
     "err_console",
     "guarded",
     "out_console",
@@ -204,6 +205,32 @@ def check_count_option(value: int, option: str) -> None:
         )
 
 
+#: Inputs whose option is not ``--`` + the name with dashes (French option names).
+CLI_OPTIONS: dict[str, str] = {
+    "candidates": "--candidats",
+    "days_per_week": "--jours-par-semaine",
+    "definition": "--definition-bassin",
+    "distinct_themes": "--themes-libres",
+    "min_members": "--min-membres",
+    "neighbours": "--sans-communes-voisines",
+    "respondents": "--repondants",
+    "users_share": "--part-usagers",
+    "working_days": "--jours-ouvres",
+}
+
+
+def cli_label(name: str) -> str:
+    """Name an input as the command line does: its option (``travel_times`` -> ``--travel-times``).
+
+    Names that are not inputs of the use cases (question ids...) are kept as is.
+    """
+    if name in CLI_OPTIONS:
+        return CLI_OPTIONS[name]
+    if name in INPUTS:
+        return "--" + name.replace("_", "-")
+    return name
+
+
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
     """Turn user errors into one French line and exit code 1 (2 for unexpected errors)."""
 
@@ -211,7 +238,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = bool(kwargs.get("debug"))
         lang = str(kwargs.get("lang") or "fr")
-        with use_language(lang if lang in LANGUAGES else "fr"):
+        with use_language(lang if lang in LANGUAGES else "fr"), use_labels(cli_label):
             return _run(func, debug, lang, *args, **kwargs)
 
     return wrapper
