@@ -48,7 +48,7 @@ import dataclasses
 import string
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from tierslieux.i18n import gettext
 
@@ -59,6 +59,7 @@ __all__ = [
     "INPUTS",
     "DownloadError",
     "InfeasibleError",
+    "Input",
     "Labeller",
     "Message",
     "Note",
@@ -100,6 +101,7 @@ INPUTS: dict[str, str] = {
     "demo": N_("démonstration"),
     "densite": N_("grille de densité"),
     "distinct_themes": N_("thèmes libres"),
+    "due_before": N_("échéance avant"),
     "exclusion_minutes": N_("minutes d'exclusion"),
     "gain_minimal": N_("gain minimal"),
     "groups": N_("groupes"),
@@ -165,6 +167,16 @@ def _placeholders(text: str) -> set[str]:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Input:
+    """A parameter value naming an input chosen at run time (rendered by the labeller).
+
+    ``Problem("{option} vaut {value}.", {"option": Input("minutes"), "value": 0})``.
+    """
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Message:
     """A message to show a user, translated and rendered when shown.
 
@@ -174,7 +186,8 @@ class Message:
         The French source text with ``str.format`` placeholders (the gettext msgid).
         Placeholders not given in ``params`` name inputs (keys of :data:`INPUTS`).
     params
-        Values of the other placeholders; a :class:`Message` value is rendered too.
+        Values of the other placeholders; a :class:`Message` value is rendered too, an
+        :class:`Input` value is named by the labeller.
     field
         The faulty input: a parameter name (``territory``, ``minutes``...) or a form
         field / question id; ``None`` when the message is about no single input.
@@ -192,6 +205,24 @@ class Message:
     line: int | None = dataclasses.field(default=None, kw_only=True)
     column: int | None = dataclasses.field(default=None, kw_only=True)
     translated: bool = dataclasses.field(default=False, kw_only=True)
+
+    @classmethod
+    def of(cls, msgid: str, /, *, field: str | None = None, **params: Any) -> Self:  # noqa: ANN401
+        """Build a message the way :func:`~tierslieux.i18n.gettext` is called.
+
+        ``Problem.of("{minutes} vaut {v}.", field="minutes", v=0)`` is
+        ``Problem("{minutes} vaut {v}.", {"v": 0}, field="minutes")``.
+        """
+        return cls(msgid, params, field=field)
+
+    @classmethod
+    def text(cls, msgid: str, /, **params: Any) -> str:  # noqa: ANN401
+        """Render a message now, for the results that hold notes as ``str``.
+
+        ``Note.text("Limité au territoire ({neighbours}).")`` is ``_(...)`` naming inputs
+        with the labeller in force (see the module docstring).
+        """
+        return cls(msgid, params).render()
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -212,7 +243,11 @@ class Message:
             return self.msgid
         labeller = label or current_labeller()
         values = {
-            key: value.render(labeller) if isinstance(value, Message) else value
+            key: value.render(labeller)
+            if isinstance(value, Message)
+            else labeller(value.name)
+            if isinstance(value, Input)
+            else value
             for key, value in self.params.items()
         }
         for name in self.inputs:
@@ -277,7 +312,11 @@ class TierslieuxError(Exception):
     def __init__(self, *problems: str | Message, summary: str | Message | None = None) -> None:
         self.problems: tuple[Problem, ...] = tuple(_as_problem(p) for p in problems)
         self.summary: Message | None = (
-            None if summary is None else summary if isinstance(summary, Message) else Message(summary)
+            None
+            if summary is None
+            else summary
+            if isinstance(summary, Message)
+            else Message(summary)
         )
         super().__init__(*self.problems)
 

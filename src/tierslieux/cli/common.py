@@ -211,6 +211,7 @@ CLI_OPTIONS: dict[str, str] = {
     "days_per_week": "--jours-par-semaine",
     "definition": "--definition-bassin",
     "distinct_themes": "--themes-libres",
+    "due_before": "--echeance-avant",
     "min_members": "--min-membres",
     "neighbours": "--sans-communes-voisines",
     "respondents": "--repondants",

@@ -154,7 +154,7 @@ def list_(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Lister les fiches contact, triées par nom de structure."""
-    due = None if echeance_avant is None else parse_day(echeance_avant, option="--echeance-avant")
+    due = None if echeance_avant is None else parse_day(echeance_avant, option="due_before")
     with contact_store(_settings(database_url, lang)) as store:
         contacts = store.list_contacts(
             status=statut, owner=responsable, commune=commune, due_before=due
@@ -340,7 +340,7 @@ def next_action(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Fixer la prochaine action d'une fiche contact et son échéance."""
-    due = parse_day(date_, option="--date")
+    due = parse_day(date_, option="date")
     with contact_store(_settings(database_url, lang)) as store:
         contact = store.set_next_action(
             identifiant, texte, due, author=auteur, expected_version=version
