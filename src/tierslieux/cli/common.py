@@ -213,6 +213,7 @@ CLI_OPTIONS: dict[str, str] = {
     "distinct_themes": "--themes-libres",
     "due_before": "--echeance-avant",
     "min_members": "--min-membres",
+    "min_per_epci": "--min-par-epci",
     "neighbours": "--sans-communes-voisines",
     "respondents": "--repondants",
     "users_share": "--part-usagers",

@@ -28,7 +28,7 @@ from tierslieux.analysis.survey import (
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import SchemaError, StoreError
+from tierslieux.errors import Message, Problem, SchemaError, StoreError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.survey import (
@@ -249,7 +249,8 @@ def submit_answers(
     Raises
     ------
     SchemaError
-        Listing every invalid answer; nothing is stored.
+        Listing every invalid answer; nothing is stored.  ``error.problems`` holds one
+        :class:`~tierslieux.errors.Problem` per faulty question, ``field`` = its id.
     InvalidValueError
         When the same submission was already stored.
     """
@@ -264,14 +265,10 @@ def submit_answers(
         consent_text=consent_record(settings, consent.label if consent is not None else ""),
     )
     if response is None:
+        # One problem per faulty question (``field`` = its id), so that a form marks each.
         raise SchemaError(
-            _(
-                "Réponses refusées, rien n'a été enregistré : {problems}.",
-                problems="; ".join(
-                    f"{i.question or '—'} : {i.message}" if i.question else i.message
-                    for i in issues
-                ),
-            )
+            *(Problem(i.message, field=i.question or None, translated=True) for i in issues),
+            summary=Message("Réponses refusées, rien n'a été enregistré : {problems}."),
         )
     return add_answers(settings, [response], demo=demo)[0]
 
