@@ -241,7 +241,7 @@ def uptake(
     ------
     SchemaError
         A figure out of its range (share in ]0, 1], days in ]0, 5], working days in
-        ]0, 366]), named by its option.
+        ]0, 366]), every one found, each with its ``field``.
     """
     found = Problems()
     if users_share is not None and not 0 < users_share <= 1:
