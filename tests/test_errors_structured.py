@@ -177,6 +177,16 @@ def test_cli_renders_flag_names_of_a_pipeline_problem(tmp_path: Path) -> None:
     assert "--" not in str(caught.value)  # outside the CLI: no flag text
 
 
+def test_cli_prints_every_problem_on_one_line(tmp_path: Path) -> None:
+    env = {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["sites", "--demo", "--count", "1", "--objective", "co2", "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, [*args, "--part-usagers", "2", "--jours-par-semaine", "9"], env=env)
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if line.startswith("Erreur :"))
+    assert "--part-usagers doit être une part" in line
+    assert "--jours-par-semaine doit être entre 0 (exclu) et 5" in line
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Self, TypeAlias
@@ -53,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeAlias
 from tierslieux.i18n import gettext
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = [
     "INPUTS",
@@ -78,7 +79,7 @@ __all__ = [
 
 #: A function giving the text that names an input in one interface (``"territory"``
 #: -> ``"--territory"`` in the CLI).
-Labeller: TypeAlias = "Callable[[str], str]"
+Labeller: TypeAlias = Callable[[str], str]
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
@@ -138,18 +139,16 @@ def default_label(name: str) -> str:
     return gettext("« {label} »", label=gettext(INPUTS[name]))
 
 
-_labeller: ContextVar[Callable[[str], str]] = ContextVar(
-    "tierslieux_labeller", default=default_label
-)
+_labeller: ContextVar[Labeller] = ContextVar("tierslieux_labeller", default=default_label)
 
 
-def current_labeller() -> Callable[[str], str]:
+def current_labeller() -> Labeller:
     """Return the labeller in force in this context (:func:`default_label` by default)."""
     return _labeller.get()
 
 
 @contextmanager
-def use_labels(label: Callable[[str], str]) -> Iterator[None]:
+def use_labels(label: Labeller) -> Iterator[None]:
     """Render input names with ``label`` for the duration of a ``with`` block."""
     token = _labeller.set(label)
     try:
@@ -231,7 +230,7 @@ class Message:
             return ()
         return tuple(sorted(_placeholders(self.msgid) - set(self.params)))
 
-    def render(self, label: Callable[[str], str] | None = None) -> str:
+    def render(self, label: Labeller | None = None) -> str:
         """Return the text in the current language, inputs named by ``label``.
 
         Parameters
@@ -268,9 +267,7 @@ class Note(Message):
     """A warning returned with a result: what a reader must know (see :class:`Message`)."""
 
 
-def render_all(
-    items: Iterable[str | Message], label: Callable[[str], str] | None = None
-) -> tuple[str, ...]:
+def render_all(items: Iterable[str | Message], label: Labeller | None = None) -> tuple[str, ...]:
     """Render notes or problems (plain strings pass through unchanged)."""
     return tuple(item.render(label) if isinstance(item, Message) else item for item in items)
 
@@ -300,8 +297,9 @@ class TierslieuxError(Exception):
         Every problem found: :class:`Problem` objects, or already translated strings
         (each becomes a problem with no field).
     summary
-        Optional heading, a msgid with a ``{problems}`` placeholder (for example
-        ``"Réponses refusées : {problems}."``), or an already translated string.
+        Optional heading: a msgid (or a :class:`Message`) with a ``{problems}``
+        placeholder, for example ``"Réponses refusées : {problems}."``; the problems
+        fill it as ``field : message`` items joined by ``; ``.
 
     Attributes
     ----------
@@ -320,7 +318,7 @@ class TierslieuxError(Exception):
         )
         super().__init__(*self.problems)
 
-    def render(self, label: Callable[[str], str] | None = None) -> str:
+    def render(self, label: Labeller | None = None) -> str:
         """Return every problem as one text, in the current language."""
         labeller = label or current_labeller()
         if self.summary is None:

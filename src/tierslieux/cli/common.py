@@ -1,7 +1,9 @@
 """What every command-line module shares: consoles, common options, settings, errors.
 
 :func:`guarded` turns the errors a user can cause into one line (in French by
-default) and exit code 1, with no traceback unless ``--debug`` is given;
+default) and exit code 1, with no traceback unless ``--debug`` is given, and names the
+inputs of structured messages by their option (:func:`cli_label`, see
+:mod:`tierslieux.errors`);
 :func:`settings_from` builds the :class:`~tierslieux.config.Settings` of one command.
 """
 
@@ -234,7 +236,12 @@ def cli_label(name: str) -> str:
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn user errors into one French line and exit code 1 (2 for unexpected errors)."""
+    """Turn user errors into one French line and exit code 1 (2 for unexpected errors).
+
+    The command runs with the CLI's labeller in force (:func:`cli_label`), so that the
+    notes and problems of the use cases name their inputs by their option
+    (``--travel-times``); the problems of an error are rendered joined on one line.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -272,8 +279,10 @@ def _run(
     except (TierslieuxError, ValueError) as error:
         if debug:
             raise
-        # Messages may quote user text with brackets ("[donnée effacée]"): no markup.
-        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(str(error))}", highlight=False)
+        # Every problem, inputs named by their option; messages may quote user text with
+        # brackets ("[donnée effacée]"): no markup.
+        text = error.render(cli_label) if isinstance(error, TierslieuxError) else str(error)
+        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(text)}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print(_("Interrompu."))
