@@ -32,7 +32,7 @@ from tierslieux.errors import (
 from tierslieux.i18n import use_language
 from tierslieux.model.structures import BaseCommunityRule
 from tierslieux.model.uptake import uptake
-from tierslieux.pipeline.survey import submit_answers
+from tierslieux.pipeline.survey import import_answers, submit_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "tierslieux"
@@ -216,6 +216,24 @@ def test_submit_answers_gives_one_problem_per_faulty_question(settings: Settings
     assert text.startswith("Réponses refusées, rien n'a été enregistré : question(s) inconnue(s)")
     assert "commune_residence : « Atlantis »" in text
     assert "temps_trajet : valeur impossible" in text
+
+
+def test_all_or_nothing_import_carries_every_problem_with_its_line(settings: Settings) -> None:
+    with pytest.raises(SchemaError) as caught:
+        import_answers(
+            settings,
+            SURVEY / "reponses_adverses.csv",
+            SURVEY / "correspondance.yaml",
+            communes=(SURVEY / "communes_enquete.csv",),
+            all_or_nothing=True,
+        )
+    problems = caught.value.problems
+    assert len({p.line for p in problems}) == 8
+    assert all(p.line is not None and p.line >= 2 for p in problems)
+    assert any(p.field for p in problems)
+    first = problems[0]
+    shown = f"ligne {first.line} ({first.field or '—'}) : {first.render()}"
+    assert shown in str(caught.value)
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

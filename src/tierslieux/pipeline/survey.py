@@ -178,14 +178,21 @@ def import_answers(
             )
             for i in parsed.issues[:_MAX_LISTED]
         ]
+        # Every problem (line, question id as field), under the one message shown.
         raise SchemaError(
-            _(
+            *(
+                Problem(i.message, field=i.question or None, line=i.line, translated=True)
+                for i in parsed.issues
+            ),
+            summary=Message(
                 "Import de {path} refusé, rien n'a été enregistré ({n} ligne(s) rejetée(s)) :\n"
                 "{details}",
-                path=path,
-                n=len({i.line for i in parsed.issues}),
-                details="\n".join(listed),
-            )
+                {
+                    "path": path,
+                    "n": len({i.line for i in parsed.issues}),
+                    "details": "\n".join(listed),
+                },
+            ),
         )
     with contact_store(settings, demo=demo) as store:
         report = store.add_responses(parsed.responses)
