@@ -39,14 +39,7 @@ from tierslieux.analysis.commute_co2 import (
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
-from tierslieux.errors import (
-    InfeasibleError,
-    Message,
-    Note,
-    Problem,
-    SchemaError,
-    TierslieuxError,
-)
+from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError, TierslieuxError
 from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
@@ -234,12 +227,10 @@ def _existing_places(
     if path is None:
         if request.tiers_lieux_mode == "exclure":
             return {}, [
-                str(
-                    Note(
-                        "{tiers_lieux_mode} exclure sans fichier des tiers-lieux existants "
-                        "({tiers_lieux}, ou CGET_TiersLieux_2019.csv dans {data}) : aucun lieu "
-                        "n'est exclu."
-                    )
+                Note.text(
+                    "{tiers_lieux_mode} exclure sans fichier des tiers-lieux existants "
+                    "({tiers_lieux}, ou CGET_TiersLieux_2019.csv dans {data}) : aucun lieu "
+                    "n'est exclu."
                 )
             ]
         return {}, []
@@ -314,7 +305,7 @@ def _epci_groups(
         return None, {}
     if zonages is None or "epci" not in zonages.table.columns:
         raise SchemaError(
-            Problem(
+            Problem.of(
                 "{min_per_epci} demande l'intercommunalité de chaque commune : fournissez "
                 "les zonages ({zonages}, ou un fichier de zonages dans {data}).",
                 field="zonages",
@@ -327,12 +318,15 @@ def _epci_groups(
     need = request.min_per_epci * len(distinct)
     if need > request.count:
         raise InfeasibleError(
-            Problem(
+            Problem.of(
                 "Vous demandez au moins {m} site(s) par intercommunalité : les {e} "
                 "intercommunalités du territoire en exigent {need}, plus que les {k} sites "
                 "demandés. Demandez au moins {need} sites ou baissez {min_per_epci}.",
-                {"m": request.min_per_epci, "e": len(distinct), "need": need, "k": request.count},
                 field="min_per_epci",
+                m=request.min_per_epci,
+                e=len(distinct),
+                need=need,
+                k=request.count,
             )
         )
     return labels, dict.fromkeys(distinct, request.min_per_epci)
@@ -436,7 +430,7 @@ def _demand(
     notes.extend(n for n in diagnosis.notes if n not in said)
     if diagnosis.mobpro_kind == "flux":
         raise SchemaError(
-            Problem(
+            Problem.of(
                 "Le fichier des flux ne donne pas les usagers potentiels : fournissez le "
                 "fichier détail MOBPRO ou une demande {demand} code,demand.",
                 field="mobpro",
@@ -618,20 +612,18 @@ def _solve(
         weights = np.where(np.isin(np.asarray(demand_codes), sorted(served)), 0.0, weights)
         if int(allowed.sum()) < count:
             raise InfeasibleError(
-                Problem(
+                Problem.of(
                     "Vous demandez {k} sites mais seuls {n} candidats restent admissibles une "
                     "fois exclues les communes à moins de {m:.0f} minutes d'un tiers-lieu "
                     "existant ({c} candidats sur {t} ont une communauté-base avant cette "
                     "exclusion) : demandez moins de sites, réduisez {exclusion_minutes} ou "
                     "gardez les tiers-lieux existants ({tiers_lieux_mode} garder).",
-                    {
-                        "k": count,
-                        "n": int(allowed.sum()),
-                        "m": radius,
-                        "c": with_community,
-                        "t": len(sites.ids),
-                    },
                     field="count",
+                    k=count,
+                    n=int(allowed.sum()),
+                    m=radius,
+                    c=with_community,
+                    t=len(sites.ids),
                 )
             )
     if setup.rural_sites is not None:
@@ -689,17 +681,16 @@ def _levers(request: SitesRequest) -> list[str]:
     levers = []
     if request.structures is not None or request.groups is not None:
         levers.append(
-            str(
-                Note(
-                    "Communauté-base exigée dans le bassin de chaque site : au moins "
-                    "{s} structure(s) des étapes 1, 2 ou 4 — CAE, SCOP/SCIC du numérique, "
-                    "associations — ({min_structures}) ou un groupe du questionnaire d'au "
-                    "moins {m} membres ({min_members}, {groups}) ; les intercommunalités, "
-                    "Pays et parcs (étape 3) sont des partenaires et ne suffisent pas seuls : "
-                    "complétez l'annuaire ({sirene_etablissements}, {rna}, {acteurs} de "
-                    "« tierslieux communities ») ou ajoutez les groupes du questionnaire.",
-                    {"s": request.min_structures, "m": request.min_members},
-                )
+            Note.text(
+                "Communauté-base exigée dans le bassin de chaque site : au moins "
+                "{s} structure(s) des étapes 1, 2 ou 4 — CAE, SCOP/SCIC du numérique, "
+                "associations — ({min_structures}) ou un groupe du questionnaire d'au "
+                "moins {m} membres ({min_members}, {groups}) ; les intercommunalités, "
+                "Pays et parcs (étape 3) sont des partenaires et ne suffisent pas seuls : "
+                "complétez l'annuaire ({sirene_etablissements}, {rna}, {acteurs} de "
+                "« tierslieux communities ») ou ajoutez les groupes du questionnaire.",
+                s=request.min_structures,
+                m=request.min_members,
             )
         )
         if request.distinct_themes:
@@ -710,16 +701,14 @@ def _levers(request: SitesRequest) -> list[str]:
             )
     if request.rural != "non":
         levers.append(
-            str(Note("Sites limités aux communes rurales ({rural} {m}).", {"m": request.rural}))
+            Note.text("Sites limités aux communes rurales ({rural} {m}).", m=request.rural)
         )
     if request.min_per_epci:
         levers.append(
-            str(
-                Note(
-                    "Minimum de {m} site(s) par intercommunalité ({min_per_epci}) : les "
-                    "« groupes » sont les intercommunalités.",
-                    {"m": request.min_per_epci},
-                )
+            Note.text(
+                "Minimum de {m} site(s) par intercommunalité ({min_per_epci}) : les « groupes » "
+                "sont les intercommunalités.",
+                m=request.min_per_epci,
             )
         )
     return levers
@@ -742,21 +731,17 @@ def _co2_per_user(
     )
     per_day = np.asarray(co2_weights(list(weights), list(km_values)))
     notes.append(
-        str(
-            Note(
-                "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
-                "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
-                "{speed:.0f} km/h, une borne basse ; colonne km de {demand} sinon), à "
-                "{factor} kgCO₂e/km ({source}) ; la part des usagers s'applique aussi à ces "
-                "usagers potentiels.",
-                {
-                    "km": default_km,
-                    "minutes": settings.long_commute_minutes,
-                    "speed": DEFAULT_SPEED_KMH,
-                    "factor": CAR_EMISSION_FACTOR_KG_PER_KM,
-                    "source": CAR_EMISSION_FACTOR_SOURCE,
-                },
-            )
+        Note.text(
+            "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
+            "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
+            "{speed:.0f} km/h, une borne basse ; colonne km de {demand} sinon), à "
+            "{factor} kgCO₂e/km ({source}) ; la part des usagers s'applique aussi à ces "
+            "usagers potentiels.",
+            km=default_km,
+            minutes=settings.long_commute_minutes,
+            speed=DEFAULT_SPEED_KMH,
+            factor=CAR_EMISSION_FACTOR_KG_PER_KM,
+            source=CAR_EMISSION_FACTOR_SOURCE,
         )
     )
     return per_day * scale
