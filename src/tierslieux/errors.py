@@ -28,6 +28,10 @@ the web application passes its own labeller or uses ``field``).  The labeller in
 force is a context variable, set by an interface with :func:`use_labels` around a
 use case (like :func:`tierslieux.i18n.use_language`); ``render(label)`` overrides it.
 
+An input chosen at run time is a parameter holding an :class:`Input`
+(``{"option": Input("minutes")}``).  ``Problem.of(msgid, field=..., **params)`` builds
+a message the way :func:`~tierslieux.i18n.gettext` is called.
+
 Errors carry every problem found: gather them (:class:`Problems`), then raise once,
 ``raise SchemaError(*problems)``.  ``error.problems`` is the tuple of problems;
 ``str(error)`` renders them joined by a space, or, with ``summary``, the summary
@@ -36,10 +40,14 @@ historical style ``raise SchemaError(_("..."))`` still works: an already transla
 string becomes one :class:`Problem` with no field, rendered as is.
 
 Notes: result objects that hold ``tuple[str, ...]`` keep doing so; code adding a note
-that names an input appends ``str(Note(...))`` (rendered with the language and the
-labeller of the context, which the interface set before calling the use case).  New
-result types may hold :class:`Note` objects and render them where they are shown
-with :func:`render_all` (``str`` items pass through unchanged).
+that names an input appends ``Note.text(msgid, **params)``, that is ``str(Note(...))``,
+rendered with the language and the labeller of the context, which the interface set
+before calling the use case (a job runner must therefore run the use case in a copy of
+the caller's context, :func:`contextvars.copy_context`).  New result types may hold
+:class:`Note` objects and render them where they are shown with :func:`render_all`
+(``str`` items pass through unchanged).  ``Note`` is deliberately not a ``str``
+subclass: a string's value is fixed when it is built, so it could not be translated
+or relabelled by the reader.
 """
 
 from __future__ import annotations

@@ -265,7 +265,7 @@ def uptake(
         )
     found.raise_if_any(SchemaError)
     if users_share is not None:
-        share, share_source = Range.single(users_share), str(Note("valeur fournie ({users_share})"))
+        share, share_source = Range.single(users_share), Note.text("valeur fournie ({users_share})")
     else:
         share = Range(
             TELEWORK_SHARE.low * THIRD_PLACE_SHARE.low,
@@ -278,17 +278,15 @@ def uptake(
     if days_per_week is not None:
         days, days_source = (
             Range.single(days_per_week),
-            str(Note("valeur fournie ({days_per_week})")),
+            Note.text("valeur fournie ({days_per_week})"),
         )
     elif questionnaire is not None:
         days = questionnaire[0]
-        days_source = str(
-            Note(
-                "questionnaire ({respondents}) : moyenne des {n} réponses positives à « Combien "
-                "de jours par semaine pensez-vous venir dans le lieu ? » (plafonnées à 5), "
-                "fourchette = moyenne ± 1,96 erreur type, dans les bornes des réponses",
-                {"n": questionnaire[1]},
-            )
+        days_source = Note.text(
+            "questionnaire ({respondents}) : moyenne des {n} réponses positives à « Combien de "
+            "jours par semaine pensez-vous venir dans le lieu ? » (plafonnées à 5), "
+            "fourchette = moyenne ± 1,96 erreur type, dans les bornes des réponses",
+            n=questionnaire[1],
         )
     else:
         days, days_source = DAYS_PER_WEEK, DAYS_PER_WEEK_SOURCE
@@ -299,7 +297,7 @@ def uptake(
         days_source=days_source,
         working_days=working_days if working_days is not None else WORKING_DAYS,
         working_days_source=(
-            str(Note("valeur fournie ({working_days})"))
+            Note.text("valeur fournie ({working_days})")
             if working_days is not None
             else WORKING_DAYS_SOURCE
         ),

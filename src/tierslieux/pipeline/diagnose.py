@@ -307,13 +307,11 @@ def _silent_neighbours(indicators: pd.DataFrame, outside: list[str]) -> list[str
     if not len(silent):
         return []
     return [
-        str(
-            Note(
-                "{n} des communes voisines n'ont aucun actif dans le fichier MOBPRO (fichier "
-                "limité au territoire ?) : elles comptent pour zéro dans les bassins. Donnez le "
-                "fichier national, ou {neighbours}.",
-                {"n": len(silent)},
-            )
+        Note.text(
+            "{n} des communes voisines n'ont aucun actif dans le fichier MOBPRO (fichier "
+            "limité au territoire ?) : elles comptent pour zéro dans les bassins. Donnez le "
+            "fichier national, ou {neighbours}.",
+            n=len(silent),
         )
     ]
 
