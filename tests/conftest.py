@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tierslieux.cli.common import cli_label
+from tierslieux.errors import use_labels
 from tierslieux.i18n import use_language
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,13 @@ def shared_real() -> Path:
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment of a CLI run: a cache of its own (modules needing a database override it)."""
     return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
+
+
+@pytest.fixture
+def cli_labels() -> object:
+    """Name inputs as the CLI does (``--territory``) in messages read by the Python API."""
+    with use_labels(cli_label):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -125,6 +125,7 @@ def test_outside_commune_without_workers_is_said(data_dir: Path, tmp_path: Path)
     assert not any("aucun actif" in note for note in complete.notes)
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_bad_definition_is_refused(data_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="--definition-bassin"):
         _diagnose(data_dir, tmp_path, definition="cercle")
@@ -240,6 +241,7 @@ def test_neighbours_note_without_any_neighbour_says_why() -> None:
     assert "0 commune" not in note
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_sites_count_the_demand_just_outside(data_dir: Path, tmp_path: Path) -> None:
     folder = data_dir / "frontiere"
     # The fixture plus 8 independent workers living in Sisteron (potential users).

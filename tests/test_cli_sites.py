@@ -324,6 +324,7 @@ def test_kept_tiers_lieu_takes_no_theme_from_new_sites(tmp_path: Path, env: dict
     assert other["theme"] == "culture"
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_min_per_epci_without_zonages_is_explained(tmp_path: Path) -> None:
     from tierslieux.config import Settings  # noqa: PLC0415
     from tierslieux.errors import SchemaError  # noqa: PLC0415

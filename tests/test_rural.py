@@ -205,12 +205,14 @@ def test_rural_candidate_places_use_their_commune(tmp_path: Path, settings: Sett
     assert chosen["rural"].all()
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_unknown_rural_value_is_refused(settings: Settings) -> None:
     request = SitesRequest(territory="france", count=1, demo=True, rural="oui")
     with pytest.raises(SchemaError, match="--rural « oui » inconnu : non, candidats"):
         run_sites(settings, request)
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_rural_without_any_definition_is_explained(tmp_path: Path, settings: Settings) -> None:
     zonages = tmp_path / "zonages.csv"
     codes = load_communes(demo_files()["communes"]).table["code"]

@@ -246,6 +246,7 @@ def test_demand_file_duplicates_and_unknown_codes(tmp_path: Path, settings: Sett
     assert any("1 code(s) hors du territoire ignoré(s) : 99999" in n for n in res.notes)
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_user_terms_for_impossible_requests(tmp_path: Path, settings: Settings) -> None:
     from tierslieux.errors import InfeasibleError  # noqa: PLC0415
 

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(
         default=None,
-        description="Dossier de fichiers déjà téléchargés, lus à la place d'Internet (--data).",
+        description="Dossier de fichiers déjà téléchargés, lus à la place d'Internet.",
     )
     catalog: Path | None = Field(
         default=None,
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         default=False, description="Interdit tout téléchargement (données locales seulement)."
     )
     catchment_minutes: float = Field(
-        default=20.0, gt=0, description="Seuil du bassin de vie de l'étude, en minutes (--minutes)."
+        default=20.0, gt=0, description="Seuil du bassin de vie de l'étude, en minutes."
     )
     long_commute_minutes: float = Field(
         default=30.0, gt=0, description="Seuil du trajet long domicile-travail, en minutes."

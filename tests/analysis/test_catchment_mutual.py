@@ -85,6 +85,7 @@ def test_single_commune_has_diameter_zero() -> None:
     assert result.diameters.to_dict() == {"05061": 0.0}
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_unknown_definition_is_refused_in_french() -> None:
     with pytest.raises(SchemaError, match="Définition du bassin « cercle » inconnue"):
         check_definition("cercle")

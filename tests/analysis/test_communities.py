@@ -93,6 +93,7 @@ def test_one_kind_with_partners_or_places_is_to_widen() -> None:
     assert "aucun lieu d'accueil" in result.loc["C", "ouverture_raison"]
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_min_structures_threshold_is_said() -> None:
     structures = _frame([("siret:1", "Coop", "cae", "", "A")])
     row = summarise_communities(

@@ -57,6 +57,7 @@ def test_bv() -> None:
     assert _select("bv:13055") == ["13055"]
 
 
+@pytest.mark.usefixtures("cli_labels")
 def test_bv_needs_zonages() -> None:
     with pytest.raises(
         TerritoryError, match=r"bv:05061 demande le fichier des zonages \(--zonages\)"

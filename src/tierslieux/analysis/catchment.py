@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from tierslieux.errors import SchemaError
+from tierslieux.errors import Problem, SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
 
@@ -295,9 +295,9 @@ def check_definition(definition: str) -> None:
     """Raise :class:`SchemaError` unless ``definition`` is one of the known definitions."""
     if definition not in CATCHMENT_DEFINITIONS:
         raise SchemaError(
-            _(
-                "Définition du bassin « {value} » inconnue (--definition-bassin ; attendu : "
-                "{expected}).",
+            Problem.of(
+                "Définition du bassin « {value} » inconnue ({definition} ; attendu : {expected}).",
+                field="definition",
                 value=definition,
                 expected=", ".join(CATCHMENT_DEFINITIONS),
             )

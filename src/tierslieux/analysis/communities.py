@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from tierslieux.errors import Note
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import (
     ANCHOR_CATEGORIES,
@@ -255,9 +256,9 @@ def openness(row: Mapping[str, object], rule: BaseCommunityRule | None = None) -
     places = _(" {a} lieu(x) d'accueil ou de réseautage à portée.", a=anchors) if anchors else ""
     if not row["communaute_base"]:
         below = (
-            _(
+            Note.text(
                 " {n} structure(s) des étapes 1, 2 ou 4 à portée, moins que les {m} "
-                "exigées (--min-structures).",
+                "exigées ({min_structures}).",
                 n=structures,
                 m=rule.min_structures,
             )

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from tierslieux.errors import InfeasibleError, SchemaError
+from tierslieux.errors import InfeasibleError, Problem, SchemaError
 from tierslieux.i18n import format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.siting import SOLVER_GREEDY, SOLVER_HIGHS, SiteChoice, SitingResult
@@ -215,10 +215,10 @@ def _check_feasible(
     allowed[list(fixed)] = True
     if int(allowed.sum()) < k:
         raise InfeasibleError(
-            _(
+            Problem.of(
                 "Vous demandez {k} sites mais seuls {n} candidats (sur {total}) ont une "
                 "communauté-base{themed} dans leur bassin : demandez moins de sites, "
-                "élargissez le bassin (--minutes) ou complétez l'annuaire des structures.",
+                "élargissez le bassin ({minutes}) ou complétez l'annuaire des structures.",
                 k=k,
                 n=int(allowed.sum()),
                 total=n,
@@ -229,11 +229,11 @@ def _check_feasible(
         available = sorted({t for j in np.flatnonzero(allowed) for t in themes[j]})
         if len(available) < k:
             raise InfeasibleError(
-                _(
+                Problem.of(
                     "Vous demandez {k} sites de thèmes différents mais seules {n} thématiques "
                     "de communauté-base existent parmi les candidats ({themes}) : demandez au "
                     "plus {n} sites, ou levez la contrainte de thèmes différents "
-                    "(--themes-libres).",
+                    "({distinct_themes}).",
                     k=k,
                     n=len(available),
                     themes=", ".join(available) or "—",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tierslieux.errors import TerritoryError
+from tierslieux.errors import Problem, TerritoryError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import commune_of_arrondissement, normalise_commune_code
 
@@ -70,9 +70,10 @@ def select_communes(
     if territory.kind == "bv":
         if zonages is None:
             raise TerritoryError(
-                _(
-                    "Le territoire bv:{code} demande le fichier des zonages (--zonages), "
+                Problem.of(
+                    "Le territoire bv:{code} demande le fichier des zonages ({zonages}), "
                     "qui donne le bassin de vie de chaque commune.",
+                    field="zonages",
                     code=territory.code,
                 )
             )

@@ -1,7 +1,9 @@
 """What every command-line module shares: consoles, common options, settings, errors.
 
 :func:`guarded` turns the errors a user can cause into one line (in French by
-default) and exit code 1, with no traceback unless ``--debug`` is given;
+default) and exit code 1, with no traceback unless ``--debug`` is given, and names the
+inputs of structured messages by their option (:func:`cli_label`, see
+:mod:`tierslieux.errors`);
 :func:`settings_from` builds the :class:`~tierslieux.config.Settings` of one command.
 """
 
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tierslieux.config import Settings
-from tierslieux.errors import TierslieuxError
+from tierslieux.errors import INPUTS, TierslieuxError, use_labels
 from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
 
@@ -44,6 +46,7 @@ __all__ = [
     "OutOpt",
     "TravelTimesOpt",
     "ZonagesOpt",
+    "cli_label",
     "err_console",
     "guarded",
     "out_console",
@@ -204,14 +207,47 @@ def check_count_option(value: int, option: str) -> None:
         )
 
 
+#: Inputs whose option is not ``--`` + the name with dashes (French option names).
+CLI_OPTIONS: dict[str, str] = {
+    "candidates": "--candidats",
+    "days_per_week": "--jours-par-semaine",
+    "definition": "--definition-bassin",
+    "distinct_themes": "--themes-libres",
+    "due_before": "--echeance-avant",
+    "min_members": "--min-membres",
+    "min_per_epci": "--min-par-epci",
+    "neighbours": "--sans-communes-voisines",
+    "respondents": "--repondants",
+    "users_share": "--part-usagers",
+    "working_days": "--jours-ouvres",
+}
+
+
+def cli_label(name: str) -> str:
+    """Name an input as the command line does: its option (``travel_times`` -> ``--travel-times``).
+
+    Names that are not inputs of the use cases (question ids...) are kept as is.
+    """
+    if name in CLI_OPTIONS:
+        return CLI_OPTIONS[name]
+    if name in INPUTS:
+        return "--" + name.replace("_", "-")
+    return name
+
+
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn user errors into one French line and exit code 1 (2 for unexpected errors)."""
+    """Turn user errors into one French line and exit code 1 (2 for unexpected errors).
+
+    The command runs with the CLI's labeller in force (:func:`cli_label`), so that the
+    notes and problems of the use cases name their inputs by their option
+    (``--travel-times``); the problems of an error are rendered joined on one line.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = bool(kwargs.get("debug"))
         lang = str(kwargs.get("lang") or "fr")
-        with use_language(lang if lang in LANGUAGES else "fr"):
+        with use_language(lang if lang in LANGUAGES else "fr"), use_labels(cli_label):
             return _run(func, debug, lang, *args, **kwargs)
 
     return wrapper
@@ -243,8 +279,10 @@ def _run(
     except (TierslieuxError, ValueError) as error:
         if debug:
             raise
-        # Messages may quote user text with brackets ("[donnée effacée]"): no markup.
-        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(str(error))}", highlight=False)
+        # Every problem, inputs named by their option; messages may quote user text with
+        # brackets ("[donnée effacée]"): no markup.
+        text = error.render(cli_label) if isinstance(error, TierslieuxError) else str(error)
+        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(text)}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print(_("Interrompu."))

@@ -155,7 +155,7 @@ def list_(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Lister les fiches contact, triées par nom de structure."""
-    due = None if echeance_avant is None else parse_day(echeance_avant, option="--echeance-avant")
+    due = None if echeance_avant is None else parse_day(echeance_avant, option="due_before")
     contacts = use_cases.list_contacts(
         _settings(database_url, lang),
         status=statut,
@@ -348,7 +348,7 @@ def next_action(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Fixer la prochaine action d'une fiche contact et son échéance."""
-    due = parse_day(date_, option="--date")
+    due = parse_day(date_, option="date")
     contact = use_cases.set_next_action(
         _settings(database_url, lang),
         identifiant,

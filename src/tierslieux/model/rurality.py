@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tierslieux.errors import Note
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -139,13 +140,13 @@ def rural_definition_note(definition: str) -> str:
             "https://www.insee.fr/fr/information/6439600)."
         )
     if definition == RuralDefinition.PROXY:
-        return _(
+        return Note.text(
             "Commune rurale (approximation, grille de densité de l'Insee non fournie) : "
             "commune hors unité urbaine (UU2020, définition Insee du rural jusqu'en 2020) ou "
             "hors attraction des villes (CATEAAV2020 = 30, Insee). Fournissez la grille "
-            "(--densite) pour la définition Insee actuelle (niveaux 5 à 7)."
+            "({densite}) pour la définition Insee actuelle (niveaux 5 à 7)."
         )
-    return _(
-        "Ruralité inconnue : ni grille de densité de l'Insee (--densite) ni zonages "
-        "UU2020/CATEAAV2020 (--zonages)."
+    return Note.text(
+        "Ruralité inconnue : ni grille de densité de l'Insee ({densite}) ni zonages "
+        "UU2020/CATEAAV2020 ({zonages})."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tierslieux.errors import SchemaError
+from tierslieux.errors import Input, Problems, SchemaError
 from tierslieux.i18n import gettext as _
 
 __all__ = [
@@ -85,19 +85,20 @@ class BaseCommunityRule:
 
     def __post_init__(self) -> None:
         """Refuse thresholds below one (every catchment would hold a community)."""
+        found = Problems()
         for option, value in (
-            ("--min-structures", self.min_structures),
-            ("--min-membres", self.min_members),
+            ("min_structures", self.min_structures),
+            ("min_members", self.min_members),
         ):
             if value < 1:
-                raise SchemaError(
-                    _(
-                        "{option} vaut {value} : au moins 1 attendu (à 0, tout bassin aurait "
-                        "une communauté-base, même sans personne pour la porter).",
-                        option=option,
-                        value=value,
-                    )
+                found.add(
+                    "{option} vaut {value} : au moins 1 attendu (à 0, tout bassin aurait "
+                    "une communauté-base, même sans personne pour la porter).",
+                    field=option,
+                    option=Input(option),
+                    value=value,
                 )
+        found.raise_if_any(SchemaError)
 
 
 @dataclass(frozen=True)

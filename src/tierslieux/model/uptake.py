@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tierslieux.errors import SchemaError
+from tierslieux.errors import Note, Problems, SchemaError
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -241,32 +241,31 @@ def uptake(
     ------
     SchemaError
         A figure out of its range (share in ]0, 1], days in ]0, 5], working days in
-        ]0, 366]), named by its option.
+        ]0, 366]), every one found, each with its ``field``.
     """
+    found = Problems()
     if users_share is not None and not 0 < users_share <= 1:
-        raise SchemaError(
-            _(
-                "--part-usagers doit être une part entre 0 (exclu) et 1, par exemple 0.05 "
-                "pour 5 % (reçu : {v}).",
-                v=users_share,
-            )
+        found.add(
+            "{users_share} doit être une part entre 0 (exclu) et 1, par exemple 0.05 "
+            "pour 5 % (reçu : {v}).",
+            field="users_share",
+            v=users_share,
         )
     if days_per_week is not None and not 0 < days_per_week <= WORK_DAYS_PER_WEEK:
-        raise SchemaError(
-            _(
-                "--jours-par-semaine doit être entre 0 (exclu) et 5 jours ouvrés (reçu : {v}).",
-                v=days_per_week,
-            )
+        found.add(
+            "{days_per_week} doit être entre 0 (exclu) et 5 jours ouvrés (reçu : {v}).",
+            field="days_per_week",
+            v=days_per_week,
         )
     if working_days is not None and not 0 < working_days <= 366:
-        raise SchemaError(
-            _(
-                "--jours-ouvres doit être un nombre de jours entre 0 (exclu) et 366 (reçu : {v}).",
-                v=working_days,
-            )
+        found.add(
+            "{working_days} doit être un nombre de jours entre 0 (exclu) et 366 (reçu : {v}).",
+            field="working_days",
+            v=working_days,
         )
+    found.raise_if_any(SchemaError)
     if users_share is not None:
-        share, share_source = Range.single(users_share), _("valeur fournie (--part-usagers)")
+        share, share_source = Range.single(users_share), Note.text("valeur fournie ({users_share})")
     else:
         share = Range(
             TELEWORK_SHARE.low * THIRD_PLACE_SHARE.low,
@@ -277,11 +276,14 @@ def uptake(
             "produit de deux parts publiées : {a} ; {b}", a=TELEWORK_SOURCE, b=THIRD_PLACE_SOURCE
         )
     if days_per_week is not None:
-        days, days_source = Range.single(days_per_week), _("valeur fournie (--jours-par-semaine)")
+        days, days_source = (
+            Range.single(days_per_week),
+            Note.text("valeur fournie ({days_per_week})"),
+        )
     elif questionnaire is not None:
         days = questionnaire[0]
-        days_source = _(
-            "questionnaire (--repondants) : moyenne des {n} réponses positives à « Combien de "
+        days_source = Note.text(
+            "questionnaire ({respondents}) : moyenne des {n} réponses positives à « Combien de "
             "jours par semaine pensez-vous venir dans le lieu ? » (plafonnées à 5), "
             "fourchette = moyenne ± 1,96 erreur type, dans les bornes des réponses",
             n=questionnaire[1],
@@ -295,7 +297,7 @@ def uptake(
         days_source=days_source,
         working_days=working_days if working_days is not None else WORKING_DAYS,
         working_days_source=(
-            _("valeur fournie (--jours-ouvres)")
+            Note.text("valeur fournie ({working_days})")
             if working_days is not None
             else WORKING_DAYS_SOURCE
         ),

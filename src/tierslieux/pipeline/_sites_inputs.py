@@ -19,7 +19,7 @@ import pandas as pd
 from tierslieux.analysis.communities import communities_in_reach
 from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.analysis.traveltime import great_circle_km
-from tierslieux.errors import SchemaError
+from tierslieux.errors import Note, SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import (
@@ -163,8 +163,8 @@ class SiteSet:
 
 def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
     """Note shown when neither structures nor questionnaire groups are given."""
-    return _(
-        "Sans annuaire des structures (--structures), tous les sites sont admissibles "
+    return Note.text(
+        "Sans annuaire des structures ({structures}), tous les sites sont admissibles "
         "et la contrainte de thèmes différents ne s'applique pas."
     )
 
@@ -264,10 +264,10 @@ def locate_places(path: Path, points: pd.DataFrame, notes: list[str]) -> pd.Data
         raise_problems(problems, path, _("lieux candidats"))
         places.loc[unplaced, "code_commune"] = centres.index[nearest].to_numpy()
     notes.append(
-        _(
+        Note.text(
             "Sites candidats : {n} lieu(x) de {path} ({c} placé(s) au centre de leur commune "
             "faute de coordonnées, {k} rattaché(s) à la commune dont le centre est le plus "
-            "proche) ; un lieu couvre les communes à moins de --minutes de ses coordonnées "
+            "proche) ; un lieu couvre les communes à moins de {minutes} de ses coordonnées "
             "et toujours sa propre commune.",
             n=len(places),
             path=path,

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierslieux.errors import SchemaError, StoreError, TierslieuxError
+from tierslieux.errors import Input, Problem, SchemaError, StoreError, TierslieuxError
 from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import (
@@ -171,8 +171,11 @@ def load_structures(settings: Settings, path: Path, *, demo: bool = False) -> Up
     return open_store(settings, demo=demo).structures.upsert_structures(rows)
 
 
-def parse_day(text: str, *, option: str = "--date") -> date:
+def parse_day(text: str, *, option: str = "date") -> date:
     """Read a date written ``AAAA-MM-JJ`` or ``JJ/MM/AAAA``.
+
+    ``option`` is the name of the input read (``date``, ``due_before``), rendered by the
+    interface (see :mod:`tierslieux.errors`).
 
     Raises
     ------
@@ -186,9 +189,10 @@ def parse_day(text: str, *, option: str = "--date") -> date:
         return date.fromisoformat(cleaned)
     except ValueError as error:
         raise TierslieuxError(
-            _(
+            Problem.of(
                 "Date illisible pour {option} : « {value} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA).",
-                option=option,
+                field=option,
+                option=Input(option),
                 value=text,
             )
         ) from error

@@ -21,7 +21,7 @@ from tierslieux.analysis.indicators import (
     flag_small_counts,
 )
 from tierslieux.analysis.territory import select_communes
-from tierslieux.errors import DownloadError, SchemaError
+from tierslieux.errors import DownloadError, Message, Note, SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.rurality import (
@@ -218,7 +218,10 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     if zonages is not None and zone_columns:
         result = result.merge(zonages.table[["code", *zone_columns]], on="code", how="left")
     rural, rural_definition = rurality(
-        list(result["code"]), zonages, densite, required="--rural" if request.rural else ""
+        list(result["code"]),
+        zonages,
+        densite,
+        required=Message("{rural}") if request.rural else None,
     )
     notes.append(rural_definition_note(rural_definition))
     result = result.merge(rural, on="code", how="left")
@@ -304,10 +307,10 @@ def _silent_neighbours(indicators: pd.DataFrame, outside: list[str]) -> list[str
     if not len(silent):
         return []
     return [
-        _(
+        Note.text(
             "{n} des communes voisines n'ont aucun actif dans le fichier MOBPRO (fichier "
             "limité au territoire ?) : elles comptent pour zéro dans les bassins. Donnez le "
-            "fichier national, ou --sans-communes-voisines.",
+            "fichier national, ou {neighbours}.",
             n=len(silent),
         )
     ]

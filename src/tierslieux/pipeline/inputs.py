@@ -14,7 +14,7 @@ from tierslieux.analysis.catchment import (
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import SchemaError, SourceError
+from tierslieux.errors import Message, Problem, SchemaError, SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
 from tierslieux.model.rurality import (
@@ -140,10 +140,10 @@ def find_inputs(data_dir: Path, role: str) -> list[Path]:
 def download_dataset(settings: Settings, dataset_id: str) -> Path:
     if settings.offline:
         raise SourceError(
-            _(
+            Problem(
                 "Mode hors ligne : le jeu de données « {id} » n'est pas disponible "
-                "localement. Passez le fichier en option ou avec --data.",
-                id=dataset_id,
+                "localement. Passez le fichier en option ou avec {data}.",
+                {"id": dataset_id},
             )
         )
     catalog = load_catalog(settings.catalog)
@@ -200,7 +200,11 @@ def resolve_densite(settings: Settings, path: Path | None) -> Densite | None:
 
 
 def rurality(
-    codes: list[str], zonages: Zonages | None, densite: Densite | None, *, required: str = ""
+    codes: list[str],
+    zonages: Zonages | None,
+    densite: Densite | None,
+    *,
+    required: Message | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Density level, urban-area category and rural flag of ``codes``, and the definition.
 
@@ -208,7 +212,7 @@ def rurality(
     rural`` (``rural`` is a nullable boolean: unknown when nothing says it); the
     definition is a :class:`~tierslieux.model.rurality.RuralDefinition` value, explained
     by :func:`~tierslieux.model.rurality.rural_definition_note`.  ``required`` names the
-    option that needs rurality (``--rural``): nothing to define it is then a SchemaError.
+    input that needs rurality (the ``rural`` option): nothing to define it is then a SchemaError.
     """
     levels = densite.levels() if densite is not None else {}
     table = zonages.table.set_index("code") if zonages is not None else pd.DataFrame()
@@ -217,8 +221,11 @@ def rurality(
     flags, definition = rural_flags(
         codes, density=levels, urban_unit=units, aav_category=categories
     )
-    if required and definition == RuralDefinition.NONE:
-        raise SchemaError(f"{required} : {rural_definition_note(definition)}")
+    if required is not None and definition == RuralDefinition.NONE:
+        note = rural_definition_note(definition)
+        raise SchemaError(
+            Problem("{required} : {note}", {"required": required, "note": note}, field="rural")
+        )
     density = pd.Series([levels.get(c) for c in codes], dtype="string")
     category = pd.Series([categories.get(c) for c in codes], dtype="string")
     frame = pd.DataFrame(
@@ -243,12 +250,13 @@ def resolve_mobpro(settings: Settings, path: Path | None) -> Path:
             return found[0]
         if settings.offline:
             raise SourceError(
-                _(
+                Problem(
                     "Aucun fichier MOBPRO (FD_MOBPRO_*.csv, RP*_mobpro.parquet ou "
                     "base-flux-mobilite-domicile-lieu-travail-*) dans {folder}. Passez-le "
-                    "avec --mobpro, ou créez un fichier synthétique avec "
+                    "avec {mobpro}, ou créez un fichier synthétique avec "
                     "« tierslieux synth mobpro ».",
-                    folder=settings.data_dir,
+                    {"folder": settings.data_dir},
+                    field="mobpro",
                 )
             )
     return download_dataset(settings, "mobpro-2021")

@@ -39,7 +39,7 @@ from tierslieux.analysis.commute_co2 import (
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
-from tierslieux.errors import InfeasibleError, SchemaError, TierslieuxError
+from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError, TierslieuxError
 from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
@@ -227,9 +227,9 @@ def _existing_places(
     if path is None:
         if request.tiers_lieux_mode == "exclure":
             return {}, [
-                _(
-                    "--tiers-lieux-mode exclure sans fichier des tiers-lieux existants "
-                    "(--tiers-lieux, ou CGET_TiersLieux_2019.csv dans --data) : aucun lieu "
+                Note.text(
+                    "{tiers_lieux_mode} exclure sans fichier des tiers-lieux existants "
+                    "({tiers_lieux}, ou CGET_TiersLieux_2019.csv dans {data}) : aucun lieu "
                     "n'est exclu."
                 )
             ]
@@ -305,9 +305,10 @@ def _epci_groups(
         return None, {}
     if zonages is None or "epci" not in zonages.table.columns:
         raise SchemaError(
-            _(
-                "--min-par-epci demande l'intercommunalité de chaque commune : fournissez "
-                "les zonages (--zonages, ou un fichier de zonages dans --data)."
+            Problem.of(
+                "{min_per_epci} demande l'intercommunalité de chaque commune : fournissez "
+                "les zonages ({zonages}, ou un fichier de zonages dans {data}).",
+                field="zonages",
             )
         )
     epci = zonages.table.set_index("code")["epci"].reindex(codes)
@@ -317,10 +318,11 @@ def _epci_groups(
     need = request.min_per_epci * len(distinct)
     if need > request.count:
         raise InfeasibleError(
-            _(
+            Problem.of(
                 "Vous demandez au moins {m} site(s) par intercommunalité : les {e} "
                 "intercommunalités du territoire en exigent {need}, plus que les {k} sites "
-                "demandés. Demandez au moins {need} sites ou baissez --min-par-epci.",
+                "demandés. Demandez au moins {need} sites ou baissez {min_per_epci}.",
+                field="min_per_epci",
                 m=request.min_per_epci,
                 e=len(distinct),
                 need=need,
@@ -428,9 +430,10 @@ def _demand(
     notes.extend(n for n in diagnosis.notes if n not in said)
     if diagnosis.mobpro_kind == "flux":
         raise SchemaError(
-            _(
+            Problem.of(
                 "Le fichier des flux ne donne pas les usagers potentiels : fournissez le "
-                "fichier détail MOBPRO ou une demande --demand code,demand."
+                "fichier détail MOBPRO ou une demande {demand} code,demand.",
+                field="mobpro",
             )
         )
     table = diagnosis.communes.set_index("code")["potentiel"].astype("float64")
@@ -609,12 +612,13 @@ def _solve(
         weights = np.where(np.isin(np.asarray(demand_codes), sorted(served)), 0.0, weights)
         if int(allowed.sum()) < count:
             raise InfeasibleError(
-                _(
+                Problem.of(
                     "Vous demandez {k} sites mais seuls {n} candidats restent admissibles une "
                     "fois exclues les communes à moins de {m:.0f} minutes d'un tiers-lieu "
                     "existant ({c} candidats sur {t} ont une communauté-base avant cette "
-                    "exclusion) : demandez moins de sites, réduisez --exclusion-minutes ou "
-                    "gardez les tiers-lieux existants (--tiers-lieux-mode garder).",
+                    "exclusion) : demandez moins de sites, réduisez {exclusion_minutes} ou "
+                    "gardez les tiers-lieux existants ({tiers_lieux_mode} garder).",
+                    field="count",
                     k=count,
                     n=int(allowed.sum()),
                     m=radius,
@@ -677,13 +681,13 @@ def _levers(request: SitesRequest) -> list[str]:
     levers = []
     if request.structures is not None or request.groups is not None:
         levers.append(
-            _(
+            Note.text(
                 "Communauté-base exigée dans le bassin de chaque site : au moins "
                 "{s} structure(s) des étapes 1, 2 ou 4 — CAE, SCOP/SCIC du numérique, "
-                "associations — (--min-structures) ou un groupe du questionnaire d'au "
-                "moins {m} membres (--min-membres, --groups) ; les intercommunalités, "
+                "associations — ({min_structures}) ou un groupe du questionnaire d'au "
+                "moins {m} membres ({min_members}, {groups}) ; les intercommunalités, "
                 "Pays et parcs (étape 3) sont des partenaires et ne suffisent pas seuls : "
-                "complétez l'annuaire (--sirene-etablissements, --rna, --acteurs de "
+                "complétez l'annuaire ({sirene_etablissements}, {rna}, {acteurs} de "
                 "« tierslieux communities ») ou ajoutez les groupes du questionnaire.",
                 s=request.min_structures,
                 m=request.min_members,
@@ -691,14 +695,18 @@ def _levers(request: SitesRequest) -> list[str]:
         )
         if request.distinct_themes:
             levers.append(
-                _("Thèmes différents exigés d'un site à l'autre (--themes-libres pour lever).")
+                Note.text(
+                    "Thèmes différents exigés d'un site à l'autre ({distinct_themes} pour lever)."
+                )
             )
     if request.rural != "non":
-        levers.append(_("Sites limités aux communes rurales (--rural {m}).", m=request.rural))
+        levers.append(
+            Note.text("Sites limités aux communes rurales ({rural} {m}).", m=request.rural)
+        )
     if request.min_per_epci:
         levers.append(
-            _(
-                "Minimum de {m} site(s) par intercommunalité (--min-par-epci) : les « groupes » "
+            Note.text(
+                "Minimum de {m} site(s) par intercommunalité ({min_per_epci}) : les « groupes » "
                 "sont les intercommunalités.",
                 m=request.min_per_epci,
             )
@@ -723,10 +731,10 @@ def _co2_per_user(
     )
     per_day = np.asarray(co2_weights(list(weights), list(km_values)))
     notes.append(
-        _(
+        Note.text(
             "Objectif CO₂ : chaque usager couvert évite l'aller-retour de son trajet en "
             "voiture ({km:.0f} km aller par défaut = trajet long de {minutes:.0f} min à "
-            "{speed:.0f} km/h, une borne basse ; colonne km de --demand sinon), à "
+            "{speed:.0f} km/h, une borne basse ; colonne km de {demand} sinon), à "
             "{factor} kgCO₂e/km ({source}) ; la part des usagers s'applique aussi à ces "
             "usagers potentiels.",
             km=default_km,
@@ -762,12 +770,24 @@ def _check_request(request: SitesRequest) -> None:
     ):
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
     if request.time_limit <= 0:
-        raise SchemaError(_("--time-limit doit être un nombre de secondes strictement positif."))
+        raise SchemaError(
+            Problem.of(
+                "{time_limit} doit être un nombre de secondes strictement positif.",
+                field="time_limit",
+            )
+        )
     if request.min_per_epci < 0:
-        raise SchemaError(_("--min-par-epci doit être positif ou nul."))
+        raise SchemaError(
+            Problem.of("{min_per_epci} doit être positif ou nul.", field="min_per_epci")
+        )
     if request.rural not in RURAL_FOCUS:
         raise SchemaError(
-            _("--rural « {m} » inconnu : {known}.", m=request.rural, known=", ".join(RURAL_FOCUS))
+            Problem.of(
+                "{rural} « {m} » inconnu : {known}.",
+                field="rural",
+                m=request.rural,
+                known=", ".join(RURAL_FOCUS),
+            )
         )
 
 
@@ -857,10 +877,11 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
     weights, unit, flow_model = objective.weights, objective.unit, objective.flow_model
     if request.tiers_lieux_mode == "garder" and len(existing) > request.count:
         raise InfeasibleError(
-            _(
+            Problem.of(
                 "{f} communes du territoire ont déjà un tiers-lieu, gardées comme sites "
-                "(--tiers-lieux-mode garder), mais vous ne demandez que {k} sites : "
-                "demandez au moins {f} sites ou utilisez --tiers-lieux-mode exclure.",
+                "({tiers_lieux_mode} garder), mais vous ne demandez que {k} sites : "
+                "demandez au moins {f} sites ou utilisez {tiers_lieux_mode} exclure.",
+                field="count",
                 f=len(existing),
                 k=request.count,
             )
@@ -975,12 +996,12 @@ def _rural_restriction(
     """
     codes, hosts = codes_and_hosts
     densite = resolve_densite(settings, request.densite)
-    required = "" if request.rural == "non" else f"--rural {request.rural}"
+    required = None if request.rural == "non" else Message.of("{rural} {m}", m=request.rural)
     table, definition = rurality(
         sorted(set(codes) | set(hosts)), zonages, densite, required=required
     )
     note = rural_definition_note(definition)
-    if not required:
+    if required is None:
         if definition != RuralDefinition.NONE:
             notes.append(note)  # what the ``rural`` column of the outputs means
         return table, None, frozenset()
@@ -991,8 +1012,8 @@ def _rural_restriction(
         not_rural = frozenset(c for c in codes if not flags.get(c, False))
     notes.append(note)
     notes.append(
-        _(
-            "Sites limités aux communes rurales (--rural {m}) : {n} candidat(s) sur {t} "
+        Note.text(
+            "Sites limités aux communes rurales ({rural} {m}) : {n} candidat(s) sur {t} "
             "admissibles{demand}.",
             m=request.rural,
             n=int(rural_sites.sum()),
@@ -1093,22 +1114,22 @@ def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.Data
             "communes voisines ne comptent que pour les communautés-bases)."
         )
     if not request.neighbours:
-        return _("Demande limitée aux communes du territoire (--sans-communes-voisines).")
+        return Note.text("Demande limitée aux communes du territoire ({neighbours}).")
     if request.demand is not None:
         return _(
             "Demande lue dans {path} : seules les communes du territoire comptent.",
             path=request.demand,
         )
     if request.rural == "candidats-et-demande":
-        return _(
-            "--rural candidats-et-demande : la demande des communes voisines hors du "
+        return Note.text(
+            "{rural} candidats-et-demande : la demande des communes voisines hors du "
             "territoire ne compte pas (leur caractère rural n'est pas lu)."
         )
     outside = coverage[coverage["hors_territoire"]].drop_duplicates("code_commune")
-    return _(
+    return Note.text(
         "Demande : les usagers potentiels des communes hors du territoire à moins de "
         "{m:g} minutes d'un candidat comptent (lus dans les mêmes sources ; "
-        "--sans-communes-voisines pour s'en tenir au territoire) : {n} commune(s) "
+        "{neighbours} pour s'en tenir au territoire) : {n} commune(s) "
         "voisine(s) lue(s), dont {c} couverte(s) par les sites choisis, soit {u} usagers "
         "potentiels ({codes}).",
         m=request.minutes,
@@ -1332,8 +1353,8 @@ def _co2_flow_model(
     """The per-flow CO₂ model when a MOBPRO detail file is at hand, else None and why."""
     if request.demand is not None:
         return None, [
-            _(
-                "Objectif CO₂ : demande fournie (--demand), la règle par flux domicile-travail "
+            Note.text(
+                "Objectif CO₂ : demande fournie ({demand}), la règle par flux domicile-travail "
                 "n'est pas appliquée."
             )
         ]
@@ -1403,11 +1424,11 @@ def _co2_flow_model(
     if sites.places:
         points = pd.concat([located, sites.points], ignore_index=True).drop_duplicates("code")
     model = _FlowModel(flows, list(sites.ids), points, engine, request.gain_minimal)
-    note = _(
+    note = Note.text(
         "Objectif CO₂, règle par flux (Mastio, Hörl, Balac, Loubière, ANT 2023) : "
         "{n} flux domicile-travail en voiture ({how}) de {file}, {w:.0f} navetteurs ; un "
         "flux utilise un site à moins de {m:.0f} min de chez lui qui lui fait gagner au "
-        "moins {g:.0f} min (--gain-minimal, valeur par défaut de l'outil) ; gain = "
+        "moins {g:.0f} min ({gain_minimal}, valeur par défaut de l'outil) ; gain = "
         "2 × (km domicile-travail − km domicile-site) par jour ouvré (km = vol d'oiseau × "
         "détour), à {factor} kgCO₂e/km ({source}). Ce gain est un plafond (chaque "
         "navetteur éligible viendrait chaque jour ouvré) que le modèle de fréquentation "
@@ -1463,8 +1484,8 @@ def _objective(
         flow_model.scale = take_up.factor().central
         if request.respondents is not None:
             notes.append(
-                _(
-                    "Objectif CO₂ par flux : les répondants (--repondants) donnent les jours "
+                Note.text(
+                    "Objectif CO₂ par flux : les répondants ({respondents}) donnent les jours "
                     "par semaine ; la demande vient des flux du recensement."
                 )
             )

@@ -25,7 +25,7 @@ from tierslieux.analysis.survey import (
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import SchemaError, StoreError
+from tierslieux.errors import Message, Problem, SchemaError, StoreError
 from tierslieux.files import spreadsheet_safe, write_spreadsheet_csv
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
@@ -169,14 +169,21 @@ def import_answers(
             )
             for i in parsed.issues[:_MAX_LISTED]
         ]
+        # Every problem (line, question id as field), under the one message shown.
         raise SchemaError(
-            _(
+            *(
+                Problem(i.message, field=i.question or None, line=i.line, translated=True)
+                for i in parsed.issues
+            ),
+            summary=Message(
                 "Import de {path} refusé, rien n'a été enregistré ({n} ligne(s) rejetée(s)) :\n"
                 "{details}",
-                path=path,
-                n=len({i.line for i in parsed.issues}),
-                details="\n".join(listed),
-            )
+                {
+                    "path": path,
+                    "n": len({i.line for i in parsed.issues}),
+                    "details": "\n".join(listed),
+                },
+            ),
         )
     with contact_store(settings, demo=demo) as store:
         report = store.responses.add_responses(parsed.responses)
@@ -240,7 +247,8 @@ def submit_answers(
     Raises
     ------
     SchemaError
-        Listing every invalid answer; nothing is stored.
+        Listing every invalid answer; nothing is stored.  ``error.problems`` holds one
+        :class:`~tierslieux.errors.Problem` per faulty question, ``field`` = its id.
     InvalidValueError
         When the same submission was already stored.
     """
@@ -255,14 +263,10 @@ def submit_answers(
         consent_text=consent_record(settings, consent.label if consent is not None else ""),
     )
     if response is None:
+        # One problem per faulty question (``field`` = its id), so that a form marks each.
         raise SchemaError(
-            _(
-                "Réponses refusées, rien n'a été enregistré : {problems}.",
-                problems="; ".join(
-                    f"{i.question or '—'} : {i.message}" if i.question else i.message
-                    for i in issues
-                ),
-            )
+            *(Problem(i.message, field=i.question or None, translated=True) for i in issues),
+            summary=Message("Réponses refusées, rien n'a été enregistré : {problems}."),
         )
     return add_answers(settings, [response], demo=demo)[0]
 

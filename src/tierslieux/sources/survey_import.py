@@ -588,12 +588,11 @@ def parse_submission(
     Returns
     -------
     tuple
-        The response (``None`` when rejected), the problems, the warnings; ``line`` is 0.
+        The response (``None`` when rejected), every problem found (one per faulty
+        question, ``question`` = its id; unknown question ids first, with no
+        question), the warnings; ``line`` is 0.
     """
     unknown = sorted(set(raw) - set(questionnaire.ids))
-    if unknown:
-        issue = SurveyIssue(0, "", _("question(s) inconnue(s) : {ids}", ids=", ".join(unknown)))
-        return None, (issue,), ()
     ids = list(questionnaire.ids)
     mapping = SurveyMapping(version=questionnaire.version, columns={i: i for i in ids}, labels={})
     context = _Context(
@@ -608,6 +607,9 @@ def parse_submission(
     cells = [str(raw.get(i, "")) for i in ids]
     index = {i: n for n, i in enumerate(ids)}
     response = _read_line(cells, index, line, context)
+    if unknown:
+        issue = SurveyIssue(0, "", _("question(s) inconnue(s) : {ids}", ids=", ".join(unknown)))
+        return None, (issue, *line.issues), ()
     if response is not None and submission is not None:
         response = replace(
             response, fingerprint=fingerprint(questionnaire.version, response.answers, submission)
