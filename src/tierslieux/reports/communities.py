@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tierslieux import __version__
-from tierslieux.analysis.catchment import definition_label
+from tierslieux.model.catchment import definition_label
 from tierslieux.reports._write import atomic_output_dir
 
 if TYPE_CHECKING:

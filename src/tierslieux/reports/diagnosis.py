@@ -10,9 +10,9 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tierslieux import __version__
-from tierslieux.analysis.catchment import definition_label
 from tierslieux.i18n import current_language, format_number
 from tierslieux.i18n import gettext as _
+from tierslieux.model.catchment import definition_label
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
 from tierslieux.model.rurality import rural_definition_note
