@@ -111,7 +111,9 @@ class SitesRequest:
 
     territory: str
     count: int
-    minutes: float = 20.0
+    #: Catchment of a site, in minutes; None: ``settings.catchment_minutes``
+    #: (``TIERSLIEUX_CATCHMENT_MINUTES``, 20 by default), as for the other use cases.
+    minutes: float | None = None
     objective: str = "couverture"
     communes: tuple[Path, ...] = ()
     mobpro: Path | None = None
@@ -257,8 +259,8 @@ def _existing_places(
             "moins de {c:.0f} minutes d'un tiers-lieu existant n'est pas comptée (dans le "
             "tableau de sensibilité, cette demande déjà servie grandit avec le bassin : "
             "l'objectif peut y baisser à 30 minutes)",
-            m=request.exclusion_minutes or request.minutes,
-            c=request.minutes,
+            m=request.exclusion_minutes or _minutes(request),
+            c=_minutes(request),
         )
     note = _(
         "Tiers-lieux existants ({path}) : {n} lieu(x) dans {c} commune(s) du territoire, {how}.",
@@ -290,7 +292,7 @@ def _places_within_reach(
         return places[inside], 0
     hosts = located[located["code"].isin(others)]
     territory = located[located["code"].isin(set(codes))]
-    limit = max(request.exclusion_minutes or request.minutes, request.minutes)
+    limit = max(request.exclusion_minutes or _minutes(request), _minutes(request))
     near = engine.within(hosts, territory, limit) if len(hosts) and len(territory) else None
     reachable = set() if near is None else set(near["origin"].astype(str))
     keep = inside | places["code_commune"].astype(str).isin(reachable)
@@ -405,7 +407,7 @@ def _demand(
             )
         notes.append(_("Demande lue dans {path}.", path=request.demand))
         return _Demand(demand.reindex(codes).fillna(0.0), km, notes)
-    reach = max(request.minutes, *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther
+    reach = max(_minutes(request), *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther
     diagnosis = run_diagnosis(
         settings,
         DiagnoseRequest(
@@ -413,7 +415,7 @@ def _demand(
             communes=request.communes,
             mobpro=request.mobpro,
             travel_times=request.travel_times,
-            minutes=reach if neighbours else request.minutes,
+            minutes=reach if neighbours else _minutes(request),
             demo=request.demo,
             # Only the potential per commune is used, and the outside communes' one.
             neighbours=neighbours,
@@ -529,11 +531,11 @@ def _flow_coverage(
     assert model is not None  # noqa: S101  (called for the co2 objective only)
     served: set[str] = set()
     if setup.existing and request.tiers_lieux_mode == "exclure":
-        radius = request.exclusion_minutes or request.minutes
-        served = _near_existing(setup, radius, request.minutes)[1]
+        radius = request.exclusion_minutes or _minutes(request)
+        served = _near_existing(setup, radius, _minutes(request))[1]
     served |= setup.not_rural_demand
     chosen = list(result.chosen)
-    gains = model.gains(request.minutes, setup.sites.ids, unserved=served)[:, chosen]
+    gains = model.gains(_minutes(request), setup.sites.ids, unserved=served)[:, chosen]
     dense_best = np.asarray(gains.max(axis=1).toarray()).ravel()
     best = np.asarray(gains.argmax(axis=1)).ravel()
     use = dense_best > 0
@@ -739,6 +741,14 @@ def _co2_per_user(
     return per_day * scale
 
 
+def _minutes(request: SitesRequest) -> float:
+    """Catchment minutes of a request, resolved from the settings by :func:`run_sites`."""
+    if request.minutes is None:  # pragma: no cover  (run_sites resolves it first)
+        msg = "SitesRequest.minutes must be resolved by run_sites"
+        raise ValueError(msg)
+    return request.minutes
+
+
 def _check_request(request: SitesRequest) -> None:
     """Refuse unknown modes and impossible thresholds before reading any file."""
     if request.objective not in OBJECTIVES:
@@ -757,7 +767,7 @@ def _check_request(request: SitesRequest) -> None:
                 known=", ".join(TIERS_LIEUX_MODES),
             )
         )
-    if request.minutes <= 0 or (
+    if _minutes(request) <= 0 or (
         request.exclusion_minutes is not None and request.exclusion_minutes <= 0
     ):
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
@@ -823,6 +833,8 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
     InfeasibleError
         The constraints cannot be met (explained in the user's terms).
     """
+    if request.minutes is None:
+        request = replace(request, minutes=settings.catchment_minutes)
     _check_request(request)
     report = _Reporter(progress)
     report("territoire", _("Lecture des communes et du territoire"))
@@ -871,7 +883,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         possibly_within(
             points,
             located[~located["code"].isin(set(codes))],
-            max(request.minutes, *SENSITIVITY_MINUTES),  # the sensitivity rows reach farther
+            max(_minutes(request), *SENSITIVITY_MINUTES),  # the sensitivity rows reach farther
         )
         if request.neighbours and (request.structures is not None or request.groups is not None)
         else None
@@ -900,7 +912,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         result, candidates, matrix = _solve(
             setup,
             request,
-            request.minutes,
+            _minutes(request),
             request.count,
             progress=report.solver("resolution", _("Choix des sites (modèle exact)")),
         )
@@ -946,7 +958,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         territory_label=label,
         objective=request.objective,
         unit=unit,
-        minutes=request.minutes,
+        minutes=_minutes(request),
         count=request.count,
         result=result,
         sites=sites,
@@ -1111,7 +1123,7 @@ def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.Data
         "--sans-communes-voisines pour s'en tenir au territoire) : {n} commune(s) "
         "voisine(s) lue(s), dont {c} couverte(s) par les sites choisis, soit {u} usagers "
         "potentiels ({codes}).",
-        m=request.minutes,
+        m=_minutes(request),
         n=len(setup.outside_demand),
         c=len(outside),
         u=format_number(float(outside["demande"].sum()), 1),
@@ -1170,7 +1182,7 @@ def _alternatives(
             other, _c, _m = _solve(
                 setup,
                 request,
-                request.minutes,
+                _minutes(request),
                 request.count,
                 site.index,
                 time_limit=_secondary_limit(request),
@@ -1220,21 +1232,21 @@ def _sensitivity(
 ) -> pd.DataFrame:
     ids = setup.sites.ids
     scenarios = [(m, request.count) for m in SENSITIVITY_MINUTES]
-    scenarios += [(request.minutes, k) for k in (request.count - 1, request.count + 1) if k >= 1]
-    if (request.minutes, request.count) not in scenarios:
-        scenarios.insert(0, (request.minutes, request.count))
+    scenarios += [(_minutes(request), k) for k in (request.count - 1, request.count + 1) if k >= 1]
+    if (_minutes(request), request.count) not in scenarios:
+        scenarios.insert(0, (_minutes(request), request.count))
     base_set = set(base.chosen)
     rows = []
     for step, (minutes, count) in enumerate(scenarios, start=1):
         row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
-        if (minutes, count) == (request.minutes, request.count):
+        if (minutes, count) == (_minutes(request), request.count):
             res = base  # the request's own row: the main result, not solved again
         else:
             # The exclusion radius around existing places stays the one of the request.
             scenario = replace(
                 request,
                 minutes=minutes,
-                exclusion_minutes=request.exclusion_minutes or request.minutes,
+                exclusion_minutes=request.exclusion_minutes or _minutes(request),
             )
             try:
                 res, _c, _m = _solve(
@@ -1417,7 +1429,7 @@ def _co2_flow_model(
         how=how,
         file=path,
         w=float(flows["weight"].sum()) if len(flows) else 0.0,
-        m=request.minutes,
+        m=_minutes(request),
         g=request.gain_minimal,
         factor=CAR_EMISSION_FACTOR_KG_PER_KM,
         source=CAR_EMISSION_FACTOR_SOURCE,
@@ -1468,7 +1480,7 @@ def _objective(
                     "par semaine ; la demande vient des flux du recensement."
                 )
             )
-        weights = flow_model.potential(request.minutes, codes)
+        weights = flow_model.potential(_minutes(request), codes)
         return _ObjectiveInputs(weights, unit, flow_model, take_up, notes)
     report("recensement", _("Diagnostic du recensement (usagers potentiels)"))
     # Objective couverture: the potential users just outside the territory count too
