@@ -259,8 +259,8 @@ def _existing_places(
             "moins de {c:.0f} minutes d'un tiers-lieu existant n'est pas comptée (dans le "
             "tableau de sensibilité, cette demande déjà servie grandit avec le bassin : "
             "l'objectif peut y baisser à 30 minutes)",
-            m=request.exclusion_minutes or _minutes(request),
-            c=_minutes(request),
+            m=request.exclusion_minutes or request.minutes,
+            c=request.minutes,
         )
     note = _(
         "Tiers-lieux existants ({path}) : {n} lieu(x) dans {c} commune(s) du territoire, {how}.",
@@ -415,7 +415,7 @@ def _demand(
             communes=request.communes,
             mobpro=request.mobpro,
             travel_times=request.travel_times,
-            minutes=reach if neighbours else _minutes(request),
+            minutes=reach if neighbours else request.minutes,
             demo=request.demo,
             # Only the potential per commune is used, and the outside communes' one.
             neighbours=neighbours,
@@ -1123,7 +1123,7 @@ def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.Data
         "--sans-communes-voisines pour s'en tenir au territoire) : {n} commune(s) "
         "voisine(s) lue(s), dont {c} couverte(s) par les sites choisis, soit {u} usagers "
         "potentiels ({codes}).",
-        m=_minutes(request),
+        m=request.minutes,
         n=len(setup.outside_demand),
         c=len(outside),
         u=format_number(float(outside["demande"].sum()), 1),
@@ -1233,20 +1233,20 @@ def _sensitivity(
     ids = setup.sites.ids
     scenarios = [(m, request.count) for m in SENSITIVITY_MINUTES]
     scenarios += [(_minutes(request), k) for k in (request.count - 1, request.count + 1) if k >= 1]
-    if (_minutes(request), request.count) not in scenarios:
+    if (request.minutes, request.count) not in scenarios:
         scenarios.insert(0, (_minutes(request), request.count))
     base_set = set(base.chosen)
     rows = []
     for step, (minutes, count) in enumerate(scenarios, start=1):
         row: dict[str, object] = {"minutes": minutes, "nb_sites": count}
-        if (minutes, count) == (_minutes(request), request.count):
+        if (minutes, count) == (request.minutes, request.count):
             res = base  # the request's own row: the main result, not solved again
         else:
             # The exclusion radius around existing places stays the one of the request.
             scenario = replace(
                 request,
                 minutes=minutes,
-                exclusion_minutes=request.exclusion_minutes or _minutes(request),
+                exclusion_minutes=request.exclusion_minutes or request.minutes,
             )
             try:
                 res, _c, _m = _solve(
@@ -1429,7 +1429,7 @@ def _co2_flow_model(
         how=how,
         file=path,
         w=float(flows["weight"].sum()) if len(flows) else 0.0,
-        m=_minutes(request),
+        m=request.minutes,
         g=request.gain_minimal,
         factor=CAR_EMISSION_FACTOR_KG_PER_KM,
         source=CAR_EMISSION_FACTOR_SOURCE,
