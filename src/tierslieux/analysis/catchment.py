@@ -30,6 +30,7 @@ from scipy.sparse import csr_matrix
 
 from tierslieux.errors import Problem, SchemaError
 from tierslieux.i18n import gettext as _
+from tierslieux.model.catchment import CATCHMENT_DEFINITIONS, definition_label
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
 
 if TYPE_CHECKING:
@@ -48,9 +49,6 @@ __all__ = [
     "group_diameters",
     "sum_over_catchments",
 ]
-
-#: Definitions of a catchment: around a common place (centre) or mutual (see the module).
-CATCHMENT_DEFINITIONS: tuple[str, ...] = ("centre", "mutuelle")
 
 # Ordered member pairs generated at once when looking for the largest internal time
 # (bounds memory to a few hundred MB on the 35,000 French communes).
@@ -302,24 +300,6 @@ def check_definition(definition: str) -> None:
                 expected=", ".join(CATCHMENT_DEFINITIONS),
             )
         )
-
-
-def definition_label(definition: str, minutes: float) -> str:
-    """French sentence saying what a catchment is under ``definition``."""
-    if definition == "mutuelle":
-        return _(
-            "bassin mutuel : communes à au plus {m:g} minutes les unes des autres (la "
-            "commune, puis ses voisines de la plus proche à la plus lointaine, gardées si "
-            "elles sont à au plus {m:g} minutes de chacune des communes déjà retenues)",
-            m=minutes,
-        )
-    return _(
-        "bassin autour d'un lieu commun : communes à au plus {m:g} minutes de la commune "
-        "centre (deux d'entre elles peuvent être jusqu'à {d:g} minutes l'une de l'autre : "
-        "voir l'écart maximal de chaque bassin)",
-        m=minutes,
-        d=2 * minutes,
-    )
 
 
 def group_diameters(

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from tierslieux.analysis.traveltime import great_circle_km
 from tierslieux.i18n import gettext as _
+from tierslieux.model.geometry import great_circle_km
 from tierslieux.model.siting import CAR_EMISSION_FACTOR_KG_PER_KM
 from tierslieux.model.traveltime import DEFAULT_DETOUR_FACTOR
 

@@ -2,13 +2,14 @@
 
 Both implement :class:`tierslieux.model.traveltime.TravelTimeEngine` and return long-form
 origin-destination frames (``origin``, ``destination``, ``minutes``).  Coordinates are
-degrees in EPSG:4326; distances are great-circle kilometres on a sphere.
+degrees in EPSG:4326; distances are great-circle kilometres on a sphere
+(:mod:`tierslieux.model.geometry`, re-exported here as ``great_circle_km`` and
+``EARTH_RADIUS_KM``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +19,13 @@ from scipy.spatial import cKDTree
 
 from tierslieux.errors import SchemaError
 from tierslieux.i18n import gettext as _
+from tierslieux.model.geometry import (
+    EARTH_RADIUS_KM,
+    chord_for_km,
+    great_circle_km,
+    km_for_chord,
+    unit_vectors,
+)
 from tierslieux.model.traveltime import (
     OD_COLUMNS,
     StraightLineParameters,
@@ -38,12 +46,6 @@ __all__ = [
     "great_circle_km",
     "sparse_within_to_csr",
 ]
-
-#: Mean radius of the Earth, in km: R1 = (2a + b) / 3 of the GRS 80 ellipsoid adopted by
-#: the IUGG (Moritz, "Geodetic Reference System 1980", *Journal of Geodesy* 74, 2000:
-#: R1 = 6 371 008.7714 m).  The spherical approximation errs by less than 0.5 % on
-#: distances, far below the uncertainty of a detour factor.
-EARTH_RADIUS_KM = 6371.0088
 
 # Relative margin on the k-d tree search radius so that floating-point rounding never
 # drops a pair lying exactly on the threshold; pairs are then filtered exactly.
@@ -67,37 +69,6 @@ def _finish_od(frame: pd.DataFrame) -> pd.DataFrame:
         {"origin": object, "destination": object, "minutes": "float64"}
     )
     return out.sort_values(["origin", "destination"], kind="stable").reset_index(drop=True)
-
-
-def great_circle_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Return haversine great-circle distances, in km, between arrays of points.
-
-    Parameters
-    ----------
-    lat1, lon1, lat2, lon2
-        Degrees, EPSG:4326; broadcastable arrays.
-
-    Returns
-    -------
-    numpy.ndarray
-        Distances in km on a sphere of radius :data:`EARTH_RADIUS_KM`; NaN where a
-        coordinate is NaN.
-    """
-    phi1, phi2 = np.radians(lat1), np.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = np.radians(lon2) - np.radians(lon1)
-    h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
-    result: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return result
-
-
-def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Return 3-D unit-sphere coordinates of points given in degrees (EPSG:4326)."""
-    phi, lmb = np.radians(lat), np.radians(lon)
-    cos_phi = np.cos(phi)
-    return np.column_stack((cos_phi * np.cos(lmb), cos_phi * np.sin(lmb), np.sin(phi)))
 
 
 def _located(points: pd.DataFrame) -> pd.DataFrame:
@@ -202,16 +173,15 @@ class StraightLineEngine:
         self, orig: pd.DataFrame, dest: pd.DataFrame, max_minutes: float
     ) -> pd.DataFrame:
         """Return the non-self pairs within ``max_minutes`` using k-d trees."""
-        radius_rad = min(self.radius_km(max_minutes) / EARTH_RADIUS_KM, math.pi)
-        chord = 2.0 * math.sin(radius_rad / 2.0) * (1.0 + _RADIUS_MARGIN)
-        o_xyz = _unit_vectors(orig["latitude"].to_numpy(float), orig["longitude"].to_numpy(float))
-        d_xyz = _unit_vectors(dest["latitude"].to_numpy(float), dest["longitude"].to_numpy(float))
+        chord = chord_for_km(self.radius_km(max_minutes), margin=_RADIUS_MARGIN)
+        o_xyz = unit_vectors(orig["latitude"].to_numpy(float), orig["longitude"].to_numpy(float))
+        d_xyz = unit_vectors(dest["latitude"].to_numpy(float), dest["longitude"].to_numpy(float))
         hits = cKDTree(o_xyz).sparse_distance_matrix(cKDTree(d_xyz), chord, output_type="ndarray")
         i, j = hits["i"], hits["j"]
         o_codes = orig["code"].astype(str).to_numpy()[i]
         d_codes = dest["code"].astype(str).to_numpy()[j]
         # The chord gives the exact great-circle angle on the unit sphere.
-        km = EARTH_RADIUS_KM * 2.0 * np.arcsin(np.clip(hits["v"] / 2.0, 0.0, 1.0))
+        km = km_for_chord(hits["v"])
         minutes = self.minutes_for_km(km)
         keep = (minutes <= max_minutes) & (o_codes != d_codes)
         return pd.DataFrame(

@@ -80,8 +80,13 @@ def sites(
         ),
     ] = "",
     minutes: Annotated[
-        float, typer.Option("--minutes", help="Un site couvre les communes à moins de N minutes.")
-    ] = 20.0,
+        float | None,
+        typer.Option(
+            "--minutes",
+            help="Un site couvre les communes à moins de N minutes "
+            "(défaut : TIERSLIEUX_CATCHMENT_MINUTES, 20).",
+        ),
+    ] = None,
     objective: Annotated[
         str, typer.Option("--objective", help="couverture (usagers) ou co2 (kg CO₂e évités).")
     ] = "couverture",

@@ -111,7 +111,9 @@ class SitesRequest:
 
     territory: str
     count: int
-    minutes: float = 20.0
+    #: Catchment of a site, in minutes; None: ``settings.catchment_minutes``
+    #: (``TIERSLIEUX_CATCHMENT_MINUTES``, 20 by default), as for the other use cases.
+    minutes: float | None = None
     objective: str = "couverture"
     communes: tuple[Path, ...] = ()
     mobpro: Path | None = None
@@ -290,7 +292,7 @@ def _places_within_reach(
         return places[inside], 0
     hosts = located[located["code"].isin(others)]
     territory = located[located["code"].isin(set(codes))]
-    limit = max(request.exclusion_minutes or request.minutes, request.minutes)
+    limit = max(request.exclusion_minutes or _minutes(request), _minutes(request))
     near = engine.within(hosts, territory, limit) if len(hosts) and len(territory) else None
     reachable = set() if near is None else set(near["origin"].astype(str))
     keep = inside | places["code_commune"].astype(str).isin(reachable)
@@ -407,7 +409,7 @@ def _demand(
             )
         notes.append(_("Demande lue dans {path}.", path=request.demand))
         return _Demand(demand.reindex(codes).fillna(0.0), km, notes)
-    reach = max(request.minutes, *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther
+    reach = max(_minutes(request), *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther
     diagnosis = run_diagnosis(
         settings,
         DiagnoseRequest(
@@ -532,11 +534,11 @@ def _flow_coverage(
     assert model is not None  # noqa: S101  (called for the co2 objective only)
     served: set[str] = set()
     if setup.existing and request.tiers_lieux_mode == "exclure":
-        radius = request.exclusion_minutes or request.minutes
-        served = _near_existing(setup, radius, request.minutes)[1]
+        radius = request.exclusion_minutes or _minutes(request)
+        served = _near_existing(setup, radius, _minutes(request))[1]
     served |= setup.not_rural_demand
     chosen = list(result.chosen)
-    gains = model.gains(request.minutes, setup.sites.ids, unserved=served)[:, chosen]
+    gains = model.gains(_minutes(request), setup.sites.ids, unserved=served)[:, chosen]
     dense_best = np.asarray(gains.max(axis=1).toarray()).ravel()
     best = np.asarray(gains.argmax(axis=1)).ravel()
     use = dense_best > 0
@@ -747,6 +749,14 @@ def _co2_per_user(
     return per_day * scale
 
 
+def _minutes(request: SitesRequest) -> float:
+    """Catchment minutes of a request, resolved from the settings by :func:`run_sites`."""
+    if request.minutes is None:  # pragma: no cover  (run_sites resolves it first)
+        msg = "SitesRequest.minutes must be resolved by run_sites"
+        raise ValueError(msg)
+    return request.minutes
+
+
 def _check_request(request: SitesRequest) -> None:
     """Refuse unknown modes and impossible thresholds before reading any file."""
     if request.objective not in OBJECTIVES:
@@ -765,7 +775,7 @@ def _check_request(request: SitesRequest) -> None:
                 known=", ".join(TIERS_LIEUX_MODES),
             )
         )
-    if request.minutes <= 0 or (
+    if _minutes(request) <= 0 or (
         request.exclusion_minutes is not None and request.exclusion_minutes <= 0
     ):
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
@@ -843,6 +853,8 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
     InfeasibleError
         The constraints cannot be met (explained in the user's terms).
     """
+    if request.minutes is None:
+        request = replace(request, minutes=settings.catchment_minutes)
     _check_request(request)
     report = _Reporter(progress)
     report("territoire", _("Lecture des communes et du territoire"))
@@ -892,7 +904,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         possibly_within(
             points,
             located[~located["code"].isin(set(codes))],
-            max(request.minutes, *SENSITIVITY_MINUTES),  # the sensitivity rows reach farther
+            max(_minutes(request), *SENSITIVITY_MINUTES),  # the sensitivity rows reach farther
         )
         if request.neighbours and (request.structures is not None or request.groups is not None)
         else None
@@ -921,7 +933,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         result, candidates, matrix = _solve(
             setup,
             request,
-            request.minutes,
+            _minutes(request),
             request.count,
             progress=report.solver("resolution", _("Choix des sites (modèle exact)")),
         )
@@ -967,7 +979,7 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         territory_label=label,
         objective=request.objective,
         unit=unit,
-        minutes=request.minutes,
+        minutes=_minutes(request),
         count=request.count,
         result=result,
         sites=sites,
@@ -1191,7 +1203,7 @@ def _alternatives(
             other, _c, _m = _solve(
                 setup,
                 request,
-                request.minutes,
+                _minutes(request),
                 request.count,
                 site.index,
                 time_limit=_secondary_limit(request),
@@ -1241,9 +1253,9 @@ def _sensitivity(
 ) -> pd.DataFrame:
     ids = setup.sites.ids
     scenarios = [(m, request.count) for m in SENSITIVITY_MINUTES]
-    scenarios += [(request.minutes, k) for k in (request.count - 1, request.count + 1) if k >= 1]
+    scenarios += [(_minutes(request), k) for k in (request.count - 1, request.count + 1) if k >= 1]
     if (request.minutes, request.count) not in scenarios:
-        scenarios.insert(0, (request.minutes, request.count))
+        scenarios.insert(0, (_minutes(request), request.count))
     base_set = set(base.chosen)
     rows = []
     for step, (minutes, count) in enumerate(scenarios, start=1):
@@ -1489,7 +1501,7 @@ def _objective(
                     "par semaine ; la demande vient des flux du recensement."
                 )
             )
-        weights = flow_model.potential(request.minutes, codes)
+        weights = flow_model.potential(_minutes(request), codes)
         return _ObjectiveInputs(weights, unit, flow_model, take_up, notes)
     report("recensement", _("Diagnostic du recensement (usagers potentiels)"))
     # Objective couverture: the potential users just outside the territory count too

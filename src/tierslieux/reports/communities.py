@@ -11,8 +11,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from tierslieux import __version__
-from tierslieux.analysis.catchment import definition_label
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
+from tierslieux.model.catchment import definition_label
 from tierslieux.model.structures import CATEGORIES, category_labels
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
 from tierslieux.reports.templates import render_page, split_notes

@@ -12,8 +12,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from tierslieux import __version__
-from tierslieux.analysis.catchment import definition_label
 from tierslieux.files import write_output_files
+from tierslieux.model.catchment import definition_label
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
 from tierslieux.model.rurality import rural_definition_note

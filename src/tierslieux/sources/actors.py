@@ -1,7 +1,7 @@
 """Actors that registers do not list well: a user's own list, intercommunalities, PNR.
 
 Every function returns the canonical *structures* frame (see
-:mod:`tierslieux.sources.places`).
+:mod:`tierslieux.sources._records`).
 
 **User list of actors** (:func:`load_actors`): a CSV (``,`` or ``;``, UTF-8 or
 Windows-1252) with one row per actor and these columns (names without case):
@@ -55,7 +55,7 @@ from tierslieux.model.codes import commune_of_arrondissement, normalise_commune_
 from tierslieux.model.structures import CATEGORIES, THEMES, category_labels
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import find_column, find_optional_column, read_csv_strings, sha256_of
-from tierslieux.sources.places import (
+from tierslieux.sources._records import (
     commune_code,
     filter_communes,
     parse_coordinate,

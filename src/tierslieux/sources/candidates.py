@@ -37,7 +37,7 @@ import pandas as pd
 from tierslieux.errors import SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.sources._files import find_column, find_optional_column, read_csv_strings
-from tierslieux.sources.places import (
+from tierslieux.sources._records import (
     commune_code,
     parse_coordinate,
     personal_columns,

@@ -19,6 +19,10 @@ the file has no row for the commune itself (populations added, coordinates weigh
 population, contours unioned).  Centres missing from the file are computed from the
 contours (centroid, or a point surely inside when the centroid falls outside), and
 areas from the contours on the WGS84 ellipsoid (geodesic area, in km²).
+
+One dataset, several formats: this module is not split by format.  The small reader of
+a territory's list of codes (:func:`load_commune_list`) stays here because it shares the
+code aliases and the text decoding of the commune files.
 """
 
 from __future__ import annotations

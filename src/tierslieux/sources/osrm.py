@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
+from tierslieux.model.geometry import chord_for_km, unit_vectors
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
 
 if TYPE_CHECKING:
@@ -46,16 +47,13 @@ __all__ = ["DEFAULT_PRUNE_SPEED_KMH", "OsrmEngine"]
 #: the server's profile lets cars go faster than 130 km/h.
 DEFAULT_PRUNE_SPEED_KMH = 130.0
 
-_EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (see tierslieux.analysis.traveltime)
 _COORD_DECIMALS = 6  # 1e-6 degree is about 0.1 m: enough for a commune centre
 _SERVER_ERROR = 500
 
 
 def _unit_vectors(points: pd.DataFrame) -> np.ndarray:
     """Return 3-D unit-sphere coordinates of points in degrees (EPSG:4326)."""
-    phi = np.radians(points["latitude"].to_numpy(float))
-    lmb = np.radians(points["longitude"].to_numpy(float))
-    return np.column_stack((np.cos(phi) * np.cos(lmb), np.cos(phi) * np.sin(lmb), np.sin(phi)))
+    return unit_vectors(points["latitude"].to_numpy(float), points["longitude"].to_numpy(float))
 
 
 class OsrmEngine:
@@ -217,8 +215,7 @@ class OsrmEngine:
             return pd.DataFrame({"origin": [], "destination": []}, dtype=object)
         # A road route is never shorter than the great circle: search a k-d tree of 3-D
         # unit vectors for the chord matching the distance drivable at the bound speed.
-        angle = min(max_minutes / 60.0 * self._prune_speed / _EARTH_RADIUS_KM, math.pi)
-        chord = 2.0 * math.sin(angle / 2.0) * (1.0 + 1e-9)
+        chord = chord_for_km(max_minutes / 60.0 * self._prune_speed, margin=1e-9)
         hits = cKDTree(_unit_vectors(orig)).sparse_distance_matrix(
             cKDTree(_unit_vectors(dest)), chord, output_type="ndarray"
         )

@@ -33,7 +33,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import commune_of_arrondissement
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import find_optional_column, require_file, sha256_of
-from tierslieux.sources.sirene import (
+from tierslieux.sources._tabular import (
     TabularInput,
     open_tabular,
     register_codes,

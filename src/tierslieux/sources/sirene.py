@@ -4,7 +4,8 @@ The national stocks hold about 40 million establishments and 25 million legal un
 so they are never loaded whole: DuckDB scans the file (CSV, zipped CSV or Parquet) and
 keeps, while reading, the active establishments (``etatAdministratifEtablissement =
 'A'``) of the requested communes; the legal units are then read for that set of SIREN
-numbers only.
+numbers only.  The scanning helpers, shared with the RNA, are in
+:mod:`tierslieux.sources._tabular`.
 
 Formats (INSEE, "Base Sirene des entreprises et de leurs établissements", stock files):
 comma-separated CSV with a header, UTF-8 in the current ``*_utf8`` files (Latin-1 /
@@ -29,50 +30,37 @@ its NAF code.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from tierslieux.errors import SchemaError, SourceError
-from tierslieux.files import atomic_open, atomic_path, atomic_write_text, open_zip
+from tierslieux.errors import SchemaError
+from tierslieux.files import atomic_path, atomic_write_text
 from tierslieux.i18n import gettext as _
-from tierslieux.model.codes import (
-    ARRONDISSEMENT_PARENTS,
-    commune_of_arrondissement,
-    normalise_commune_code,
-)
+from tierslieux.model.codes import commune_of_arrondissement
 from tierslieux.model.types import Provenance
-from tierslieux.sources._files import (
-    detect_encoding,
-    extract_zip_member,
-    find_optional_column,
-    read_header,
-    require_file,
-    sha256_of,
-    sniff_separator,
+from tierslieux.sources._files import find_optional_column, require_file, sha256_of
+from tierslieux.sources._tabular import (
+    TabularInput,
+    describe_columns,
+    file_key,
+    open_tabular,
+    quote_ident,
+    register_codes,
+    run_filtered_query,
+    sql_literal,
+    wanted_commune_codes,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
-__all__ = [
-    "SIRENE_COLUMNS",
-    "TabularInput",
-    "describe_columns",
-    "load_sirene",
-    "open_tabular",
-    "register_codes",
-    "run_filtered_query",
-    "wanted_commune_codes",
-]
+__all__ = ["SIRENE_COLUMNS", "load_sirene"]
 
 #: Canonical columns of the frame returned by :func:`load_sirene`, in order.
 SIRENE_COLUMNS: tuple[str, ...] = (
@@ -138,146 +126,7 @@ _INDIVIDUAL = "1000"
 # (zeros, DOM coordinates in local UTM projections) are not converted.
 _L93_X = (50_000.0, 1_300_000.0)
 _L93_Y = (6_000_000.0, 7_200_000.0)
-_LINE = re.compile(r"[Ll]ine:?\s*(\d+)")
 _CACHE_VERSION = "2"
-
-
-@dataclass(frozen=True)
-class TabularInput:
-    """A file ready for a DuckDB scan.
-
-    Attributes
-    ----------
-    path
-        The file actually scanned (a cached extract or UTF-8 copy when needed).
-    original
-        The file the user gave.
-    kind
-        ``"csv"`` or ``"parquet"``.
-    separator
-        CSV separator (``None`` for Parquet).
-    columns
-        Column names as found in the file.
-    """
-
-    path: Path
-    original: Path
-    kind: str
-    separator: str | None
-    columns: tuple[str, ...]
-
-    def scan(self, *, ignore_errors: bool = False) -> str:
-        """Return the SQL table function reading this file, every column as text."""
-        location = _sql_literal(str(self.path))
-        if self.kind == "parquet":
-            return f"read_parquet({location})"
-        sep = _sql_literal(self.separator or ",")
-        flags = ", ignore_errors=true" if ignore_errors else ""
-        return (
-            f"read_csv({location}, header=true, delim={sep}, quote='\"', escape='\"', "
-            f"all_varchar=true, auto_detect=false, columns={self._columns_struct()}{flags})"
-        )
-
-    def _columns_struct(self) -> str:
-        return "{" + ", ".join(f"{_sql_literal(c)}: 'VARCHAR'" for c in self.columns) + "}"
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _file_key(path: Path) -> str:
-    stat = path.stat()
-    raw = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
-def _transcode_to_utf8(path: Path, cache_dir: Path) -> Path:
-    """Write (once) a UTF-8 copy of a Windows-1252 file, streamed, in ``cache_dir``."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"{path.stem}.{_file_key(path)}.utf8{path.suffix}"
-    if target.exists():
-        return target
-    # Windows-1252 leaves five bytes undefined; they are replaced rather than fatal.
-    with (
-        path.open(encoding="cp1252", errors="replace", newline="") as src,
-        atomic_open(target, encoding="utf-8", newline="") as out,
-    ):
-        while block := src.read(1 << 20):
-            out.write(block)
-    return target
-
-
-def open_tabular(path: Path, *, role: str, cache_dir: Path) -> list[TabularInput]:
-    """Prepare a CSV, zipped CSV(s) or Parquet file for DuckDB.
-
-    A zip may hold one or several CSV members (the national RNA export holds one per
-    département); each is extracted once into ``cache_dir``. Windows-1252 files are
-    copied once as UTF-8 so that DuckDB reads accents right.
-
-    Raises
-    ------
-    SourceError
-        Missing, empty or unreadable file or archive.
-    SchemaError
-        No separator recognised in a CSV header.
-    """
-    require_file(path, role)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return [TabularInput(path, path, "parquet", None, ())]
-    if suffix == ".zip":
-        members = _zip_csv_members(path, role=role)
-        dest = cache_dir / f"{path.stem}.{_file_key(path)}"
-        files = [
-            extract_zip_member(path, (".csv",), dest=dest, role=role, prefer=Path(name).name)
-            for name in members
-        ]
-    else:
-        files = [path]
-    prepared: list[TabularInput] = []
-    for file in files:
-        require_file(file, role)
-        encoding = detect_encoding(file)
-        readable = file if encoding == "utf-8-sig" else _transcode_to_utf8(file, cache_dir)
-        header = read_header(readable, "utf-8-sig")
-        separator = sniff_separator(header, path=file)
-        columns = next(csv.reader([header.lstrip("\ufeff")], delimiter=separator))
-        prepared.append(
-            TabularInput(readable, path, "csv", separator, tuple(c.strip() for c in columns))
-        )
-    return prepared
-
-
-def _zip_csv_members(archive: Path, *, role: str) -> list[str]:
-    with open_zip(archive, role=role) as zf:
-        names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-    if not names:
-        raise SourceError(
-            _("L'archive {role} {path} ne contient aucun fichier CSV.", role=role, path=archive)
-        )
-    return sorted(names)
-
-
-def describe_columns(source: TabularInput, con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
-    """Return the column names of ``source`` (read from the Parquet schema if needed)."""
-    if source.kind == "csv":
-        return source.columns
-    try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {source.scan()}").fetchall()
-    except duckdb.Error as error:
-        raise SourceError(
-            _(
-                "{path} : fichier Parquet illisible ({error}).",
-                path=source.original,
-                error=str(error).splitlines()[0],
-            )
-        ) from error
-    return tuple(str(row[0]) for row in rows)
 
 
 def _resolve(
@@ -319,70 +168,15 @@ def _select_list(mapping: dict[str, str | None]) -> str:
             parts.append(f"CAST(NULL AS VARCHAR) AS {key}")
         else:
             parts.append(
-                f"NULLIF(NULLIF(TRIM(CAST({_quote_ident(column)} AS VARCHAR)), ''), '[ND]') "
-                f"AS {key}"
+                f"NULLIF(NULLIF(TRIM(CAST({quote_ident(column)} AS VARCHAR)), ''), '[ND]') AS {key}"
             )
     return ", ".join(parts)
-
-
-def wanted_commune_codes(communes: Sequence[str]) -> list[str]:
-    """Return the commune codes to look for, arrondissements of Paris, Lyon, Marseille added."""
-    wanted: set[str] = set()
-    for code in communes:
-        norm = normalise_commune_code(code)
-        if norm is None:
-            continue
-        wanted.add(norm)
-        for first, last, parent in ARRONDISSEMENT_PARENTS:
-            if norm == parent:
-                wanted.update(str(n) for n in range(first, last + 1))
-    return sorted(wanted)
-
-
-def run_filtered_query(
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    *,
-    source: TabularInput,
-    ignore_errors: bool,
-) -> pd.DataFrame:
-    """Run ``sql`` (reading ``source``) and turn DuckDB CSV errors into SchemaError.
-
-    The message names the file and, when DuckDB reports it, the line number.
-    """
-    try:
-        return con.execute(sql).fetchdf()
-    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as error:
-        text = str(error)
-        match = _LINE.search(text)
-        detail = text.splitlines()[0] if text else type(error).__name__
-        hint = (
-            ""
-            if ignore_errors
-            else _(" Corrigez la ligne, ou relancez avec ignore_errors=True pour l'écarter.")
-        )
-        if match:
-            msg = _(
-                "{path}, ligne {line} : ligne mal formée ({detail}).{hint}",
-                path=source.original,
-                line=match.group(1),
-                detail=detail,
-                hint=hint,
-            )
-        else:
-            msg = _(
-                "{path} : lecture impossible ({detail}).{hint}",
-                path=source.original,
-                detail=detail,
-                hint=hint,
-            )
-        raise SchemaError(msg) from error
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection, source: TabularInput) -> int:
     """Count the data lines of a CSV read without error handling (for the rejected count)."""
     rows = con.execute(
-        f"SELECT count(*) FROM read_csv({_sql_literal(str(source.path))}, header=true, "
+        f"SELECT count(*) FROM read_csv({sql_literal(str(source.path))}, header=true, "
         "delim='\\x01', quote='', all_varchar=true, auto_detect=false, "
         "columns={'l': 'VARCHAR'})"
     ).fetchall()
@@ -400,7 +194,7 @@ class _Connection:
             con.execute("SET memory_limit='1GB'")
             spill = cache_dir / "duckdb_tmp"
             spill.mkdir(parents=True, exist_ok=True)
-            con.execute(f"SET temp_directory={_sql_literal(str(spill))}")
+            con.execute(f"SET temp_directory={sql_literal(str(spill))}")
         self.con = con
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
@@ -409,19 +203,6 @@ class _Connection:
     def __exit__(self, *exc: object) -> None:
         if self.own:
             self.con.close()
-
-
-def register_codes(con: duckdb.DuckDBPyConnection, name: str, codes: list[str]) -> None:
-    """Create the temporary table ``name`` of codes (bulk, from a frame)."""
-    frame = pd.DataFrame({"code": pd.Series(codes, dtype="object")})
-    con.register("tl_codes_frame", frame)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT CAST(code AS VARCHAR) AS code "
-            "FROM tl_codes_frame"
-        )
-    finally:
-        con.unregister("tl_codes_frame")
 
 
 def _checksum(path: Path, cache_dir: Path) -> str:
@@ -433,7 +214,7 @@ def _checksum(path: Path, cache_dir: Path) -> str:
             known = json.loads(memo.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             known = {}
-    key = _file_key(path)
+    key = file_key(path)
     if key not in known:
         known[key] = sha256_of(path)
         atomic_write_text(memo, json.dumps(known, indent=1))
@@ -486,9 +267,9 @@ def load_sirene(
     """
     codes = wanted_commune_codes(communes)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key_parts = [_CACHE_VERSION, _file_key(require_file(etablissements, "Sirene établissements"))]
+    key_parts = [_CACHE_VERSION, file_key(require_file(etablissements, "Sirene établissements"))]
     if unites_legales is not None:
-        key_parts.append(_file_key(require_file(unites_legales, "Sirene unités légales")))
+        key_parts.append(file_key(require_file(unites_legales, "Sirene unités légales")))
     key_parts.extend([str(ignore_errors), ",".join(codes)])
     cached = cache_dir / f"sirene_{hashlib.sha256('|'.join(key_parts).encode()).hexdigest()[:20]}"
     notes: list[str] = []
@@ -543,8 +324,8 @@ def _read_sirene(
             path=source.original,
             what="StockEtablissement",
         )
-        commune_col = _quote_ident(str(mapping["commune"]))
-        etat_col = _quote_ident(str(mapping["etat"]))
+        commune_col = quote_ident(str(mapping["commune"]))
+        etat_col = quote_ident(str(mapping["etat"]))
         sql = (
             f"SELECT {_select_list(mapping)} FROM {source.scan(ignore_errors=ignore_errors)} "
             f"WHERE {commune_col} IN (SELECT code FROM tl_wanted_communes) "
@@ -669,8 +450,8 @@ def _read_units(
             path=source.original,
             what="StockUniteLegale",
         )
-        siren_col = _quote_ident(str(mapping["siren"]))
-        etat_col = _quote_ident(str(mapping["etat_ul"]))
+        siren_col = quote_ident(str(mapping["siren"]))
+        etat_col = quote_ident(str(mapping["etat_ul"]))
         sql = (
             f"SELECT {_select_list(mapping)} FROM {source.scan(ignore_errors=ignore_errors)} "
             f"WHERE {siren_col} IN (SELECT code FROM tl_wanted_sirens) AND {etat_col} = 'A'"

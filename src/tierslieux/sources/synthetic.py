@@ -28,6 +28,7 @@ from tierslieux.errors import SchemaError
 from tierslieux.files import atomic_path, atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import ARRONDISSEMENT_PARENTS, normalise_commune_code
+from tierslieux.model.geometry import great_circle_km
 from tierslieux.sources.mobpro import synthetic_sidecar
 
 if TYPE_CHECKING:
@@ -98,7 +99,6 @@ EMPLOYED_SHARE_OF_POPULATION = 30.4e6 / 68.373e6
 #: https://www.insee.fr/fr/statistiques/7622203).
 DEFAULT_D0_KM = 13.0
 
-_EARTH_RADIUS_KM = 6371.0088
 _GENERATOR = "tierslieux synth mobpro"
 _UNIFORM = "non sourcé, uniforme"
 
@@ -410,8 +410,8 @@ def _gravity_destinations(
     d0_km: float,
 ) -> NDArray[np.int64]:
     """Draw each row's commune of work with P(j | i) ∝ mass_j · exp(-d_ij / d0)."""
-    lat = np.radians(table["latitude"].to_numpy(dtype="float64"))
-    lon = np.radians(table["longitude"].to_numpy(dtype="float64"))
+    lat = table["latitude"].to_numpy(dtype="float64")
+    lon = table["longitude"].to_numpy(dtype="float64")
     mass = np.nan_to_num(table["mass"].to_numpy(dtype="float64"), nan=0.0).clip(min=0.0)
     n = len(table)
     destination = np.empty(len(origin), dtype=np.int64)
@@ -422,7 +422,7 @@ def _gravity_destinations(
         rows = slice(int(starts[first]), int(starts[last]))
         if rows.start == rows.stop:
             continue
-        distance = _haversine_km(lat[first:last, None], lon[first:last, None], lat, lon)
+        distance = great_circle_km(lat[first:last, None], lon[first:last, None], lat, lon)
         attraction = mass[None, :] * np.exp(-distance / d0_km)
         totals = attraction.sum(axis=1)
         # A commune that attracts nothing keeps its workers at home.
@@ -437,20 +437,6 @@ def _gravity_destinations(
         position = np.searchsorted(flat, draws, side="right")
         destination[rows] = np.minimum(position - local * n, n - 1)
     return destination
-
-
-def _haversine_km(
-    lat1: NDArray[np.float64],
-    lon1: NDArray[np.float64],
-    lat2: NDArray[np.float64],
-    lon2: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    h = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    result: NDArray[np.float64] = 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-    return result
 
 
 def _draw(
