@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +40,7 @@ from tierslieux.model.survey import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import demo_files, resolve_communes
+from tierslieux.pipeline.inputs import LoadedInputs, demo_files, resolve_communes
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
 from tierslieux.sources.survey_import import load_mapping, parse_submission, read_survey_csv
@@ -60,6 +60,7 @@ __all__ = [
     "ImportSummary",
     "SurveyAnalysis",
     "SurveyAnalysisRequest",
+    "SurveyContext",
     "add_answers",
     "analyse_survey",
     "consent_record",
@@ -105,6 +106,77 @@ def _communes(settings: Settings, paths: Sequence[Path], *, demo: bool) -> Commu
     if demo:
         return load_communes(demo_files()["communes"])
     return resolve_communes(settings, tuple(paths))
+
+
+@dataclass(frozen=True)
+class SurveyContext:
+    """What validating and storing answers needs, loaded once (a web process keeps it).
+
+    Build it with :meth:`load` (files, ``--data``, demo) or :meth:`from_inputs` (loaded
+    inputs, a workspace); then :meth:`validate` and :meth:`submit` read no file.
+    """
+
+    settings: Settings
+    questionnaire: Questionnaire
+    communes: Communes
+    demo: bool = False
+
+    @classmethod
+    def load(
+        cls, settings: Settings, *, communes: Sequence[Path] = (), demo: bool = False
+    ) -> SurveyContext:
+        """Read the questionnaire and the communes (the demo's with ``demo``)."""
+        return cls(settings, load_questionnaire(), _communes(settings, communes, demo=demo), demo)
+
+    @classmethod
+    def from_inputs(cls, settings: Settings, inputs: LoadedInputs) -> SurveyContext:
+        """The context of loaded inputs (fictional inputs use the demonstration store)."""
+        return cls(settings, load_questionnaire(), inputs.communes, inputs.fictional)
+
+    def validate(
+        self, answers: Mapping[str, str], *, submission: str | None = None
+    ) -> SurveyResponse:
+        """Check one submission and return the response to store.
+
+        Raises
+        ------
+        SchemaError
+            Listing every invalid answer.
+        """
+        consent = self.questionnaire.consent
+        response, issues, _warnings = parse_submission(
+            answers,
+            self.questionnaire,
+            self.communes.table,
+            submission=submission,
+            consent_text=consent_record(
+                self.settings, consent.label if consent is not None else ""
+            ),
+        )
+        if response is None:
+            raise SchemaError(
+                _(
+                    "Réponses refusées, rien n'a été enregistré : {problems}.",
+                    problems="; ".join(
+                        f"{i.question or '—'} : {i.message}" if i.question else i.message
+                        for i in issues
+                    ),
+                )
+            )
+        return response
+
+    def submit(self, answers: Mapping[str, str], *, submission: str | None = None) -> str:
+        """Validate and store one submission; return the new respondent's id.
+
+        Raises
+        ------
+        SchemaError
+            Listing every invalid answer; nothing is stored.
+        InvalidValueError
+            When the same submission was already stored.
+        """
+        response = self.validate(answers, submission=submission)
+        return add_answers(self.settings, [response], demo=self.demo)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,27 +325,8 @@ def submit_answers(
     InvalidValueError
         When the same submission was already stored.
     """
-    questionnaire = load_questionnaire()
-    consent = questionnaire.consent
-    table = _communes(settings, communes, demo=demo).table
-    response, issues, _warnings = parse_submission(
-        answers,
-        questionnaire,
-        table,
-        submission=submission,
-        consent_text=consent_record(settings, consent.label if consent is not None else ""),
-    )
-    if response is None:
-        raise SchemaError(
-            _(
-                "Réponses refusées, rien n'a été enregistré : {problems}.",
-                problems="; ".join(
-                    f"{i.question or '—'} : {i.message}" if i.question else i.message
-                    for i in issues
-                ),
-            )
-        )
-    return add_answers(settings, [response], demo=demo)[0]
+    context = SurveyContext.load(settings, communes=communes, demo=demo)
+    return context.submit(answers, submission=submission)
 
 
 def forget_respondent(settings: Settings, respondent_id: str) -> int:
@@ -455,8 +508,13 @@ def _typology_with_sites(
     return pd.DataFrame([*frame.to_dict("records"), row], columns=frame.columns)
 
 
-def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> SurveyAnalysis:
+def analyse_survey(
+    settings: Settings, request: SurveyAnalysisRequest, *, inputs: LoadedInputs | None = None
+) -> SurveyAnalysis:
     """Score, type and group the stored respondents living on a territory.
+
+    ``inputs`` (loaded inputs, a workspace) give the communes instead of the request's
+    files; fictional inputs analyse the demonstration store.
 
     Raises
     ------
@@ -466,7 +524,11 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
         When no respondent lives on the territory.
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
-    communes = _communes(settings, request.communes, demo=request.demo)
+    if inputs is not None:
+        communes = inputs.communes
+        request = replace(request, demo=inputs.fictional)
+    else:
+        communes = _communes(settings, request.communes, demo=request.demo)
     notes: list[str] = []
     if request.demo:
         codes = communes.table["code"].astype(str).tolist()
