@@ -43,7 +43,12 @@ from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.inputs import LoadedInputs, demo_files, resolve_communes
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
-from tierslieux.sources.survey_import import load_mapping, parse_submission, read_survey_csv
+from tierslieux.sources.survey_import import (
+    CommuneIndex,
+    load_mapping,
+    parse_submission,
+    read_survey_csv,
+)
 from tierslieux.sources.traveltimes import load_travel_times
 
 if TYPE_CHECKING:
@@ -120,6 +125,11 @@ class SurveyContext:
     questionnaire: Questionnaire
     communes: Communes
     demo: bool = False
+    #: Names and codes of the communes, indexed once for every answer.
+    index: CommuneIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", CommuneIndex(self.communes.table))
 
     @classmethod
     def load(
@@ -147,7 +157,7 @@ class SurveyContext:
         response, issues, _warnings = parse_submission(
             answers,
             self.questionnaire,
-            self.communes.table,
+            self.index,
             submission=submission,
             consent_text=consent_record(
                 self.settings, consent.label if consent is not None else ""
