@@ -26,6 +26,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+T = TypeVar("T")
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -38,18 +44,18 @@ ANSWERS = {
 }
 
 
-def _timed(label: str, call: object) -> object:
+def _timed(label: str, call: Callable[[], T]) -> T:
     started = time.perf_counter()
-    result = call()  # type: ignore[operator]
+    result = call()
     print(f"{label:58s} {time.perf_counter() - started:8.3f} s")
     return result
 
 
-def _per_answer(label: str, call: object, n: int = 20) -> None:
+def _per_answer(label: str, call: Callable[[int], object], n: int = 20) -> None:
     times = []
     for i in range(n):
         started = time.perf_counter()
-        call(i)  # type: ignore[operator]
+        call(i)
         times.append(time.perf_counter() - started)
     median = statistics.median(times) * 1000
     print(f"{label:58s} {median:8.1f} ms (median of {n}, max {max(times) * 1000:.1f} ms)")
@@ -91,7 +97,6 @@ def main() -> int:
             lambda: Workspace.build(settings, base / "ws", files),
         )
         workspace = _timed("Workspace.open", lambda: Workspace.open(base / "ws"))
-        assert isinstance(workspace, Workspace)
         inputs = workspace.inputs(settings)
 
         _timed(
