@@ -31,8 +31,8 @@ from tierslieux.pipeline.inputs import (
     territory_catchments,
     territory_codes,
 )
+from tierslieux.pipeline.readers import read_groups
 from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
-from tierslieux.sources.groups import read_groups
 from tierslieux.sources.networks import load_networks
 from tierslieux.sources.places import load_gares, load_mediation_numerique, load_tiers_lieux
 from tierslieux.sources.rna import load_rna

@@ -41,6 +41,7 @@ from tierslieux.model.survey import (
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.inputs import LoadedInputs, demo_files, resolve_communes
+from tierslieux.pipeline.readers import read_sites
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list, load_communes
 from tierslieux.sources.survey_import import (
@@ -587,7 +588,7 @@ def analyse_survey(
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     engine = travel_engine(settings, request.travel_times)
     sites = (
-        _read_sites(request.sites, set(communes.table["code"].astype(str)))
+        read_sites(request.sites, set(communes.table["code"].astype(str)))
         if request.sites is not None
         else None
     )
