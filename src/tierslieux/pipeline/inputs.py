@@ -525,10 +525,17 @@ class LoadedInputs:
         return replace(self, engine=engine, engine_provenance=provenance)
 
 
+def communes_of(settings: Settings, files: InputFiles) -> Communes:
+    """The communes alone (the demo's with ``files.demo``), for the questionnaire."""
+    if files.demo:
+        return load_communes(demo_files()["communes"])
+    return resolve_communes(settings, files.communes)
+
+
 def _demo_inputs(settings: Settings, files: InputFiles, *, mobpro: bool) -> LoadedInputs:
     """The fictional demo territory: its communes, zonings and synthetic census."""
     demo = demo_files()
-    communes = load_communes(demo["communes"])
+    communes = communes_of(settings, files)
     zonages = (
         load_zonages(files.zonages)
         if files.zonages is not None

@@ -40,10 +40,10 @@ from tierslieux.model.survey import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import LoadedInputs, demo_files, resolve_communes
+from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
 from tierslieux.pipeline.readers import read_sites
 from tierslieux.sources._files import read_csv_strings
-from tierslieux.sources.communes import load_commune_list, load_communes
+from tierslieux.sources.communes import load_commune_list
 from tierslieux.sources.survey_import import (
     CommuneIndex,
     load_mapping,
@@ -109,9 +109,7 @@ def purge_expired(settings: Settings, *, now: datetime | None = None) -> int:
 
 
 def _communes(settings: Settings, paths: Sequence[Path], *, demo: bool) -> Communes:
-    if demo:
-        return load_communes(demo_files()["communes"])
-    return resolve_communes(settings, tuple(paths))
+    return communes_of(settings, InputFiles(communes=tuple(paths), demo=demo))
 
 
 @dataclass(frozen=True)
