@@ -10,7 +10,7 @@ then prints:
   merges the communes at every call, as before) and through a ``SurveyContext`` bound to
   the opened workspace (communes loaded once): median of 20 answers, the validation
   alone and validation + store (SQLite in a temporary folder; the store API is
-  ``pipeline.contacts.contact_store``, opened per answer);
+  ``pipeline.contacts.contact_store``, opened per answer, then opened once);
 - the Hautes-Alpes diagnostic (``dep:05``) from the files and from the workspace;
 - ``run_sites`` (dep:05, K = 3, objective couverture) from the files and the workspace.
 
@@ -72,6 +72,7 @@ def main() -> int:
         submit_answers,
         synthesise_mobpro_for,
     )
+    from tierslieux.pipeline.contacts import contact_store  # noqa: PLC0415
     from tierslieux.pipeline.inputs import InputFiles  # noqa: PLC0415
     from tierslieux.pipeline.survey import SurveyContext  # noqa: PLC0415
     from tierslieux.pipeline.workspace import Workspace  # noqa: PLC0415
@@ -112,6 +113,15 @@ def main() -> int:
             "SurveyContext.submit: validate + store (workspace)",
             lambda i: context.submit(ANSWERS, submission=f"s{i}"),
         )
+
+        # The same, the store opened once (what one engine per process will give).
+        with contact_store(settings) as store:
+            _per_answer(
+                "validate + store, store opened once (contact_store)",
+                lambda i: store.add_responses(
+                    [context.validate(ANSWERS, submission=f"o{i}")], skip_duplicates=False
+                ),
+            )
 
         request = DiagnoseRequest(territory="dep:05", mobpro=mobpro)
         _timed("diagnostic dep:05 (files)", lambda: run_diagnosis(settings, request))
