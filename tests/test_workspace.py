@@ -269,3 +269,18 @@ def test_cli_data_show_without_workspace_is_one_line(tmp_path: Path, env: dict[s
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "tierslieux data build" in result.output
+
+
+def test_run_sites_on_files_loads_each_source_once(
+    data_dir: Path, tmp_path: Path, loads: Counter[str]
+) -> None:
+    source = _copy_inputs(data_dir, tmp_path / "data")
+    settings = Settings(offline=True, data_dir=source, cache_dir=tmp_path / "cache")
+    result = run_sites(settings, SitesRequest(territory="dep:05", count=1))
+    assert len(result.sites) == 1
+    assert dict(loads) == {
+        "load_communes": 1,
+        "load_zonages": 1,
+        "open_mobpro": 1,
+        "load_densite": 1,
+    }
