@@ -116,9 +116,11 @@ def main() -> int:
 
         # The same, the store opened once (what one engine per process will give).
         with contact_store(settings) as store:
+            # The repositories of the store refactoring (store.responses), or the old Store.
+            responses = getattr(store, "responses", store)
             _per_answer(
                 "validate + store, store opened once (contact_store)",
-                lambda i: store.add_responses(
+                lambda i: responses.add_responses(
                     [context.validate(ANSWERS, submission=f"o{i}")], skip_duplicates=False
                 ),
             )
