@@ -9,8 +9,8 @@ no traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import sys
-from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run time)
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -49,6 +49,9 @@ from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
+
+if TYPE_CHECKING:
+    from tierslieux.pipeline.workspace import Workspace
 
 app = typer.Typer(
     name="tierslieux",
@@ -352,6 +355,95 @@ app.command("sites")(sites)
 
 app.add_typer(survey_app, name="survey")
 app.add_typer(db_app, name="db")
+
+data_app = typer.Typer(
+    help="Espace de travail analytique : tables Parquet construites une fois.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", help="Dossier de l'espace de travail (défaut : <cache>/workspace)."
+    ),
+]
+
+
+@data_app.command("build")
+@_guarded
+def data_build(
+    data: DataOpt = None,
+    workspace: WorkspaceOpt = None,
+    communes: CommunesOpt = None,
+    zonages: ZonagesOpt = None,
+    densite: DensiteOpt = None,
+    mobpro: MobproOpt = None,
+    demo: DemoOpt = False,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Construire l'espace de travail (--data, fichiers donnés, catalogue ou --demo)."""
+    from tierslieux.pipeline.inputs import InputFiles  # noqa: PLC0415
+    from tierslieux.pipeline.workspace import build_workspace, default_workspace  # noqa: PLC0415
+
+    settings = _settings(data_dir=data, cache_dir=cache_dir, offline=offline or demo, lang=lang)
+    files = InputFiles(
+        communes=tuple(communes or ()), zonages=zonages, mobpro=mobpro, densite=densite, demo=demo
+    )
+    folder = workspace or default_workspace(settings)
+    with _err.status(_("Construction de l'espace de travail…")):
+        built = build_workspace(settings, folder, files)
+    if built.mobpro is None:
+        _err.print(
+            _("Aucun fichier MOBPRO : l'espace de travail ne permet pas le diagnostic."),
+            style="bold yellow",
+            highlight=False,
+        )
+    _show_workspace(built)
+
+
+@data_app.command("show")
+@_guarded
+def data_show(
+    workspace: WorkspaceOpt = None,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Vérifier les sommes de contrôle des tables.")
+    ] = False,
+    cache_dir: CacheOpt = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Lister les tables d'un espace de travail et leur provenance."""
+    from tierslieux.pipeline.workspace import Workspace, default_workspace  # noqa: PLC0415
+
+    settings = _settings(cache_dir=cache_dir, lang=lang)
+    _show_workspace(Workspace.open(workspace or default_workspace(settings), verify=verify))
+
+
+def _show_workspace(workspace: Workspace) -> None:
+    _out.print(
+        _(
+            "Espace de travail {path} (construit le {built}) :",
+            path=workspace.path,
+            built=workspace.built,
+        ),
+        highlight=False,
+    )
+    for entry in workspace.entries.values():
+        prov = entry.provenance
+        _out.print(
+            _(
+                "{dataset} : {rows} lignes, millésime {vintage}, source {source}{synthetic}",
+                dataset=entry.dataset,
+                rows=entry.rows,
+                vintage=prov.vintage or "—",
+                source=prov.location,
+                synthetic=_(" (SYNTHÉTIQUE)") if prov.synthetic else "",
+            ),
+            highlight=False,
+        )
 
 
 def main() -> None:

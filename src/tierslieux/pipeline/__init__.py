@@ -3,8 +3,11 @@
 The command line, the web pages and the reports all go through these functions, so
 they always show the same numbers.  One module per capability:
 
-- :mod:`~tierslieux.pipeline.inputs`: resolve inputs (explicit paths, a ``--data``
-  folder, the catalogue's downloads, the demo);
+- :mod:`~tierslieux.pipeline.inputs`: resolve and load inputs once (explicit paths, a
+  ``--data`` folder, the catalogue's downloads, the demo) into :class:`LoadedInputs`;
+- :mod:`~tierslieux.pipeline.workspace`: the analytical workspace (Parquet tables and
+  their manifest, built by ``tierslieux data build``, opened once by a long process);
+- :mod:`~tierslieux.pipeline.readers`: the CSV files other commands write, read back;
 - :mod:`~tierslieux.pipeline.diagnose`: potential users of a territory;
 - :mod:`~tierslieux.pipeline.communities`: the directory of base communities;
 - :mod:`~tierslieux.pipeline.sites`: experimentation sites;
@@ -17,12 +20,21 @@ The names below are the Python API; import them from ``tierslieux.pipeline``.
 
 from __future__ import annotations
 
-from tierslieux.pipeline.communities import Communities, CommunitiesRequest, run_communities
+from tierslieux.pipeline.communities import (
+    Communities,
+    CommunitiesRequest,
+    build_communities,
+    run_communities,
+)
 from tierslieux.pipeline.datasets import fetch_datasets, list_datasets
-from tierslieux.pipeline.diagnose import DiagnoseRequest, Diagnosis, run_diagnosis
+from tierslieux.pipeline.diagnose import DiagnoseRequest, Diagnosis, diagnose, run_diagnosis
 from tierslieux.pipeline.inputs import (
+    InputFiles,
+    LoadedInputs,
+    MobproInput,
     demo_files,
     demo_note,
+    load_inputs,
     resolve_communes,
     resolve_densite,
     rurality,
@@ -30,15 +42,23 @@ from tierslieux.pipeline.inputs import (
     synthesise_mobpro_for,
     synthetic_note,
 )
-from tierslieux.pipeline.sites import Co2Estimate, SitesRequest, SitesResult, run_sites
+from tierslieux.pipeline.sites import (
+    Co2Estimate,
+    SitesRequest,
+    SitesResult,
+    choose_sites,
+    run_sites,
+)
 from tierslieux.pipeline.survey import (
     SurveyAnalysis,
     SurveyAnalysisRequest,
+    SurveyContext,
     analyse_survey,
     export_answers,
     import_answers,
     submit_answers,
 )
+from tierslieux.pipeline.workspace import Workspace, build_workspace
 
 __all__ = [
     "Co2Estimate",
@@ -46,17 +66,27 @@ __all__ = [
     "CommunitiesRequest",
     "DiagnoseRequest",
     "Diagnosis",
+    "InputFiles",
+    "LoadedInputs",
+    "MobproInput",
     "SitesRequest",
     "SitesResult",
     "SurveyAnalysis",
     "SurveyAnalysisRequest",
+    "SurveyContext",
+    "Workspace",
     "analyse_survey",
+    "build_communities",
+    "build_workspace",
+    "choose_sites",
     "demo_files",
     "demo_note",
+    "diagnose",
     "export_answers",
     "fetch_datasets",
     "import_answers",
     "list_datasets",
+    "load_inputs",
     "resolve_communes",
     "resolve_densite",
     "run_communities",

@@ -10,28 +10,28 @@ Base communities of each candidate (``structures.csv`` of ``tierslieux communiti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from tierslieux.analysis.communities import communities_in_reach
-from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.analysis.traveltime import great_circle_km
-from tierslieux.errors import Note, SchemaError
+from tierslieux.errors import Note
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import (
-    CATEGORIES,
     DEFAULT_MIN_MEMBERS,
     DEFAULT_MIN_STRUCTURES,
     BaseCommunityRule,
 )
-from tierslieux.sources._files import read_csv_strings, require_file
+from tierslieux.pipeline.readers import read_groups, read_respondents, read_structures_table
 from tierslieux.sources.candidates import load_candidate_places
-from tierslieux.sources.groups import GROUP_COLUMNS, line_error, read_groups
+from tierslieux.sources.groups import GROUP_COLUMNS, line_error
 from tierslieux.sources.places import raise_problems
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -70,34 +70,6 @@ class Candidates:
     reach: pd.DataFrame | None = None
 
 
-def _structures(path: Path) -> pd.DataFrame:
-    """Structures of a ``structures.csv`` (read once per file version)."""
-    require_file(path, "structures")
-    stat = path.stat()
-    return _read_structures(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=4)
-def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
-    frame = read_csv_strings(Path(path), role="structures")
-    missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            _(
-                "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
-                "« tierslieux communities » attendu).",
-                path=path,
-                missing=", ".join(missing),
-            )
-        )
-    if "identifiant" not in frame.columns:
-        frame["identifiant"] = [f"ligne:{i + 2}" for i in range(len(frame))]
-    if "nom" not in frame.columns:
-        frame["nom"] = frame["identifiant"]
-    # A hand-edited or concatenated file may list one structure twice.
-    return deduplicate_structures(frame[frame["categorie"].isin(CATEGORIES)])
-
-
 def base_communities(
     rule: CommunityRule, pairs: pd.DataFrame, sites: SiteSet
 ) -> tuple[Candidates, list[str]]:
@@ -112,7 +84,7 @@ def base_communities(
     if rule.structures is None and rule.groups is None:
         return Candidates(None, None, None), [NO_COMMUNITY_NOTE()]
     structures = (
-        _structures(rule.structures)
+        read_structures_table(rule.structures)
         if rule.structures is not None
         else pd.DataFrame(columns=["identifiant", "nom", "categorie", "themes", "code_commune"])
     )
@@ -167,20 +139,6 @@ def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
         "Sans annuaire des structures ({structures}), tous les sites sont admissibles "
         "et la contrainte de thèmes différents ne s'applique pas."
     )
-
-
-def read_respondents(path: Path) -> pd.DataFrame:
-    """The ``respondents.csv`` of ``tierslieux survey analyse``, column ``commune`` checked."""
-    frame = read_csv_strings(path, role="répondants du questionnaire")
-    if "commune" not in frame.columns:
-        raise SchemaError(
-            _(
-                "{path} : colonne commune manquante (fichier respondents.csv de "
-                "« tierslieux survey analyse » attendu).",
-                path=path,
-            )
-        )
-    return frame
 
 
 def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -14,7 +13,6 @@ from tierslieux.analysis.catchment import (
 from tierslieux.analysis.classify import classify, load_rules, network_lines_found
 from tierslieux.analysis.communities import summarise_communities
 from tierslieux.analysis.dedup import deduplicate_structures
-from tierslieux.analysis.territory import select_communes
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import (
     DEFAULT_MIN_MEMBERS,
@@ -23,27 +21,28 @@ from tierslieux.model.structures import (
     BaseCommunityRule,
 )
 from tierslieux.model.territory import parse_territory
+from tierslieux.model.types import ProgressEvent
 from tierslieux.pipeline.inputs import (
+    InputFiles,
+    LoadedInputs,
     find_input,
+    load_inputs,
     neighbours_note,
-    resolve_communes,
-    resolve_zonages,
     territory_catchments,
-    travel_engine,
+    territory_codes,
 )
+from tierslieux.pipeline.readers import read_groups
 from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
-from tierslieux.sources.communes import (
-    load_commune_list,
-)
-from tierslieux.sources.groups import read_groups
 from tierslieux.sources.networks import load_networks
 from tierslieux.sources.places import load_gares, load_mediation_numerique, load_tiers_lieux
 from tierslieux.sources.rna import load_rna
 from tierslieux.sources.sirene import load_sirene
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tierslieux.config import Settings
-    from tierslieux.model.types import Provenance
+    from tierslieux.model.types import ProgressCallback, Provenance
 
 
 # --------------------------------------------------------------------------------------
@@ -132,69 +131,92 @@ def _with_structure_columns(structures: pd.DataFrame) -> pd.DataFrame:
     return structures.assign(**missing) if missing else structures
 
 
-def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: PLR0915
+def run_communities(
+    settings: Settings,
+    request: CommunitiesRequest,
+    progress: ProgressCallback | None = None,
+    *,
+    inputs: LoadedInputs | None = None,
+) -> Communities:
     """Build the directory of potential base-community structures of a territory.
 
-    Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
-    (associations), the intercommunalities of the zonings, regional natural parks, a
-    user list of actors, and existing places (tiers-lieux, stations, digital-mediation
-    points) as anchors. Each is classified by the rules table, rows naming the same
-    structure are merged (:func:`~tierslieux.analysis.dedup.deduplicate_structures`)
-    and located; then, for each commune, the base community within ``minutes`` and its
-    openness are computed (:func:`~tierslieux.analysis.communities.summarise_communities`,
-    the definition shared with the site constraint).
+    Loads the communes, zonings and travel-time engine once (unless ``inputs`` are
+    given, from a workspace for instance), then :func:`build_communities`.
+    ``progress`` receives :class:`~tierslieux.model.types.ProgressEvent` objects.
     """
-    minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     check_definition(request.definition)
-    territory = parse_territory(request.territory)
-    communes = resolve_communes(settings, request.communes)
-    zonages = resolve_zonages(settings, request.zonages)
-    listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
-    codes = select_communes(
-        territory, communes.table, zonages.table if zonages else None, listed=listed
-    )
-    rules = load_rules(request.rules)
-    frames: list[pd.DataFrame] = []
-    provenance: list[Provenance] = [communes.provenance]
-    notes: list[str] = []
-    cache = settings.cache_dir / "structures"
-    networks = _networks(request.reseaux, provenance)
-    engine, engine_provenance = travel_engine(settings, request.travel_times)
-    catchments = territory_catchments(
-        engine,
-        communes.table[["code", "latitude", "longitude"]].dropna(),
-        codes,
-        minutes,
-        definition=request.definition,
-        neighbours=request.neighbours,
-    )
-    territory_codes = codes
-    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
-    if request.neighbours:
-        notes.append(neighbours_note(outside, minutes))
-    # Structures of the communes just outside count for the catchments that reach them.
-    codes = [*codes, *outside]
+    parse_territory(request.territory)
+    if inputs is None:
+        _report(progress, "donnees", _("Lecture des communes et des zonages"))
+        files = InputFiles(
+            communes=request.communes, zonages=request.zonages, travel_times=request.travel_times
+        )
+        inputs = load_inputs(settings, files, mobpro=False)
+    return build_communities(settings, inputs, request, progress=progress)
 
+
+def _report(progress: ProgressCallback | None, phase: str, message: str) -> None:
+    """Send one progress event, when someone listens."""
+    if progress is not None:
+        progress(ProgressEvent(phase, message, 0.0))
+
+
+@dataclass
+class _Gathered:
+    """Structure rows of every source, with their provenance and notes."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    provenance: list[Provenance] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, frame: pd.DataFrame, provenance: Provenance | None = None) -> None:
+        self.frames.append(frame)
+        if provenance is not None:
+            self.provenance.append(provenance)
+
+
+def _registries(
+    settings: Settings,
+    request: CommunitiesRequest,
+    codes: list[str],
+    networks: pd.DataFrame | None,
+    gathered: _Gathered,
+) -> None:
+    """Sirene and the RNA, classified by the rules table."""
+    rules = load_rules(request.rules)
+    cache = settings.cache_dir / "structures"
     etab = find_input(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
         units = find_input(settings, request.sirene_unites_legales, "sirene_unites_legales")
         sirene, prov = load_sirene(etab, units, communes=codes, cache_dir=cache)
-        frames.append(classify(sirene.assign(source_registre="sirene"), rules, networks=networks))
-        provenance.append(prov)
-        notes.extend(prov.notes)
+        gathered.add(classify(sirene.assign(source_registre="sirene"), rules, networks=networks))
+        gathered.provenance.append(prov)
+        gathered.notes.extend(prov.notes)
     else:
-        notes.append(_("Sirene non fourni : les étapes 1 à 3 ne viennent que des autres sources."))
+        gathered.notes.append(
+            _("Sirene non fourni : les étapes 1 à 3 ne viennent que des autres sources.")
+        )
     rna_path = find_input(settings, request.rna, "rna")
     if rna_path is not None:
         rna, prov = load_rna(rna_path, communes=codes, cache_dir=cache)
-        frames.append(classify(rna.assign(source_registre="rna"), rules, networks=networks))
-        provenance.append(prov)
+        gathered.add(classify(rna.assign(source_registre="rna"), rules, networks=networks), prov)
     else:
-        notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))
-    notes.extend(_network_notes(networks, frames))
+        gathered.notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))
+    gathered.notes.extend(_network_notes(networks, gathered.frames))
+
+
+def _places_and_actors(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: CommunitiesRequest,
+    codes: list[str],
+    gathered: _Gathered,
+) -> None:
+    """Intercommunalities, existing places, the user's actors and regional parks."""
+    zonages, table = inputs.zonages, inputs.communes.table
     if zonages is not None and "epci" in zonages.table:
-        population = communes.table.set_index("code")["population"].dropna().to_dict()
-        frames.append(
+        population = table.set_index("code")["population"].dropna().to_dict()
+        gathered.add(
             load_epci_actors(
                 zonages.table[zonages.table["code"].isin(codes)],
                 zonages.labels.get("epci", {}),
@@ -205,25 +227,21 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     for role, loader in (("tiers_lieux", load_tiers_lieux), ("gares", load_gares)):
         path = find_input(settings, getattr(request, role), role)
         if path is not None:
-            frame, prov = loader(path, communes=codes)
-            frames.append(frame)
-            provenance.append(prov)
+            gathered.add(*loader(path, communes=codes))
     mediation = find_input(settings, request.mediation, "mediation")
     if mediation is not None:
-        frame, prov = load_mediation_numerique(
-            mediation, communes=codes, communes_frame=communes.table
-        )
-        frames.append(frame)
-        provenance.append(prov)
+        gathered.add(*load_mediation_numerique(mediation, communes=codes, communes_frame=table))
     if request.acteurs is not None:
         frame, prov = load_actors(request.acteurs)
-        frames.append(frame[frame["code_commune"].isin(codes)])
-        provenance.append(prov)
+        gathered.add(frame[frame["code_commune"].isin(codes)], prov)
     if request.pnr is not None:
-        frame, prov = load_pnr(request.pnr, communes=codes)
-        frames.append(frame)
-        provenance.append(prov)
+        gathered.add(*load_pnr(request.pnr, communes=codes))
 
+
+def _located_structures(
+    frames: list[pd.DataFrame], table: pd.DataFrame, notes: list[str]
+) -> pd.DataFrame:
+    """One row per structure, every column, placed at its commune when not located."""
     structures = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
         if any(len(f) for f in frames)
@@ -242,35 +260,74 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         )
     structures = _with_structure_columns(structures)
     # Structures without coordinates are placed at their commune's centre (flagged).
-    centres = communes.table.set_index("code")[["latitude", "longitude"]]
+    centres = table.set_index("code")[["latitude", "longitude"]]
     missing = structures["latitude"].isna() | structures["longitude"].isna()
     structures["position_approchee"] = missing
     fill = centres.reindex(structures.loc[missing, "code_commune"])
     structures.loc[missing, "latitude"] = fill["latitude"].to_numpy()
     structures.loc[missing, "longitude"] = fill["longitude"].to_numpy()
     ordered = [*STRUCTURE_COLUMNS, *[c for c in structures.columns if c not in STRUCTURE_COLUMNS]]
-    structures = structures[ordered]
+    return structures[ordered]
 
-    provenance.extend(engine_provenance)
-    structures["hors_territoire"] = ~structures["code_commune"].isin(set(territory_codes))
+
+def build_communities(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: CommunitiesRequest,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Communities:
+    """The directory of base communities on loaded communes, zonings and engine.
+
+    Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
+    (associations), the intercommunalities of the zonings, regional natural parks, a
+    user list of actors, and existing places (tiers-lieux, stations, digital-mediation
+    points) as anchors. Each is classified by the rules table, rows naming the same
+    structure are merged (:func:`~tierslieux.analysis.dedup.deduplicate_structures`)
+    and located; then, for each commune, the base community within ``minutes`` and its
+    openness are computed (:func:`~tierslieux.analysis.communities.summarise_communities`,
+    the definition shared with the site constraint).  The registries are read here,
+    limited to the communes the catchments reach (known only once they are computed).
+    """
+    minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
+    check_definition(request.definition)
+    codes, label = territory_codes(inputs, request.territory)
+    table = inputs.communes.table
+    gathered = _Gathered(provenance=[inputs.communes.provenance])
+    networks = _networks(request.reseaux, gathered.provenance)
+    catchments = territory_catchments(
+        inputs.engine,
+        table[["code", "latitude", "longitude"]].dropna(),
+        codes,
+        minutes,
+        definition=request.definition,
+        neighbours=request.neighbours,
+    )
+    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    if request.neighbours:
+        gathered.notes.append(neighbours_note(outside, minutes))
+    _report(progress, "structures", _("Lecture des registres de structures"))
+    # Structures of the communes just outside count for the catchments that reach them.
+    reached = [*codes, *outside]
+    _registries(settings, request, reached, networks, gathered)
+    _places_and_actors(settings, inputs, request, reached, gathered)
+    structures = _located_structures(gathered.frames, table, gathered.notes)
+    gathered.provenance.extend(inputs.engine_provenance)
+    structures["hors_territoire"] = ~structures["code_commune"].isin(set(codes))
     rule = BaseCommunityRule(request.min_structures, request.min_members)
     groups = read_groups(request.groups) if request.groups is not None else None
-    summary = summarise_communities(
-        structures, catchments.pairs, territory_codes, rule=rule, groups=groups
-    )
-    summary.insert(
-        1, "nom", communes.table.set_index("code")["nom"].reindex(summary["code"]).to_numpy()
-    )
+    summary = summarise_communities(structures, catchments.pairs, codes, rule=rule, groups=groups)
+    summary.insert(1, "nom", table.set_index("code")["nom"].reindex(summary["code"]).to_numpy())
     summary.insert(2, "diametre_minutes", catchments.diameters.reindex(summary["code"]).to_numpy())
     summary.insert(3, "definition_bassin", catchments.definition)
     return Communities(
-        territory_label=territory.label(),
+        territory_label=label,
         structures=structures,
         communities=summary,
-        provenance=tuple(provenance),
+        provenance=tuple(gathered.provenance),
         minutes=minutes,
-        engine=engine.name,
-        notes=tuple(notes),
+        engine=inputs.engine.name,
+        notes=tuple(gathered.notes),
         definition=catchments.definition,
         neighbours=tuple(outside),
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -20,8 +20,7 @@ from tierslieux.analysis.indicators import (
     compute_indicators,
     flag_small_counts,
 )
-from tierslieux.analysis.territory import select_communes
-from tierslieux.errors import DownloadError, Message, Note, SchemaError
+from tierslieux.errors import Message, Note, SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import DETAIL_ONLY, EXTRA_COLUMNS, INDICATORS
 from tierslieux.model.rurality import (
@@ -29,32 +28,27 @@ from tierslieux.model.rurality import (
     rural_definition_note,
 )
 from tierslieux.model.territory import parse_territory
+from tierslieux.model.types import ProgressEvent
 from tierslieux.pipeline.inputs import (
-    demo_files,
+    InputFiles,
+    LoadedInputs,
     demo_note,
-    download_dataset,
+    load_inputs,
     neighbours_note,
-    resolve_communes,
-    resolve_densite,
-    resolve_mobpro,
-    resolve_zonages,
     rurality,
-    synthesise_mobpro,
     synthetic_note,
     teleworkable_shares,
     territory_catchments,
-    travel_engine,
+    territory_codes,
 )
-from tierslieux.sources.communes import (
-    load_commune_list,
-    load_communes,
-)
-from tierslieux.sources.mobpro import open_mobpro
-from tierslieux.sources.zonages import Zonages, load_zonages
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tierslieux.config import Settings
-    from tierslieux.model.types import Provenance
+    from tierslieux.model.types import ProgressCallback, Provenance
+    from tierslieux.sources.mobpro import Mobpro
+    from tierslieux.sources.zonages import Zonages
 
 
 @dataclass(frozen=True)
@@ -75,6 +69,17 @@ class DiagnoseRequest:
     rural: bool = False
     definition: str = "centre"
     neighbours: bool = True
+
+    def files(self) -> InputFiles:
+        """The input files named by the request (resolved by ``load_inputs``)."""
+        return InputFiles(
+            communes=self.communes,
+            zonages=self.zonages,
+            mobpro=self.mobpro,
+            densite=self.densite,
+            travel_times=self.travel_times,
+            demo=self.demo,
+        )
 
 
 @dataclass(frozen=True)
@@ -111,21 +116,8 @@ class Diagnosis:
     neighbour_communes: pd.DataFrame | None = None
 
 
-def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  # noqa: PLR0912, PLR0915
-    """Run the territorial diagnostic of potential tiers-lieu users.
-
-    Parameters
-    ----------
-    settings
-        Run settings (cache, data folder, thresholds, OSRM server...).
-    request
-        The territory and the input files.
-
-    Returns
-    -------
-    Diagnosis
-        Indicators per commune, per catchment of ``minutes`` and per bassin de vie.
-    """
+def _thresholds(settings: Settings, request: DiagnoseRequest) -> tuple[float, float]:
+    """Catchment and long-commute minutes; refuse impossible values before any reading."""
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     long_minutes = (
         request.long_commute_minutes
@@ -135,51 +127,83 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     if minutes <= 0 or long_minutes <= 0:
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
     check_definition(request.definition)
-    territory = parse_territory(request.territory)
-    notes: list[str] = []
-    fictional = request.demo
-    if request.demo:
-        files = demo_files()
-        communes = load_communes(files["communes"])
-        zonages: Zonages | None = load_zonages(files["zonages"], files["labels"])
-        workdir = settings.cache_dir / "demo"
-        workdir.mkdir(parents=True, exist_ok=True)
-        mobpro_path = request.mobpro or synthesise_mobpro(
-            communes, workdir / "FD_MOBPRO_2021_DEMO_SYNTHETIQUE.csv", seed=2012
-        )
-        notes.append(demo_note())
-    else:
-        communes = resolve_communes(settings, request.communes)
-        zonages = resolve_zonages(settings, request.zonages)
-        if zonages is None and settings.data_dir is None and not settings.offline:
-            # Zonings are optional for most territories: a failed download is a note.
-            try:
-                zonages = load_zonages(download_dataset(settings, "zonages-2026"))
-            except DownloadError as error:
-                notes.append(
-                    _("Zonages non téléchargés ({error}) : pas de bassins de vie.", error=error)
-                )
-        mobpro_path = resolve_mobpro(settings, request.mobpro)
-    densite = resolve_densite(settings, request.densite)  # the demo has none: None
-    listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
-    codes = select_communes(
-        territory, communes.table, zonages.table if zonages else None, listed=listed
-    )
-    shares, shares_source = teleworkable_shares(request.teleworkable)
-    engine, engine_provenance = travel_engine(settings, request.travel_times)
-    points = communes.table[["code", "latitude", "longitude"]].dropna()
+    return minutes, long_minutes
+
+
+def run_diagnosis(
+    settings: Settings,
+    request: DiagnoseRequest,
+    progress: ProgressCallback | None = None,
+    *,
+    inputs: LoadedInputs | None = None,
+) -> Diagnosis:
+    """Run the territorial diagnostic of potential tiers-lieu users: load, then compute.
+
+    Parameters
+    ----------
+    settings
+        Run settings (cache, data folder, thresholds, OSRM server...).
+    request
+        The territory and the input files.
+    progress
+        Optional callback receiving :class:`~tierslieux.model.types.ProgressEvent`.
+    inputs
+        Inputs already loaded (:func:`~tierslieux.pipeline.inputs.load_inputs`, or a
+        :class:`~tierslieux.pipeline.workspace.Workspace`); the request's files are then
+        not read.
+
+    Returns
+    -------
+    Diagnosis
+        Indicators per commune, per catchment of ``minutes`` and per bassin de vie.
+    """
+    _thresholds(settings, request)
+    parse_territory(request.territory)
+    if inputs is None:
+        _report(progress, "donnees", _("Lecture des données"), time.perf_counter())
+        inputs = load_inputs(settings, request.files(), download_zonages=True)
+    return diagnose(settings, inputs, request, progress=progress)
+
+
+def _report(progress: ProgressCallback | None, phase: str, message: str, started: float) -> None:
+    """Send one progress event, when someone listens."""
+    if progress is not None:
+        progress(ProgressEvent(phase, message, time.perf_counter() - started))
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """Indicators of the territory and of the outside communes within reach."""
+
+    indicators: pd.DataFrame
+    mobpro: Mobpro
+    catchments: Catchments
+    codes: list[str]
+    outside: list[str]
+    minutes: float
+
+
+def _count(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: DiagnoseRequest,
+    codes: list[str],
+    minutes: tuple[float, float],
+) -> _Counted:
+    """Catchments, then the census indicators of their communes (DuckDB)."""
+    if inputs.mobpro is None:
+        raise SchemaError(_("Aucun fichier MOBPRO chargé : le diagnostic en a besoin."))
+    shares, _source = teleworkable_shares(request.teleworkable)
+    points = inputs.communes.table[["code", "latitude", "longitude"]].dropna()
     catchments = territory_catchments(
-        engine,
+        inputs.engine,
         points,
         codes,
-        minutes,
+        minutes[0],
         definition=request.definition,
         neighbours=request.neighbours,
     )
     outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
-    if request.neighbours:
-        notes.append(neighbours_note(outside, minutes))
-
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=settings.cache_dir) as spill,
@@ -187,18 +211,70 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
             config={"temp_directory": spill, "memory_limit": settings.duckdb_memory_limit}
         ) as con,
     ):
-        mobpro = open_mobpro(mobpro_path, con, cache_dir=settings.cache_dir / "mobpro")
+        mobpro = inputs.mobpro.register(con)
         indicators = compute_indicators(
             con,
             mobpro.view,
             kind=mobpro.kind,
             territory=[*codes, *outside],
-            engine=engine,
+            engine=inputs.engine,
             points=points,
-            parameters=IndicatorParameters(long_minutes, shares),
+            parameters=IndicatorParameters(minutes[1], shares),
         )
-    unavailable = DETAIL_ONLY if mobpro.kind == "flux" else tuple(mobpro.missing)
-    if mobpro.kind == "flux":
+    return _Counted(indicators, mobpro, catchments, codes, outside, minutes[0])
+
+
+def _commune_rows(
+    inputs: LoadedInputs, counted: _Counted, request: DiagnoseRequest
+) -> tuple[pd.DataFrame, str]:
+    """One row per commune of the territory: indicators, zonings, rurality."""
+    zonages = inputs.zonages
+    names = inputs.communes.table.set_index("code")["nom"]
+    indicators = counted.indicators
+    own = indicators[indicators["code"].isin(set(counted.codes))].reset_index(drop=True)
+    result = own.assign(nom=names.reindex(own["code"]).to_numpy())
+    zone_columns = [c for c in ("bv2022", "epci", "dep") if zonages and c in zonages.table]
+    if zonages is not None and zone_columns:
+        result = result.merge(zonages.table[["code", *zone_columns]], on="code", how="left")
+    rural, rural_definition = rurality(
+        list(result["code"]),
+        zonages,
+        inputs.densite,
+        required=Message("{rural}") if request.rural else None,
+    )
+    result = result.merge(rural, on="code", how="left")
+    result["effectifs_faibles"] = flag_small_counts(result, INDICATORS)
+    columns = ["code", "nom", *INDICATORS, *EXTRA_COLUMNS, *zone_columns, *rural.columns[1:]]
+    return result[[*columns, "effectifs_faibles"]].reset_index(drop=True), rural_definition
+
+
+def _catchment_rows(inputs: LoadedInputs, counted: _Counted) -> pd.DataFrame:
+    """One row per catchment centred on a commune of the territory."""
+    names = inputs.communes.table.set_index("code")["nom"]
+    catchments, codes = counted.catchments, counted.codes
+    columns = [*INDICATORS, *EXTRA_COLUMNS]
+    catch = sum_over_catchments(counted.indicators, catchments.pairs, columns=columns)
+    catch = catch[catch["code"].isin(set(codes))].reset_index(drop=True)
+    catch = catch.assign(
+        nom=names.reindex(catch["code"]).to_numpy(),
+        nb_communes_hors_territoire=_outside_counts(catchments, catch["code"], codes),
+        diametre_minutes=catchments.diameters.reindex(catch["code"]).to_numpy(),
+        definition_bassin=catchments.definition,
+    )
+    head = ["code", "nom", "nb_communes", "nb_communes_hors_territoire", "diametre_minutes"]
+    catch = catch[[*head, "definition_bassin", *columns]]
+    if counted.mobpro.kind != "flux":
+        catch = catch.sort_values("potentiel", ascending=False, kind="stable")
+    return catch.reset_index(drop=True)
+
+
+def _notes(inputs: LoadedInputs, counted: _Counted, request: DiagnoseRequest) -> list[str]:
+    """Notes of a diagnostic, before the rural definition's."""
+    notes = [demo_note()] if inputs.fictional else []
+    notes.extend(inputs.notes)
+    if request.neighbours:
+        notes.append(neighbours_note(counted.outside, counted.minutes))
+    if counted.mobpro.kind == "flux":
         notes.append(
             _(
                 "Le fichier des flux domicile-travail ne donne que des effectifs par couple "
@@ -206,97 +282,76 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
                 names=", ".join(i for i in INDICATORS if i in DETAIL_ONLY),
             )
         )
+    notes.extend(_silent_neighbours(counted.indicators, counted.outside))
+    return notes
 
-    table = communes.table.set_index("code")
-    notes.extend(_silent_neighbours(indicators, outside))
-    own = indicators[indicators["code"].isin(set(codes))].reset_index(drop=True)
-    beyond = indicators[indicators["code"].isin(set(outside))].reset_index(drop=True)
-    beyond.insert(1, "nom", table["nom"].reindex(beyond["code"]).to_numpy())
-    names = table["nom"].reindex(own["code"]).to_numpy()
-    result = own.assign(nom=names)
-    zone_columns = [c for c in ("bv2022", "epci", "dep") if zonages and c in zonages.table]
-    if zonages is not None and zone_columns:
-        result = result.merge(zonages.table[["code", *zone_columns]], on="code", how="left")
-    rural, rural_definition = rurality(
-        list(result["code"]),
-        zonages,
-        densite,
-        required=Message("{rural}") if request.rural else None,
-    )
+
+def _provenance(inputs: LoadedInputs, mobpro: Mobpro) -> list[Provenance]:
+    """Communes, density, zonings, census, travel times: what the figures rest on."""
+    provenance = [inputs.communes.provenance, mobpro.provenance, *inputs.engine_provenance]
+    if inputs.zonages is not None:
+        provenance.insert(1, inputs.zonages.provenance)
+    if inputs.densite is not None:
+        provenance.insert(1, inputs.densite.provenance)
+    return provenance
+
+
+def diagnose(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: DiagnoseRequest,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Diagnosis:
+    """Compute the diagnostic of ``request.territory`` on loaded inputs.
+
+    No source file is opened: the communes, zonings, density and census come from
+    ``inputs``; the request's file paths are ignored (its thresholds, definition,
+    rural focus and teleworkable table are used).
+    """
+    started = time.perf_counter()
+    minutes, long_minutes = _thresholds(settings, request)
+    codes, label = territory_codes(inputs, request.territory)
+    _report(progress, "recensement", _("Calcul des indicateurs du recensement"), started)
+    counted = _count(settings, inputs, request, codes, (minutes, long_minutes))
+    notes = _notes(inputs, counted, request)
+    result, rural_definition = _commune_rows(inputs, counted, request)
     notes.append(rural_definition_note(rural_definition))
-    result = result.merge(rural, on="code", how="left")
-    result["effectifs_faibles"] = flag_small_counts(result, INDICATORS)
-    result = result[
-        [
-            "code",
-            "nom",
-            *INDICATORS,
-            *EXTRA_COLUMNS,
-            *zone_columns,
-            *rural.columns[1:],
-            "effectifs_faibles",
-        ]
-    ]
-
-    catch = sum_over_catchments(indicators, catchments.pairs, columns=[*INDICATORS, *EXTRA_COLUMNS])
-    catch = catch[catch["code"].isin(set(codes))].reset_index(drop=True)
-    catch = catch.assign(
-        nom=table["nom"].reindex(catch["code"]).to_numpy(),
-        nb_communes_hors_territoire=_outside_counts(catchments, catch["code"], codes),
-        diametre_minutes=catchments.diameters.reindex(catch["code"]).to_numpy(),
-        definition_bassin=catchments.definition,
-    )
-    catch = catch[
-        [
-            "code",
-            "nom",
-            "nb_communes",
-            "nb_communes_hors_territoire",
-            "diametre_minutes",
-            "definition_bassin",
-            *INDICATORS,
-            *EXTRA_COLUMNS,
-        ]
-    ]
-    if mobpro.kind != "flux":
-        catch = catch.sort_values("potentiel", ascending=False, kind="stable")
-
-    bassins = None
-    if zonages is not None and "bv2022" in zonages.table:
-        bassins = _by_bassin(result, zonages)
-
-    provenance = [communes.provenance, mobpro.provenance, *engine_provenance]
-    if zonages is not None:
-        provenance.insert(1, zonages.provenance)
-    if densite is not None:
-        provenance.insert(1, densite.provenance)
+    names = inputs.communes.table.set_index("code")["nom"]
+    beyond = counted.indicators[counted.indicators["code"].isin(set(counted.outside))]
+    beyond = beyond.reset_index(drop=True)
+    beyond.insert(1, "nom", names.reindex(beyond["code"]).to_numpy())
+    zonages = inputs.zonages
+    provenance = _provenance(inputs, counted.mobpro)
     synthetic = any(p.synthetic for p in provenance)
     if synthetic:
         notes.insert(0, synthetic_note())
+    shares, shares_source = teleworkable_shares(request.teleworkable)
+    mobpro = counted.mobpro
     return Diagnosis(
-        territory_label=territory.label()
-        if not request.demo
-        else _("Territoire fictif de démonstration"),
-        communes=result.reset_index(drop=True),
-        catchments=catch.reset_index(drop=True),
-        bassins=bassins,
-        geometries={c: g for c, g in communes.geometries.items() if c in set(codes)},
+        territory_label=label,
+        communes=result,
+        catchments=_catchment_rows(inputs, counted),
+        bassins=_by_bassin(result, zonages)
+        if zonages is not None and "bv2022" in zonages.table
+        else None,
+        geometries={c: g for c, g in inputs.communes.geometries.items() if c in set(codes)},
         provenance=tuple(provenance),
         mobpro_kind=mobpro.kind,
-        unavailable=tuple(unavailable),
-        engine=engine.name,
-        engine_parameters=dict(engine.parameters()),
+        unavailable=tuple(DETAIL_ONLY if mobpro.kind == "flux" else mobpro.missing),
+        engine=inputs.engine.name,
+        engine_parameters=dict(inputs.engine.parameters()),
         minutes=minutes,
         long_commute_minutes=long_minutes,
         teleworkable_shares=shares,
         teleworkable_source=shares_source,
         synthetic=synthetic,
-        fictional=fictional,
+        fictional=inputs.fictional,
         notes=tuple(notes),
         rural_definition=rural_definition,
         rural_focus=request.rural,
-        definition=catchments.definition,
-        neighbours=tuple(outside),
+        definition=counted.catchments.definition,
+        neighbours=tuple(counted.outside),
         neighbour_communes=beyond,
     )
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+import duckdb
 import pandas as pd
 
 from tierslieux.analysis.catchment import (
@@ -14,7 +16,7 @@ from tierslieux.analysis.catchment import (
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import Message, Problem, SchemaError, SourceError
+from tierslieux.errors import DownloadError, Message, Problem, SchemaError, SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
 from tierslieux.model.rurality import (
@@ -36,6 +38,7 @@ from tierslieux.sources.communes import (
     merge_communes,
 )
 from tierslieux.sources.densite import Densite, load_densite
+from tierslieux.sources.mobpro import Mobpro, open_mobpro
 from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.sources.synthetic import write_synthetic_mobpro
 from tierslieux.sources.traveltimes import load_travel_times
@@ -412,3 +415,217 @@ def synthesise_mobpro_for(
             provenance=communes.provenance,
         )
     return synthesise_mobpro(communes, out, seed=seed, rows=rows)
+
+
+# --------------------------------------------------------------------------------------
+# Loaded inputs: resolving is one step (files, --data, catalogue, demo, workspace), the
+# use cases compute on what it returns without opening any source file.
+# --------------------------------------------------------------------------------------
+
+#: Seed and name of the demo's synthetic census (the same for every command).
+DEMO_MOBPRO_NAME = "FD_MOBPRO_2021_DEMO_SYNTHETIQUE.csv"
+DEMO_MOBPRO_SEED = 2012
+
+
+@dataclass(frozen=True)
+class MobproInput:
+    """A MOBPRO table read and checked once, registered on demand on a DuckDB connection.
+
+    Attributes
+    ----------
+    location
+        The file given (or the workspace table), for messages.
+    sql
+        A ``SELECT`` returning the canonical rows (a normalised Parquet cache or a
+        workspace table): registering it opens no source file again.
+    kind, vintage, provenance, labels, missing
+        As :class:`~tierslieux.sources.mobpro.Mobpro`.
+    """
+
+    location: Path
+    sql: str
+    kind: Literal["detail", "flux"]
+    vintage: str | None
+    provenance: Provenance
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+
+    def register(self, con: duckdb.DuckDBPyConnection, view: str = "mobpro") -> Mobpro:
+        """Create the view ``view`` of the canonical rows on ``con``."""
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS {self.sql}")
+        return Mobpro(
+            kind=self.kind,
+            view=view,
+            vintage=self.vintage,
+            provenance=self.provenance,
+            labels=self.labels,
+            missing=self.missing,
+        )
+
+
+def open_mobpro_input(settings: Settings, path: Path) -> MobproInput:
+    """Read and check a MOBPRO file once (normalised into the cache when it is a CSV)."""
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit}) as con:
+        mobpro = open_mobpro(path, con, cache_dir=settings.cache_dir / "mobpro")
+        row = con.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = ?", [mobpro.view]
+        ).fetchone()
+    definition = str(row[0]) if row else ""
+    sql = definition.split(" AS ", 1)[1].rstrip().rstrip(";") if " AS " in definition else ""
+    return MobproInput(
+        location=path,
+        sql=sql,
+        kind=mobpro.kind,
+        vintage=mobpro.vintage,
+        provenance=mobpro.provenance,
+        labels=mobpro.labels,
+        missing=mobpro.missing,
+    )
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """Where a use case's inputs come from (all optional: found as for the CLI)."""
+
+    communes: tuple[Path, ...] = ()
+    zonages: Path | None = None
+    mobpro: Path | None = None
+    densite: Path | None = None
+    travel_times: Path | None = None
+    #: The fictional demo territory (its communes, zonings and synthetic census).
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class LoadedInputs:
+    """Typed, loaded inputs of the use cases, each with its provenance.
+
+    Attributes
+    ----------
+    communes
+        Communes table, geometries and provenance.
+    zonages, densite
+        Zonings and density grid, when found (``None`` otherwise).
+    mobpro
+        The census table, when asked for and found.
+    engine, engine_provenance
+        Travel-time engine (table, OSRM or straight line) and where its times come from.
+    fictional
+        True on the demo territory.
+    notes
+        Notes of the loading step (a download that failed...).
+    """
+
+    communes: Communes
+    zonages: Zonages | None
+    densite: Densite | None
+    mobpro: MobproInput | None
+    engine: TravelTimeEngine
+    engine_provenance: tuple[Provenance, ...] = ()
+    fictional: bool = False
+    notes: tuple[str, ...] = ()
+
+    def with_engine(
+        self, engine: TravelTimeEngine, provenance: tuple[Provenance, ...] = ()
+    ) -> LoadedInputs:
+        """The same inputs with another travel-time engine."""
+        return replace(self, engine=engine, engine_provenance=provenance)
+
+
+def communes_of(settings: Settings, files: InputFiles) -> Communes:
+    """The communes alone (the demo's with ``files.demo``), for the questionnaire."""
+    if files.demo:
+        return load_communes(demo_files()["communes"])
+    return resolve_communes(settings, files.communes)
+
+
+def _demo_inputs(settings: Settings, files: InputFiles, *, mobpro: bool) -> LoadedInputs:
+    """The fictional demo territory: its communes, zonings and synthetic census."""
+    demo = demo_files()
+    communes = communes_of(settings, files)
+    zonages = (
+        load_zonages(files.zonages)
+        if files.zonages is not None
+        else load_zonages(demo["zonages"], demo["labels"])
+    )
+    census = None
+    if mobpro:
+        path = files.mobpro
+        if path is None:
+            workdir = settings.cache_dir / "demo"
+            workdir.mkdir(parents=True, exist_ok=True)
+            path = synthesise_mobpro(communes, workdir / DEMO_MOBPRO_NAME, seed=DEMO_MOBPRO_SEED)
+        census = open_mobpro_input(settings, path)
+    engine, provenance = travel_engine(settings, files.travel_times)
+    return LoadedInputs(
+        communes=communes,
+        zonages=zonages,
+        densite=resolve_densite(settings, files.densite),
+        mobpro=census,
+        engine=engine,
+        engine_provenance=tuple(provenance),
+        fictional=True,
+    )
+
+
+def load_inputs(
+    settings: Settings,
+    files: InputFiles | None = None,
+    *,
+    mobpro: bool = True,
+    download_zonages: bool = False,
+) -> LoadedInputs:
+    """Resolve and load a use case's inputs once (files, ``--data``, catalogue, demo).
+
+    Parameters
+    ----------
+    settings
+        Run settings (data folder, cache, offline, OSRM server...).
+    files
+        Explicit files and the demo flag (default: everything found in ``data_dir``).
+    mobpro
+        Whether the census is needed (it is resolved, read and checked now).
+    download_zonages
+        Download the zonings when none is given nor found (online only); a failed
+        download is a note, as zonings are optional for most territories.
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When a file is missing or unusable, or no census is found (``mobpro``).
+    """
+    files = files or InputFiles()
+    if files.demo:
+        return _demo_inputs(settings, files, mobpro=mobpro)
+    notes: list[str] = []
+    communes = resolve_communes(settings, files.communes)
+    zonages = resolve_zonages(settings, files.zonages)
+    if zonages is None and download_zonages and settings.data_dir is None and not settings.offline:
+        try:
+            zonages = load_zonages(download_dataset(settings, "zonages-2026"))
+        except DownloadError as error:
+            notes.append(
+                _("Zonages non téléchargés ({error}) : pas de bassins de vie.", error=error)
+            )
+    census = open_mobpro_input(settings, resolve_mobpro(settings, files.mobpro)) if mobpro else None
+    engine, provenance = travel_engine(settings, files.travel_times)
+    return LoadedInputs(
+        communes=communes,
+        zonages=zonages,
+        densite=resolve_densite(settings, files.densite),
+        mobpro=census,
+        engine=engine,
+        engine_provenance=tuple(provenance),
+        notes=tuple(notes),
+    )
+
+
+def territory_codes(inputs: LoadedInputs, territory: str) -> tuple[list[str], str]:
+    """The territory's commune codes in ``inputs`` and its label (the demo's own)."""
+    spec = parse_territory(territory)
+    listed = load_commune_list(Path(spec.code)) if spec.kind == "communes" else None
+    zonings = inputs.zonages.table if inputs.zonages is not None else None
+    codes = select_communes(spec, inputs.communes.table, zonings, listed=listed)
+    label = _("Territoire fictif de démonstration") if inputs.fictional else spec.label()
+    return codes, label

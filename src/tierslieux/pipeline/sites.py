@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -37,9 +36,8 @@ from tierslieux.analysis.commute_co2 import (
     flow_gains,
 )
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
-from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
-from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError, TierslieuxError
+from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError
 from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
@@ -49,7 +47,6 @@ from tierslieux.model.siting import (
     SitingResult,
     co2_weights,
 )
-from tierslieux.model.territory import parse_territory
 from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
 from tierslieux.model.types import ProgressEvent
 from tierslieux.model.uptake import Range, Uptake, questionnaire_days, uptake
@@ -63,29 +60,25 @@ from tierslieux.pipeline._sites_inputs import (
     read_respondents,
     respondents_per_commune,
 )
-from tierslieux.pipeline.diagnose import DiagnoseRequest, run_diagnosis
+from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
 from tierslieux.pipeline.inputs import (
-    demo_files,
+    InputFiles,
+    LoadedInputs,
     demo_note,
     find_input,
+    load_inputs,
     neighbours_note,
     possibly_within,
-    resolve_communes,
-    resolve_densite,
-    resolve_mobpro,
-    resolve_zonages,
     rurality,
-    synthesise_mobpro,
     synthetic_note,
-    travel_engine,
+    territory_codes,
 )
 from tierslieux.sources._files import read_csv_strings
-from tierslieux.sources.communes import load_commune_list, load_communes
-from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.places import load_tiers_lieux
-from tierslieux.sources.zonages import load_zonages
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tierslieux.config import Settings
     from tierslieux.model.traveltime import TravelTimeEngine
     from tierslieux.model.types import ProgressCallback
@@ -97,6 +90,7 @@ __all__ = [
     "Co2Estimate",
     "SitesRequest",
     "SitesResult",
+    "choose_sites",
     "run_sites",
 ]
 
@@ -147,6 +141,17 @@ class SitesRequest:
     days_per_week: float | None = None
     working_days: float | None = None
 
+    def files(self) -> InputFiles:
+        """The source files named by the request (resolved by ``load_inputs``)."""
+        return InputFiles(
+            communes=self.communes,
+            zonages=self.zonages,
+            mobpro=self.mobpro,
+            densite=self.densite,
+            travel_times=self.travel_times,
+            demo=self.demo,
+        )
+
 
 @dataclass(frozen=True)
 class Co2Estimate:
@@ -187,31 +192,17 @@ class SitesResult:
 
 
 def _territory(
-    settings: Settings, request: SitesRequest
+    inputs: LoadedInputs, request: SitesRequest
 ) -> tuple[pd.DataFrame, list[str], dict[str, dict[str, Any]], str, Zonages | None]:
-    if request.demo:
-        files = demo_files()
-        communes = load_communes(files["communes"])
-        zonages: Zonages | None = (
-            load_zonages(request.zonages)
-            if request.zonages is not None
-            else load_zonages(files["zonages"], files["labels"])
-        )
-    else:
-        communes = resolve_communes(settings, request.communes)
-        zonages = resolve_zonages(settings, request.zonages)
-    territory = parse_territory(request.territory)
-    listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
-    codes = select_communes(
-        territory, communes.table, zonages.table if zonages else None, listed=listed
-    )
-    label = _("Territoire fictif de démonstration") if request.demo else territory.label()
+    codes, label = territory_codes(inputs, request.territory)
+    communes = inputs.communes
     geometries = {c: g for c, g in communes.geometries.items() if c in set(codes)}
-    return communes.table, codes, geometries, label, zonages
+    return communes.table, codes, geometries, label, inputs.zonages
 
 
 def _existing_places(
     settings: Settings,
+    inputs: LoadedInputs,
     request: SitesRequest,
     codes: list[str],
     reach: tuple[pd.DataFrame, TravelTimeEngine],
@@ -224,7 +215,7 @@ def _existing_places(
     """
     path = request.tiers_lieux
     # The demo's communes are fictional: a real census found in --data cannot match them.
-    if path is None and not request.demo:
+    if path is None and not inputs.fictional:
         path = find_input(settings, None, "tiers_lieux")
     if path is None:
         if request.tiers_lieux_mode == "exclure":
@@ -346,7 +337,12 @@ class _Demand:
 
 
 def _demand(
-    settings: Settings, request: SitesRequest, codes: list[str], *, neighbours: bool = False
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: SitesRequest,
+    codes: list[str],
+    *,
+    neighbours: bool = False,
 ) -> _Demand:
     """Return demand per code, optional one-way commute km per code, and notes.
 
@@ -410,15 +406,13 @@ def _demand(
         notes.append(_("Demande lue dans {path}.", path=request.demand))
         return _Demand(demand.reindex(codes).fillna(0.0), km, notes)
     reach = max(_minutes(request), *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther
-    diagnosis = run_diagnosis(
+    # The inner diagnostic computes on the inputs already loaded (each source read once).
+    diagnosis = diagnose(
         settings,
+        inputs,
         DiagnoseRequest(
             territory=request.territory,
-            communes=request.communes,
-            mobpro=request.mobpro,
-            travel_times=request.travel_times,
             minutes=reach if neighbours else request.minutes,
-            demo=request.demo,
             # Only the potential per commune is used, and the outside communes' one.
             neighbours=neighbours,
         ),
@@ -831,11 +825,17 @@ class _Reporter:
         return forward
 
 
-def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
-    settings: Settings, request: SitesRequest, progress: ProgressCallback | None = None
+def run_sites(
+    settings: Settings,
+    request: SitesRequest,
+    progress: ProgressCallback | None = None,
+    *,
+    inputs: LoadedInputs | None = None,
 ) -> SitesResult:
     """Choose ``request.count`` experimentation sites and explain the choice.
 
+    Loads the inputs once (:func:`~tierslieux.pipeline.inputs.load_inputs`, unless
+    ``inputs`` are given, from a workspace for instance), then :func:`choose_sites`.
     ``progress`` receives :class:`~tierslieux.model.types.ProgressEvent` objects
     (phases ``territoire``, ``recensement``, ``flux``, ``resolution`` with the solver's
     current gap, ``alternatives`` and ``sensibilite`` with their step), for a progress
@@ -858,9 +858,47 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
     _check_request(request)
     report = _Reporter(progress)
     report("territoire", _("Lecture des communes et du territoire"))
-    table, codes, geometries, label, zonages = _territory(settings, request)
-    notes: list[str] = []
-    engine, _prov = travel_engine(settings, request.travel_times)
+    if inputs is None:
+        # The census is read only when the demand comes from it (the diagnostic).
+        inputs = load_inputs(settings, request.files(), mobpro=request.demand is None)
+    return _choose(settings, inputs, request, report)
+
+
+def choose_sites(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: SitesRequest,
+    *,
+    progress: ProgressCallback | None = None,
+) -> SitesResult:
+    """Choose the sites on loaded inputs (the request's source paths are not read).
+
+    The files of other commands the request names (``structures.csv``, ``groups.csv``,
+    ``respondents.csv``, a demand or candidates CSV) are still read.
+    """
+    _check_request(request)
+    report = _Reporter(progress)
+    report("territoire", _("Lecture des communes et du territoire"))
+    return _choose(settings, inputs, request, report)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything the solver and the result frames need."""
+
+    setup: _Setup
+    label: str
+    geometries: dict[str, dict[str, Any]]
+    names: pd.Series
+    rural_table: pd.DataFrame
+    objective: _ObjectiveInputs
+    notes: list[str]
+
+
+def _territory_points(
+    table: pd.DataFrame, codes: list[str], notes: list[str]
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, list[str]]:
+    """Located communes of the file, names, the territory's points and its located codes."""
     # Coordinates of every commune of the file (workplaces and neighbours included).
     located = table[["code", "latitude", "longitude"]].dropna().drop_duplicates("code")
     names = table.drop_duplicates("code").set_index("code")["nom"]
@@ -871,22 +909,24 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
             _("Communes sans coordonnées, ignorées : {codes}.", codes=", ".join(missing[:10]))
         )
         codes = [c for c in codes if c not in set(missing)]
-    existing, existing_notes = _existing_places(settings, request, codes, (located, engine))
-    notes.extend(existing_notes)
-    site_set, engine = _site_set(request, names, points, existing, engine, notes)
-    objective = _objective(settings, request, (located, codes, site_set, engine), report)
-    notes = [*objective.notes, *notes]
-    if request.groups is not None:
-        notes.append(
-            _(
-                "Groupes du questionnaire ({path}) : un groupe est une communauté-base d'un "
-                "site quand au moins {m} de ses membres habitent son bassin ; ses thèmes "
-                "s'ajoutent à ceux du site.",
-                path=request.groups,
-                m=request.min_members,
-            )
+    return located, names, points, codes
+
+
+def _groups_note(request: SitesRequest) -> list[str]:
+    if request.groups is None:
+        return []
+    return [
+        _(
+            "Groupes du questionnaire ({path}) : un groupe est une communauté-base d'un "
+            "site quand au moins {m} de ses membres habitent son bassin ; ses thèmes "
+            "s'ajoutent à ceux du site.",
+            path=request.groups,
+            m=request.min_members,
         )
-    weights, unit, flow_model = objective.weights, objective.unit, objective.flow_model
+    ]
+
+
+def _check_existing(request: SitesRequest, existing: dict[str, str]) -> None:
     if request.tiers_lieux_mode == "garder" and len(existing) > request.count:
         raise InfeasibleError(
             Problem.of(
@@ -898,8 +938,23 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
                 k=request.count,
             )
         )
+
+
+def _prepare(
+    settings: Settings, inputs: LoadedInputs, request: SitesRequest, report: _Reporter
+) -> _Prepared:
+    """Territory, candidates, existing places, demand and rurality: the solver's setup."""
+    table, codes, geometries, label, zonages = _territory(inputs, request)
+    notes: list[str] = []
+    engine = inputs.engine
+    located, names, points, codes = _territory_points(table, codes, notes)
+    existing, existing_notes = _existing_places(settings, inputs, request, codes, (located, engine))
+    notes.extend(existing_notes)
+    site_set, engine = _site_set(request, names, points, existing, engine, notes)
+    objective = _objective(settings, inputs, request, (located, codes, site_set, engine), report)
+    notes = [*objective.notes, *notes, *_groups_note(request)]
+    _check_existing(request, existing)
     groups, mins = _epci_groups(request, zonages, site_set.communes)
-    host_points = located[located["code"].isin(sorted(existing))].reset_index(drop=True)
     neighbour_points = (
         possibly_within(
             points,
@@ -910,25 +965,66 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         else None
     )
     rural_table, rural_sites, not_rural = _rural_restriction(
-        settings, request, zonages, (codes, site_set.communes), notes
+        inputs, request, (codes, site_set.communes), notes
     )
     setup = _Setup(
         codes,
-        weights,
+        objective.weights,
         engine,
         points,
         site_set,
         existing,
         groups,
         mins,
-        flow_model,
-        host_points,
+        objective.flow_model,
+        located[located["code"].isin(sorted(existing))].reset_index(drop=True),
         rural_sites,
         not_rural,
         neighbour_points,
         objective.outside,
         located[located["code"].isin(set(objective.outside.index))].reset_index(drop=True),
     )
+    return _Prepared(setup, label, geometries, names, rural_table, objective, notes)
+
+
+def _with_community_columns(
+    sites: pd.DataFrame, candidates: Candidates, result: SitingResult
+) -> pd.DataFrame:
+    """Who makes each site's base community (steps 1, 2, 4 and groups), and the step-3
+    partners to call, separately: the table says what the site rests on."""
+    if candidates.reach is None:
+        return sites
+    reach = candidates.reach.iloc[[s.index for s in result.sites]]
+    at = list(sites.columns).index("communaute_base") + 1
+    for offset, column in enumerate(("structures_communaute", "groupes", "partenaires")):
+        sites.insert(at + offset, column, reach[column].to_numpy())
+    return sites
+
+
+def _communes_frame(
+    prepared: _Prepared, result: SitingResult, coverage: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per commune of the territory: demand, covering sites, rurality."""
+    setup = prepared.setup
+    communes = pd.DataFrame(
+        {
+            "code": setup.codes,
+            "nom": prepared.names.reindex(setup.codes).to_numpy(),
+            "demande": setup.weights,
+        }
+    ).merge(setup.points, on="code", how="left")
+    chosen_communes = {setup.sites.communes[s.index] for s in result.sites}
+    covering = coverage.groupby("code_commune")["code_site"].agg(lambda s: ";".join(sorted(s)))
+    communes["couvert_par"] = communes["code"].map(covering).fillna("")
+    communes["site"] = communes["code"].isin(chosen_communes)
+    return communes.merge(prepared.rural_table, on="code", how="left")
+
+
+def _choose(
+    settings: Settings, inputs: LoadedInputs, request: SitesRequest, report: _Reporter
+) -> SitesResult:
+    prepared = _prepare(settings, inputs, request, report)
+    setup, notes = prepared.setup, prepared.notes
     try:
         result, candidates, matrix = _solve(
             setup,
@@ -941,44 +1037,23 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         raise InfeasibleError(" ".join([str(error), *_levers(request)])) from error
     if request.structures is None and request.groups is None:
         notes.append(NO_COMMUNITY_NOTE())
-    sites = _sites_frame(result, candidates, setup)
-    if candidates.reach is not None:
-        # Who makes each site's base community (steps 1, 2, 4 and groups), and the
-        # step-3 partners to call, separately: the table says what the site rests on.
-        reach = candidates.reach.iloc[[s.index for s in result.sites]]
-        at = list(sites.columns).index("communaute_base") + 1
-        for offset, column in enumerate(("structures_communaute", "groupes", "partenaires")):
-            sites.insert(at + offset, column, reach[column].to_numpy())
+    sites = _with_community_columns(_sites_frame(result, candidates, setup), candidates, result)
     coverage = (
-        _flow_coverage(result, setup, request, names)
+        _flow_coverage(result, setup, request, prepared.names)
         if setup.flow_model is not None
-        else _coverage_frame(result, matrix, setup, names)
+        else _coverage_frame(result, matrix, setup, prepared.names)
     )
     notes.append(_outside_demand_note(setup, request, coverage))
-    co2 = None
-    if objective.uptake is not None:
-        co2 = _co2_estimate(objective.uptake, result, sites, coverage, notes)
+    take_up = prepared.objective.uptake
+    co2 = _co2_estimate(take_up, result, sites, coverage, notes) if take_up is not None else None
     alternatives = _alternatives(setup, request, result, report)
     sensitivity = _sensitivity(setup, request, result, report)
-    communes = pd.DataFrame(
-        {
-            "code": codes,
-            "nom": names.reindex(codes).to_numpy(),
-            "demande": weights,
-        }
-    ).merge(points, on="code", how="left")
-    chosen_communes = {site_set.communes[s.index] for s in result.sites}
-    covering = coverage.groupby("code_commune")["code_site"].agg(lambda s: ";".join(sorted(s)))
-    communes["couvert_par"] = communes["code"].map(covering).fillna("")
-    communes["site"] = communes["code"].isin(chosen_communes)
-    communes = communes.merge(rural_table, on="code", how="left")
-    sites["rural"] = (
-        sites["code_commune"].map(rural_table.set_index("code")["rural"]).astype("boolean")
-    )
+    rural = prepared.rural_table.set_index("code")["rural"]
+    sites["rural"] = sites["code_commune"].map(rural).astype("boolean")
     return SitesResult(
-        territory_label=label,
+        territory_label=prepared.label,
         objective=request.objective,
-        unit=unit,
+        unit=prepared.objective.unit,
         minutes=_minutes(request),
         count=request.count,
         result=result,
@@ -986,18 +1061,17 @@ def run_sites(  # noqa: PLR0915  (to split in the one-core issue)
         coverage=coverage,
         alternatives=alternatives,
         sensitivity=sensitivity,
-        communes=communes,
-        geometries=geometries,
-        fictional=request.demo,
+        communes=_communes_frame(prepared, result, coverage),
+        geometries=prepared.geometries,
+        fictional=inputs.fictional,
         notes=tuple(notes),
         co2=co2,
     )
 
 
 def _rural_restriction(
-    settings: Settings,
+    inputs: LoadedInputs,
     request: SitesRequest,
-    zonages: Zonages | None,
     codes_and_hosts: tuple[list[str], list[str]],
     notes: list[str],
 ) -> tuple[pd.DataFrame, np.ndarray | None, frozenset[str]]:
@@ -1007,10 +1081,9 @@ def _rural_restriction(
     is not taken for rural.
     """
     codes, hosts = codes_and_hosts
-    densite = resolve_densite(settings, request.densite)
     required = None if request.rural == "non" else Message.of("{rural} {m}", m=request.rural)
     table, definition = rurality(
-        sorted(set(codes) | set(hosts)), zonages, densite, required=required
+        sorted(set(codes) | set(hosts)), inputs.zonages, inputs.densite, required=required
     )
     note = rural_definition_note(definition)
     if required is None:
@@ -1359,6 +1432,7 @@ class _FlowModel:
 
 def _co2_flow_model(
     settings: Settings,
+    inputs: LoadedInputs,
     request: SitesRequest,
     territory: tuple[pd.DataFrame, list[str], SiteSet, TravelTimeEngine],
 ) -> tuple[_FlowModel | None, list[str]]:
@@ -1370,34 +1444,16 @@ def _co2_flow_model(
                 "n'est pas appliquée."
             )
         ]
-    path: Path | None = request.mobpro
-    if path is None and request.demo:
-        workdir = settings.cache_dir / "demo"
-        workdir.mkdir(parents=True, exist_ok=True)
-        found = sorted(workdir.glob("*MOBPRO*.csv"))
-        # The same file, seed and name as the demo diagnostic's.
-        path = (
-            found[0]
-            if found
-            else synthesise_mobpro(
-                load_communes(demo_files()["communes"]),
-                workdir / "FD_MOBPRO_2021_DEMO_SYNTHETIQUE.csv",
-                seed=2012,
-            )
-        )
-    if path is None and not request.demo:
-        try:
-            path = resolve_mobpro(settings, None)
-        except TierslieuxError:
-            path = None
-    if path is None:
+    census = inputs.mobpro
+    if census is None:
         return None, [
             _("Objectif CO₂ : pas de fichier détail MOBPRO, règle par flux non appliquée.")
         ]
+    path = census.location
     located, codes, sites, engine = territory
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit}) as con:
-        mobpro = open_mobpro(path, con, cache_dir=settings.cache_dir / "mobpro")
+        mobpro = census.register(con)
         if mobpro.kind != "detail" or "trans" in mobpro.missing:
             return None, [
                 _(
@@ -1430,7 +1486,7 @@ def _co2_flow_model(
         flows = flows[~unplaced].reset_index(drop=True)
     if synthetic:
         dropped.insert(0, synthetic_note())
-    if request.demo:
+    if inputs.fictional:
         dropped.insert(0, demo_note())
     points = located
     if sites.places:
@@ -1473,6 +1529,7 @@ class _ObjectiveInputs:
 
 def _objective(
     settings: Settings,
+    inputs: LoadedInputs,
     request: SitesRequest,
     territory: tuple[pd.DataFrame, list[str], SiteSet, TravelTimeEngine],
     report: _Reporter,
@@ -1488,7 +1545,7 @@ def _objective(
     if request.objective == "co2":
         take_up = _take_up(request, codes, notes)
         report("recensement", _("Lecture des flux domicile-travail en voiture (recensement)"))
-        flow_model, flow_notes = _co2_flow_model(settings, request, territory)
+        flow_model, flow_notes = _co2_flow_model(settings, inputs, request, territory)
         notes[:0] = flow_notes
     unit = _("t CO₂e évitées par an (estimation centrale)")
     if flow_model is not None and take_up is not None:
@@ -1507,7 +1564,7 @@ def _objective(
     # Objective couverture: the potential users just outside the territory count too
     # (not with ``--rural candidats-et-demande``: their rurality is not read).
     neighbours = take_up is None and request.neighbours and request.rural != "candidats-et-demande"
-    read = _demand(settings, request, codes, neighbours=neighbours)
+    read = _demand(settings, inputs, request, codes, neighbours=neighbours)
     notes[:0] = read.notes
     weights = read.demand.to_numpy(dtype="float64")
     if request.respondents is not None:

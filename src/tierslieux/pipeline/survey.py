@@ -8,7 +8,7 @@ the consent text and date; nothing else about them is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,10 +38,16 @@ from tierslieux.model.survey import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import demo_files, resolve_communes
+from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
+from tierslieux.pipeline.readers import read_sites
 from tierslieux.sources._files import read_csv_strings
-from tierslieux.sources.communes import load_commune_list, load_communes
-from tierslieux.sources.survey_import import load_mapping, parse_submission, read_survey_csv
+from tierslieux.sources.communes import load_commune_list
+from tierslieux.sources.survey_import import (
+    CommuneIndex,
+    load_mapping,
+    parse_submission,
+    read_survey_csv,
+)
 from tierslieux.sources.traveltimes import load_travel_times
 
 if TYPE_CHECKING:
@@ -58,6 +64,7 @@ __all__ = [
     "ImportSummary",
     "SurveyAnalysis",
     "SurveyAnalysisRequest",
+    "SurveyContext",
     "add_answers",
     "analyse_survey",
     "consent_record",
@@ -93,9 +100,79 @@ def purge_expired(settings: Settings, *, now: datetime | None = None) -> int:
 
 
 def _communes(settings: Settings, paths: Sequence[Path], *, demo: bool) -> Communes:
-    if demo:
-        return load_communes(demo_files()["communes"])
-    return resolve_communes(settings, tuple(paths))
+    return communes_of(settings, InputFiles(communes=tuple(paths), demo=demo))
+
+
+@dataclass(frozen=True)
+class SurveyContext:
+    """What validating and storing answers needs, loaded once (a web process keeps it).
+
+    Build it with :meth:`load` (files, ``--data``, demo) or :meth:`from_inputs` (loaded
+    inputs, a workspace); then :meth:`validate` and :meth:`submit` read no file.
+    """
+
+    settings: Settings
+    questionnaire: Questionnaire
+    communes: Communes
+    demo: bool = False
+    #: Names and codes of the communes, indexed once for every answer.
+    index: CommuneIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", CommuneIndex(self.communes.table))
+
+    @classmethod
+    def load(
+        cls, settings: Settings, *, communes: Sequence[Path] = (), demo: bool = False
+    ) -> SurveyContext:
+        """Read the questionnaire and the communes (the demo's with ``demo``)."""
+        return cls(settings, load_questionnaire(), _communes(settings, communes, demo=demo), demo)
+
+    @classmethod
+    def from_inputs(cls, settings: Settings, inputs: LoadedInputs) -> SurveyContext:
+        """The context of loaded inputs (fictional inputs use the demonstration store)."""
+        return cls(settings, load_questionnaire(), inputs.communes, inputs.fictional)
+
+    def validate(
+        self, answers: Mapping[str, str], *, submission: str | None = None
+    ) -> SurveyResponse:
+        """Check one submission and return the response to store.
+
+        Raises
+        ------
+        SchemaError
+            Listing every invalid answer.
+        """
+        consent = self.questionnaire.consent
+        response, issues, _warnings = parse_submission(
+            answers,
+            self.questionnaire,
+            self.index,
+            submission=submission,
+            consent_text=consent_record(
+                self.settings, consent.label if consent is not None else ""
+            ),
+        )
+        if response is None:
+            # One problem per faulty question (``field`` = its id), so that a form marks each.
+            raise SchemaError(
+                *(Problem(i.message, field=i.question or None, translated=True) for i in issues),
+                summary=Message("Réponses refusées, rien n'a été enregistré : {problems}."),
+            )
+        return response
+
+    def submit(self, answers: Mapping[str, str], *, submission: str | None = None) -> str:
+        """Validate and store one submission; return the new respondent's id.
+
+        Raises
+        ------
+        SchemaError
+            Listing every invalid answer; nothing is stored.
+        InvalidValueError
+            When the same submission was already stored.
+        """
+        response = self.validate(answers, submission=submission)
+        return add_answers(self.settings, [response], demo=self.demo)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,23 +329,8 @@ def submit_answers(
     InvalidValueError
         When the same submission was already stored.
     """
-    questionnaire = load_questionnaire()
-    consent = questionnaire.consent
-    table = _communes(settings, communes, demo=demo).table
-    response, issues, _warnings = parse_submission(
-        answers,
-        questionnaire,
-        table,
-        submission=submission,
-        consent_text=consent_record(settings, consent.label if consent is not None else ""),
-    )
-    if response is None:
-        # One problem per faulty question (``field`` = its id), so that a form marks each.
-        raise SchemaError(
-            *(Problem(i.message, field=i.question or None, translated=True) for i in issues),
-            summary=Message("Réponses refusées, rien n'a été enregistré : {problems}."),
-        )
-    return add_answers(settings, [response], demo=demo)[0]
+    context = SurveyContext.load(settings, communes=communes, demo=demo)
+    return context.submit(answers, submission=submission)
 
 
 def forget_respondent(settings: Settings, respondent_id: str) -> int:
@@ -434,8 +496,13 @@ def _typology_with_sites(
     return pd.DataFrame([*frame.to_dict("records"), row], columns=frame.columns)
 
 
-def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> SurveyAnalysis:
+def analyse_survey(
+    settings: Settings, request: SurveyAnalysisRequest, *, inputs: LoadedInputs | None = None
+) -> SurveyAnalysis:
     """Score, type and group the stored respondents living on a territory.
+
+    ``inputs`` (loaded inputs, a workspace) give the communes instead of the request's
+    files; fictional inputs analyse the demonstration store.
 
     Raises
     ------
@@ -445,7 +512,11 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
         When no respondent lives on the territory.
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
-    communes = _communes(settings, request.communes, demo=request.demo)
+    if inputs is not None:
+        communes = inputs.communes
+        request = replace(request, demo=inputs.fictional)
+    else:
+        communes = _communes(settings, request.communes, demo=request.demo)
     notes: list[str] = []
     if request.demo:
         codes = communes.table["code"].astype(str).tolist()
@@ -494,7 +565,7 @@ def analyse_survey(settings: Settings, request: SurveyAnalysisRequest) -> Survey
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     engine = travel_engine(settings, request.travel_times)
     sites = (
-        _read_sites(request.sites, set(communes.table["code"].astype(str)))
+        read_sites(request.sites, set(communes.table["code"].astype(str)))
         if request.sites is not None
         else None
     )

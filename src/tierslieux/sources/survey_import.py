@@ -246,6 +246,10 @@ class _Communes:
         )
 
 
+#: Index of commune names and codes, built once for many submissions (web form).
+CommuneIndex = _Communes
+
+
 def _number(text: str) -> float | None:
     cleaned = text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
     for suffix in ("minutes", "min", "mn", "€", "euros", "jours", "j"):
@@ -573,7 +577,7 @@ def _read_line(
 def parse_submission(
     raw: Mapping[str, str],
     questionnaire: Questionnaire,
-    communes: pd.DataFrame,
+    communes: pd.DataFrame | CommuneIndex,
     *,
     submission: str | None = None,
     consent_text: str | None = None,
@@ -598,7 +602,7 @@ def parse_submission(
     context = _Context(
         mapping,
         questionnaire,
-        _Communes(communes),
+        communes if isinstance(communes, _Communes) else _Communes(communes),
         now or datetime.now(UTC),
         PurePath(source),
         consent_text,
