@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
-import io
 import json
 import logging
 import string
@@ -28,11 +26,15 @@ import sys
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "tierslieux"
@@ -41,12 +43,40 @@ DOMAIN = "tierslieux"
 POT = LOCALES / f"{DOMAIN}.pot"
 TRANSLATIONS = ("en",)
 KEYWORDS: dict[str, None] = {"_": None, "gettext": None, "N_": None}
-METHOD_MAP = [
+BRACE_FLAG = "python-brace-format"
+
+
+def extract_python_ast(
+    fileobj: BinaryIO,
+    keywords: Mapping[str, object],
+    comment_tags: Collection[str],  # noqa: ARG001 - Babel's extractor signature
+    options: Mapping[str, object],  # noqa: ARG001
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor for Python through :mod:`ast`.
+
+    Babel's own tokenizer-based extractor does not see ``_("...")`` calls inside
+    f-strings (``f"<h2>{_('Carte')}</h2>"``), which the reports use; the syntax tree
+    does. The message is the first argument when it is a string literal (implicit
+    concatenation included); keyword arguments are placeholders' values.
+    """
+    tree = ast.parse(fileobj.read())
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in keywords
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.lineno, node.func.id, node.args[0].value, []
+
+
+METHOD_MAP: list[tuple[str, str | Callable[..., Iterator[tuple[int, str, str, list[str]]]]]] = [
     ("reports/templates/**.j2", "jinja2.ext:babel_extract"),
     ("reports/templates/**.html", "jinja2.ext:babel_extract"),
-    ("**.py", "python"),
+    ("**.py", extract_python_ast),
 ]
-BRACE_FLAG = "python-brace-format"
 WIDTH = 100
 # A fixed header date: the files change only when a message does (no churn, easier merges).
 HEADER_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,10 +111,7 @@ def extract() -> Catalog:
     found = extract_from_dir(
         str(PACKAGE), METHOD_MAP, {}, keywords=KEYWORDS, strip_comment_tags=True
     )
-    # Babel warns on stderr about f-strings in keyword arguments (harmless here: only the
-    # first argument is a message); f-string messages are caught by fstring_messages().
-    with contextlib.redirect_stderr(io.StringIO()):
-        found = list(found)
+    found = list(found)
     for filename, lineno, message, comments, context in found:
         if not isinstance(message, str) or not message:
             continue
