@@ -244,7 +244,7 @@ def _run(
         if debug:
             raise
         # Messages may quote user text with brackets ("[donnée effacée]"): no markup.
-        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(str(error))}", highlight=False)
+        err_console.print(f"[bold red]{_('Erreur :')}[/] {escape(str(error))}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print(_("Interrompu."))
@@ -255,7 +255,7 @@ def _run(
         if debug:
             raise
         err_console.print(
-            f"[bold red]{_('Erreur inattendue')} :[/] "
+            f"[bold red]{_('Erreur inattendue :')}[/] "
             + escape(f"{type(error).__name__}: {error}. ")
             + escape(_("Relancez avec --debug pour la trace et signalez-la.")),
             highlight=False,

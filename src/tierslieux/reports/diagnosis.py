@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tierslieux import __version__
 from tierslieux.analysis.catchment import definition_label
-from tierslieux.i18n import current_language, format_number
+from tierslieux.i18n import current_language, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
@@ -107,6 +107,7 @@ def render_report(diagnosis: Diagnosis) -> str:
         return format_number(float(value))  # type: ignore[arg-type]
 
     env.filters["nombre"] = number
+    env.filters["pourcent"] = format_percent
     mapped = "potentiel" if diagnosis.mobpro_kind != "flux" else "actifs_occupes"
     labels = indicator_labels()
     totals = {c: diagnosis.communes[c].sum(min_count=1) for c in INDICATORS}
@@ -150,7 +151,7 @@ def render_report(diagnosis: Diagnosis) -> str:
             else None
         ),
         definition_text=definition_label(diagnosis.definition, diagnosis.minutes),
-        cs1_labels=CS1_LABELS,
+        cs1_labels={code: _(label) for code, label in CS1_LABELS.items()},
         small_threshold=INSEE_SMALL_COUNT_CAUTION,
         flagged=flagged,
     )

@@ -11,6 +11,7 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from tierslieux.i18n import format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.survey import SCORE_CRITERIA
 from tierslieux.reports._write import atomic_output_dir
@@ -54,7 +55,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _pct(value: float) -> str:
-    return "—" if math.isnan(value) else f"{100 * value:.0f} %"
+    return "—" if math.isnan(value) else format_percent(value)
 
 
 def _typology_svg(typology: pd.DataFrame) -> str:
@@ -153,7 +154,7 @@ def render_survey_html(analysis: SurveyAnalysis) -> str:
     typ = analysis.typology
     typ_rows = [_typology_row(row) for row in _records(typ)]
     criteria = "".join(
-        f"<tr><td>{escape(c.label)}</td><td>{c.weight:g}</td><td>{escape(c.critere)}</td></tr>"
+        f"<tr><td>{escape(_(c.label))}</td><td>{c.weight:g}</td><td>{escape(c.critere)}</td></tr>"
         for c in SCORE_CRITERIA
     )
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in analysis.notes)
@@ -165,7 +166,7 @@ def render_survey_html(analysis: SurveyAnalysis) -> str:
         if len(analysis.groups)
         else f"<p>{escape(_('Aucun groupe trouvé.'))}</p>"
     )
-    source = escape(str(typ["source"].iloc[0])) if len(typ) else ""
+    source = escape(_(str(typ["source"].iloc[0]))) if len(typ) else ""
     title = escape(_("Questionnaire des usagers potentiels"))
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8">
