@@ -125,7 +125,7 @@ def N_(message: str, /) -> str:  # noqa: N802 - the gettext convention for "no-o
 
 @cache
 def _percent_pattern(lang: str) -> str:
-    pattern = Locale.parse(_LOCALES[lang]).percent_formats[None].pattern
+    pattern = str(Locale.parse(_LOCALES[lang]).percent_formats[None].pattern)
     return pattern.replace("\xa0", _NARROW_NBSP) if lang == "fr" else pattern
 
 
