@@ -217,7 +217,6 @@ FRENCH_WORDS = (
     "territoire",
     "Bassins",
     "écart",
-    "Moteur",
 )
 #: French typography: a space before ':' or '%'.
 FRENCH_SPACING = re.compile(r"\w[ \u00a0\u202f](?::|%|;)")
@@ -263,7 +262,8 @@ def test_diagnose_demo_in_english(tmp_path: Path, env: dict[str, str]) -> None:
     assert "Manual workers" in page
 
 
-def test_sites_demo_in_english(tmp_path: Path, env: dict[str, str]) -> None:
+@pytest.mark.parametrize("objective", ["couverture", "co2"])
+def test_sites_demo_in_english(tmp_path: Path, env: dict[str, str], objective: str) -> None:
     structures = tmp_path / "structures.csv"
     structures.write_text(
         "identifiant,nom,categorie,themes,code_commune\n"
@@ -273,12 +273,24 @@ def test_sites_demo_in_english(tmp_path: Path, env: dict[str, str]) -> None:
     )
     out = tmp_path / "sites"
     terminal = _run_en(
-        env, "sites", "--demo", "--count", "2", "--structures", str(structures), "--out", str(out)
+        env,
+        "sites",
+        "--demo",
+        "--count",
+        "2",
+        "--objective",
+        objective,
+        "--structures",
+        str(structures),
+        "--out",
+        str(out),
     )
     _assert_english("sites terminal", terminal)
     page = _visible_text((out / "sites.html").read_text(encoding="utf-8"))
     _assert_english("sites.html", page)
     assert "Chosen sites" in page
+    if objective == "co2":
+        assert "rebound effects: −31% of the benefit" in page
 
 
 def test_survey_analyse_in_english(tmp_path: Path) -> None:
