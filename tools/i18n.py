@@ -179,6 +179,10 @@ def update(template: Catalog) -> None:
             catalog = Catalog(locale=lang, domain=DOMAIN, project=DOMAIN, fuzzy=False)
         catalog.creation_date = HEADER_DATE
         catalog.revision_date = HEADER_DATE
+        catalog.last_translator = "tierslieux contributors"
+        catalog.language_team = f"{lang} (tierslieux)"
+        catalog.msgid_bugs_address = ""
+        catalog.copyright_holder = "tierslieux contributors"
         catalog.update(template, update_header_comment=False)
         catalog.fuzzy = False
         changed = _write_if_changed(path, _render(catalog))
