@@ -105,7 +105,7 @@ def test_rendered_in_the_language_of_the_reader_not_the_raiser() -> None:
     assert str(error) == "Fichier X introuvable : p."
     with use_language("en"):
         assert str(error) == "X file not found: p."
-        assert Note("Erreur").render() == "Error"
+        assert Note("Erreur :").render() == "Error:"
     # An already translated text is shown as written.
     with use_language("en"):
         assert str(SchemaError("Texte déjà traduit.")) == "Texte déjà traduit."

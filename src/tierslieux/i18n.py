@@ -1,49 +1,86 @@
 """One translation layer for every message a user reads.
 
 Messages are written in French in the code (the product's default language) and
-passed through :func:`gettext`.  Other languages are catalogues mapping the French
-text to its translation (``locales/<lang>.json``); a missing entry falls back to
-French, so English can follow message by message.
+passed through :func:`gettext`.  Other languages are gettext catalogues extracted
+from the code by Babel (``tools/i18n.py``): ``locales/tierslieux.pot`` lists every
+message, ``locales/<lang>/LC_MESSAGES/tierslieux.po`` translates them.  The ``.po``
+file is read directly (once per process and language, with
+:func:`babel.messages.pofile.read_po`) rather than a compiled ``.mo``: one text
+file is the single source, merges never meet a stale binary, and reading ~800
+messages costs a few tens of milliseconds, only when a language other than French
+is asked for.  A missing or fuzzy entry falls back to the French text.
+
+Texts held in tables and translated later through ``_(variable)`` are marked at
+their definition with :func:`N_`, which returns its argument unchanged and only
+tells the extractor that the text is a message.
 
 The language is held in a :class:`contextvars.ContextVar` rather than a module
 global so that the CLI, the web app and tests can each set it for their own
 context (thread, task) without leaking into the others.
+
+Numbers and percentages are formatted by Babel with the CLDR conventions of the
+language (``fr_FR``, ``en_GB``), with one French typographic choice kept from the
+study: a narrow no-break space (U+202F) before ``%``, where CLDR has U+00A0.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
+
+from babel import Locale
+from babel.numbers import format_decimal
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = [
+    "DOMAIN",
     "LANGUAGES",
+    "N_",
     "current_language",
     "format_figure",
     "format_number",
+    "format_percent",
     "gettext",
     "use_language",
 ]
 
 LANGUAGES = ("fr", "en")
+#: Gettext domain: the name of the catalogue files.
+DOMAIN = "tierslieux"
+#: The Babel (CLDR) locale of each language, for numbers.
+_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+_NARROW_NBSP = "\u202f"
 _language: ContextVar[str] = ContextVar("tierslieux_language", default="fr")
 
 
 @cache
 def _catalogue(lang: str) -> dict[str, str]:
+    """Return the translations of ``lang`` (French text -> text), empty for French."""
     if lang == "fr":
         return {}
-    path = resources.files("tierslieux") / "locales" / f"{lang}.json"
+    path = resources.files("tierslieux") / "locales" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         return {}
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    from babel.messages.pofile import read_po  # noqa: PLC0415 - only when translating
+
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang, domain=DOMAIN)
+    return {
+        message.id: message.string
+        for message in catalog
+        if message.id
+        and isinstance(message.id, str)
+        and isinstance(message.string, str)
+        and message.string
+        and not message.fuzzy
+    }
 
 
 def current_language() -> str:
@@ -70,16 +107,47 @@ def gettext(message: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def N_(message: str, /) -> str:  # noqa: N802 - the gettext convention for "no-op" markers
+    """Mark ``message`` for extraction without translating it (it is translated at display).
+
+    Parameters
+    ----------
+    message
+        The French text.
+
+    Returns
+    -------
+    str
+        ``message`` unchanged.
+    """
+    return message
+
+
+@cache
+def _percent_pattern(lang: str) -> str:
+    pattern = str(Locale.parse(_LOCALES[lang]).percent_formats[None].pattern)
+    return pattern.replace("\xa0", _NARROW_NBSP) if lang == "fr" else pattern
+
+
+def _babel_number(value: float, pattern: str, lang: str) -> str:
+    # Decimal(value) is the float's exact value, so rounding matches f"{value:.Nf}".
+    return format_decimal(Decimal(value), format=pattern, locale=_LOCALES[lang])
+
+
+def _with_decimals(pattern: str, decimals: int) -> str:
+    return pattern.replace("0", "0." + "0" * decimals, 1) if decimals > 0 else pattern
+
+
 def format_number(value: float, decimals: int = 0) -> str:
     """Format a number for reading in the current language.
 
     French uses a narrow no-break space between thousands and a decimal comma
     (``12\u202f345,6``); English uses ``12,345.6``.
     """
-    text = f"{value:,.{decimals}f}"
-    if current_language() == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text
+    if not math.isfinite(value):
+        return f"{value}"
+    lang = current_language()
+    return _babel_number(value, _with_decimals("#,##0", decimals), lang)
 
 
 def format_figure(value: float) -> str:
@@ -96,10 +164,15 @@ def format_figure(value: float) -> str:
 def format_percent(share: float, decimals: int = 0) -> str:
     """Format a share (0.125) as a percentage for the current language.
 
-    French: ``12,5 %`` (narrow no-break space before the sign); English: ``12.5%``.
+    French: ``12,5 %`` (narrow no-break space before the sign); English: ``12.5%``.
     """
-    text = format_number(share * 100.0, decimals)
-    return f"{text} %" if current_language() == "fr" else f"{text}%"
+    if not math.isfinite(share):
+        return f"{share}"
+    lang = current_language()
+    pattern = _percent_pattern(lang)
+    # The share is scaled as a float (as before), the number put in the locale's pattern.
+    number = _babel_number(share * 100.0, _with_decimals("#,##0", decimals), lang)
+    return pattern.replace("#,##0", number, 1)
 
 
 @contextmanager

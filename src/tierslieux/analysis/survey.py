@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.analysis.catchment import catchment_pairs, group_diameters
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import COWORKER_PROFILE
 
@@ -108,14 +109,14 @@ def _use(answers: Mapping[str, Answer]) -> float:
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "ordinateur",
-        "Travail sur ordinateur connecté",
+        N_("Travail sur ordinateur connecté"),
         "« Actif devant son ordinateur connecté une bonne partie du temps »",
         2.0,
         _computer,
     ),
     Criterion(
         "trajet_long",
-        "Entreprise à 30 minutes ou plus",
+        N_("Entreprise à 30 minutes ou plus"),
         "« Actif indépendant ou salarié dont l'entreprise est située à plus de 30 minutes "
         "de chez soi »",
         1.5,
@@ -123,14 +124,14 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "envies",
-        "Envies de mode de travail (part des six)",
+        N_("Envies de mode de travail (part des six)"),
         "« Approche mode de travail » : les six envies",
         3.0,
         _wishes,
     ),
     Criterion(
         "esprit_co",
-        "Ouvert au partage (esprit « co »)",
+        N_("Ouvert au partage (esprit « co »)"),
         "« Les usagers potentiels sont forcément ouverts, pour l'un ou plusieurs éléments "
         "au moins, à cet esprit « Co » »",
         2.0,
@@ -138,14 +139,14 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "vie_quotidienne",
-        "Problématique de vie quotidienne partagée",
+        N_("Problématique de vie quotidienne partagée"),
         "« Vie quotidienne / vision du monde »",
         1.0,
         _daily_life,
     ),
     Criterion(
         "usage",
-        "Usage prévu d'au moins un jour par semaine",
+        N_("Usage prévu d'au moins un jour par semaine"),
         "« Envie d'un lieu de travail flexible, régulier ou occasionnel »",
         0.5,
         _use,

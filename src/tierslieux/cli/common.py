@@ -282,7 +282,7 @@ def _run(
         # Every problem, inputs named by their option; messages may quote user text with
         # brackets ("[donnée effacée]"): no markup.
         text = error.render(cli_label) if isinstance(error, TierslieuxError) else str(error)
-        err_console.print(f"[bold red]{_('Erreur')} :[/] {escape(text)}", highlight=False)
+        err_console.print(f"[bold red]{_('Erreur :')}[/] {escape(text)}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print(_("Interrompu."))
@@ -293,7 +293,7 @@ def _run(
         if debug:
             raise
         err_console.print(
-            f"[bold red]{_('Erreur inattendue')} :[/] "
+            f"[bold red]{_('Erreur inattendue :')}[/] "
             + escape(f"{type(error).__name__}: {error}. ")
             + escape(_("Relancez avec --debug pour la trace et signalez-la.")),
             highlight=False,

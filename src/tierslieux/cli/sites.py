@@ -64,7 +64,16 @@ def _print_assumptions(co2: Co2Estimate) -> None:
     for row in co2.assumptions.to_dict("records"):
         low, central, high = (format_figure(float(row[c])) for c in ("bas", "central", "haut"))
         _err.print(
-            escape(f"  - {row['parametre']} : {low} / {central} / {high} — {row['source']}"),
+            escape(
+                _(
+                    "  - {parameter} : {low} / {central} / {high} — {source}",
+                    parameter=row["parametre"],
+                    low=low,
+                    central=central,
+                    high=high,
+                    source=row["source"],
+                )
+            ),
             highlight=False,
         )
 

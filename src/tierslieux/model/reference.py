@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tierslieux.i18n import N_
+
 __all__ = [
     "COWORKER_PROFILE",
     "CS1_LABELS",
@@ -30,15 +32,15 @@ class ReferenceShare:
 
 #: Labels of the census occupation groups (PCS 2003, level 1, variable CS1 of MOBPRO).
 CS1_LABELS: dict[str, str] = {
-    "1": "Agriculteurs exploitants",
-    "2": "Artisans, commerçants et chefs d'entreprise",
-    "3": "Cadres et professions intellectuelles supérieures",
-    "4": "Professions intermédiaires",
-    "5": "Employés",
-    "6": "Ouvriers",
+    "1": N_("Agriculteurs exploitants"),
+    "2": N_("Artisans, commerçants et chefs d'entreprise"),
+    "3": N_("Cadres et professions intellectuelles supérieures"),
+    "4": N_("Professions intermédiaires"),
+    "5": N_("Employés"),
+    "6": N_("Ouvriers"),
 }
 
-TELEWORKABLE_SOURCE = (
+TELEWORKABLE_SOURCE = N_(
     "Insee Analyses Auvergne-Rhône-Alpes n° 182, « Près de quatre emplois sur dix sont "
     "compatibles avec le télétravail », C. Privas et B. Roy, novembre 2024, "
     "https://www.insee.fr/fr/statistiques/8278171 (méthode inspirée de Dingel et Neiman, "
@@ -88,5 +90,5 @@ COWORKER_PROFILE = CoworkerProfile(
     share_aged_26_45=2 / 3,
     share_ict=0.5,
     share_independents_startups_employees_associations=0.75,
-    source="Coop-connect, pré-étude « Tiers-lieux ruraux en PACA », ACIDD, 2012",
+    source=N_("Coop-connect, pré-étude « Tiers-lieux ruraux en PACA », ACIDD, 2012"),
 )

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tierslieux.errors import Note
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -46,13 +47,13 @@ __all__ = [
 #: ``LIBDENS7`` column of the 2025 file, ``grille_densite_texte`` of data.gouv.fr's
 #: « Communes et villes de France »).
 DENSITY_LABELS: dict[str, str] = {
-    "1": "Grands centres urbains",
-    "2": "Centres urbains intermédiaires",
-    "3": "Petites villes",
-    "4": "Ceintures urbaines",
-    "5": "Bourgs ruraux",
-    "6": "Rural à habitat dispersé",
-    "7": "Rural à habitat très dispersé",
+    "1": N_("Grands centres urbains"),
+    "2": N_("Centres urbains intermédiaires"),
+    "3": N_("Petites villes"),
+    "4": N_("Ceintures urbaines"),
+    "5": N_("Bourgs ruraux"),
+    "6": N_("Rural à habitat dispersé"),
+    "7": N_("Rural à habitat très dispersé"),
 }
 DENSITY_SOURCE = (
     "Insee, grille communale de densité à 7 niveaux, https://www.insee.fr/fr/information/6439600"
@@ -62,11 +63,11 @@ RURAL_DENSITY_LEVELS: frozenset[str] = frozenset({"5", "6", "7"})
 
 #: Category of the commune in its urban area (``CATEAAV2020``), INSEE labels.
 AAV_CATEGORY_LABELS: dict[str, str] = {
-    "11": "Commune-centre",
-    "12": "Autre commune du pôle principal",
-    "13": "Commune d'un pôle secondaire",
-    "20": "Commune de la couronne",
-    "30": "Commune hors attraction des villes",
+    "11": N_("Commune-centre"),
+    "12": N_("Autre commune du pôle principal"),
+    "13": N_("Commune d'un pôle secondaire"),
+    "20": N_("Commune de la couronne"),
+    "30": N_("Commune hors attraction des villes"),
 }
 AAV_CATEGORY_SOURCE = (
     "Insee, zonage en aires d'attraction des villes 2020, "

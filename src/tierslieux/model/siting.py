@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tierslieux.errors import SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 #: Not verified directly in the Base Empreinte export (it requires an account): check
 #: the current vintage there before publishing figures.
 CAR_EMISSION_FACTOR_KG_PER_KM = 0.192
-CAR_EMISSION_FACTOR_SOURCE = (
+CAR_EMISSION_FACTOR_SOURCE = N_(
     "ADEME, Impact CO₂ (impactco2.fr) « Voiture – Moteur thermique », carburant "
     "0,192 kgCO₂e/km, d'après la Base Carbone (docLink=Routier2)"
 )

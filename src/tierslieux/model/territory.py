@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Literal
 
 from tierslieux.errors import TerritoryError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 
 __all__ = ["TERRITORY_FORMS", "Territory", "TerritoryKind", "parse_territory"]
@@ -52,10 +53,10 @@ _PATTERNS: dict[TerritoryKind, re.Pattern[str]] = {
     "bv": re.compile(r"^(?:\d{5}|2[AB]\d{3})$"),
 }
 _EXPECTED: dict[TerritoryKind, str] = {
-    "region": "2 chiffres, par exemple 93",
-    "dep": "2 caractères (05, 2A) ou 3 chiffres outre-mer (974)",
-    "epci": "numéro SIREN à 9 chiffres, par exemple 200067437",
-    "bv": "code commune du pôle à 5 caractères, par exemple 04070",
+    "region": N_("2 chiffres, par exemple 93"),
+    "dep": N_("2 caractères (05, 2A) ou 3 chiffres outre-mer (974)"),
+    "epci": N_("numéro SIREN à 9 chiffres, par exemple 200067437"),
+    "bv": N_("code commune du pôle à 5 caractères, par exemple 04070"),
 }
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tierslieux.errors import Note, Problems, SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Range:
 #: crisis, as reported by the press: 26 % against 9 % in 2019; publication number not
 #: recorded).
 TELEWORK_SHARE = Range(0.10, 0.19, 0.26)
-TELEWORK_SOURCE = (
+TELEWORK_SOURCE = N_(
     "part des salariés qui télétravaillent : 10 % dans les communes très peu denses "
     "(Insee, 9 mars 2022, insee.fr/fr/statistiques/6209490, année 2021), 19 % "
     "(France Stratégie, Note d'analyse n° 146, mars 2025, année 2023), 26 % au moins "
@@ -96,7 +97,7 @@ TELEWORK_SOURCE = (
 #: to the press): a ceiling set by employers; no higher published figure was found, so
 #: the high estimate keeps it.
 THIRD_PLACE_SHARE = Range(0.10, 0.18, 0.18)
-THIRD_PLACE_SOURCE = (
+THIRD_PLACE_SOURCE = N_(
     "part des télétravailleurs qui iraient dans un tiers-lieu : 10 % utilisaient un "
     "tiers-lieu professionnel en 2012 (enquête du Tour de France du télétravail, LBMG "
     "Worklabs, Neo-nomade, Openscop, Zevillage, 1 400 répondants, source secondaire) ; "
@@ -114,7 +115,7 @@ THIRD_PLACE_SOURCE = (
 #: télétravail ? »: « chartes d'entreprise (2,1 jours) et la pratique réelle
 #: (1,4 jour) »).
 DAYS_PER_WEEK = Range(1.0, 1.4, 2.1)
-DAYS_PER_WEEK_SOURCE = (
+DAYS_PER_WEEK_SOURCE = N_(
     "jours par semaine : 1 (pratique régulière la plus fréquente, « un ou deux jours "
     "par semaine », Dares, 5 novembre 2024), 1,4 (pratique réelle) et 2,1 (chartes "
     "d'entreprise) selon le premier Baromètre du télétravail en tiers-lieux (Ifop et "
@@ -129,7 +130,7 @@ WORK_DAYS_PER_WEEK = 5.0
 #: ceiling is also quoted by Cass. soc., 16 mars 2016, n° 14-28.295), used as the
 #: working days of a full-time year.
 WORKING_DAYS = 218.0
-WORKING_DAYS_SOURCE = (
+WORKING_DAYS_SOURCE = N_(
     "218 jours ouvrés par an : plafond légal du forfait annuel en jours (Code du "
     "travail, art. L3121-64), pris comme nombre de jours travaillés d'une année à "
     "temps plein"
@@ -141,7 +142,7 @@ WORKING_DAYS_SOURCE = (
 #: télétravail », ADEME, collection Expertises, septembre 2020, summary on
 #: librairie.ademe.fr).  Applied to the low estimate only.
 REBOUND_SHARE = 0.31
-REBOUND_SOURCE = (
+REBOUND_SOURCE = N_(
     "effets rebond : −31 % du bénéfice en moyenne (ADEME et Greenworking, "
     "« Caractérisation des effets rebond induits par le télétravail », septembre "
     "2020), appliqués à l'estimation basse seulement"
@@ -201,7 +202,7 @@ class Uptake:
                 "bas": self.rebound,
                 "central": 0.0,
                 "haut": 0.0,
-                "source": REBOUND_SOURCE,
+                "source": _(REBOUND_SOURCE),
             },
         ]
 
@@ -273,7 +274,9 @@ def uptake(
             TELEWORK_SHARE.high * THIRD_PLACE_SHARE.high,
         )
         share_source = _(
-            "produit de deux parts publiées : {a} ; {b}", a=TELEWORK_SOURCE, b=THIRD_PLACE_SOURCE
+            "produit de deux parts publiées : {a} ; {b}",
+            a=_(TELEWORK_SOURCE),
+            b=_(THIRD_PLACE_SOURCE),
         )
     if days_per_week is not None:
         days, days_source = (
@@ -289,7 +292,7 @@ def uptake(
             n=questionnaire[1],
         )
     else:
-        days, days_source = DAYS_PER_WEEK, DAYS_PER_WEEK_SOURCE
+        days, days_source = DAYS_PER_WEEK, _(DAYS_PER_WEEK_SOURCE)
     return Uptake(
         users_share=share,
         users_source=share_source,
@@ -299,6 +302,6 @@ def uptake(
         working_days_source=(
             Note.text("valeur fournie ({working_days})")
             if working_days is not None
-            else WORKING_DAYS_SOURCE
+            else _(WORKING_DAYS_SOURCE)
         ),
     )

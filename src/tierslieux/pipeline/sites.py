@@ -737,7 +737,7 @@ def _co2_per_user(
             minutes=settings.long_commute_minutes,
             speed=DEFAULT_SPEED_KMH,
             factor=CAR_EMISSION_FACTOR_KG_PER_KM,
-            source=CAR_EMISSION_FACTOR_SOURCE,
+            source=_(CAR_EMISSION_FACTOR_SOURCE),
         )
     )
     return per_day * scale
@@ -1509,7 +1509,7 @@ def _co2_flow_model(
         m=request.minutes,
         g=request.gain_minimal,
         factor=CAR_EMISSION_FACTOR_KG_PER_KM,
-        source=CAR_EMISSION_FACTOR_SOURCE,
+        source=_(CAR_EMISSION_FACTOR_SOURCE),
     )
     return model, [note, *dropped]
 

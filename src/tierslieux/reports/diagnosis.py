@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tierslieux import __version__
 from tierslieux.files import write_output_files
+from tierslieux.i18n import gettext as _
 from tierslieux.model.catchment import definition_label
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
@@ -134,7 +135,7 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
             else None
         ),
         definition_text=definition_label(diagnosis.definition, diagnosis.minutes),
-        cs1_labels=CS1_LABELS,
+        cs1_labels={code: _(label) for code, label in CS1_LABELS.items()},
         small_threshold=INSEE_SMALL_COUNT_CAUTION,
         flagged=flagged,
     )

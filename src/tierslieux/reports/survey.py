@@ -14,6 +14,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
+from tierslieux.i18n import format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.survey import SCORE_CRITERIA
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
@@ -59,7 +60,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _pct(value: float) -> str:
-    return "—" if math.isnan(value) else f"{100 * value:.0f}\u00a0%"
+    return "—" if math.isnan(value) else format_percent(value)
 
 
 def _typology_svg(typology: pd.DataFrame) -> str:
