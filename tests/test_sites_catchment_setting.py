@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from typer.testing import CliRunner
 
 from sites_helpers import read_rows
 from tierslieux.cli import app
 from tierslieux.config import Settings
-from tierslieux.pipeline.sites import SitesRequest, run_sites
+from tierslieux.pipeline.inputs import load_inputs
+from tierslieux.pipeline.sites import SitesRequest, choose_sites, run_sites
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,3 +52,15 @@ def test_use_case_takes_the_minutes_from_the_settings(tmp_path: Path) -> None:
     assert result.minutes == 25.0
     given = run_sites(settings, SitesRequest(territory="france", count=2, minutes=15, demo=True))
     assert given.minutes == 15.0
+
+
+def test_choose_sites_on_loaded_inputs_takes_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: choose_sites (the workspace API) must resolve minutes=None like run_sites.
+    monkeypatch.setenv("TIERSLIEUX_CATCHMENT_MINUTES", "25")
+    settings = Settings(offline=True, cache_dir=tmp_path / "cache")
+    request = SitesRequest(territory="dep:00", count=2, demo=True)
+    inputs = load_inputs(settings, request.files())
+    result = choose_sites(settings, inputs, request)
+    assert result.minutes == 25

@@ -876,6 +876,8 @@ def choose_sites(
     The files of other commands the request names (``structures.csv``, ``groups.csv``,
     ``respondents.csv``, a demand or candidates CSV) are still read.
     """
+    if request.minutes is None:
+        request = replace(request, minutes=settings.catchment_minutes)
     _check_request(request)
     report = _Reporter(progress)
     report("territoire", _("Lecture des communes et du territoire"))
