@@ -23,6 +23,7 @@ from tierslieux.model.structures import (
     BaseCommunityRule,
 )
 from tierslieux.model.territory import parse_territory
+from tierslieux.model.types import ProgressReporter
 from tierslieux.pipeline.inputs import (
     find_input,
     neighbours_note,
@@ -43,7 +44,7 @@ from tierslieux.sources.sirene import load_sirene
 
 if TYPE_CHECKING:
     from tierslieux.config import Settings
-    from tierslieux.model.types import Provenance
+    from tierslieux.model.types import ProgressCallback, Provenance
 
 
 # --------------------------------------------------------------------------------------
@@ -132,7 +133,9 @@ def _with_structure_columns(structures: pd.DataFrame) -> pd.DataFrame:
     return structures.assign(**missing) if missing else structures
 
 
-def run_communities(settings: Settings, request: CommunitiesRequest) -> Communities:  # noqa: PLR0915
+def run_communities(  # noqa: PLR0915
+    settings: Settings, request: CommunitiesRequest, *, progress: ProgressCallback | None = None
+) -> Communities:
     """Build the directory of potential base-community structures of a territory.
 
     Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
@@ -143,10 +146,16 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     and located; then, for each commune, the base community within ``minutes`` and its
     openness are computed (:func:`~tierslieux.analysis.communities.summarise_communities`,
     the definition shared with the site constraint).
+
+    ``progress`` receives :class:`~tierslieux.model.types.ProgressEvent` objects (phases
+    ``sources``, ``trajets``, ``registres``, ``fusion``, ``communautes``, with their
+    ``fraction``).
     """
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     check_definition(request.definition)
     territory = parse_territory(request.territory)
+    report = ProgressReporter(progress)
+    report("sources", _("Lecture des communes et des zonages"), 0.0)
     communes = resolve_communes(settings, request.communes)
     zonages = resolve_zonages(settings, request.zonages)
     listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
@@ -159,6 +168,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     notes: list[str] = []
     cache = settings.cache_dir / "structures"
     networks = _networks(request.reseaux, provenance)
+    report("trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.15)
     engine, engine_provenance = travel_engine(settings, request.travel_times)
     catchments = territory_catchments(
         engine,
@@ -175,6 +185,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     # Structures of the communes just outside count for the catchments that reach them.
     codes = [*codes, *outside]
 
+    report("registres", _("Lecture des registres (Sirene, RNA) et des lieux"), 0.3)
     etab = find_input(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
         units = find_input(settings, request.sirene_unites_legales, "sirene_unites_legales")
@@ -230,6 +241,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
         else pd.DataFrame(columns=list(STRUCTURE_COLUMNS))
     )
     # One row per structure listed by several sources (same SIREN, EPCI, park).
+    report("fusion", _("Fusion des doublons et localisation des structures"), 0.8)
     found = len(structures)
     structures = deduplicate_structures(structures)
     if found > len(structures):
@@ -255,6 +267,7 @@ def run_communities(settings: Settings, request: CommunitiesRequest) -> Communit
     structures["hors_territoire"] = ~structures["code_commune"].isin(set(territory_codes))
     rule = BaseCommunityRule(request.min_structures, request.min_members)
     groups = read_groups(request.groups) if request.groups is not None else None
+    report("communautes", _("Communautés-base de chaque commune"), 0.9)
     summary = summarise_communities(
         structures, catchments.pairs, territory_codes, rule=rule, groups=groups
     )

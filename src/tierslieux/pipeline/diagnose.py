@@ -29,6 +29,7 @@ from tierslieux.model.rurality import (
     rural_definition_note,
 )
 from tierslieux.model.territory import parse_territory
+from tierslieux.model.types import ProgressReporter
 from tierslieux.pipeline.inputs import (
     demo_files,
     demo_note,
@@ -54,7 +55,7 @@ from tierslieux.sources.zonages import Zonages, load_zonages
 
 if TYPE_CHECKING:
     from tierslieux.config import Settings
-    from tierslieux.model.types import Provenance
+    from tierslieux.model.types import ProgressCallback, Provenance
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ class Diagnosis:
     neighbour_communes: pd.DataFrame | None = None
 
 
-def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  # noqa: PLR0912, PLR0915
+def run_diagnosis(  # noqa: PLR0912, PLR0915
+    settings: Settings, request: DiagnoseRequest, *, progress: ProgressCallback | None = None
+) -> Diagnosis:
     """Run the territorial diagnostic of potential tiers-lieu users.
 
     Parameters
@@ -120,6 +123,9 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         Run settings (cache, data folder, thresholds, OSRM server...).
     request
         The territory and the input files.
+    progress
+        Receives :class:`~tierslieux.model.types.ProgressEvent` objects (phases
+        ``sources``, ``trajets``, ``indicateurs``, ``bassins``, with their ``fraction``).
 
     Returns
     -------
@@ -136,6 +142,8 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         raise SchemaError(_("Les seuils en minutes doivent être strictement positifs."))
     check_definition(request.definition)
     territory = parse_territory(request.territory)
+    report = ProgressReporter(progress)
+    report("sources", _("Lecture des communes et des zonages"), 0.0)
     notes: list[str] = []
     fictional = request.demo
     if request.demo:
@@ -166,6 +174,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         territory, communes.table, zonages.table if zonages else None, listed=listed
     )
     shares, shares_source = teleworkable_shares(request.teleworkable)
+    report("trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.2)
     engine, engine_provenance = travel_engine(settings, request.travel_times)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
     catchments = territory_catchments(
@@ -180,6 +189,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
     if request.neighbours:
         notes.append(neighbours_note(outside, minutes))
 
+    report("indicateurs", _("Indicateurs du recensement (domicile-travail)"), 0.4)
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=settings.cache_dir) as spill,
@@ -235,6 +245,7 @@ def run_diagnosis(settings: Settings, request: DiagnoseRequest) -> Diagnosis:  #
         ]
     ]
 
+    report("bassins", _("Totaux par bassin"), 0.9)
     catch = sum_over_catchments(indicators, catchments.pairs, columns=[*INDICATORS, *EXTRA_COLUMNS])
     catch = catch[catch["code"].isin(set(codes))].reset_index(drop=True)
     catch = catch.assign(
