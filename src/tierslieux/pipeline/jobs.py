@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import contextvars
 import enum
-import itertools
 import logging
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -337,8 +337,8 @@ class Job(Generic[T]):
                 )
             )
 
-    def progress(self, event: ProgressEvent) -> None:
-        """The progress callback handed to the use case: record, notify, then check."""
+    def _record(self, event: ProgressEvent) -> None:
+        """The progress callback handed to the use case: stop if asked, else record and notify."""
         self._check()
         with self._lock:
             self._event = event
@@ -422,7 +422,6 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tierslieux")
         self._jobs: dict[str, Job[Any]] = {}
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
 
     def submit(
         self,
@@ -445,12 +444,12 @@ class JobRunner:
         if limit is not None and limit <= 0:
             raise ValueError(limit)
         with self._lock:
-            job: Job[T] = Job(f"job-{next(self._ids)}", limit)
+            job: Job[T] = Job(uuid.uuid4().hex, limit)  # not guessable: a web route takes it
             self._jobs[job.id] = job
         extra = kwargs.pop("progress", None)
 
         def callback(event: ProgressEvent) -> None:
-            job.progress(event)
+            job._record(event)  # noqa: SLF001
             if extra is not None:
                 extra(event)
 
