@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import _thread
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -26,6 +31,7 @@ from tierslieux.pipeline.jobs import (
     JobRunner,
     JobStatus,
     JobTimedOutError,
+    run_cancellable,
 )
 from tierslieux.pipeline.sites import SitesRequest, run_sites
 
@@ -293,3 +299,76 @@ def test_cancel_stops_a_real_diagnosis(tmp_path: Path, runner: JobRunner) -> Non
     job.cancel()
     assert job.wait(60)
     assert job.status is JobStatus.CANCELLED
+
+
+def _interrupted(*, progress: ProgressCallback) -> str:
+    """Ctrl-C arrives (in the main thread) while the use case runs."""
+    progress(ProgressEvent("debut", "Début", 0.0))
+    _thread.interrupt_main()
+    for _ in range(500):
+        time.sleep(0.01)
+        progress(ProgressEvent("suite", "Suite", 0.0))
+    return "pas interrompu"
+
+
+def test_run_cancellable_gives_the_direct_result_and_errors() -> None:
+    assert run_cancellable(_steps, 3) == "fini"
+    with pytest.raises(InfeasibleError, match="Aucune combinaison"):
+        run_cancellable(_infeasible)
+    with pytest.raises(KeyError, match="latitude"):  # the exception itself, not wrapped
+        run_cancellable(_bug)
+
+
+def test_run_cancellable_stops_the_job_on_ctrl_c() -> None:
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        run_cancellable(_interrupted)
+    assert time.perf_counter() - started < 3  # the job stopped well before its 5 s
+
+
+_CTRL_C = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from tierslieux.analysis.optimise import solve_max_coverage
+    from tierslieux.pipeline.jobs import run_cancellable
+
+    rng = np.random.default_rng(1)
+    cover, weights = rng.random((200, 1000)) < 0.03, rng.random(1000)
+    said = []
+
+    def show(event):
+        if event.phase == "resolution" and len(said) < 2:
+            said.append(1)
+            if len(said) == 2:
+                print("RESOLUTION", flush=True)
+
+    def solve(*, progress):
+        return solve_max_coverage(
+            cover, weights, 15, method="exact", time_limit=60, progress=progress
+        )
+
+    try:
+        run_cancellable(solve, progress=show)
+        print("FINI", flush=True)
+    except KeyboardInterrupt:
+        print("INTERROMPU", flush=True)
+    """
+)
+
+
+def test_ctrl_c_during_the_exact_solver_stops_it() -> None:
+    """Before, the KeyboardInterrupt raised in HiGHS's callback was swallowed by HiGHS."""
+    child = subprocess.Popen(  # noqa: S603  (our own interpreter and script)
+        [sys.executable, "-c", _CTRL_C], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "RESOLUTION"
+        asked = time.perf_counter()
+        child.send_signal(signal.SIGINT)
+        out, _err = child.communicate(timeout=50)
+    finally:
+        child.kill()
+    assert out.strip() == "INTERROMPU"
+    assert time.perf_counter() - asked < 10

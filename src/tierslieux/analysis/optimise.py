@@ -752,11 +752,12 @@ class _Interrupted:
 
     An exception raised in a HiGHS callback is swallowed by the C++ side; the callback
     therefore asks HiGHS to stop (``event.interrupt()``) and the exception is raised
-    again once ``run`` has returned (a cancelled or timed-out job, say).
+    again once ``run`` has returned (a cancelled or timed-out job, say, or Ctrl-C: the
+    ``KeyboardInterrupt`` is raised in the callback, the only Python code running).
     """
 
     def __init__(self) -> None:
-        self.error: Exception | None = None
+        self.error: BaseException | None = None
 
     def reraise(self) -> None:
         if self.error is not None:
@@ -792,7 +793,7 @@ def _report_gaps(h: Any, progress: ProgressCallback) -> _Interrupted:  # noqa: A
                     gap=gap if math.isfinite(gap) else None,
                 )
             )
-        except Exception as error:  # noqa: BLE001  (kept and raised again after run)
+        except BaseException as error:  # noqa: BLE001  (raised again after run, Ctrl-C too)
             holder.error = error
             event.interrupt()
 

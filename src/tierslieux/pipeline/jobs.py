@@ -65,6 +65,7 @@ __all__ = [
     "JobRunner",
     "JobStatus",
     "JobTimedOutError",
+    "run_cancellable",
 ]
 
 log = logging.getLogger(__name__)
@@ -498,3 +499,32 @@ class JobRunner:
         tb: TracebackType | None,
     ) -> None:
         self.shutdown(wait=True, cancel=exc is not None)
+
+
+def run_cancellable(
+    fn: Callable[..., T],
+    /,
+    *args: Any,  # noqa: ANN401  (the use case's own arguments)
+    **kwargs: Any,  # noqa: ANN401
+) -> T:
+    """Run ``fn`` in a worker thread and wait for it, so that Ctrl-C stops it (for the CLI).
+
+    The calling (main) thread only waits: a ``KeyboardInterrupt`` reaches it at once,
+    even while HiGHS runs in C, which swallows exceptions raised in its callbacks. The
+    job is then cancelled, waited for until its next progress point, and the
+    ``KeyboardInterrupt`` raised again. The result or error is the direct call's: a
+    :class:`TierslieuxError` as is, an unexpected exception as itself (not wrapped).
+    """
+    with JobRunner(max_workers=1) as runner:
+        job = runner.submit(fn, *args, **kwargs)
+        try:
+            while not job.wait(0.2):  # short waits: a pending Ctrl-C is handled meanwhile
+                pass
+        except KeyboardInterrupt:
+            job.cancel()
+            job.wait()
+            raise
+        error = job.error
+        if isinstance(error, JobFailedError):
+            raise error.original
+        return job.get()
