@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import logging
 import signal
 import subprocess
 import sys
@@ -170,6 +171,32 @@ def test_an_unexpected_exception_is_recorded_not_lost(runner: JobRunner) -> None
     assert "KeyError" in str(job.error)
     assert job.traceback is not None
     assert "KeyError" in job.traceback
+
+
+def test_an_unexpected_exception_is_logged_unless_the_caller_reports_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="tierslieux.pipeline.jobs"):
+        with JobRunner(max_workers=1) as pool:
+            assert pool.submit(_bug).wait(10)
+        assert any(r.exc_info for r in caplog.records)
+        caplog.clear()
+        with pytest.raises(KeyError):
+            run_cancellable(_bug)
+        assert not caplog.records
+
+
+def _exit(*, progress: ProgressCallback) -> None:
+    progress(ProgressEvent("x", "x", 0.0))
+    raise SystemExit(3)
+
+
+def test_a_system_exit_in_a_job_still_finishes_it(runner: JobRunner) -> None:
+    job = runner.submit(_exit)
+    assert job.wait(10)
+    assert job.status is JobStatus.FAILED
+    assert isinstance(job.error, JobFailedError)
+    assert isinstance(job.error.original, SystemExit)
 
 
 def test_a_failing_listener_does_not_stop_the_job(runner: JobRunner) -> None:

@@ -174,8 +174,9 @@ JobListener = Callable[[JobProgress], None]
 class Job(Generic[T]):
     """One computation handed to a :class:`JobRunner`; every method is thread-safe."""
 
-    def __init__(self, job_id: str, time_limit: float | None) -> None:
+    def __init__(self, job_id: str, time_limit: float | None, *, log_errors: bool = True) -> None:
         self.id = job_id
+        self._log_errors = log_errors
         #: Seconds the job may run (from its start, not its submission), or None.
         self.time_limit = time_limit
         self._lock = threading.Lock()
@@ -369,20 +370,27 @@ class Job(Generic[T]):
             self._finish(status, error=error)
         except TierslieuxError as error:
             self._finish(JobStatus.FAILED, error=error)
-        except Exception as error:
-            log.exception("Job %s failed unexpectedly", self.id)
-            wrapped = JobFailedError(
-                _(
-                    "Erreur inattendue pendant le calcul ({kind}) : {detail}",
-                    kind=type(error).__name__,
-                    detail=error,
-                ),
-                error,
-            )
-            wrapped.__cause__ = error
-            self._finish(JobStatus.FAILED, error=wrapped, trace=traceback.format_exc())
+        except Exception as error:  # noqa: BLE001  (kept in the job, never lost)
+            self._unexpected(error)
+        except BaseException as error:  # SystemExit...: recorded, then left to the pool
+            self._unexpected(error)
+            raise
         else:
             self._finish(JobStatus.DONE, result=value)
+
+    def _unexpected(self, error: BaseException) -> None:
+        if self._log_errors:
+            log.error("Job %s failed unexpectedly", self.id, exc_info=error)
+        wrapped = JobFailedError(
+            _(
+                "Erreur inattendue pendant le calcul ({kind}) : {detail}",
+                kind=type(error).__name__,
+                detail=error,
+            ),
+            error,
+        )
+        wrapped.__cause__ = error
+        self._finish(JobStatus.FAILED, error=wrapped, trace=traceback.format_exc())
 
     def _finish(
         self,
@@ -417,12 +425,18 @@ class JobRunner:
         Jobs run at the same time; the others wait in the queue (status ``queued``).
     time_limit
         Default time limit of every job, in seconds (None: no limit).
+    log_errors
+        Log unexpected exceptions of jobs with their traceback (logger
+        ``tierslieux.pipeline.jobs``, level ERROR); they are kept in the job either way.
     """
 
-    def __init__(self, max_workers: int = 2, *, time_limit: float | None = None) -> None:
+    def __init__(
+        self, max_workers: int = 2, *, time_limit: float | None = None, log_errors: bool = True
+    ) -> None:
         if max_workers < 1:
             raise ValueError(max_workers)
         self.time_limit = time_limit
+        self.log_errors = log_errors
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tierslieux")
         self._jobs: dict[str, Job[Any]] = {}
         self._lock = threading.Lock()
@@ -448,7 +462,9 @@ class JobRunner:
         if limit is not None and limit <= 0:
             raise ValueError(limit)
         with self._lock:
-            job: Job[T] = Job(uuid.uuid4().hex, limit)  # not guessable: a web route takes it
+            job: Job[T] = Job(
+                uuid.uuid4().hex, limit, log_errors=self.log_errors
+            )  # not guessable: a web route takes it
             self._jobs[job.id] = job
         extra = kwargs.pop("progress", None)
 
@@ -515,7 +531,7 @@ def run_cancellable(
     ``KeyboardInterrupt`` raised again. The result or error is the direct call's: a
     :class:`TierslieuxError` as is, an unexpected exception as itself (not wrapped).
     """
-    with JobRunner(max_workers=1) as runner:
+    with JobRunner(max_workers=1, log_errors=False) as runner:  # the caller reports them
         job = runner.submit(fn, *args, **kwargs)
         try:
             while not job.wait(0.2):  # short waits: a pending Ctrl-C is handled meanwhile
