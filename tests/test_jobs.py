@@ -75,6 +75,10 @@ def test_progress_events_in_order_with_increasing_fractions(runner: JobRunner) -
     assert updates[-1].status is JobStatus.DONE
     assert updates[-1].fraction == 1.0
     assert job.snapshot().fraction == 1.0
+    elapsed = job.snapshot().elapsed
+    assert elapsed > 0
+    time.sleep(0.05)
+    assert job.snapshot().elapsed == elapsed  # frozen once finished
 
 
 def test_submit_returns_at_once_and_the_caller_is_not_blocked(runner: JobRunner) -> None:

@@ -146,7 +146,7 @@ class JobProgress:
     phase, message
         Code and French label of the current step (``None`` before the first one).
     elapsed
-        Seconds since the job started running (0 while queued).
+        Seconds since the job started running (0 while queued), until it finished.
     gap
         The solver's current proven gap, while it runs.
     step, total
@@ -187,6 +187,7 @@ class Job(Generic[T]):
         self._events: list[ProgressEvent] = []
         self._listeners: list[JobListener] = []
         self._started: float | None = None
+        self._ended: float | None = None
         self._cancel_requested = False
         self._result: T | None = None
         self._error: TierslieuxError | None = None
@@ -238,7 +239,8 @@ class Job(Generic[T]):
 
     def _snapshot(self) -> JobProgress:
         event = self._event
-        elapsed = 0.0 if self._started is None else time.perf_counter() - self._started
+        end = self._ended if self._ended is not None else time.perf_counter()
+        elapsed = 0.0 if self._started is None else end - self._started
         return JobProgress(
             job_id=self.id,
             status=self._status,
@@ -404,6 +406,7 @@ class Job(Generic[T]):
             if self._status.finished:
                 return
             self._status = status
+            self._ended = time.perf_counter()
             self._result = result
             self._error = error
             self._traceback = trace
