@@ -123,7 +123,7 @@ def test_run_diagnosis_accepts_a_progress_callback(settings: Settings) -> None:
         DiagnoseRequest(territory="dep:00", demo=True),
         progress=lambda e: events.append(e.phase),
     )
-    assert "recensement" in events
+    assert "indicateurs" in events
 
 
 def test_workspace_manifest_gives_provenance_and_checksums(demo_workspace: Workspace) -> None:

@@ -25,14 +25,13 @@ for plain coverage (Nemhauser, Wolsey & Fisher 1978) and the total coverable dem
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
+import logging
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -704,7 +703,6 @@ def _run_highs(  # noqa: PLR0915  (one HiGHS model, filled field by field)
         + [highspy.HighsVarType.kInteger] * nz
     )
     h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)  # noqa: FBT003
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", 0)
@@ -719,9 +717,10 @@ def _run_highs(  # noqa: PLR0915  (one HiGHS model, filled field by field)
         solution.col_value = vector.tolist()
         solution.value_valid = True
         h.setSolution(solution)
-    if progress is not None:
-        _report_gaps(h, progress)
+    interrupted = _report_gaps(h, progress) if progress is not None else None
     h.run()
+    if interrupted is not None:
+        interrupted.reraise()
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         raise InfeasibleError(
@@ -741,49 +740,104 @@ def _run_highs(  # noqa: PLR0915  (one HiGHS model, filled field by field)
 #: Least seconds between two progress reports of the solver.
 PROGRESS_SECONDS = 0.5
 
+#: Logger receiving HiGHS's own log lines (level DEBUG). HiGHS never writes to the
+#: console: its log is captured through its logging callback, and only when this logger
+#: is enabled for DEBUG when the instance is built (``logging.getLogger(
+#: "tierslieux.highs").setLevel(logging.DEBUG)``), so that it costs nothing otherwise.
+HIGHS_LOG = logging.getLogger("tierslieux.highs")
 
-def _report_gaps(h: Any, progress: ProgressCallback) -> None:  # noqa: ANN401
-    """Subscribe ``progress`` to HiGHS's MIP interrupt callback, throttled."""
+
+class _Interrupted:
+    """The first exception raised by a progress callback inside HiGHS, kept for later.
+
+    An exception raised in a HiGHS callback is swallowed by the C++ side; the callback
+    therefore asks HiGHS to stop (``event.interrupt()``) and the exception is raised
+    again once ``run`` has returned (a cancelled or timed-out job, say, or Ctrl-C: the
+    ``KeyboardInterrupt`` is raised in the callback, the only Python code running).
+    """
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def reraise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def _report_gaps(h: Any, progress: ProgressCallback) -> _Interrupted:  # noqa: ANN401
+    """Subscribe ``progress`` to HiGHS's MIP interrupt callback, throttled.
+
+    When ``progress`` raises, the solver is interrupted and the returned holder keeps
+    the exception for :meth:`_Interrupted.reraise` after ``h.run()``.
+    """
     started = time.perf_counter()
     last = [-PROGRESS_SECONDS]
+    holder = _Interrupted()
 
     def on_event(event: Any) -> None:  # noqa: ANN401  (highspy event, untyped)
+        if holder.error is not None:
+            event.interrupt()
+            return
         now = time.perf_counter() - started
         if now - last[0] < PROGRESS_SECONDS:
             return
         last[0] = now
         data = event.data_out
         gap = float(data.mip_gap)
-        progress(
-            ProgressEvent(
-                "resolution",
-                _("Résolution exacte (HiGHS)"),
-                now,
-                gap=gap if math.isfinite(gap) else None,
+        try:
+            progress(
+                ProgressEvent(
+                    "resolution",
+                    _("Résolution exacte (HiGHS)"),
+                    now,
+                    gap=gap if math.isfinite(gap) else None,
+                )
             )
-        )
+        except BaseException as error:  # noqa: BLE001  (raised again after run, Ctrl-C too)
+            holder.error = error
+            event.interrupt()
 
     h.cbMipInterrupt.subscribe(on_event)
+    return holder
+
+
+@functools.cache
+def _quiet_class(highspy: Any) -> Any:  # noqa: ANN401  (untyped extension module)
+    """A ``highspy.Highs`` subclass whose instances never write to the console.
+
+    HiGHS writes its copyright banner when the callbacks are first wired, which
+    ``Highs.__init__`` does through ``enableCallbacks``: console logging is switched off
+    just before, so nothing reaches standard output (no file descriptor is touched, which
+    would be unsafe with several threads).
+    """
+
+    class QuietHighs(highspy.Highs):  # type: ignore[misc]
+        def enableCallbacks(self) -> None:  # noqa: N802  (highspy's name)
+            self.setOptionValue("log_to_console", False)  # noqa: FBT003
+            super().enableCallbacks()
+
+    return QuietHighs
+
+
+def _forward_log(event: Any) -> None:  # noqa: ANN401  (highspy event, untyped)
+    """Send one message of HiGHS's logging callback to :data:`HIGHS_LOG`."""
+    for line in str(event.message).splitlines():
+        if line.strip():
+            HIGHS_LOG.debug("%s", line.rstrip())
 
 
 def _new_highs(highspy: Any) -> Any:  # noqa: ANN401  (untyped extension module)
-    """Build a HiGHS instance without its banner on standard output.
+    """Build a HiGHS instance that writes nothing to standard output or error.
 
-    HiGHS prints a copyright banner from C++ when the first instance of a process is
-    built, before any option can be set; it would corrupt the command's output, so the
-    file descriptor is pointed at the null device meanwhile.
+    Its log goes to :data:`HIGHS_LOG` when that logger is enabled for DEBUG, nowhere
+    otherwise. Safe to call from several threads at once.
     """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with Path(os.devnull).open("w", encoding="utf-8") as null:
-            os.dup2(null.fileno(), 1)
-            try:
-                return highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-    finally:
-        os.close(saved)
+    h = _quiet_class(highspy)()
+    if HIGHS_LOG.isEnabledFor(logging.DEBUG):
+        h.cbLogging.subscribe(_forward_log)
+    else:
+        h.setOptionValue("output_flag", False)  # noqa: FBT003
+    return h
 
 
 # --------------------------------------------------------------------------------------

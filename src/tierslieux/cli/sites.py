@@ -213,6 +213,7 @@ def sites(
     debug: DebugOpt = False,  # noqa: ARG001  (read by guarded)
 ) -> None:
     """Choisir des sites d'expérimentation (couverture maximale, communautés-base)."""
+    from tierslieux.pipeline.jobs import run_cancellable  # noqa: PLC0415  (Ctrl-C in HiGHS)
     from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
     from tierslieux.reports.sites import write_sites  # noqa: PLC0415
 
@@ -260,7 +261,7 @@ def sites(
         def show(event: ProgressEvent) -> None:
             status.update(escape(_progress_text(event)))
 
-        result = run_sites(settings, request, progress=show)
+        result = run_cancellable(run_sites, settings, request, progress=show)
         status.update(escape(_("Écriture des fichiers…")))
         files = write_sites(result, out)
     for note in result.notes:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeAlias
 
-__all__ = ["ProgressCallback", "ProgressEvent", "Provenance"]
+__all__ = ["ProgressCallback", "ProgressEvent", "ProgressReporter", "Provenance"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class ProgressEvent:
         Current proven optimality gap of the solver (0-1), when known.
     step, total
         Position in a series of similar steps (alternative 3 of 10), when relevant.
+    fraction
+        Share of the whole computation done when the step starts (0-1), when the use
+        case can estimate it; a job runner shows it as a progress bar.
     """
 
     phase: str
@@ -34,10 +38,40 @@ class ProgressEvent:
     gap: float | None = None
     step: int | None = None
     total: int | None = None
+    fraction: float | None = None
 
 
-#: A function receiving progress events; it must return quickly and never raise.
+#: A function receiving progress events; it must return quickly. It may raise to stop
+#: the computation (a job runner raises when the job is cancelled or out of time): the
+#: exception then propagates out of the use case, through the solver if it is running.
 ProgressCallback: TypeAlias = Callable[[ProgressEvent], None]
+
+
+class ProgressReporter:
+    """Progress events of one run, timed from its start (nothing happens without a callback).
+
+    ``report = ProgressReporter(progress)`` then ``report("phase", _("Message"), 0.4)``.
+    """
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.started = time.perf_counter()
+
+    def __call__(
+        self,
+        phase: str,
+        message: str,
+        fraction: float | None = None,
+        *,
+        step: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        """Send one event (phase code, French message, share done) to the callback."""
+        if self.callback is not None:
+            elapsed = time.perf_counter() - self.started
+            self.callback(
+                ProgressEvent(phase, message, elapsed, step=step, total=total, fraction=fraction)
+            )
 
 
 @dataclass(frozen=True)

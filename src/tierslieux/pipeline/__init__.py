@@ -13,7 +13,9 @@ they always show the same numbers.  One module per capability:
 - :mod:`~tierslieux.pipeline.sites`: experimentation sites;
 - :mod:`~tierslieux.pipeline.survey`: the questionnaire (answers, analysis, RGPD);
 - :mod:`~tierslieux.pipeline.contacts`: the contact follow-up store;
-- :mod:`~tierslieux.pipeline.datasets`: the catalogue of official datasets.
+- :mod:`~tierslieux.pipeline.datasets`: the catalogue of official datasets;
+- :mod:`~tierslieux.pipeline.jobs`: long computations in the background (progress,
+  cancellation, time limit).
 
 The names below are the Python API; import them from ``tierslieux.pipeline``.
 """
@@ -42,6 +44,7 @@ from tierslieux.pipeline.inputs import (
     synthesise_mobpro_for,
     synthetic_note,
 )
+from tierslieux.pipeline.jobs import Job, JobRunner, JobStatus, run_cancellable
 from tierslieux.pipeline.sites import (
     Co2Estimate,
     SitesRequest,
@@ -67,6 +70,9 @@ __all__ = [
     "DiagnoseRequest",
     "Diagnosis",
     "InputFiles",
+    "Job",
+    "JobRunner",
+    "JobStatus",
     "LoadedInputs",
     "MobproInput",
     "SitesRequest",
@@ -89,6 +95,7 @@ __all__ = [
     "load_inputs",
     "resolve_communes",
     "resolve_densite",
+    "run_cancellable",
     "run_communities",
     "run_diagnosis",
     "run_sites",

@@ -21,7 +21,7 @@ from tierslieux.model.structures import (
     BaseCommunityRule,
 )
 from tierslieux.model.territory import parse_territory
-from tierslieux.model.types import ProgressEvent
+from tierslieux.model.types import ProgressReporter
 from tierslieux.pipeline.inputs import (
     InputFiles,
     LoadedInputs,
@@ -147,18 +147,12 @@ def run_communities(
     check_definition(request.definition)
     parse_territory(request.territory)
     if inputs is None:
-        _report(progress, "donnees", _("Lecture des communes et des zonages"))
+        ProgressReporter(progress)("sources", _("Lecture des communes et des zonages"), 0.0)
         files = InputFiles(
             communes=request.communes, zonages=request.zonages, travel_times=request.travel_times
         )
         inputs = load_inputs(settings, files, mobpro=False)
     return build_communities(settings, inputs, request, progress=progress)
-
-
-def _report(progress: ProgressCallback | None, phase: str, message: str) -> None:
-    """Send one progress event, when someone listens."""
-    if progress is not None:
-        progress(ProgressEvent(phase, message, 0.0))
 
 
 @dataclass
@@ -289,12 +283,14 @@ def build_communities(
     the definition shared with the site constraint).  The registries are read here,
     limited to the communes the catchments reach (known only once they are computed).
     """
+    report = ProgressReporter(progress)
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     check_definition(request.definition)
     codes, label = territory_codes(inputs, request.territory)
     table = inputs.communes.table
     gathered = _Gathered(provenance=[inputs.communes.provenance])
     networks = _networks(request.reseaux, gathered.provenance)
+    report("trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.15)
     catchments = territory_catchments(
         inputs.engine,
         table[["code", "latitude", "longitude"]].dropna(),
@@ -306,16 +302,18 @@ def build_communities(
     outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
     if request.neighbours:
         gathered.notes.append(neighbours_note(outside, minutes))
-    _report(progress, "structures", _("Lecture des registres de structures"))
+    report("registres", _("Lecture des registres (Sirene, RNA) et des lieux"), 0.3)
     # Structures of the communes just outside count for the catchments that reach them.
     reached = [*codes, *outside]
     _registries(settings, request, reached, networks, gathered)
     _places_and_actors(settings, inputs, request, reached, gathered)
+    report("fusion", _("Fusion des doublons et localisation des structures"), 0.8)
     structures = _located_structures(gathered.frames, table, gathered.notes)
     gathered.provenance.extend(inputs.engine_provenance)
     structures["hors_territoire"] = ~structures["code_commune"].isin(set(codes))
     rule = BaseCommunityRule(request.min_structures, request.min_members)
     groups = read_groups(request.groups) if request.groups is not None else None
+    report("communautes", _("Communautés-base de chaque commune"), 0.9)
     summary = summarise_communities(structures, catchments.pairs, codes, rule=rule, groups=groups)
     summary.insert(1, "nom", table.set_index("code")["nom"].reindex(summary["code"]).to_numpy())
     summary.insert(2, "diametre_minutes", catchments.diameters.reindex(summary["code"]).to_numpy())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from tierslieux.model.rurality import (
     rural_definition_note,
 )
 from tierslieux.model.territory import parse_territory
-from tierslieux.model.types import ProgressEvent
+from tierslieux.model.types import ProgressReporter
 from tierslieux.pipeline.inputs import (
     InputFiles,
     LoadedInputs,
@@ -160,15 +159,9 @@ def run_diagnosis(
     _thresholds(settings, request)
     parse_territory(request.territory)
     if inputs is None:
-        _report(progress, "donnees", _("Lecture des données"), time.perf_counter())
+        ProgressReporter(progress)("sources", _("Lecture des communes et des zonages"), 0.0)
         inputs = load_inputs(settings, request.files(), download_zonages=True)
     return diagnose(settings, inputs, request, progress=progress)
-
-
-def _report(progress: ProgressCallback | None, phase: str, message: str, started: float) -> None:
-    """Send one progress event, when someone listens."""
-    if progress is not None:
-        progress(ProgressEvent(phase, message, time.perf_counter() - started))
 
 
 @dataclass(frozen=True)
@@ -189,6 +182,7 @@ def _count(
     request: DiagnoseRequest,
     codes: list[str],
     minutes: tuple[float, float],
+    report: ProgressReporter,
 ) -> _Counted:
     """Catchments, then the census indicators of their communes (DuckDB)."""
     if inputs.mobpro is None:
@@ -204,6 +198,7 @@ def _count(
         neighbours=request.neighbours,
     )
     outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    report("indicateurs", _("Indicateurs du recensement (domicile-travail)"), 0.4)
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=settings.cache_dir) as spill,
@@ -309,11 +304,11 @@ def diagnose(
     ``inputs``; the request's file paths are ignored (its thresholds, definition,
     rural focus and teleworkable table are used).
     """
-    started = time.perf_counter()
+    report = ProgressReporter(progress)
     minutes, long_minutes = _thresholds(settings, request)
     codes, label = territory_codes(inputs, request.territory)
-    _report(progress, "recensement", _("Calcul des indicateurs du recensement"), started)
-    counted = _count(settings, inputs, request, codes, (minutes, long_minutes))
+    report("trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.2)
+    counted = _count(settings, inputs, request, codes, (minutes, long_minutes), report)
     notes = _notes(inputs, counted, request)
     result, rural_definition = _commune_rows(inputs, counted, request)
     notes.append(rural_definition_note(rural_definition))
@@ -328,6 +323,7 @@ def diagnose(
         notes.insert(0, synthetic_note())
     shares, shares_source = teleworkable_shares(request.teleworkable)
     mobpro = counted.mobpro
+    report("bassins", _("Totaux par bassin"), 0.9)
     return Diagnosis(
         territory_label=label,
         communes=result,
