@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +13,11 @@ import pytest
 from sites_helpers import write_cget
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError
+from tierslieux.pipeline import _sites_inputs as sites_inputs_module
 from tierslieux.pipeline import communities as communities_module
 from tierslieux.pipeline import demo_files
 from tierslieux.pipeline import inputs as inputs_module
+from tierslieux.pipeline import sites as sites_module
 from tierslieux.pipeline.communities import (
     Communities,
     CommunitiesRequest,
@@ -26,6 +29,13 @@ from tierslieux.pipeline.communities import (
 )
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose, run_diagnosis
 from tierslieux.pipeline.inputs import InputFiles, load_inputs, load_teleworkable
+from tierslieux.pipeline.sites import (
+    SiteFiles,
+    SitesRequest,
+    choose_sites,
+    load_site_files,
+    run_sites,
+)
 
 #: Every reader the communities use case calls (forbidden once the registries are loaded).
 COMMUNITY_LOADERS = (
@@ -42,6 +52,15 @@ COMMUNITY_LOADERS = (
     "find_input",
     "load_inputs",
     "territory_codes",
+)
+#: The readers of the other commands' files in the sites use case.
+SITE_READERS = (
+    "read_structures_table",
+    "read_groups",
+    "read_respondents",
+    "read_csv_strings",
+    "load_candidate_places",
+    "load_inputs",
 )
 INPUT_LOADERS = ("load_communes", "load_zonages", "open_mobpro", "load_densite", "read_csv_strings")
 
@@ -208,3 +227,49 @@ def test_diagnose_without_loaded_shares_reads_the_request_table(
         diagnose(settings, inputs, DiagnoseRequest(territory="dep:00", teleworkable=table))
     reference = diagnose(settings, inputs, DiagnoseRequest(territory="dep:00"))
     assert reference.teleworkable_shares == load_teleworkable(None).shares
+
+
+def _site_files(folder: Path) -> dict[str, Path]:
+    """Structures, groups, respondents, demand and candidate places of the demo."""
+    folder.mkdir()
+    texts = {
+        "structures": "identifiant,nom,categorie,themes,code_commune\n"
+        "S1,Coop Démo,cae,ess_cooperation,00108\nS2,Asso Démo,association_vie_quotidienne,"
+        "vie:garde,00102\n",
+        "groups": "groupe,theme,membres,communes\n4,vie:garde,3,00101\n",
+        "respondents": "repondant,commune,jours_par_semaine\n1,00101,2\n2,00102,3\n3,,1\n",
+        "demand": "code,demand\n00101,100\n00102,80\n00108,150\n00103,50\n",
+        "candidates": "identifiant,nom,code_commune\nA,Mairie,00101\nB,Gare,00108\nC,Salle,00102\n",
+    }
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = folder / f"{name}.csv"
+        paths[name].write_text(text, encoding="utf-8")
+    return paths
+
+
+@pytest.mark.parametrize("objective", ["couverture", "co2"])
+def test_choose_sites_reads_no_other_command_file_once_loaded(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, objective: str
+) -> None:
+    paths = _site_files(tmp_path / "files")
+    request = SitesRequest(territory="dep:00", count=2, minutes=20, demo=True, objective=objective)
+    request = replace(request, **paths)  # type: ignore[arg-type]
+    expected = run_sites(settings, request)
+    inputs = load_inputs(settings, request.files(), mobpro=False)
+    files = load_site_files(request)
+    assert isinstance(files, SiteFiles)
+    assert files.groups is not None
+    assert len(files.groups) == 1
+    shutil.rmtree(tmp_path / "files")
+    forbid_reading(monkeypatch, sites_module, SITE_READERS)
+    for name in ("read_groups", "read_respondents"):
+        monkeypatch.setattr(sites_inputs_module, name, _refuse)
+    result = choose_sites(settings, inputs, request, files=files)
+    assert [s.index for s in result.result.sites] == [s.index for s in expected.result.sites]
+    assert result.result.objective == pytest.approx(expected.result.objective)
+    for name in ("sites", "coverage", "alternatives", "sensitivity", "communes"):
+        pd.testing.assert_frame_equal(getattr(result, name), getattr(expected, name))
+    assert result.notes == expected.notes
+    assert set(result.sites["code"]) <= {"A", "B", "C", "00101"}
+    assert "structures_communaute" in result.sites.columns  # the structures were used
