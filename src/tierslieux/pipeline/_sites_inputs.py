@@ -25,13 +25,15 @@ from tierslieux.model.structures import (
     DEFAULT_MIN_STRUCTURES,
     BaseCommunityRule,
 )
-from tierslieux.pipeline.readers import read_groups, read_respondents, read_structures_table
-from tierslieux.sources.candidates import load_candidate_places
+from tierslieux.pipeline.readers import read_groups, read_respondents
 from tierslieux.sources.groups import GROUP_COLUMNS, line_error
 from tierslieux.sources.places import raise_problems
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from tierslieux.model.structures import QuestionnaireGroup
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -39,6 +41,7 @@ __all__ = [
     "NO_COMMUNITY_NOTE",
     "Candidates",
     "CommunityRule",
+    "SiteFiles",
     "SiteSet",
     "base_communities",
     "locate_places",
@@ -49,11 +52,36 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class CommunityRule:
-    """Where the base communities come from, and the one definition's thresholds."""
+class SiteFiles:
+    """The other commands' files a site selection uses, read once (``None``: not given).
 
-    structures: Path | None = None
-    groups: Path | None = None
+    Attributes
+    ----------
+    structures
+        ``structures.csv`` of ``tierslieux communities`` (four steps only, merged).
+    groups
+        Questionnaire groups of ``groups.csv``.
+    respondents
+        ``respondents.csv`` of ``tierslieux survey analyse`` (column ``commune`` checked).
+    demand
+        The demand CSV (``code,demand[,km]``), as strings (checked when used).
+    candidates
+        The candidate places, as read (located in their commune when used).
+    """
+
+    structures: pd.DataFrame | None = None
+    groups: tuple[QuestionnaireGroup, ...] | None = None
+    respondents: pd.DataFrame | None = None
+    demand: pd.DataFrame | None = None
+    candidates: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class CommunityRule:
+    """The loaded base communities' inputs, and the one definition's thresholds."""
+
+    structures: pd.DataFrame | None = None
+    groups: Sequence[QuestionnaireGroup] | None = None
     min_structures: int = DEFAULT_MIN_STRUCTURES
     min_members: int = DEFAULT_MIN_MEMBERS
 
@@ -84,11 +112,11 @@ def base_communities(
     if rule.structures is None and rule.groups is None:
         return Candidates(None, None, None), [NO_COMMUNITY_NOTE()]
     structures = (
-        read_structures_table(rule.structures)
+        rule.structures
         if rule.structures is not None
         else pd.DataFrame(columns=["identifiant", "nom", "categorie", "themes", "code_commune"])
     )
-    groups = read_groups(rule.groups) if rule.groups is not None else None
+    groups = rule.groups
     reach = communities_in_reach(
         structures,
         pairs,
@@ -141,13 +169,15 @@ def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
     )
 
 
-def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> np.ndarray:
+def respondents_per_commune(
+    frame: pd.DataFrame, path: Path, codes: list[str], notes: list[str]
+) -> np.ndarray:
     """One unit of demand per questionnaire respondent, in their commune of residence.
 
-    ``path`` is the ``respondents.csv`` of ``tierslieux survey analyse`` (column
-    ``commune``); respondents outside ``codes`` are counted in a note and ignored.
+    ``frame`` is the ``respondents.csv`` of ``tierslieux survey analyse`` read from
+    ``path`` (column ``commune``); respondents outside ``codes`` are counted in a note
+    and ignored.
     """
-    frame = read_respondents(path)
     communes = frame["commune"].fillna("").str.strip()
     bad = [(line, c) for line, c in enumerate(communes, start=2) if c and not is_commune_code(c)]
     if bad:
@@ -176,9 +206,11 @@ def respondents_per_commune(path: Path, codes: list[str], notes: list[str]) -> n
 MAX_PLACE_DISTANCE_KM = 30.0
 
 
-def locate_places(path: Path, points: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Read the candidate places and give each its commune and coordinates."""
-    places = load_candidate_places(path)
+def locate_places(
+    read: pd.DataFrame, path: Path, points: pd.DataFrame, notes: list[str]
+) -> pd.DataFrame:
+    """Give each candidate place (``read`` from ``path``) its commune and coordinates."""
+    places = read.copy()
     centres = points.set_index("code")[["latitude", "longitude"]]
     problems: list[str] = []
     given = places["code_commune"].notna()

@@ -7,10 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tierslieux.analysis.catchment import (
-    check_definition,
-)
-from tierslieux.analysis.classify import classify, load_rules, network_lines_found
+from tierslieux.analysis.catchment import Catchments, check_definition
+from tierslieux.analysis.classify import Rules, classify, load_rules, network_lines_found
 from tierslieux.analysis.communities import summarise_communities
 from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.i18n import gettext as _
@@ -19,6 +17,7 @@ from tierslieux.model.structures import (
     DEFAULT_MIN_STRUCTURES,
     STRUCTURE_COLUMNS,
     BaseCommunityRule,
+    QuestionnaireGroup,
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import ProgressReporter
@@ -95,15 +94,6 @@ class Communities:
     neighbours: tuple[str, ...] = ()
 
 
-def _networks(path: Path | None, provenance: list[Provenance]) -> pd.DataFrame | None:
-    """Read the optional network list (``--reseaux``), recording its provenance."""
-    if path is None:
-        return None
-    networks, prov = load_networks(path)
-    provenance.append(prov)
-    return networks
-
-
 def _network_notes(networks: pd.DataFrame | None, frames: list[pd.DataFrame]) -> list[str]:
     """Say how many listed network members were found among the classified rows."""
     if networks is None:
@@ -140,8 +130,10 @@ def run_communities(
 ) -> Communities:
     """Build the directory of potential base-community structures of a territory.
 
-    Loads the communes, zonings and travel-time engine once (unless ``inputs`` are
-    given, from a workspace for instance), then :func:`build_communities`.
+    The steps, each callable alone: load the communes, zonings and travel-time engine
+    (unless ``inputs`` are given, from a workspace for instance), compute the reach
+    (:func:`communities_reach`), read the registries it needs (:func:`load_registries`),
+    then compute the directory (:func:`build_communities`, no file read).
     ``progress`` receives :class:`~tierslieux.model.types.ProgressEvent` objects.
     """
     check_definition(request.definition)
@@ -152,65 +144,232 @@ def run_communities(
             communes=request.communes, zonages=request.zonages, travel_times=request.travel_times
         )
         inputs = load_inputs(settings, files, mobpro=False)
-    return build_communities(settings, inputs, request, progress=progress)
+    reach = communities_reach(settings, inputs, request, progress=progress)
+    registries = load_registries(settings, inputs, request, reach, progress=progress)
+    return build_communities(settings, inputs, request, registries, progress=progress)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The territory's communes, their catchments and the outside communes they reach.
+
+    Attributes
+    ----------
+    codes, label
+        The territory's commune codes and its label.
+    minutes
+        Catchment threshold N.
+    catchments
+        Catchments centred on the territory's communes.
+    outside
+        Communes outside the territory within the catchments (sorted codes).
+    """
+
+    codes: tuple[str, ...]
+    label: str
+    minutes: float
+    catchments: Catchments
+    outside: tuple[str, ...] = ()
+
+    @property
+    def communes(self) -> list[str]:
+        """Communes whose structures count: the territory's, then the outside ones."""
+        return [*self.codes, *self.outside]
+
+
+def communities_reach(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: CommunitiesRequest,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Reach:
+    """Territory codes, catchments of ``minutes`` and outside communes (computed only)."""
+    minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
+    check_definition(request.definition)
+    codes, label = territory_codes(inputs, request.territory)
+    ProgressReporter(progress)(
+        "trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.15
+    )
+    catchments = territory_catchments(
+        inputs.engine,
+        inputs.communes.table[["code", "latitude", "longitude"]].dropna(),
+        codes,
+        minutes,
+        definition=request.definition,
+        neighbours=request.neighbours,
+    )
+    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
+    return Reach(tuple(codes), label, minutes, catchments, tuple(outside))
+
+
+@dataclass(frozen=True)
+class LoadedRegistries:
+    """Every file the directory reads, limited to the communes ``reach`` reaches.
+
+    Attributes
+    ----------
+    reach
+        The reach the files were read for.
+    rules
+        The classification rules table (the package's, with the user's changes).
+    sirene, rna
+        Canonical rows of Sirene and of the RNA, not yet classified (``None`` when absent).
+    places
+        Existing places (tiers-lieux, stations, digital mediation), in this order.
+    actors
+        The user's actors, then the regional natural parks.
+    networks
+        The optional list of known network members.
+    groups
+        The questionnaire groups of ``groups.csv``, when given.
+    provenance, notes
+        Where each file comes from, and what the reading says (a missing registry...).
+    """
+
+    reach: Reach
+    rules: Rules
+    sirene: pd.DataFrame | None = None
+    rna: pd.DataFrame | None = None
+    places: tuple[pd.DataFrame, ...] = ()
+    actors: tuple[pd.DataFrame, ...] = ()
+    networks: pd.DataFrame | None = None
+    groups: tuple[QuestionnaireGroup, ...] | None = None
+    provenance: tuple[Provenance, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
-class _Gathered:
-    """Structure rows of every source, with their provenance and notes."""
+class _Read:
+    """Frames, provenance and notes gathered while reading."""
 
     frames: list[pd.DataFrame] = field(default_factory=list)
     provenance: list[Provenance] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, frame: pd.DataFrame, provenance: Provenance | None = None) -> None:
+    def add(self, frame: pd.DataFrame, provenance: Provenance) -> None:
         self.frames.append(frame)
-        if provenance is not None:
-            self.provenance.append(provenance)
+        self.provenance.append(provenance)
 
 
-def _registries(
-    settings: Settings,
-    request: CommunitiesRequest,
-    codes: list[str],
-    networks: pd.DataFrame | None,
-    gathered: _Gathered,
-) -> None:
-    """Sirene and the RNA, classified by the rules table."""
-    rules = load_rules(request.rules)
+def _read_registers(
+    settings: Settings, request: CommunitiesRequest, codes: list[str], read: _Read
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Sirene and the RNA of ``codes`` (a note for each one missing)."""
     cache = settings.cache_dir / "structures"
+    sirene = rna = None
     etab = find_input(settings, request.sirene_etablissements, "sirene_etablissements")
     if etab is not None:
         units = find_input(settings, request.sirene_unites_legales, "sirene_unites_legales")
         sirene, prov = load_sirene(etab, units, communes=codes, cache_dir=cache)
-        gathered.add(classify(sirene.assign(source_registre="sirene"), rules, networks=networks))
-        gathered.provenance.append(prov)
-        gathered.notes.extend(prov.notes)
+        read.provenance.append(prov)
+        read.notes.extend(prov.notes)
     else:
-        gathered.notes.append(
+        read.notes.append(
             _("Sirene non fourni : les étapes 1 à 3 ne viennent que des autres sources.")
         )
     rna_path = find_input(settings, request.rna, "rna")
     if rna_path is not None:
         rna, prov = load_rna(rna_path, communes=codes, cache_dir=cache)
-        gathered.add(classify(rna.assign(source_registre="rna"), rules, networks=networks), prov)
+        read.provenance.append(prov)
     else:
-        gathered.notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))
-    gathered.notes.extend(_network_notes(networks, gathered.frames))
+        read.notes.append(_("RNA non fourni : l'étape 4 (associations) reste à compléter."))
+    return sirene, rna
 
 
-def _places_and_actors(
+def _read_places(
     settings: Settings,
     inputs: LoadedInputs,
     request: CommunitiesRequest,
     codes: list[str],
-    gathered: _Gathered,
+    read: _Read,
 ) -> None:
-    """Intercommunalities, existing places, the user's actors and regional parks."""
+    """Existing places of ``codes``: tiers-lieux, stations, digital-mediation points."""
+    for role, loader in (("tiers_lieux", load_tiers_lieux), ("gares", load_gares)):
+        path = find_input(settings, getattr(request, role), role)
+        if path is not None:
+            read.add(*loader(path, communes=codes))
+    mediation = find_input(settings, request.mediation, "mediation")
+    if mediation is not None:
+        table = inputs.communes.table
+        read.add(*load_mediation_numerique(mediation, communes=codes, communes_frame=table))
+
+
+def _read_actors(request: CommunitiesRequest, codes: list[str], read: _Read) -> None:
+    """The user's actors of ``codes`` and the regional natural parks."""
+    if request.acteurs is not None:
+        frame, prov = load_actors(request.acteurs)
+        read.add(frame[frame["code_commune"].isin(codes)], prov)
+    if request.pnr is not None:
+        read.add(*load_pnr(request.pnr, communes=codes))
+
+
+def load_registries(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: CommunitiesRequest,
+    reach: Reach,
+    *,
+    progress: ProgressCallback | None = None,
+) -> LoadedRegistries:
+    """Read every file of the directory once, limited to the communes of ``reach``.
+
+    Sirene, the RNA, the places files (tiers-lieux, stations, digital mediation), the
+    user's actors and parks, the network list, the questionnaire groups and the rules
+    table; ``inputs`` gives the communes used to place the mediation points.  The
+    structures of the communes just outside the territory are read too: they count
+    for the catchments that reach them.
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When a file is missing or unusable.
+    """
+    ProgressReporter(progress)(
+        "registres", _("Lecture des registres (Sirene, RNA) et des lieux"), 0.3
+    )
+    codes = reach.communes
+    read = _Read()
+    networks = None
+    if request.reseaux is not None:
+        networks, prov = load_networks(request.reseaux)
+        read.provenance.append(prov)
+    rules = load_rules(request.rules)
+    sirene, rna = _read_registers(settings, request, codes, read)
+    _read_places(settings, inputs, request, codes, read)
+    places = tuple(read.frames)
+    _read_actors(request, codes, read)
+    groups = tuple(read_groups(request.groups)) if request.groups is not None else None
+    return LoadedRegistries(
+        reach=reach,
+        rules=rules,
+        sirene=sirene,
+        rna=rna,
+        places=places,
+        actors=tuple(read.frames[len(places) :]),
+        networks=networks,
+        groups=groups,
+        provenance=tuple(read.provenance),
+        notes=tuple(read.notes),
+    )
+
+
+def _classified(
+    inputs: LoadedInputs, registries: LoadedRegistries
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """Structure rows of every source in order (registries classified), and the notes."""
+    rules, networks = registries.rules, registries.networks
+    frames = [
+        classify(frame.assign(source_registre=name), rules, networks=networks)
+        for name, frame in (("sirene", registries.sirene), ("rna", registries.rna))
+        if frame is not None
+    ]
+    notes = _network_notes(networks, frames)
+    codes = registries.reach.communes
     zonages, table = inputs.zonages, inputs.communes.table
     if zonages is not None and "epci" in zonages.table:
         population = table.set_index("code")["population"].dropna().to_dict()
-        gathered.add(
+        frames.append(
             load_epci_actors(
                 zonages.table[zonages.table["code"].isin(codes)],
                 zonages.labels.get("epci", {}),
@@ -218,18 +377,7 @@ def _places_and_actors(
                 population=population,
             )
         )
-    for role, loader in (("tiers_lieux", load_tiers_lieux), ("gares", load_gares)):
-        path = find_input(settings, getattr(request, role), role)
-        if path is not None:
-            gathered.add(*loader(path, communes=codes))
-    mediation = find_input(settings, request.mediation, "mediation")
-    if mediation is not None:
-        gathered.add(*load_mediation_numerique(mediation, communes=codes, communes_frame=table))
-    if request.acteurs is not None:
-        frame, prov = load_actors(request.acteurs)
-        gathered.add(frame[frame["code_commune"].isin(codes)], prov)
-    if request.pnr is not None:
-        gathered.add(*load_pnr(request.pnr, communes=codes))
+    return [*frames, *registries.places, *registries.actors], notes
 
 
 def _located_structures(
@@ -268,10 +416,11 @@ def build_communities(
     settings: Settings,
     inputs: LoadedInputs,
     request: CommunitiesRequest,
+    registries: LoadedRegistries | None = None,
     *,
     progress: ProgressCallback | None = None,
 ) -> Communities:
-    """The directory of base communities on loaded communes, zonings and engine.
+    """The directory of base communities on loaded inputs and registries.
 
     Structures come from Sirene (cooperatives, SCOP/SCIC, development actors), the RNA
     (associations), the intercommunalities of the zonings, regional natural parks, a
@@ -280,52 +429,45 @@ def build_communities(
     structure are merged (:func:`~tierslieux.analysis.dedup.deduplicate_structures`)
     and located; then, for each commune, the base community within ``minutes`` and its
     openness are computed (:func:`~tierslieux.analysis.communities.summarise_communities`,
-    the definition shared with the site constraint).  The registries are read here,
-    limited to the communes the catchments reach (known only once they are computed).
+    the definition shared with the site constraint).
+
+    With ``registries`` (:func:`load_registries`, on the reach of
+    :func:`communities_reach`) no file is opened; without, both are done here.
     """
+    if registries is None:
+        reach = communities_reach(settings, inputs, request, progress=progress)
+        registries = load_registries(settings, inputs, request, reach, progress=progress)
     report = ProgressReporter(progress)
-    minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
-    check_definition(request.definition)
-    codes, label = territory_codes(inputs, request.territory)
-    table = inputs.communes.table
-    gathered = _Gathered(provenance=[inputs.communes.provenance])
-    networks = _networks(request.reseaux, gathered.provenance)
-    report("trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.15)
-    catchments = territory_catchments(
-        inputs.engine,
-        table[["code", "latitude", "longitude"]].dropna(),
-        codes,
-        minutes,
-        definition=request.definition,
-        neighbours=request.neighbours,
-    )
-    outside = sorted(set(catchments.pairs["destination"].astype(str)) - set(codes))
-    if request.neighbours:
-        gathered.notes.append(neighbours_note(outside, minutes))
-    report("registres", _("Lecture des registres (Sirene, RNA) et des lieux"), 0.3)
-    # Structures of the communes just outside count for the catchments that reach them.
-    reached = [*codes, *outside]
-    _registries(settings, request, reached, networks, gathered)
-    _places_and_actors(settings, inputs, request, reached, gathered)
+    reach, table = registries.reach, inputs.communes.table
+    notes = [neighbours_note(list(reach.outside), reach.minutes)] if request.neighbours else []
+    notes.extend(registries.notes)
+    frames, network_notes = _classified(inputs, registries)
+    notes.extend(network_notes)
     report("fusion", _("Fusion des doublons et localisation des structures"), 0.8)
-    structures = _located_structures(gathered.frames, table, gathered.notes)
-    gathered.provenance.extend(inputs.engine_provenance)
-    structures["hors_territoire"] = ~structures["code_commune"].isin(set(codes))
+    structures = _located_structures(frames, table, notes)
+    structures["hors_territoire"] = ~structures["code_commune"].isin(set(reach.codes))
     rule = BaseCommunityRule(request.min_structures, request.min_members)
-    groups = read_groups(request.groups) if request.groups is not None else None
     report("communautes", _("Communautés-base de chaque commune"), 0.9)
-    summary = summarise_communities(structures, catchments.pairs, codes, rule=rule, groups=groups)
+    summary = summarise_communities(
+        structures,
+        reach.catchments.pairs,
+        reach.codes,
+        rule=rule,
+        groups=registries.groups,
+    )
     summary.insert(1, "nom", table.set_index("code")["nom"].reindex(summary["code"]).to_numpy())
-    summary.insert(2, "diametre_minutes", catchments.diameters.reindex(summary["code"]).to_numpy())
-    summary.insert(3, "definition_bassin", catchments.definition)
+    diameters = reach.catchments.diameters.reindex(summary["code"]).to_numpy()
+    summary.insert(2, "diametre_minutes", diameters)
+    summary.insert(3, "definition_bassin", reach.catchments.definition)
+    provenance = [inputs.communes.provenance, *registries.provenance, *inputs.engine_provenance]
     return Communities(
-        territory_label=label,
+        territory_label=reach.label,
         structures=structures,
         communities=summary,
-        provenance=tuple(gathered.provenance),
-        minutes=minutes,
+        provenance=tuple(provenance),
+        minutes=reach.minutes,
         engine=inputs.engine.name,
-        notes=tuple(gathered.notes),
-        definition=catchments.definition,
-        neighbours=tuple(outside),
+        notes=tuple(notes),
+        definition=reach.catchments.definition,
+        neighbours=reach.outside,
     )

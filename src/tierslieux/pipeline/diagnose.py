@@ -31,12 +31,13 @@ from tierslieux.model.types import ProgressReporter
 from tierslieux.pipeline.inputs import (
     InputFiles,
     LoadedInputs,
+    TeleworkableShares,
     demo_note,
     load_inputs,
+    load_teleworkable,
     neighbours_note,
     rurality,
     synthetic_note,
-    teleworkable_shares,
     territory_catchments,
     territory_codes,
 )
@@ -161,7 +162,8 @@ def run_diagnosis(
     if inputs is None:
         ProgressReporter(progress)("sources", _("Lecture des communes et des zonages"), 0.0)
         inputs = load_inputs(settings, request.files(), download_zonages=True)
-    return diagnose(settings, inputs, request, progress=progress)
+    shares = load_teleworkable(request.teleworkable)
+    return diagnose(settings, inputs, request, progress=progress, teleworkable=shares)
 
 
 @dataclass(frozen=True)
@@ -183,11 +185,11 @@ def _count(
     codes: list[str],
     minutes: tuple[float, float],
     report: ProgressReporter,
+    shares: TeleworkableShares,
 ) -> _Counted:
     """Catchments, then the census indicators of their communes (DuckDB)."""
     if inputs.mobpro is None:
         raise SchemaError(_("Aucun fichier MOBPRO chargé : le diagnostic en a besoin."))
-    shares, _source = teleworkable_shares(request.teleworkable)
     points = inputs.communes.table[["code", "latitude", "longitude"]].dropna()
     catchments = territory_catchments(
         inputs.engine,
@@ -214,7 +216,7 @@ def _count(
             territory=[*codes, *outside],
             engine=inputs.engine,
             points=points,
-            parameters=IndicatorParameters(minutes[1], shares),
+            parameters=IndicatorParameters(minutes[1], shares.shares),
         )
     return _Counted(indicators, mobpro, catchments, codes, outside, minutes[0])
 
@@ -297,18 +299,25 @@ def diagnose(
     request: DiagnoseRequest,
     *,
     progress: ProgressCallback | None = None,
+    teleworkable: TeleworkableShares | None = None,
 ) -> Diagnosis:
     """Compute the diagnostic of ``request.territory`` on loaded inputs.
 
     No source file is opened: the communes, zonings, density and census come from
-    ``inputs``; the request's file paths are ignored (its thresholds, definition,
-    rural focus and teleworkable table are used).
+    ``inputs``, the teleworkable shares from ``teleworkable``
+    (:func:`~tierslieux.pipeline.inputs.load_teleworkable`); the request's file paths
+    are ignored (its thresholds, definition and rural focus are used), except
+    ``request.teleworkable``, read here only when ``teleworkable`` is not given.
     """
     report = ProgressReporter(progress)
     minutes, long_minutes = _thresholds(settings, request)
+    if teleworkable is None:
+        teleworkable = load_teleworkable(request.teleworkable)
     codes, label = territory_codes(inputs, request.territory)
     report("trajets", _("Temps de trajet et bassins de {m} minutes", m=minutes), 0.2)
-    counted = _count(settings, inputs, request, codes, (minutes, long_minutes), report)
+    counted = _count(
+        settings, inputs, request, codes, (minutes, long_minutes), report, teleworkable
+    )
     notes = _notes(inputs, counted, request)
     result, rural_definition = _commune_rows(inputs, counted, request)
     notes.append(rural_definition_note(rural_definition))
@@ -321,7 +330,6 @@ def diagnose(
     synthetic = any(p.synthetic for p in provenance)
     if synthetic:
         notes.insert(0, synthetic_note())
-    shares, shares_source = teleworkable_shares(request.teleworkable)
     mobpro = counted.mobpro
     report("bassins", _("Totaux par bassin"), 0.9)
     return Diagnosis(
@@ -339,8 +347,8 @@ def diagnose(
         engine_parameters=dict(inputs.engine.parameters()),
         minutes=minutes,
         long_commute_minutes=long_minutes,
-        teleworkable_shares=shares,
-        teleworkable_source=shares_source,
+        teleworkable_shares=dict(teleworkable.shares),
+        teleworkable_source=teleworkable.source,
         synthetic=synthetic,
         fictional=inputs.fictional,
         notes=tuple(notes),

@@ -302,6 +302,26 @@ def teleworkable_shares(path: Path | None) -> tuple[dict[str, float], str]:
     return shares, source or _("table fournie par l'utilisateur : {path}", path=path)
 
 
+@dataclass(frozen=True)
+class TeleworkableShares:
+    """Teleworkable share of each socio-professional category (``CS1``), and its source."""
+
+    shares: dict[str, float]
+    source: str
+
+
+def load_teleworkable(path: Path | None) -> TeleworkableShares:
+    """The user's table of teleworkable shares, read once (the reference one without).
+
+    Raises
+    ------
+    SchemaError
+        When the file lacks a column or a share is not a number between 0 and 1.
+    """
+    shares, source = teleworkable_shares(path)
+    return TeleworkableShares(shares, source)
+
+
 def travel_engine(
     settings: Settings, travel_times: Path | None
 ) -> tuple[TravelTimeEngine, list[Provenance]]:

@@ -54,10 +54,10 @@ from tierslieux.pipeline._sites_inputs import (
     NO_COMMUNITY_NOTE,
     Candidates,
     CommunityRule,
+    SiteFiles,
     SiteSet,
     base_communities,
     locate_places,
-    read_respondents,
     respondents_per_commune,
 )
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
@@ -73,7 +73,9 @@ from tierslieux.pipeline.inputs import (
     synthetic_note,
     territory_codes,
 )
+from tierslieux.pipeline.readers import read_groups, read_respondents, read_structures_table
 from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.places import load_tiers_lieux
 
 if TYPE_CHECKING:
@@ -88,9 +90,11 @@ __all__ = [
     "OBJECTIVES",
     "TIERS_LIEUX_MODES",
     "Co2Estimate",
+    "SiteFiles",
     "SitesRequest",
     "SitesResult",
     "choose_sites",
+    "load_site_files",
     "run_sites",
 ]
 
@@ -341,6 +345,7 @@ def _demand(
     inputs: LoadedInputs,
     request: SitesRequest,
     codes: list[str],
+    frame: pd.DataFrame | None,
     *,
     neighbours: bool = False,
 ) -> _Demand:
@@ -349,10 +354,10 @@ def _demand(
     With ``neighbours`` (and the demand read from the census), the potential users of
     the communes of the file outside the territory, within the longest catchment of the
     run of one of its communes, come too (``outside``, read with the same sources).
+    ``frame`` is the demand file read (:attr:`SiteFiles.demand`), ``None`` without one.
     """
     notes: list[str] = []
-    if request.demand is not None:
-        frame = read_csv_strings(request.demand, role="demande")
+    if frame is not None:
         missing = [c for c in ("code", "demand") if c not in frame.columns]
         if missing:
             raise SchemaError(
@@ -440,9 +445,9 @@ def _demand(
     return _Demand(table.reindex(codes).fillna(0.0), None, notes, outside)
 
 
-def _rule(request: SitesRequest) -> CommunityRule:
+def _rule(request: SitesRequest, files: SiteFiles) -> CommunityRule:
     return CommunityRule(
-        request.structures, request.groups, request.min_structures, request.min_members
+        files.structures, files.groups, request.min_structures, request.min_members
     )
 
 
@@ -484,6 +489,8 @@ class _Setup:
     #: candidate reaches them (index: codes; empty: the territory's demand only).
     outside_demand: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     outside_points: pd.DataFrame | None = None
+    #: Structures and questionnaire groups that make base communities (loaded).
+    community: CommunityRule = field(default_factory=CommunityRule)
 
     @property
     def demand_codes(self) -> list[str]:
@@ -576,7 +583,7 @@ def _solve(
     if setup.neighbour_points is not None and len(setup.neighbour_points):
         outside = setup.engine.within(sites.points, setup.neighbour_points, minutes)
         community_pairs = pd.concat([pairs, outside], ignore_index=True)
-    candidates, _notes = base_communities(_rule(request), community_pairs, sites)
+    candidates, _notes = base_communities(setup.community, community_pairs, sites)
     allowed = (
         candidates.community.copy()
         if candidates.community is not None
@@ -861,7 +868,7 @@ def run_sites(
     if inputs is None:
         # The census is read only when the demand comes from it (the diagnostic).
         inputs = load_inputs(settings, request.files(), mobpro=request.demand is None)
-    return _choose(settings, inputs, request, report)
+    return _choose(settings, inputs, request, report, load_site_files(request))
 
 
 def choose_sites(
@@ -870,18 +877,42 @@ def choose_sites(
     request: SitesRequest,
     *,
     progress: ProgressCallback | None = None,
+    files: SiteFiles | None = None,
 ) -> SitesResult:
     """Choose the sites on loaded inputs (the request's source paths are not read).
 
     The files of other commands the request names (``structures.csv``, ``groups.csv``,
-    ``respondents.csv``, a demand or candidates CSV) are still read.
+    ``respondents.csv``, a demand or candidates CSV) come from ``files``
+    (:func:`load_site_files`); they are read here only when ``files`` is not given.
+    The existing tiers-lieux file is still read here.
     """
     if request.minutes is None:
         request = replace(request, minutes=settings.catchment_minutes)
     _check_request(request)
     report = _Reporter(progress)
     report("territoire", _("Lecture des communes et du territoire"))
-    return _choose(settings, inputs, request, report)
+    return _choose(settings, inputs, request, report, files or load_site_files(request))
+
+
+def load_site_files(request: SitesRequest) -> SiteFiles:
+    """Read once the other commands' files ``request`` names (for :func:`choose_sites`).
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When a file is missing, unreadable or lacks its columns.
+    """
+    return SiteFiles(
+        structures=None
+        if request.structures is None
+        else read_structures_table(request.structures),
+        groups=None if request.groups is None else tuple(read_groups(request.groups)),
+        respondents=None if request.respondents is None else read_respondents(request.respondents),
+        demand=None if request.demand is None else read_csv_strings(request.demand, role="demande"),
+        candidates=None
+        if request.candidates is None
+        else load_candidate_places(request.candidates),
+    )
 
 
 @dataclass(frozen=True)
@@ -943,7 +974,11 @@ def _check_existing(request: SitesRequest, existing: dict[str, str]) -> None:
 
 
 def _prepare(
-    settings: Settings, inputs: LoadedInputs, request: SitesRequest, report: _Reporter
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: SitesRequest,
+    report: _Reporter,
+    files: SiteFiles,
 ) -> _Prepared:
     """Territory, candidates, existing places, demand and rurality: the solver's setup."""
     table, codes, geometries, label, zonages = _territory(inputs, request)
@@ -952,8 +987,9 @@ def _prepare(
     located, names, points, codes = _territory_points(table, codes, notes)
     existing, existing_notes = _existing_places(settings, inputs, request, codes, (located, engine))
     notes.extend(existing_notes)
-    site_set, engine = _site_set(request, names, points, existing, engine, notes)
-    objective = _objective(settings, inputs, request, (located, codes, site_set, engine), report)
+    site_set, engine = _site_set(request, names, points, existing, engine, notes, files)
+    territory = (located, codes, site_set, engine)
+    objective = _objective(settings, inputs, request, territory, report, files)
     notes = [*objective.notes, *notes, *_groups_note(request)]
     _check_existing(request, existing)
     groups, mins = _epci_groups(request, zonages, site_set.communes)
@@ -985,6 +1021,7 @@ def _prepare(
         neighbour_points,
         objective.outside,
         located[located["code"].isin(set(objective.outside.index))].reset_index(drop=True),
+        _rule(request, files),
     )
     return _Prepared(setup, label, geometries, names, rural_table, objective, notes)
 
@@ -1023,9 +1060,13 @@ def _communes_frame(
 
 
 def _choose(
-    settings: Settings, inputs: LoadedInputs, request: SitesRequest, report: _Reporter
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: SitesRequest,
+    report: _Reporter,
+    files: SiteFiles,
 ) -> SitesResult:
-    prepared = _prepare(settings, inputs, request, report)
+    prepared = _prepare(settings, inputs, request, report, files)
     setup, notes = prepared.setup, prepared.notes
     try:
         result, candidates, matrix = _solve(
@@ -1124,12 +1165,13 @@ def _site_set(
     existing: dict[str, str],
     engine: TravelTimeEngine,
     notes: list[str],
+    files: SiteFiles,
 ) -> tuple[SiteSet, TravelTimeEngine]:
     """Candidates (communes, or the user's places) and the engine that reaches them."""
     codes = list(points["code"])
-    if request.candidates is None:
+    if files.candidates is None or request.candidates is None:
         return SiteSet(codes, [str(names.get(c, c)) for c in codes], codes, points), engine
-    places = locate_places(request.candidates, points, notes)
+    places = locate_places(files.candidates, request.candidates, points, notes)
     if request.tiers_lieux_mode == "garder" and existing:
         hosts = points[points["code"].isin(sorted(existing))]
         host_frame = pd.DataFrame(
@@ -1535,6 +1577,7 @@ def _objective(
     request: SitesRequest,
     territory: tuple[pd.DataFrame, list[str], SiteSet, TravelTimeEngine],
     report: _Reporter,
+    files: SiteFiles,
 ) -> _ObjectiveInputs:
     """Weights of the objective: coverage (users), or co2 (per flow, else per user).
 
@@ -1545,7 +1588,7 @@ def _objective(
     flow_model = None
     take_up = None
     if request.objective == "co2":
-        take_up = _take_up(request, codes, notes)
+        take_up = _take_up(request, files.respondents, codes, notes)
         report("recensement", _("Lecture des flux domicile-travail en voiture (recensement)"))
         flow_model, flow_notes = _co2_flow_model(settings, inputs, request, territory)
         notes[:0] = flow_notes
@@ -1566,11 +1609,12 @@ def _objective(
     # Objective couverture: the potential users just outside the territory count too
     # (not with ``--rural candidats-et-demande``: their rurality is not read).
     neighbours = take_up is None and request.neighbours and request.rural != "candidats-et-demande"
-    read = _demand(settings, inputs, request, codes, neighbours=neighbours)
+    read = _demand(settings, inputs, request, codes, files.demand, neighbours=neighbours)
     notes[:0] = read.notes
     weights = read.demand.to_numpy(dtype="float64")
-    if request.respondents is not None:
-        weights = weights + respondents_per_commune(request.respondents, codes, notes)
+    if files.respondents is not None and request.respondents is not None:
+        respondents = respondents_per_commune(files.respondents, request.respondents, codes, notes)
+        weights = weights + respondents
     if take_up is None:
         unit = _("usagers potentiels couverts")
         return _ObjectiveInputs(weights, unit, None, None, notes, read.outside)
@@ -1578,11 +1622,14 @@ def _objective(
     return _ObjectiveInputs(weights, unit, None, take_up, notes)
 
 
-def _take_up(request: SitesRequest, codes: list[str], notes: list[str]) -> Uptake:
+def _take_up(
+    request: SitesRequest, respondents: pd.DataFrame | None, codes: list[str], notes: list[str]
+) -> Uptake:
     """Take-up assumptions: the options, else the questionnaire's days, else defaults."""
     answers = None
-    if request.respondents is not None and request.days_per_week is None:
-        answers = _respondent_days(request.respondents, set(codes), notes)
+    path = request.respondents
+    if respondents is not None and path is not None and request.days_per_week is None:
+        answers = _respondent_days(respondents, path, set(codes), notes)
     model = uptake(
         users_share=request.users_share,
         days_per_week=request.days_per_week,
@@ -1621,14 +1668,16 @@ def _range_text(value: Range, *, percent: bool = False) -> str:
     return f"{one(value.low)} / {one(value.central)} / {one(value.high)}"
 
 
-def _respondent_days(path: Path, codes: set[str], notes: list[str]) -> tuple[Range, int] | None:
-    """Days per week answered by the respondents of the territory (``respondents.csv``).
+def _respondent_days(
+    frame: pd.DataFrame, path: Path, codes: set[str], notes: list[str]
+) -> tuple[Range, int] | None:
+    """Days per week answered by the respondents of the territory (``respondents.csv``
+    read from ``path``).
 
     Column ``jours_par_semaine`` (written by ``tierslieux survey analyse``); an older
     file without it gives a note and the default.  A value that is not a number of days
     between 0 and 7 is refused with its line.
     """
-    frame = read_respondents(path)
     if "jours_par_semaine" not in frame.columns:
         notes.append(
             _(
