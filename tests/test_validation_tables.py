@@ -36,7 +36,7 @@ def test_teleworkable_duplicate_cs1_refused(tmp_path):
 
 
 def test_teleworkable_valid_file(tmp_path):
-    path = _write(tmp_path / "parts.csv", "cs1,part,source\n1,0.1,x\n3,\"0,7\",x\n")
+    path = _write(tmp_path / "parts.csv", 'cs1,part,source\n1,0.1,x\n3,"0,7",x\n')
     shares, source = teleworkable_shares(path)
     assert shares == {"1": 0.1, "3": 0.7}
     assert source == "x"
@@ -63,7 +63,7 @@ def test_demand_bad_values_refused_with_line(tmp_path, cells, column, shown):
 
 
 def test_demand_valid_and_empty_km(tmp_path):
-    path = _write(tmp_path / "demande.csv", "code,demand,km\n05023,2,5\n05061,\"1,5\",\n")
+    path = _write(tmp_path / "demande.csv", 'code,demand,km\n05023,2,5\n05061,"1,5",\n')
     keys, demand, km = read_demand_table(path)
     assert keys.tolist() == ["05023", "05061"]
     assert demand.tolist() == [2.0, 1.5]

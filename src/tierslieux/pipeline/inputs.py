@@ -41,9 +41,11 @@ from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.catalog import fetch_dataset, load_catalog
 from tierslieux.sources.communes import (
     Communes,
+    coordinates_note,
     load_commune_list,
     load_communes,
     merge_communes,
+    require_coordinates,
 )
 from tierslieux.sources.densite import Densite, load_densite
 from tierslieux.sources.mobpro import Mobpro, open_mobpro
@@ -625,6 +627,8 @@ def load_inputs(
         return _demo_inputs(settings, files, mobpro=mobpro)
     notes: list[str] = []
     communes = resolve_communes(settings, files.communes)
+    if (unlocated := coordinates_note(communes)) is not None:
+        notes.append(unlocated)
     zonages = resolve_zonages(settings, files.zonages)
     if zonages is None and download_zonages and settings.data_dir is None and not settings.offline:
         try:
@@ -652,5 +656,6 @@ def territory_codes(inputs: LoadedInputs, territory: str) -> tuple[list[str], st
     listed = load_commune_list(Path(spec.code)) if spec.kind == "communes" else None
     zonings = inputs.zonages.table if inputs.zonages is not None else None
     codes = select_communes(spec, inputs.communes.table, zonings, listed=listed)
+    require_coordinates(inputs.communes, codes)  # every caller computes catchments
     label = _("Territoire fictif de démonstration") if inputs.fictional else spec.label()
     return codes, label
