@@ -447,7 +447,7 @@ def _read_raw(path: Path) -> _Raw:
     name = path.name.lower()
     stem = name.removesuffix(".gz")
     if stem.endswith((".json", ".geojson")):
-        return _read_json(path)
+        return _read_json_guarded(path)
     if name.endswith(_VECTOR_SUFFIXES):
         return _read_vector(path)
     if stem.endswith((".csv", ".txt", ".tsv")):
@@ -455,8 +455,22 @@ def _read_raw(path: Path) -> _Raw:
     # Unknown extension: sniff the first byte.
     head = _read_text(path)[:1].lstrip()
     if head in {"{", "["}:
-        return _read_json(path)
+        return _read_json_guarded(path)
     return _read_csv(path)
+
+
+def _read_json_guarded(path: Path) -> _Raw:
+    """:func:`_read_json`, a nesting too deep for Python's parser refused by name."""
+    try:
+        return _read_json(path)
+    except RecursionError as error:
+        raise SchemaError(
+            _(
+                "{path} : JSON imbriqué trop profondément pour être lu (attendu une "
+                "FeatureCollection GeoJSON : entités, propriétés, géométries).",
+                path=path,
+            )
+        ) from error
 
 
 def _read_text(path: Path) -> str:

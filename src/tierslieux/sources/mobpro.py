@@ -71,6 +71,7 @@ from tierslieux.model.codes import ARRONDISSEMENT_PARENTS
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import (
     cached_sha256,
+    check_unique_columns,
     detect_encoding,
     extract_zip_member,
     find_optional_column,
@@ -379,6 +380,7 @@ def _csv_raw(data: Path, original: Path, name: str, varmod: Path | None) -> _Raw
             )
         )
     columns = tuple(c.strip() for c in next(csv.reader([header], delimiter=";", quotechar='"')))
+    check_unique_columns(columns, path=original)
     empty = [i + 1 for i, c in enumerate(columns) if not c]
     if empty:
         raise SchemaError(
@@ -894,10 +896,22 @@ def _rows_with_lines(
         index = [raw.columns.index(c) for c in columns]
         with raw.path.open(encoding=encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=";", quotechar='"')
-            next(reader, None)
-            for row in reader:
-                values = tuple(row[i] if i < len(row) else None for i in index)
-                yield reader.line_num, (values[0], values[1])
+            try:
+                next(reader, None)
+                for row in reader:
+                    values = tuple(row[i] if i < len(row) else None for i in index)
+                    yield reader.line_num, (values[0], values[1])
+            except csv.Error as error:
+                raise SchemaError(
+                    _(
+                        "{path}, ligne {line} : ligne illisible ({error}) ; un champ de plus "
+                        "de {limit} caractères ou un guillemet non fermé ?",
+                        path=raw.original,
+                        line=reader.line_num,
+                        error=error,
+                        limit=csv.field_size_limit(),
+                    )
+                ) from error
         return
     selected = ", ".join(f"CAST({_ident(c)} AS VARCHAR)" for c in columns)
     if raw.row_column is not None:
