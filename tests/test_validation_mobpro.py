@@ -106,3 +106,28 @@ def test_file_dictionary_extends_known_codes(con, data_dir, tmp_path):
 def test_extract_still_accepted(con, data_dir, tmp_path):
     _open(data_dir / "mobpro" / EXTRACT, con, tmp_path)
     assert con.execute("SELECT count(*) FROM mobpro").fetchone() == (12,)
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "999", "3.5"])
+def test_agerevq_not_an_age_refused(con, data_dir, tmp_path, value):
+    # Used to become NULL silently (TRY_CAST).
+    path = _variant(data_dir, tmp_path / "FD_MOBPRO_2021.csv", {(4, "AGEREVQ"): value})
+    with pytest.raises(SchemaError) as info:
+        _open(path, con, tmp_path)
+    assert f"ligne 5, colonne AGEREVQ : valeur « {value} » invalide" in str(info.value)
+
+
+def test_agerevq_checked_on_parquet_in_place(con, data_dir, tmp_path):
+    source = _variant(data_dir, tmp_path / "src.csv", {(2, "AGEREVQ"): "abc"})
+    target = tmp_path / "RP2021_mobpro.parquet"
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{source}', delim=';', all_varchar=true)) "
+        f"TO '{target}' (FORMAT parquet)"
+    )
+    # A Parquet file has no lines: its record number is named.
+    with pytest.raises(SchemaError, match="ligne 2, colonne AGEREVQ : valeur « abc »"):
+        _open(target, con, tmp_path)
+    # Not-applicable ages stay accepted.
+    source = _variant(data_dir, tmp_path / "ok.csv", {(2, "AGEREVQ"): "Z"})
+    _open(source, con, tmp_path)
+    assert con.execute("SELECT count(*) FROM mobpro WHERE agerevq IS NULL").fetchone() == (1,)

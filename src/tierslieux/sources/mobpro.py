@@ -128,6 +128,9 @@ _MAX_SHOWN_CHARS = 40
 _EXAMPLES = 5
 # INSEE commune code, after padding and arrondissement mapping (Corsica: 2A, 2B).
 _CODE_PATTERN = "[0-9]{5}|2[AB][0-9]{3}"
+# AGEREVQ: lower bound of a five-year age band; a value outside 0..120 is not an age.
+_MAX_AGE = 120
+_AGE_MARKER = "tierslieux-agerevq-invalide:"
 _FLUX_REQUIRED = ("CODGEO", "DCLT")
 _ROLE = "MOBPRO"
 _CACHE_VERSION = "2"  # 2: codes and dictionaries checked
@@ -606,7 +609,14 @@ def _canonical_select(raw: _Raw, kind: str, mapping: dict[str, str | None]) -> s
     for key in keys:
         column = str(mapping[key])
         if key == "agerevq":
-            texts.append(f"TRY_CAST({_text_sql(raw, column)} AS INTEGER) AS agerevq")
+            text = _text_sql(raw, column)
+            age = f"TRY_CAST({text} AS INTEGER)"
+            # A value that is not an age refuses the read (see _run), instead of a NULL.
+            texts.append(
+                f"CASE WHEN {text} IS NOT NULL AND (NOT regexp_full_match({text}, "
+                f"'[0-9]{{1,3}}') OR {age} > {_MAX_AGE}) THEN error({_lit(_AGE_MARKER)} || "
+                f"{text}) ELSE {age} END AS agerevq"
+            )
         else:
             texts.append(f"{_text_sql(raw, column)} AS {key}")
     padded = [
@@ -651,6 +661,8 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, raw: _Raw) -> list[tuple[obje
         return con.execute(sql).fetchall()
     except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
         text = str(error)
+        if _AGE_MARKER in text:
+            _raise_bad_age(raw, con, text.split(_AGE_MARKER, 1)[1].splitlines()[0])
         match = _LINE.search(text)
         detail = text.splitlines()[0] if text else type(error).__name__
         if match:
@@ -675,6 +687,29 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, raw: _Raw) -> list[tuple[obje
                 detail=str(error).splitlines()[0],
             )
         ) from error
+
+
+def _raise_bad_age(raw: _Raw, con: duckdb.DuckDBPyConnection, value: str) -> None:
+    """Refuse an ``AGEREVQ`` value that is not an age band, naming its first line."""
+    column = find_optional_column(raw.columns, ["AGEREVQ"]) or "AGEREVQ"
+    line = next(
+        (
+            n
+            for n, cells in _rows_with_lines(raw, (column, column), con)
+            if (cells[0] or "").strip() == value.strip()
+        ),
+        None,
+    )
+    raise SchemaError(
+        _(
+            "{path}, ligne {line}, colonne {column} : valeur « {value} » invalide (attendu "
+            "l'âge révolu quinquennal de l'Insee, 015 à 065..., ou Z, non applicable).",
+            path=raw.original,
+            line=line if line is not None else "?",
+            column=column,
+            value=_shown(value.strip()),
+        )
+    )
 
 
 def _materialise(
@@ -724,13 +759,15 @@ def _check_rows(
         f"({', '.join(_lit(c) for c in sorted(codes))}))"
         for key, codes in allowed.items()
     )
+    # Reading agerevq evaluates its check (a view's unused columns are not computed).
+    age_filter = ", count(agerevq)" if mapping.get("agerevq") is not None else ""
     counts = _run(
         con,
         "SELECT count(*) FILTER (WHERE weight IS NULL OR NOT isfinite(weight) OR weight < 0), "
         f"count(*) FILTER (WHERE residence IS NULL), count(*), "
         f"count(*) FILTER (WHERE NOT regexp_full_match(residence, {_lit(_CODE_PATTERN)})), "
         f"count(*) FILTER (WHERE NOT regexp_full_match(workplace, {_lit(_CODE_PATTERN)}))"
-        f"{attribute_filters} FROM ({rows_sql})",
+        f"{attribute_filters}{age_filter} FROM ({rows_sql})",
         raw,
     )[0]
     numbers = [int(str(value)) for value in counts]
@@ -741,7 +778,9 @@ def _check_rows(
     found = Problems()
     if numbers[3] or numbers[4]:
         _code_problems(raw, mapping, con, found)
-    bad_keys = [key for key, count in zip(allowed, numbers[5:], strict=True) if count]
+    bad_keys = [
+        key for key, count in zip(allowed, numbers[5 : 5 + len(allowed)], strict=True) if count
+    ]
     for key in bad_keys:
         _attribute_problem(con, raw, rows_sql, str(mapping[key]), key, allowed[key], found)
     found.raise_if_any()
