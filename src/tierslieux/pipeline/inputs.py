@@ -16,8 +16,16 @@ from tierslieux.analysis.catchment import (
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import DownloadError, Message, Problem, SchemaError, SourceError
+from tierslieux.errors import (
+    DownloadError,
+    Message,
+    Problem,
+    Problems,
+    SchemaError,
+    SourceError,
+)
 from tierslieux.i18n import gettext as _
+from tierslieux.model.census_codes import MOBPRO_CODES
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
 from tierslieux.model.rurality import (
     AAV_CATEGORY_LABELS,
@@ -33,9 +41,11 @@ from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.catalog import fetch_dataset, load_catalog
 from tierslieux.sources.communes import (
     Communes,
+    coordinates_note,
     load_commune_list,
     load_communes,
     merge_communes,
+    require_coordinates,
 )
 from tierslieux.sources.densite import Densite, load_densite
 from tierslieux.sources.mobpro import Mobpro, open_mobpro
@@ -282,22 +292,39 @@ def teleworkable_shares(path: Path | None) -> tuple[dict[str, float], str]:
             )
         )
     shares: dict[str, float] = {}
+    found = Problems()
+    expected = ", ".join(sorted(MOBPRO_CODES["cs1"]))
     for line, (code, value) in enumerate(zip(frame["cs1"], frame["part"], strict=True), start=2):
+        cs1 = str(code).strip() if isinstance(code, str) else ""
+        if cs1 not in MOBPRO_CODES["cs1"]:
+            found.add(
+                "{path}, ligne {line}, colonne cs1 : code « {value} » inconnu (attendu un "
+                "groupe socioprofessionnel Insee : {expected}).",
+                path=str(path),
+                line=line,
+                value=cs1[:40],
+                expected=expected,
+            )
         try:
             share = float(str(value).replace(",", "."))
         except ValueError:
             share = -1.0
         if not 0.0 <= share <= 1.0:
-            raise SchemaError(
-                _(
-                    "{path}, ligne {line} : part « {value} » invalide (nombre entre 0 et 1 "
-                    "attendu).",
-                    path=path,
-                    line=line,
-                    value=value,
-                )
+            found.add(
+                "{path}, ligne {line} : part « {value} » invalide (nombre entre 0 et 1 attendu).",
+                path=str(path),
+                line=line,
+                value=str(value)[:40],
             )
-        shares[str(code).strip()] = share
+        elif cs1 in shares:
+            found.add(
+                "{path}, ligne {line}, colonne cs1 : code « {value} » déjà donné plus haut.",
+                path=str(path),
+                line=line,
+                value=cs1,
+            )
+        shares[cs1] = share
+    found.raise_if_any()
     source = "; ".join(sorted(set(frame["source"].dropna()))) if "source" in frame else ""
     return shares, source or _("table fournie par l'utilisateur : {path}", path=path)
 
@@ -620,6 +647,8 @@ def load_inputs(
         return _demo_inputs(settings, files, mobpro=mobpro)
     notes: list[str] = []
     communes = resolve_communes(settings, files.communes)
+    if (unlocated := coordinates_note(communes)) is not None:
+        notes.append(unlocated)
     zonages = resolve_zonages(settings, files.zonages)
     if zonages is None and download_zonages and settings.data_dir is None and not settings.offline:
         try:
@@ -647,5 +676,6 @@ def territory_codes(inputs: LoadedInputs, territory: str) -> tuple[list[str], st
     listed = load_commune_list(Path(spec.code)) if spec.kind == "communes" else None
     zonings = inputs.zonages.table if inputs.zonages is not None else None
     codes = select_communes(spec, inputs.communes.table, zonings, listed=listed)
+    require_coordinates(inputs.communes, codes)  # every caller computes catchments
     label = _("Territoire fictif de démonstration") if inputs.fictional else spec.label()
     return codes, label

@@ -8,20 +8,105 @@ through these files.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from tierslieux.analysis.dedup import deduplicate_structures
-from tierslieux.errors import SchemaError
+from tierslieux.errors import Problems, SchemaError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import CATEGORIES
 from tierslieux.sources._files import read_csv_strings, require_file
 from tierslieux.sources.groups import read_groups
 
-__all__ = ["read_groups", "read_respondents", "read_sites", "read_structures_table"]
+__all__ = [
+    "check_demand_table",
+    "read_demand_table",
+    "read_groups",
+    "read_respondents",
+    "read_sites",
+    "read_structures_table",
+]
+
+
+def read_demand_table(path: Path) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    """Read a ``--demand`` file ``code,demand[,km]``, every value checked.
+
+    Returns
+    -------
+    tuple
+        Codes (stripped), demand per line and one-way km per line (``None`` without
+        a ``km`` column; an empty km cell is NaN), aligned on the file's lines.
+
+    Raises
+    ------
+    SchemaError
+        Missing column, or, naming line and column, a demand that is empty,
+        non-numeric, non-finite or negative, a km that is non-numeric, non-finite or
+        negative, a code given twice (every problem gathered before raising).
+    """
+    return check_demand_table(read_csv_strings(path, role="demande"), path)
+
+
+def check_demand_table(
+    frame: pd.DataFrame, path: Path
+) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    """Check a ``--demand`` table already read (see :func:`read_demand_table`)."""
+    missing = [c for c in ("code", "demand") if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            _(
+                "{path} : colonne(s) {missing} manquante(s) (attendu : code,demand[,km]).",
+                path=path,
+                missing=", ".join(missing),
+            )
+        )
+    found = Problems()
+    demand = _checked_numbers(frame["demand"], path, "demand", found, required=True)
+    km = _checked_numbers(frame["km"], path, "km", found, required=False) if "km" in frame else None
+    keys = frame["code"].fillna("").str.strip()
+    repeated = sorted(set(keys[keys.duplicated()]))
+    if repeated:
+        found.add(
+            "{path} : code(s) en double : {codes} (une ligne par commune attendue).",
+            path=str(path),
+            codes=", ".join(repeated[:10]),
+        )
+    found.raise_if_any()
+    return keys, demand, km
+
+
+def _checked_numbers(
+    cells: pd.Series, path: Path, column: str, found: Problems, *, required: bool
+) -> pd.Series:
+    """Parse decimal cells (comma accepted); record each invalid one with its line."""
+    values: list[float] = []
+    bad = 0
+    for line, cell in enumerate(cells.tolist(), start=2):
+        text = cell.strip() if isinstance(cell, str) else ""
+        if not text and not required:
+            values.append(math.nan)
+            continue
+        try:
+            value = float(text.replace(",", "."))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            bad += 1
+            if bad <= 5:
+                found.add(
+                    "{path}, ligne {line}, colonne {column} : valeur « {value} » invalide "
+                    "(attendu un nombre fini positif ou nul, par exemple 12.5).",
+                    path=str(path),
+                    line=line,
+                    column=column,
+                    value=text[:40],
+                )
+        values.append(value)
+    return pd.Series(values, index=cells.index, dtype="float64")
 
 
 def read_structures_table(path: Path) -> pd.DataFrame:

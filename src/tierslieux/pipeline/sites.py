@@ -73,7 +73,12 @@ from tierslieux.pipeline.inputs import (
     synthetic_note,
     territory_codes,
 )
-from tierslieux.pipeline.readers import read_groups, read_respondents, read_structures_table
+from tierslieux.pipeline.readers import (
+    check_demand_table,
+    read_groups,
+    read_respondents,
+    read_structures_table,
+)
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.places import load_tiers_lieux
@@ -357,31 +362,8 @@ def _demand(
     ``frame`` is the demand file read (:attr:`SiteFiles.demand`), ``None`` without one.
     """
     notes: list[str] = []
-    if frame is not None:
-        missing = [c for c in ("code", "demand") if c not in frame.columns]
-        if missing:
-            raise SchemaError(
-                _(
-                    "{path} : colonne(s) {missing} manquante(s) (attendu : code,demand[,km]).",
-                    path=request.demand,
-                    missing=", ".join(missing),
-                )
-            )
-        values = pd.to_numeric(frame["demand"].str.replace(",", "."), errors="coerce")
-        if values.isna().any() or (values < 0).any():
-            raise SchemaError(
-                _("{path} : demande vide, non numérique ou négative.", path=request.demand)
-            )
-        keys = frame["code"].fillna("").str.strip()
-        repeated = sorted(set(keys[keys.duplicated()]))
-        if repeated:
-            raise SchemaError(
-                _(
-                    "{path} : code(s) en double : {codes} (une ligne par commune attendue).",
-                    path=request.demand,
-                    codes=", ".join(repeated[:10]),
-                )
-            )
+    if frame is not None and request.demand is not None:
+        keys, values, km_values = check_demand_table(frame, request.demand)
         unknown = sorted(set(keys) - set(codes))
         if len(unknown) == len(keys):
             raise SchemaError(
@@ -403,11 +385,8 @@ def _demand(
             )
         demand = pd.Series(values.to_numpy(), index=keys)
         km = None
-        if "km" in frame.columns:
-            km = pd.Series(
-                pd.to_numeric(frame["km"].str.replace(",", "."), errors="coerce").to_numpy(),
-                index=demand.index,
-            )
+        if km_values is not None:
+            km = pd.Series(km_values.to_numpy(), index=demand.index)
         notes.append(_("Demande lue dans {path}.", path=request.demand))
         return _Demand(demand.reindex(codes).fillna(0.0), km, notes)
     reach = max(_minutes(request), *SENSITIVITY_MINUTES)  # the sensitivity rows reach farther

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "cached_sha256",
+    "check_unique_columns",
     "detect_encoding",
     "extract_zip_member",
     "find_column",
@@ -144,6 +145,34 @@ def find_column(
     return found
 
 
+def check_unique_columns(columns: Sequence[str], *, path: Path | str, line: int = 1) -> None:
+    """Refuse a header that names a column twice (case and spaces ignored).
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, the header line, each repeated column and its positions.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(columns, start=1):
+        positions.setdefault(str(name).strip().lstrip("\ufeff").lower(), []).append(index)
+    repeated = {key: where for key, where in positions.items() if key and len(where) > 1}
+    if repeated:
+        raise SchemaError(
+            *(
+                _(
+                    "{path}, ligne {line} : colonne « {column} » en double dans l'en-tête "
+                    "(positions {positions}) ; chaque nom de colonne doit être unique.",
+                    path=path,
+                    line=line,
+                    column=str(columns[where[0] - 1]).strip().lstrip("\ufeff"),
+                    positions=", ".join(str(p) for p in where),
+                )
+                for where in repeated.values()
+            )
+        )
+
+
 def find_optional_column(columns: Iterable[str], aliases: Sequence[str]) -> str | None:
     """Like :func:`find_column` but return ``None`` when nothing matches."""
     by_key = {c.strip().lower(): c for c in columns}
@@ -220,6 +249,15 @@ def read_csv_strings(
                 handle.readline()
             header = handle.readline()
         separator = sniff_separator(header, path=path)
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        for _skip in range(skiprows):
+            handle.readline()
+        header = handle.readline()
+    try:
+        names = next(csv.reader([header], delimiter=separator), [])
+    except csv.Error:
+        names = []  # pandas reports the malformed header itself
+    check_unique_columns(names, path=path, line=skiprows + 1)
     try:
         frame = pd.read_csv(
             path,

@@ -23,6 +23,7 @@ from tierslieux.files import atomic_open, open_zip
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import ARRONDISSEMENT_PARENTS, normalise_commune_code
 from tierslieux.sources._files import (
+    check_unique_columns,
     detect_encoding,
     extract_zip_member,
     read_header,
@@ -156,6 +157,7 @@ def open_tabular(path: Path, *, role: str, cache_dir: Path) -> list[TabularInput
         header = read_header(readable, "utf-8-sig")
         separator = sniff_separator(header, path=file)
         columns = next(csv.reader([header.lstrip("\ufeff")], delimiter=separator))
+        check_unique_columns(columns, path=file)
         prepared.append(
             TabularInput(readable, path, "csv", separator, tuple(c.strip() for c in columns))
         )

@@ -66,9 +66,11 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMUNE_COLUMNS",
     "Communes",
+    "coordinates_note",
     "load_commune_list",
     "load_communes",
     "merge_communes",
+    "require_coordinates",
 ]
 
 ROLE = "communes"
@@ -247,6 +249,56 @@ def load_communes(path: Path) -> Communes:
     return Communes(table=table, geometries=geometries, provenance=provenance)
 
 
+def _unlocated(communes: Communes, codes: Iterable[str] | None = None) -> list[str]:
+    table = communes.table
+    if codes is not None:
+        table = table[table["code"].isin(set(codes))]
+    missing = table["latitude"].isna() | table["longitude"].isna()
+    return sorted(table.loc[missing, "code"].astype(str))
+
+
+def coordinates_note(communes: Communes, codes: Iterable[str] | None = None) -> str | None:
+    """A note for the terminal when communes (of ``codes``, default all) lack coordinates.
+
+    Such communes have no catchment and no distance: the figures that need them leave
+    them out, which the reader must know (not only from ``sources.json``).
+    """
+    unlocated = _unlocated(communes, codes)
+    if not unlocated:
+        return None
+    total = len(communes.table) if codes is None else len(set(codes))
+    return _(
+        "{path} : {n} commune(s) sur {total} sans coordonnées (ni latitude/longitude ni "
+        "contour) : elles n'ont ni bassin ni distance et sont laissées de côté dans les "
+        "calculs qui en ont besoin (par exemple {codes}).",
+        path=communes.provenance.location,
+        n=len(unlocated),
+        total=total,
+        codes=", ".join(unlocated[:5]),
+    )
+
+
+def require_coordinates(communes: Communes, codes: Iterable[str] | None = None) -> None:
+    """Refuse a communes file whose communes (of ``codes``) all lack coordinates.
+
+    Raises
+    ------
+    SchemaError
+        When no commune (of ``codes``, default all) has latitude and longitude.
+    """
+    wanted = list(communes.table["code"]) if codes is None else list(dict.fromkeys(codes))
+    if wanted and len(_unlocated(communes, wanted)) == len(wanted):
+        raise SchemaError(
+            _(
+                "{path} : aucune des {n} commune(s) demandées n'a de coordonnées (colonnes "
+                "latitude et longitude, ou contours, attendues) : les distances et les "
+                "bassins ne peuvent pas être calculés.",
+                path=communes.provenance.location,
+                n=len(wanted),
+            )
+        )
+
+
 def merge_communes(base: Communes, extra: Communes) -> Communes:
     """Fill what ``base`` lacks from ``extra`` (for instance contours + a populations CSV).
 
@@ -395,7 +447,7 @@ def _read_raw(path: Path) -> _Raw:
     name = path.name.lower()
     stem = name.removesuffix(".gz")
     if stem.endswith((".json", ".geojson")):
-        return _read_json(path)
+        return _read_json_guarded(path)
     if name.endswith(_VECTOR_SUFFIXES):
         return _read_vector(path)
     if stem.endswith((".csv", ".txt", ".tsv")):
@@ -403,8 +455,22 @@ def _read_raw(path: Path) -> _Raw:
     # Unknown extension: sniff the first byte.
     head = _read_text(path)[:1].lstrip()
     if head in {"{", "["}:
-        return _read_json(path)
+        return _read_json_guarded(path)
     return _read_csv(path)
+
+
+def _read_json_guarded(path: Path) -> _Raw:
+    """:func:`_read_json`, a nesting too deep for Python's parser refused by name."""
+    try:
+        return _read_json(path)
+    except RecursionError as error:
+        raise SchemaError(
+            _(
+                "{path} : JSON imbriqué trop profondément pour être lu (attendu une "
+                "FeatureCollection GeoJSON : entités, propriétés, géométries).",
+                path=path,
+            )
+        ) from error
 
 
 def _read_text(path: Path) -> str:

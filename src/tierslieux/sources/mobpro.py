@@ -63,13 +63,15 @@ from typing import TYPE_CHECKING, Literal
 import duckdb
 import pandas as pd
 
-from tierslieux.errors import SchemaError, SourceError
+from tierslieux.errors import Problems, SchemaError, SourceError
 from tierslieux.files import atomic_path
 from tierslieux.i18n import gettext as _
+from tierslieux.model.census_codes import MOBPRO_CODES
 from tierslieux.model.codes import ARRONDISSEMENT_PARENTS
 from tierslieux.model.types import Provenance
 from tierslieux.sources._files import (
     cached_sha256,
+    check_unique_columns,
     detect_encoding,
     extract_zip_member,
     find_optional_column,
@@ -122,9 +124,16 @@ ATTRIBUTE_COLUMNS: tuple[str, ...] = tuple(_ATTRIBUTES)
 _DETAIL_REQUIRED = ("COMMUNE", "DCLT", "IPONDI")
 # Longest cell value quoted in a message (a bad cell can be a megabyte of digits).
 _MAX_SHOWN_CHARS = 40
+# Examples of bad values quoted in a message.
+_EXAMPLES = 5
+# INSEE commune code, after padding and arrondissement mapping (Corsica: 2A, 2B).
+_CODE_PATTERN = "[0-9]{5}|2[AB][0-9]{3}"
+# AGEREVQ: lower bound of a five-year age band; a value outside 0..120 is not an age.
+_MAX_AGE = 120
+_AGE_MARKER = "tierslieux-agerevq-invalide:"
 _FLUX_REQUIRED = ("CODGEO", "DCLT")
 _ROLE = "MOBPRO"
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # 2: codes and dictionaries checked
 _VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FLUX_COUNT = re.compile(r"^NBFLUX_C(\d{2})_", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -242,25 +251,26 @@ def open_mobpro(
     else:
         missing = tuple(key for key in ATTRIBUTE_COLUMNS if mapping.get(key) is None)
     select = _canonical_select(raw, kind, mapping)
+    labels = _read_varmod(raw.varmod) if raw.varmod is not None else {}
+    allowed = _allowed_codes(mapping, labels) if kind == "detail" else {}
     extra_labels: dict[str, dict[str, str]] = {}
     if raw.fmt == "csv" or raw.row_column is not None:
         cache = work_dir / f"{kind}_{digest[:24]}_v{_CACHE_VERSION}.parquet"
         labels_cache = cache.with_name(cache.stem + "_libelles.parquet")
         if not cache.is_file():
-            _materialise(con, raw, select, mapping, cache)
+            _materialise(con, raw, select, mapping, cache, allowed)
             if kind == "flux":
                 _materialise_flux_labels(con, raw, labels_cache)
         source_sql = f"SELECT * FROM read_parquet({_lit(cache)})"
         if kind == "flux" and labels_cache.is_file():
             extra_labels = _read_label_table(con, labels_cache)
     else:
-        _check_rows(con, raw, select, mapping)
+        _check_rows(con, raw, select, mapping, allowed)
         source_sql = select
         if kind == "flux":
             extra_labels = _flux_labels_in_place(con, raw)
     con.execute(f"CREATE OR REPLACE VIEW {view} AS {source_sql}")
 
-    labels = _read_varmod(raw.varmod) if raw.varmod is not None else {}
     for variable, codes in extra_labels.items():
         labels.setdefault(variable, {}).update(codes)
     vintage = _vintage(raw.name, count_column)
@@ -373,6 +383,7 @@ def _csv_raw(data: Path, original: Path, name: str, varmod: Path | None) -> _Raw
             )
         )
     columns = tuple(c.strip() for c in next(csv.reader([header], delimiter=";", quotechar='"')))
+    check_unique_columns(columns, path=original)
     empty = [i + 1 for i, c in enumerate(columns) if not c]
     if empty:
         raise SchemaError(
@@ -598,7 +609,14 @@ def _canonical_select(raw: _Raw, kind: str, mapping: dict[str, str | None]) -> s
     for key in keys:
         column = str(mapping[key])
         if key == "agerevq":
-            texts.append(f"TRY_CAST({_text_sql(raw, column)} AS INTEGER) AS agerevq")
+            text = _text_sql(raw, column)
+            age = f"TRY_CAST({text} AS INTEGER)"
+            # A value that is not an age refuses the read (see _run), instead of a NULL.
+            texts.append(
+                f"CASE WHEN {text} IS NOT NULL AND (NOT regexp_full_match({text}, "
+                f"'[0-9]{{1,3}}') OR {age} > {_MAX_AGE}) THEN error({_lit(_AGE_MARKER)} || "
+                f"{text}) ELSE {age} END AS agerevq"
+            )
         else:
             texts.append(f"{_text_sql(raw, column)} AS {key}")
     padded = [
@@ -643,6 +661,8 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, raw: _Raw) -> list[tuple[obje
         return con.execute(sql).fetchall()
     except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
         text = str(error)
+        if _AGE_MARKER in text:
+            _raise_bad_age(raw, con, text.split(_AGE_MARKER, 1)[1].splitlines()[0])
         match = _LINE.search(text)
         detail = text.splitlines()[0] if text else type(error).__name__
         if match:
@@ -669,33 +689,195 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, raw: _Raw) -> list[tuple[obje
         ) from error
 
 
+def _raise_bad_age(raw: _Raw, con: duckdb.DuckDBPyConnection, value: str) -> None:
+    """Refuse an ``AGEREVQ`` value that is not an age band, naming its first line."""
+    column = find_optional_column(raw.columns, ["AGEREVQ"]) or "AGEREVQ"
+    line = next(
+        (
+            n
+            for n, cells in _rows_with_lines(raw, (column, column), con)
+            if (cells[0] or "").strip() == value.strip()
+        ),
+        None,
+    )
+    raise SchemaError(
+        _(
+            "{path}, ligne {line}, colonne {column} : valeur « {value} » invalide (attendu "
+            "l'âge révolu quinquennal de l'Insee, 015 à 065..., ou Z, non applicable).",
+            path=raw.original,
+            line=line if line is not None else "?",
+            column=column,
+            value=_shown(value.strip()),
+        )
+    )
+
+
 def _materialise(
     con: duckdb.DuckDBPyConnection,
     raw: _Raw,
     select: str,
     mapping: dict[str, str | None],
     cache: Path,
+    allowed: dict[str, frozenset[str]],
 ) -> None:
     """Write the canonical rows once to ``cache`` (one scan of the source), then check them."""
     with atomic_path(cache) as partial:
         _run(con, f"COPY ({select}) TO {_lit(partial)} (FORMAT parquet)", raw)
-        _check_rows(con, raw, f"SELECT * FROM read_parquet({_lit(partial)})", mapping)
+        _check_rows(con, raw, f"SELECT * FROM read_parquet({_lit(partial)})", mapping, allowed)
+
+
+def _allowed_codes(
+    mapping: dict[str, str | None], labels: dict[str, dict[str, str]]
+) -> dict[str, frozenset[str]]:
+    """Codes accepted per attribute: the INSEE dictionary, plus the file's own ``varmod``."""
+    allowed: dict[str, frozenset[str]] = {}
+    for key, codes in MOBPRO_CODES.items():
+        column = mapping.get(key)
+        if column is None:
+            continue
+        own = labels.get(column.upper(), {})
+        allowed[key] = codes | frozenset(own)
+    return allowed
 
 
 def _check_rows(
-    con: duckdb.DuckDBPyConnection, raw: _Raw, rows_sql: str, mapping: dict[str, str | None]
+    con: duckdb.DuckDBPyConnection,
+    raw: _Raw,
+    rows_sql: str,
+    mapping: dict[str, str | None],
+    allowed: dict[str, frozenset[str]] | None = None,
 ) -> None:
-    """One scan of the canonical rows: at least one row, none without weight or residence."""
+    """One scan of the canonical rows: at least one row, weights, codes and attributes valid.
+
+    Residence and workplace must be INSEE commune codes (5 characters: digits, or 2A/2B
+    and 3 digits); coded attributes must be in :data:`MOBPRO_CODES` (or the file's own
+    dictionary).  Every kind of problem is gathered before raising.
+    """
+    allowed = allowed or {}
+    attribute_filters = "".join(
+        f", count(*) FILTER (WHERE {key} IS NOT NULL AND {key} NOT IN "
+        f"({', '.join(_lit(c) for c in sorted(codes))}))"
+        for key, codes in allowed.items()
+    )
+    # Reading agerevq evaluates its check (a view's unused columns are not computed).
+    age_filter = ", count(agerevq)" if mapping.get("agerevq") is not None else ""
     counts = _run(
         con,
         "SELECT count(*) FILTER (WHERE weight IS NULL OR NOT isfinite(weight) OR weight < 0), "
-        f"count(*) FILTER (WHERE residence IS NULL), count(*) FROM ({rows_sql})",
+        f"count(*) FILTER (WHERE residence IS NULL), count(*), "
+        f"count(*) FILTER (WHERE NOT regexp_full_match(residence, {_lit(_CODE_PATTERN)})), "
+        f"count(*) FILTER (WHERE NOT regexp_full_match(workplace, {_lit(_CODE_PATTERN)}))"
+        f"{attribute_filters}{age_filter} FROM ({rows_sql})",
         raw,
     )[0]
-    if int(str(counts[2])) == 0:
+    numbers = [int(str(value)) for value in counts]
+    if numbers[2] == 0:
         raise SchemaError(_("{path} : aucune ligne de données après l'en-tête.", path=raw.original))
-    if int(str(counts[0])) or int(str(counts[1])):
+    if numbers[0] or numbers[1]:
         _raise_bad_row(raw, mapping, con=con)
+    found = Problems()
+    if numbers[3] or numbers[4]:
+        _code_problems(raw, mapping, con, found)
+    bad_keys = [
+        key for key, count in zip(allowed, numbers[5 : 5 + len(allowed)], strict=True) if count
+    ]
+    for key in bad_keys:
+        _attribute_problem(con, raw, rows_sql, str(mapping[key]), key, allowed[key], found)
+    found.raise_if_any()
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN_CHARS else text[:_MAX_SHOWN_CHARS] + "…"
+
+
+def _code_shape_ok(text: str, *, workplace: bool) -> bool:
+    """Mirror of the SQL checks on one raw code cell (empty and ``Z…`` are "not applicable")."""
+    code = text.strip()
+    if not code or set(code) == {"Z"}:
+        return True  # empty residences are reported by _raise_bad_row
+    if code.isdigit() and len(code) < 5:
+        code = code.zfill(5)
+    code = code.upper()
+    if workplace and code.startswith("99"):
+        return True  # abroad
+    return bool(re.fullmatch(_CODE_PATTERN, code))
+
+
+def _code_problems(
+    raw: _Raw, mapping: dict[str, str | None], con: duckdb.DuckDBPyConnection, found: Problems
+) -> None:
+    """Record malformed residence / workplace codes with their count and first lines."""
+    residence = str(mapping["residence"])
+    workplace = str(mapping["workplace"])
+    bad: dict[str, list[tuple[int, str]]] = {residence: [], workplace: []}
+    counts = dict.fromkeys(bad, 0)
+    for line, values in _rows_with_lines(raw, (residence, workplace), con):
+        for column, value, is_work in ((residence, values[0], False), (workplace, values[1], True)):
+            if not _code_shape_ok(value or "", workplace=is_work):
+                counts[column] += 1
+                if len(bad[column]) < _EXAMPLES:
+                    bad[column].append((line, (value or "").strip()))
+    for column, examples in bad.items():
+        if counts[column]:
+            found.add(
+                "{path}, colonne {column} : {count} ligne(s) avec un code commune mal formé "
+                "(attendu un code Insee à 5 caractères : chiffres, ou 2A/2B suivi de 3 "
+                "chiffres{abroad}) ; premières : {examples}.",
+                path=str(raw.original),
+                column=column,
+                count=counts[column],
+                abroad=_(", ou 99… à l'étranger") if column == workplace else "",
+                examples=", ".join(
+                    _("ligne {line} « {value} »", line=n, value=_shown(v)) for n, v in examples
+                ),
+            )
+
+
+def _attribute_problem(
+    con: duckdb.DuckDBPyConnection,
+    raw: _Raw,
+    rows_sql: str,
+    column: str,
+    key: str,
+    codes: frozenset[str],
+    found: Problems,
+) -> None:
+    """Record the values of ``key`` outside the dictionary, counted, with a first line."""
+    listed = ", ".join(_lit(c) for c in sorted(codes))
+    rows = _run(
+        con,
+        f"SELECT {key}, count(*) FROM ({rows_sql}) WHERE {key} IS NOT NULL AND {key} NOT IN "
+        f"({listed}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {_EXAMPLES}",
+        raw,
+    )
+    total = _run(
+        con,
+        f"SELECT count(*), count(DISTINCT {key}) FROM ({rows_sql}) "
+        f"WHERE {key} IS NOT NULL AND {key} NOT IN ({listed})",
+        raw,
+    )[0]
+    first = next(iter(rows))[0] if rows else ""
+    line = next(
+        (
+            n
+            for n, values in _rows_with_lines(raw, (column, column), con)
+            if (values[0] or "").strip().upper() == str(first).upper()
+            or (values[0] or "").strip() == str(first)
+        ),
+        None,
+    )
+    found.add(
+        "{path}, colonne {column} : {count} ligne(s) avec une valeur hors du dictionnaire "
+        "Insee ({distinct} valeur(s) inconnue(s) : {values}) ; première à la ligne {line} ; "
+        "valeurs attendues : {expected} (ou Z, non applicable).",
+        path=str(raw.original),
+        column=column,
+        count=int(str(total[0])),
+        distinct=int(str(total[1])),
+        values=", ".join(f"« {_shown(str(v))} » ({int(str(n))})" for v, n in rows),
+        line=line if line is not None else "?",
+        expected=", ".join(sorted(codes)),
+    )
 
 
 def _raise_bad_row(
@@ -718,7 +900,7 @@ def _raise_bad_row(
                     path=raw.original,
                     line=line,
                     column=weight,
-                    value=text if len(text) <= _MAX_SHOWN_CHARS else text[:_MAX_SHOWN_CHARS] + "…",
+                    value=_shown(text),
                 )
             )
         code = (residence_value or "").strip()
@@ -753,10 +935,22 @@ def _rows_with_lines(
         index = [raw.columns.index(c) for c in columns]
         with raw.path.open(encoding=encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=";", quotechar='"')
-            next(reader, None)
-            for row in reader:
-                values = tuple(row[i] if i < len(row) else None for i in index)
-                yield reader.line_num, (values[0], values[1])
+            try:
+                next(reader, None)
+                for row in reader:
+                    values = tuple(row[i] if i < len(row) else None for i in index)
+                    yield reader.line_num, (values[0], values[1])
+            except csv.Error as error:
+                raise SchemaError(
+                    _(
+                        "{path}, ligne {line} : ligne illisible ({error}) ; un champ de plus "
+                        "de {limit} caractères ou un guillemet non fermé ?",
+                        path=raw.original,
+                        line=reader.line_num,
+                        error=error,
+                        limit=csv.field_size_limit(),
+                    )
+                ) from error
         return
     selected = ", ".join(f"CAST({_ident(c)} AS VARCHAR)" for c in columns)
     if raw.row_column is not None:

@@ -268,7 +268,21 @@ def _rows_from_text(data: bytes, where: str, encoding: str | None = None) -> Row
     )
     separator = sniff_separator(header, path=Path(where))
     reader = csv.reader(io.StringIO(text), delimiter=separator)
-    return [[_cell(v) for v in row] for row in reader]
+    rows: Rows = []
+    try:
+        rows.extend([_cell(v) for v in row] for row in reader)
+    except csv.Error as error:
+        raise SchemaError(
+            _(
+                "{path}, ligne {line} : ligne illisible ({error}) ; un champ de plus de "
+                "{limit} caractères ou un guillemet non fermé ?",
+                path=where,
+                line=reader.line_num,
+                error=error,
+                limit=csv.field_size_limit(),
+            )
+        ) from error
+    return rows
 
 
 # ---------------------------------------------------------------------------------------
