@@ -411,15 +411,20 @@ def forget_person(settings: Settings, person: int | str, *, author: str, demo: b
     return open_store(settings, demo=demo).people.forget_person(person, author=author)
 
 
-def export_contacts(settings: Settings, out: Path, *, demo: bool = False) -> ExportReport:
+def export_contacts(
+    settings: Settings, out: Path, *, demo: bool = False, mask: bool = True
+) -> ExportReport:
     """Write every contact record and its history to a CSV file (no personal data).
+
+    E-mail addresses and phone numbers in notes and next actions are masked unless
+    ``mask`` is false.
 
     Raises
     ------
     StoreError
         When the file cannot be written.
     """
-    return open_store(settings, demo=demo).contacts.export_csv(out)
+    return open_store(settings, demo=demo).contacts.export_csv(out, mask=mask)
 
 
 def import_contacts(

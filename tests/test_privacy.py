@@ -1,0 +1,146 @@
+"""Personal data: e-mails and phones masked in exports, terminal output, secrets in URLs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tierslieux.cli.common import shown
+from tierslieux.config import Settings
+from tierslieux.pipeline import contacts as use_cases
+from tierslieux.pipeline.survey import export_answers, import_answers
+from tierslieux.privacy import mask_contact_details, mask_url, mask_urls_in, terminal_safe
+from tierslieux.store import dispose_engine
+
+SURVEY = Path(__file__).resolve().parent / "data" / "survey"
+MAIL = "[courriel masqué]"
+PHONE = "[téléphone masqué]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "06 12 34 56 78",
+        "+33 6 12 34 56 78",
+        "0612345678",
+        "01.23.45.67.89",
+        "06-12-34-56-78",
+        "+33612345678",
+        "0033 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+    ],
+)
+def test_french_phone_formats_are_masked(text: str) -> None:
+    assert mask_contact_details(f"Appeler au {text} demain.") == f"Appeler au {PHONE} demain."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Réunion le 12/03/2026 à 10h",
+        "le 01.02.2026 10:30",
+        "SIRET 73282932000074",
+        "SIRET 051 234 567 00012",
+        "SIREN 051234567",
+        "05123456700012",
+        "06 12 34 56 7",
+        "référence 0612345678901",
+        "x@y",
+        "budget 1 200 000 €",
+    ],
+)
+def test_dates_and_siret_are_not_phones(text: str) -> None:
+    assert mask_contact_details(text) == text
+
+
+def test_emails_are_masked() -> None:
+    text = "Écrire à jean.dupont+tl@mairie-gap.fr. ou Marie_D@exemple.org"
+    assert mask_contact_details(text) == f"Écrire à {MAIL}. ou {MAIL}"
+
+
+def test_terminal_safe_strips_escape_sequences() -> None:
+    text = "A\x1b[31mROUGE\x1b[0m\x1b]0;titre\x07 b\rc\x08\x1b]8;;http://x\x1b\\lien\u202e"
+    assert terminal_safe(text) == "AROUGE bclien"
+    assert terminal_safe("ligne 1\nligne\t2") == "ligne 1\nligne\t2"
+    assert shown("[bold]x\x1b[2J") == "\\[bold]x"
+
+
+def test_mask_url_hides_credentials_and_tokens() -> None:
+    assert mask_url("https://user:secret@osrm.example/table?token=abc&profile=car") == (
+        "https://user:***@osrm.example/table?token=***&profile=car"
+    )
+    assert mask_url("https://abcdef@osrm.example/") == "https://***@osrm.example/"
+    plain = "https://router.project-osrm.org/table/v1/driving/1,2;3,4?sources=0"
+    assert mask_url(plain) == plain
+    assert "secret" not in mask_urls_in("échec (https://u:secret@h/x) : délai")
+
+
+def test_osrm_errors_do_not_show_credentials() -> None:
+    import httpx
+
+    from tierslieux.errors import SourceError
+    from tierslieux.sources.osrm import OsrmEngine
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"refused {request.url}", request=request)
+
+    client = httpx.Client(transport=httpx.MockTransport(refuse))
+    engine = OsrmEngine("https://user:secret@osrm.example?api_key=k123", client=client, retries=0)
+    assert "secret" not in str(engine.parameters())
+    with pytest.raises(SourceError) as caught:
+        engine._get_json(client, "https://user:secret@osrm.example/table/v1/x?api_key=k123")
+    assert "secret" not in str(caught.value)
+    assert "k123" not in str(caught.value)
+    assert "user:***@osrm.example" in str(caught.value)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    url = f"sqlite:///{tmp_path / 'contacts.sqlite'}"
+    value = Settings(offline=True, cache_dir=tmp_path / "cache", database_url=url)
+    yield value
+    dispose_engine(url)
+
+
+def test_survey_export_masks_contact_details(settings: Settings, tmp_path: Path) -> None:
+    source = (SURVEY / "reponses_valides.csv").read_text(encoding="utf-8")
+    source = source.replace(
+        'Partager un ""bureau"", oui', "Appelez-moi au 06 12 34 56 78 ou marie@exemple.fr"
+    )
+    path = tmp_path / "reponses.csv"
+    path.write_text(source, encoding="utf-8")
+    import_answers(
+        settings, path, SURVEY / "correspondance.yaml", communes=(SURVEY / "communes_enquete.csv",)
+    )
+    out = tmp_path / "export.csv"
+    export_answers(settings, out)
+    with out.open(encoding="utf-8", newline="") as handle:
+        comments = [r["commentaire"] for r in csv.DictReader(handle, delimiter=";")]
+    assert f"Appelez-moi au {PHONE} ou {MAIL}" in comments
+    export_answers(settings, out, identifiers=True)
+    assert "06 12 34 56 78" in out.read_text(encoding="utf-8")
+
+
+def test_contacts_export_masks_notes_and_next_actions(settings: Settings, tmp_path: Path) -> None:
+    structures = tmp_path / "structures.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,code_commune\nsiret:12345678900011,CAE Alpes,cae,05061\n",
+        encoding="utf-8",
+    )
+    use_cases.load_structures(settings, structures)
+    use_cases.add_note(settings, "siret:12345678900011", "joindre a@b.fr", author="Alice")
+    use_cases.set_next_action(
+        settings, "siret:12345678900011", "Rappeler au 0612345678", None, author="Alice"
+    )
+    out = tmp_path / "contacts.csv"
+    use_cases.export_contacts(settings, out)
+    text = out.read_text(encoding="utf-8")
+    assert "a@b.fr" not in text
+    assert "0612345678" not in text
+    assert MAIL in text
+    assert f"Rappeler au {PHONE}" in text
+    use_cases.export_contacts(settings, out, mask=False)
+    assert "0612345678" in out.read_text(encoding="utf-8")
