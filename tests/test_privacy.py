@@ -5,13 +5,18 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy import text
 
 from tierslieux.cli.common import shown
 from tierslieux.config import Settings
+from tierslieux.errors import SourceError
 from tierslieux.pipeline import contacts as use_cases
-from tierslieux.pipeline.survey import export_answers, import_answers
+from tierslieux.pipeline.contacts import contact_store
+from tierslieux.pipeline.survey import export_answers, forget_respondent, import_answers
 from tierslieux.privacy import mask_contact_details, mask_url, mask_urls_in, terminal_safe
+from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.store import dispose_engine
 
 SURVEY = Path(__file__).resolve().parent / "data" / "survey"
@@ -78,11 +83,6 @@ def test_mask_url_hides_credentials_and_tokens() -> None:
 
 
 def test_osrm_errors_do_not_show_credentials() -> None:
-    import httpx
-
-    from tierslieux.errors import SourceError
-    from tierslieux.sources.osrm import OsrmEngine
-
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"refused {request.url}", request=request)
 
@@ -144,3 +144,25 @@ def test_contacts_export_masks_notes_and_next_actions(settings: Settings, tmp_pa
     assert f"Rappeler au {PHONE}" in text
     use_cases.export_contacts(settings, out, mask=False)
     assert "0612345678" in out.read_text(encoding="utf-8")
+
+
+def test_erased_respondent_is_not_reimported(settings: Settings, tmp_path: Path) -> None:
+    mapping, communes = SURVEY / "correspondance.yaml", (SURVEY / "communes_enquete.csv",)
+    source = SURVEY / "reponses_valides.csv"
+    first = import_answers(settings, source, mapping, communes=communes)
+    assert first.added == 6
+    forget_respondent(settings, first.ids[2])
+    again = import_answers(settings, source, mapping, communes=communes)
+    assert (again.added, again.erased) == (0, 1)
+    assert any("effacé à sa demande" in issue.message for issue in again.rejected)
+    with contact_store(settings) as store:
+        stored = store.responses.list_responses()
+        assert len(stored) == 5
+        database = store.responses._database
+    # The tombstone is salted: no plain fingerprint of the erased answers is kept.
+    with database.transaction(write=False) as connection:
+        stones = connection.execute(text("SELECT fingerprint FROM erasure_tombstones")).all()
+        salt = connection.execute(text("SELECT value FROM store_secrets")).scalar_one()
+    assert len(stones) == 1
+    assert len(salt) == 64
+    assert stones[0][0] not in {r.fingerprint for r in stored}

@@ -20,7 +20,6 @@ from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from, sho
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.i18n import gettext as _
-from tierslieux.privacy import terminal_safe
 from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import (
     CONSENT_BASES,
@@ -30,6 +29,7 @@ from tierslieux.pipeline.contacts import (
     parse_person_ref,
     status_labels,
 )
+from tierslieux.privacy import terminal_safe
 
 if TYPE_CHECKING:
     from datetime import date, datetime

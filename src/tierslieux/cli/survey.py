@@ -117,6 +117,13 @@ def import_(
             rejected=len({i.line for i in summary.rejected}),
         )
     )
+    if summary.erased:
+        _print(
+            _(
+                "{n} réponse(s) de répondant(s) effacé(s) à leur demande (RGPD) non réimportée(s).",
+                n=summary.erased,
+            )
+        )
 
 
 @survey_app.command("export")

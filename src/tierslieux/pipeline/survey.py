@@ -38,9 +38,9 @@ from tierslieux.model.survey import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.privacy import mask_contact_details
 from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
 from tierslieux.pipeline.readers import read_sites
+from tierslieux.privacy import mask_contact_details
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list
 from tierslieux.sources.survey_import import (
@@ -181,8 +181,9 @@ class ImportSummary:
     """Outcome of :func:`import_answers`.
 
     ``rejected`` lists every line not stored (line, question, reason), including the
-    submissions already in the store; ``warnings`` the lines stored with a change
-    (long text cut).
+    submissions already in the store and those of respondents erased at their request;
+    ``erased`` counts the latter (a tombstone recognised them); ``warnings`` the lines
+    stored with a change (long text cut).
     """
 
     path: Path
@@ -193,6 +194,7 @@ class ImportSummary:
     warnings: tuple[SurveyIssue, ...]
     encoding: str
     separator: str
+    erased: int = 0
 
 
 def import_answers(
@@ -268,6 +270,7 @@ def import_answers(
     rejected = [
         *parsed.issues,
         *(SurveyIssue(d.line, "", d.message) for d in report.duplicates),
+        *(SurveyIssue(d.line, "", d.message) for d in report.erased),
     ]
     return ImportSummary(
         path=Path(path),
@@ -278,6 +281,7 @@ def import_answers(
         warnings=parsed.warnings,
         encoding=parsed.encoding,
         separator=parsed.separator,
+        erased=len(report.erased),
     )
 
 

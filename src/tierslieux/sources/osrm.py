@@ -28,9 +28,9 @@ from scipy.spatial import cKDTree
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
-from tierslieux.privacy import mask_url, mask_urls_in
 from tierslieux.model.geometry import chord_for_km, unit_vectors
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
+from tierslieux.privacy import mask_url, mask_urls_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -300,7 +300,7 @@ class ContactRepository:
         ):
             writer = _csv.contacts_writer(stream)
             for row in connection.execute(records.view_query().order_by(STRUCTURES.c.identifiant)):
-                writer.writerow(_masked(_state_line(row), mask))
+                writer.writerow(_masked(_state_line(row), mask=mask))
                 contacts += 1
             query = (
                 select(EVENTS, STRUCTURES.c.nom)
@@ -308,7 +308,7 @@ class ContactRepository:
                 .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
             )
             for row in connection.execute(query):
-                writer.writerow(_masked(_event_line(row), mask))
+                writer.writerow(_masked(_event_line(row), mask=mask))
                 events += 1
         return ExportReport(path=path, contacts=contacts, events=events)
 
@@ -481,7 +481,7 @@ def _compare_states(connection: Connection, states: list[_csv.ParsedState]) -> l
 _FREE_TEXT = ("prochaine_action", "texte", "ancienne_valeur", "nouvelle_valeur")
 
 
-def _masked(line: dict[str, str], mask: bool) -> dict[str, str]:
+def _masked(line: dict[str, str], *, mask: bool) -> dict[str, str]:
     if mask:
         for name in _FREE_TEXT:
             if line.get(name):
