@@ -166,3 +166,45 @@ def test_erased_respondent_is_not_reimported(settings: Settings, tmp_path: Path)
     assert len(stones) == 1
     assert len(salt) == 64
     assert stones[0][0] not in {r.fingerprint for r in stored}
+
+
+def test_forget_scrubs_the_usual_variants_of_a_name(settings: Settings, tmp_path: Path) -> None:
+    structures = tmp_path / "structures.csv"
+    structures.write_text(
+        "identifiant,nom,categorie,code_commune\nsiret:12345678900011,CAE Alpes,cae,05061\n",
+        encoding="utf-8",
+    )
+    use_cases.load_structures(settings, structures)
+    cae = "siret:12345678900011"
+    person = use_cases.add_person(
+        settings, cae, name="Hélène Dupré", consent_basis="consentement", phone="06 12 34 56 78"
+    )
+    notes = [
+        "Appel de Mme Dupré",
+        "M. Dupré rappellera",
+        "Monsieur DUPRE absent",
+        "Dupre Helene a écrit",
+        "RDV avec H. Dupré et Paul",
+        "Vu Mme Hélène Dupré au 06 12 34 56 78",
+        "Les Dupréaux ne sont pas concernés",
+    ]
+    for note in notes:
+        use_cases.add_note(settings, cae, note, author="Alice")
+    use_cases.set_next_action(settings, cae, "Relancer madame dupré", None, author="Alice")
+    report = use_cases.erase_person(settings, person.id, author="DPO")
+    assert report.people == 1
+    texts = [e.text for e in use_cases.show_contact(settings, cae).history if e.kind == "note"]
+    erased = "[donnée effacée]"
+    assert texts == [
+        f"Appel de {erased}",
+        f"{erased} rappellera",
+        f"{erased} absent",
+        f"{erased} a écrit",
+        f"RDV avec {erased} et Paul",
+        f"Vu {erased} au {erased}",
+        "Les Dupréaux ne sont pas concernés",
+    ]
+    assert use_cases.show_contact(settings, cae).next_action == f"Relancer {erased}"
+    found = {piece for change in report.changes for piece in change.found}
+    assert {"Mme Dupré", "Monsieur DUPRE", "H. Dupré", "madame dupré"} <= found
+    assert len(report.changes) == 8  # six notes, the next-action event and the record

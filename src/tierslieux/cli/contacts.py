@@ -447,14 +447,23 @@ def forget(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Effacer une personne et ses mentions dans l'historique (droit à l'effacement RGPD)."""
-    deleted = use_cases.forget_person(
+    report = use_cases.erase_person(
         _settings(database_url, lang), parse_person_ref(personne), author=auteur
     )
+    for change in report.changes:
+        _print(
+            _(
+                "{identifiant}, {where} : {found} effacé(s).",
+                identifiant=change.identifiant,
+                where=change.where,
+                found=", ".join(f"« {piece} »" for piece in change.found),
+            )
+        )
     _print(
         _(
             "{n} fiche(s) de personne effacée(s) ; leurs mentions dans l'historique sont "
             "remplacées par « [donnée effacée] ».",
-            n=deleted,
+            n=report.people,
         )
     )
 
