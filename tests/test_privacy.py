@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from tierslieux.cli import app
 from tierslieux.cli.common import shown
 from tierslieux.config import Settings
 from tierslieux.errors import SourceError
@@ -208,3 +210,28 @@ def test_forget_scrubs_the_usual_variants_of_a_name(settings: Settings, tmp_path
     found = {piece for change in report.changes for piece in change.found}
     assert {"Mme Dupré", "Monsieur DUPRE", "H. Dupré", "madame dupré"} <= found
     assert len(report.changes) == 8  # six notes, the next-action event and the record
+
+
+def test_contacts_list_and_show_strip_terminal_escapes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'contacts.sqlite'}"
+    env = {"TIERSLIEUX_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "x"), "COLUMNS": "200"}
+    structures = tmp_path / "structures.csv"
+    evil = "Tiers\x1b]0;pwned\x07 lieu\x1b[2J\x1b[31m rouge\x08"
+    structures.write_text(
+        f'identifiant,nom,categorie,code_commune\nsiret:12345678900011,"{evil}",cae,05061\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, ["contacts", "load", str(structures)], env=env).exit_code == 0
+        note = ["contacts", "note", "siret:12345678900011", "\x1b[1Anote\x1b[K", "--auteur", "A"]
+        assert runner.invoke(app, note, env=env).exit_code == 0
+        for args in (["list"], ["show", "siret:12345678900011"]):
+            result = runner.invoke(app, ["contacts", *args], env=env)
+            assert result.exit_code == 0, result.output
+            assert "\x1b" not in result.output
+            assert "\x07" not in result.output
+            assert "\x08" not in result.output
+            assert "Tiers lieu rouge" in result.output
+    finally:
+        dispose_engine(url)
