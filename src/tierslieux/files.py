@@ -301,7 +301,7 @@ def atomic_output_dir(out: Path, *, owner: str | None = None) -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise SourceError(
             _(
-                "Le dossier de sortie {path} est un fichier : indiquez un dossier (--out).",
+                "Le dossier de sortie {path} est un fichier : indiquez un dossier.",
                 path=out,
             )
         )
