@@ -235,3 +235,31 @@ def test_contacts_list_and_show_strip_terminal_escapes(tmp_path: Path) -> None:
             assert "Tiers lieu rouge" in result.output
     finally:
         dispose_engine(url)
+
+
+def test_survey_import_cli_says_erased_respondents_are_skipped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'survey.sqlite'}"
+    env = {"TIERSLIEUX_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "x"), "COLUMNS": "200"}
+    args = [
+        "survey",
+        "import",
+        str(SURVEY / "reponses_valides.csv"),
+        "--mapping",
+        str(SURVEY / "correspondance.yaml"),
+        "--communes",
+        str(SURVEY / "communes_enquete.csv"),
+    ]
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, args, env=env).exit_code == 0
+        out = tmp_path / "ids.csv"
+        export = ["survey", "export", "--out", str(out), "--avec-identifiants"]
+        assert runner.invoke(app, export, env=env).exit_code == 0
+        first_id = out.read_text(encoding="utf-8").splitlines()[1].split(";")[0]
+        assert runner.invoke(app, ["survey", "forget", first_id], env=env).exit_code == 0
+        again = runner.invoke(app, args, env=env)
+        assert again.exit_code == 0, again.output
+        assert "1 réponse(s) de répondant(s) effacé(s) à leur demande (RGPD)" in again.stdout
+        assert "effacé à sa demande" in again.stderr
+    finally:
+        dispose_engine(url)
