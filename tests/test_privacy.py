@@ -16,6 +16,7 @@ from tierslieux.config import Settings
 from tierslieux.errors import SourceError
 from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import contact_store
+from tierslieux.pipeline.inputs import travel_engine
 from tierslieux.pipeline.survey import export_answers, forget_respondent, import_answers
 from tierslieux.privacy import mask_contact_details, mask_url, mask_urls_in, terminal_safe
 from tierslieux.sources.osrm import OsrmEngine
@@ -263,3 +264,10 @@ def test_survey_import_cli_says_erased_respondents_are_skipped(tmp_path: Path) -
         assert "effacé à sa demande" in again.stderr
     finally:
         dispose_engine(url)
+
+
+def test_osrm_provenance_does_not_keep_credentials(tmp_path: Path) -> None:
+    settings = Settings(cache_dir=tmp_path, osrm_url="https://u:secret@osrm.example/?token=t1")
+    _engine, provenance = travel_engine(settings, None)
+    assert "secret" not in provenance[0].location
+    assert "t1" not in provenance[0].location
