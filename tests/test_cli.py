@@ -28,6 +28,7 @@ def test_demo_runs_offline_and_is_labelled(tmp_path: Path, env: dict[str, str]) 
             "communes.geojson",
             "report.html",
             "sources.json",
+            ".tierslieux-fichiers.json",
         ]
     )
     communes = pd.read_csv(out / "communes.csv", dtype={"code": str})

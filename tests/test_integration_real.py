@@ -88,4 +88,5 @@ def test_communities_hautes_alpes_on_real_places(settings: Settings, tmp_path: P
         "communities.csv",
         "communities.html",
         "sources.json",
+        ".tierslieux-fichiers.json",
     }

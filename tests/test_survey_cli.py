@@ -50,7 +50,13 @@ def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "8 répondant(s)" in result.stdout
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["groups.csv", "respondents.csv", "survey.html", "typology.csv"]
+    assert names == [
+        ".tierslieux-fichiers.json",
+        "groups.csv",
+        "respondents.csv",
+        "survey.html",
+        "typology.csv",
+    ]
     with (out / "respondents.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 8

@@ -11,7 +11,9 @@ Every layer may use this module (like :mod:`tierslieux.errors` and
   :func:`atomic_write_text` are built on it; :func:`atomic_output_dir` does the same
   for a whole output folder.
 * **Zip archives.** :func:`open_zip` opens an archive and turns a truncated or corrupt
-  one into the one French message, whatever the reader.
+  one into the one French message, whatever the reader; members that would expand
+  beyond :class:`ZipLimits` (size, compression ratio) are refused, and
+  :func:`extract_member` streams a member to a temporary file removed on refusal.
 * **Spreadsheet CSV.** :func:`write_spreadsheet_csv` (rows) and
   :func:`frame_spreadsheet_csv` (a data frame) are the writers of every CSV meant to be
   opened in a spreadsheet; text cells that a spreadsheet would run as a formula get a
@@ -23,14 +25,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import os
 import re
 import secrets
 import shutil
+import socket
 import tempfile
+import time
 import zipfile
 from collections.abc import Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -44,11 +51,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SpreadsheetWriter",
+    "ZipLimits",
     "atomic_open",
     "atomic_output_dir",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "clean_staging",
+    "extract_member",
     "frame_spreadsheet_csv",
     "guard_frame",
     "open_zip",
@@ -183,22 +193,125 @@ def atomic_write_text(
     return atomic_write_bytes(path, text.encode(encoding), private=private, error_type=error_type)
 
 
+_STAGING_OWNER = ".owner"
+_STAGING_MAX_AGE = 24 * 3600.0  # a staging folder without a live owner this old is left over
+MANIFEST = ".tierslieux-fichiers.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _left_over(staging: Path, now: float) -> bool:
+    """Whether a staging folder was left by a run that is over (killed, crashed)."""
+    try:
+        owner = (staging / _STAGING_OWNER).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        owner = []
+    if len(owner) == 2 and owner[1].isdigit() and owner[0] == socket.gethostname():
+        return not _pid_alive(int(owner[1]))
+    try:
+        return now - staging.stat().st_mtime > _STAGING_MAX_AGE
+    except OSError:
+        return False
+
+
+def clean_staging(out: Path) -> list[Path]:
+    """Remove the staging folders ``.NAME.*`` left beside ``out`` by interrupted runs.
+
+    A staging folder records the host and process that created it: it is removed when
+    that process is gone (same host), or, without that record (another host, an older
+    version), when it is more than a day old.  Returns the folders removed.
+    """
+    out = Path(out)
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.[A-Za-z0-9_]{{8}}")
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        candidates = [p for p in out.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return removed
+    for staging in candidates:
+        if staging.is_dir() and not staging.is_symlink() and _left_over(staging, now):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
+
+
+def _read_manifest(out: Path) -> dict[str, list[str]]:
+    try:
+        raw = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    owners = raw.get("commandes") if isinstance(raw, dict) else None
+    if not isinstance(owners, dict):
+        return {}
+    return {
+        str(k): [str(n) for n in v if isinstance(n, str)]
+        for k, v in owners.items()
+        if isinstance(v, list)
+    }
+
+
+def _update_manifest(out: Path, owner: str, names: Sequence[str]) -> list[Path]:
+    """Record ``names`` as the files of ``owner`` in ``out``; remove its stale files."""
+    owners = _read_manifest(out)
+    new = set(names)
+    removed: list[Path] = []
+    for name in sorted(set(owners.get(owner, ())) - new):
+        path = out / name
+        # Only plain file names written by this command: never a path elsewhere.
+        if Path(name).name == name and not name.startswith(".") and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    for other, files in owners.items():
+        owners[other] = [n for n in files if n not in new]
+    owners[owner] = sorted(new)
+    text = json.dumps({"commandes": owners}, ensure_ascii=False, indent=2, sort_keys=True)
+    atomic_write_text(out / MANIFEST, text + "\n")
+    return removed
+
+
 @contextmanager
-def atomic_output_dir(out: Path) -> Iterator[Path]:
+def atomic_output_dir(out: Path, *, owner: str | None = None) -> Iterator[Path]:
     """Yield a staging folder; on success move its files into ``out``, else drop it.
 
     The staging folder sits beside ``out`` (same file system) so that each move is a
-    rename.  If the block raises, ``out`` is left exactly as it was.
+    rename.  If the block raises, ``out`` is left exactly as it was.  Staging folders
+    left beside ``out`` by killed runs are removed first (:func:`clean_staging`).
+
+    With ``owner`` (the command, e.g. ``"sites"``), the files written are recorded in
+    ``out/.tierslieux-fichiers.json``, and the files the same command wrote there in an
+    earlier run and did not write this time are removed: re-using an output folder
+    never leaves stale results of that command beside the new ones.  Files of other
+    commands, and files that tierslieux did not write, are left alone.
 
     Raises
     ------
     SourceError
-        When the output folder cannot be created.
+        When the output folder cannot be created, or ``out`` is a file.
     """
     out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise SourceError(
+            _(
+                "Le dossier de sortie {path} est un fichier : indiquez un dossier.",
+                path=out,
+            )
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        clean_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        (staging / _STAGING_OWNER).write_text(
+            f"{socket.gethostname()} {os.getpid()}", encoding="ascii"
+        )
     except OSError as error:
         raise SourceError(
             _("Impossible de créer le dossier de sortie {path} : {error}.", path=out, error=error)
@@ -207,23 +320,32 @@ def atomic_output_dir(out: Path) -> Iterator[Path]:
         yield staging
         try:
             out.mkdir(parents=True, exist_ok=True)
+            names: list[str] = []
             for item in sorted(staging.iterdir()):
+                if item.name == _STAGING_OWNER:
+                    continue
                 item.replace(out / item.name)
+                names.append(item.name)
+            if owner is not None:
+                _update_manifest(out, owner, names)
         except OSError as error:
             raise _write_error(out, error, SourceError) from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_output_files(out: Path, files: Iterable[tuple[str, bytes]]) -> list[Path]:
+def write_output_files(
+    out: Path, files: Iterable[tuple[str, bytes]], *, owner: str | None = None
+) -> list[Path]:
     """Write every ``(name, data)`` into the folder ``out``, all or nothing.
 
     Each file is written and ``fsync``-ed in a staging folder beside ``out``, then moved
-    into place (:func:`atomic_output_dir`).  Returns the paths written (``out / name``), in
-    the given order.
+    into place (:func:`atomic_output_dir`, which ``owner`` is passed to: the stale
+    files of an earlier run of the same command are removed).  Returns the paths
+    written (``out / name``), in the given order.
     """
     names: list[str] = []
-    with atomic_output_dir(out) as staging:
+    with atomic_output_dir(out, owner=owner) as staging:
         for name, data in files:
             try:
                 with (staging / name).open("wb") as stream:
@@ -255,26 +377,166 @@ def zip_error(path: Path | str, role: str, error: Exception) -> SourceError:
     )
 
 
+_GB = 1_000_000_000
+#: Largest member extracted or read (bytes, uncompressed): real INSEE and Sirene
+#: members stay far below (StockEtablissement: about 6 GB).
+DEFAULT_ZIP_MAX_MEMBER = 20 * _GB
+#: Largest compression ratio (uncompressed / compressed) of a member bigger than
+#: :data:`ZIP_RATIO_FLOOR`: text tables compress 3 to 30 times, a zip bomb thousands.
+DEFAULT_ZIP_MAX_RATIO = 200.0
+#: Members smaller than this (bytes) are never refused for their ratio.
+ZIP_RATIO_FLOOR = 10_000_000
+_ENV_MAX_MEMBER = "TIERSLIEUX_ZIP_MAX_MEMBER_GB"
+_ENV_MAX_RATIO = "TIERSLIEUX_ZIP_MAX_RATIO"
+
+
+@dataclass(frozen=True, slots=True)
+class ZipLimits:
+    """What an archive member may expand to: size in bytes and compression ratio."""
+
+    max_member: int = DEFAULT_ZIP_MAX_MEMBER
+    max_ratio: float = DEFAULT_ZIP_MAX_RATIO
+
+    @classmethod
+    def from_environment(cls) -> ZipLimits:
+        """The limits, overridden by ``TIERSLIEUX_ZIP_MAX_MEMBER_GB`` and ``..._RATIO``.
+
+        Raises
+        ------
+        SourceError
+            When a variable is not a positive finite number.
+        """
+        values: dict[str, float] = {}
+        for name, default in (
+            (_ENV_MAX_MEMBER, DEFAULT_ZIP_MAX_MEMBER / _GB),
+            (_ENV_MAX_RATIO, DEFAULT_ZIP_MAX_RATIO),
+        ):
+            text = os.environ.get(name, "").strip()
+            try:
+                value = float(text.replace(",", ".")) if text else default
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value <= 0:
+                raise SourceError(
+                    _(
+                        "Réglage {name} invalide : « {value} » (attendu : un nombre positif).",
+                        name=name,
+                        value=text,
+                    )
+                )
+            values[name] = value
+        return cls(int(values[_ENV_MAX_MEMBER] * _GB), values[_ENV_MAX_RATIO])
+
+    def check(self, info: zipfile.ZipInfo, *, path: Path | str, role: str) -> None:
+        """Refuse a member that would expand beyond the limits.
+
+        Raises
+        ------
+        SourceError
+            Naming the archive, the member, its size and the limit.
+        """
+        if info.file_size > self.max_member:
+            raise SourceError(
+                _(
+                    "L'archive {role} {path} est refusée : le fichier {member} y occupe "
+                    "{size} Go une fois décompressé (au plus {limit} Go ; réglage "
+                    "TIERSLIEUX_ZIP_MAX_MEMBER_GB).",
+                    role=role,
+                    path=path,
+                    member=info.filename,
+                    size=f"{info.file_size / _GB:.1f}",
+                    limit=f"{self.max_member / _GB:g}",
+                )
+            )
+        if info.file_size > ZIP_RATIO_FLOOR:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > self.max_ratio:
+                raise SourceError(
+                    _(
+                        "L'archive {role} {path} est refusée : le fichier {member} se "
+                        "décompresse {ratio} fois (au plus {limit} ; réglage "
+                        "TIERSLIEUX_ZIP_MAX_RATIO) — archive piégée ou corrompue ?",
+                        role=role,
+                        path=path,
+                        member=info.filename,
+                        ratio=f"{ratio:.0f}",
+                        limit=f"{self.max_ratio:g}",
+                    )
+                )
+
+
 @contextmanager
 def open_zip(
-    path: Path | IO[bytes], *, role: str, name: Path | str | None = None
+    path: Path | IO[bytes],
+    *,
+    role: str,
+    name: Path | str | None = None,
+    limits: ZipLimits | None = None,
 ) -> Iterator[zipfile.ZipFile]:
     """Open a zip archive; a truncated or corrupt one raises :func:`zip_error`.
 
     Errors raised while reading members inside the block (a bad CRC, a cut member) get
-    the same message.  ``name`` is the path shown when ``path`` is a stream.
+    the same message.  ``name`` is the path shown when ``path`` is a stream.  Every
+    member is checked against ``limits`` (default :meth:`ZipLimits.from_environment`)
+    before the block runs: an archive holding a member that would expand beyond them
+    is refused.  A member cannot expand past its declared size (:mod:`zipfile` stops
+    there and reports a bad CRC).
 
     Raises
     ------
     SourceError
-        The archive is illisible (the message names ``role`` and the file).
+        The archive is illisible or refused (the message names ``role`` and the file).
     """
     shown = name if name is not None else path
+    checked = limits if limits is not None else ZipLimits.from_environment()
     try:
         with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                checked.check(info, path=str(shown), role=role)
             yield archive
     except ZIP_ERRORS as error:
         raise zip_error(str(shown), role, error) from error
+
+
+def extract_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    *,
+    path: Path | str,
+    role: str,
+    limits: ZipLimits | None = None,
+) -> Path:
+    """Stream one member into ``target`` (atomically), within ``limits``.
+
+    The member is written to a temporary file beside ``target``, counted as it goes,
+    and renamed into place only when complete; a member refused (too big, too
+    compressed, more bytes than declared) or illisible leaves no file behind.
+
+    Raises
+    ------
+    SourceError
+        When the member is refused or cannot be read or written.
+    """
+    checked = limits if limits is not None else ZipLimits.from_environment()
+    checked.check(info, path=path, role=role)
+    with archive.open(info) as src, atomic_open(target, "wb") as out:
+        written = 0
+        while block := src.read(1 << 20):
+            written += len(block)
+            if written > min(info.file_size, checked.max_member):
+                raise SourceError(
+                    _(
+                        "L'archive {role} {path} est refusée : le fichier {member} dépasse "
+                        "la taille annoncée ({size} octets).",
+                        role=role,
+                        path=path,
+                        member=info.filename,
+                        size=info.file_size,
+                    )
+                )
+            out.write(block)
+    return target
 
 
 # --- spreadsheet CSV -------------------------------------------------------------------

@@ -41,6 +41,7 @@ from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import guarded as _guarded
 from tierslieux.cli.common import out_console as _out
 from tierslieux.cli.common import settings_from as _settings
+from tierslieux.cli.common import shown as _shown
 from tierslieux.cli.contacts import contacts_app
 from tierslieux.cli.db import db_app
 from tierslieux.cli.sites import sites
@@ -157,7 +158,7 @@ def diagnose(
         diagnosis = run_diagnosis(settings, request)
         files = write_diagnosis(diagnosis, out)
     for note in diagnosis.notes:
-        _err.print(f"[bold yellow]{note}[/]", highlight=False)
+        _err.print(f"[bold yellow]{_shown(note)}[/]", highlight=False)
     _out.print(
         _(
             "{territory} : {n} communes, {potential} usagers potentiels estimés. Fichiers écrits "
@@ -330,7 +331,7 @@ def communities(
         result = run_communities(settings, request)
         files = write_communities(result, out)
     for note in result.notes:
-        _err.print(f"[yellow]{note}[/]", highlight=False)
+        _err.print(f"[yellow]{_shown(note)}[/]", highlight=False)
     counts = result.structures["categorie"].value_counts().to_dict()
     _out.print(
         _(

@@ -23,6 +23,7 @@ from tierslieux.config import Settings
 from tierslieux.errors import INPUTS, TierslieuxError, use_labels
 from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
+from tierslieux.privacy import mask_urls_in, terminal_safe
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,6 +52,7 @@ __all__ = [
     "guarded",
     "out_console",
     "settings_from",
+    "shown",
 ]
 
 P = ParamSpec("P")
@@ -253,6 +255,16 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def shown(text: str) -> str:
+    """Return user data ready for a rich console: no control character, no markup.
+
+    Terminal escape sequences and control characters are removed
+    (:func:`tierslieux.privacy.terminal_safe`), the secrets of URLs masked and rich
+    markup escaped: a stored name cannot rewrite the terminal.
+    """
+    return escape(mask_urls_in(terminal_safe(text)))
+
+
 def _check_language(lang: str) -> None:
     if lang not in LANGUAGES:
         raise TierslieuxError(
@@ -282,7 +294,7 @@ def _run(
         # Every problem, inputs named by their option; messages may quote user text with
         # brackets ("[donnée effacée]"): no markup.
         text = error.render(cli_label) if isinstance(error, TierslieuxError) else str(error)
-        err_console.print(f"[bold red]{_('Erreur :')}[/] {escape(text)}", highlight=False)
+        err_console.print(f"[bold red]{_('Erreur :')}[/] {shown(text)}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print(_("Interrompu."))
@@ -294,7 +306,7 @@ def _run(
             raise
         err_console.print(
             f"[bold red]{_('Erreur inattendue :')}[/] "
-            + escape(f"{type(error).__name__}: {error}. ")
+            + shown(f"{type(error).__name__}: {error}. ")
             + escape(_("Relancez avec --debug pour la trace et signalez-la.")),
             highlight=False,
         )

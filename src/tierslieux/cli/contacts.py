@@ -14,10 +14,9 @@ from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run tim
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from, shown
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.i18n import gettext as _
@@ -30,6 +29,7 @@ from tierslieux.pipeline.contacts import (
     parse_person_ref,
     status_labels,
 )
+from tierslieux.privacy import terminal_safe
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -81,16 +81,16 @@ def _moment(value: datetime | None) -> str:
 
 
 def _print(text: str) -> None:
-    _out.print(text, highlight=False, markup=False)
+    _out.print(terminal_safe(text), highlight=False, markup=False)
 
 
 def _print_issues(title: str, issues: tuple[ImportIssue, ...]) -> None:
     if not issues:
         return
-    _err.print(f"[bold yellow]{escape(title)}[/]", highlight=False)
+    _err.print(f"[bold yellow]{shown(title)}[/]", highlight=False)
     for issue in issues:
         _err.print(
-            escape(_("ligne {line} : {message}", line=issue.line, message=issue.message)),
+            shown(_("ligne {line} : {message}", line=issue.line, message=issue.message)),
             highlight=False,
         )
 
@@ -178,13 +178,13 @@ def list_(
     table.add_column(_("Version"), justify="right")
     for contact in contacts:
         table.add_row(
-            escape(contact.identifiant),
-            escape(contact.nom),
-            escape(contact.categorie),
-            escape(contact.code_commune),
-            escape(contact.status_label),
-            escape(contact.owner or ""),
-            escape(contact.next_action or ""),
+            shown(contact.identifiant),
+            shown(contact.nom),
+            shown(contact.categorie),
+            shown(contact.code_commune),
+            shown(contact.status_label),
+            shown(contact.owner or ""),
+            shown(contact.next_action or ""),
             _day(contact.next_action_date),
             str(contact.version),
         )
@@ -221,15 +221,15 @@ def show(
     """Afficher une fiche contact : état, version, prochaine action, historique, personnes."""
     contact = use_cases.show_contact(_settings(database_url, lang), identifiant)
     lines = [
-        f"[bold]{escape(contact.nom)}[/] ({escape(contact.identifiant)})",
-        _("Catégorie : {value}", value=escape(contact.categorie or "—")),
-        _("Commune : {value}", value=escape(contact.code_commune or "—")),
-        _("Statut : {value}", value=escape(contact.status_label)),
+        f"[bold]{shown(contact.nom)}[/] ({shown(contact.identifiant)})",
+        _("Catégorie : {value}", value=shown(contact.categorie or "—")),
+        _("Commune : {value}", value=shown(contact.code_commune or "—")),
+        _("Statut : {value}", value=shown(contact.status_label)),
         _("Version : {value}", value=contact.version),
-        _("Responsable : {value}", value=escape(contact.owner or "—")),
+        _("Responsable : {value}", value=shown(contact.owner or "—")),
         _(
             "Prochaine action : {value}",
-            value=escape(
+            value=shown(
                 (contact.next_action or "—")
                 + (
                     " " + _("pour le {date}", date=_day(contact.next_action_date))
@@ -244,7 +244,7 @@ def show(
             _(
                 "Dernière modification : {when} (UTC) par {author}",
                 when=_moment(contact.updated_at),
-                author=escape(contact.updated_by or "—"),
+                author=shown(contact.updated_by or "—"),
             )
         )
     for line in lines:
@@ -260,9 +260,9 @@ def show(
             table.add_row(
                 _moment(event.occurred_at),
                 str(event.version),
-                escape(event.kind_label),
-                escape(event.author),
-                escape(_event_detail(event)),
+                shown(event.kind_label),
+                shown(event.author),
+                shown(_event_detail(event)),
             )
         _out.print(table, highlight=False)
     else:
@@ -274,11 +274,11 @@ def show(
         for person in contact.people:
             table.add_row(
                 str(person.id),
-                escape(person.name),
-                escape(person.role or ""),
-                escape(person.email or ""),
-                escape(person.phone or ""),
-                escape(person.consent_basis),
+                shown(person.name),
+                shown(person.role or ""),
+                shown(person.email or ""),
+                shown(person.phone or ""),
+                shown(person.consent_basis),
             )
         _out.print(table, highlight=False)
 
@@ -447,14 +447,23 @@ def forget(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Effacer une personne et ses mentions dans l'historique (droit à l'effacement RGPD)."""
-    deleted = use_cases.forget_person(
+    report = use_cases.erase_person(
         _settings(database_url, lang), parse_person_ref(personne), author=auteur
     )
+    for change in report.changes:
+        _print(
+            _(
+                "{identifiant}, {where} : {found} effacé(s).",
+                identifiant=change.identifiant,
+                where=change.where,
+                found=", ".join(f"« {piece} »" for piece in change.found),
+            )
+        )
     _print(
         _(
             "{n} fiche(s) de personne effacée(s) ; leurs mentions dans l'historique sont "
             "remplacées par « [donnée effacée] ».",
-            n=deleted,
+            n=report.people,
         )
     )
 

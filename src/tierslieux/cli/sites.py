@@ -32,6 +32,7 @@ from tierslieux.cli.common import (
     check_positive_option,
     guarded,
     settings_from,
+    shown,
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
@@ -265,7 +266,7 @@ def sites(
         status.update(escape(_("Écriture des fichiers…")))
         files = write_sites(result, out)
     for note in result.notes:
-        _err.print(f"[yellow]{escape(note)}[/]", highlight=False)
+        _err.print(f"[yellow]{shown(note)}[/]", highlight=False)
     if result.co2 is not None:
         _print_assumptions(result.co2)
     res = result.result

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tierslieux.cli.common import DataOpt, DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import DataOpt, DebugOpt, LangOpt, guarded, settings_from, shown
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.errors import TierslieuxError
@@ -88,7 +88,7 @@ def import_(
     )
     for issue in summary.warnings:
         _err.print(
-            escape(
+            shown(
                 _("ligne {line} ({q}) : {m}", line=issue.line, q=issue.question, m=issue.message)
             ),
             highlight=False,
@@ -97,7 +97,7 @@ def import_(
         _err.print(f"[bold yellow]{escape(_('Lignes rejetées :'))}[/]", highlight=False)
         for issue in summary.rejected:
             _err.print(
-                escape(
+                shown(
                     _(
                         "ligne {line} ({q}) : {m}",
                         line=issue.line,
@@ -117,6 +117,13 @@ def import_(
             rejected=len({i.line for i in summary.rejected}),
         )
     )
+    if summary.erased:
+        _print(
+            _(
+                "{n} réponse(s) de répondant(s) effacé(s) à leur demande (RGPD) non réimportée(s).",
+                n=summary.erased,
+            )
+        )
 
 
 @survey_app.command("export")
@@ -188,7 +195,7 @@ def analyse(
     analysis = analyse_survey(settings, request)
     files = write_survey(analysis, out)
     for note in analysis.notes:
-        _err.print(f"[yellow]{escape(note)}[/]", highlight=False)
+        _err.print(f"[yellow]{shown(note)}[/]", highlight=False)
     _print(
         _(
             "{territory} : {n} répondant(s), {g} groupe(s) candidat(s). Fichiers écrits dans "

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tierslieux.config import Settings
+    from tierslieux.store.people import ErasureReport
 
 __all__ = [
     "CONSENT_BASES",
@@ -75,6 +76,7 @@ __all__ = [
     "contact_store",
     "default_database_path",
     "demo_database_path",
+    "erase_person",
     "event_kind_labels",
     "export_contacts",
     "export_person",
@@ -408,18 +410,39 @@ def forget_person(settings: Settings, person: int | str, *, author: str, demo: b
     ------
     UnknownPersonError, InvalidValueError
     """
-    return open_store(settings, demo=demo).people.forget_person(person, author=author)
+    return erase_person(settings, person, author=author, demo=demo).people
 
 
-def export_contacts(settings: Settings, out: Path, *, demo: bool = False) -> ExportReport:
+def erase_person(
+    settings: Settings, person: int | str, *, author: str, demo: bool = False
+) -> ErasureReport:
+    """Erase a person and scrub their data from the history (RGPD); say what changed.
+
+    Besides the exact name, e-mail and phone, the usual variants of the name are
+    erased (« Mme Dupont », « Dupont Marie », « M. Dupont »...), whatever the case and
+    the accents.
+
+    Raises
+    ------
+    UnknownPersonError, InvalidValueError
+    """
+    return open_store(settings, demo=demo).people.erase_person(person, author=author)
+
+
+def export_contacts(
+    settings: Settings, out: Path, *, demo: bool = False, mask: bool = True
+) -> ExportReport:
     """Write every contact record and its history to a CSV file (no personal data).
+
+    E-mail addresses and phone numbers in notes and next actions are masked unless
+    ``mask`` is false.
 
     Raises
     ------
     StoreError
         When the file cannot be written.
     """
-    return open_store(settings, demo=demo).contacts.export_csv(out)
+    return open_store(settings, demo=demo).contacts.export_csv(out, mask=mask)
 
 
 def import_contacts(

@@ -37,6 +37,7 @@ from tierslieux.model.rurality import (
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.traveltime import MAX_ROAD_SPEED_KMH, StraightLineParameters
 from tierslieux.model.types import Provenance
+from tierslieux.privacy import mask_url
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.catalog import fetch_dataset, load_catalog
 from tierslieux.sources.communes import (
@@ -358,7 +359,7 @@ def travel_engine(
     if settings.osrm_url:
         return (
             OsrmEngine(settings.osrm_url, cache_dir=settings.cache_dir / "osrm"),
-            [Provenance(role="temps de trajet", location=settings.osrm_url)],
+            [Provenance(role="temps de trajet", location=mask_url(settings.osrm_url))],
         )
     return StraightLineEngine(), []
 

@@ -40,6 +40,7 @@ from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
 from tierslieux.pipeline.readers import read_sites
+from tierslieux.privacy import mask_contact_details
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list
 from tierslieux.sources.survey_import import (
@@ -180,8 +181,9 @@ class ImportSummary:
     """Outcome of :func:`import_answers`.
 
     ``rejected`` lists every line not stored (line, question, reason), including the
-    submissions already in the store; ``warnings`` the lines stored with a change
-    (long text cut).
+    submissions already in the store and those of respondents erased at their request;
+    ``erased`` counts the latter (a tombstone recognised them); ``warnings`` the lines
+    stored with a change (long text cut).
     """
 
     path: Path
@@ -192,6 +194,7 @@ class ImportSummary:
     warnings: tuple[SurveyIssue, ...]
     encoding: str
     separator: str
+    erased: int = 0
 
 
 def import_answers(
@@ -267,6 +270,7 @@ def import_answers(
     rejected = [
         *parsed.issues,
         *(SurveyIssue(d.line, "", d.message) for d in report.duplicates),
+        *(SurveyIssue(d.line, "", d.message) for d in report.erased),
     ]
     return ImportSummary(
         path=Path(path),
@@ -277,6 +281,7 @@ def import_answers(
         warnings=parsed.warnings,
         encoding=parsed.encoding,
         separator=parsed.separator,
+        erased=len(report.erased),
     )
 
 
@@ -345,7 +350,7 @@ def forget_respondent(settings: Settings, respondent_id: str) -> int:
         return store.responses.forget_respondent(respondent_id)
 
 
-def _cell(value: Answer | None) -> object:
+def _cell(value: Answer | None, *, mask: bool = False) -> object:
     # Texts are guarded against formulas by write_spreadsheet_csv; numbers stay numbers.
     if value is None:
         return ""
@@ -353,6 +358,8 @@ def _cell(value: Answer | None) -> object:
         return ";".join(value)
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
+    if isinstance(value, str) and mask:
+        return mask_contact_details(value)
     return value
 
 
@@ -371,8 +378,10 @@ def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) 
     By default the respondents' stored ids are replaced by sequence numbers
     (``R0001``...) and the consent time by its date: the file can be shared without
     letting anyone find a respondent in the store.  ``identifiers=True`` keeps the ids
-    (needed to answer an erasure request).  Free texts that a spreadsheet would run
-    as formulas are prefixed with ``'``.
+    (needed to answer an erasure request).  In the pseudonymised file, e-mail
+    addresses and phone numbers in free texts are masked
+    (:func:`tierslieux.privacy.mask_contact_details`).  Free texts that a spreadsheet
+    would run as formulas are prefixed with ``'``.
 
     Raises
     ------
@@ -391,7 +400,7 @@ def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) 
             row.commune,
             row.questionnaire_version,
             row.consented_at.isoformat() if identifiers else row.consented_at.date().isoformat(),
-            *(_cell(row.answers.get(q)) for q in ids),
+            *(_cell(row.answers.get(q), mask=not identifiers) for q in ids),
         ]
         for number, row in enumerate(stored, start=1)
     )

@@ -117,4 +117,4 @@ def write_communities(result: Communities, out: Path) -> list[Path]:
     """Render then write the files of :func:`communities_files` into ``out`` (all or
     nothing); return the paths written, sorted by name.
     """
-    return sorted(write_output_files(out, communities_files(result)))
+    return sorted(write_output_files(out, communities_files(result), owner="communities"))

@@ -176,4 +176,4 @@ def write_diagnosis(diagnosis: Diagnosis, out: Path) -> list[Path]:
     list of pathlib.Path
         The files written, sorted by name.
     """
-    return sorted(write_output_files(out, diagnosis_files(diagnosis)))
+    return sorted(write_output_files(out, diagnosis_files(diagnosis), owner="diagnose"))

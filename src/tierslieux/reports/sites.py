@@ -193,4 +193,4 @@ def write_sites(result: SitesResult, out: Path) -> list[Path]:
     """Render the files of :func:`sites_files` then write them into ``out`` (all or
     nothing); return their paths, sorted by name.
     """
-    return sorted(write_output_files(out, sites_files(result)))
+    return sorted(write_output_files(out, sites_files(result), owner="sites"))

@@ -51,7 +51,7 @@ def write_survey(analysis: SurveyAnalysis, out: Path) -> list[Path]:
     """Render the four files then write them into ``out`` (all or nothing); return their
     absolute paths.
     """
-    written = write_output_files(out, survey_files(analysis))
+    written = write_output_files(out, survey_files(analysis), owner="survey analyse")
     return [path.resolve() for path in written]
 
 

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
-from tierslieux.files import atomic_open, atomic_write_text, open_zip, unguard_frame
+from tierslieux.files import (
+    atomic_write_text,
+    extract_member,
+    open_zip,
+    unguard_frame,
+)
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -213,10 +218,7 @@ def extract_zip_member(
         target = dest / Path(info.filename).name
         if target.exists() and target.stat().st_size == info.file_size:
             return target
-        with zf.open(info) as src, atomic_open(target, "wb") as out:
-            while block := src.read(1 << 20):
-                out.write(block)
-        return target
+        return extract_member(zf, info, target, path=archive, role=role)
 
 
 def read_header(path: Path, encoding: str) -> str:

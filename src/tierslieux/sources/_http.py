@@ -24,6 +24,7 @@ from rich.progress import (
 from tierslieux.errors import DownloadError
 from tierslieux.files import atomic_open, atomic_path, atomic_write_text
 from tierslieux.i18n import gettext as _
+from tierslieux.privacy import mask_url, mask_urls_in
 from tierslieux.sources._files import sha256_of
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def download(
                         "La somme de contrôle de {url} ne correspond pas au catalogue (reçu "
                         "{got}, attendu {expected}) : le fichier a peut-être été mis à jour "
                         "par son producteur. Mettez à jour le catalogue (TIERSLIEUX_CATALOG).",
-                        url=url,
+                        url=mask_url(url),
                         got=digest,
                         expected=expected_sha256,
                     )
@@ -99,7 +100,7 @@ def download(
         target.with_name(target.name + ".meta.json"),
         json.dumps(
             {
-                "url": url,
+                "url": mask_url(url),
                 "vintage": vintage or "",
                 "retrieved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "sha256": digest,
@@ -137,14 +138,14 @@ def _fetch(http: httpx.Client, url: str, target: Path, partial: Path, *, progres
         reason = (
             f"HTTP {error.response.status_code}"
             if isinstance(error, httpx.HTTPStatusError)
-            else (str(error) or type(error).__name__)
+            else (mask_urls_in(str(error)) or type(error).__name__)
         )
         raise DownloadError(
             _(
                 "Téléchargement impossible de {url} ({error}). Sans accès à Internet, "
                 "téléchargez ce fichier à la main et placez-le dans {folder} ou passez "
                 "son chemin en option.",
-                url=url,
+                url=mask_url(url),
                 error=reason,
                 folder=target.parent,
             )

@@ -30,6 +30,7 @@ from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
 from tierslieux.model.geometry import chord_for_km, unit_vectors
 from tierslieux.model.traveltime import OD_COLUMNS, check_points
+from tierslieux.privacy import mask_url, mask_urls_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -125,7 +126,7 @@ class OsrmEngine:
         """Return what determines the results: server, profile, pruning speed (km/h)."""
         return {
             "engine": self.name,
-            "base_url": self._base_url,
+            "base_url": mask_url(self._base_url),
             "profile": self._profile,
             "prune_speed_kmh": self._prune_speed,
         }
@@ -330,7 +331,7 @@ class OsrmEngine:
                 self.requests_sent += 1
                 response = http.get(url, timeout=self._timeout)
             except httpx.TransportError as exc:
-                error = str(exc) or type(exc).__name__
+                error = mask_urls_in(str(exc)) or type(exc).__name__
                 continue
             if response.status_code >= _SERVER_ERROR:
                 error = f"HTTP {response.status_code}"
@@ -359,7 +360,8 @@ class OsrmEngine:
 
 
 def _short(url: str, limit: int = 200) -> str:
-    """Shorten a long URL for messages (coordinates can make it kilobytes long)."""
+    """Mask the secrets of a URL and shorten it for messages (coordinates are long)."""
+    url = mask_url(url)
     return url if len(url) <= limit else url[:limit] + "…"
 
 

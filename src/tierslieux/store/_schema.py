@@ -32,10 +32,12 @@ __all__ = [
     "Base",
     "Contact",
     "ContactEvent",
+    "ErasureTombstone",
     "Person",
     "Run",
     "RunResult",
     "Scenario",
+    "StoreSecret",
     "Structure",
     "SurveyRespondent",
     "UTCDateTime",
@@ -188,6 +190,30 @@ class SurveyRespondent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_survey_respondents_commune", "commune"),)
+
+
+class StoreSecret(Base):
+    """A secret of this database (``erasure_salt``: the key of the tombstones' HMAC)."""
+
+    __tablename__ = "store_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ErasureTombstone(Base):
+    """What remains of an erased person: a salted fingerprint of their import key.
+
+    ``fingerprint`` is the HMAC-SHA256, keyed by the database's ``erasure_salt``, of the
+    key that identified the person's record in its source (a survey submission's
+    fingerprint); ``kind`` says which (``repondant``).
+    """
+
+    __tablename__ = "erasure_tombstones"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

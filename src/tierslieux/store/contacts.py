@@ -21,6 +21,7 @@ from sqlalchemy import Row, and_, insert, select, update
 from tierslieux.errors import StoreError
 from tierslieux.files import atomic_open
 from tierslieux.i18n import gettext as _
+from tierslieux.privacy import mask_contact_details
 from tierslieux.store import _csv
 from tierslieux.store import _records as records
 from tierslieux.store._errors import ImportRejectedError, InvalidValueError
@@ -276,13 +277,15 @@ class ContactRepository:
 
     # -- CSV -----------------------------------------------------------------------
 
-    def export_csv(self, path: Path) -> ExportReport:
+    def export_csv(self, path: Path, *, mask: bool = True) -> ExportReport:
         """Write every contact record and history event to a CSV file (UTF-8, ``;``).
 
         The file is written aside and renamed into place, from one consistent read:
         writers may keep working meanwhile.  Contact persons are not exported (see
         :meth:`~tierslieux.store.PeopleRepository.export_person_data`).  Format:
-        :mod:`tierslieux.store._csv`.
+        :mod:`tierslieux.store._csv`.  With ``mask`` (the default), e-mail addresses
+        and phone numbers in notes and next actions are masked
+        (:func:`tierslieux.privacy.mask_contact_details`).
 
         Raises
         ------
@@ -297,7 +300,7 @@ class ContactRepository:
         ):
             writer = _csv.contacts_writer(stream)
             for row in connection.execute(records.view_query().order_by(STRUCTURES.c.identifiant)):
-                writer.writerow(_state_line(row))
+                writer.writerow(_masked(_state_line(row), mask=mask))
                 contacts += 1
             query = (
                 select(EVENTS, STRUCTURES.c.nom)
@@ -305,7 +308,7 @@ class ContactRepository:
                 .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
             )
             for row in connection.execute(query):
-                writer.writerow(_event_line(row))
+                writer.writerow(_masked(_event_line(row), mask=mask))
                 events += 1
         return ExportReport(path=path, contacts=contacts, events=events)
 
@@ -473,6 +476,17 @@ def _compare_states(connection: Connection, states: list[_csv.ParsedState]) -> l
                 )
             )
     return warnings
+
+
+_FREE_TEXT = ("prochaine_action", "texte", "ancienne_valeur", "nouvelle_valeur")
+
+
+def _masked(line: dict[str, str], *, mask: bool) -> dict[str, str]:
+    if mask:
+        for name in _FREE_TEXT:
+            if line.get(name):
+                line[name] = mask_contact_details(line[name])
+    return line
 
 
 def _state_line(row: Row[Any]) -> dict[str, str]:

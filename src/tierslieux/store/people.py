@@ -9,9 +9,11 @@ person's name, e-mail and phone from the contact history.
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy import Row, func, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _csv
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
     from tierslieux.store.database import Database
 
-__all__ = ["PeopleRepository"]
+__all__ = ["ErasureChange", "ErasureReport", "PeopleRepository", "fold", "name_pattern"]
 
 _ERASED = "[donnée effacée]"
 _MIN_ERASABLE_NAME = 3
@@ -124,9 +126,9 @@ class PeopleRepository:
         """
         with self._database.transaction(write=False) as connection:
             people = _find_people(connection, person)
-            terms = _terms(people)
-            events = _events_mentioning(connection, terms)
-            actions = _actions_mentioning(connection, terms)
+            matcher = _matcher(people)
+            events = _events_mentioning(connection, matcher)
+            actions = _actions_mentioning(connection, matcher)
         return {
             "demande": str(person),
             "genere_le": _csv.format_datetime(records.now()),
@@ -162,12 +164,16 @@ class PeopleRepository:
         }
 
     def forget_person(self, person: int | str, *, author: str) -> int:
+        """Erase a person (see :meth:`erase_person`); return the number of records deleted."""
+        return self.erase_person(person, author=author).people
+
+    def erase_person(self, person: int | str, *, author: str) -> ErasureReport:
         """Erase a person (RGPD right to erasure) and scrub their data from the history.
 
-        Deletes the person records, replaces their name, e-mail and phone by
-        ``[donnée effacée]`` in notes and next actions (names shorter than three
-        characters are not searched), and appends to each structure concerned an
-        ``effacement`` event that names nobody.
+        Deletes the person records, replaces their name (and its usual variants, see
+        :func:`name_pattern`), e-mail and phone by ``[donnée effacée]`` in notes and
+        next actions (names shorter than three characters are not searched), and
+        appends to each structure concerned an ``effacement`` event that names nobody.
 
         Parameters
         ----------
@@ -178,36 +184,49 @@ class PeopleRepository:
 
         Returns
         -------
-        int
-            Number of person records deleted.
+        ErasureReport
+            Number of person records deleted, and every text changed (structure, which
+            text, the pieces erased).
 
         Raises
         ------
         UnknownPersonError
         """
         author = records.check_author(author)
+        changes: list[ErasureChange] = []
         with self._database.transaction(write=True) as connection:
             people = _find_people(connection, person)
-            terms = _terms(people)
+            matcher = _matcher(people)
             touched = {row.identifiant for row in people}
-            for row in _events_mentioning(connection, terms):
-                scrub_values = row.kind == "prochaine_action"
+            for row in _events_mentioning(connection, matcher):
+                text, found = matcher.scrub(row.text)
+                old_value, new_value = row.old_value, row.new_value
+                if row.kind == "prochaine_action":
+                    old_value, found_old = matcher.scrub(old_value)
+                    new_value, found_new = matcher.scrub(new_value)
+                    found += found_old + found_new
+                if not found:
+                    continue
                 connection.execute(
                     update(EVENTS)
                     .where(EVENTS.c.id == row.id)
-                    .values(
-                        text=_scrub(row.text, terms),
-                        old_value=_scrub(row.old_value, terms) if scrub_values else row.old_value,
-                        new_value=_scrub(row.new_value, terms) if scrub_values else row.new_value,
-                    )
+                    .values(text=text, old_value=old_value, new_value=new_value)
                 )
+                where = _(
+                    "{kind} du {date}",
+                    kind=row.kind,
+                    date=row.occurred_at.strftime("%d/%m/%Y %H:%M"),
+                )
+                changes.append(ErasureChange(row.identifiant, where, tuple(found)))
                 touched.add(row.identifiant)
-            for row in _actions_mentioning(connection, terms):
+            for row in _actions_mentioning(connection, matcher):
+                action, found = matcher.scrub(row.next_action)
                 connection.execute(
                     update(CONTACTS)
                     .where(CONTACTS.c.identifiant == row.identifiant)
-                    .values(next_action=_scrub(row.next_action, terms))
+                    .values(next_action=action)
                 )
+                changes.append(ErasureChange(row.identifiant, _("prochaine action"), tuple(found)))
                 touched.add(row.identifiant)
             connection.execute(PEOPLE.delete().where(PEOPLE.c.id.in_([row.id for row in people])))
             message = _("Données personnelles d'une personne effacées à sa demande (RGPD).")
@@ -215,7 +234,7 @@ class PeopleRepository:
                 state = records.lock(connection, identifiant)
                 erasure = Change("effacement", text=message)
                 records.apply(connection, identifiant, state.version, author, erasure)
-        return len(people)
+        return ErasureReport(people=len(people), changes=tuple(changes))
 
 
 def _find_people(connection: Connection, person: int | str) -> list[Row[Any]]:
@@ -237,49 +256,166 @@ def _find_people(connection: Connection, person: int | str) -> list[Row[Any]]:
     return rows
 
 
-def _events_mentioning(connection: Connection, terms: Sequence[str]) -> list[Row[Any]]:
-    if not terms:
-        return []
-    columns = (EVENTS.c.text, EVENTS.c.old_value, EVENTS.c.new_value)
-    condition = or_(
-        *(
-            func.lower(column).contains(term.lower(), autoescape=True)
-            for column in columns
-            for term in terms
-        )
-    )
-    return list(connection.execute(select(EVENTS).where(condition).order_by(EVENTS.c.id)))
+_CIVILITIES = (
+    "madame",
+    "mme",
+    "mademoiselle",
+    "mlle",
+    "monsieur",
+    "mr",
+    "m",
+    "docteur",
+    "dr",
+    "maitre",
+    "me",
+    "professeur",
+    "pr",
+)
+_GAP = r"[\s\u00a0]+"
 
 
-def _actions_mentioning(connection: Connection, terms: Sequence[str]) -> list[Row[Any]]:
-    if not terms:
+def _fold_char(char: str) -> str:
+    # One character for one character, so that a match in the folded text is a match
+    # at the same place in the original text.
+    lowered = char.lower()
+    base = "".join(c for c in unicodedata.normalize("NFD", lowered) if not unicodedata.combining(c))
+    return base if len(base) == 1 else (lowered if len(lowered) == 1 else char)
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` without accents, keeping its length (``É`` -> ``e``)."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def _words(name: str) -> list[str]:
+    return [re.escape(w) for w in fold(name).split()]
+
+
+def name_pattern(name: str) -> re.Pattern[str] | None:
+    """The pattern of the usual ways of writing a person's name in free text.
+
+    For « Jeanne Dupont »: the full name, « Dupont Jeanne », « J. Dupont », « Dupont J. »
+    and a civility followed by the surname (« Mme Dupont », « M. Dupont », « Monsieur
+    Dupont », « Dr Dupont »...), whatever the case and the accents.  The surname is
+    what follows the first word; a one-word name is searched alone.  The pattern
+    matches the text folded by :func:`fold`.  ``None`` for names shorter than three
+    characters.
+    """
+    words = _words(name)
+    if not words or len(" ".join(fold(name).split())) < _MIN_ERASABLE_NAME:
+        return None
+    if len(words) == 1:
+        variants = [words[0]]
+    else:
+        first, surname = words[0], _GAP.join(words[1:])
+        initial = re.escape(fold(name).split(maxsplit=1)[0][0])
+        civility = "(?:" + "|".join(_CIVILITIES) + r")\.?"
+        variants = [
+            _GAP.join(words),
+            rf"{surname}{_GAP}{first}",
+            rf"{initial}\.{_GAP}?{surname}",
+            rf"{surname}{_GAP}{initial}\.",
+            rf"{civility}{_GAP}{first}{_GAP}{surname}",
+            rf"{civility}{_GAP}{surname}",
+        ]
+    # Longest first: « Mme Jeanne Dupont » is erased as one piece.
+    variants.sort(key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(variants) + r")(?!\w)")
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureChange:
+    """One text changed by an erasure: where, and the pieces erased (for the operator)."""
+
+    identifiant: str
+    where: str
+    found: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    """Outcome of :meth:`PeopleRepository.erase_person`."""
+
+    people: int
+    changes: tuple[ErasureChange, ...]
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """What identifies the people in free text: name patterns, e-mails and phones."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    literals: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns or self.literals)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        folded = fold(text)
+        found: list[tuple[int, int]] = []
+        for pattern in self.patterns:
+            found.extend(m.span() for m in pattern.finditer(folded))
+        for literal in self.literals:
+            needle = fold(literal)
+            start = folded.find(needle)
+            while start >= 0:
+                found.append((start, start + len(needle)))
+                start = folded.find(needle, start + len(needle))
+        # Merge overlapping spans, so that each piece is erased once.
+        merged: list[tuple[int, int]] = []
+        for begin, end in sorted(found):
+            if merged and begin <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((begin, end))
+        return merged
+
+    def mentions(self, text: str | None) -> bool:
+        return bool(text) and bool(self.spans(text or ""))
+
+    def scrub(self, text: str | None) -> tuple[str | None, list[str]]:
+        if not text:
+            return text, []
+        spans = self.spans(text)
+        found = [text[begin:end] for begin, end in spans]
+        for begin, end in reversed(spans):
+            text = text[:begin] + _ERASED + text[end:]
+        return text, found
+
+
+def _matcher(people: Sequence[Row[Any]]) -> _Matcher:
+    patterns = [name_pattern(row.name) for row in people if row.name]
+    return _Matcher(tuple(p for p in patterns if p is not None), tuple(_terms(people)))
+
+
+def _events_mentioning(connection: Connection, matcher: _Matcher) -> list[Row[Any]]:
+    if not matcher:
         return []
-    condition = or_(
-        *(
-            func.lower(CONTACTS.c.next_action).contains(term.lower(), autoescape=True)
-            for term in terms
-        )
+    # Accents and name variants cannot be searched in SQL on every backend: scan.
+    query = select(EVENTS).order_by(EVENTS.c.id)
+    return [
+        row
+        for row in connection.execute(query)
+        if any(matcher.mentions(v) for v in (row.text, row.old_value, row.new_value))
+    ]
+
+
+def _actions_mentioning(connection: Connection, matcher: _Matcher) -> list[Row[Any]]:
+    if not matcher:
+        return []
+    query = select(CONTACTS.c.identifiant, CONTACTS.c.next_action).where(
+        CONTACTS.c.next_action.is_not(None)
     )
-    query = select(CONTACTS.c.identifiant, CONTACTS.c.next_action).where(condition)
-    return list(connection.execute(query))
+    rows: list[Row[Any]] = list(connection.execute(query))
+    return [row for row in rows if matcher.mentions(row.next_action)]
 
 
 def _terms(people: Sequence[Row[Any]]) -> list[str]:
-    """The strings that identify these people in free text."""
+    """The e-mails and phones of these people (their names are :func:`name_pattern`)."""
     terms: set[str] = set()
     for row in people:
-        if row.name and len(row.name.strip()) >= _MIN_ERASABLE_NAME:
-            terms.add(row.name.strip())
         for value in (row.email, row.phone):
             if value and value.strip():
                 terms.add(value.strip())
     # Longest first, so that "Marie Dupont" goes before a shorter overlapping term.
     return sorted(terms, key=len, reverse=True)
-
-
-def _scrub(text: str | None, terms: Sequence[str]) -> str | None:
-    if text is None:
-        return None
-    for term in terms:
-        text = re.sub(re.escape(term), _ERASED, text, flags=re.IGNORECASE)
-    return text

@@ -5,11 +5,20 @@ functions do the work on an open :class:`~sqlalchemy.Connection`.  Respondents a
 pseudonymous (a random UUID, no name, e-mail or phone); the consent text and date
 are kept with the answers, and :func:`delete_respondent` removes a respondent
 everywhere.
+
+An erased respondent leaves a tombstone (table ``erasure_tombstones``): the
+HMAC-SHA256 of their submission's fingerprint, keyed by a random salt drawn when the
+database was created (table ``store_secrets``).  The tombstone cannot be turned back
+into answers, but a re-import of the same tool export recognises the submission and
+skips it (:attr:`ResponsesReport.erased`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,11 +45,17 @@ __all__ = [
     "ResponsesReport",
     "delete_before",
     "delete_respondent",
+    "erasure_salt",
     "insert_responses",
     "select_responses",
+    "tombstone",
 ]
 
 RESPONDENTS = Base.metadata.tables["survey_respondents"]
+TOMBSTONES = Base.metadata.tables["erasure_tombstones"]
+SECRETS = Base.metadata.tables["store_secrets"]
+_SALT = "erasure_salt"
+_RESPONDENT = "repondant"
 _MAX_SOURCE = 200
 
 
@@ -64,12 +79,56 @@ class ResponsesReport:
     """Outcome of :meth:`ResponseRepository.add_responses`.
 
     ``ids`` are the pseudonymous ids given to the ``added`` respondents; ``duplicates``
-    the submissions already stored (or given twice), with their line.
+    the submissions already stored (or given twice), with their line; ``erased`` the
+    submissions of respondents erased at their request (a tombstone), not stored again.
     """
 
     added: int
     ids: tuple[str, ...]
     duplicates: tuple[ImportIssue, ...] = ()
+    erased: tuple[ImportIssue, ...] = ()
+
+
+def erasure_salt(connection: Connection) -> bytes:
+    """Return the salt of this database's tombstones (drawn once, kept in the store)."""
+    value = connection.execute(
+        select(SECRETS.c.value).where(SECRETS.c.name == _SALT)
+    ).scalar_one_or_none()
+    if value is None:  # a database created before revision 0004 was given one there
+        value = secrets.token_hex(32)
+        connection.execute(insert(SECRETS).values(name=_SALT, value=value))
+    return bytes.fromhex(value)
+
+
+def tombstone(salt: bytes, key: str) -> str:
+    """The salted fingerprint (HMAC-SHA256, hexadecimal) kept for an erased ``key``."""
+    return hmac.new(salt, key.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _erased(connection: Connection, stones: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(stones), 500):
+        chunk = stones[start : start + 500]
+        found.update(
+            connection.execute(
+                select(TOMBSTONES.c.fingerprint).where(TOMBSTONES.c.fingerprint.in_(chunk))
+            ).scalars()
+        )
+    return found
+
+
+def _bury(connection: Connection, fingerprints: Sequence[str]) -> None:
+    if not fingerprints:
+        return
+    salt = erasure_salt(connection)
+    stones = sorted({tombstone(salt, f) for f in fingerprints})
+    fresh = [s for s in stones if s not in _erased(connection, stones)]
+    if fresh:
+        now = datetime.now(UTC)
+        connection.execute(
+            insert(TOMBSTONES),
+            [{"fingerprint": s, "kind": _RESPONDENT, "erased_at": now} for s in fresh],
+        )
 
 
 def _decode(text: str) -> dict[str, Answer]:
@@ -86,8 +145,15 @@ def _encode(answers: dict[str, Answer]) -> str:
 
 
 def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> ResponsesReport:
-    """Insert new respondents; a fingerprint already stored or repeated is a duplicate."""
+    """Insert new respondents; a fingerprint already stored or repeated is a duplicate.
+
+    A submission whose tombstone is stored (its respondent was erased) is skipped and
+    listed in :attr:`ResponsesReport.erased`.
+    """
     fingerprints = [row.fingerprint for row in rows]
+    salt = erasure_salt(connection) if rows else b""
+    stones = {f: tombstone(salt, f) for f in fingerprints}
+    buried = _erased(connection, sorted(set(stones.values())))
     known: set[str] = set()
     for start in range(0, len(fingerprints), 500):
         chunk = fingerprints[start : start + 500]
@@ -99,7 +165,16 @@ def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> 
     now = datetime.now(UTC)
     values: list[dict[str, Any]] = []
     duplicates: list[ImportIssue] = []
+    erased: list[ImportIssue] = []
     for row in rows:
+        if stones[row.fingerprint] in buried:
+            erased.append(
+                ImportIssue(
+                    row.line,
+                    _("réponse non réimportée : son répondant a été effacé à sa demande (RGPD)"),
+                )
+            )
+            continue
         if row.fingerprint in known:
             duplicates.append(
                 ImportIssue(
@@ -125,7 +200,10 @@ def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> 
     if values:
         connection.execute(insert(RESPONDENTS), values)
     return ResponsesReport(
-        added=len(values), ids=tuple(v["id"] for v in values), duplicates=tuple(duplicates)
+        added=len(values),
+        ids=tuple(v["id"] for v in values),
+        duplicates=tuple(duplicates),
+        erased=tuple(erased),
     )
 
 
@@ -151,7 +229,13 @@ def select_responses(connection: Connection) -> list[RespondentView]:
 
 
 def delete_respondent(connection: Connection, respondent_id: str) -> int:
-    """Delete a respondent and their answers; return the number of rows deleted."""
+    """Delete a respondent and their answers, keep a tombstone; return the rows deleted."""
+    fingerprints = list(
+        connection.execute(
+            select(RESPONDENTS.c.fingerprint).where(RESPONDENTS.c.id == respondent_id)
+        ).scalars()
+    )
+    _bury(connection, fingerprints)
     result = connection.execute(delete(RESPONDENTS).where(RESPONDENTS.c.id == respondent_id))
     return int(result.rowcount or 0)
 
@@ -189,6 +273,14 @@ class ResponseRepository:
         """
         with self._database.transaction(write=True) as connection:
             report = insert_responses(connection, list(rows))
+            if report.erased and not skip_duplicates:
+                raise InvalidValueError(
+                    _(
+                        "{n} réponse(s) d'un répondant effacé à sa demande (RGPD) : rien n'a "
+                        "été enregistré.",
+                        n=len(report.erased),
+                    )
+                )
             if report.duplicates and not skip_duplicates:
                 lines = ", ".join(str(issue.line) for issue in report.duplicates)
                 raise InvalidValueError(
@@ -219,6 +311,9 @@ class ResponseRepository:
 
     def forget_respondent(self, respondent_id: str) -> int:
         """Delete a respondent and all their answers (RGPD right to erasure).
+
+        A tombstone (salted fingerprint of the submission) is kept, so that importing
+        the same export again does not bring the respondent back.
 
         Returns
         -------
