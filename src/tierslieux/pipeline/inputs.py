@@ -17,6 +17,7 @@ from tierslieux.analysis.catchment import (
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
 from tierslieux.errors import DownloadError, Message, Problem, SchemaError, SourceError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
 from tierslieux.model.rurality import (
@@ -271,7 +272,7 @@ def teleworkable_shares(path: Path | None) -> tuple[dict[str, float], str]:
             {code: ref.value for code, ref in TELEWORKABLE_SHARE_BY_CS1.items()},
             TELEWORKABLE_SOURCE,
         )
-    frame = read_csv_strings(path, role="parts télétravaillables")
+    frame = read_csv_strings(path, role=N_("parts télétravaillables"))
     missing = [c for c in ("cs1", "part") if c not in frame.columns]
     if missing:
         raise SchemaError(

@@ -15,6 +15,7 @@ import pandas as pd
 
 from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.errors import SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import CATEGORIES
@@ -34,7 +35,7 @@ def read_structures_table(path: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
-    frame = read_csv_strings(Path(path), role="structures")
+    frame = read_csv_strings(Path(path), role=N_("structures"))
     missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
     if missing:
         raise SchemaError(
@@ -55,7 +56,7 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
 
 def read_respondents(path: Path) -> pd.DataFrame:
     """The ``respondents.csv`` of ``tierslieux survey analyse``, column ``commune`` checked."""
-    frame = read_csv_strings(path, role="répondants du questionnaire")
+    frame = read_csv_strings(path, role=N_("répondants du questionnaire"))
     if "commune" not in frame.columns:
         raise SchemaError(
             _(

@@ -38,7 +38,7 @@ from tierslieux.analysis.commute_co2 import (
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError
-from tierslieux.i18n import format_number, format_percent
+from tierslieux.i18n import N_, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
 from tierslieux.model.siting import (
@@ -352,7 +352,7 @@ def _demand(
     """
     notes: list[str] = []
     if request.demand is not None:
-        frame = read_csv_strings(request.demand, role="demande")
+        frame = read_csv_strings(request.demand, role=N_("demande"))
         missing = [c for c in ("code", "demand") if c not in frame.columns]
         if missing:
             raise SchemaError(
