@@ -236,12 +236,19 @@ def _sites_page(tmp_path: Path, env: dict[str, str], *lang: str) -> tuple[list[s
 
 def test_sites_page_names_its_columns_for_the_reader(tmp_path: Path, env: dict[str, str]) -> None:
     french, out = _sites_page(tmp_path, env)
-    english, _ = _sites_page(tmp_path, env, "--lang", "en")
+    english, out_en = _sites_page(tmp_path, env, "--lang", "en")
     # No raw column name (tonnes_co2e_an_bas, perte_pct...) in the headers.
     assert not [h for h in french + english if "_" in h], french + english
     assert {"Rang", "Perte si retiré", "Part couverte", "Paramètre"} <= set(french)
     assert {"Rank", "Loss if removed", "Share covered", "Parameter"} <= set(english)
     _assert_english("sites.html headers", " ".join(english))
+    # The map's tooltips follow the language's typography.
+    titles = re.findall(
+        r"<title>([^<]*\(\d+\)[^<]*)</title>", (out_en / "sites.html").read_text("utf-8")
+    )
+    assert titles
+    assert not [t for t in titles if " : " in t], titles[:3]
+    assert any("): " in t for t in titles), titles[:3]
     # The CSV files keep their column names.
     assert (out / "sites.csv").read_text(encoding="utf-8").startswith("rang,code,nom,valeur,")
     assert "perte_pct" in (out / "alternatives.csv").read_text(encoding="utf-8")
