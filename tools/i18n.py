@@ -139,7 +139,7 @@ def extract() -> Catalog:
     found = extract_from_dir(
         str(PACKAGE), METHOD_MAP, {}, keywords=KEYWORDS, strip_comment_tags=True
     )
-    found = list(found)
+    found = [*found, *cli_help_messages()]
     for filename, lineno, message, comments, context in found:
         if not isinstance(message, str) or not message:
             continue
@@ -153,6 +153,23 @@ def extract() -> Catalog:
             context=context,
         )
     return catalog
+
+
+def cli_help_messages() -> Iterator[tuple[str, int, str, list[str], None]]:
+    """Help texts of the command line (docstrings and ``help=``), as Click holds them.
+
+    They are French literals evaluated by Typer at import; the entry point translates
+    them once the language is known (``tierslieux.cli.common.translate_help``), so the
+    catalogue takes them from the Click command tree itself: exactly the rendered text.
+    """
+    import typer  # noqa: PLC0415 - only when extracting
+
+    from tierslieux.cli import app  # noqa: PLC0415
+    from tierslieux.cli.common import help_texts  # noqa: PLC0415
+
+    for where, text in help_texts(typer.main.get_command(app)):
+        location = "cli/--help/" + where.replace(" ", "/")
+        yield location, 0, text, [], None
 
 
 def _render(catalog: Catalog) -> bytes:

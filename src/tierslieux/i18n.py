@@ -14,6 +14,11 @@ Texts held in tables and translated later through ``_(variable)`` are marked at
 their definition with :func:`N_`, which returns its argument unchanged and only
 tells the extractor that the text is a message.
 
+A parameter named ``role`` names an input in a message (``_("Fichier {role}
+introuvable : {path}.", role=ROLE)`` with ``ROLE = N_("grille de densité")``): its
+value is a message too, marked with :func:`N_` where it is defined, and
+:func:`gettext` translates it with the message (any other value is data, kept as is).
+
 The language is held in a :class:`contextvars.ContextVar` rather than a module
 global so that the CLI, the web app and tests can each set it for their own
 context (thread, task) without leaking into the others.
@@ -58,6 +63,8 @@ DOMAIN = "tierslieux"
 _LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 _NARROW_NBSP = "\u202f"
 _language: ContextVar[str] = ContextVar("tierslieux_language", default="fr")
+#: Parameters whose value is itself a message (the name of an input), translated too.
+TRANSLATED_PARAMS = frozenset({"role"})
 
 
 @cache
@@ -96,15 +103,25 @@ def gettext(message: str, /, **params: object) -> str:
     message
         The French text, with ``str.format`` placeholders.
     **params
-        Values of the placeholders.
+        Values of the placeholders; a ``role`` (the name of an input) is translated too.
 
     Returns
     -------
     str
         The text in the current language.
     """
-    text = _catalogue(current_language()).get(message, message)
-    return text.format(**params) if params else text
+    catalogue = _catalogue(current_language())
+    text = catalogue.get(message, message)
+    if not params:
+        return text
+    if catalogue:
+        params = {
+            name: catalogue.get(value, value)
+            if name in TRANSLATED_PARAMS and isinstance(value, str)
+            else value
+            for name, value in params.items()
+        }
+    return text.format(**params)
 
 
 def N_(message: str, /) -> str:  # noqa: N802 - the gettext convention for "no-op" markers

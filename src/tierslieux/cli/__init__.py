@@ -36,6 +36,8 @@ from tierslieux.cli.common import (
     TravelTimesOpt,
     ZonagesOpt,
     check_positive_option,
+    language_from,
+    translate_help,
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import guarded as _guarded
@@ -47,11 +49,15 @@ from tierslieux.cli.db import db_app
 from tierslieux.cli.sites import sites
 from tierslieux.cli.survey import survey_app
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import format_number
+from tierslieux.i18n import LANGUAGES, format_number, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from typer._click.core import Command
+
     from tierslieux.pipeline.workspace import Workspace
 
 app = typer.Typer(
@@ -75,12 +81,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Annotated[
+    ctx: typer.Context,
+    version: Annotated[  # noqa: ARG001 - handled by its eager callback
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Version et sortie."),
     ] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Diagnostic territorial pour lancer des tiers-lieux ruraux."""
+    if lang:  # ``tierslieux --lang en diagnose``: the language of the whole run
+        if lang not in LANGUAGES:
+            raise typer.BadParameter(
+                _(
+                    "Langue inconnue : {lang} (attendu : {expected}).",
+                    lang=lang,
+                    expected=", ".join(LANGUAGES),
+                ),
+                param_hint="--lang",
+            )
+        ctx.with_resource(use_language(lang))
 
 
 @app.command()
@@ -447,9 +466,26 @@ def _show_workspace(workspace: Workspace) -> None:
         )
 
 
-def main() -> None:
-    """Entry point of the ``tierslieux`` command."""
-    app(prog_name="tierslieux")
+def command_for(args: Sequence[str]) -> Command:
+    """Return the Click command tree with its help texts in the language ``args`` ask for.
+
+    ``--lang`` is read from ``args`` (or ``TIERSLIEUX_LANG``) before Click parses them,
+    so that ``tierslieux diagnose --help --lang en`` is in English (see
+    :func:`~tierslieux.cli.common.language_from`).
+    """
+    with use_language(language_from(args)):
+        return translate_help(typer.main.get_command(app))
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """Entry point of the ``tierslieux`` command.
+
+    The language (``--lang`` anywhere on the line, else ``TIERSLIEUX_LANG``, else
+    French) is known before Click parses the line: help texts and messages follow it.
+    """
+    argv = list(sys.argv[1:] if args is None else args)
+    with use_language(language_from(argv)):
+        command_for(argv)(argv, prog_name="tierslieux")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ inputs of structured messages by their option (:func:`cli_label`, see
 from __future__ import annotations
 
 import math
+import os
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -21,12 +22,14 @@ from rich.markup import escape
 
 from tierslieux.config import Settings
 from tierslieux.errors import INPUTS, TierslieuxError, use_labels
-from tierslieux.i18n import LANGUAGES, use_language
+from tierslieux.i18n import LANGUAGES, current_language, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.privacy import mask_urls_in, terminal_safe
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from typer._click.core import Command  # Typer's own (vendored) Click
 
 __all__ = [
     "CacheOpt",
@@ -50,9 +53,12 @@ __all__ = [
     "cli_label",
     "err_console",
     "guarded",
+    "help_texts",
+    "language_from",
     "out_console",
     "settings_from",
     "shown",
+    "translate_help",
 ]
 
 P = ParamSpec("P")
@@ -248,7 +254,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = bool(kwargs.get("debug"))
-        lang = str(kwargs.get("lang") or "fr")
+        lang = str(kwargs.get("lang") or current_language())
         with use_language(lang if lang in LANGUAGES else "fr"), use_labels(cli_label):
             return _run(func, debug, lang, *args, **kwargs)
 
@@ -263,6 +269,68 @@ def shown(text: str) -> str:
     markup escaped: a stored name cannot rewrite the terminal.
     """
     return escape(mask_urls_in(terminal_safe(text)))
+
+
+def language_from(args: Sequence[str], environ: Mapping[str, str] | None = None) -> str:
+    """Return the language a command line asks for, before Click parses it.
+
+    The last ``--lang xx`` or ``--lang=xx`` of ``args`` (anywhere: before or after the
+    command name), else ``TIERSLIEUX_LANG``, else French. An unknown language gives
+    French here: the command itself then reports it.
+    """
+    lang = (os.environ if environ is None else environ).get("TIERSLIEUX_LANG", "")
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(args):
+            lang = args[index + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.removeprefix("--lang=")
+    return lang if lang in LANGUAGES else "fr"
+
+
+def _walk(command: Command) -> Iterator[Command]:
+    yield command
+    subcommands: dict[str, Command] = getattr(command, "commands", {})
+    for sub in subcommands.values():
+        yield from _walk(sub)
+
+
+def help_texts(command: Command) -> Iterator[tuple[str, str]]:
+    """Yield ``(where, text)`` for every help text of ``command`` and its subcommands.
+
+    The texts are the French docstrings and ``help=`` of the commands and options,
+    as Click holds them; ``tools/i18n.py`` adds them to the catalogue.
+    """
+    for cmd in _walk(command):
+        for attr in ("help", "short_help", "epilog"):
+            text = getattr(cmd, attr, None)
+            if isinstance(text, str) and text:
+                yield cmd.name or "", text
+        for param in cmd.params:
+            text = getattr(param, "help", None)
+            if isinstance(text, str) and text:
+                yield f"{cmd.name} {param.name}", text
+
+
+def translate_help(command: Command) -> Command:
+    """Translate, in place, the help texts of ``command`` into the current language.
+
+    Typer evaluates the help texts (French) at import, before ``--lang`` is read; the
+    entry point calls this on the Click command tree once the language is known, before
+    Click renders anything. Click's and Typer's own words (« Usage », « Options »,
+    « Missing option ») stay in English in every language.
+    """
+    for cmd in _walk(command):
+        for attr in ("help", "short_help", "epilog"):
+            text = getattr(cmd, attr, None)
+            if isinstance(text, str) and text:
+                setattr(cmd, attr, _(text))
+        for param in cmd.params:
+            text = getattr(param, "help", None)
+            if isinstance(text, str) and text:
+                param.help = _(text)  # type: ignore[attr-defined]
+    return command
 
 
 def _check_language(lang: str) -> None:

@@ -24,6 +24,7 @@ from tierslieux.errors import (
     SchemaError,
     SourceError,
 )
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.census_codes import MOBPRO_CODES
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
@@ -282,7 +283,7 @@ def teleworkable_shares(path: Path | None) -> tuple[dict[str, float], str]:
             {code: ref.value for code, ref in TELEWORKABLE_SHARE_BY_CS1.items()},
             TELEWORKABLE_SOURCE,
         )
-    frame = read_csv_strings(path, role="parts télétravaillables")
+    frame = read_csv_strings(path, role=N_("parts télétravaillables"))
     missing = [c for c in ("cs1", "part") if c not in frame.columns]
     if missing:
         raise SchemaError(

@@ -16,6 +16,7 @@ import pandas as pd
 
 from tierslieux.analysis.dedup import deduplicate_structures
 from tierslieux.errors import Problems, SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import CATEGORIES
@@ -48,7 +49,7 @@ def read_demand_table(path: Path) -> tuple[pd.Series, pd.Series, pd.Series | Non
         non-numeric, non-finite or negative, a km that is non-numeric, non-finite or
         negative, a code given twice (every problem gathered before raising).
     """
-    return check_demand_table(read_csv_strings(path, role="demande"), path)
+    return check_demand_table(read_csv_strings(path, role=N_("demande")), path)
 
 
 def check_demand_table(
@@ -119,7 +120,7 @@ def read_structures_table(path: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
-    frame = read_csv_strings(Path(path), role="structures")
+    frame = read_csv_strings(Path(path), role=N_("structures"))
     missing = [c for c in ("categorie", "themes", "code_commune") if c not in frame.columns]
     if missing:
         raise SchemaError(
@@ -140,7 +141,7 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
 
 def read_respondents(path: Path) -> pd.DataFrame:
     """The ``respondents.csv`` of ``tierslieux survey analyse``, column ``commune`` checked."""
-    frame = read_csv_strings(path, role="répondants du questionnaire")
+    frame = read_csv_strings(path, role=N_("répondants du questionnaire"))
     if "commune" not in frame.columns:
         raise SchemaError(
             _(

@@ -38,7 +38,7 @@ from tierslieux.analysis.commute_co2 import (
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError
-from tierslieux.i18n import format_number, format_percent
+from tierslieux.i18n import N_, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
 from tierslieux.model.siting import (
@@ -887,7 +887,9 @@ def load_site_files(request: SitesRequest) -> SiteFiles:
         else read_structures_table(request.structures),
         groups=None if request.groups is None else tuple(read_groups(request.groups)),
         respondents=None if request.respondents is None else read_respondents(request.respondents),
-        demand=None if request.demand is None else read_csv_strings(request.demand, role="demande"),
+        demand=None
+        if request.demand is None
+        else read_csv_strings(request.demand, role=N_("demande")),
         candidates=None
         if request.candidates is None
         else load_candidate_places(request.candidates),

@@ -11,6 +11,7 @@ import numpy as np
 from pyproj import Transformer
 
 from tierslieux.i18n import format_number
+from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -23,6 +24,11 @@ __all__ = ["PALETTE", "Marker", "choropleth_svg", "class_breaks"]
 PALETTE: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 _NO_DATA = "#dddddd"
 _WIDTH = 720.0
+
+
+def _tooltip(name: str, code: str, shown: str) -> str:
+    """The tooltip of a commune on a map: its name, code and value (escaped)."""
+    return html.escape(_("{name} ({code}) : {value}", name=name, code=code, value=shown))
 
 
 def class_breaks(values: Sequence[float], classes: int = len(PALETTE)) -> list[float]:
@@ -144,7 +150,7 @@ def choropleth_svg(
         parts.append(
             f'<path d="{" ".join(project(r) for r in rings)}" fill="{_colour(value, breaks)}" '
             f'fill-rule="evenodd" stroke="#ffffff" stroke-width="0.4">'
-            f"<title>{html.escape(titles.get(code, code))} ({code}) : {shown}</title></path>"
+            f"<title>{_tooltip(titles.get(code, code), code, shown)}</title></path>"
         )
     for code, x, y in dots:
         value = values.get(code)
@@ -152,7 +158,7 @@ def choropleth_svg(
         shown = _shown(value, decimals)
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{_colour(value, breaks)}" '
-            f'stroke="#555"><title>{html.escape(titles.get(code, code))} ({code}) : {shown}'
+            f'stroke="#555"><title>{_tooltip(titles.get(code, code), code, shown)}'
             "</title></circle>"
         )
     for marker, x, y in pins:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.errors import SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code, normalise_commune_code
 from tierslieux.model.rurality import DENSITY_LABELS
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Densite", "load_densite"]
 
-ROLE = "grille de densité"
+ROLE = N_("grille de densité")
 
 _CODE_ALIASES = ("codgeo", "code_insee", "code_commune", "depcom", "com", "code")
 #: Level columns, best first: the 7-level one of the 2025 file, data.gouv's, then DENS.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.errors import SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code
 from tierslieux.model.structures import QuestionnaireGroup
@@ -33,7 +34,7 @@ def line_error(path: Path, line: int, message: str) -> SchemaError:
 
 def read_groups(path: Path) -> list[QuestionnaireGroup]:
     """Read and check the ``groups.csv`` of the questionnaire (French errors, file/line)."""
-    frame = read_csv_strings(path, role="groupes du questionnaire")
+    frame = read_csv_strings(path, role=N_("groupes du questionnaire"))
     missing = [c for c in GROUP_COLUMNS if c not in frame.columns]
     if "theme" not in frame.columns and "themes" not in frame.columns:
         missing.append("theme")

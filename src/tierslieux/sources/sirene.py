@@ -40,6 +40,7 @@ import pandas as pd
 
 from tierslieux.errors import SchemaError
 from tierslieux.files import atomic_path, atomic_write_text
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import commune_of_arrondissement
 from tierslieux.model.types import Provenance
@@ -316,7 +317,9 @@ def _read_sirene(
     notes: list[str] = []
     register_codes(con, "tl_wanted_communes", codes)
     etab_parts: list[pd.DataFrame] = []
-    for source in open_tabular(etablissements, role="Sirene établissements", cache_dir=cache_dir):
+    for source in open_tabular(
+        etablissements, role=N_("Sirene établissements"), cache_dir=cache_dir
+    ):
         mapping = _resolve(
             describe_columns(source, con),
             _ETAB_REQUIRED,
@@ -442,7 +445,7 @@ def _read_units(
 ) -> pd.DataFrame:
     register_codes(con, "tl_wanted_sirens", sirens)
     parts: list[pd.DataFrame] = []
-    for source in open_tabular(path, role="Sirene unités légales", cache_dir=cache_dir):
+    for source in open_tabular(path, role=N_("Sirene unités légales"), cache_dir=cache_dir):
         mapping = _resolve(
             describe_columns(source, con),
             _UL_REQUIRED,

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.survey import (
     SurveyIssue,
@@ -114,7 +115,7 @@ def load_mapping(path: Path, questionnaire: Questionnaire) -> SurveyMapping:
         Listing every problem: unknown question ids, unknown option codes, a
         questionnaire version other than ``questionnaire``'s.
     """
-    require_file(path, "correspondance")
+    require_file(path, N_("correspondance"))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
@@ -450,7 +451,7 @@ def read_survey_csv(
         When the whole file is unusable (missing, mixed encodings, no separator,
         columns of the mapping absent).
     """
-    require_file(path, "réponses")
+    require_file(path, N_("réponses"))
     text, encoding = _decode(path)
     first = text.split("\n", 1)[0]
     separator = sniff_separator(first, path=path, candidates=";,")

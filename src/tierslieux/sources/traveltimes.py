@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.errors import SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.traveltime import OD_COLUMNS
 from tierslieux.model.types import Provenance
@@ -66,7 +67,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "time",
     ),
 }
-_ROLE = "matrice de temps de trajet"
+_ROLE = N_("matrice de temps de trajet")
 _MAX_LINES_SHOWN = 5
 # Header is line 1, so the first data row is line 2.
 _FIRST_DATA_LINE = 2

@@ -33,6 +33,7 @@ import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import open_zip
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import is_commune_code, normalise_commune_code
 from tierslieux.model.types import Provenance
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KNOWN_LEVELS", "Zonages", "load_zonages"]
 
-ROLE = "zonages"
+ROLE = N_("zonages")
 
 #: Usual zoning levels, in the order they are put in the table (others follow).
 KNOWN_LEVELS: tuple[str, ...] = (
