@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import logging
 import math
+import numbers
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from tierslieux.errors import InfeasibleError, Problem, SchemaError
-from tierslieux.i18n import format_percent
+from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.siting import SOLVER_GREEDY, SOLVER_HIGHS, SiteChoice, SitingResult
 from tierslieux.model.types import ProgressEvent
@@ -138,17 +139,16 @@ def _validate(  # noqa: PLR0913
     groups: Sequence[str] | None,
     min_per_group: Mapping[str, int] | None,
 ) -> _Instance:
-    matrix = sparse.csr_matrix(coverage, dtype=bool)
+    problems: list[str] = []
+    matrix = _zero_one_matrix(coverage, problems)
     w = np.asarray(weights, dtype=np.float64)
     n, m = matrix.shape
-    problems = []
     if w.shape != (m,):
         problems.append(_("{m} points de demande mais {w} poids", m=m, w=w.size))
     elif (w < 0).any() or not np.isfinite(w).all():
         problems.append(_("poids négatifs ou non finis"))
-    fixed_t = tuple(sorted({int(j) for j in fixed}))
-    if any(j < 0 or j >= n for j in fixed_t):
-        problems.append(_("site imposé hors des {n} candidats", n=n))
+    _check_count(k, problems)
+    fixed_t = _fixed_indices(fixed, n, problems)
     if site_themes is not None and len(site_themes) != n:
         problems.append(_("{t} listes de thèmes pour {n} candidats", t=len(site_themes), n=n))
     if require_community is not None and len(require_community) != n:
@@ -179,6 +179,92 @@ def _validate(  # noqa: PLR0913
     return _Instance(
         matrix, w, k, fixed_t, eligible, themes if distinct_themes else None, group_arr, mins
     )
+
+
+def _zero_one_matrix(
+    coverage: sparse.csr_matrix | NDArray[np.bool_], problems: list[str]
+) -> sparse.csr_matrix:
+    """The coverage matrix as booleans, refusing anything but 0/1 (never guessed).
+
+    A cost or time matrix passed by mistake would otherwise read every non-zero cell as
+    "covered": the caller compares it with its radius first (``costs <= radius``).
+    """
+    source = coverage if sparse.issparse(coverage) else np.asarray(coverage)
+    if not sparse.issparse(source) and source.ndim != 2:
+        problems.append(
+            _("matrice de couverture à 2 dimensions attendue (reçu : {d})", d=source.ndim)
+        )
+        return sparse.csr_matrix((0, 0), dtype=bool)
+    values: NDArray[Any] = np.asarray(source.data if sparse.issparse(source) else source.ravel())
+    if values.dtype != np.bool_:
+        numeric = np.asarray(values, dtype=np.float64)
+        odd = numeric[~np.isin(numeric, (0.0, 1.0))]
+        if odd.size:
+            problems.append(
+                _(
+                    "matrice de couverture : valeurs 0/1 attendues, {n} valeur(s) autre(s) "
+                    "(par exemple {v}) ; pour une matrice de coûts ou de temps, comparez-la "
+                    "d'abord au rayon (coûts <= rayon)",
+                    n=odd.size,
+                    v=format_number(float(odd[0]), 3),
+                )
+            )
+    matrix = sparse.csr_matrix(source, dtype=bool)
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def _check_count(k: object, problems: list[str]) -> None:
+    """``k`` must be a whole number of sites (not a float, not a boolean), at least 1."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        problems.append(_("nombre de sites entier attendu (reçu : {k})", k=repr(k)))
+    elif int(k) < 1:
+        problems.append(_("au moins un site attendu (reçu : {k})", k=int(k)))
+
+
+def _fixed_indices(
+    fixed: Sequence[int] | NDArray[Any], n: int, problems: list[str]
+) -> tuple[int, ...]:
+    """Imposed sites as indices: a list of indices, or a boolean mask of length ``n``."""
+    array = np.asarray(fixed)
+    if array.size == 0:
+        return ()
+    if array.dtype == np.bool_:
+        if array.shape != (n,):
+            problems.append(
+                _(
+                    "masque des sites imposés de longueur {t} pour {n} candidats",
+                    t=array.size,
+                    n=n,
+                )
+            )
+            return ()
+        return tuple(int(j) for j in np.flatnonzero(array))
+    if not np.issubdtype(array.dtype, np.integer):
+        problems.append(
+            _(
+                "sites imposés : indices entiers ou masque booléen attendus (reçu : {d})",
+                d=array.dtype,
+            )
+        )
+        return ()
+    indices = tuple(sorted({int(j) for j in array.ravel()}))
+    if any(j < 0 or j >= n for j in indices):
+        problems.append(_("site imposé hors des {n} candidats", n=n))
+    return indices
+
+
+def _check_limits(time_limit: float, mip_gap: float) -> None:
+    """The solver's time limit (> 0) and relative gap (0 to 1), finite."""
+    problems = []
+    if not math.isfinite(time_limit) or time_limit <= 0:
+        problems.append(_("durée maximale finie et positive attendue (reçu : {v})", v=time_limit))
+    if not math.isfinite(mip_gap) or not 0 <= mip_gap < 1:
+        problems.append(_("écart relatif entre 0 et 1 attendu (reçu : {v})", v=mip_gap))
+    if problems:
+        raise SchemaError(
+            _("Choix des sites : entrée invalide ({problems}).", problems=" ; ".join(problems))
+        )
 
 
 def _check_feasible(
@@ -912,6 +998,7 @@ def solve_max_coverage(  # noqa: PLR0913
     if method not in {"auto", "exact", "greedy"}:
         raise SchemaError(_("Méthode « {m} » inconnue (auto, exact, greedy).", m=method))
     started = time.perf_counter()
+    _check_limits(time_limit, mip_gap)
     inst = _validate(
         coverage,
         weights,
@@ -1306,6 +1393,7 @@ def solve_max_benefit(  # noqa: PLR0913
     if method not in {"auto", "exact", "greedy"}:
         raise SchemaError(_("Méthode « {m} » inconnue (auto, exact, greedy).", m=method))
     started = time.perf_counter()
+    _check_limits(time_limit, mip_gap)
     matrix = sparse.csr_matrix(gains, dtype=np.float64)
     if matrix.nnz and ((matrix.data < 0).any() or not np.isfinite(matrix.data).all()):
         raise SchemaError(
