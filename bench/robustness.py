@@ -266,7 +266,9 @@ def formats() -> list[Format]:
             ":",
             _mapping,
         ),
-        Format("contacts", "contacts.csv", CONTACTS.encode(), ";", lambda p, _c: read_contacts_csv(p)),
+        Format(
+            "contacts", "contacts.csv", CONTACTS.encode(), ";", lambda p, _c: read_contacts_csv(p)
+        ),
     ]
 
 
