@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from tierslieux.errors import TierslieuxError
 from tierslieux.model.survey import load_questionnaire
@@ -86,7 +85,13 @@ ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "utf-16")
 
 def mutate(base: bytes, separator: str, rng: random.Random) -> bytes:
     """A malformed variant of ``base``: 1 to 4 text mutations, an encoding, byte damage."""
-    lines = base.decode("utf-8").splitlines()
+    lines = _mutate_lines(base.decode("utf-8").splitlines(), separator, rng)
+    text = "\n".join(lines) + rng.choice(["\n", "", "\r\n"])
+    return _damage(text.encode(rng.choice(ENCODINGS), errors="replace"), rng)
+
+
+def _mutate_lines(lines: list[str], separator: str, rng: random.Random) -> list[str]:
+    """1 to 4 cell, header or structure mutations of the lines."""
     for _ in range(rng.randint(1, 4)):
         if not lines:
             break
@@ -115,12 +120,15 @@ def mutate(base: bytes, separator: str, rng: random.Random) -> bytes:
             header[first], header[other] = header[other], header[first]
             lines[0] = separator.join(header)
         elif kind == "huge":
-            cells[column] = cells[column] * 20_000
+            cells[column] = (cells[column] or "x")[:20] * 15_000  # at most 300,000 characters
             lines[row] = separator.join(cells)
         else:
             lines = lines[: row + 1]
-    text = "\n".join(lines) + rng.choice(["\n", "", "\r\n"])
-    data = text.encode(rng.choice(ENCODINGS), errors="replace")
+    return lines
+
+
+def _damage(data: bytes, rng: random.Random) -> bytes:
+    """Bytes cut, flipped or inserted (or left alone), after the text mutations."""
     damage = rng.choice(["none", "none", "truncate", "flip", "insert"])
     if damage == "truncate" and data:
         data = data[: rng.randrange(len(data))]
