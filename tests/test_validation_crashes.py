@@ -12,6 +12,7 @@ from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.inputs import teleworkable_shares
 from tierslieux.sources._files import check_unique_columns, read_csv_strings
 from tierslieux.sources.communes import load_communes
+from tierslieux.sources.groups import read_groups
 from tierslieux.sources.mobpro import open_mobpro
 from tierslieux.sources.survey_import import load_mapping, read_survey_csv
 from tierslieux.sources.traveltimes import load_travel_times
@@ -147,3 +148,23 @@ def test_survey_bytes_undefined_in_windows_1252(tmp_path):
     path.write_bytes(b"Horodateur,Situation\n\x81\x8d,x\n")
     with pytest.raises(SourceError, match="ligne 2"):
         _survey(path)
+
+
+@pytest.mark.parametrize("members", ["9" * 5000, "²", "3" * 10])
+def test_groups_member_count_not_a_small_ascii_integer(tmp_path, members):
+    path = tmp_path / "groups.csv"
+    path.write_text(f"groupe,theme,membres,communes\n4,vie:garde,{members},05061\n", "utf-8")
+    with pytest.raises(SchemaError, match="ligne 2") as info:
+        read_groups(path)
+    assert len(str(info.value)) < 400
+
+
+def test_groups_members_per_commune_huge_count(tmp_path):
+    path = tmp_path / "groups.csv"
+    path.write_text(
+        "groupe,theme,membres,communes,membres_par_commune\n"
+        f"4,vie:garde,3,05061,05061:{'9' * 5000}\n",
+        "utf-8",
+    )
+    with pytest.raises(SchemaError, match="membres_par_commune"):
+        read_groups(path)
