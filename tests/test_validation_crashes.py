@@ -7,13 +7,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tierslieux.errors import SchemaError
+from tierslieux.errors import SchemaError, SourceError
+from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.inputs import teleworkable_shares
 from tierslieux.sources._files import check_unique_columns, read_csv_strings
 from tierslieux.sources.communes import load_communes
+from tierslieux.sources.groups import read_groups
 from tierslieux.sources.mobpro import open_mobpro
+from tierslieux.sources.survey_import import load_mapping, read_survey_csv
 from tierslieux.sources.traveltimes import load_travel_times
 from tierslieux.sources.zonages import load_zonages
+from tierslieux.store import ImportRejectedError
+from tierslieux.store._csv import read_contacts_csv
 
 
 def test_duplicated_column_in_csv_strings(tmp_path):
@@ -102,3 +107,64 @@ def test_nested_geometry_coordinates(tmp_path, depth):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SchemaError):
         load_communes(Path(path))
+
+
+# Found by bench/robustness.py: a header cell longer than the csv module's field limit,
+# and survey bytes undefined in Windows-1252 too.
+HUGE = "x" * 200_000
+
+
+def test_mobpro_header_cell_over_csv_limit(tmp_path):
+    path = tmp_path / "FD_MOBPRO_2021.csv"
+    path.write_text(f'COMMUNE;"{HUGE};DCLT\n05061;05061\n', encoding="utf-8")
+    with duckdb.connect() as con, pytest.raises(SchemaError, match="ligne 1 : ligne illisible"):
+        open_mobpro(path, con, cache_dir=tmp_path / "cache")
+
+
+def test_contacts_header_cell_over_csv_limit(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(f'ligne;identifiant;"{HUGE};date\n', encoding="utf-8")
+    with pytest.raises(ImportRejectedError, match="CSV mal formé"):
+        read_contacts_csv(path)
+
+
+def _survey(path: Path) -> object:
+    questionnaire = load_questionnaire()
+    survey = Path(__file__).parent / "data" / "survey"
+    mapping = load_mapping(survey / "correspondance.yaml", questionnaire)
+    communes = load_communes(survey / "communes_enquete.csv").table
+    return read_survey_csv(path, mapping, questionnaire, communes)
+
+
+def test_survey_header_cell_over_csv_limit(tmp_path):
+    path = tmp_path / "reponses.csv"
+    path.write_text(f'Horodateur,"{HUGE},Situation\n', encoding="utf-8")
+    with pytest.raises(SchemaError, match="ligne 1 : CSV mal formé"):
+        _survey(path)
+
+
+def test_survey_bytes_undefined_in_windows_1252(tmp_path):
+    path = tmp_path / "reponses.csv"
+    path.write_bytes(b"Horodateur,Situation\n\x81\x8d,x\n")
+    with pytest.raises(SourceError, match="ligne 2"):
+        _survey(path)
+
+
+@pytest.mark.parametrize("members", ["9" * 5000, "²", "3" * 10])
+def test_groups_member_count_not_a_small_ascii_integer(tmp_path, members):
+    path = tmp_path / "groups.csv"
+    path.write_text(f"groupe,theme,membres,communes\n4,vie:garde,{members},05061\n", "utf-8")
+    with pytest.raises(SchemaError, match="ligne 2") as info:
+        read_groups(path)
+    assert len(str(info.value)) < 400
+
+
+def test_groups_members_per_commune_huge_count(tmp_path):
+    path = tmp_path / "groups.csv"
+    path.write_text(
+        "groupe,theme,membres,communes,membres_par_commune\n"
+        f"4,vie:garde,3,05061,05061:{'9' * 5000}\n",
+        "utf-8",
+    )
+    with pytest.raises(SchemaError, match="membres_par_commune"):
+        read_groups(path)

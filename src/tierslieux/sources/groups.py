@@ -7,6 +7,7 @@ optionally, ``membres_par_commune`` (``code:nombre;…``).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -25,6 +26,8 @@ __all__ = ["GROUP_COLUMNS", "line_error", "read_groups"]
 
 #: Columns of ``groups.csv`` (written by ``tierslieux survey analyse``) used here.
 GROUP_COLUMNS = ("groupe", "membres", "communes")
+
+_COUNT = re.compile(r"[0-9]{1,9}")
 
 
 def line_error(path: Path, line: int, message: str) -> SchemaError:
@@ -54,11 +57,15 @@ def read_groups(path: Path) -> list[QuestionnaireGroup]:
         if not ident:
             raise line_error(path, number, _("identifiant de groupe vide."))
         raw_members = str(row["membres"]).strip() if pd.notna(row["membres"]) else ""
-        if not raw_members.isdigit() or int(raw_members) < 1:
+        # ASCII digits only, and few: str.isdigit accepts "²" and int() refuses > 4,300 digits.
+        if not _COUNT.fullmatch(raw_members) or int(raw_members) < 1:
             raise line_error(
                 path,
                 number,
-                _("nombre de membres « {v} » invalide (entier positif attendu).", v=raw_members),
+                _(
+                    "nombre de membres « {v} » invalide (entier positif attendu).",
+                    v=raw_members[:40],
+                ),
             )
         communes = tuple(
             c.strip() for c in str(row["communes"]).split(";") if pd.notna(row["communes"])
@@ -90,11 +97,11 @@ def _members_per_commune(path: Path, line: int, value: object) -> dict[str, int]
     counts: dict[str, int] = {}
     for part in value.split(";"):
         code, _sep, number = part.strip().partition(":")
-        if not is_commune_code(code) or not number.isdigit():
+        if not is_commune_code(code) or not _COUNT.fullmatch(number):
             raise line_error(
                 path,
                 line,
-                _("membres_par_commune « {v} » invalide (code:nombre;… attendu).", v=value),
+                _("membres_par_commune « {v} » invalide (code:nombre;… attendu).", v=value[:80]),
             )
         counts[code] = counts.get(code, 0) + int(number)
     return counts

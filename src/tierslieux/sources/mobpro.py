@@ -382,7 +382,20 @@ def _csv_raw(data: Path, original: Path, name: str, varmod: Path | None) -> _Raw
                 detail=detail,
             )
         )
-    columns = tuple(c.strip() for c in next(csv.reader([header], delimiter=";", quotechar='"')))
+    try:
+        cells = next(csv.reader([header], delimiter=";", quotechar='"'))
+    except csv.Error as error:  # a header cell longer than the csv module's limit
+        raise SchemaError(
+            _(
+                "{path}, ligne {line} : ligne illisible ({error}) ; un champ de plus "
+                "de {limit} caractères ou un guillemet non fermé ?",
+                path=original,
+                line=1,
+                error=error,
+                limit=csv.field_size_limit(),
+            )
+        ) from error
+    columns = tuple(c.strip() for c in cells)
     check_unique_columns(columns, path=original)
     empty = [i + 1 for i, c in enumerate(columns) if not c]
     if empty:

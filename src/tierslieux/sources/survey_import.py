@@ -206,7 +206,18 @@ def _decode(path: Path) -> tuple[str, str]:
                     line=line,
                 )
             ) from error
-        return raw.decode("cp1252"), "cp1252"
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError as latin:  # bytes undefined in Windows-1252 too
+            line = raw[: latin.start].count(b"\n") + 1
+            raise SourceError(
+                _(
+                    "{path} : encodages mélangés (UTF-8 et Latin-1 ; premier octet illisible "
+                    "ligne {line}). Réenregistrez l'export en UTF-8 ; rien n'a été importé.",
+                    path=path,
+                    line=line,
+                )
+            ) from latin
 
 
 class _Communes:
@@ -460,6 +471,10 @@ def read_survey_csv(
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
     except StopIteration as error:
         raise SourceError(_("Le fichier de réponses {path} est vide.", path=path)) from error
+    except csv.Error as error:  # a header cell longer than the csv module's limit
+        raise SchemaError(
+            _("{path}, ligne {line} : CSV mal formé ({error}).", path=path, line=1, error=error)
+        ) from error
     _check_header(header, mapping, questionnaire, path)
     index = {name: i for i, name in enumerate(header)}
     context = _Context(

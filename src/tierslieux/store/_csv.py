@@ -182,7 +182,11 @@ def read_contacts_csv(path: Path) -> ParsedFile:
     """
     text = _decode(path)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    header = [name.strip() for name in reader.fieldnames or []]
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as error:  # a header cell longer than the csv module's limit
+        issue = ImportIssue(1, _("CSV mal formé : {error}", error=error))
+        raise ImportRejectedError(path, (issue,)) from error
     reader.fieldnames = header
     missing = [name for name in REQUIRED if name not in header]
     if missing:
