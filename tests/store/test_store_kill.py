@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,12 +22,11 @@ import textwrap
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import pytest
-from conftest import MakeUrl
 from sqlalchemy import text
 from store_sample import CAE, STRUCTURES
 
@@ -43,8 +43,12 @@ from tierslieux.store import (
 KILLS = 5
 STORE_TESTS = str(Path(__file__).parent)
 
-WRITER = textwrap.dedent(
+# One child process per test imports the package once (a second or more), then forks
+# one writer per order read on its stdin: each writer is a separate process, killed
+# with SIGKILL; the child reports its end on stdout after the writer's own lines.
+CHILD = textwrap.dedent(
     """
+    import os
     import sys
     from datetime import UTC, datetime
 
@@ -52,28 +56,26 @@ WRITER = textwrap.dedent(
     from tierslieux.model.survey import SurveyResponse, fingerprint
     from tierslieux.store import STATUSES, open_repositories
 
-    store = open_repositories(sys.argv[1])
-    print("ready", flush=True)
-    sys.stdin.readline()
-    store.structures.upsert_structures(STRUCTURES)
-    names = [row["identifiant"] for row in STRUCTURES]
-    step = 0
-    while True:
-        step += 1
-        ident = names[step % len(names)]
-        kind = step % 3
-        tag = f"{sys.argv[2]}-{step}"
-        if kind == 0:
-            store.contacts.add_note(ident, tag, author="writer")
-            print("e", ident, tag, flush=True)
-        elif kind == 1:
-            status = STATUSES[step % len(STATUSES)]
-            store.contacts.set_status(ident, status, author="writer", note=tag)
-            print("e", ident, tag, flush=True)
-        else:
-            answers = {"commune_residence": "05061", "statut": "salarie", "envies": (tag,)}
-            report = store.responses.add_responses([
-                SurveyResponse(
+
+    def write(url, prefix):
+        store = open_repositories(url)
+        store.structures.upsert_structures(STRUCTURES)
+        names = [row["identifiant"] for row in STRUCTURES]
+        step = 0
+        while True:
+            step += 1
+            ident = names[step % len(names)]
+            tag = f"{prefix}-{step}"
+            if step % 3 == 0:
+                store.contacts.add_note(ident, tag, author="writer")
+                print("e", ident, tag, flush=True)
+            elif step % 3 == 1:
+                status = STATUSES[step % len(STATUSES)]
+                store.contacts.set_status(ident, status, author="writer", note=tag)
+                print("e", ident, tag, flush=True)
+            else:
+                answers = {"commune_residence": "05061", "statut": "salarie", "envies": (tag,)}
+                response = SurveyResponse(
                     commune="05061",
                     questionnaire_version="1",
                     consent_text="J'accepte",
@@ -83,67 +85,84 @@ WRITER = textwrap.dedent(
                     source="kill.csv",
                     line=step,
                 )
-            ])
-            print("r", report.ids[0], flush=True)
-    """
-)
+                report = store.responses.add_responses([response])
+                print("r", report.ids[0], flush=True)
 
-IMPORTER = textwrap.dedent(
-    """
-    import sys
 
-    from tierslieux.store import open_repositories
+    def load(url, path):
+        store = open_repositories(url)
+        print("start", flush=True)
+        report = store.contacts.import_csv(path)
+        print("done", report.events_added, flush=True)
 
-    store = open_repositories(sys.argv[1])
+
     print("ready", flush=True)
-    sys.stdin.readline()
-    report = store.contacts.import_csv(sys.argv[2])
-    print("done", report.events_added, flush=True)
+    for order in sys.stdin:
+        task, *args = order.rstrip("\\n").split("\\t")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                print("pid", os.getpid(), flush=True)
+                (write if task == "write" else load)(*args)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        print("ended", flush=True)
     """
 )
 
 
-def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [STORE_TESTS, env.get("PYTHONPATH")]))
-    return subprocess.Popen(  # noqa: S603  (our own interpreter and script)
-        [sys.executable, "-c", script, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class Child:
+    """The child process and the writer it forked last."""
 
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [STORE_TESTS, env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and script)
+            [sys.executable, "-c", CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.writer = 0
+        assert self.line() == "ready"
 
-def _read_line(stream: IO[str], child: subprocess.Popen[str]) -> str:
-    line = stream.readline()
-    if not line:
-        child.wait(timeout=10)
-        assert child.stderr is not None
-        pytest.fail(f"the child stopped early:\n{child.stderr.read()}")
-    return line.rstrip("\n")
+    def line(self) -> str:
+        """The next line of the child (or of its writer)."""
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=10)
+            assert self.process.stderr is not None
+            pytest.fail(f"the child stopped early:\n{self.process.stderr.read()}")
+        return line.rstrip("\n")
 
+    def start(self, *order: str) -> None:
+        """Fork a writer running ``order`` (``write URL PREFIX`` or ``load URL CSV``)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("\t".join(order) + "\n")
+        self.process.stdin.flush()
+        words = self.line().split()
+        assert words[0] == "pid", words
+        self.writer = int(words[1])
 
-def _start(children: list[subprocess.Popen[str]]) -> None:
-    """Wait until every child is ready (started together, so their imports overlap)."""
-    for child in children:
-        assert child.stdout is not None
-        assert _read_line(child.stdout, child) == "ready"
+    def kill(self) -> list[str]:
+        """SIGKILL the writer; return the lines it printed that were not read yet."""
+        os.kill(self.writer, signal.SIGKILL)
+        return self.finish()
 
+    def finish(self) -> list[str]:
+        """The writer's lines up to its end."""
+        lines = []
+        while (line := self.line()) != "ended":
+            lines.append(line)
+        return lines
 
-def _go(child: subprocess.Popen[str]) -> None:
-    assert child.stdin is not None
-    child.stdin.write("go\n")
-    child.stdin.flush()
-
-
-def _kill(child: subprocess.Popen[str]) -> list[str]:
-    """SIGKILL the child and return the lines it printed but were not read yet."""
-    child.send_signal(signal.SIGKILL)
-    out, _err = child.communicate(timeout=10)
-    assert child.returncode == -signal.SIGKILL
-    return out.splitlines()
+    def close(self) -> None:
+        """End the child."""
+        self.process.communicate(timeout=10)
 
 
 def _check_records(store: Repositories) -> list[str]:
@@ -176,22 +195,22 @@ def _integrity_ok(url: str) -> None:
             assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
-def test_kill_during_writes_loses_no_acknowledged_write(make_url: MakeUrl, tmp_path: Path) -> None:
+def test_kill_during_writes_loses_no_acknowledged_write(
+    make_url: Callable[[], str], tmp_path: Path
+) -> None:
     chance = random.Random(11)  # noqa: S311  (timing only)
     seen: Counter[str] = Counter()
     url = make_url()
     upgrade(url)
     # The same store goes through every kill: each one must leave it usable.
-    children = [_spawn(WRITER, url, f"k{attempt}") for attempt in range(KILLS)]
-    _start(children)
+    child = Child()
     events = responses = 0
-    for attempt, child in enumerate(children):
-        assert child.stdout is not None
-        _go(child)
+    for attempt in range(KILLS):
+        child.start("write", url, f"k{attempt}")
         target = chance.randint(5, 60)
-        lines = [_read_line(child.stdout, child) for _ in range(target)]
+        lines = [child.line() for _ in range(target)]
         time.sleep(chance.uniform(0, 0.03))
-        lines += _kill(child)
+        lines += child.kill()
         acked_events = [line.split()[2] for line in lines if line.startswith("e ")]
         acked_responses = {line.split()[1] for line in lines if line.startswith("r ")}
         seen["kills"] += 1
@@ -211,8 +230,8 @@ def test_kill_during_writes_loses_no_acknowledged_write(make_url: MakeUrl, tmp_p
         seen["in_flight_committed"] += extra
         _check_usable(store, tmp_path / f"after{attempt}.csv", len(texts))
         events, responses = len(texts) + 2, len(stored)
+    child.close()
     dispose_engine(url)
-    print(dict(seen))  # shown with pytest -s
     assert seen["commits"] >= KILLS * 5
 
 
@@ -236,11 +255,19 @@ def _large_import_file(path: Path, events: int) -> None:
         writer.writerows(rows)
 
 
-def _import_store(url: str) -> Repositories:
+def _import_stores(folder: Path, count: int) -> list[str]:
+    """URLs of ``count`` upgraded SQLite stores holding the test structures."""
+    template = folder / "template.sqlite"
+    url = f"sqlite:///{template}"
     upgrade(url)
-    store = open_repositories(url)
-    store.structures.upsert_structures(STRUCTURES)
-    return store
+    open_repositories(url).structures.upsert_structures(STRUCTURES)
+    dispose_engine(url)  # checkpoints the WAL into the file
+    urls = []
+    for n in range(count):
+        copy = folder / f"import{n}.sqlite"
+        shutil.copyfile(template, copy)
+        urls.append(f"sqlite:///{copy}")
+    return urls
 
 
 IMPORT_EVENTS = 10_000
@@ -250,30 +277,30 @@ IMPORT_KILL_AT = (0.15, 0.35, 0.55, 0.75, 0.9)
 def test_kill_during_csv_import_keeps_all_or_nothing(tmp_path: Path) -> None:
     source = tmp_path / "large.csv"
     _large_import_file(source, IMPORT_EVENTS)
-    urls = [f"sqlite:///{tmp_path / f'import{n}.sqlite'}" for n in range(len(IMPORT_KILL_AT) + 1)]
-    stores = [_import_store(url) for url in urls]
-    children = [_spawn(IMPORTER, url, str(source)) for url in urls]
-    _start(children)
+    urls = _import_stores(tmp_path, len(IMPORT_KILL_AT) + 1)
+    child = Child()
     # A first import runs to its end: its duration places the kills of the others.
-    timed = children[0]
-    assert timed.stdout is not None
+    child.start("load", urls[0], str(source))
+    assert child.line() == "start"
     began = time.perf_counter()
-    _go(timed)
-    assert _read_line(timed.stdout, timed) == f"done {IMPORT_EVENTS}"
+    assert child.finish() == [f"done {IMPORT_EVENTS}"]
     duration = time.perf_counter() - began
-    timed.communicate(timeout=10)
     outcomes: Counter[str] = Counter()
-    for n, (url, store, child) in enumerate(zip(urls, stores, children, strict=True)):
+    for n, url in enumerate(urls):
         if n:
-            _go(child)
+            child.start("load", url, str(source))
+            assert child.line() == "start"
             time.sleep(duration * IMPORT_KILL_AT[n - 1])
-            lines = _kill(child)
+            lines = child.kill()
             assert lines in ([], [f"done {IMPORT_EVENTS}"]), lines
         assert schema_status(url).up_to_date
         _integrity_ok(url)
+        store = open_repositories(url)
         texts = _check_records(store)
         assert len(texts) in {0, IMPORT_EVENTS}, len(texts)
         outcomes["all" if texts else "none"] += 1
         _check_usable(store, tmp_path / f"after{n}.csv", len(texts))
         dispose_engine(url)
-    print(f"import {duration:.2f} s", dict(outcomes))
+    child.close()
+    # The uninterrupted import wrote everything; each interrupted one all or nothing.
+    assert outcomes["all"] >= 1
