@@ -28,7 +28,6 @@ from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
 from tierslieux.errors import Message, Problem, SchemaError, StoreError
 from tierslieux.files import spreadsheet_safe, write_spreadsheet_csv
 from tierslieux.i18n import gettext as _
-from tierslieux.model.codes import is_commune_code
 from tierslieux.model.survey import (
     Questionnaire,
     Respondent,
@@ -41,7 +40,6 @@ from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
 from tierslieux.pipeline.readers import read_sites
 from tierslieux.privacy import mask_contact_details
-from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.communes import load_commune_list
 from tierslieux.sources.survey_import import (
     CommuneIndex,
@@ -442,53 +440,12 @@ class SurveyAnalysis:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def travel_engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
+def _respondent_engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
     del settings  # OSRM is not used for respondents: a few communes, straight line is enough
     if travel_times is not None:
         frame, _provenance = load_travel_times(travel_times)
         return TableEngine(frame)
     return StraightLineEngine()
-
-
-def _read_sites(path: Path, known: set[str]) -> list[str]:
-    """Communes of the chosen sites, from the ``sites.csv`` of ``tierslieux sites``.
-
-    Column ``code_commune`` when present (a site may be a place, whose ``code`` is its
-    own identifier), else ``code``; a hand-written one-column list of codes also works.
-    """
-    try:
-        with Path(path).open("rb") as handle:
-            header = handle.readline().decode("utf-8", errors="replace")
-    except OSError:
-        header = ";"  # let read_csv_strings report the missing file
-    # A hand-written list of codes has a single column: no separator to detect.
-    single = not any(sep in header for sep in (";", ",", "\t", "|"))
-    frame = read_csv_strings(path, role="sites", separator="," if single else None)
-    column = "code_commune" if "code_commune" in frame.columns else "code"
-    if column not in frame.columns:
-        raise SchemaError(
-            _(
-                "{path} : colonne code manquante (fichier sites.csv de « tierslieux sites » "
-                "attendu).",
-                path=path,
-            )
-        )
-    codes: list[str] = []
-    for line, value in enumerate(frame[column], start=2):
-        code = str(value).strip() if pd.notna(value) else ""
-        if not is_commune_code(code) or code not in known:
-            raise SchemaError(
-                _(
-                    "{path}, ligne {line} : « {code} » n'est pas le code d'une commune connue.",
-                    path=path,
-                    line=line,
-                    code=code,
-                )
-            )
-        codes.append(code)
-    if not codes:
-        raise SchemaError(_("{path} : aucun site.", path=path))
-    return codes
 
 
 def _typology_with_sites(
@@ -572,7 +529,7 @@ def analyse_survey(
     }
     scores["jours_par_semaine"] = scores["repondant"].map(days)
     points = communes.table[["code", "latitude", "longitude"]].dropna()
-    engine = travel_engine(settings, request.travel_times)
+    engine = _respondent_engine(settings, request.travel_times)
     sites = (
         read_sites(request.sites, set(communes.table["code"].astype(str)))
         if request.sites is not None
