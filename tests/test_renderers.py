@@ -380,3 +380,11 @@ def test_contacts_export_is_guarded_and_imports_back(communities: Any, workdir: 
     finally:
         for url in urls:
             dispose_engine(url)
+
+
+def test_communities_page_shows_openness_labels_not_codes(communities: Any) -> None:
+    page = render_communities(communities)
+    assert "« à élargir »" in page
+    assert "« fermée »" in page
+    assert "a_elargir" not in page
+    assert "« fermee »" not in page

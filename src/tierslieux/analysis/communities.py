@@ -42,6 +42,7 @@ from tierslieux.model.structures import (
     ANCHOR_CATEGORIES,
     CATEGORIES,
     COMMUNITY_CATEGORIES,
+    OPENNESS_LABELS,
     PARTNER_CATEGORIES,
     BaseCommunityRule,
     QuestionnaireGroup,
@@ -61,7 +62,7 @@ __all__ = [
     "summarise_communities",
 ]
 
-OPENNESS_LEVELS = ("ouverte", "a_elargir", "fermee", "absente")
+OPENNESS_LEVELS = tuple(OPENNESS_LABELS)
 #: How many names a cell lists before « … et N autre(s) ».
 MAX_NAMED = 8
 #: How many names a reason sentence lists.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tierslieux.errors import Input, Problems, SchemaError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 
 __all__ = [
@@ -187,3 +188,13 @@ def theme_labels() -> dict[str, str]:
         "inclusion_numerique": _("Inclusion numérique"),
         "tiers_lieu": _("Tiers-lieux"),
     }
+
+
+#: Openness of a catchment's base community (code in the CSV files -> French label,
+#: translated where shown): open, to widen (one kind of carrier), closed, absent.
+OPENNESS_LABELS: dict[str, str] = {
+    "ouverte": N_("ouverte"),
+    "a_elargir": N_("à élargir"),
+    "fermee": N_("fermée"),
+    "absente": N_("absente"),
+}

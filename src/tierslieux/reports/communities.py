@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from tierslieux import __version__
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
+from tierslieux.i18n import gettext as _
 from tierslieux.model.catchment import definition_label
-from tierslieux.model.structures import CATEGORIES, category_labels
+from tierslieux.model.structures import CATEGORIES, OPENNESS_LABELS, category_labels
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
 from tierslieux.reports.templates import render_page, split_notes
 
@@ -27,7 +28,6 @@ __all__ = ["communities_files", "render_communities", "write_communities"]
 #: Rows shown in the page's tables (the CSV files keep every row).
 _SHOWN_COMMUNES = 50
 _SHOWN_STRUCTURES = 100
-_OPENNESS = ("ouverte", "a_elargir", "fermee", "absente")
 
 
 def render_geojson(result: Communities) -> bytes:
@@ -66,7 +66,10 @@ def render_communities(result: Communities) -> str:
         else 0
     )
     openness = (
-        [(level, int((communities["ouverture"] == level).sum())) for level in _OPENNESS]
+        [
+            (_(label), int((communities["ouverture"] == level).sum()))
+            for level, label in OPENNESS_LABELS.items()
+        ]
         if "ouverture" in communities.columns
         else []
     )
@@ -87,6 +90,7 @@ def render_communities(result: Communities) -> str:
         category_labels=labels,
         with_base=with_base,
         openness=openness,
+        openness_labels=OPENNESS_LABELS,
         communes=ranked.head(_SHOWN_COMMUNES).to_dict(orient="records"),
         structures=structures.head(_SHOWN_STRUCTURES).to_dict(orient="records"),
         definition_text=definition_label(result.definition, result.minutes),
