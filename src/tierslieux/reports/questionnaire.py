@@ -20,6 +20,7 @@ atomically.
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 import zlib
 from typing import TYPE_CHECKING, Final
@@ -143,6 +144,10 @@ def _ls_text(text: str) -> str:
     return html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
 
 
+#: Characters XML 1.0 forbids (control characters such as ESC): left out of the file.
+_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 class _Table:
     """One table of the ``.lss`` document: ``<fields>`` then ``<rows>``."""
 
@@ -160,7 +165,7 @@ class _Table:
             cell = ET.SubElement(row, field)
             value = values.get(field)
             if value is not None and value != "":
-                cell.text = str(value)
+                cell.text = _NOT_XML.sub("", str(value))
 
 
 _QUESTION_FIELDS: Final = (
