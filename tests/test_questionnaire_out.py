@@ -17,6 +17,7 @@ from tierslieux.errors import SchemaError
 from tierslieux.model.survey import (
     limesurvey_answer_code,
     limesurvey_code,
+    limesurvey_column,
     limesurvey_option,
     limesurvey_subquestion_code,
     load_questionnaire,
@@ -142,6 +143,9 @@ def test_limesurvey_codes_follow_limesurvey_rules() -> None:
     assert limesurvey_code("x" * 30) == "x" * 20
     assert limesurvey_subquestion_code("moins_cher") == "moinscher"
     assert limesurvey_subquestion_code("25_50") == "SQ2550"
+    wishes = QUESTIONNAIRE.question("envies")
+    assert limesurvey_column(wishes) == "envies"
+    assert limesurvey_column(wishes, "moins_cher") == "envies[moinscher]"
     mode = QUESTIONNAIRE.question("mode_trajet")
     assert limesurvey_answer_code(mode, "voiture") == "A1"
     assert limesurvey_answer_code(mode, "autre") == f"A{len(mode.options)}"
@@ -233,6 +237,7 @@ def test_limesurvey_questions_answers_and_subquestions_follow_the_questionnaire(
         assert row["mandatory"] == ("Y" if question.required else "N")
         assert row["question"] == html.escape(question.label, quote=False)
         assert row["language"] == "fr"
+        assert row["question_theme_name"]
         by_qid[row["qid"]] = question
     assert len(by_qid) == len(questions)
 
@@ -255,7 +260,7 @@ def test_limesurvey_questions_answers_and_subquestions_follow_the_questionnaire(
             assert [s["question"] for s in rows] == [
                 html.escape(o.label, quote=False) for o in question.options
             ]
-            assert all(s["type"] == "M" for s in rows)
+            assert all(s["type"] == "T" for s in rows)
         else:
             assert not [a for a in answers if a["qid"] == qid]
     qids = [q["qid"] for q in questions] + [s["qid"] for s in subquestions]
@@ -365,3 +370,15 @@ def test_questionnaire_command_writes_each_format_from_the_suffix(tmp_path: Path
     result = run("survey", "questionnaire", "--format", "odt", "--out", str(tmp_path / "q.odt"))
     assert result.exit_code == 1
     assert "Option --format invalide : odt" in result.stderr
+
+
+def test_what_respondents_read_is_in_the_questionnaire_language(tmp_path: Path) -> None:
+    out = tmp_path / "q.html"
+    result = run("--lang", "en", "survey", "questionnaire", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "written to" in result.stdout  # the command speaks English
+    page = out.read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page  # the page, like its labels, is French
+    assert "N° de répondant" in page
+    assert "choix unique" in page
+    assert "single choice" not in page

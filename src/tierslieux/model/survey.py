@@ -41,6 +41,7 @@ __all__ = [
     "fingerprint",
     "limesurvey_answer_code",
     "limesurvey_code",
+    "limesurvey_column",
     "limesurvey_option",
     "limesurvey_subquestion_code",
     "load_questionnaire",
@@ -329,7 +330,7 @@ def limesurvey_code(question_id: str) -> str:
       ``communeresidence``). A response export with question codes as headings names
       the column of a single-answer question by this code;
     - multiple choice (``multi``): one sub-question per option, coded by
-      :func:`limesurvey_subquestion_code`; the export's column is
+      :func:`limesurvey_subquestion_code`; the export's column (:func:`limesurvey_column`) is
       ``code[subcode]`` (``envies[moinscher]``; ``envies_moinscher`` before
       LimeSurvey 3) and its value ``Y`` when ticked (« Oui » / « Yes » with full
       answers);
@@ -368,6 +369,19 @@ def limesurvey_answer_code(question: Question, option_code: str) -> str:
     except ValueError:
         raise KeyError(option_code) from None
     return f"A{position + 1}"
+
+
+def limesurvey_column(question: Question, option_code: str | None = None) -> str:
+    """Heading of a column of a LimeSurvey response export (« question code » headings).
+
+    The question's code (:func:`limesurvey_code`); for an option of a ``multi``
+    question, ``code[subcode]`` (``envies[moinscher]``) as LimeSurvey 3 and later
+    write it (LimeSurvey 2 wrote ``envies_moinscher``).
+    """
+    code = limesurvey_code(question.id)
+    if option_code is None:
+        return code
+    return f"{code}[{limesurvey_subquestion_code(option_code)}]"
 
 
 def limesurvey_option(question: Question, code: str) -> str | None:

@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import atomic_write_bytes
-from tierslieux.i18n import N_, format_number
+from tierslieux.i18n import N_, format_number, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.model.survey import (
     limesurvey_answer_code,
@@ -186,7 +186,18 @@ _QUESTION_FIELDS: Final = (
     "same_default",
     "relevance",
     "modulename",
+    "question_theme_name",
 )
+#: Core question theme of each LimeSurvey type (``question_theme_name``, LimeSurvey 5
+#: and later; LimeSurvey 3 ignores the field).
+_LIMESURVEY_THEMES: Final = {
+    "L": "listradio",
+    "M": "multiplechoice",
+    "N": "numerical",
+    "S": "shortfreetext",
+    "T": "longfreetext",
+    "Y": "yesno",
+}
 
 
 def _check_codes(questionnaire: Questionnaire) -> None:
@@ -320,14 +331,15 @@ def render_limesurvey(document: QuestionnaireDocument) -> bytes:
             mandatory="Y" if question.required else "N",
             question_order=order,
             relevance="1",
+            question_theme_name=_LIMESURVEY_THEMES[kind],
             **common,
         )
         for position, option in enumerate(question.options, start=1):
             if question.type == "multi":
-                subquestions.add(
+                subquestions.add(  # typed T, as LimeSurvey's own exports do
                     qid=next_qid,
                     parent_qid=qid,
-                    type=kind,
+                    type="T",
                     title=limesurvey_subquestion_code(option.code),
                     question=_ls_text(option.label),
                     other="N",
@@ -490,13 +502,18 @@ def render_questionnaire_pdf(document: QuestionnaireDocument) -> bytes:
 
 
 def questionnaire_file(document: QuestionnaireDocument, fmt: str) -> bytes:
-    """Render the questionnaire in the format ``fmt`` (:data:`FORMATS`) as bytes."""
-    if fmt == "limesurvey":
-        return render_limesurvey(document)
-    if fmt == "html":
-        return render_questionnaire_html(document).encode("utf-8")
-    if fmt == "pdf":
-        return render_questionnaire_pdf(document)
+    """Render the questionnaire in the format ``fmt`` (:data:`FORMATS`) as bytes.
+
+    What respondents read is in the language of the questionnaire's labels (French),
+    whatever the language of the command: a page is never half French, half English.
+    """
+    with use_language(QUESTIONNAIRE_LANGUAGE):
+        if fmt == "limesurvey":
+            return render_limesurvey(document)
+        if fmt == "html":
+            return render_questionnaire_html(document).encode("utf-8")
+        if fmt == "pdf":
+            return render_questionnaire_pdf(document)
     raise SchemaError(
         _(
             "Format inconnu : {format} (attendu : {expected}).",
