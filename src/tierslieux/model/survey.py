@@ -331,8 +331,8 @@ def limesurvey_code(question_id: str) -> str:
       the column of a single-answer question by this code;
     - multiple choice (``multi``): one sub-question per option, coded by
       :func:`limesurvey_subquestion_code`; the export's column (:func:`limesurvey_column`) is
-      ``code[subcode]`` (``envies[moinscher]``; ``envies_moinscher`` before
-      LimeSurvey 3) and its value ``Y`` when ticked (« Oui » / « Yes » with full
+      ``code[subcode]`` (``envies[moinscher]``; older versions wrote
+      ``envies_moinscher``) and its value ``Y`` when ticked (« Oui » / « Yes » with full
       answers);
     - single choice (``choice``): answer options coded by their position,
       :func:`limesurvey_answer_code` (``A1``, ``A2``...: LimeSurvey allows 5
@@ -375,8 +375,8 @@ def limesurvey_column(question: Question, option_code: str | None = None) -> str
     """Heading of a column of a LimeSurvey response export (« question code » headings).
 
     The question's code (:func:`limesurvey_code`); for an option of a ``multi``
-    question, ``code[subcode]`` (``envies[moinscher]``) as LimeSurvey 3 and later
-    write it (LimeSurvey 2 wrote ``envies_moinscher``).
+    question, ``code[subcode]`` (``envies[moinscher]``), as current LimeSurvey
+    versions write it (older ones wrote ``envies_moinscher``).
     """
     code = limesurvey_code(question.id)
     if option_code is None:
