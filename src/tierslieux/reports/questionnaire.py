@@ -491,8 +491,8 @@ def render_questionnaire_pdf(document: QuestionnaireDocument) -> bytes:
         raise SourceError(
             _(
                 "Le PDF demande WeasyPrint et la bibliothèque Pango (pip install weasyprint ; "
-                "voir doc.courtbouillon.org/weasyprint) : {error}. Écrivez le HTML "
-                "(--format html) et imprimez-le depuis un navigateur.",
+                "voir doc.courtbouillon.org/weasyprint) : {error}. Écrivez la version "
+                "HTML et imprimez-la depuis un navigateur.",
                 error=error,
             )
         ) from error
