@@ -318,6 +318,7 @@ def test_printable_html_has_every_question_numbered_with_its_options_in_order() 
     assert page.startswith("<!DOCTYPE html>")
     assert '<html lang="fr">' in page
     assert "size:A4" in page
+    assert page.count("<style") == 1  # the one style sheet, with the print rules
     assert "N° de répondant" in page
     assert "Conservation : 730 jours" in page
     position = 0
