@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -383,3 +384,16 @@ def test_what_respondents_read_is_in_the_questionnaire_language(tmp_path: Path) 
     assert "N° de répondant" in page
     assert "choix unique" in page
     assert "single choice" not in page
+
+
+def test_pdf_without_weasyprint_names_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails as if absent
+    result = run("survey", "questionnaire", "--out", str(tmp_path / "q.pdf"))
+    assert result.exit_code == 1
+    assert "pip install weasyprint" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "q.pdf").exists()
+    result = run("survey", "questionnaire", "--out", str(tmp_path / "q.html"))
+    assert result.exit_code == 0, result.output  # the HTML needs no WeasyPrint
