@@ -165,6 +165,10 @@ def test_every_shell_example_of_the_readme_runs_and_does_what_it_says(
     exported = _rows(work / "reponses.csv", ";")
     assert len(exported) == 6  # exported before the erasure
     assert not exported[0]["repondant"].startswith("R0")  # --avec-identifiants
+    # the questionnaire out: shown, for LimeSurvey, on paper
+    assert "1. Dans quelle commune habitez-vous ?" in printed["survey"]
+    assert b"<LimeSurveyDocType>Survey" in (work / "questionnaire.lss").read_bytes()
+    assert (work / "questionnaire.pdf").read_bytes().startswith(b"%PDF")
     # sites: the 3 existing tiers-lieux are kept and at least one new site is proposed
     sites = _rows(work / "sites-05" / "sites.csv")
     assert len(sites) == 5

@@ -163,6 +163,7 @@ def test_every_page_template_extends_base() -> None:
         "communities.html",
         "sites.html",
         "survey.html",
+        "questionnaire.html",
     }
     for page in pages:
         text = page.read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tierslieux import __version__
+from tierslieux.cli import questionnaire as _questionnaire  # noqa: F401 (survey show, questionnaire)
 from tierslieux.cli.common import (
     MAX_OPTION_MINUTES,
     CacheOpt,

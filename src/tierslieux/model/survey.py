@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,11 @@ __all__ = [
     "SurveyIssue",
     "SurveyResponse",
     "fingerprint",
+    "limesurvey_answer_code",
+    "limesurvey_code",
+    "limesurvey_column",
+    "limesurvey_option",
+    "limesurvey_subquestion_code",
     "load_questionnaire",
     "parse_questionnaire",
 ]
@@ -295,3 +302,103 @@ def parse_questionnaire(data: object, *, where: str = "questionnaire") -> Questi
         source=str(data.get("source", "")),
         questions=tuple(questions),
     )
+
+
+# --- LimeSurvey codes -----------------------------------------------------------------
+#: Longest question or sub-question code LimeSurvey accepts (``questions.title``).
+LIMESURVEY_CODE_LENGTH = 20
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def _alphanumeric(text: str, prefix: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    code = _NOT_ALNUM.sub("", ascii_text)
+    if not code[:1].isalpha():
+        code = prefix + code
+    return code[:LIMESURVEY_CODE_LENGTH]
+
+
+def limesurvey_code(question_id: str) -> str:
+    """Return the LimeSurvey question code of the question ``question_id``.
+
+    The code scheme of ``tierslieux survey questionnaire --format limesurvey`` (a
+    ``.lss`` file), which LimeSurvey's response exports carry back:
+
+    - question code: the question id with only its ASCII letters and digits kept
+      (accents dropped, ``_`` removed), ``Q`` prefixed when it does not start with a
+      letter, cut at 20 characters (LimeSurvey's rule: ``commune_residence`` ->
+      ``communeresidence``). A response export with question codes as headings names
+      the column of a single-answer question by this code;
+    - multiple choice (``multi``): one sub-question per option, coded by
+      :func:`limesurvey_subquestion_code`; the export's column (:func:`limesurvey_column`) is
+      ``code[subcode]`` (``envies[moinscher]``; older versions wrote
+      ``envies_moinscher``) and its value ``Y`` when ticked (« Oui » / « Yes » with full
+      answers);
+    - single choice (``choice``): answer options coded by their position,
+      :func:`limesurvey_answer_code` (``A1``, ``A2``...: LimeSurvey allows 5
+      characters, too few for the option codes);
+    - consent: a Yes/No question (``Y`` / ``N``); numbers, communes and texts: the
+      value typed.
+
+    :func:`limesurvey_option` reads any of these codes back as the option code.
+    """
+    return _alphanumeric(question_id, "Q")
+
+
+def limesurvey_subquestion_code(option_code: str) -> str:
+    """Return the sub-question code of the option ``option_code`` of a ``multi`` question.
+
+    Same rule as :func:`limesurvey_code` (``moins_cher`` -> ``moinscher``), ``SQ``
+    prefixed when the code does not start with a letter (``25_50`` -> ``SQ2550``).
+    """
+    return _alphanumeric(option_code, "SQ")
+
+
+def limesurvey_answer_code(question: Question, option_code: str) -> str:
+    """Return the answer code of the option ``option_code`` of a ``choice`` question.
+
+    ``A`` and the option's position in the questionnaire, from 1 (``A1``, ``A2``...).
+
+    Raises
+    ------
+    KeyError
+        When the question has no such option.
+    """
+    try:
+        position = question.codes.index(option_code)
+    except ValueError:
+        raise KeyError(option_code) from None
+    return f"A{position + 1}"
+
+
+def limesurvey_column(question: Question, option_code: str | None = None) -> str:
+    """Heading of a column of a LimeSurvey response export (« question code » headings).
+
+    The question's code (:func:`limesurvey_code`); for an option of a ``multi``
+    question, ``code[subcode]`` (``envies[moinscher]``), as current LimeSurvey
+    versions write it (older ones wrote ``envies_moinscher``).
+    """
+    code = limesurvey_code(question.id)
+    if option_code is None:
+        return code
+    return f"{code}[{limesurvey_subquestion_code(option_code)}]"
+
+
+def limesurvey_option(question: Question, code: str) -> str | None:
+    """Return the option code that a LimeSurvey code of ``question`` stands for.
+
+    ``code`` may be an answer code (``A3``, :func:`limesurvey_answer_code`), a
+    sub-question code (:func:`limesurvey_subquestion_code`) or the option code itself;
+    case is ignored. ``None`` when it is none of them.
+    """
+    wanted = code.strip().casefold()
+    for position, option in enumerate(question.options, start=1):
+        candidates = {
+            option.code.casefold(),
+            limesurvey_subquestion_code(option.code).casefold(),
+        }
+        if question.type == "choice":
+            candidates.add(f"a{position}")
+        if wanted in candidates:
+            return option.code
+    return None

@@ -12,6 +12,8 @@ they always show the same numbers.  One module per capability:
 - :mod:`~tierslieux.pipeline.communities`: the directory of base communities;
 - :mod:`~tierslieux.pipeline.sites`: experimentation sites;
 - :mod:`~tierslieux.pipeline.survey`: the questionnaire (answers, analysis, RGPD);
+- :mod:`~tierslieux.pipeline.questionnaire`: the questionnaire as a document (shown,
+  printed, exported to LimeSurvey);
 - :mod:`~tierslieux.pipeline.contacts`: the contact follow-up store;
 - :mod:`~tierslieux.pipeline.datasets`: the catalogue of official datasets;
 - :mod:`~tierslieux.pipeline.jobs`: long computations in the background (progress,
@@ -51,6 +53,7 @@ from tierslieux.pipeline.inputs import (
     synthetic_note,
 )
 from tierslieux.pipeline.jobs import Job, JobRunner, JobStatus, run_cancellable
+from tierslieux.pipeline.questionnaire import QuestionnaireDocument, questionnaire_document
 from tierslieux.pipeline.sites import (
     Co2Estimate,
     SitesRequest,
@@ -83,6 +86,7 @@ __all__ = [
     "LoadedInputs",
     "LoadedRegistries",
     "MobproInput",
+    "QuestionnaireDocument",
     "Reach",
     "SitesRequest",
     "SitesResult",
@@ -107,6 +111,7 @@ __all__ = [
     "load_registries",
     "load_site_files",
     "load_teleworkable",
+    "questionnaire_document",
     "resolve_communes",
     "resolve_densite",
     "run_cancellable",
