@@ -594,7 +594,8 @@ def analyse_survey(
         groups["communes"].map(lambda s: ";".join(names.get(c, c) for c in str(s).split(";"))),
     )
     questionnaire = load_questionnaire()
-    groups.insert(2, "libelle_theme", groups["theme"].map(lambda t: theme_label(t, questionnaire)))
+    # After the columns « tierslieux sites --groups » reads (groupe, theme, membres...).
+    groups.insert(5, "libelle_theme", groups["theme"].map(lambda t: theme_label(t, questionnaire)))
     return SurveyAnalysis(
         territory_label=label,
         questionnaire=questionnaire,
