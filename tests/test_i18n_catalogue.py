@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from tierslieux import i18n
 from tierslieux.cli import app
 from tierslieux.i18n import N_, gettext, use_language
+from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.survey import SCORE_CRITERIA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,6 +233,11 @@ def _allowed_data(text: str) -> str:
     """Remove data values that are legitimately French (names, labels, quotations)."""
     for criterion in SCORE_CRITERIA:
         text = text.replace(criterion.critere, " ")
+    # The questionnaire is French data: its questions and options as respondents saw them.
+    questions = load_questionnaire().questions
+    labels = [q.label for q in questions] + [o.label for q in questions for o in q.options]
+    for label in sorted(labels, key=len, reverse=True):
+        text = text.replace(label, " ")
     text = re.sub(r"\(?bassins? de vie", " ", text)  # the INSEE zoning's own name
     text = re.sub(r"« [^»]* »", " ", text)  # quoted titles and data
     return re.sub(r"[\w'’ -]+ \(FICTIF\)", " ", text)  # the demo's commune names

@@ -158,6 +158,7 @@ def test_no_group_gives_an_empty_table() -> None:
         "repondants",
         "membres_par_commune",
         "diametre_minutes",
+        "statut",
     ]
 
 

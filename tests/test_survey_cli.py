@@ -52,9 +52,14 @@ def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         ".tierslieux-fichiers.json",
+        "answer_counts.csv",
+        "comments.csv",
         "groups.csv",
+        "questions.csv",
         "respondents.csv",
         "survey.html",
+        "survey_communes.csv",
+        "survey_communes.geojson",
         "typology.csv",
     ]
     with (out / "respondents.csv").open(encoding="utf-8") as handle:

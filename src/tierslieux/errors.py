@@ -115,6 +115,7 @@ INPUTS: dict[str, str] = {
     "gain_minimal": N_("gain minimal"),
     "groups": N_("groupes"),
     "min_members": N_("membres minimum"),
+    "min_group_size": N_("taille minimale d'un groupe"),
     "min_per_epci": N_("minimum par intercommunalité"),
     "min_structures": N_("structures minimum"),
     "minutes": N_("minutes"),

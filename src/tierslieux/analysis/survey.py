@@ -8,12 +8,20 @@ Three pure functions on :class:`~tierslieux.model.survey.Respondent` lists:
   study quotes (:data:`~tierslieux.model.reference.COWORKER_PROFILE`), with Wilson
   95 % confidence intervals and a small-sample flag;
 - :func:`candidate_groups`: groups of respondents living at most 20 minutes from one
-  another and sharing a theme (candidate base communities).
+  another and sharing a theme: candidate base communities from
+  :data:`~tierslieux.model.structures.DEFAULT_MIN_MEMBERS` members, leads (« pistes »)
+  below.
+
+And what a steering committee reads first: :func:`question_summary` and
+:func:`answer_counts` (counts and shares of every answer of every question, Wilson
+intervals), :func:`free_texts` (the comments, contact details masked) and
+:func:`commune_counts` (respondents and group members per commune, for the maps).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,24 +29,35 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tierslieux.analysis.catchment import catchment_pairs, group_diameters
-from tierslieux.i18n import N_
+from tierslieux.i18n import N_, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import COWORKER_PROFILE
+from tierslieux.model.structures import DEFAULT_MIN_MEMBERS
+from tierslieux.privacy import mask_contact_details
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from tierslieux.model.survey import Answer, Respondent
+    from tierslieux.model.survey import Answer, Question, Questionnaire, Respondent
     from tierslieux.model.traveltime import TravelTimeEngine
 
 __all__ = [
+    "ANSWER_COLUMNS",
     "CRITERIA",
+    "GROUP_CANDIDATE",
+    "GROUP_LEAD",
+    "NUMBER_CLASSES",
     "SMALL_SAMPLE",
     "Criterion",
+    "answer_counts",
     "candidate_groups",
+    "commune_counts",
     "far_from_sites",
     "fit_scores",
+    "free_texts",
+    "question_summary",
     "respondent_themes",
+    "theme_label",
     "typology",
     "wilson_interval",
 ]
@@ -281,6 +300,13 @@ def respondent_themes(answers: Mapping[str, Answer]) -> tuple[str, ...]:
     return tuple(sorted(set(themes)))
 
 
+#: ``statut`` of a group with at least ``min_size`` members: a candidate base community.
+GROUP_CANDIDATE = "communaute_base_candidate"
+#: ``statut`` of a smaller group: a lead (« piste »), the study's own word: « il est
+#: indispensable d'identifier des pistes de communautés-base existantes ou potentielles ».
+GROUP_LEAD = "piste"
+
+
 def candidate_groups(
     respondents: Sequence[Respondent],
     points: pd.DataFrame,
@@ -288,6 +314,7 @@ def candidate_groups(
     *,
     minutes: float = 20.0,
     min_members: int = 2,
+    min_size: int = DEFAULT_MIN_MEMBERS,
 ) -> pd.DataFrame:
     """Find groups of respondents all within ``minutes`` of one another sharing a theme.
 
@@ -310,6 +337,10 @@ def candidate_groups(
         Greatest travel time between two members, in minutes (20 in the study).
     min_members
         Smallest group kept.
+    min_size
+        Smallest group shown as a candidate base community (``statut`` =
+        :data:`GROUP_CANDIDATE`); smaller groups are leads (:data:`GROUP_LEAD`, the
+        study's « pistes de communautés-base »).
 
     Returns
     -------
@@ -317,8 +348,8 @@ def candidate_groups(
         ``groupe`` (1, 2...), ``theme``, ``membres``, ``communes`` (INSEE codes,
         ``;``-separated), ``repondants`` (pseudonymous ids), ``membres_par_commune``
         (``code:n;...``), ``diametre_minutes`` (largest travel time between two of the
-        group's communes, both ways, 0 for a single commune, empty when unknown);
-        largest groups first.
+        group's communes, both ways, 0 for a single commune, empty when unknown),
+        ``statut`` (candidate or lead); largest groups first.
     """
     columns = [
         "groupe",
@@ -328,6 +359,7 @@ def candidate_groups(
         "repondants",
         "membres_par_commune",
         "diametre_minutes",
+        "statut",
     ]
     codes = sorted({r.commune for r in respondents if r.commune})
     located = points[points["code"].astype(str).isin(codes)][["code", "latitude", "longitude"]]
@@ -386,6 +418,7 @@ def candidate_groups(
         located,
     )
     frame["diametre_minutes"] = diameters.reindex(frame["groupe"].astype(str)).to_numpy()
+    frame["statut"] = [GROUP_CANDIDATE if n >= min_size else GROUP_LEAD for n in frame["membres"]]
     return frame.reset_index(drop=True)[columns]
 
 
@@ -440,3 +473,318 @@ def far_from_sites(
             "{n} répondant(s) sans coordonnées de commune non compté(s)", n=left_out
         )
     return {**row, "reference_dans_ic": pd.NA, **extra}
+
+
+# --- results question by question ------------------------------------------------------
+
+#: Classes of the number questions, as lower bounds in the question's unit (the last
+#: class is open).  Reading classes chosen by tierslieux, not figures of the study; the
+#: travel-time classes break at the study's 20 minutes (« maxi 20 minutes les uns des
+#: autres ») and 30 minutes (« à plus de 30 minutes de chez soi »).  A number question
+#: not listed here gets five classes of equal width between its ``min`` and ``max``.
+NUMBER_CLASSES: dict[str, tuple[float, ...]] = {
+    "temps_trajet": (0, 10, 20, 30, 45, 60),
+    "jours_par_semaine": (0, 1, 2, 3, 4, 5),
+    "budget_mensuel": (0, 50, 100, 200, 400),
+}
+_EQUAL_CLASSES = 5
+#: The question of the commune of residence (stored apart, as the respondent's commune).
+RESIDENCE = "commune_residence"
+#: Theme prefixes of :func:`respondent_themes`: the question they come from, its label.
+_THEME_QUESTIONS: dict[str, tuple[str, str]] = {
+    "partage": ("partages", N_("Partage")),
+    "vie": ("vie_quotidienne", N_("Vie quotidienne")),
+    "secteur": ("secteur", N_("Secteur")),
+}
+
+
+def theme_label(theme: str, questionnaire: Questionnaire) -> str:
+    """Return a theme of :func:`respondent_themes` in words (« Partage : Des compétences »).
+
+    An unknown theme is returned as it is.
+    """
+    prefix, _sep, code = theme.partition(":")
+    if prefix not in _THEME_QUESTIONS:
+        return theme
+    qid, label = _THEME_QUESTIONS[prefix]
+    try:
+        options = {o.code: o.label for o in questionnaire.question(qid).options}
+    except KeyError:
+        return theme
+    return _("{theme} : {option}", theme=_(label), option=options.get(code, code))
+
+
+def _answer(question: Question, respondent: Respondent) -> Answer | None:
+    """The respondent's answer to ``question``, or None when they gave none."""
+    if question.id == RESIDENCE:
+        return respondent.commune or None
+    value = respondent.answers.get(question.id)
+    if question.type == "multi":
+        codes = _codes(respondent.answers, question.id)
+        return codes or None
+    if question.type == "number":
+        number = value if isinstance(value, float | int) and not isinstance(value, bool) else None
+        return float(number) if number is not None and math.isfinite(number) else None
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def _counted(questionnaire: Questionnaire) -> list[Question]:
+    # Consent is not a result: every stored respondent gave it.
+    return [q for q in questionnaire.questions if q.type != "consent"]
+
+
+def _edges(question: Question) -> tuple[float, ...]:
+    if question.id in NUMBER_CLASSES:
+        return NUMBER_CLASSES[question.id]
+    low = question.minimum if question.minimum is not None else 0.0
+    if question.maximum is None or question.maximum <= low:
+        return (low,)
+    width = (question.maximum - low) / _EQUAL_CLASSES
+    return tuple(low + i * width for i in range(_EQUAL_CLASSES))
+
+
+def _bound(value: float) -> str:
+    return format_number(value, 0 if float(value).is_integer() else 1)
+
+
+def _class_label(low: float, high: float | None, *, first: bool) -> str:
+    # No unit in the label (« moins de 1 jours » is not French): ``unite`` gives it.
+    if high is None:
+        return _("{low} ou plus", low=_bound(low))
+    if first and low <= 0:
+        return _("moins de {high}", high=_bound(high))
+    return _("{low} à moins de {high}", low=_bound(low), high=_bound(high))
+
+
+def _class_of(value: float, edges: Sequence[float]) -> int:
+    index = 0
+    for i, edge in enumerate(edges):
+        if value >= edge:
+            index = i
+    return index
+
+
+def _unit(question: Question) -> str:
+    return question.unit or ""
+
+
+def question_summary(
+    questionnaire: Questionnaire, respondents: Sequence[Respondent]
+) -> pd.DataFrame:
+    """Return one row per question: how many respondents answered it, and for numbers
+    the median.
+
+    Every question but the consent is listed, in the questionnaire's order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``question`` (id), ``libelle_question``, ``type``, ``repondants`` (who
+        answered it), ``sans_reponse``, ``total`` (respondents analysed),
+        ``part_repondants``, ``plusieurs_reponses`` (multi questions: shares are of the
+        respondents who answered, their total exceeds 100 %), ``mediane``, ``minimum``,
+        ``maximum`` and ``unite`` (number questions, else empty), ``petit_echantillon``
+        (fewer than :data:`SMALL_SAMPLE` answers), ``critere`` (the study's criterion).
+    """
+    total = len(respondents)
+    rows = []
+    for question in _counted(questionnaire):
+        answers = [a for a in (_answer(question, r) for r in respondents) if a is not None]
+        numbers = [a for a in answers if isinstance(a, float)]
+        rows.append(
+            {
+                "question": question.id,
+                "libelle_question": question.label,
+                "type": question.type,
+                "repondants": len(answers),
+                "sans_reponse": total - len(answers),
+                "total": total,
+                "part_repondants": len(answers) / total if total else math.nan,
+                "plusieurs_reponses": question.type == "multi",
+                "mediane": statistics.median(numbers) if numbers else math.nan,
+                "minimum": min(numbers) if numbers else math.nan,
+                "maximum": max(numbers) if numbers else math.nan,
+                "unite": _unit(question),
+                "petit_echantillon": len(answers) < SMALL_SAMPLE,
+                "critere": question.critere,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: Columns of :func:`answer_counts`.
+ANSWER_COLUMNS = (
+    "question",
+    "libelle_question",
+    "type",
+    "rang",
+    "modalite",
+    "libelle",
+    "effectif",
+    "repondants",
+    "part",
+    "ic95_bas",
+    "ic95_haut",
+    "petit_echantillon",
+)
+
+
+def _count_row(
+    question: Question, rank: int, code: str, label: str, count: int, answered: int
+) -> dict[str, object]:
+    low, high = wilson_interval(count, answered)
+    return {
+        "question": question.id,
+        "libelle_question": question.label,
+        "type": question.type,
+        "rang": rank,
+        "modalite": code,
+        "libelle": label,
+        "effectif": count,
+        "repondants": answered,
+        "part": count / answered if answered else math.nan,
+        "ic95_bas": low,
+        "ic95_haut": high,
+        "petit_echantillon": answered < SMALL_SAMPLE,
+    }
+
+
+def _categories(
+    question: Question, answers: Sequence[Answer], names: Mapping[str, str]
+) -> list[tuple[str, str, int]]:
+    """``(code, label, count)`` of each answer of a choice, multi or commune question."""
+    counts: Counter[str] = Counter()
+    for answer in answers:
+        counts.update(set(answer) if isinstance(answer, tuple) else {str(answer)})
+    if question.type == "commune":
+        ranked = sorted(counts, key=lambda c: (-counts[c], names.get(c, c), c))
+        return [(c, f"{names[c]} ({c})" if c in names else c, counts[c]) for c in ranked]
+    found = [(o.code, o.label, counts.get(o.code, 0)) for o in question.options]
+    # Codes of another questionnaire version, kept rather than silently dropped.
+    known = set(question.codes)
+    found += [(c, c, counts[c]) for c in sorted(counts) if c not in known]
+    return found
+
+
+def _classes(question: Question, answers: Sequence[Answer]) -> list[tuple[str, str, int]]:
+    edges = _edges(question)
+    counts = Counter(_class_of(float(a), edges) for a in answers if isinstance(a, float))
+    rows = []
+    for i, low in enumerate(edges):
+        high = edges[i + 1] if i + 1 < len(edges) else None
+        label = _class_label(low, high, first=i == 0)
+        rows.append((f"classe_{i + 1}", label, counts.get(i, 0)))
+    return rows
+
+
+def answer_counts(
+    questionnaire: Questionnaire,
+    respondents: Sequence[Respondent],
+    *,
+    commune_names: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Return the count and share of every answer of every question.
+
+    Shares are of the respondents who answered the question (optional questions, age
+    and sex among them, are often left blank), with their Wilson 95 % interval
+    (:func:`wilson_interval`).  Choice questions list every option, in the
+    questionnaire's order, even when nobody chose it; multi questions too, and a
+    respondent counts once for each option they ticked, so the shares of a multi
+    question add up to more than 100 %.  Number questions are counted by classes
+    (:data:`NUMBER_CLASSES`; median in :func:`question_summary`); commune questions by
+    commune, most frequent first (``commune_names``: code -> name for the labels).
+    Free-text questions have no counts: see :func:`free_texts`.  Class labels carry no
+    unit (« 1 à moins de 2 »): it is ``unite`` of :func:`question_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`ANSWER_COLUMNS`: ``question``, ``libelle_question``, ``type``, ``rang``
+        (order within the question, from 1), ``modalite`` (option code, commune code or
+        ``classe_<n>``), ``libelle``, ``effectif``, ``repondants`` (who answered the
+        question), ``part``, ``ic95_bas``, ``ic95_haut``, ``petit_echantillon``.
+    """
+    names = commune_names or {}
+    rows: list[dict[str, object]] = []
+    for question in _counted(questionnaire):
+        if question.type == "text":
+            continue
+        answers = [a for a in (_answer(question, r) for r in respondents) if a is not None]
+        found = (
+            _classes(question, answers)
+            if question.type == "number"
+            else _categories(question, answers, names)
+        )
+        rows += [
+            _count_row(question, rank, code, label, count, len(answers))
+            for rank, (code, label, count) in enumerate(found, start=1)
+        ]
+    return pd.DataFrame(rows, columns=list(ANSWER_COLUMNS))
+
+
+def free_texts(questionnaire: Questionnaire, respondents: Sequence[Respondent]) -> pd.DataFrame:
+    """Return the free-text answers, question by question, contact details masked.
+
+    E-mail addresses and phone numbers are replaced
+    (:func:`tierslieux.privacy.mask_contact_details`).  The texts carry neither the
+    respondent's number nor their commune, and are sorted alphabetically within each
+    question rather than in the order of ``respondents.csv``: a comment cannot be
+    joined back to a respondent's other answers through the tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``question``, ``libelle_question``, ``texte``; questions in the
+        questionnaire's order.
+    """
+    rows = []
+    for question in _counted(questionnaire):
+        if question.type != "text":
+            continue
+        texts = [a for a in (_answer(question, r) for r in respondents) if isinstance(a, str)]
+        masked = sorted((mask_contact_details(t.strip()) for t in texts), key=str.casefold)
+        rows += [
+            {"question": question.id, "libelle_question": question.label, "texte": t}
+            for t in masked
+        ]
+    return pd.DataFrame(rows, columns=["question", "libelle_question", "texte"])
+
+
+def commune_counts(
+    respondents: Sequence[Respondent], groups: pd.DataFrame, codes: Sequence[str]
+) -> pd.DataFrame:
+    """Return, for each commune of ``codes``, its respondents and group members.
+
+    ``groups`` is the frame of :func:`candidate_groups` (its ``repondants`` and
+    ``statut`` columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``repondants`` (living there), ``membres_candidats`` (respondents
+        living there who belong to at least one candidate base community),
+        ``groupes_candidats`` and ``pistes`` (numbers of the groups with a member
+        there, ``;``-separated), in the order of ``codes``.
+    """
+    home = {r.id: r.commune for r in respondents}
+    living = Counter(r.commune for r in respondents)
+    members: dict[str, set[str]] = {}
+    listed: dict[tuple[str, str], list[str]] = {}
+    for row in groups.to_dict("records"):
+        ids = [i for i in str(row["repondants"]).split(";") if i in home]
+        for commune in sorted({home[i] for i in ids}):
+            listed.setdefault((commune, str(row["statut"])), []).append(str(row["groupe"]))
+        if row["statut"] == GROUP_CANDIDATE:
+            for ident in ids:
+                members.setdefault(home[ident], set()).add(ident)
+    return pd.DataFrame(
+        {
+            "code": list(codes),
+            "repondants": [living.get(c, 0) for c in codes],
+            "membres_candidats": [len(members.get(c, ())) for c in codes],
+            "groupes_candidats": [";".join(listed.get((c, GROUP_CANDIDATE), [])) for c in codes],
+            "pistes": [";".join(listed.get((c, GROUP_LEAD), [])) for c in codes],
+        }
+    )

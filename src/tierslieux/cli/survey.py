@@ -19,6 +19,8 @@ from tierslieux.cli.common import out_console as _out
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.survey import (
+    GROUP_CANDIDATE,
+    MIN_GROUP_SIZE,
     SurveyAnalysisRequest,
     analyse_survey,
     export_answers,
@@ -173,12 +175,23 @@ def analyse(
             "--minutes du site le plus proche.",
         ),
     ] = None,
+    min_group_size: Annotated[
+        int,
+        typer.Option(
+            "--min-group-size",
+            help="Membres qu'il faut à un groupe pour être une communauté-base candidate ; "
+            f"en dessous, c'est une piste (défaut {MIN_GROUP_SIZE} : « une ou quelques "
+            "personnes » selon l'étude, lu comme au moins trois).",
+        ),
+    ] = MIN_GROUP_SIZE,
     demo: DemoOpt = False,
     database_url: DatabaseOpt = None,
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
-    """Score, typologie et communautés-base candidates des répondants d'un territoire."""
+    """Résultats par question, commentaires, cartes, typologie et communautés-base candidates
+    des répondants d'un territoire.
+    """
     if not territory and not demo:
         raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
     settings = settings_from(
@@ -191,18 +204,24 @@ def analyse(
         minutes=minutes,
         demo=demo,
         sites=sites,
+        min_group_size=min_group_size,
     )
     analysis = analyse_survey(settings, request)
     files = write_survey(analysis, out)
     for note in analysis.notes:
         _err.print(f"[yellow]{shown(note)}[/]", highlight=False)
+    candidates = (
+        int((analysis.groups["statut"] == GROUP_CANDIDATE).sum()) if len(analysis.groups) else 0
+    )
     _print(
         _(
-            "{territory} : {n} répondant(s), {g} groupe(s) candidat(s). Fichiers écrits dans "
-            "{out} : {files}.",
+            "{territory} : {n} répondant(s), {g} communauté(s)-base candidate(s) ({m} membres "
+            "ou plus) et {p} piste(s). Fichiers écrits dans {out} : {files}.",
             territory=analysis.territory_label,
             n=len(analysis.respondents),
-            g=len(analysis.groups),
+            g=candidates,
+            m=analysis.min_group_size,
+            p=len(analysis.groups) - candidates,
             out=out,
             files=", ".join(f.name for f in files),
         )

@@ -11,23 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tierslieux.analysis.survey import (
     CRITERIA,
+    GROUP_CANDIDATE,
+    GROUP_LEAD,
+    SMALL_SAMPLE,
+    answer_counts,
     candidate_groups,
+    commune_counts,
     far_from_sites,
     fit_scores,
+    free_texts,
+    question_summary,
     respondent_themes,
+    theme_label,
     typology,
 )
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
-from tierslieux.errors import Message, Problem, SchemaError, StoreError
+from tierslieux.errors import Message, Problem, Problems, SchemaError, StoreError
 from tierslieux.files import spreadsheet_safe, write_spreadsheet_csv
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import DEFAULT_MIN_MEMBERS
 from tierslieux.model.survey import (
     Questionnaire,
     Respondent,
@@ -58,7 +67,11 @@ if TYPE_CHECKING:
     from tierslieux.sources.communes import Communes
 
 __all__ = [
+    "GROUP_CANDIDATE",
+    "GROUP_LEAD",
+    "MIN_GROUP_SIZE",
     "SCORE_CRITERIA",
+    "SMALL_SAMPLE",
     "ExportSummary",
     "ImportSummary",
     "SurveyAnalysis",
@@ -68,6 +81,7 @@ __all__ = [
     "analyse_survey",
     "consent_record",
     "export_answers",
+    "fictional_note",
     "forget_respondent",
     "import_answers",
     "purge_expired",
@@ -406,9 +420,25 @@ def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) 
     return ExportSummary(path=out, respondents=len(stored), identifiers=identifiers)
 
 
+#: Default smallest questionnaire group shown as a candidate base community; smaller
+#: groups are leads (« pistes »).  The study gives no size: « Tous les tiers-lieux
+#: actuels ont été créés par une ou quelques personnes [...] en lien avec d'autres
+#: groupes de professionnels » (Coop-connect pre-study, « Une communauté de base »).
+#: tierslieux reads « quelques » as at least three, more than a pair, and uses the
+#: same figure as ``tierslieux sites`` and ``communities`` for the members a group
+#: needs in a catchment (:data:`~tierslieux.model.structures.DEFAULT_MIN_MEMBERS`),
+#: so that a group called a candidate here also counts as a base community there.
+MIN_GROUP_SIZE = DEFAULT_MIN_MEMBERS
+
+
 @dataclass(frozen=True)
 class SurveyAnalysisRequest:
-    """What ``tierslieux survey analyse`` was asked."""
+    """What ``tierslieux survey analyse`` was asked.
+
+    ``min_members`` is the smallest group listed (2: a pair is a lead);
+    ``min_group_size`` the smallest shown as a candidate base community
+    (:data:`MIN_GROUP_SIZE`).
+    """
 
     territory: str = ""
     communes: tuple[Path, ...] = ()
@@ -417,6 +447,7 @@ class SurveyAnalysisRequest:
     min_members: int = 2
     demo: bool = False
     sites: Path | None = None
+    min_group_size: int = MIN_GROUP_SIZE
 
 
 @dataclass(frozen=True)
@@ -425,7 +456,14 @@ class SurveyAnalysis:
 
     ``respondents`` has no direct identifier: a sequence number, the commune, the
     fit score and its parts, the themes; ``typology`` compares shares with the
-    study's coworker profile; ``groups`` lists candidate base communities.
+    study's coworker profile; ``groups`` lists the groups, candidate base communities
+    (``statut`` = :data:`GROUP_CANDIDATE`, at least ``min_group_size`` members) and
+    leads (:data:`GROUP_LEAD`).  ``questions`` has one row per question (respondents
+    who answered it, median of numbers), ``answers`` the count and share of every
+    answer (:func:`~tierslieux.analysis.survey.answer_counts`), ``comments`` the free
+    texts with contact details masked; ``communes`` the territory's communes with
+    their respondents and group members (``nom``, ``latitude``, ``longitude`` too)
+    and ``geometries`` their outlines (GeoJSON, WGS84), for the maps.
     """
 
     territory_label: str
@@ -438,6 +476,12 @@ class SurveyAnalysis:
     engine: str
     fictional: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    questions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    answers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    comments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    communes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    geometries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    min_group_size: int = MIN_GROUP_SIZE
 
 
 def _respondent_engine(settings: Settings, travel_times: Path | None) -> TravelTimeEngine:
@@ -477,6 +521,7 @@ def analyse_survey(
     SchemaError
         When no respondent lives on the territory.
     """
+    _check_group_size(request.min_group_size)
     minutes = request.minutes if request.minutes is not None else settings.catchment_minutes
     if inputs is not None:
         communes = inputs.communes
@@ -487,7 +532,7 @@ def analyse_survey(
     if request.demo:
         codes = communes.table["code"].astype(str).tolist()
         label = _("Territoire fictif de démonstration")
-        notes.append(_("Territoire FICTIF de démonstration : les communes sont inventées."))
+        notes.append(fictional_note())
     else:
         territory = parse_territory(request.territory)
         listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
@@ -536,16 +581,24 @@ def analyse_survey(
         else None
     )
     groups = candidate_groups(
-        respondents, points, engine, minutes=minutes, min_members=request.min_members
+        respondents,
+        points,
+        engine,
+        minutes=minutes,
+        min_members=request.min_members,
+        min_size=request.min_group_size,
     )
     groups.insert(
         4,
         "noms_communes",
         groups["communes"].map(lambda s: ";".join(names.get(c, c) for c in str(s).split(";"))),
     )
+    questionnaire = load_questionnaire()
+    # After the columns « tierslieux sites --groups » reads (groupe, theme, membres...).
+    groups.insert(5, "libelle_theme", groups["theme"].map(lambda t: theme_label(t, questionnaire)))
     return SurveyAnalysis(
         territory_label=label,
-        questionnaire=load_questionnaire(),
+        questionnaire=questionnaire,
         respondents=scores,
         typology=_typology_with_sites(respondents, points, engine, sites, minutes),
         groups=groups,
@@ -554,7 +607,49 @@ def analyse_survey(
         engine=engine.name,
         fictional=request.demo,
         notes=tuple(notes),
+        questions=question_summary(questionnaire, respondents),
+        answers=answer_counts(
+            questionnaire, respondents, commune_names={str(k): v for k, v in names.items()}
+        ),
+        comments=free_texts(questionnaire, respondents),
+        communes=_commune_table(communes, codes, respondents, groups),
+        geometries={c: g for c, g in communes.geometries.items() if c in inside},
+        min_group_size=request.min_group_size,
     )
+
+
+def fictional_note() -> str:
+    """The warning of an analysis on the fictional demo territory (the page's banner)."""
+    return _("Territoire FICTIF de démonstration : les communes sont inventées.")
+
+
+def _check_group_size(size: int) -> None:
+    found = Problems()
+    if size < 2:  # a group gathers at least two people
+        found.add(
+            "{min_group_size} vaut {value} : au moins 2 attendu (un groupe réunit au moins "
+            "deux personnes).",
+            field="min_group_size",
+            value=size,
+        )
+    found.raise_if_any(SchemaError)
+
+
+def _commune_table(
+    communes: Communes,
+    codes: Sequence[str],
+    respondents: Sequence[Respondent],
+    groups: pd.DataFrame,
+) -> pd.DataFrame:
+    """The territory's communes with their respondents and group members, for the maps."""
+    counts = commune_counts(respondents, groups, codes)
+    table = communes.table.drop_duplicates("code").set_index("code")
+    located = table.reindex(counts["code"])
+    return counts.assign(
+        nom=located["nom"].astype(str).to_numpy(),
+        latitude=located["latitude"].astype("float64").to_numpy(),
+        longitude=located["longitude"].astype("float64").to_numpy(),
+    )[["code", "nom", *counts.columns[1:], "latitude", "longitude"]]
 
 
 #: Criteria of the fit score, re-exported for the reports.

@@ -1,10 +1,14 @@
-"""Files of ``tierslieux survey analyse``: three CSV tables and one HTML page.
+"""Files of ``tierslieux survey analyse``: CSV tables, a GeoJSON and one HTML page.
 
 ``respondents.csv`` (sequence numbers, communes, fit scores and themes: no direct
-identifier, no free text), ``typology.csv``, ``groups.csv`` and ``survey.html``, a
-self-contained page (no script, no external resource) whose every value is escaped.
-:func:`render_survey` returns the page, :func:`survey_files` every file as bytes,
-:func:`write_survey` writes them into a folder, all or nothing.
+identifier, no free text), ``typology.csv``, ``groups.csv`` (candidate base
+communities and leads), ``questions.csv`` (one row per question: who answered it,
+medians), ``answer_counts.csv`` (count and share of every answer), ``comments.csv``
+(free texts, contact details masked, no respondent number), ``survey_communes.csv`` and
+``survey_communes.geojson`` (respondents and group members per commune) and
+``survey.html``, a self-contained page (no script, no external resource) whose every
+value is escaped.  :func:`render_survey` returns the page, :func:`survey_files` every
+file as bytes, :func:`write_survey` writes them into a folder, all or nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
-from tierslieux.i18n import format_percent
+from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline.survey import SCORE_CRITERIA
+from tierslieux.pipeline.survey import (
+    GROUP_CANDIDATE,
+    GROUP_LEAD,
+    SCORE_CRITERIA,
+    SMALL_SAMPLE,
+    fictional_note,
+)
+from tierslieux.reports.geojson import feature_collection, geojson_bytes
+from tierslieux.reports.maps import Marker, choropleth_svg
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
@@ -34,21 +46,35 @@ _LABEL_WIDTH = 360
 
 
 def survey_files(analysis: SurveyAnalysis) -> list[tuple[str, bytes]]:
-    """Return the four files of the analysis as ``(name, bytes)``, in memory.
+    """Return the files of the analysis as ``(name, bytes)``, in memory.
 
     The tables are written for spreadsheets (text cells that look like formulas are
-    guarded, :func:`tierslieux.files.frame_spreadsheet_csv`).
+    guarded, :func:`tierslieux.files.frame_spreadsheet_csv`); shares keep four
+    decimals.
     """
+    shares = "%.4f"
     return [
         ("respondents.csv", frame_spreadsheet_csv(analysis.respondents)),
-        ("typology.csv", frame_spreadsheet_csv(analysis.typology, float_format="%.4f")),
+        ("typology.csv", frame_spreadsheet_csv(analysis.typology, float_format=shares)),
         ("groups.csv", frame_spreadsheet_csv(analysis.groups.drop(columns=["repondants"]))),
+        ("questions.csv", frame_spreadsheet_csv(analysis.questions, float_format=shares)),
+        ("answer_counts.csv", frame_spreadsheet_csv(analysis.answers, float_format=shares)),
+        ("comments.csv", frame_spreadsheet_csv(analysis.comments)),
+        ("survey_communes.csv", frame_spreadsheet_csv(analysis.communes)),
+        ("survey_communes.geojson", _communes_geojson(analysis)),
         ("survey.html", render_survey(analysis).encode("utf-8")),
     ]
 
 
+def _communes_geojson(analysis: SurveyAnalysis) -> bytes:
+    """``survey_communes.geojson``: one feature per commune, its outline or its point."""
+    extra = {"avertissement": fictional_note()} if analysis.fictional else None
+    collection = feature_collection(analysis.communes, geometries=analysis.geometries, extra=extra)
+    return geojson_bytes(collection)
+
+
 def write_survey(analysis: SurveyAnalysis, out: Path) -> list[Path]:
-    """Render the four files then write them into ``out`` (all or nothing); return their
+    """Render the files then write them into ``out`` (all or nothing); return their
     absolute paths.
     """
     written = write_output_files(out, survey_files(analysis), owner="survey analyse")
@@ -114,14 +140,6 @@ def _scores_svg(respondents: pd.DataFrame) -> str:
     )
 
 
-def _table(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[Any]]:
-    rows = [
-        [f"{value:.2f}" if isinstance(value, float) else str(value) for value in row]
-        for row in frame[columns].itertuples(index=False)
-    ]
-    return {"columns": columns, "rows": rows}
-
-
 def _text(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
     return value if isinstance(value, str) else ""
@@ -150,29 +168,273 @@ def _typology_row(row: dict[str, Any]) -> dict[str, object]:
     return line
 
 
+def _share(value: object) -> str:
+    return _pct(float(value))  # type: ignore[arg-type]
+
+
+#: Width in pixels of the bar of a 100 % share in the answer tables.
+_ROW_BAR = 160
+
+
+def _answer_row(row: dict[str, Any]) -> dict[str, object]:
+    part = float(row["part"])
+    return {
+        "label": str(row["libelle"]),
+        "count": int(row["effectif"]),
+        "share": _share(part),
+        "bar": 0 if math.isnan(part) else round(part * _ROW_BAR),
+        "interval": f"{_share(row['ic95_bas'])} – {_share(row['ic95_haut'])}",
+    }
+
+
+def _median(row: dict[str, Any]) -> str:
+    median = float(row["mediane"])
+    if math.isnan(median):
+        return ""
+    unit = str(row["unite"] or "")
+    return _(
+        "Médiane : {median} {unit} (de {low} à {high}).",
+        median=format_figure(median),
+        unit=unit,
+        low=format_figure(float(row["minimum"])),
+        high=format_figure(float(row["maximum"])),
+    ).replace("  ", " ")
+
+
+def _questions(analysis: SurveyAnalysis) -> list[dict[str, object]]:
+    """One block per question: who answered, the median, the answer rows, the comments."""
+    answers = analysis.answers
+    comments = analysis.comments
+    blocks = []
+    for row in _records(analysis.questions):
+        qid = str(row["question"])
+        answered, total = int(row["repondants"]), int(row["total"])
+        texts = (
+            comments.loc[comments["question"] == qid, "texte"].astype(str).tolist()
+            if len(comments)
+            else []
+        )
+        blocks.append(
+            {
+                "id": qid,
+                "label": str(row["libelle_question"]),
+                "kind": str(row["type"]),
+                "answered": _(
+                    "{n} répondant(s) sur {total} ont répondu ({share}).",
+                    n=answered,
+                    total=total,
+                    share=_share(row["part_repondants"]),
+                ),
+                "small": bool(row["petit_echantillon"]) and answered > 0,
+                "multi": bool(row["plusieurs_reponses"]),
+                "median": _median(row),
+                "unit": str(row["unite"] or "") if row["type"] == "number" else "",
+                "rows": [
+                    _answer_row(r)
+                    for r in _records(answers[answers["question"] == qid])
+                    if answered
+                ],
+                "comments": len(texts),
+            }
+        )
+    return blocks
+
+
+def _comments(analysis: SurveyAnalysis) -> list[dict[str, object]]:
+    comments = analysis.comments
+    grouped: list[dict[str, object]] = []
+    for question in analysis.questionnaire.questions:
+        if question.type != "text":
+            continue
+        texts: list[str] = (
+            comments.loc[comments["question"] == question.id, "texte"].astype(str).tolist()
+            if len(comments)
+            else []
+        )
+        grouped.append({"id": question.id, "label": question.label, "texts": texts})
+    return grouped
+
+
+def _completed(analysis: SurveyAnalysis) -> pd.DataFrame:
+    """The groups with ``statut`` and ``libelle_theme`` (a frame built by hand may lack
+    them: the status then follows ``min_group_size``, the label is the theme).
+    """
+    groups = analysis.groups
+    if "statut" not in groups.columns:
+        groups = groups.assign(
+            statut=[
+                GROUP_CANDIDATE if int(n) >= analysis.min_group_size else GROUP_LEAD
+                for n in groups["membres"]
+            ]
+        )
+    if "libelle_theme" not in groups.columns:
+        groups = groups.assign(libelle_theme=groups["theme"])
+    return groups
+
+
+def _groups(analysis: SurveyAnalysis, status: str) -> dict[str, list[Any]] | None:
+    groups = _completed(analysis)
+    chosen = groups[groups["statut"] == status] if len(groups) else groups
+    if not len(chosen):
+        return None
+    columns = ["groupe", "libelle_theme", "membres", "noms_communes", "diametre_minutes"]
+    shown = chosen[columns].assign(noms_communes=chosen["noms_communes"].str.replace(";", ", "))
+    rows = [
+        [
+            format_number(float(value), 1) if isinstance(value, float) else str(value)
+            for value in row
+        ]
+        for row in shown.itertuples(index=False)
+    ]
+    return {"columns": columns, "rows": rows}
+
+
+def _respondents_map(analysis: SurveyAnalysis) -> str:
+    communes = analysis.communes
+    if not len(communes):
+        return ""
+    frame = communes.assign(carte=communes["repondants"].where(communes["repondants"] > 0))
+    return choropleth_svg(
+        frame,
+        "carte",
+        analysis.geometries,
+        label=_("Répondants par commune"),
+        no_data_label=_("aucun répondant"),
+    )
+
+
+def _spread(places: list[tuple[float, float]], span: float) -> list[tuple[float, float]]:
+    """Move marks that would cover one another to the nearest free place around them.
+
+    Groups of the same communes sit at about the same mean position.  ``span`` is the
+    size of the map in degrees of latitude (longitudes scaled by the cosine of the
+    latitude); two marks are kept :data:`_GAP` × ``span`` apart, the width of a mark
+    on the map, each moved along a spiral of rings of six places.
+    """
+    if not places:
+        return []
+    gap = span * _GAP
+    scale = math.cos(math.radians(places[0][0]))
+    placed: list[tuple[float, float]] = []
+    for lat, lon in places:
+        x, y = lon * scale, lat
+        ring, step = 0, 0
+        candidate = (x, y)
+        while any(math.dist(candidate, other) < gap for other in placed):
+            if step == 0:
+                ring, step = ring + 1, 6 * (ring + 1)
+            step -= 1
+            angle = 2 * math.pi * step / (6 * ring)
+            candidate = (x + ring * gap * math.cos(angle), y + ring * gap * math.sin(angle))
+        placed.append(candidate)
+    return [(y, x / scale) for x, y in placed]
+
+
+#: Distance kept between two marks, as a share of the span of the communes' centres:
+#: a mark is 18 pixels wide on a 720-pixel map (2.5 %), and the map, drawn to the
+#: communes' outlines, is wider than their centres.
+_GAP = 0.045
+
+
+def _groups_map(analysis: SurveyAnalysis) -> str:
+    communes, groups = analysis.communes, _completed(analysis)
+    if not len(communes) or not len(groups):
+        return ""
+    candidates = groups[groups["statut"] == GROUP_CANDIDATE]
+    if not len(candidates):
+        return ""
+    where = communes.set_index("code")[["latitude", "longitude"]].astype("float64")
+    places: list[tuple[float, float]] = []
+    titles: list[tuple[str, str]] = []
+    for row in _records(candidates):
+        listed = row.get("membres_par_commune") or ";".join(
+            f"{c}:1" for c in str(row.get("communes") or "").split(";") if c
+        )
+        parts = (p.partition(":") for p in str(listed).split(";"))
+        weights = {c: int(n) for c, _sep, n in parts if c in where.index and n.isdigit()}
+        located = where.loc[list(weights)].dropna()
+        if not len(located):
+            continue
+        w = [weights[c] for c in located.index]
+        # The group's mark sits at its members' mean position (all within the threshold).
+        lat = sum(a * b for a, b in zip(located["latitude"], w, strict=True)) / sum(w)
+        lon = sum(a * b for a, b in zip(located["longitude"], w, strict=True)) / sum(w)
+        places.append((lat, lon))
+        title = _(
+            "Groupe {n} : {theme}, {m} membres ({communes})",
+            n=row["groupe"],
+            theme=row["libelle_theme"],
+            m=row["membres"],
+            communes=str(row["noms_communes"]).replace(";", ", "),
+        )
+        titles.append((str(row["groupe"]), title))
+    known = where.dropna()
+    tall = known["latitude"].max() - known["latitude"].min() if len(known) else 0.0
+    wide = (known["longitude"].max() - known["longitude"].min()) * math.cos(
+        math.radians(float(known["latitude"].mean()) if len(known) else 45.0)
+    )
+    span = max(float(tall), float(wide) if len(known) else 0.0, 0.01)
+    markers = [
+        Marker(lat, lon, label, title)
+        for (lat, lon), (label, title) in zip(_spread(places, span), titles, strict=True)
+    ]
+    frame = communes.assign(
+        carte=communes["membres_candidats"].where(communes["membres_candidats"] > 0)
+    )
+    return choropleth_svg(
+        frame,
+        "carte",
+        analysis.geometries,
+        label=_("Membres de communautés-base candidates par commune"),
+        no_data_label=_("aucun membre"),
+        markers=markers,
+    )
+
+
+def _summary(analysis: SurveyAnalysis) -> list[tuple[str, str]]:
+    groups = _completed(analysis)
+    statuses = groups["statut"].tolist() if len(groups) else []
+    return [
+        (format_number(len(analysis.respondents)), _("répondant(s) analysé(s)")),
+        (format_number(len(analysis.questions)), _("question(s) de résultats")),
+        (
+            format_number(statuses.count(GROUP_CANDIDATE)),
+            _("communauté(s)-base candidate(s), {n} membres ou plus", n=analysis.min_group_size),
+        ),
+        (
+            format_number(statuses.count(GROUP_LEAD)),
+            _("piste(s) : groupe(s) de moins de {n} membres", n=analysis.min_group_size),
+        ),
+        (format_number(len(analysis.comments)), _("commentaire(s) libre(s)")),
+    ]
+
+
 def render_survey(analysis: SurveyAnalysis) -> str:
     """Return the self-contained HTML page of the analysis (every value escaped)."""
     typ = analysis.typology
     warnings, notes = split_notes(analysis.notes)
-    groups = (
-        _table(
-            analysis.groups,
-            ["groupe", "theme", "membres", "noms_communes", "diametre_minutes"],
-        )
-        if len(analysis.groups)
-        else None
-    )
+    if analysis.fictional and fictional_note() in notes:
+        # Fictional answers on a fictional territory: the red banner, as for the demo.
+        notes.remove(fictional_note())
+        warnings.append(fictional_note())
     return render_page(
         "survey.html",
         a=analysis,
         warnings=warnings,
         notes=notes,
+        summary=_summary(analysis),
+        small_sample=SMALL_SAMPLE,
+        questions=_questions(analysis),
+        comments=_comments(analysis),
+        respondents_map=safe_svg(_respondents_map(analysis)),
+        groups_map=safe_svg(_groups_map(analysis)),
         typology_svg=safe_svg(_typology_svg(typ)),
         typology=[_typology_row(row) for row in _records(typ)],
         source=str(typ["source"].iloc[0]) if len(typ) else "",
         scores_svg=safe_svg(_scores_svg(analysis.respondents)),
         criteria=SCORE_CRITERIA,
-        groups=groups,
+        candidates=_groups(analysis, GROUP_CANDIDATE),
+        leads=_groups(analysis, GROUP_LEAD),
     )
 
 
