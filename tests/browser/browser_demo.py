@@ -27,7 +27,7 @@ import zlib
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from tierslieux.config import Settings
 from tierslieux.model.indicators import INDICATORS, indicator_labels
@@ -138,7 +138,7 @@ class LoopbackServer:
         server = self
 
         class Handler(SimpleHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002, ARG002
                 server.requests.append(self.path)
 
             def end_headers(self) -> None:
@@ -187,7 +187,7 @@ class LoopbackServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

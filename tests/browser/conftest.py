@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from browser_demo import LoopbackServer, grey_tile, write_demo_map_data
 
 if TYPE_CHECKING:
@@ -226,4 +225,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.browser)
-

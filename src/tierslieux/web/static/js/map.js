@@ -501,7 +501,11 @@ class CommuneMap {
       .setText(this.tooltip(feature.properties))
       .addTo(this.map);
     if (fromList) {
-      this.map.fitBounds(dataBounds([feature]), { padding: 80, maxZoom: 11, duration: 0 });
+      // Chosen in the list: bring it into view without changing the zoom.
+      const [west, south, east, north] = dataBounds([feature]);
+      const view = this.map.getBounds();
+      const seen = view.contains([west, south]) && view.contains([east, north]);
+      if (!seen) this.map.panTo(this.anchorOf(feature), { duration: 0 });
     }
     this.container.dataset.selected = code;
     this.describe(code);
