@@ -134,7 +134,7 @@ def decode_export(path: Path) -> tuple[str, str]:
             raise _mixed(path, raw, latin.start) from latin
 
 
-def _cell_text(value: object) -> str:
+def _cell_text(value: object) -> str:  # noqa: PLR0911  (one return per cell type)
     """A spreadsheet cell as the text a person reads (dates ISO, ``2`` not ``2.0``)."""
     if value is None:
         return ""
@@ -152,7 +152,7 @@ def _cell_text(value: object) -> str:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
-    from openpyxl import load_workbook  # noqa: PLC0415  (only for spreadsheet exports)
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # noqa: PLC0415  (only for workbooks)
 
     size = path.stat().st_size
     if size > MAX_XLSX_BYTES:
@@ -241,7 +241,9 @@ def _webform_header(
     rows: Sequence[tuple[int, tuple[str, ...]]],
 ) -> tuple[int, tuple[str, ...]] | None:
     """``(index of the labels row, column names)`` of a Webform export, else ``None``."""
-    found = [i for i, (_line, cells) in enumerate(rows[:3]) if set(map(fold, cells)) & _WEBFORM_LABELS]
+    found = [
+        i for i, (_line, cells) in enumerate(rows[:3]) if set(map(fold, cells)) & _WEBFORM_LABELS
+    ]
     if not found:
         return None
     index = found[0]
@@ -278,7 +280,7 @@ def read_export(path: Path) -> ExportTable:
     """
     require_file(path, N_("réponses"))
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        rows = [r for r in _xlsx_rows(path)]
+        rows = list(_xlsx_rows(path))
         encoding, separator = "xlsx", ""
     else:
         rows, encoding, separator = _csv_rows(path)
@@ -309,11 +311,11 @@ def detect_tool(table: ExportTable) -> str:
         return "framaforms"
     folded = [fold(h) for h in table.header]
     present = set(folded)
-    if len(present & _LIMESURVEY) >= 3 or len(present & _LIMESURVEY_FR) >= 3:  # noqa: PLR2004
+    if len(present & _LIMESURVEY) >= 3 or len(present & _LIMESURVEY_FR) >= 3:
         return "limesurvey"
     if any(re.fullmatch(r"\w+\[\w+\]", h) for h in table.header):
         return "limesurvey"
-    if len(present & _MS_FORMS) >= 3 or (  # noqa: PLR2004
+    if len(present & _MS_FORMS) >= 3 or (
         folded[:1] == ["id"] and "adresse_de_messagerie" in present
     ):
         return "microsoft_forms"

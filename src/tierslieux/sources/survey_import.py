@@ -68,11 +68,14 @@ __all__ = [
     "SurveyImport",
     "SurveyMapping",
     "fold",
+    "known_labels",
     "load_mapping",
     "mapping_from_dict",
+    "match_option",
     "parse_submission",
     "read_survey_csv",
     "read_survey_table",
+    "split_multi",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -181,6 +184,8 @@ def _check_labels(
         problems.append(_("section « reponses » mal formée"))
         return labels
     for qid, table in raw_labels.items():
+        if table is None:  # a question whose labels are all commented out
+            continue
         if qid not in questionnaire.ids or not isinstance(table, dict):
             problems.append(_("reponses : question inconnue ou mal formée « {id} »", id=qid))
             continue
@@ -340,7 +345,7 @@ class _Line:
     warnings: list[SurveyIssue]
 
 
-def _known_labels(question: Question, mapping: SurveyMapping) -> list[tuple[str, str]]:
+def known_labels(question: Question, mapping: SurveyMapping) -> list[tuple[str, str]]:
     """``(loose label, code)`` of every text meaning an option, longest first."""
     pairs = [(_loose(label), code) for label, code in mapping.labels.get(question.id, {}).items()]
     for option in question.options:
@@ -361,7 +366,7 @@ def _loose(text: str) -> str:
     return " ".join("".join(out).split())
 
 
-def _option(question: Question, mapping: SurveyMapping, text: str) -> str | None:
+def match_option(question: Question, mapping: SurveyMapping, text: str) -> str | None:
     key = fold(text)
     for label, code in mapping.labels.get(question.id, {}).items():
         if fold(label) == key:
@@ -462,8 +467,10 @@ def _other(question: Question, mapping: SurveyMapping, column: str, text: str) -
 def _choice(question: Question, cells: _Cells, mapping: SurveyMapping) -> tuple[str | None, str]:
     found: list[tuple[str, str]] = list(cells.ticked)
     for column, text in cells.texts:
-        code = _option(question, mapping, text)
-        found.append((column, code if code is not None else _other(question, mapping, column, text)))
+        code = match_option(question, mapping, text)
+        found.append(
+            (column, code if code is not None else _other(question, mapping, column, text))
+        )
     found.extend((column, "autre") for column, _text in cells.others if "autre" in question.codes)
     codes = list(dict.fromkeys(code for _column, code in found))
     if len(codes) > 1:
@@ -479,12 +486,11 @@ def _choice(question: Question, cells: _Cells, mapping: SurveyMapping) -> tuple[
 
 def _multi(question: Question, cells: _Cells, mapping: SurveyMapping) -> tuple[str, ...]:
     codes = [code for _column, code in cells.ticked]
-    labels = _known_labels(question, mapping)
+    labels = known_labels(question, mapping)
     for column, text in cells.texts:
         found, unknown = split_multi(text, labels, mapping.multi_separator)
         codes.extend(found)
-        for part in unknown:
-            codes.append(_other(question, mapping, column, part))
+        codes.extend(_other(question, mapping, column, part) for part in unknown)
     if cells.others and "autre" in question.codes:
         codes.append("autre")
     return tuple(dict.fromkeys(codes))
@@ -527,7 +533,8 @@ def _scalar(question: Question, text: str, column: str, context: _Context) -> An
     if fold(text) in _YES or fold(text).startswith(("j_accepte", "accepte", "oui")):
         return "oui"
     raise _Fault(
-        (column,), _("consentement non donné (« {value} ») : réponse non enregistrée", value=text[:80])
+        (column,),
+        _("consentement non donné (« {value} ») : réponse non enregistrée", value=text[:80]),
     )
 
 
@@ -692,7 +699,7 @@ def read_survey_csv(
     )
 
 
-def read_survey_table(  # noqa: PLR0913
+def read_survey_table(
     table: ExportTable,
     path: Path,
     mapping: SurveyMapping,
@@ -802,8 +809,7 @@ def _gather(
                 column,
                 value,
                 _(
-                    "« {value} » dans la colonne de l'option « {label} » (attendu Oui/Y/X "
-                    "ou vide)",
+                    "« {value} » dans la colonne de l'option « {label} » (attendu Oui/Y/X ou vide)",
                     value=value[:80],
                     label=option.label,
                 ),
@@ -929,4 +935,3 @@ def parse_submission(
             response, fingerprint=fingerprint(questionnaire.version, response.answers, submission)
         )
     return response, tuple(issues), tuple(replace(w, column="") for w in line.warnings)
-
