@@ -42,7 +42,10 @@ def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path
     assert "6 enregistrée(s), 0 ligne(s) rejetée(s)" in result.stdout
     result = _import(env, "reponses_adverses.csv")
     assert result.exit_code == 0, result.output
-    assert "ligne 3 (commune_residence) : « Atlantis » n'est pas une commune" in result.stderr
+    assert (
+        "ligne 3, colonne « Commune de résidence » (commune_residence) : « Atlantis » n'est pas"
+        in result.stderr
+    )
     assert "4 enregistrée(s), 6 ligne(s) rejetée(s)" in result.stdout
     assert "valeur impossible : -5 minutes" in result.stderr  # optional: dropped, noted
 

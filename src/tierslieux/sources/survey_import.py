@@ -493,7 +493,8 @@ def _multi(question: Question, cells: _Cells, mapping: SurveyMapping) -> tuple[s
         codes.extend(_other(question, mapping, column, part) for part in unknown)
     if cells.others and "autre" in question.codes:
         codes.append("autre")
-    return tuple(dict.fromkeys(codes))
+    order = {code: i for i, code in enumerate(question.codes)}  # whatever the columns' order
+    return tuple(sorted(dict.fromkeys(codes), key=order.__getitem__))
 
 
 def _single_text(cells: _Cells) -> tuple[str, str]:
