@@ -82,10 +82,13 @@ def test_adversarial_lines_are_rejected_with_reasons(settings: Settings) -> None
     assert "« Atlantis » n'est pas une commune" in reasons[3, "commune_residence"]
     # An optional answer out of range is dropped with a note; the respondent is kept.
     notes = {(i.line, i.question, i.column): i.message for i in summary.warnings}
-    assert "« -5 » ignorée : valeur impossible : -5 minutes" in notes[
-        4, "temps_trajet", "Temps de trajet (minutes)"
-    ]
-    assert "valeur impossible : 400 minutes" in notes[5, "temps_trajet", "Temps de trajet (minutes)"]
+    assert (
+        "« -5 » ignorée : valeur impossible : -5 minutes"
+        in notes[4, "temps_trajet", "Temps de trajet (minutes)"]
+    )
+    assert (
+        "valeur impossible : 400 minutes" in notes[5, "temps_trajet", "Temps de trajet (minutes)"]
+    )
     assert (4, "temps_trajet") not in reasons
     assert "« Astronaute » inconnue" in reasons[6, "statut"]
     assert "obligatoire manquante" in reasons[7, "statut"]

@@ -7,7 +7,7 @@ built here with openpyxl in the layouts of LimeSurvey's and Microsoft Forms' exp
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -179,8 +179,9 @@ def _ms_forms(path: Path) -> Path:
     header = ["ID", "Heure de début", "Heure de fin", "Adresse de messagerie", "Nom"]
     header += [LABEL[q] for q in questions]
     envies = OPTION["envies"]
-    start = datetime(2025, 3, 1, 9, 58, 12)
-    end = datetime(2025, 3, 1, 10, 2, 40)
+    # Excel cells hold naive local times.
+    start = datetime(2025, 3, 1, 9, 58, 12, tzinfo=UTC).replace(tzinfo=None)
+    end = datetime(2025, 3, 1, 10, 2, 40, tzinfo=UTC).replace(tzinfo=None)
     return _workbook(
         path,
         [
