@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from tierslieux.cli import app
@@ -199,6 +199,9 @@ def _ms_forms(path: Path) -> Path:
 
 def test_microsoft_forms_xlsx(settings: Settings, tmp_path: Path) -> None:
     path = _ms_forms(tmp_path / "Questionnaire tiers-lieu(1-3).xlsx")
+    book = load_workbook(path)  # a last question nobody answered: rows end before it
+    book.active.cell(row=1, column=13, value=LABEL["commentaire"])  # type: ignore[union-attr]
+    book.save(path)
     summary = _import(settings, path)
     assert summary.automatic.tool == "microsoft_forms"  # type: ignore[attr-defined]
     assert summary.added == 3  # type: ignore[attr-defined]
@@ -366,3 +369,27 @@ def test_cli_mapping_then_import(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "survey mapping" in result.stderr
+
+
+def test_limesurvey_heading_variants(tmp_path: Path) -> None:
+    convivial = OPTION["envies"]["convivial"]
+    header = [
+        "id",
+        "submitdate",
+        "lastpage",
+        "commune_residence",
+        f"envies[SQ005]. {LABEL['envies']} [{convivial}]",  # "code & question text"
+        "envies_SQ001",  # LimeSurvey's own subquestion code: cannot be guessed
+        "statut",
+        "statut_other",
+    ]
+    path = tmp_path / "results-survey.csv"
+    path.write_text(",".join(f'"{h}"' for h in header) + "\n", encoding="utf-8")
+    summary = propose_survey_mapping(path)
+    text = summary.text
+    assert '"envies.convivial"' in text
+    assert '"statut_other": "statut.autre"' in text
+    (doubtful,) = summary.doubtful
+    assert doubtful[0] == "envies_SQ001"
+    assert "« SQ001 »" in doubtful[1]
+    assert not summary.ready

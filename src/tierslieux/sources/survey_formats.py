@@ -269,6 +269,15 @@ def _unique(header: Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _fit(cells: tuple[str, ...], width: int, *, pad: bool) -> tuple[str, ...]:
+    """Drop empty cells past the header; pad a sheet row (its empty end is not stored)."""
+    if len(cells) > width and not any(cells[width:]):
+        return cells[:width]
+    if pad and len(cells) < width:
+        return cells + ("",) * (width - len(cells))
+    return cells
+
+
 def read_export(path: Path) -> ExportTable:
     """Read a CSV (UTF-8 or Windows-1252, ``,`` or ``;``) or XLSX export of answers.
 
@@ -299,8 +308,7 @@ def read_export(path: Path) -> ExportTable:
     while width and not header[width - 1]:
         width -= 1  # empty trailing header cells (a spreadsheet's formatted columns)
     data = tuple(
-        (line, cells[:width] if len(cells) > width and not any(cells[width:]) else cells)
-        for line, cells in rows[start + 1 :]
+        (line, _fit(cells, width, pad=encoding == "xlsx")) for line, cells in rows[start + 1 :]
     )
     return ExportTable(_unique(header[:width]), data, encoding, separator, layout)
 
