@@ -290,8 +290,8 @@ def _automatic(table: ExportTable, path: Path) -> tuple[MappingSummary, SurveyMa
         *problems,
         summary=Message(
             "{path} ({tool}) : correspondance automatique incertaine, rien n'a été importé. "
-            "Lancez « tierslieux survey mapping {path} --out correspondance.yaml », relisez "
-            "le fichier puis importez avec --mapping correspondance.yaml : {problems}",
+            "Faites-la écrire par « tierslieux survey mapping {path} », relisez-la, puis "
+            "importez avec {mapping} : {problems}",
             {"path": path, "tool": summary.tool_name},
         ),
     )
