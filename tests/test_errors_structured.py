@@ -43,7 +43,9 @@ runner = CliRunner()
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 
 #: String literals allowed to hold a flag-like text outside ``cli/``, with the reason.
-ALLOWED: dict[tuple[str, str], str] = {}
+ALLOWED: dict[tuple[str, str], str] = {
+    ("sources/survey_mapping.py", "--mapping"): "the proposed YAML mapping says how to use it",
+}
 
 
 def test_a_problem_carries_its_field_and_parameters() -> None:
@@ -228,7 +230,7 @@ def test_all_or_nothing_import_carries_every_problem_with_its_line(settings: Set
             all_or_nothing=True,
         )
     problems = caught.value.problems
-    assert len({p.line for p in problems}) == 8
+    assert len({p.line for p in problems}) == 6  # lines 4 and 5: optional answers dropped
     assert all(p.line is not None and p.line >= 2 for p in problems)
     assert any(p.field for p in problems)
     first = problems[0]

@@ -5,7 +5,8 @@ The blocks are run in a temporary folder laid out like a checkout next to ``../s
 there by the test: ``FD_MOBPRO_2021.csv`` (synthetic, dep:05), the Sirene stocks as
 Parquet and the RNA zip built from ``tests/data`` (plus the establishment
 ``siret:12345678900012`` the contacts example names, a copy of a fictional CAE),
-``mes_acteurs.csv``, the survey export, its mapping and ``communes.csv``.  The contact
+``mes_acteurs.csv``, the survey exports (generic and LimeSurvey), the mapping and
+``communes.csv``.  The contact
 and survey database is a temporary SQLite file (``TIERSLIEUX_DATABASE_URL``), HOME a
 temporary folder: the user's real store is never touched.
 """
@@ -112,6 +113,7 @@ def _workspace(tmp_path: Path, shared: Path) -> tuple[Path, dict[str, str]]:
     shutil.copy(DATA / "actors" / "acteurs_exemple.csv", work / "mes_acteurs.csv")
     shutil.copy(DATA / "survey" / "reponses_valides.csv", work / "export.csv")
     shutil.copy(DATA / "survey" / "correspondance.yaml", work / "correspondance.yaml")
+    shutil.copy(DATA / "survey" / "limesurvey_codes.csv", work / "limesurvey.csv")
     shutil.copy(shared / "communes" / "communes.csv", work / "communes.csv")
     return work, env
 
@@ -169,6 +171,10 @@ def test_every_shell_example_of_the_readme_runs_and_does_what_it_says(
     assert "1. Dans quelle commune habitez-vous ?" in printed["survey"]
     assert b"<LimeSurveyDocType>Survey" in (work / "questionnaire.lss").read_bytes()
     assert (work / "questionnaire.pdf").read_bytes().startswith(b"%PDF")
+    # survey mapping: the LimeSurvey export recognised, then imported without --mapping
+    proposed = (work / "correspondance-proposee.yaml").read_text(encoding="utf-8")
+    assert "# Outil reconnu : LimeSurvey." in proposed
+    assert "2 enregistrée(s), 1 ligne(s) rejetée(s)" in printed["survey"]
     # sites: the 3 existing tiers-lieux are kept and at least one new site is proposed
     sites = _rows(work / "sites-05" / "sites.csv")
     assert len(sites) == 5

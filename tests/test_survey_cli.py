@@ -42,13 +42,17 @@ def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path
     assert "6 enregistrée(s), 0 ligne(s) rejetée(s)" in result.stdout
     result = _import(env, "reponses_adverses.csv")
     assert result.exit_code == 0, result.output
-    assert "ligne 3 (commune_residence) : « Atlantis » n'est pas une commune" in result.stderr
-    assert "2 enregistrée(s), 8 ligne(s) rejetée(s)" in result.stdout
+    assert (
+        "ligne 3, colonne « Commune de résidence » (commune_residence) : « Atlantis » n'est pas"
+        in result.stderr
+    )
+    assert "4 enregistrée(s), 6 ligne(s) rejetée(s)" in result.stdout
+    assert "valeur impossible : -5 minutes" in result.stderr  # optional: dropped, noted
 
     out = tmp_path / "analyse"
     result = run(env, "analyse", "--territory", "dep:05", "--communes", COMMUNES, "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "8 répondant(s)" in result.stdout
+    assert "10 répondant(s)" in result.stdout
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         ".tierslieux-fichiers.json",
@@ -64,7 +68,7 @@ def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path
     ]
     with (out / "respondents.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 8
+    assert len(rows) == 10
     assert all(r["repondant"].startswith("R0") for r in rows)
     assert "commentaire" not in rows[0]
     with (out / "typology.csv").open(encoding="utf-8") as handle:
@@ -84,7 +88,7 @@ def test_import_analyse_export_forget(env: dict[str, str | None], tmp_path: Path
     assert result.exit_code == 0, result.output
     with export.open(encoding="utf-8", newline="") as handle:
         ids = [r["repondant"] for r in csv.DictReader(handle, delimiter=";")]
-    assert len(ids) == 8
+    assert len(ids) == 10
     result = run(env, "forget", ids[0])
     assert result.exit_code == 0, result.output
     assert "1 répondant(s) effacé(s)" in result.stdout

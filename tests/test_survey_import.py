@@ -80,14 +80,22 @@ def test_adversarial_lines_are_rejected_with_reasons(settings: Settings) -> None
     summary = import_answers(settings, SURVEY / "reponses_adverses.csv", MAPPING, communes=COMMUNES)
     reasons = {(i.line, i.question): i.message for i in summary.rejected}
     assert "« Atlantis » n'est pas une commune" in reasons[3, "commune_residence"]
-    assert "valeur impossible : -5 minutes" in reasons[4, "temps_trajet"]
-    assert "valeur impossible : 400 minutes" in reasons[5, "temps_trajet"]
+    # An optional answer out of range is dropped with a note; the respondent is kept.
+    notes = {(i.line, i.question, i.column): i.message for i in summary.warnings}
+    assert (
+        "« -5 » ignorée : valeur impossible : -5 minutes"
+        in notes[4, "temps_trajet", "Temps de trajet (minutes)"]
+    )
+    assert (
+        "valeur impossible : 400 minutes" in notes[5, "temps_trajet", "Temps de trajet (minutes)"]
+    )
+    assert (4, "temps_trajet") not in reasons
     assert "« Astronaute » inconnue" in reasons[6, "statut"]
     assert "obligatoire manquante" in reasons[7, "statut"]
     assert "consentement non donné" in reasons[8, "consentement"]
     assert "identique à la ligne 2" in reasons[9, ""]
     assert "plusieurs communes (05085, 11246)" in reasons[10, "commune_residence"]
-    assert summary.added == 2
+    assert summary.added == 4
     # HTML and script are kept as inert text, exactly as typed.
     stored = _stored(settings)
     assert stored[0]["commentaire"] == (
@@ -105,7 +113,7 @@ def test_reimport_is_reported_as_duplicates(settings: Settings) -> None:
 
 
 def test_all_or_nothing_stores_nothing_when_a_line_is_rejected(settings: Settings) -> None:
-    with pytest.raises(SchemaError, match=r"rien n'a été enregistré \(8 ligne"):
+    with pytest.raises(SchemaError, match=r"rien n'a été enregistré \(6 ligne"):
         _import(settings, "reponses_adverses.csv", all_or_nothing=True)
     assert _stored(settings) == []
 
@@ -176,12 +184,12 @@ def test_export_is_pseudonymised_and_spreadsheet_safe(settings: Settings, tmp_pa
     _import(settings, "reponses_adverses.csv")
     out = tmp_path / "export.csv"
     summary = export_answers(settings, out)
-    assert summary.respondents == 2
+    assert summary.respondents == 4  # lines 2 and 11, and 4 and 5 without their travel time
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    assert [r["repondant"] for r in rows] == ["R0001", "R0002"]
+    assert [r["repondant"] for r in rows] == ["R0001", "R0002", "R0003", "R0004"]
     assert rows[0]["date_consentement"] == rows[0]["date_consentement"][:10]
-    assert rows[1]["commentaire"].startswith("'=HYPERLINK")
+    assert rows[3]["commentaire"].startswith("'=HYPERLINK")
     with contact_store(settings) as store:
         ids = [r.id for r in store.responses.list_responses()]
     export_answers(settings, out, identifiers=True)

@@ -114,6 +114,7 @@ INPUTS: dict[str, str] = {
     "exclusion_minutes": N_("minutes d'exclusion"),
     "gain_minimal": N_("gain minimal"),
     "groups": N_("groupes"),
+    "mapping": N_("correspondance des colonnes"),
     "min_members": N_("membres minimum"),
     "min_group_size": N_("taille minimale d'un groupe"),
     "min_per_epci": N_("minimum par intercommunalité"),

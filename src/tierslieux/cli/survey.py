@@ -8,7 +8,7 @@ Respondents are pseudonymous; ``survey forget`` erases one of them everywhere.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -26,9 +26,13 @@ from tierslieux.pipeline.survey import (
     export_answers,
     forget_respondent,
     import_answers,
+    propose_survey_mapping,
     purge_expired,
 )
 from tierslieux.reports.survey import write_survey
+
+if TYPE_CHECKING:
+    from tierslieux.model.survey import SurveyIssue
 
 __all__ = ["survey_app"]
 
@@ -58,13 +62,90 @@ def _print(text: str) -> None:
     _out.print(text, highlight=False, markup=False)
 
 
+def _issue(issue: SurveyIssue) -> str:
+    """« ligne 4, colonne « X » (question) : raison »."""
+    if issue.column:
+        return _(
+            "ligne {line}, colonne « {column} » ({q}) : {m}",
+            line=issue.line,
+            column=issue.column[:80],
+            q=issue.question or "—",
+            m=issue.message,
+        )
+    return _("ligne {line} ({q}) : {m}", line=issue.line, q=issue.question or "—", m=issue.message)
+
+
+@survey_app.command("mapping")
+@guarded
+def mapping_(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Export des réponses (LimeSurvey, Google Forms, Microsoft Forms, "
+            "Framaforms ; CSV ou XLSX)."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Fichier YAML à écrire (sinon : affiché)."),
+    ] = None,
+    lang: LangOpt = None,
+    debug: DebugOpt = False,  # noqa: ARG001
+) -> None:
+    """Proposer la correspondance colonnes -> questions d'un export, à relire."""
+    settings_from(lang=lang)
+    summary = propose_survey_mapping(source, out=out)
+    if out is None:
+        _print(summary.text.rstrip("\n"))
+    for column, reason in summary.doubtful:
+        _err.print(
+            shown(_("colonne « {column} » : {reason}", column=column[:80], reason=reason)),
+            highlight=False,
+        )
+    if summary.missing_required:
+        _err.print(
+            shown(
+                _(
+                    "question(s) obligatoire(s) sans colonne : {ids}",
+                    ids=", ".join(summary.missing_required),
+                )
+            ),
+            highlight=False,
+        )
+    message = _(
+        "{path} : {tool} ; {matched} colonne(s) reconnue(s), {ignored} ignorée(s) "
+        "(métadonnées, commentaires), {doubtful} à vérifier.",
+        path=summary.path,
+        tool=summary.tool_name,
+        matched=summary.matched,
+        ignored=len(summary.ignored),
+        doubtful=len(summary.doubtful),
+    )
+    if summary.out is not None:
+        message += " " + _("Correspondance écrite dans {out}.", out=summary.out)
+    if summary.ready:
+        message += " " + _("Elle peut servir telle quelle (survey import sans --mapping).")
+    (_print if summary.out is not None else _err.print)(message)
+
+
 @survey_app.command("import")
 @guarded
 def import_(
-    source: Annotated[Path, typer.Argument(help="Export CSV des réponses (« , » ou « ; »).")],
-    mapping: Annotated[
-        Path, typer.Option("--mapping", help="Correspondance YAML colonnes/libellés -> questions.")
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Export des réponses : CSV (« , » ou « ; ») ou XLSX de LimeSurvey, Google "
+            "Forms, Microsoft Forms, Framaforms, ou fichier à une colonne par question."
+        ),
     ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="Correspondance YAML colonnes/libellés -> questions (sinon : proposée "
+            "d'après l'export, si elle est sûre ; voir « survey mapping »).",
+        ),
+    ] = None,
     communes: CommunesOpt = None,
     data: DataOpt = None,
     demo: DemoOpt = False,
@@ -88,27 +169,28 @@ def import_(
         demo=demo,
         all_or_nothing=all_or_nothing,
     )
-    for issue in summary.warnings:
+    if summary.automatic is not None:
         _err.print(
             shown(
-                _("ligne {line} ({q}) : {m}", line=issue.line, q=issue.question, m=issue.message)
+                _(
+                    "Sans --mapping : export {tool} reconnu, {matched} colonne(s) associée(s) "
+                    "aux questions, {ignored} ignorée(s) ({columns}). Pour relire la "
+                    "correspondance : tierslieux survey mapping {path}",
+                    tool=summary.automatic.tool_name,
+                    matched=summary.automatic.matched,
+                    ignored=len(summary.automatic.ignored),
+                    columns=", ".join(c[:30] for c in summary.automatic.ignored[:8]) or "—",
+                    path=summary.path,
+                )
             ),
             highlight=False,
         )
+    for issue in summary.warnings:
+        _err.print(shown(_issue(issue)), highlight=False)
     if summary.rejected:
         _err.print(f"[bold yellow]{escape(_('Lignes rejetées :'))}[/]", highlight=False)
         for issue in summary.rejected:
-            _err.print(
-                shown(
-                    _(
-                        "ligne {line} ({q}) : {m}",
-                        line=issue.line,
-                        q=issue.question or "—",
-                        m=issue.message,
-                    )
-                ),
-                highlight=False,
-            )
+            _err.print(shown(_issue(issue)), highlight=False)
     _print(
         _(
             "{lines} réponse(s) lue(s) dans {path} : {added} enregistrée(s), {rejected} "

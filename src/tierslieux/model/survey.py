@@ -155,12 +155,14 @@ class Respondent:
 class SurveyIssue:
     """A problem on one line of an answers file (1-based, header is line 1).
 
-    ``question`` is the question id concerned, empty for the whole line.
+    ``question`` is the question id concerned, empty for the whole line; ``column``
+    the column(s) of the export concerned, when known.
     """
 
     line: int
     question: str
     message: str
+    column: str = ""
 
 
 def fingerprint(version: str, answers: Mapping[str, Answer], submission: str | None = None) -> str:

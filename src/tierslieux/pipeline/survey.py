@@ -34,7 +34,7 @@ from tierslieux.analysis.survey import (
 from tierslieux.analysis.territory import select_communes
 from tierslieux.analysis.traveltime import StraightLineEngine, TableEngine
 from tierslieux.errors import Message, Problem, Problems, SchemaError, StoreError
-from tierslieux.files import spreadsheet_safe, write_spreadsheet_csv
+from tierslieux.files import atomic_write_text, spreadsheet_safe, write_spreadsheet_csv
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS
 from tierslieux.model.survey import (
@@ -50,12 +50,14 @@ from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
 from tierslieux.pipeline.readers import read_sites
 from tierslieux.privacy import mask_contact_details
 from tierslieux.sources.communes import load_commune_list
+from tierslieux.sources.survey_formats import TOOLS, read_export
 from tierslieux.sources.survey_import import (
     CommuneIndex,
     load_mapping,
     parse_submission,
-    read_survey_csv,
+    read_survey_table,
 )
+from tierslieux.sources.survey_mapping import propose_mapping
 from tierslieux.sources.traveltimes import load_travel_times
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
     from tierslieux.model.survey import Answer
     from tierslieux.model.traveltime import TravelTimeEngine
     from tierslieux.sources.communes import Communes
+    from tierslieux.sources.survey_formats import ExportTable
+    from tierslieux.sources.survey_import import SurveyMapping
 
 __all__ = [
     "GROUP_CANDIDATE",
@@ -74,6 +78,7 @@ __all__ = [
     "SMALL_SAMPLE",
     "ExportSummary",
     "ImportSummary",
+    "MappingSummary",
     "SurveyAnalysis",
     "SurveyAnalysisRequest",
     "SurveyContext",
@@ -84,6 +89,7 @@ __all__ = [
     "fictional_note",
     "forget_respondent",
     "import_answers",
+    "propose_survey_mapping",
     "purge_expired",
     "spreadsheet_safe",
     "submit_answers",
@@ -207,12 +213,108 @@ class ImportSummary:
     encoding: str
     separator: str
     erased: int = 0
+    #: Without ``--mapping``: the tool recognised and what the automatic mapping did.
+    automatic: MappingSummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSummary:
+    """A mapping proposed for an export (:func:`propose_survey_mapping`).
+
+    ``doubtful`` lists ``(column, reason)`` for the columns unmatched or ambiguous;
+    ``ignored`` the columns read but not imported (metadata, comments).
+    """
+
+    path: Path
+    tool: str
+    text: str
+    ready: bool
+    matched: int
+    ignored: tuple[str, ...]
+    doubtful: tuple[tuple[str, str], ...]
+    missing_required: tuple[str, ...]
+    out: Path | None = None
+
+    @property
+    def tool_name(self) -> str:
+        """The tool's name, for people."""
+        return _(TOOLS[self.tool])
+
+
+def propose_survey_mapping(path: Path, *, out: Path | None = None) -> MappingSummary:
+    """Propose a mapping for an export from its header and answers, for review.
+
+    Parameters
+    ----------
+    path
+        Export of LimeSurvey, Google Forms, Microsoft Forms, Framaforms or a generic
+        file (CSV or XLSX).
+    out
+        YAML file written (atomically) with the mapping and a French comment on each
+        column; none: only returned (``text``).
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When the export is unreadable.
+    """
+    return _proposal(read_export(Path(path)), Path(path), out=out)[0]
+
+
+def _proposal(
+    table: ExportTable, path: Path, *, out: Path | None = None
+) -> tuple[MappingSummary, SurveyMapping | None]:
+    questionnaire = load_questionnaire()
+    proposal = propose_mapping(table, questionnaire)
+    text = proposal.yaml(path.name)
+    if out is not None:
+        atomic_write_text(Path(out), text)
+    summary = MappingSummary(
+        path=path,
+        tool=proposal.tool,
+        text=text,
+        ready=proposal.ready,
+        matched=sum(m.target is not None for m in proposal.matches),
+        ignored=tuple(m.column for m in proposal.matches if m.kind in {"metadata", "ignored"}),
+        doubtful=tuple(
+            (m.column, m.comment.removeprefix(_("À VÉRIFIER : "))) for m in proposal.doubtful
+        ),
+        missing_required=proposal.missing_required,
+        out=None if out is None else Path(out),
+    )
+    return summary, proposal.mapping(questionnaire) if proposal.ready else None
+
+
+def _automatic(table: ExportTable, path: Path) -> tuple[MappingSummary, SurveyMapping]:
+    summary, mapping = _proposal(table, path)
+    if mapping is not None:
+        return summary, mapping
+    problems = [
+        Problem("colonne « {column} » : {reason}", {"column": c, "reason": r})
+        for c, r in summary.doubtful[:_MAX_LISTED]
+    ]
+    if summary.missing_required:
+        problems.append(
+            Problem(
+                "question(s) obligatoire(s) sans colonne : {ids}",
+                {"ids": ", ".join(summary.missing_required)},
+            )
+        )
+    raise SchemaError(
+        *problems,
+        summary=Message(
+            "{path} ({tool}) : correspondance automatique incertaine, rien n'a été importé. "
+            "Faites-la écrire par « tierslieux survey mapping {path} », relisez-la, puis "
+            "importez avec {mapping} : {problems}",
+            {"path": path, "tool": summary.tool_name},
+        ),
+    )
 
 
 def import_answers(
     settings: Settings,
     path: Path,
-    mapping: Path,
+    mapping: Path | None = None,
     *,
     communes: Sequence[Path] = (),
     demo: bool = False,
@@ -225,7 +327,9 @@ def import_answers(
     settings
         Run settings (database URL, data folder...).
     path, mapping
-        The export and its YAML mapping (see :mod:`tierslieux.sources.survey_import`).
+        The export (CSV or XLSX) and its YAML mapping (see
+        :mod:`tierslieux.sources.survey_import`); without a mapping, the one proposed
+        from the export's header (:func:`propose_survey_mapping`) when it is certain.
     communes
         Files of communes used to recognise commune answers (default: ``--data``
         folder or download); ``demo`` uses the fictional demo communes and, when no
@@ -236,15 +340,22 @@ def import_answers(
     Raises
     ------
     SourceError, SchemaError
-        When the file or the mapping is unusable, or (``all_or_nothing``) a line is
-        rejected: nothing is stored.
+        When the file or the mapping is unusable, the automatic mapping is uncertain
+        (naming the columns), or (``all_or_nothing``) a line is rejected: nothing is
+        stored.
     """
     questionnaire = load_questionnaire()
-    parsed_mapping = load_mapping(Path(mapping), questionnaire)
+    automatic = None
+    export = read_export(Path(path))
+    if mapping is None:
+        automatic, parsed_mapping = _automatic(export, Path(path))
+    else:
+        parsed_mapping = load_mapping(Path(mapping), questionnaire)
     table = _communes(settings, communes, demo=demo).table
     consent = questionnaire.consent
     shown = parsed_mapping.consent_text or (consent.label if consent is not None else "")
-    parsed = read_survey_csv(
+    parsed = read_survey_table(
+        export,
         Path(path),
         parsed_mapping,
         questionnaire,
@@ -290,10 +401,16 @@ def import_answers(
         added=report.added,
         ids=report.ids,
         rejected=tuple(sorted(rejected, key=lambda i: i.line)),
-        warnings=parsed.warnings,
+        # Notes of a line already stored (or erased) are not news.
+        warnings=tuple(
+            w
+            for w in parsed.warnings
+            if w.line not in {d.line for d in (*report.duplicates, *report.erased)}
+        ),
         encoding=parsed.encoding,
         separator=parsed.separator,
         erased=len(report.erased),
+        automatic=automatic,
     )
 
 
