@@ -236,7 +236,9 @@ class ProjectRepository:
                         who=current.updated_by,
                         current=current.version,
                         expected=expected_version,
-                    )
+                    ),
+                    expected_version=expected_version,
+                    current_version=current.version,
                 )
             connection.execute(
                 update(PROJECTS)
