@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
-from tierslieux.store import ROLES, InvalidValueError, parse_role
+from tierslieux.store import ROLES, InvalidValueError, UnknownRecordError, UserView, parse_role
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from tierslieux.store import AuditView, Repositories, UserView
+    from tierslieux.store import AuditView, Repositories
 
 __all__ = [
     "MIN_PASSWORD",
@@ -35,6 +35,8 @@ __all__ = [
     "SETUP_PURPOSE",
     "LoginLockedError",
     "LoginPolicy",
+    "UnknownRecordError",
+    "UserView",
     "add_user",
     "audit",
     "audit_entries",

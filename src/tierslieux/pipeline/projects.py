@@ -28,17 +28,19 @@ from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.zonages import load_zonages
-from tierslieux.store import InvalidValueError, UnknownRecordError
+from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from tierslieux.config import Settings
     from tierslieux.pipeline.workspace import Workspace
-    from tierslieux.store import DatasetView, ProjectView, Repositories, UserView
+    from tierslieux.store import Repositories, UserView
 
 __all__ = [
     "DATASET_ROLES",
+    "DatasetView",
+    "ProjectView",
     "TerritoryChoice",
     "TerritoryIndex",
     "add_member",

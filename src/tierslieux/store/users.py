@@ -300,9 +300,7 @@ class UserRepository:
     def password_outdated(self, user: int | str) -> bool:
         """Whether the user's stored hash is of an older kind or cost (see :func:`needs_rehash`)."""
         with self._database.transaction(write=False) as connection:
-            stored = connection.execute(
-                select(USERS.c.password_hash).where(_key(user))
-            ).scalar()
+            stored = connection.execute(select(USERS.c.password_hash).where(_key(user))).scalar()
         return stored is not None and needs_rehash(stored)
 
     def _update(self, user: int | str, **values: Any) -> UserView:  # noqa: ANN401
