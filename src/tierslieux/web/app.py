@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -34,16 +35,37 @@ from tierslieux.web.settings import WebSettings
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-__all__ = ["SESSION_COOKIE", "STATIC", "create_app"]
+__all__ = ["SESSION_COOKIE", "STATIC", "create_app", "route_table"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "tierslieux_session"
 
 
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every ``(method, path)`` of the application's routes (included routers walked)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:  # FastAPI >= 0.120 keeps included routers as one route
+                context = getattr(route, "include_context", None)
+                walk(inner.routes, prefix + str(getattr(context, "prefix", "") or ""))
+            elif isinstance(route, APIRoute):
+                found.extend(
+                    (method, prefix + route.path) for method in sorted(route.methods or ())
+                )
+
+    walk(list(app.routes), "")
+    return found
+
+
 def _wants_html(request: Request) -> bool:
-    return "HX-Request" not in request.headers and "text/html" in request.headers.get(
-        "accept", "text/html"
-    )
+    """A browser's page request (not htmx, not a JSON client)."""
+    accept = request.headers.get("accept", "")
+    if "HX-Request" in request.headers:
+        return False
+    return "text/html" in accept or "application/json" not in accept
 
 
 def _base_css() -> str:
