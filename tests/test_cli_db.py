@@ -54,14 +54,14 @@ def _tables(url: str) -> set[str]:
 def test_db_upgrade_creates_the_schema_of_an_empty_sqlite_file(url: str, tmp_path: Path) -> None:
     status = _db(url, tmp_path, "status")
     assert status.exit_code == 0, status.output
-    assert "révision — (dernière connue : 0004) — base vide" in status.stdout
+    assert "révision — (dernière connue : 0005) — base vide" in status.stdout
     created = _db(url, tmp_path, "upgrade")
     assert created.exit_code == 0, created.output
-    assert "schéma créé (révision 0004)" in created.stdout
+    assert "schéma créé (révision 0005)" in created.stdout
     assert {"structures", "contacts", "users", "scenarios", "runs", "run_results"} <= _tables(url)
     again = _db(url, tmp_path, "upgrade")
-    assert "schéma déjà à jour (révision 0004)" in again.stdout
-    assert "révision 0004 (dernière connue : 0004) — à jour" in _db(url, tmp_path, "status").stdout
+    assert "schéma déjà à jour (révision 0005)" in again.stdout
+    assert "révision 0005 (dernière connue : 0005) — à jour" in _db(url, tmp_path, "status").stdout
 
 
 def test_db_upgrade_option_names_the_database(tmp_path: Path) -> None:

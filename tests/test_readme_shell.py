@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DATA = ROOT / "tests" / "data"
 #: Blocks not run here, with the reason.
-NOT_RUN = {"scripts/test.sh": "runs this test suite itself"}
+NOT_RUN = {
+    "scripts/test.sh": "runs this test suite itself",
+    "tierslieux web": "starts a server that runs until stopped (tests/web/test_cli_web.py)",
+}
 
 pytestmark = pytest.mark.shared
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 
 from tierslieux.store import (
@@ -10,6 +13,7 @@ from tierslieux.store import (
     StaleRecordError,
     UnknownRecordError,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 
@@ -19,9 +23,9 @@ SHORT = "court"  # too short to be accepted
 # -- users ---------------------------------------------------------------------------
 
 
-def test_password_hash_is_salted_scrypt_and_verifies() -> None:
+def test_password_hash_is_salted_argon2id_and_verifies() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
-    assert first.startswith("scrypt$16384$8$1$")
+    assert first.startswith("$argon2id$v=19$")
     assert first != second
     assert "correct horse" not in first
     assert verify_password("correct horse", first)
@@ -29,6 +33,19 @@ def test_password_hash_is_salted_scrypt_and_verifies() -> None:
     assert not verify_password("correct horse", None)
     assert not verify_password("correct horse", "scrypt$1$2")
     assert not verify_password("correct horse", "scrypt$16384$8$1$!!$??")
+    assert not verify_password("correct horse", "$argon2id$v=19$broken")
+
+
+def test_scrypt_hashes_of_the_first_versions_still_verify_and_need_a_rehash() -> None:
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(b"correct horse", salt=salt, n=2**14, r=8, p=1, dklen=32)
+    legacy = "scrypt$16384$8$1$" + "$".join(
+        base64.b64encode(part).decode("ascii") for part in (salt, digest)
+    )
+    assert verify_password("correct horse", legacy)
+    assert not verify_password("wrong horse", legacy)
+    assert needs_rehash(legacy)
+    assert not needs_rehash(hash_password("correct horse"))
 
 
 def test_add_get_and_set_role(store: Repositories) -> None:

@@ -49,6 +49,7 @@ from tierslieux.cli.contacts import contacts_app
 from tierslieux.cli.db import db_app
 from tierslieux.cli.sites import sites
 from tierslieux.cli.survey import survey_app
+from tierslieux.cli.web import users_app, web
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import LANGUAGES, format_number, use_language
 from tierslieux.i18n import gettext as _
@@ -376,6 +377,8 @@ app.command("sites")(sites)
 
 app.add_typer(survey_app, name="survey")
 app.add_typer(db_app, name="db")
+app.command("web")(web)
+app.add_typer(users_app, name="users")
 
 data_app = typer.Typer(
     help="Espace de travail analytique : tables Parquet construites une fois.",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
 
 __all__ = [
+    "Repositories",
     "SchemaStatus",
     "database_status",
     "database_url",

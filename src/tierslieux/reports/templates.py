@@ -1,7 +1,8 @@
 """The one Jinja environment of tierslieux's pages, and what every page shares.
 
 Every HTML page (the diagnostic, the communities directory, the sites, the
-questionnaire analysis, and the coming web application) extends
+questionnaire analysis, and the pages of the web application, ``web/*.html`` from
+``tierslieux/web/templates``) extends
 ``templates/base.html``: the ``lang`` attribute of the current language, the one style
 sheet (``templates/style.css``, inlined so that a page works offline and alone), a
 header, a red banner for the warnings about synthetic or fictional data, and a footer.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
@@ -30,7 +32,10 @@ from tierslieux.pipeline.inputs import demo_note, synthetic_note
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["environment", "render_page", "split_notes"]
+__all__ = ["WEB_TEMPLATES", "environment", "render_page", "split_notes"]
+
+#: Folder of the web application's templates (``web/<name>`` in :func:`environment`).
+WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 
 
 def _missing(value: object) -> bool:
@@ -81,7 +86,14 @@ def environment() -> jinja2.Environment:
     rendered (``lang`` in ``base.html``), so one environment serves every language.
     """
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("tierslieux.reports", "templates"),
+        # The reports' templates, and the web application's under the prefix "web/"
+        # (a folder of the package read as files: the reports never import the web layer).
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("tierslieux.reports", "templates"),
+                jinja2.PrefixLoader({"web": jinja2.FileSystemLoader(WEB_TEMPLATES)}),
+            ]
+        ),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

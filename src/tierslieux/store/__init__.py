@@ -15,7 +15,10 @@ by :class:`Repositories`:
 - :class:`PeopleRepository`: contact people and the RGPD rights;
 - :class:`ResponseRepository`: questionnaire respondents (pseudonymous);
 - :class:`UserRepository`, :class:`ScenarioRepository`, :class:`RunRepository`: the
-  web application's users, saved scenarios, and runs with their result files.
+  web application's users, saved scenarios, and runs with their result files;
+- :class:`ProjectRepository`, :class:`AuditRepository`, :class:`SecurityRepository`:
+  its projects (territory, members, input files, runs), the audit log of every
+  change, one-time setup links and login throttling.
 
 >>> from pathlib import Path
 >>> upgrade("sqlite:///contacts.sqlite")  # doctest: +SKIP
@@ -49,18 +52,22 @@ from tierslieux.store._errors import (
     UnknownStatusError,
     UnknownStructureError,
 )
+from tierslieux.store.audit import AuditRepository, AuditView
 from tierslieux.store.contacts import ContactRepository
 from tierslieux.store.database import Database, open_database, sqlite_url
 from tierslieux.store.people import PeopleRepository
+from tierslieux.store.projects import DatasetView, ProjectRepository, ProjectView
 from tierslieux.store.repositories import Repositories
 from tierslieux.store.responses import RespondentView, ResponseRepository, ResponsesReport
 from tierslieux.store.runs import FINAL_RUN_STATUSES, ResultView, RunRepository, RunView
 from tierslieux.store.scenarios import ScenarioRepository, ScenarioView
+from tierslieux.store.security import SecurityRepository
 from tierslieux.store.structures import StructureRepository
 from tierslieux.store.users import (
     UserRepository,
     UserView,
     hash_password,
+    needs_rehash,
     parse_role,
     verify_password,
 )
@@ -92,9 +99,12 @@ __all__ = [
     "ROLES",
     "RUN_STATUSES",
     "STATUSES",
+    "AuditRepository",
+    "AuditView",
     "ContactRepository",
     "ContactView",
     "Database",
+    "DatasetView",
     "EventView",
     "ExportReport",
     "ImportIssue",
@@ -103,6 +113,8 @@ __all__ = [
     "InvalidValueError",
     "PeopleRepository",
     "PersonView",
+    "ProjectRepository",
+    "ProjectView",
     "Repositories",
     "RespondentView",
     "ResponseRepository",
@@ -113,6 +125,7 @@ __all__ = [
     "ScenarioRepository",
     "ScenarioView",
     "SchemaStatus",
+    "SecurityRepository",
     "StaleRecordError",
     "StaleWriteError",
     "StoreUnavailableError",
@@ -132,6 +145,7 @@ __all__ = [
     "event_kind_labels",
     "hash_password",
     "head_revision",
+    "needs_rehash",
     "open_database",
     "open_repositories",
     "parse_role",

@@ -29,14 +29,21 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from tierslieux.store.views import ROLES, RUN_STATUSES, STATUSES
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Contact",
     "ContactEvent",
     "ErasureTombstone",
+    "LoginThrottle",
     "Person",
+    "Project",
+    "ProjectDataset",
+    "ProjectMember",
+    "ProjectRun",
     "Run",
     "RunResult",
     "Scenario",
+    "SetupToken",
     "StoreSecret",
     "Structure",
     "SurveyRespondent",
@@ -224,7 +231,7 @@ class User(Base):
     """A user of the web application: login, display name, role, password hash.
 
     ``password_hash`` is ``None`` for an account that cannot log in with a password
-    (see :mod:`tierslieux.store.users` for the scrypt format).
+    (see :mod:`tierslieux.store.users` for the Argon2id format).
     """
 
     __tablename__ = "users"
@@ -309,3 +316,114 @@ class RunResult(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("run_id", "name", name="uq_run_results_run_id_name"),)
+
+
+class Project(Base):
+    """A project of the web application: a territory, its datasets, members and runs."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    territory: Mapped[str] = mapped_column(Text)
+    territory_label: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ProjectMember(Base):
+    """A chargé de mission (or lecteur) who belongs to a project."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_project_members_user_id", "user_id"),)
+
+
+class ProjectDataset(Base):
+    """An input file of a project (one per role: communes, zonages, mobpro...), as bytes."""
+
+    __tablename__ = "project_datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(Integer, ForeignKey("projects.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    summary: Mapped[str | None] = mapped_column(Text)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "role", name="uq_project_datasets_project_id_role"),
+    )
+
+
+class ProjectRun(Base):
+    """A run that belongs to a project."""
+
+    __tablename__ = "project_runs"
+
+    run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(Integer, ForeignKey("projects.id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_project_runs_project_id", "project_id"),)
+
+
+class AuditEntry(Base):
+    """One change made through the application: who, when, what (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_log_occurred_at", "occurred_at"),
+        Index("ix_audit_log_actor", "actor"),
+    )
+
+
+class SetupToken(Base):
+    """A one-time link (first administrator): only the SHA-256 of the token is kept."""
+
+    __tablename__ = "setup_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed logins of one account or one address, and until when it is locked."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tierslieux.store.audit import AuditRepository
 from tierslieux.store.contacts import ContactRepository
 from tierslieux.store.people import PeopleRepository
+from tierslieux.store.projects import ProjectRepository
 from tierslieux.store.responses import ResponseRepository
 from tierslieux.store.runs import RunRepository
 from tierslieux.store.scenarios import ScenarioRepository
+from tierslieux.store.security import SecurityRepository
 from tierslieux.store.structures import StructureRepository
 from tierslieux.store.users import UserRepository
 
@@ -36,6 +39,9 @@ class Repositories:
     users: UserRepository
     scenarios: ScenarioRepository
     runs: RunRepository
+    projects: ProjectRepository
+    audit: AuditRepository
+    security: SecurityRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -49,4 +55,7 @@ class Repositories:
             users=UserRepository(database),
             scenarios=ScenarioRepository(database),
             runs=RunRepository(database),
+            projects=ProjectRepository(database),
+            audit=AuditRepository(database),
+            security=SecurityRepository(database),
         )

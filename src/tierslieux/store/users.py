@@ -1,8 +1,10 @@
 """Repository of the web application's users (table ``users``).
 
-Passwords are never stored: :func:`hash_password` derives a scrypt hash (standard
-library, ``hashlib.scrypt``) kept as ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (base64),
-and :func:`verify_password` checks a password against it in constant time.
+Passwords are never stored: :func:`hash_password` derives an Argon2id hash
+(``argon2-cffi``'s :class:`~argon2.PasswordHasher`, its default cost: 64 MiB, 3 passes)
+kept in the standard PHC form ``$argon2id$v=19$m=...,t=...,p=...$<salt>$<hash>``.
+:func:`verify_password` checks a password against it; hashes of the first versions
+(``scrypt$<n>$<r>$<p>$<salt>$<hash>``, base64) are still accepted, in constant time.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, func, insert, or_, select, update
 
 from tierslieux.i18n import gettext as _
@@ -29,43 +32,54 @@ if TYPE_CHECKING:
 
     from tierslieux.store.database import Database
 
-__all__ = ["UserRepository", "UserView", "hash_password", "parse_role", "verify_password"]
+__all__ = [
+    "UserRepository",
+    "UserView",
+    "hash_password",
+    "needs_rehash",
+    "parse_role",
+    "verify_password",
+]
 
 USERS = Base.metadata.tables["users"]
 
-#: scrypt cost parameters (about 16 MiB of memory and 50 ms per hash).
-_SCRYPT_N = 2**14
-_SCRYPT_R = 8
-_SCRYPT_P = 1
-_SALT_BYTES = 16
-_HASH_BYTES = 32
 _MIN_PASSWORD = 8
 _MAX_LOGIN = 100
 _MAX_EMAIL = 320
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+_HASHER = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
-    """Return the scrypt hash of ``password`` with a random salt (format in the module doc)."""
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"),
-        salt=salt,
-        n=_SCRYPT_N,
-        r=_SCRYPT_R,
-        p=_SCRYPT_P,
-        dklen=_HASH_BYTES,
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+    """Return the Argon2id hash of ``password`` with a random salt (format in the module doc)."""
+    return _HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str | None) -> bool:
     """Whether ``password`` matches the hash ``stored`` (``False`` for no or a bad hash)."""
     if not stored:
         return False
+    if stored.startswith("$argon2"):
+        try:
+            return _HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return _verify_scrypt(password, stored)
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` is an older hash (scrypt, or Argon2 of a lower cost) to replace."""
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """Check a hash of the first versions: ``scrypt$<n>$<r>$<p>$<salt>$<hash>``."""
     parts = stored.split("$")
     if len(parts) != 6 or parts[0] != "scrypt":
         return False
@@ -177,7 +191,7 @@ class UserRepository:
         email
             Optional unique e-mail address (also accepted as login).
         password
-            Optional password (at least 8 characters), stored as a scrypt hash.
+            Optional password (at least 8 characters), stored as an Argon2id hash.
 
         Raises
         ------
@@ -282,6 +296,12 @@ class UserRepository:
         if row is None or not row.active or not verify_password(password, row.password_hash):
             return None
         return _user_from_row(row)
+
+    def password_outdated(self, user: int | str) -> bool:
+        """Whether the user's stored hash is of an older kind or cost (see :func:`needs_rehash`)."""
+        with self._database.transaction(write=False) as connection:
+            stored = connection.execute(select(USERS.c.password_hash).where(_key(user))).scalar()
+        return stored is not None and needs_rehash(stored)
 
     def _update(self, user: int | str, **values: Any) -> UserView:  # noqa: ANN401
         with self._database.transaction(write=True) as connection:

@@ -1,0 +1,422 @@
+"""Use cases of the web application's projects: territory, members, input files.
+
+A project is a territory written as on the command line (``region:93``, ``dep:05``,
+``epci:200067437``, ``bv:04070``, ``france``) or a list of communes
+(``communes:05061,05023``, codes separated by commas), chosen by its official name
+from the communes reference of the workspace (:class:`TerritoryIndex`), with its
+input files (read and checked by the same readers as the command line) and its runs.
+
+Access (:func:`can_view`, :func:`can_edit`): an administrator reaches every project; a
+chargé de mission changes the projects they belong to; a lecteur only reads the
+projects they belong to.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
+
+from tierslieux.errors import TerritoryError, TierslieuxError
+from tierslieux.i18n import N_
+from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import normalise_commune_code
+from tierslieux.model.territory import Territory, parse_territory
+from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
+from tierslieux.sources.densite import load_densite
+from tierslieux.sources.zonages import load_zonages
+from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tierslieux.config import Settings
+    from tierslieux.pipeline.workspace import Workspace
+    from tierslieux.store import Repositories, UserView
+
+__all__ = [
+    "DATASET_ROLES",
+    "DatasetView",
+    "ProjectView",
+    "TerritoryChoice",
+    "TerritoryIndex",
+    "add_member",
+    "can_edit",
+    "can_view",
+    "create_project",
+    "dataset_label",
+    "get_project",
+    "materialise_datasets",
+    "project_datasets",
+    "projects_for",
+    "upload_dataset",
+]
+
+#: Input files a project can hold, with their name for the reader.
+DATASET_ROLES: dict[str, str] = {
+    "communes": N_("communes (GeoJSON, GPKG, SHP zippé, CSV, JSON)"),
+    "zonages": N_("zonages des communes (table d'appartenance de l'Insee)"),
+    "densite": N_("grille communale de densité (Insee)"),
+    "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
+}
+_KIND_NAMES = {
+    "region": N_("Région"),
+    "dep": N_("Département"),
+    "epci": N_("EPCI"),
+    "bv": N_("Bassin de vie"),
+    "communes": N_("Commune"),
+    "all": N_("France entière"),
+}
+#: Where each kind's code is found: column of the zonings, else of the communes table.
+_LEVELS = {"region": "reg", "dep": "dep", "epci": "epci", "bv": "bv2022"}
+_CODE_LIST = re.compile(r"^[0-9AB]{5}(\s*,\s*[0-9AB]{5})*$", re.IGNORECASE)
+_SHOWN_NAMES = 3
+
+
+def dataset_label(role: str) -> str:
+    """What a project's input file of ``role`` is, in words."""
+    return _(DATASET_ROLES.get(role, role))
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, hyphens as spaces (« Saint-Étienne » → « saint etienne »)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return re.sub(r"[\s\-'’]+", " ", plain).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryChoice:
+    """A territory offered to a project: its specification, its name and its size."""
+
+    spec: str
+    kind: str
+    code: str
+    name: str
+    communes: int
+
+    @property
+    def kind_label(self) -> str:
+        """« Département », « Commune »..."""
+        return _(_KIND_NAMES[self.kind])
+
+    @property
+    def label(self) -> str:
+        """« Hautes-Alpes (département 05, 162 communes) », « Gap (commune 05061) »."""
+        if self.kind == "communes" and self.communes == 1:
+            return _("{name} (commune {code})", name=self.name, code=self.code)
+        return _(
+            "{name} ({kind} {code}, {n} communes)",
+            name=self.name,
+            kind=self.kind_label.lower(),
+            code=self.code,
+            n=self.communes,
+        )
+
+
+class TerritoryIndex:
+    """The territories of a communes reference (workspace), searchable by name."""
+
+    def __init__(self, choices: list[TerritoryChoice], commune_names: dict[str, str]) -> None:
+        self.choices = choices
+        self.commune_names = commune_names
+        self._folded = [(_fold(c.name), c) for c in choices]
+        self._by_spec = {c.spec: c for c in choices}
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace) -> TerritoryIndex:
+        """Every région, département, EPCI, bassin de vie and commune of a workspace."""
+        table = workspace.communes.table
+        codes = table["code"].map(normalise_commune_code)
+        names = dict(zip(codes, table["nom"].astype("string").fillna(""), strict=True))
+        zonings = workspace.zonages.table if workspace.zonages is not None else None
+        labels = workspace.zonages.labels if workspace.zonages is not None else {}
+        choices: list[TerritoryChoice] = []
+        for kind, level in _LEVELS.items():
+            column = _level_column(codes, table, zonings, level)
+            if column is None:
+                continue
+            counts = column.dropna().astype(str).value_counts()
+            for code, count in sorted(counts.items()):
+                name = labels.get(level, {}).get(str(code)) or Territory(kind, str(code)).label()  # type: ignore[arg-type]
+                choices.append(TerritoryChoice(f"{kind}:{code}", kind, str(code), name, int(count)))
+        for code, name in sorted(names.items()):
+            if code:
+                choices.append(
+                    TerritoryChoice(f"communes:{code}", "communes", code, name or code, 1)
+                )
+        return cls(choices, {c: n for c, n in names.items() if c})
+
+    def search(self, query: str, *, limit: int = 20) -> list[TerritoryChoice]:
+        """Territories whose name holds every word of ``query`` (accents and case ignored).
+
+        A query that is a specification (``dep:05``) or a code (``05``, ``05061``) finds
+        that territory first.  Larger territories come first, then names starting
+        with the query.
+        """
+        folded = _fold(query)
+        if not folded:
+            return []
+        words = folded.split()
+        exact = [
+            c for c in self.choices if query.strip().lower() in {c.spec.lower(), c.code.lower()}
+        ]
+        named = [
+            c for name, c in self._folded if all(word in name for word in words) and c not in exact
+        ]
+        order = list(_KIND_NAMES)
+        named.sort(
+            key=lambda c: (order.index(c.kind), not _fold(c.name).startswith(folded), _fold(c.name))
+        )
+        return (exact + named)[:limit]
+
+    def get(self, spec: str) -> TerritoryChoice | None:
+        """The territory of a specification, when the reference has it."""
+        return self._by_spec.get(spec)
+
+
+def _level_column(
+    codes: pd.Series, table: pd.DataFrame, zonings: pd.DataFrame | None, level: str
+) -> pd.Series | None:
+    if zonings is not None and level in zonings.columns:
+        by_code = dict(
+            zip(zonings["code"].map(normalise_commune_code), zonings[level], strict=True)
+        )
+        return codes.map(by_code)
+    short = {"reg": "reg", "dep": "dep", "epci": "epci"}.get(level)
+    if short is not None and short in table.columns:
+        return table[short].where(table[short].astype("string").str.len() > 0)
+    return None
+
+
+def resolve_territory(spec: str, index: TerritoryIndex | None) -> TerritoryChoice:
+    """Check a project's territory and name it from the reference (when there is one).
+
+    Raises
+    ------
+    TerritoryError
+        When the specification is malformed, names a file (the web application takes
+        communes by code), or names nothing of the reference.
+    """
+    text = spec.strip()
+    kind_text, _sep, rest = text.partition(":")
+    if kind_text.strip().lower() in {"communes", "commune"} and _CODE_LIST.match(rest.strip()):
+        codes = sorted({normalise_commune_code(c.strip()) or "" for c in rest.split(",")})
+        unknown = [c for c in codes if index is not None and c not in index.commune_names]
+        if unknown:
+            raise TerritoryError(
+                _("Communes inconnues du référentiel : {codes}.", codes=", ".join(unknown))
+            )
+        names = [index.commune_names[c] if index is not None else c for c in codes]
+        shown = ", ".join(names[:_SHOWN_NAMES]) + (" …" if len(names) > _SHOWN_NAMES else "")
+        return TerritoryChoice(
+            "communes:" + ",".join(codes), "communes", ",".join(codes), shown, len(codes)
+        )
+    territory = parse_territory(text)
+    if territory.kind == "communes":
+        raise TerritoryError(
+            _(
+                "Territoire « {spec} » : dans l'application, une liste de communes s'écrit "
+                "avec leurs codes Insee séparés par des virgules (communes:05061,05023).",
+                spec=spec,
+            )
+        )
+    if territory.kind == "all":
+        total = len(index.commune_names) if index is not None else 0
+        return TerritoryChoice("france", "all", "", _("France entière"), total)
+    found = index.get(territory.spec()) if index is not None else None
+    if index is not None and found is None:
+        raise TerritoryError(
+            _(
+                "Le territoire {spec} n'est pas dans le référentiel des communes de "
+                "l'espace de travail.",
+                spec=territory.spec(),
+            )
+        )
+    return found or TerritoryChoice(
+        territory.spec(), territory.kind, territory.code, territory.label(), 0
+    )
+
+
+# -- access ----------------------------------------------------------------------------
+
+
+def can_view(repos: Repositories, user: UserView, project: int) -> bool:
+    """Whether ``user`` may read ``project`` (administrator, or a member)."""
+    return user.role == "administrateur" or repos.projects.is_member(project, user.id)
+
+
+def can_edit(repos: Repositories, user: UserView, project: int) -> bool:
+    """Whether ``user`` may change ``project`` (administrator, or a chargé de mission member)."""
+    if user.role == "administrateur":
+        return True
+    return user.role == "charge_de_mission" and repos.projects.is_member(project, user.id)
+
+
+def projects_for(repos: Repositories, user: UserView) -> list[ProjectView]:
+    """The projects ``user`` may read: all for an administrator, else their own."""
+    if user.role == "administrateur":
+        return repos.projects.list_projects()
+    return repos.projects.list_projects(member=user.id)
+
+
+def get_project(repos: Repositories, project: int) -> ProjectView:
+    """A project by id (:class:`~tierslieux.store.UnknownRecordError` when there is none)."""
+    return repos.projects.get_project(project)
+
+
+# -- changes ---------------------------------------------------------------------------
+
+
+def create_project(
+    repos: Repositories,
+    *,
+    name: str,
+    territory: str,
+    index: TerritoryIndex | None,
+    actor: UserView,
+    description: str | None = None,
+    ip: str | None = None,
+) -> ProjectView:
+    """Create a project on a territory; its creator (a chargé de mission) becomes a member.
+
+    Raises
+    ------
+    TerritoryError, InvalidValueError
+        When the territory or the name is refused.
+    """
+    choice = resolve_territory(territory, index)
+    project = repos.projects.add_project(
+        name,
+        territory=choice.spec,
+        territory_label=choice.name if choice.kind in {"communes", "all"} else choice.label,
+        description=description,
+        actor=actor.login,
+        ip=ip,
+    )
+    if actor.role != "administrateur":
+        repos.projects.add_member(project.id, actor.id, actor=actor.login, ip=ip)
+    return project
+
+
+def add_member(
+    repos: Repositories, project: int, login: str, *, actor: UserView, ip: str | None = None
+) -> UserView:
+    """Make the user ``login`` (or e-mail address) a member of ``project``.
+
+    Raises
+    ------
+    UnknownRecordError
+        When no such user or project exists.
+    """
+    user = repos.users.get_user(login)
+    repos.projects.add_member(project, user.id, actor=actor.login, ip=ip)
+    return user
+
+
+def project_datasets(repos: Repositories, project: int) -> list[DatasetView]:
+    """The input files of a project."""
+    return repos.projects.datasets(project)
+
+
+def _safe_name(filename: str, role: str) -> str:
+    name = PurePath(filename.replace("\\", "/")).name
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or role
+
+
+def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
+    """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary."""
+    if role == "communes":
+        communes = resolve_communes(settings, (path,))
+        provenance = communes.provenance
+        rows = len(communes.table)
+    elif role == "zonages":
+        zonages = load_zonages(path)
+        provenance, rows = zonages.provenance, len(zonages.table)
+    elif role == "densite":
+        densite = load_densite(path)
+        provenance, rows = densite.provenance, len(densite.table)
+    else:
+        census = open_mobpro_input(settings, path)
+        provenance, rows = census.provenance, 0
+    summary: dict[str, Any] = {"vintage": provenance.vintage, "synthetic": provenance.synthetic}
+    if rows:
+        summary["rows"] = rows
+    return summary
+
+
+def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
+    repos: Repositories,
+    settings: Settings,
+    project: int,
+    *,
+    role: str,
+    filename: str,
+    content: bytes,
+    actor: UserView,
+    media_type: str = "application/octet-stream",
+    ip: str | None = None,
+) -> DatasetView:
+    """Check an uploaded input file with the CLI's reader, then keep it with the project.
+
+    Raises
+    ------
+    InvalidValueError
+        When the role is unknown or the file empty.
+    TierslieuxError
+        The reader's error (file, line, column and what was expected) when the file is
+        refused; nothing is stored then.
+    """
+    if role not in DATASET_ROLES:
+        raise InvalidValueError(
+            _(
+                "Type de fichier inconnu « {role} » (attendu : {expected}).",
+                role=role,
+                expected=", ".join(DATASET_ROLES),
+            )
+        )
+    if not content:
+        raise InvalidValueError(_("Le fichier « {name} » est vide.", name=filename))
+    name = _safe_name(filename, role)
+    with tempfile.TemporaryDirectory(prefix="tierslieux-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        try:
+            summary = _check_file(settings, role, path)
+        except TierslieuxError as error:
+            raise type(error)(
+                *error.problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
+            ) from error
+    return repos.projects.put_dataset(
+        project,
+        role=role,
+        filename=name,
+        media_type=media_type,
+        content=content,
+        summary=summary,
+        actor=actor.login,
+        ip=ip,
+    )
+
+
+def materialise_datasets(repos: Repositories, project: int, folder: Path) -> InputFiles:
+    """Write a project's input files into ``folder``; return them as the use cases take them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for dataset in repos.projects.datasets(project):
+        path = folder / _safe_name(dataset.filename, dataset.role)
+        try:
+            path.write_bytes(repos.projects.dataset_content(project, dataset.role))
+        except UnknownRecordError:  # pragma: no cover - replaced meanwhile
+            continue
+        paths[dataset.role] = path
+    return InputFiles(
+        communes=(paths["communes"],) if "communes" in paths else (),
+        zonages=paths.get("zonages"),
+        mobpro=paths.get("mobpro"),
+        densite=paths.get("densite"),
+    )

@@ -1,0 +1,173 @@
+"""The application factory: ``create_app(settings)`` (``tierslieux.web.app:create_app``).
+
+Every response carries the security headers (:mod:`tierslieux.web.security`); every
+state-changing request needs the session's CSRF token (a dependency of the whole
+application, so new routes get it too); sessions are signed cookies (HttpOnly,
+SameSite=Lax, Secure in production); static files are served from
+``tierslieux/web/static`` at ``/static/`` (``/static/base.css`` is the reports' style
+sheet).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from tierslieux.i18n import LANGUAGES, use_language
+from tierslieux.i18n import gettext as _
+from tierslieux.pipeline.database import open_store
+from tierslieux.reports.templates import environment
+from tierslieux.web.auth import LoginRequired
+from tierslieux.web.rendering import render
+from tierslieux.web.routes import router
+from tierslieux.web.security import SecurityHeadersMiddleware, verify_csrf
+from tierslieux.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+__all__ = ["SESSION_COOKIE", "STATIC", "create_app", "route_table"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "tierslieux_session"
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every ``(method, path)`` of the application's routes (included routers walked)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:  # FastAPI >= 0.120 keeps included routers as one route
+                context = getattr(route, "include_context", None)
+                walk(inner.routes, prefix + str(getattr(context, "prefix", "") or ""))
+            elif isinstance(route, APIRoute):
+                found.extend(
+                    (method, prefix + route.path) for method in sorted(route.methods or ())
+                )
+
+    walk(list(app.routes), "")
+    return found
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser's page request (not htmx, not a JSON client)."""
+    accept = request.headers.get("accept", "")
+    if "HX-Request" in request.headers:
+        return False
+    return "text/html" in accept or "application/json" not in accept
+
+
+def _base_css() -> str:
+    loader = environment().loader
+    assert loader is not None  # noqa: S101 - the environment always has one
+    source, _name, _uptodate = loader.get_source(environment(), "style.css")
+    return source
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """Build the web application over the store and workspace named by ``settings``.
+
+    Parameters
+    ----------
+    settings
+        ``None`` reads them from the environment (:meth:`WebSettings.from_environment`),
+        as each worker process of ``tierslieux web --workers N`` does.
+
+    Raises
+    ------
+    SecretKeyError
+        In production without a proper ``TIERSLIEUX_SECRET_KEY``.
+    StoreError
+        When the database cannot be opened or upgraded.
+    """
+    settings = (settings or WebSettings.from_environment()).with_secret()
+    repos = open_store(settings.core)
+    lang = settings.core.lang if settings.core.lang in LANGUAGES else "fr"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        del app
+        yield
+
+    app = FastAPI(
+        title="tierslieux",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(verify_csrf)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.repos = repos
+    app.state.territories = None
+    css = _base_css()
+
+    @app.get("/static/base.css", include_in_schema=False)
+    def base_css() -> Response:
+        return Response(css, media_type="text/css; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        del exc
+        if not _wants_html(request):
+            return JSONResponse({"detail": _("Connexion requise.")}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/connexion?suivant={target}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else _("Erreur.")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = _("Cette page n'existe pas.")
+        if not _wants_html(request):
+            return JSONResponse({"detail": detail}, status_code=exc.status_code)
+        headings = {403: _("Accès refusé"), 404: _("Page introuvable")}
+        return render(
+            request,
+            "message.html",
+            exc.status_code,
+            heading=headings.get(exc.status_code, _("Erreur")),
+            text=detail,
+            link="/",
+            link_text=_("Retour à l'accueil"),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        del exc
+        return await http_error(
+            request,
+            StarletteHTTPException(422, _("Requête incomplète ou mal formée.")),
+        )
+
+    @app.middleware("http")
+    async def language(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        with use_language(lang):
+            return await call_next(request)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=int(settings.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.production,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.production)
+    return app

@@ -1,0 +1,68 @@
+"""Render a page of the web application: ``render(request, "name.html", **context)``.
+
+The templates are ``tierslieux/web/templates/<name>`` in the one Jinja environment of
+tierslieux (:func:`tierslieux.reports.templates.environment`, prefix ``web/``); every
+page extends ``web/layout.html``, which extends the reports' ``base.html``.  Every page
+receives, besides ``context``:
+
+- ``request``, ``user`` (the logged-in :class:`~tierslieux.store.UserView` or ``None``);
+- ``csrf_token`` (the session's token) and ``csrf_field()``, the hidden form field;
+- ``role_label`` (role code → words) and ``warnings`` (the red banner, empty by default);
+- ``flashes``: the messages kept by :func:`flash` before a redirect.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
+
+from tierslieux.pipeline.accounts import role_label
+from tierslieux.reports.templates import render_page
+from tierslieux.web.auth import current_user
+from tierslieux.web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+__all__ = ["flash", "render", "render_text"]
+
+_FLASH_KEY = "flash"
+
+
+def flash(request: Request, text: str) -> None:
+    """Keep a message for the next page shown to this session (after a redirect)."""
+    messages = list(request.session.get(_FLASH_KEY, []))
+    messages.append(text)
+    request.session[_FLASH_KEY] = messages
+
+
+def render_text(request: Request, name: str, /, **context: Any) -> str:  # noqa: ANN401
+    """The HTML of the page ``web/<name>`` for ``request`` (see the module documentation)."""
+    token = csrf_token(request)
+    field = Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+    context.setdefault("user", current_user(request))
+    context.setdefault("warnings", ())
+    context.setdefault("flashes", request.session.pop(_FLASH_KEY, []))
+    return render_page(
+        f"web/{name}",
+        request=request,
+        csrf_token=token,
+        csrf_field=lambda: field,
+        csrf_header=CSRF_HEADER,
+        hx_headers=escape('{"%s": "%s"}' % (CSRF_HEADER, token)),  # noqa: UP031
+        role_label=role_label,
+        **context,
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    /,
+    status_code: int = 200,
+    **context: Any,  # noqa: ANN401
+) -> HTMLResponse:
+    """An HTML response of the page ``web/<name>`` (see :func:`render_text`)."""
+    return HTMLResponse(render_text(request, name, **context), status_code=status_code)

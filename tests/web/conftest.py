@@ -1,0 +1,88 @@
+"""Fixtures of the web application's tests: a temporary SQLite store, the demo workspace."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tierslieux.config import Settings
+from tierslieux.pipeline.accounts import LoginPolicy, add_user
+from tierslieux.pipeline.database import open_store
+from tierslieux.pipeline.inputs import InputFiles
+from tierslieux.pipeline.workspace import build_workspace
+from tierslieux.store import dispose_engine
+from tierslieux.web.app import create_app
+from tierslieux.web.settings import WebSettings
+
+PASSWORD = "mot de passe de test"  # noqa: S105 - test data
+SECRET = "k" * 40
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo territory's workspace, built once."""
+    folder = tmp_path_factory.mktemp("workspace")
+    cache = tmp_path_factory.mktemp("cache")
+    build_workspace(Settings(cache_dir=cache, offline=True), folder, InputFiles(demo=True))
+    return folder
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path, demo_workspace: Path) -> Iterator[WebSettings]:
+    url = f"sqlite:///{tmp_path / 'web.sqlite'}"
+    core = Settings(database_url=url, cache_dir=tmp_path / "cache", offline=True)
+    yield WebSettings(
+        core=core,
+        secret_key=SECRET,
+        workspace=demo_workspace,
+        login_policy=LoginPolicy(account_failures=3, address_failures=10),
+    )
+    dispose_engine(url)
+
+
+@pytest.fixture
+def app(web_settings: WebSettings):
+    return create_app(web_settings)
+
+
+@pytest.fixture
+def repos(web_settings: WebSettings):
+    return open_store(web_settings.core)
+
+
+@pytest.fixture
+def accounts(repos) -> dict[str, str]:
+    """One user of each role: role -> e-mail address."""
+    emails = {
+        "administrateur": "admin@exemple.fr",
+        "charge_de_mission": "charge@exemple.fr",
+        "lecteur": "lecteur@exemple.fr",
+    }
+    for role, email in emails.items():
+        add_user(repos, email, role=role, actor="test", password=PASSWORD)
+    return emails
+
+
+def csrf(client: TestClient, path: str = "/connexion") -> str:
+    """The CSRF token of the client's session, read from a page."""
+    page = client.get(path)
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def logged_in(app, email: str) -> TestClient:
+    """A client logged in as ``email``."""
+    client = TestClient(app)
+    token = csrf(client)
+    response = client.post(
+        "/connexion",
+        data={"login": email, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
