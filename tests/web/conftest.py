@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from web_helpers import PASSWORD, SECRET
 
 from tierslieux.config import Settings
 from tierslieux.pipeline.accounts import LoginPolicy, add_user
@@ -17,9 +16,6 @@ from tierslieux.pipeline.workspace import build_workspace
 from tierslieux.store import dispose_engine
 from tierslieux.web.app import create_app
 from tierslieux.web.settings import WebSettings
-
-PASSWORD = "mot de passe de test"  # noqa: S105 - test data
-SECRET = "k" * 40
 
 
 @pytest.fixture(scope="session")
@@ -65,24 +61,3 @@ def accounts(repos) -> dict[str, str]:
     for role, email in emails.items():
         add_user(repos, email, role=role, actor="test", password=PASSWORD)
     return emails
-
-
-def csrf(client: TestClient, path: str = "/connexion") -> str:
-    """The CSRF token of the client's session, read from a page."""
-    page = client.get(path)
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
-def logged_in(app, email: str) -> TestClient:
-    """A client logged in as ``email``."""
-    client = TestClient(app)
-    token = csrf(client)
-    response = client.post(
-        "/connexion",
-        data={"login": email, "password": PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from web_helpers import csrf, logged_in
 
-from conftest import csrf, logged_in
 from tierslieux.pipeline.inputs import demo_files
 
 

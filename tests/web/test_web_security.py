@@ -8,8 +8,8 @@ import stat
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from web_helpers import PASSWORD, SECRET, csrf, logged_in
 
-from conftest import PASSWORD, SECRET, csrf, logged_in
 from tierslieux.pipeline.accounts import create_setup_link
 from tierslieux.web.app import create_app, route_table
 from tierslieux.web.routes import PUBLIC_PATHS
