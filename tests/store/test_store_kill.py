@@ -140,6 +140,22 @@ class Child:
             pytest.fail(f"the child stopped early:\n{self.process.stderr.read()}")
         return line.rstrip("\n")
 
+    def lines(self, count: int) -> list[str]:
+        """The next ``count`` lines of a writer that runs until killed.
+
+        A writer that ends on its own (an exception in the store) prints "ended": fail
+        with its error instead of waiting forever for lines that will never come.
+        """
+        lines = []
+        for _ in range(count):
+            line = self.line()
+            if line == "ended":
+                self.process.kill()
+                _, errors = self.process.communicate(timeout=10)
+                pytest.fail(f"the writer stopped before it was killed:\n{errors}")
+            lines.append(line)
+        return lines
+
     def start(self, *order: str) -> None:
         """Fork a writer running ``order`` (``write URL PREFIX`` or ``load URL CSV``)."""
         assert self.process.stdin is not None
@@ -212,7 +228,7 @@ def test_kill_during_writes_loses_no_acknowledged_write(
     for attempt in range(KILLS):
         child.start("write", url, f"k{attempt}")
         target = chance.randint(5, 60)
-        lines = [child.line() for _ in range(target)]
+        lines = child.lines(target)
         time.sleep(chance.uniform(0, 0.03))
         lines += child.kill()
         acked_events = [line.split()[2] for line in lines if line.startswith("e ")]
