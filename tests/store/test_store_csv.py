@@ -176,7 +176,7 @@ def test_state_lines_edited_are_applied_by_their_author(
     cells[7] = "contacté"  # statut
     lines[index] = ";".join(cells)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
-    with pytest.raises(InvalidValueError, match="indiquez qui fait"):
+    with pytest.raises(InvalidValueError, match="qui a fait ces modifications"):
         store.contacts.import_csv(path)
     assert store.contacts.get_contact(PARC).status == "a_contacter"
     report = store.contacts.import_csv(path, author="emma")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import and_, insert, select, update
 
+from tierslieux.errors import Input, Problem
 from tierslieux.i18n import gettext as _
 from tierslieux.privacy import mask_contact_details
 from tierslieux.store import _records as records
@@ -563,10 +564,12 @@ def import_parsed(
     if plan.edits:
         if author is None or records.clean(author) is None:
             raise InvalidValueError(
-                _(
-                    "Le fichier modifie {n} fiche(s) (lignes « etat ») : indiquez qui fait "
-                    "ces modifications (auteur, gardé dans l'historique).",
+                Problem.of(
+                    "Le fichier modifie {n} fiche(s) (lignes « etat ») : indiquez avec "
+                    "{auteur} qui a fait ces modifications (gardé dans l'historique).",
+                    field="auteur",
                     n=len(plan.edits),
+                    auteur=Input("auteur"),
                 )
             )
         author = records.check_author(author)
