@@ -440,18 +440,7 @@ def read_contacts_file(path: Path) -> ParsedFile:
     states: list[ParsedState] = []
     issues: list[ImportIssue] = []
     for table in tables:
-        missing = [name for name in REQUIRED if name not in table.header]
-        if missing:
-            issue = ImportIssue(
-                1,
-                _(
-                    "colonne(s) manquante(s) : {missing} (colonnes attendues : {expected})",
-                    missing=", ".join(missing),
-                    expected=", ".join(COLUMNS),
-                ),
-                sheet=table.sheet,
-            )
-            raise ImportRejectedError(path, (issue,))
+        _require(path, table, REQUIRED)
         _read_table(path, table, events, states, issues)
     return ParsedFile(tuple(events), tuple(states), tuple(issues), source)
 
@@ -508,7 +497,7 @@ def _read_table(
     has_event_columns = all(name in table.header for name in EVENT_REQUIRED)
     if not has_event_columns and not any(name in table.header for name in EDITABLE):
         # Neither history lines nor record lines can be read from such a header.
-        _event_columns(path, table, present=False)
+        _require(path, table, EVENT_REQUIRED)
     try:
         for number, cells in table.rows:
             if not any(cell.strip() for cell in cells):
@@ -525,7 +514,7 @@ def _read_table(
                     if state is not None:
                         states.append(state)
                 elif kind == EVENT_LINE:
-                    _event_columns(path, table, present=has_event_columns)
+                    _require(path, table, EVENT_REQUIRED)
                     event = _parse_event(line)
                     if event is not None:
                         events.append(event)
@@ -539,10 +528,11 @@ def _read_table(
         issues.append(ImportIssue(0, _("CSV mal formé : {error}", error=error), None, table.sheet))
 
 
-def _event_columns(path: Path, table: _Table, *, present: bool) -> None:
-    if present:
+def _require(path: Path, table: _Table, names: tuple[str, ...]) -> None:
+    """Refuse the whole file when ``table`` lacks one of the columns ``names``."""
+    missing = [name for name in names if name not in table.header]
+    if not missing:
         return
-    missing = [name for name in EVENT_REQUIRED if name not in table.header]
     issue = ImportIssue(
         1,
         _(

@@ -402,16 +402,8 @@ class ContactRepository:
                 connection, path, parsed, partial=partial, force=force, author=author
             )
 
-    def import_csv(
-        self,
-        path: Path,
-        *,
-        partial: bool = False,
-        force: bool = False,
-        author: str | None = None,
-    ) -> ImportReport:
-        """Import a contacts file (the same as :meth:`import_file`)."""
-        return self.import_file(path, partial=partial, force=force, author=author)
+    #: The name of :meth:`import_file` before XLSX files were read.
+    import_csv = import_file
 
 
 _FREE_TEXT = ("prochaine_action", "texte", "ancienne_valeur", "nouvelle_valeur")
