@@ -332,7 +332,7 @@ def test_impossible_transition_is_refused_with_line_and_column(
     result = run(env, "import", str(path))
     assert result.exit_code == 1
     message = " ".join(result.stderr.split())
-    assert "ligne 3, colonne ancienne_valeur : changement de statut impossible" in message
+    assert "ligne 3, colonne ancienne_valeur (F) : changement de statut impossible" in message
     assert "« intéressé → pas intéressé » alors que la fiche est « partenaire »" in message
     assert "rien n'a été enregistré" in message
     assert show(env) == before

@@ -80,7 +80,7 @@ def test_merge_that_would_break_the_status_chain_is_refused(
     before = _snapshot(target)
     with pytest.raises(ImportRejectedError, match="changement de statut impossible") as caught:
         target.contacts.import_csv(path)
-    assert caught.value.issues[0].column == "date"
+    assert caught.value.issues[0].column == "date (N)"
     assert "« à contacter → intéressé » enregistré" in caught.value.issues[0].message
     assert _snapshot(target) == before
 

@@ -148,6 +148,12 @@ class ParsedEvent:
     sheet: str | None = None
     #: Whether the ``ancienne_valeur`` cell was filled (else the store fills it in).
     has_old_value: bool = True
+    letters: tuple[tuple[str, str], ...] = ()
+
+    def column(self, name: str) -> str:
+        """The column ``name`` with its spreadsheet letter: ``"ancienne_valeur (F)"``."""
+        letter = dict(self.letters).get(name)
+        return name if letter is None else f"{name} ({letter})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,11 +485,10 @@ class _Line:
         where = None if column is None else self.column(column)
         self.problems.append(ImportIssue(self.number, message, where, self.table.sheet))
 
-    def letters(self) -> tuple[tuple[str, str], ...]:
+    def letters(self, names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        wanted = set(names)
         return tuple(
-            (name, _letter(index))
-            for index, name in enumerate(self.table.header)
-            if name in EDITABLE or name == "version"
+            (name, _letter(index)) for index, name in enumerate(self.table.header) if name in wanted
         )
 
 
@@ -593,7 +598,7 @@ def _parse_state(line: _Line) -> ParsedState | None:
         note=line.get("nouvelle_note") or None,
         given=frozenset(name for name in EDITABLE if name in line.table.header),
         sheet=line.table.sheet,
-        letters=line.letters(),
+        letters=line.letters((*EDITABLE, "version")),
     )
 
 
@@ -702,4 +707,5 @@ def _parse_event(line: _Line) -> ParsedEvent | None:
         text=text,
         sheet=line.table.sheet,
         has_old_value=bool(line.get("ancienne_valeur")),
+        letters=line.letters(("ancienne_valeur", "date")),
     )

@@ -301,7 +301,7 @@ def _check_chain(
                             current=_status_text(status),
                             when=format_datetime(event.occurred_at),
                         ),
-                        "ancienne_valeur",
+                        event.column("ancienne_valeur"),
                         event.sheet,
                     )
                 )
@@ -325,7 +325,7 @@ def _check_chain(
                             stored_at=format_datetime(event.occurred_at),
                             author=event.author,
                         ),
-                        "date",
+                        setter.column("date"),
                         setter.sheet,
                     )
                 )
