@@ -374,3 +374,15 @@ def test_file_without_history_is_checked_against_its_version(
     shown = show(env)
     assert "Statut : intéressé" in shown
     assert "Responsable : Dora" in shown
+
+
+def test_truncated_workbook_is_refused_in_one_line(
+    env: dict[str, str | None], tmp_path: Path
+) -> None:
+    out = tmp_path / "contacts.xlsx"
+    ok(env, "export", str(out))
+    out.write_bytes(out.read_bytes()[:2000])
+    result = run(env, "import", str(out))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "fichier : classeur XLSX illisible" in result.stderr

@@ -27,13 +27,20 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tierslieux.files import SpreadsheetWriter, spreadsheet_unguard, spreadsheet_writer
+from tierslieux.errors import SourceError
+from tierslieux.files import (
+    SpreadsheetWriter,
+    ZipLimits,
+    spreadsheet_unguard,
+    spreadsheet_writer,
+)
 from tierslieux.i18n import gettext as _
 from tierslieux.store._errors import ImportRejectedError, UnknownStatusError
 from tierslieux.store.views import EVENT_KINDS, ImportIssue, fold_code, parse_status
@@ -386,7 +393,14 @@ def _xlsx_tables(path: Path, raw: bytes) -> tuple[list[_Table], str]:
     from openpyxl import load_workbook  # type: ignore[import-untyped]  # noqa: PLC0415
 
     try:
+        # A workbook is a zip archive: refuse one that would expand beyond the limits.
+        limits = ZipLimits.from_environment()
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for info in archive.infolist():
+                limits.check(info, path=path, role=_("classeur des contacts"))
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except SourceError:
+        raise
     except Exception as error:  # openpyxl raises many kinds on a damaged workbook
         issue = ImportIssue(0, _("classeur XLSX illisible : {error}", error=error))
         raise ImportRejectedError(path, (issue,)) from error

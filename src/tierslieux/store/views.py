@@ -228,7 +228,7 @@ class ImportIssue:
 
     def where(self) -> str:
         """Where the problem is, in French: « ligne 5, colonne statut (H) »."""
-        place = _("ligne {line}", line=self.line)
+        place = _("ligne {line}", line=self.line) if self.line > 0 else _("fichier")
         if self.sheet is not None:
             place = _("feuille « {sheet} », {place}", sheet=self.sheet, place=place)
         if self.column is not None:
