@@ -386,3 +386,13 @@ def test_truncated_workbook_is_refused_in_one_line(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "fichier : classeur XLSX illisible" in result.stderr
+
+
+def test_export_in_english_imports_back(env: dict[str, str | None], tmp_path: Path) -> None:
+    ok(env, "set-status", CAE, "intéressé", "--auteur", "alice")
+    out = tmp_path / "contacts.csv"
+    ok(env, "export", str(out), "--lang", "en")
+    assert any(row["statut"] == "interested" for row in rows_of(out))
+    excel_save(out, {CAE: {"statut": "partner"}}, encoding="cp1252")
+    ok(env, "import", str(out), "--auteur", "alice", "--lang", "en")
+    assert "Statut : partenaire" in show(env)

@@ -119,6 +119,10 @@ def parse_status(text: str) -> str:
     code = fold_code(text)
     if code in STATUSES:
         return code
+    # A label in the language of the interface (an export written with --lang en).
+    for known, label in status_labels().items():
+        if fold_code(label) == code:
+            return known
     raise UnknownStatusError(
         _(
             "Statut inconnu : « {status} ». Statuts possibles : {expected}.",
