@@ -261,16 +261,18 @@ def test_broken_import_leaves_the_database_unchanged(
     assert "Note valable" in ok(loaded, "show", CAE).stdout
 
 
-def test_import_of_a_non_utf8_file_is_refused(
+def test_import_of_a_windows_1252_file_is_accepted(
     loaded: dict[str, str | None], tmp_path: Path
 ) -> None:
     latin = tmp_path / "latin1.csv"
     content = (
         f"ligne;identifiant;date;auteur;nature;texte\nevenement;{CAE};2030-01-02;Zoé;note;été\n"
     )
-    latin.write_bytes(content.encode("latin-1"))
-    message = one_line_error(run(loaded, "import", str(latin)))
-    assert "UTF-8" in message
+    latin.write_bytes(content.encode("cp1252"))
+    result = ok(loaded, "import", str(latin))
+    assert "Windows-1252" in result.stderr
+    assert "1 événement(s) ajouté(s)" in result.stdout
+    assert "été" in ok(loaded, "show", CAE).stdout
 
 
 def test_person_export_and_forget(loaded: dict[str, str | None], tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, t
 #: keys are the use cases' parameter names; the CLI maps each to its option.
 INPUTS: dict[str, str] = {
     "acteurs": N_("acteurs"),
+    "auteur": N_("auteur"),
     "candidates": N_("candidats"),
     "communes": N_("communes"),
     "count": N_("nombre de sites"),

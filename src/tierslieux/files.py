@@ -19,6 +19,9 @@ Every layer may use this module (like :mod:`tierslieux.errors` and
   opened in a spreadsheet; text cells that a spreadsheet would run as a formula get a
   leading apostrophe (:func:`spreadsheet_safe`), which :func:`spreadsheet_unguard` (and
   the readers of tierslieux's own files) removes again.
+* **Spreadsheet XLSX.** :func:`write_spreadsheet_xlsx` writes typed cells (texts,
+  numbers, dates) in one or more sheets; no cell is ever a formula (texts that look like
+  one are quote-prefixed text cells).
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ __all__ = [
     "unguard_frame",
     "write_output_files",
     "write_spreadsheet_csv",
+    "write_spreadsheet_xlsx",
     "zip_error",
 ]
 
@@ -702,3 +706,123 @@ def frame_spreadsheet_csv(
     """
     text = guard_frame(frame).to_csv(index=False, sep=delimiter, float_format=float_format)
     return text.encode("utf-8-sig" if bom else "utf-8")
+
+
+# --- spreadsheet XLSX ------------------------------------------------------------------
+
+#: Characters an XLSX cell cannot hold (XML 1.0 control characters), removed on write.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Excel's own limit on the length of a cell's text.
+_XLSX_MAX_TEXT = 32_767
+_XLSX_SHEET_NAME = re.compile(r"[^\[\]:*?/\\]{1,31}")
+_XLSX_MIN_WIDTH, _XLSX_MAX_WIDTH = 8, 60
+#: Lines looked at to size the columns (the rest of a long sheet keeps those widths).
+_XLSX_WIDTH_SAMPLE = 1_000
+#: Number formats: codes are locale independent, Excel shows them in the user's locale.
+XLSX_DATE_FORMAT = "dd/mm/yyyy"
+XLSX_DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
+
+XlsxSheet = tuple["Sequence[str]", "Iterable[Sequence[object]]"]
+
+
+def _xlsx_value(value: object) -> tuple[object, str | None, bool]:
+    """Return the value to store, its number format, and whether it is guarded text."""
+    # Imported here: the type names are only needed when a workbook is written.
+    from datetime import date, datetime  # noqa: PLC0415
+
+    if value is None:
+        return None, None, False
+    if isinstance(value, bool):
+        return value, None, False
+    if isinstance(value, datetime):
+        # Excel has no time zone: an aware value is written as its own wall-clock time.
+        return value.replace(tzinfo=None), XLSX_DATETIME_FORMAT, False
+    if isinstance(value, date):
+        return value, XLSX_DATE_FORMAT, False
+    if isinstance(value, int | float):
+        return (
+            (None if isinstance(value, float) and not math.isfinite(value) else value),
+            None,
+            False,
+        )
+    text = _XLSX_ILLEGAL.sub("", value if isinstance(value, str) else _cell(value))[:_XLSX_MAX_TEXT]
+    return text, None, bool(_GUARDED.match(text))
+
+
+def write_spreadsheet_xlsx(
+    target: Path,
+    sheets: Mapping[str, XlsxSheet],
+    *,
+    private: bool = False,
+    error_type: Callable[[str], TierslieuxError] = SourceError,
+) -> dict[str, int]:
+    """Write an Excel workbook, one sheet per entry of ``sheets``; return rows per sheet.
+
+    Each sheet is ``(header, rows)``: the header is written in bold, the first row is
+    frozen and filterable, and the columns are sized to their content.  Cells keep
+    their type: texts are text cells, ``int``/``float`` numbers (NaN and infinities
+    become empty cells), ``date`` and ``datetime`` dates shown ``JJ/MM/AAAA`` and
+    ``JJ/MM/AAAA hh:mm:ss`` (an aware ``datetime`` is written as its own wall-clock
+    time: convert it to the reader's zone first), ``bool`` booleans, ``None`` empty.
+
+    Formula guard, the XLSX form of :func:`spreadsheet_safe`: no cell is ever a
+    formula.  A text that a spreadsheet would run as one (``=``, ``+``, ``-``, ``@``...)
+    is written as a text cell marked with Excel's "quote prefix" (what typing an
+    apostrophe in front does), so Excel shows it as typed and never runs it; the text
+    itself is unchanged, so a reader of the workbook gets it back exactly.  Characters
+    an XLSX file cannot hold (control characters other than tab and line breaks) are
+    removed.
+
+    The file is written atomically (:func:`atomic_path`; ``private`` and
+    ``error_type`` as there).
+
+    Raises
+    ------
+    ValueError
+        When a sheet name is not a valid Excel sheet name (1 to 31 characters, none of
+        ``[]:*?/\\``).
+    """
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # noqa: PLC0415
+    from openpyxl.styles import Font  # type: ignore[import-untyped]  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    counts: dict[str, int] = {}
+    for name, (header, rows) in sheets.items():
+        if not _XLSX_SHEET_NAME.fullmatch(name):
+            msg = f"invalid Excel sheet name: {name!r}"
+            raise ValueError(msg)
+        sheet = workbook.create_sheet(title=name)
+        widths = [len(str(title)) for title in header]
+        for column, title in enumerate(header, start=1):
+            sheet.cell(row=1, column=column, value=_XLSX_ILLEGAL.sub("", str(title))).font = bold
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            for column, raw in enumerate(row, start=1):
+                value, number_format, guarded = _xlsx_value(raw)
+                if value is None:
+                    continue
+                cell = sheet.cell(row=count + 1, column=column)
+                cell.value = value
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+                    cell.quotePrefix = guarded
+                if number_format is not None:
+                    cell.number_format = number_format
+                if count <= _XLSX_WIDTH_SAMPLE and column <= len(widths):
+                    longest = max((len(part) for part in str(raw).split("\n")), default=0)
+                    widths[column - 1] = max(widths[column - 1], 19 if number_format else longest)
+        counts[name] = count
+        sheet.freeze_panes = "A2"
+        if header:
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+        for column, width in enumerate(widths, start=1):
+            letter = get_column_letter(column)
+            sheet.column_dimensions[letter].width = min(
+                max(width + 2, _XLSX_MIN_WIDTH), _XLSX_MAX_WIDTH
+            )
+    with atomic_path(Path(target), private=private, error_type=error_type) as staging:
+        workbook.save(staging)
+    return counts

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from store_sample import ASSO, CAE, PARC
 
-from tierslieux.store import ImportRejectedError, Repositories
+from tierslieux.store import ImportRejectedError, InvalidValueError, Repositories
 
 
 def _fill(store: Repositories) -> None:
@@ -59,13 +59,30 @@ def test_import_merges_with_local_changes(
     path = tmp_path / "contacts.csv"
     source.contacts.export_csv(path)
     target.contacts.add_note(PARC, "Note locale", author="dora")
-    target.contacts.set_status(CAE, "interesse", author="dora")  # later than the exported events
+    target.contacts.set_owner(CAE, "Dora", author="dora")  # later than the exported events
     report = target.contacts.import_csv(path)
     assert report.events_added == 5
     cae = target.contacts.get_contact(CAE)
-    assert cae.status == "interesse"
+    assert (cae.status, cae.owner) == ("contacte", "Dora")
     assert cae.version == 1 + len(cae.history) == 5
     assert len(target.contacts.get_contact(PARC).history) == 1
+
+
+def test_merge_that_would_break_the_status_chain_is_refused(
+    make_store: Callable[[], Repositories], tmp_path: Path
+) -> None:
+    """The history « à contacter → contacté » then « à contacter → intéressé » is impossible."""
+    source, target = make_store(), make_store()
+    _fill(source)
+    path = tmp_path / "contacts.csv"
+    source.contacts.export_csv(path)
+    target.contacts.set_status(CAE, "interesse", author="dora")  # later than the exported events
+    before = _snapshot(target)
+    with pytest.raises(ImportRejectedError, match="changement de statut impossible") as caught:
+        target.contacts.import_csv(path)
+    assert caught.value.issues[0].column == "date (N)"
+    assert "« à contacter → intéressé » enregistré" in caught.value.issues[0].message
+    assert _snapshot(target) == before
 
 
 def test_hand_written_comma_file_without_ids_is_idempotent(
@@ -108,8 +125,8 @@ def test_broken_file_is_refused_whole_with_line_numbers(
         store.contacts.import_csv(path)
     assert [issue.line for issue in caught.value.issues] == [3, 4, 5, 6]
     message = str(caught.value)
-    assert "ligne 3 : Statut inconnu : « fini »" in message
-    assert "ligne 5 : structure inconnue « siret:000 »" in message
+    assert "ligne 3, colonne nouvelle_valeur (E) : Statut inconnu : « fini »" in message
+    assert "ligne 5, colonne identifiant : structure inconnue « siret:000 »" in message
     assert _snapshot(store) == before
 
 
@@ -127,34 +144,49 @@ def test_partial_import_keeps_valid_lines(store: Repositories, tmp_path: Path) -
     assert store.contacts.get_contact(PARC).history[0].text == "Ligne valide"
 
 
-def test_latin1_file_and_missing_columns_are_explained(store: Repositories, tmp_path: Path) -> None:
-    path = tmp_path / "latin1.csv"
+def test_windows_1252_file_is_read_and_bad_bytes_or_missing_columns_are_explained(
+    store: Repositories, tmp_path: Path
+) -> None:
+    path = tmp_path / "cp1252.csv"
     path.write_bytes(
         f"identifiant;nature;date;auteur;texte\n{PARC};note;2025-01-10;alice;Réunion\n".encode(
-            "latin-1"
+            "cp1252"
         )
     )
-    with pytest.raises(ImportRejectedError, match=r"ligne 2 : le fichier n'est pas en UTF-8"):
+    report = store.contacts.import_csv(path)
+    assert report.source == "CSV, Windows-1252, séparateur « ; »"
+    assert store.contacts.get_contact(PARC).history[0].text == "Réunion"
+    path.write_bytes(b"identifiant;nature;date;auteur;texte\nx;note;2025-01-10;a;\x81\xe9\n")
+    with pytest.raises(ImportRejectedError, match=r"ligne 2 : le fichier n'est ni en UTF-8"):
         store.contacts.import_csv(path)
     path.write_text("identifiant;texte\nx;y\n", encoding="utf-8")
     with pytest.raises(ImportRejectedError, match="colonne\\(s\\) manquante\\(s\\) : nature"):
         store.contacts.import_csv(path)
 
 
-def test_state_lines_that_differ_are_reported_not_applied(
+def test_state_lines_edited_are_applied_by_their_author(
     store: Repositories, tmp_path: Path
 ) -> None:
     _fill(store)
     path = tmp_path / "contacts.csv"
     store.contacts.export_csv(path)
-    text = path.read_text(encoding="utf-8").replace(
-        f"etat;{PARC};Parc naturel régional du Queyras;a_contacter",
-        f"etat;{PARC};Parc naturel régional du Queyras;partenaire",
-    )
-    path.write_text(text, encoding="utf-8")
-    report = store.contacts.import_csv(path)
-    assert len(report.warnings) == 1
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(f"etat;{PARC};"))
+    cells = lines[index].split(";")
+    cells[7] = "contacté"  # statut
+    lines[index] = ";".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    with pytest.raises(InvalidValueError, match="qui a fait ces modifications"):
+        store.contacts.import_csv(path)
     assert store.contacts.get_contact(PARC).status == "a_contacter"
+    report = store.contacts.import_csv(path, author="emma")
+    assert (report.changes_applied, report.conflicts) == (1, ())
+    parc = store.contacts.get_contact(PARC)
+    assert (parc.status, parc.history[-1].author, parc.history[-1].old_value) == (
+        "contacte",
+        "emma",
+        "a_contacter",
+    )
 
 
 def test_export_does_not_leave_a_partial_file(store: Repositories, tmp_path: Path) -> None:
@@ -162,4 +194,4 @@ def test_export_does_not_leave_a_partial_file(store: Repositories, tmp_path: Pat
     path = tmp_path / "out" / "contacts.csv"
     store.contacts.export_csv(path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["contacts.csv"]
-    assert path.read_text(encoding="utf-8").startswith("ligne;identifiant;nom;statut")
+    assert path.read_bytes().startswith("\ufeffligne;identifiant;nom;categorie".encode())

@@ -16,13 +16,22 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from, shown
+from tierslieux.cli.common import (
+    CommunesOpt,
+    DataOpt,
+    DebugOpt,
+    LangOpt,
+    guarded,
+    settings_from,
+    shown,
+)
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import (
     CONSENT_BASES,
+    PARIS,
     export_person,
     load_structures,
     parse_day,
@@ -35,7 +44,12 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from tierslieux.config import Settings
-    from tierslieux.pipeline.contacts import ContactView, EventView, ImportIssue
+    from tierslieux.pipeline.contacts import (
+        ContactView,
+        EventView,
+        ImportConflict,
+        ImportIssue,
+    )
 
 __all__ = ["contacts_app"]
 
@@ -90,7 +104,7 @@ def _print_issues(title: str, issues: tuple[ImportIssue, ...]) -> None:
     _err.print(f"[bold yellow]{shown(title)}[/]", highlight=False)
     for issue in issues:
         _err.print(
-            shown(_("ligne {line} : {message}", line=issue.line, message=issue.message)),
+            shown(_("{where} : {message}", where=issue.where(), message=issue.message)),
             highlight=False,
         )
 
@@ -471,13 +485,35 @@ def forget(
 @contacts_app.command("export")
 @guarded
 def export(
-    out: Annotated[Path, typer.Argument(help="Fichier CSV à écrire (UTF-8, « ; »).")],
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="Fichier à écrire : CSV pour Excel (UTF-8 avec BOM, « ; ») ou classeur "
+            "XLSX si son nom finit par .xlsx."
+        ),
+    ],
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="csv ou xlsx (défaut : d'après l'extension du fichier, sinon csv)."
+        ),
+    ] = None,
+    communes: CommunesOpt = None,
+    data: DataOpt = None,
     database_url: DatabaseOpt = None,
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
-    """Exporter les fiches et tout leur historique en CSV (sans données personnelles)."""
-    report = use_cases.export_contacts(_settings(database_url, lang), out)
+    """Exporter les fiches et tout leur historique pour un tableur (sans données personnelles).
+
+    Statuts en toutes lettres, dates au format français et heures de Paris, catégorie et
+    nom de la commune (avec --communes ou --data) ; modifiez les lignes « etat » dans
+    Excel puis réimportez le fichier avec « contacts import ».
+    """
+    settings = settings_from(database_url=database_url, lang=lang, data_dir=data)
+    report = use_cases.export_contacts(
+        settings, out, file_format=format_, communes=tuple(communes or ())
+    )
     _print(
         _(
             "{contacts} fiches et {events} événements écrits dans {path}.",
@@ -486,12 +522,93 @@ def export(
             path=report.path,
         )
     )
+    if report.contacts and not report.communes_named:
+        _err.print(
+            shown(
+                _(
+                    "Noms des communes absents : indiquez le fichier des communes avec "
+                    "--communes (ou --data)."
+                )
+            ),
+            highlight=False,
+        )
+
+
+def _paris(value: datetime | None) -> str:
+    return "—" if value is None else _moment(value.astimezone(PARIS))
+
+
+def _print_conflicts(conflicts: tuple[ImportConflict, ...]) -> None:
+    for conflict in conflicts:
+        where = _("ligne {line}", line=conflict.line)
+        if conflict.sheet is not None:
+            where = _("feuille « {sheet} », {place}", sheet=conflict.sheet, place=where)
+        params = {
+            "identifiant": conflict.identifiant,
+            "nom": conflict.nom,
+            "where": where,
+            "file": conflict.file_version if conflict.file_version is not None else "—",
+            "current": conflict.database_version,
+        }
+        title = (
+            _(
+                "{identifiant} ({nom}, {where}) : modifiée dans la base depuis l'export "
+                "(version {file} dans le fichier, {current} dans la base) ; vos "
+                "modifications ont été appliquées par-dessus (--ecraser) :",
+                **params,
+            )
+            if conflict.overwritten
+            else _(
+                "{identifiant} ({nom}, {where}) : modifiée dans la base depuis l'export "
+                "(version {file} dans le fichier, {current} dans la base) ; rien n'est "
+                "appliqué à cette fiche :",
+                **params,
+            )
+        )
+        _err.print(shown(title), highlight=False)
+        for field in conflict.fields:
+            _err.print(
+                shown(
+                    _(
+                        "  {column} : « {file} » dans le fichier, « {database} » dans la "
+                        "base (modifiée par {author} le {when}, heure de Paris)",
+                        column=field.column,
+                        file=field.file_value,
+                        database=field.database_value,
+                        author=field.changed_by or "—",
+                        when=_paris(field.changed_at),
+                    )
+                ),
+                highlight=False,
+            )
 
 
 @contacts_app.command("import")
 @guarded
 def import_(
-    source: Annotated[Path, typer.Argument(help="Fichier CSV écrit par « contacts export ».")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Fichier écrit par « contacts export » (CSV UTF-8 ou Windows-1252, « ; » "
+            "ou « , », ou XLSX), modifié ou non dans un tableur."
+        ),
+    ],
+    auteur: Annotated[
+        str | None,
+        typer.Option(
+            "--auteur",
+            help="Qui a fait les modifications des lignes « etat » (obligatoire s'il y en a).",
+        ),
+    ] = None,
+    ecraser: Annotated[
+        bool,
+        typer.Option(
+            "--ecraser",
+            help="Appliquer aussi les modifications des fiches changées dans la base depuis "
+            "l'export (par-dessus leur état actuel) ; sans cette option, ces fiches sont "
+            "laissées telles quelles et l'import se termine en erreur.",
+        ),
+    ] = False,
     partiel: Annotated[
         bool,
         typer.Option(
@@ -503,10 +620,21 @@ def import_(
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
-    """Importer l'historique d'un CSV de contacts (réimporter le même fichier n'ajoute rien)."""
-    report = use_cases.import_contacts(_settings(database_url, lang), source, partial=partiel)
+    """Importer un fichier de contacts : l'historique et les fiches modifiées dans Excel.
+
+    Les changements des lignes « etat » (statut, responsable, prochaine action, échéance,
+    nouvelle_note) sont appliqués ; une fiche modifiée dans la base depuis l'export
+    n'est pas touchée (conflit listé, code de sortie 1) sauf avec --ecraser.
+    Réimporter le même fichier ne change rien.
+    """
+    report = use_cases.import_contacts(
+        _settings(database_url, lang), source, partial=partiel, force=ecraser, author=auteur
+    )
+    if report.source:
+        _err.print(shown(_("Fichier lu : {source}.", source=report.source)), highlight=False)
     _print_issues(_("Lignes rejetées (non importées) :"), report.issues)
     _print_issues(_("Avertissements :"), report.warnings)
+    _print_conflicts(report.conflicts)
     _print(
         _(
             "{added} événement(s) ajouté(s), {skipped} déjà présent(s), {updated} fiche(s) "
@@ -517,3 +645,26 @@ def import_(
             rejected=len(report.issues),
         )
     )
+    if report.changes_applied:
+        _print(
+            _(
+                "{n} modification(s) des lignes « etat » appliquée(s).",
+                n=report.changes_applied,
+            )
+        )
+    held = [conflict for conflict in report.conflicts if not conflict.overwritten]
+    if report.unchanged and not held:
+        _print(_("Aucun changement : la base est déjà à jour."))
+    if held:
+        _err.print(
+            shown(
+                _(
+                    "{n} fiche(s) en conflit non modifiée(s) : vérifiez-les (contacts show), "
+                    "puis réexportez et refaites vos modifications, ou relancez avec "
+                    "--ecraser pour appliquer les vôtres.",
+                    n=len(held),
+                )
+            ),
+            highlight=False,
+        )
+        raise typer.Exit(code=1)

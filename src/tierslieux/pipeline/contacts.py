@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from tierslieux.errors import Input, Problem, SchemaError, StoreError, TierslieuxError
 from tierslieux.files import atomic_write_text
@@ -28,13 +29,17 @@ from tierslieux.pipeline.database import (
     demo_database_path,
     open_store,
 )
+from tierslieux.pipeline.inputs import demo_files, find_inputs
 from tierslieux.sources._files import read_csv_strings
+from tierslieux.sources.communes import load_communes
 from tierslieux.store import (
     CONSENT_BASES,
     STATUSES,
     ContactView,
     EventView,
     ExportReport,
+    FieldConflict,
+    ImportConflict,
     ImportIssue,
     ImportRejectedError,
     ImportReport,
@@ -50,17 +55,20 @@ from tierslieux.store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from tierslieux.config import Settings
     from tierslieux.store.people import ErasureReport
 
 __all__ = [
     "CONSENT_BASES",
+    "PARIS",
     "STATUSES",
     "ContactView",
     "EventView",
     "ExportReport",
+    "FieldConflict",
+    "ImportConflict",
     "ImportIssue",
     "ImportRejectedError",
     "ImportReport",
@@ -73,6 +81,7 @@ __all__ = [
     "UpsertReport",
     "add_note",
     "add_person",
+    "commune_names",
     "contact_store",
     "default_database_path",
     "demo_database_path",
@@ -106,6 +115,8 @@ STORED_STRUCTURE_COLUMNS: tuple[str, ...] = (
     "source",
 )
 _PERSON_ID = re.compile(r"\d+")
+#: Local time of the team: times in exports and import reports are shown in it.
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @contextmanager
@@ -429,30 +440,86 @@ def erase_person(
     return open_store(settings, demo=demo).people.erase_person(person, author=author)
 
 
-def export_contacts(
-    settings: Settings, out: Path, *, demo: bool = False, mask: bool = True
-) -> ExportReport:
-    """Write every contact record and its history to a CSV file (no personal data).
+def commune_names(
+    settings: Settings, paths: Sequence[Path] = (), *, demo: bool = False
+) -> dict[str, str]:
+    """Return the name of each commune (INSEE code → name) for the contacts export.
 
-    E-mail addresses and phone numbers in notes and next actions are masked unless
-    ``mask`` is false.
+    From ``paths`` (files of communes, as for the other commands), else the communes
+    file found in ``settings.data_dir`` (``--data``), else the demo's communes with
+    ``demo``; ``{}`` when there is none (nothing is downloaded for an export).
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When a file given cannot be read.
+    """
+    if not paths:
+        if demo:
+            paths = (demo_files()["communes"],)
+        elif settings.data_dir is not None:
+            paths = find_inputs(settings.data_dir, "communes")
+    names: dict[str, str] = {}
+    for path in paths:
+        table = load_communes(Path(path)).table
+        for code, name in zip(table["code"].astype(str), table["nom"].astype(str), strict=True):
+            names.setdefault(code, name)
+    return names
+
+
+def export_contacts(
+    settings: Settings,
+    out: Path,
+    *,
+    demo: bool = False,
+    mask: bool = True,
+    file_format: str | None = None,
+    communes: Sequence[Path] = (),
+) -> ExportReport:
+    """Write every contact record and its history to a spreadsheet file (no personal data).
+
+    CSV for French Excel (UTF-8 with BOM, ``;``) or XLSX (``file_format="xlsx"`` or an
+    ``.xlsx`` suffix); statuses in words, dates in French and Paris time, category and
+    commune names (see :func:`commune_names` for ``communes``).  E-mail addresses and
+    phone numbers in notes and next actions are masked unless ``mask`` is false.
 
     Raises
     ------
     StoreError
         When the file cannot be written.
+    InvalidValueError
+        When ``file_format`` is neither ``csv`` nor ``xlsx``.
     """
-    return open_store(settings, demo=demo).contacts.export_csv(out, mask=mask)
+    names = commune_names(settings, communes, demo=demo)
+    return open_store(settings, demo=demo).contacts.export_file(
+        out, file_format=file_format, mask=mask, commune_names=names
+    )
 
 
 def import_contacts(
-    settings: Settings, source: Path, *, partial: bool = False, demo: bool = False
+    settings: Settings,
+    source: Path,
+    *,
+    partial: bool = False,
+    force: bool = False,
+    author: str | None = None,
+    demo: bool = False,
 ) -> ImportReport:
-    """Import the history of a contacts CSV (importing the same file twice adds nothing).
+    """Import a contacts file (CSV or XLSX, possibly edited in Excel).
+
+    New history lines are merged, edited ``etat`` lines applied by ``author`` with the
+    version check of the command line; records changed in the database since the
+    export are reported as conflicts and left alone unless ``force`` (see
+    :meth:`~tierslieux.store.ContactRepository.import_file`).  Importing the same file
+    twice changes nothing.
 
     Raises
     ------
     ImportRejectedError
         When the file is unusable, or has invalid lines and ``partial`` is false.
+    InvalidValueError
+        When ``etat`` lines change records and no ``author`` is given.
     """
-    return open_store(settings, demo=demo).contacts.import_csv(source, partial=partial)
+    return open_store(settings, demo=demo).contacts.import_file(
+        source, partial=partial, force=force, author=author
+    )

@@ -132,7 +132,7 @@ class ImportRejectedError(StoreError, ValueError):
     def __init__(self, path: object, issues: tuple[ImportIssue, ...]) -> None:
         self.issues = issues
         listed = [
-            _("ligne {line} : {message}", line=issue.line, message=issue.message)
+            _("{where} : {message}", where=issue.where(), message=issue.message)
             for issue in issues[:MAX_LISTED_ISSUES]
         ]
         if len(issues) > MAX_LISTED_ISSUES:

@@ -12,34 +12,34 @@ latest one (both events kept, version incremented once per write); with
 
 from __future__ import annotations
 
-from collections import defaultdict
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, select
 
 from tierslieux.errors import StoreError
-from tierslieux.files import atomic_open
+from tierslieux.files import atomic_open, write_spreadsheet_xlsx
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import category_labels
 from tierslieux.privacy import mask_contact_details
 from tierslieux.store import _csv
 from tierslieux.store import _records as records
-from tierslieux.store._errors import ImportRejectedError, InvalidValueError
+from tierslieux.store._errors import InvalidValueError
+from tierslieux.store._exchange import import_parsed
 from tierslieux.store._records import CONTACTS, EVENTS, MAX_SHORT, STRUCTURES, Change, State
 from tierslieux.store.views import (
-    DEFAULT_STATUS,
     ContactView,
     ExportReport,
-    ImportIssue,
     ImportReport,
     parse_status,
+    status_labels,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import date
+    from collections.abc import Callable, Mapping
 
-    from sqlalchemy import ColumnElement, Connection
+    from sqlalchemy import ColumnElement
 
     from tierslieux.store.database import Database
 
@@ -275,248 +275,219 @@ class ContactRepository:
                 records.apply(connection, identifiant, state.version, author, change)
             return records.read_view(connection, identifiant)
 
-    # -- CSV -----------------------------------------------------------------------
+    # -- exchange file (CSV, XLSX) ------------------------------------------------
 
-    def export_csv(self, path: Path, *, mask: bool = True) -> ExportReport:
-        """Write every contact record and history event to a CSV file (UTF-8, ``;``).
+    def export_file(
+        self,
+        path: Path,
+        *,
+        file_format: str | None = None,
+        mask: bool = True,
+        commune_names: Mapping[str, str] | None = None,
+    ) -> ExportReport:
+        """Write every contact record and history event to a spreadsheet file.
+
+        ``file_format`` is ``"csv"`` (UTF-8 with BOM, ``;``: French Excel opens it by a
+        double click) or ``"xlsx"`` (sheets « fiches » and « historique »); ``None``
+        takes it from the suffix of ``path`` (``.xlsx``, else CSV).  Statuses are French
+        labels, dates ``JJ/MM/AAAA`` and times Europe/Paris local time; each record
+        has its category in words and, with ``commune_names`` (INSEE code → name), its
+        commune's name.  Format: :mod:`tierslieux.store._csv`.
 
         The file is written aside and renamed into place, from one consistent read:
         writers may keep working meanwhile.  Contact persons are not exported (see
-        :meth:`~tierslieux.store.PeopleRepository.export_person_data`).  Format:
-        :mod:`tierslieux.store._csv`.  With ``mask`` (the default), e-mail addresses
-        and phone numbers in notes and next actions are masked
-        (:func:`tierslieux.privacy.mask_contact_details`).
+        :meth:`~tierslieux.store.PeopleRepository.export_person_data`).  With ``mask``
+        (the default), e-mail addresses and phone numbers in notes and next actions are
+        masked (:func:`tierslieux.privacy.mask_contact_details`).
 
         Raises
         ------
         StoreError
             When the file cannot be written.
+        InvalidValueError
+            When ``file_format`` is neither ``csv`` nor ``xlsx``.
         """
         path = Path(path)
-        contacts = events = 0
-        with (
-            atomic_open(path, newline="", private=True, error_type=StoreError) as stream,
-            self._database.transaction(write=False) as connection,
-        ):
-            writer = _csv.contacts_writer(stream)
-            for row in connection.execute(records.view_query().order_by(STRUCTURES.c.identifiant)):
-                writer.writerow(_masked(_state_line(row), mask=mask))
-                contacts += 1
+        kind = file_format or ("xlsx" if path.suffix.lower() == ".xlsx" else "csv")
+        if kind not in {"csv", "xlsx"}:
+            raise InvalidValueError(
+                _("Format d'export inconnu : « {value} » (csv ou xlsx).", value=kind)
+            )
+        names = dict(commune_names or {})
+        labels = category_labels()
+        with self._database.transaction(write=False) as connection:
+            order = records.view_query().order_by(STRUCTURES.c.identifiant)
+            states = [
+                _masked(_state_line(row, labels, names), mask=mask)
+                for row in connection.execute(order)
+            ]
             query = (
                 select(EVENTS, STRUCTURES.c.nom)
                 .join(STRUCTURES, STRUCTURES.c.identifiant == EVENTS.c.identifiant)
                 .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
             )
-            for row in connection.execute(query):
-                writer.writerow(_masked(_event_line(row), mask=mask))
-                events += 1
-        return ExportReport(path=path, contacts=contacts, events=events)
+            events = [_masked(_event_line(row), mask=mask) for row in connection.execute(query)]
+        if kind == "xlsx":
+            header = _csv.COLUMNS
+            write_spreadsheet_xlsx(
+                path,
+                {
+                    _csv.STATE_SHEET: (header, [_typed(line, header) for line in states]),
+                    _csv.EVENT_SHEET: (header, [_typed(line, header) for line in events]),
+                },
+                private=False,
+                error_type=StoreError,
+            )
+        else:
+            with atomic_open(
+                path, encoding="utf-8-sig", newline="", error_type=StoreError
+            ) as stream:
+                writer = _csv.contacts_writer(stream)
+                for line in (*states, *events):
+                    writer.writerow(_texts(line))
+        return ExportReport(
+            path=path,
+            contacts=len(states),
+            events=len(events),
+            communes_named=sum(1 for line in states if line.get("commune")),
+            format=kind,
+        )
 
-    def import_csv(self, path: Path, *, partial: bool = False) -> ImportReport:
-        """Import the history events of a contacts CSV (as written by :meth:`export_csv`).
+    def export_csv(self, path: Path, *, mask: bool = True) -> ExportReport:
+        """Write the CSV export (see :meth:`export_file`)."""
+        return self.export_file(path, file_format="csv", mask=mask)
 
-        Events already in the store (same ``evenement_id``) are skipped, so importing
-        a file twice adds nothing.  The records of the structures concerned are then
-        recomputed from their whole history, in date order; each new event counts as
-        one change of version.  ``etat`` lines are informative: they change nothing,
-        and a warning lists those that differ from the resulting record.
+    def import_file(
+        self,
+        path: Path,
+        *,
+        partial: bool = False,
+        force: bool = False,
+        author: str | None = None,
+    ) -> ImportReport:
+        """Import a contacts file (CSV or XLSX, as exported, possibly edited in Excel).
+
+        History lines not yet in the store are merged (importing a file twice adds
+        nothing); the edits made in the ``etat`` lines (status, owner, next action and
+        due date, ``nouvelle_note``) are applied as changes by ``author``, with the same
+        version check as the command line: a record changed in the store since the
+        export is left as it is and reported in :attr:`ImportReport.conflicts` (both
+        values, who and when), unless ``force``.  The rules, including the refusal of
+        impossible status transitions: :mod:`tierslieux.store._exchange`.
 
         Parameters
         ----------
         path
-            CSV file, UTF-8, ``;`` or ``,`` separated.
+            CSV (UTF-8 or Windows-1252, ``;`` or ``,``) or XLSX file.
         partial
             ``False`` (default): any invalid line rejects the whole file and nothing
             is written.  ``True``: invalid lines are skipped and reported.
-
-        Returns
-        -------
-        ImportReport
+        force
+            Apply the edits of records changed meanwhile on top of their latest state
+            (the conflicts are still reported, as overwritten).
+        author
+            Who made the edits of the ``etat`` lines (required when there are some).
 
         Raises
         ------
         ImportRejectedError
             When the file is unusable, or has invalid lines and ``partial`` is false.
+        InvalidValueError
+            When ``etat`` lines change records and ``author`` is missing.
         """
         path = Path(path)
-        parsed = _csv.read_contacts_csv(path)
-        issues = list(parsed.issues)
+        parsed = _csv.read_contacts_file(path)
         with self._database.transaction(write=True) as connection:
-            named = sorted(
-                {event.identifiant for event in parsed.events}
-                | {state.identifiant for state in parsed.states}
+            return import_parsed(
+                connection, path, parsed, partial=partial, force=force, author=author
             )
-            known: set[str] = set()
-            for chunk in records.chunks(named):
-                query = select(STRUCTURES.c.identifiant).where(STRUCTURES.c.identifiant.in_(chunk))
-                known.update(connection.execute(query).scalars())
-            lines: list[tuple[int, str]] = [(e.line, e.identifiant) for e in parsed.events]
-            lines += [(s.line, s.identifiant) for s in parsed.states]
-            issues.extend(
-                ImportIssue(line, _("structure inconnue « {identifiant} »", identifiant=ident))
-                for line, ident in lines
-                if ident not in known
-            )
-            issues.sort(key=lambda issue: issue.line)
-            if issues and not partial:
-                raise ImportRejectedError(path, tuple(issues))
-            added, skipped, updated = _insert_events(
-                connection, [event for event in parsed.events if event.identifiant in known]
-            )
-            warnings = _compare_states(
-                connection, [state for state in parsed.states if state.identifiant in known]
-            )
-        return ImportReport(
-            events_added=added,
-            events_skipped=skipped,
-            contacts_updated=updated,
-            state_rows=len(parsed.states),
-            issues=tuple(issues),
-            warnings=tuple(warnings),
-        )
 
-
-def _insert_events(connection: Connection, events: list[_csv.ParsedEvent]) -> tuple[int, int, int]:
-    present: set[str] = set()
-    for chunk in records.chunks(sorted({event.uuid for event in events})):
-        query = select(EVENTS.c.uuid).where(EVENTS.c.uuid.in_(chunk))
-        present.update(connection.execute(query).scalars())
-    fresh: dict[str, list[_csv.ParsedEvent]] = defaultdict(list)
-    skipped = 0
-    for event in events:
-        if event.uuid in present:
-            skipped += 1
-            continue
-        present.add(event.uuid)
-        fresh[event.identifiant].append(event)
-    added = 0
-    for identifiant in sorted(fresh):
-        state = records.lock(connection, identifiant)
-        new = sorted(fresh[identifiant], key=lambda event: event.occurred_at)
-        connection.execute(
-            insert(EVENTS),
-            [
-                {
-                    "uuid": event.uuid,
-                    "identifiant": identifiant,
-                    "kind": event.kind,
-                    "author": event.author,
-                    "occurred_at": event.occurred_at,
-                    "version": state.version + rank,
-                    "old_value": event.old_value,
-                    "new_value": event.new_value,
-                    "old_date": event.old_date,
-                    "new_date": event.new_date,
-                    "text": event.text,
-                }
-                for rank, event in enumerate(new, start=1)
-            ],
-        )
-        _replay(connection, identifiant, state.version, len(new))
-        added += len(new)
-    return added, skipped, len(fresh)
-
-
-def _replay(connection: Connection, identifiant: str, version: int, added: int) -> None:
-    """Recompute a record from its whole history after an import."""
-    values: dict[str, Any] = {
-        "status": DEFAULT_STATUS,
-        "owner": None,
-        "next_action": None,
-        "next_action_date": None,
-    }
-    last: Row[Any] | None = None
-    query = (
-        select(EVENTS)
-        .where(EVENTS.c.identifiant == identifiant)
-        .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
-    )
-    for row in connection.execute(query):
-        last = row
-        if row.kind == "statut" and row.new_value:
-            values["status"] = row.new_value
-        elif row.kind == "responsable":
-            values["owner"] = row.new_value
-        elif row.kind == "prochaine_action":
-            values["next_action"] = row.new_value
-            values["next_action_date"] = row.new_date
-    if last is not None:
-        values["updated_at"] = last.occurred_at
-        values["updated_by"] = last.author
-    result = connection.execute(
-        update(CONTACTS)
-        .where(and_(CONTACTS.c.identifiant == identifiant, CONTACTS.c.version == version))
-        .values(**values, version=version + added)
-    )
-    if result.rowcount != 1:
-        raise records.stale(connection, identifiant, version, version + added)
-
-
-def _compare_states(connection: Connection, states: list[_csv.ParsedState]) -> list[ImportIssue]:
-    warnings: list[ImportIssue] = []
-    for state in states:
-        current = records.lock(connection, state.identifiant)
-        stated = (state.status, state.owner, state.next_action, state.next_action_date)
-        stored = (
-            current.status if state.status is not None else None,
-            current.owner,
-            current.next_action,
-            current.next_action_date,
-        )
-        if stated != stored:
-            warnings.append(
-                ImportIssue(
-                    state.line,
-                    _(
-                        "l'état indiqué pour « {identifiant} » diffère de celui qui "
-                        "résulte de l'historique ; seules les lignes « evenement » "
-                        "modifient la base",
-                        identifiant=state.identifiant,
-                    ),
-                )
-            )
-    return warnings
+    #: The name of :meth:`import_file` before XLSX files were read.
+    import_csv = import_file
 
 
 _FREE_TEXT = ("prochaine_action", "texte", "ancienne_valeur", "nouvelle_valeur")
+_INTEGERS = frozenset({"version"})
+
+Cell = str | int | date | datetime | None
 
 
-def _masked(line: dict[str, str], *, mask: bool) -> dict[str, str]:
+def _masked(line: dict[str, Cell], *, mask: bool) -> dict[str, Cell]:
     if mask:
         for name in _FREE_TEXT:
-            if line.get(name):
-                line[name] = mask_contact_details(line[name])
+            value = line.get(name)
+            if isinstance(value, str) and value:
+                line[name] = mask_contact_details(value)
     return line
 
 
-def _state_line(row: Row[Any]) -> dict[str, str]:
+def _texts(line: Mapping[str, Cell]) -> dict[str, str]:
+    """A line's cells as CSV texts (French dates, Paris times)."""
+    texts: dict[str, str] = {}
+    for name, value in line.items():
+        if isinstance(value, datetime):
+            texts[name] = _csv.format_datetime(value)
+        elif isinstance(value, date):
+            texts[name] = _csv.format_date(value)
+        else:
+            texts[name] = "" if value is None else str(value)
+    return texts
+
+
+def _typed(line: Mapping[str, Cell], header: tuple[str, ...]) -> list[Cell]:
+    """A line's cells for a workbook: numbers, dates and Paris wall-clock times."""
+    cells: list[Cell] = []
+    for name in header:
+        value = line.get(name)
+        if isinstance(value, datetime):
+            value = _csv.local_datetime(value)
+        elif value == "":
+            value = None
+        cells.append(value)
+    return cells
+
+
+def _status_label(code: str | None) -> str:
+    return "" if code is None else status_labels().get(code, code)
+
+
+def _state_line(
+    row: Row[Any], labels: Mapping[str, str], names: Mapping[str, str]
+) -> dict[str, Cell]:
     return {
         "ligne": _csv.STATE_LINE,
         "identifiant": row.identifiant,
         "nom": row.nom,
-        "statut": row.status,
+        "categorie": row.categorie,
+        "categorie_libelle": labels.get(row.categorie, ""),
+        "code_commune": row.code_commune,
+        "commune": names.get(row.code_commune, ""),
+        "statut": _status_label(row.status),
         "responsable": row.owner or "",
         "prochaine_action": row.next_action or "",
-        "echeance": _csv.format_date(row.next_action_date),
-        "version": str(row.version),
-        "date": _csv.format_datetime(row.updated_at),
+        "echeance": row.next_action_date,
+        "nouvelle_note": "",
+        "version": row.version,
+        "date": row.updated_at,
         "auteur": row.updated_by or "",
     }
 
 
-def _event_line(row: Row[Any]) -> dict[str, str]:
+def _event_line(row: Row[Any]) -> dict[str, Cell]:
+    status = row.kind == "statut"
     return {
         "ligne": _csv.EVENT_LINE,
         "identifiant": row.identifiant,
         "nom": row.nom,
-        "version": str(row.version),
-        "date": _csv.format_datetime(row.occurred_at),
+        "version": row.version,
+        "date": row.occurred_at,
         "auteur": row.author,
         "evenement_id": row.uuid,
         "nature": row.kind,
-        "ancienne_valeur": row.old_value or "",
-        "nouvelle_valeur": row.new_value or "",
-        "ancienne_echeance": _csv.format_date(row.old_date),
-        "nouvelle_echeance": _csv.format_date(row.new_date),
+        "ancienne_valeur": _status_label(row.old_value) if status else row.old_value or "",
+        "nouvelle_valeur": _status_label(row.new_value) if status else row.new_value or "",
+        "ancienne_echeance": row.old_date,
+        "nouvelle_echeance": row.new_date,
         "texte": row.text or "",
+        "horodatage_utc": _csv.format_timestamp(row.occurred_at),
     }

@@ -27,6 +27,8 @@ __all__ = [
     "ContactView",
     "EventView",
     "ExportReport",
+    "FieldConflict",
+    "ImportConflict",
     "ImportIssue",
     "ImportReport",
     "PersonView",
@@ -117,6 +119,10 @@ def parse_status(text: str) -> str:
     code = fold_code(text)
     if code in STATUSES:
         return code
+    # A label in the language of the interface (an export written with --lang en).
+    for known, label in status_labels().items():
+        if fold_code(label) == code:
+            return known
     raise UnknownStatusError(
         _(
             "Statut inconnu : « {status} ». Statuts possibles : {expected}.",
@@ -213,10 +219,59 @@ class UpsertReport:
 
 @dataclass(frozen=True, slots=True)
 class ImportIssue:
-    """A problem found on one line of an imported CSV file (1-based, header is line 1)."""
+    """A problem found on one line of an imported file (1-based, header is line 1).
+
+    ``column`` names the column at fault when there is one (with its spreadsheet
+    letter, ``"ancienne_valeur (S)"``); ``sheet`` the sheet of a workbook.
+    """
 
     line: int
     message: str
+    column: str | None = None
+    sheet: str | None = None
+
+    def where(self) -> str:
+        """Where the problem is, in French: « ligne 5, colonne statut (H) »."""
+        place = _("ligne {line}", line=self.line) if self.line > 0 else _("fichier")
+        if self.sheet is not None:
+            place = _("feuille « {sheet} », {place}", sheet=self.sheet, place=place)
+        if self.column is not None:
+            place = _("{place}, colonne {column}", place=place, column=self.column)
+        return place
+
+
+@dataclass(frozen=True, slots=True)
+class FieldConflict:
+    """One field that a file would change although the database changed meanwhile.
+
+    ``file_value`` and ``database_value`` are as shown to people (status labels,
+    dates ``JJ/MM/AAAA``); ``changed_by``/``changed_at`` (UTC) tell the latest change of
+    this field in the database since the export, or, when the field itself did not
+    change, the latest change of the record.
+    """
+
+    column: str
+    file_value: str
+    database_value: str
+    changed_by: str | None
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportConflict:
+    """A record edited in the file and changed in the database since the export.
+
+    Nothing of the file is applied to it unless the import is forced (``overwritten``).
+    """
+
+    identifiant: str
+    nom: str
+    line: int
+    sheet: str | None
+    file_version: int | None
+    database_version: int
+    fields: tuple[FieldConflict, ...]
+    overwritten: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +280,13 @@ class ImportReport:
 
     ``events_added`` new history events were written, ``events_skipped`` were already
     in the store (same event id), ``contacts_updated`` contact records were recomputed,
-    ``state_rows`` ``etat`` lines were read for information only; ``issues`` lists the
-    rejected lines (only non-empty for a partial import) and ``warnings`` the lines
-    whose stated state differs from the imported history.
+    ``state_rows`` ``etat`` lines were read, and ``changes_applied`` changes made in
+    them (status, owner, next action, new note) were applied; ``conflicts`` lists the
+    records edited in the file that had changed in the database meanwhile (not applied
+    unless the import was forced); ``issues`` lists the rejected lines (only non-empty
+    for a partial import) and ``warnings`` what was read but not applied (an edited
+    history line, say).  ``source`` describes the file read (format, encoding,
+    separator).
     """
 
     events_added: int = 0
@@ -236,12 +295,26 @@ class ImportReport:
     state_rows: int = 0
     issues: tuple[ImportIssue, ...] = ()
     warnings: tuple[ImportIssue, ...] = field(default=())
+    changes_applied: int = 0
+    conflicts: tuple[ImportConflict, ...] = ()
+    source: str = ""
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether the import changed nothing in the database."""
+        return self.events_added == 0 and self.changes_applied == 0
 
 
 @dataclass(frozen=True, slots=True)
 class ExportReport:
-    """Outcome of :meth:`~tierslieux.store.Store.export_csv`."""
+    """Outcome of :meth:`~tierslieux.store.ContactRepository.export_file`.
+
+    ``communes_named`` records have their commune's name in the file; ``format`` is
+    ``csv`` or ``xlsx``.
+    """
 
     path: Path
     contacts: int
     events: int
+    communes_named: int = 0
+    format: str = "csv"
