@@ -33,10 +33,12 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -48,11 +50,15 @@ __all__ = [
     "DOMAIN",
     "LANGUAGES",
     "N_",
+    "PARIS",
     "current_language",
+    "format_date",
+    "format_datetime",
     "format_figure",
     "format_number",
     "format_percent",
     "gettext",
+    "local_time",
     "use_language",
 ]
 
@@ -190,6 +196,38 @@ def format_percent(share: float, decimals: int = 0) -> str:
     # The share is scaled as a float (as before), the number put in the locale's pattern.
     number = _babel_number(share * 100.0, _with_decimals("#,##0", decimals), lang)
     return pattern.replace("#,##0", number, 1)
+
+
+#: Every time a person reads is shown in metropolitan France's local time (the store keeps UTC).
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def local_time(value: datetime) -> datetime:
+    """Return ``value`` in Paris time; a naive value is taken as UTC (how the store keeps it)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(PARIS)
+
+
+def format_datetime(value: datetime | None, *, seconds: bool = False) -> str:
+    """Format a moment for reading, in Paris time: ``02/12/2026 16:32``.
+
+    Both languages write the day first (the users are French territories; the English
+    catalogue is for colleagues reading the same figures).  ``None`` gives ``""``.
+    """
+    if value is None:
+        return ""
+    pattern = "%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M"
+    return local_time(value).strftime(pattern)
+
+
+def format_date(value: date | datetime | None) -> str:
+    """Format a day for reading (``02/12/2026``); a moment is first taken to Paris time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local_time(value).date()
+    return value.strftime("%d/%m/%Y")
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from tierslieux.cli.common import (
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
+from tierslieux.i18n import format_datetime
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import (
@@ -91,7 +92,7 @@ def _day(value: date | None) -> str:
 
 
 def _moment(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%d/%m/%Y %H:%M")
+    return format_datetime(value)
 
 
 def _print(text: str) -> None:

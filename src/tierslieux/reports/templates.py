@@ -25,7 +25,14 @@ import jinja2
 from markupsafe import Markup
 
 from tierslieux import __version__
-from tierslieux.i18n import current_language, format_figure, format_number, format_percent
+from tierslieux.i18n import (
+    current_language,
+    format_date,
+    format_datetime,
+    format_figure,
+    format_number,
+    format_percent,
+)
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import demo_note, synthetic_note
 
@@ -106,7 +113,14 @@ def environment() -> jinja2.Environment:
         current_language=current_language,
         version=__version__,
     )
-    env.filters.update(nombre=_number, chiffre=_figure, pourcent=_percent, oui_non=_yes_no)
+    env.filters.update(
+        nombre=_number,
+        chiffre=_figure,
+        pourcent=_percent,
+        oui_non=_yes_no,
+        date_heure=format_datetime,
+        date=format_date,
+    )
     return env
 
 
@@ -127,12 +141,13 @@ def split_notes(notes: Iterable[str]) -> tuple[list[str], list[str]]:
 def render_page(name: str, /, **context: object) -> str:
     """Render the page template ``name`` with ``context``; return the HTML text.
 
-    ``warnings`` (the banner) defaults to none and ``generated`` to the current UTC
-    time.  Entities are written as :func:`html.escape` writes them (``&#x27;`` and
+    ``warnings`` (the banner) defaults to none and ``generated`` to the current time
+    in Paris.  Entities are written as :func:`html.escape` writes them (``&#x27;`` and
     ``&quot;``), the form the other tools of the project compare pages with.
     """
     context.setdefault("warnings", ())
-    context.setdefault("generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    now = format_datetime(dt.datetime.now(dt.UTC))
+    context.setdefault("generated", f"{now} ({_('heure de Paris')})")
     page = environment().get_template(name).render(**context)
     # markupsafe writes &#39; and &#34; where html.escape writes &#x27; and &quot;:
     # same characters, one spelling across every page.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from tierslieux.i18n import format_datetime
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import create_setup_link, has_administrator
 from tierslieux.pipeline.database import open_store
@@ -40,8 +41,8 @@ def prepare(settings: WebSettings, *, base_url: str) -> list[str]:
         lines.append(
             _(
                 "Aucun administrateur : créez-le avec ce lien à usage unique (valable "
-                "jusqu'au {date} UTC) : {url}/installation/{token}",
-                date=expires.strftime("%d/%m/%Y %H:%M"),
+                "jusqu'au {date}, heure de Paris) : {url}/installation/{token}",
+                date=format_datetime(expires),
                 url=base_url,
                 token=token,
             )
