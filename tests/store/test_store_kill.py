@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -119,11 +120,15 @@ class Child:
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [STORE_TESTS, env.get("PYTHONPATH")]))
+        # The child's errors go to a file, not a pipe: a pipe nobody reads until the end
+        # fills up (64 KiB of warnings under load) and blocks the child, which then never
+        # prints the line the test waits for (a hang seen twice under load).
+        self.errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and script)
             [sys.executable, "-c", CHILD],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.errors,
             text=True,
             env=env,
         )
@@ -136,9 +141,14 @@ class Child:
         line = self.process.stdout.readline()
         if not line:
             self.process.wait(timeout=10)
-            assert self.process.stderr is not None
-            pytest.fail(f"the child stopped early:\n{self.process.stderr.read()}")
+            pytest.fail(f"the child stopped early:\n{self.error_text()}")
         return line.rstrip("\n")
+
+    def error_text(self) -> str:
+        """What the child wrote on its standard error so far."""
+        self.errors.flush()
+        self.errors.seek(0)
+        return self.errors.read()
 
     def lines(self, count: int) -> list[str]:
         """The next ``count`` lines of a writer that runs until killed.
@@ -151,8 +161,8 @@ class Child:
             line = self.line()
             if line == "ended":
                 self.process.kill()
-                _, errors = self.process.communicate(timeout=10)
-                pytest.fail(f"the writer stopped before it was killed:\n{errors}")
+                self.process.communicate(timeout=10)
+                pytest.fail(f"the writer stopped before it was killed:\n{self.error_text()}")
             lines.append(line)
         return lines
 
@@ -183,6 +193,7 @@ class Child:
     def close(self) -> None:
         """End the child."""
         self.process.communicate(timeout=10)
+        self.errors.close()
 
 
 def _check_records(store: Repositories) -> list[str]:
