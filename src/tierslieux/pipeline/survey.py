@@ -93,6 +93,7 @@ __all__ = [
     "purge_expired",
     "spreadsheet_safe",
     "submit_answers",
+    "theme_label",
 ]
 
 _MAX_LISTED = 20

@@ -122,11 +122,11 @@ def render_sites(result: SitesResult) -> str:
         map_svg=safe_svg(svg),
         alternatives=_table(result.alternatives),
         sensitivity=_table(result.sensitivity),
-        method=_method(result),
+        method=method_paragraphs(result),
     )
 
 
-def _method(result: SitesResult) -> list[str]:
+def method_paragraphs(result: SitesResult) -> list[str]:
     """Plain-French reading guide for elected officials: what was optimised and how."""
     objective = (
         _(
