@@ -285,6 +285,7 @@ def readable_frame(frame: pd.DataFrame, columns: Sequence[str] | None = None) ->
     chosen = [c for c in (columns or frame.columns) if c in frame.columns]
     out = frame[chosen].copy()
     for column in chosen:
-        if out[column].dtype == object or str(out[column].dtype) == "string":
+        series = out[column]
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
             out[column] = out[column].map(lambda v, c=column: value_label(c, v))
     return out

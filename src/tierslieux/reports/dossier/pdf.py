@@ -103,14 +103,26 @@ def _table(
         and c not in CODE_COLUMNS
         for c in chosen
     ]
+    rows = [
+        [_cell(v, c) for c, v in zip(chosen, row, strict=True)]
+        for row in shown[chosen].itertuples(index=False)
+    ]
+    # Column widths follow their content (a long « raison » gets the room, a count
+    # little), so that a fixed-layout table at the page's width wraps text evenly.
+    weights = []
+    for index, column in enumerate(chosen):
+        lengths = sorted(len(row[index]) for row in rows) or [0]
+        typical = lengths[int(len(lengths) * 0.8)] if len(lengths) > 1 else lengths[0]
+        header = max((len(word) for word in column_label(column).split()), default=4)
+        weights.append(min(max(typical, header + 2, 7), 60))
+    total = sum(weights) or 1
     return {
+        # Rounded down: widths summing to more than 100 % would widen the table.
+        "widths": [math.floor(1000 * w / total) / 10 for w in weights],
         "columns": [
             {"label": column_label(c), "numeric": n} for c, n in zip(chosen, numeric, strict=True)
         ],
-        "rows": [
-            [_cell(v, c) for c, v in zip(chosen, row, strict=True)]
-            for row in shown[chosen].itertuples(index=False)
-        ],
+        "rows": rows,
         "total": len(frame),
         "shown": len(shown),
     }
@@ -231,6 +243,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
             sites=sites,
             sites_legend=_("Site d'expérimentation (numéro des tableaux)"),
             always_named=always,
+            offset_named=site_codes,
         )
     )
     if dossier.sites is not None:
@@ -266,6 +279,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
                 sites=sites,
                 sites_legend=_("Site d'expérimentation (numéro des tableaux)"),
                 always_named=always,
+                offset_named=site_codes,
             )
         )
     return {k: safe_svg(v) for k, v in maps.items() if v}
@@ -500,7 +514,7 @@ def _context(dossier: Dossier) -> dict[str, Any]:
     context: dict[str, Any] = {
         "dossier": dossier,
         "warnings": warnings,
-        "infos": [*infos, *dossier.notes],
+        "infos": list(dict.fromkeys([*infos, *dossier.notes])),
         "banner": banner,
         "footer_text": _css_string(
             _(

@@ -90,6 +90,8 @@ class PrintMap:
     sites: Sequence[Symbol] = ()
     sites_legend: str = ""
     always_named: Sequence[str] = ()
+    #: Communes whose name goes below their point (the site's disc is on it).
+    offset_named: Sequence[str] = ()
     basemap: str | None = None
 
 
@@ -264,12 +266,22 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
                 f'<circle cx="{xy[0]:.1f}" cy="{xy[1]:.1f}" r="{radius:.1f}" fill="none" '
                 'stroke="#000" stroke-width="0.8"/>'
             )
-    # symbols (structures, existing places)
+    # symbols (structures, existing places); several at one place (a commune's centre)
+    # are spread on a small ring around it, so that each stays visible
+    placed: dict[tuple[int, int], int] = {}
     for symbol in spec.symbols:
         xy = frame.point(symbol.latitude, symbol.longitude)
-        if xy is not None:
-            shape_name, fill = SYMBOLS.get(symbol.category, ("circle", "#888888"))
-            parts.append(_marker(shape_name, xy[0], xy[1], 3.2, fill))
+        if xy is None:
+            continue
+        key = (round(xy[0]), round(xy[1]))
+        rank = placed.get(key, 0)
+        placed[key] = rank + 1
+        x, y = xy
+        if rank:
+            angle = rank * 2 * math.pi / 6
+            x, y = x + 9 * math.cos(angle), y + 9 * math.sin(angle)
+        shape_name, fill = SYMBOLS.get(symbol.category, ("circle", "#888888"))
+        parts.append(_marker(shape_name, x, y, 4.2, fill))
     # names: always-named first (sites, main towns), then those that fit
     boxes: list[tuple[float, float, float, float]] = []
     site_boxes = []
@@ -303,15 +315,20 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
         )
         if code not in spec.always_named and not fits:
             continue
+        if code in spec.offset_named:
+            xy = (xy[0], xy[1] + 18)  # below the site's numbered disc
         box = (xy[0] - text_width / 2, xy[1] - size, xy[0] + text_width / 2, xy[1] + 2)
         if _label_boxes_overlap(box, boxes) and code not in spec.always_named:
             continue
         boxes.append(box)
         weight = ' font-weight="bold"' if code in spec.always_named else ""
+        # A white halo drawn first, then the black text (paint-order is not honoured
+        # by every renderer: WeasyPrint would paint the stroke over the letters).
+        attributes = f'x="{xy[0]:.1f}" y="{xy[1]:.1f}" text-anchor="middle" font-size="{size}"'
         labels.append(
-            f'<text x="{xy[0]:.1f}" y="{xy[1]:.1f}" text-anchor="middle" font-size="{size}"'
-            f'{weight} fill="#000" stroke="#fff" stroke-width="2" paint-order="stroke">'
+            f'<text {attributes}{weight} fill="#fff" stroke="#fff" stroke-width="2.2">'
             f"{escape(name)}</text>"
+            f'<text {attributes}{weight} fill="#000">{escape(name)}</text>'
         )
     parts.extend(labels)
     # sites, numbered as in the tables
