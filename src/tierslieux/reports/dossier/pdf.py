@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tierslieux.i18n import (
+    N_,
     format_date,
     format_datetime,
     format_figure,
@@ -50,16 +51,16 @@ __all__ = ["render_dossier_html", "render_pdf"]
 #: Rows of the long tables printed (the workbook keeps every row).
 _SHOWN = 30
 _ENGINES = {
-    "straight_line": "estimation à vol d'oiseau",
-    "osrm": "serveur OSRM (temps routiers)",
-    "table": "matrice de temps importée",
+    "straight_line": N_("estimation à vol d'oiseau"),
+    "osrm": N_("serveur OSRM (temps routiers)"),
+    "table": N_("matrice de temps importée"),
 }
 _PARAMETERS = {
-    "detour_factor": "facteur de détour (distance routière / distance à vol d'oiseau)",
-    "speed_kmh": "vitesse moyenne (km/h)",
-    "intra_commune_minutes": "temps de trajet à l'intérieur d'une commune (minutes)",
-    "earth_radius_km": "rayon de la Terre (km)",
-    "url": "adresse du serveur",
+    "detour_factor": N_("facteur de détour (distance routière / distance à vol d'oiseau)"),
+    "speed_kmh": N_("vitesse moyenne (km/h)"),
+    "intra_commune_minutes": N_("temps de trajet à l'intérieur d'une commune (minutes)"),
+    "earth_radius_km": N_("rayon de la Terre (km)"),
+    "url": N_("adresse du serveur"),
 }
 _OPENNESS_FILLS = {
     "ouverte": "#253494",
