@@ -42,7 +42,7 @@ from tierslieux.reports.sites import method_paragraphs
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Hashable, Mapping, Sequence
 
     from tierslieux.pipeline.dossier import Dossier
 
@@ -115,7 +115,7 @@ def _table(
         lengths = sorted(len(row[index]) for row in rows) or [0]
         typical = lengths[int(len(lengths) * 0.8)] if len(lengths) > 1 else lengths[0]
         header = max((len(word) for word in column_label(column).split()), default=4)
-        weights.append(min(max(typical, header + 2, 7), 60))
+        weights.append(min(max(typical, header + 2, 9 if numeric[index] else 7), 60))
     total = sum(weights) or 1
     return {
         # Rounded down: widths summing to more than 100 % would widen the table.
@@ -371,15 +371,7 @@ def _summary(dossier: Dossier) -> list[str]:
     if sites is not None:
         res = sites.result
         listed = "; ".join(
-            _(
-                "{rank}. {name} (thème {theme}, gain marginal {gain} {unit})",
-                rank=row["rang"],
-                name=row["nom"],
-                theme=value_label("theme", row["theme"]) or "—",
-                gain=format_number(float(row["gain_marginal"])),
-                unit=sites.unit,
-            )
-            for row in sites.sites.to_dict(orient="records")
+            _site_phrase(row, sites.unit) for row in sites.sites.to_dict(orient="records")
         )
         paragraphs.append(
             _(
@@ -398,6 +390,39 @@ def _summary(dossier: Dossier) -> list[str]:
     else:
         paragraphs.append(_("Sites : aucun site n'a été choisi (voir les notes)."))
     return paragraphs
+
+
+def _first_of_each(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with ``column`` shown on the first of consecutive equal rows only."""
+    if frame.empty or column not in frame.columns:
+        return frame
+    values = frame[column].astype("string")
+    repeated = values.eq(values.shift()).fillna(value=False).to_numpy(dtype=bool)
+    out = frame.copy()
+    out[column] = values.mask(repeated, "")
+    return out
+
+
+def _site_phrase(row: Mapping[Hashable, Any], unit: str) -> str:
+    """« 1. Gap (thème Numérique, gain marginal 1 855 usagers) » (no theme: not named)."""
+    theme = value_label("theme", row.get("theme"))
+    gain = format_number(float(row["gain_marginal"]))
+    if theme:
+        return _(
+            "{rank}. {name} (thème {theme}, gain marginal {gain} {unit})",
+            rank=row["rang"],
+            name=row["nom"],
+            theme=theme,
+            gain=gain,
+            unit=unit,
+        )
+    return _(
+        "{rank}. {name} (gain marginal {gain} {unit})",
+        rank=row["rang"],
+        name=row["nom"],
+        gain=gain,
+        unit=unit,
+    )
 
 
 def _engine_words(engine: str, parameters: dict[str, object]) -> list[str]:
@@ -603,7 +628,9 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         "answers_table": None
         if survey is None
         else _table(
-            survey.answers, ["libelle_question", "libelle", "effectif", "part"], limit=None
+            _first_of_each(survey.answers, "libelle_question"),
+            ["libelle_question", "libelle", "effectif", "part"],
+            limit=None,
         ),
         "groups_table": None
         if survey is None or survey.groups.empty
