@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pandas as pd
 import pytest
@@ -215,7 +216,7 @@ def test_workbook_types_headers_panes_filters(
     assert re.fullmatch(r"00\d{3}", code.value)
     potential = row[headers.index(column_label("potentiel"))]
     assert isinstance(potential.value, float)
-    assert potential.number_format == "# ##0.0"
+    assert potential.number_format == "#,##0.0"
     sources = book["Sources"]
     assert [c.value for c in sources[1]][:4] == [
         "Rôle",
@@ -261,7 +262,13 @@ def test_geopackage_layers_crs_counts_styles(
     assert tuple(c for c in columns if c != "id") == LAYER_STYLES_COLUMNS
     styled = {name for name, _qml, _default in styles}
     assert styled == layers - {"layer_styles"}
-    assert all(qml.startswith("<!DOCTYPE qgis") and default == 1 for _n, qml, default in styles)
+    for _name, qml, default in styles:  # QGIS style documents, used by default
+        assert default == 1
+        root = ET.fromstring(qml)  # noqa: S314 (our own output)
+        assert root.tag == "qgis"
+        renderer = root.find("renderer-v2")
+        assert renderer is not None
+        assert renderer.find("symbols") is not None
 
 
 def test_umap_geojson(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:

@@ -808,7 +808,7 @@ def _xlsx_workbook(
     removed.
 
     ``number_formats`` gives, per sheet name, the Excel number format of each column
-    (``"# ##0"``, ``"0.0 %"``...; ``None`` keeps the default): a format applies to the
+    (``"#,##0"``, ``"0.0 %"``...; ``None`` keeps the default): a format applies to the
     column's numbers only, a text cell stays text (codes such as ``05001`` or a SIRET
     are given as strings and keep their leading zeros and digits).
 

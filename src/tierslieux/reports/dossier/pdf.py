@@ -36,7 +36,12 @@ from tierslieux.model.structures import (
     category_labels,
 )
 from tierslieux.reports.dossier.printmap import Layer, PrintMap, Symbol, print_map_svg
-from tierslieux.reports.dossier.tables import COUNT_COLUMNS, SHARE_COLUMNS, rate_per_thousand
+from tierslieux.reports.dossier.tables import (
+    COUNT_COLUMNS,
+    SHARE_COLUMNS,
+    licence_text,
+    rate_per_thousand,
+)
 from tierslieux.reports.labels import CODE_COLUMNS, column_label, readable_frame, value_label
 from tierslieux.reports.sites import method_paragraphs
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
@@ -130,7 +135,9 @@ def _table(
 
 
 def _css_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    """``text`` as a CSS string, safe inside a <style> element (no quote, no tag)."""
+    escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>&\n' else c for c in text)
+    return f'"{escaped}"'
 
 
 def _names(dossier: Dossier) -> dict[str, str]:
@@ -447,12 +454,7 @@ def _sources(dossier: Dossier) -> list[dict[str, Any]]:
             "name": PurePath(p.location).name or p.location,
             "location": p.location,
             "vintage": p.vintage or "—",
-            "licence": p.licence
-            or (
-                _("données fictives de la démonstration")
-                if p.synthetic or dossier.fictional
-                else "—"
-            ),
+            "licence": licence_text(dossier, p),
             "synthetic": p.synthetic,
         }
         for p in dossier.provenance

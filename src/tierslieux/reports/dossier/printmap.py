@@ -317,6 +317,8 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
             continue
         if code in spec.offset_named:
             xy = (xy[0], xy[1] + 18)  # below the site's numbered disc
+        elif spec.symbols:
+            xy = (xy[0], xy[1] - 8)  # above the symbols drawn at the commune's centre
         box = (xy[0] - text_width / 2, xy[1] - size, xy[0] + text_width / 2, xy[1] + 2)
         if _label_boxes_overlap(box, boxes) and code not in spec.always_named:
             continue

@@ -19,6 +19,7 @@ from tierslieux.model.indicators import INDICATORS
 from tierslieux.reports.labels import CODE_COLUMNS, readable_frame
 
 if TYPE_CHECKING:
+    from tierslieux.model.types import Provenance
     from tierslieux.pipeline.dossier import Dossier
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SHARE_COLUMNS",
     "DossierTable",
     "dossier_tables",
+    "licence_text",
     "rate_per_thousand",
     "sources_table",
 ]
@@ -84,12 +86,12 @@ class DossierTable:
         if column in SHARE_COLUMNS:
             return "0.0 %"
         if column in COUNT_COLUMNS:
-            return "# ##0"
+            return "#,##0"
         if column in {"latitude", "longitude"}:
             return "0.00000"
         series = self.frame[column]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            return "# ##0.0"
+            return "#,##0.0"
         return None
 
     def cells(self) -> list[list[object]]:
@@ -327,6 +329,15 @@ def dossier_tables(dossier: Dossier) -> list[DossierTable]:
     return tables
 
 
+def licence_text(dossier: Dossier, provenance: Provenance) -> str:
+    """The licence of an input, or why it has none (the demo's fictional files)."""
+    if provenance.licence:
+        return provenance.licence
+    if provenance.synthetic or dossier.fictional:
+        return _("données fictives de la démonstration")
+    return "—"
+
+
 def sources_table(dossier: Dossier) -> DossierTable:
     """The « Sources » sheet: each input with its vintage, licence and checksum."""
     rows = [
@@ -334,7 +345,7 @@ def sources_table(dossier: Dossier) -> DossierTable:
             "role": _(p.role),
             "location": p.location,
             "vintage": p.vintage or "",
-            "licence": p.licence or "",
+            "licence": licence_text(dossier, p),
             "synthetic": _("oui") if p.synthetic else _("non"),
             "sha256": p.sha256 or "",
         }

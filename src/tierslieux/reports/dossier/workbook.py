@@ -1,8 +1,8 @@
 """``dossier.xlsx``: one sheet per table of the dossier, for Excel users.
 
 French headers (:func:`~tierslieux.reports.labels.column_label`), numbers as numbers
-with a format (``# ##0``, ``0.0 %``), codes (INSEE, SIREN, SIRET) as text, the header
-row frozen and filterable, and a « Sources » sheet; written by the project's one
+with a format (``#,##0``, ``0.0 %``: Excel shows the separators of its language),
+codes (INSEE, SIREN, SIRET) as text, the header row frozen and filterable, and a « Sources » sheet; written by the project's one
 formula-safe writer (:func:`tierslieux.files.spreadsheet_xlsx_bytes`).
 """
 
