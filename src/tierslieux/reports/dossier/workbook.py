@@ -3,7 +3,8 @@
 French headers (:func:`~tierslieux.reports.labels.column_label`), numbers as numbers
 with a format (``#,##0``, ``0.0 %``: Excel shows the separators of its language),
 codes (INSEE, SIREN, SIRET) as text, the header row frozen and filterable, and a
-« Sources » sheet; written by the project's one formula-safe writer (:func:`tierslieux.files.spreadsheet_xlsx_bytes`).
+« Sources » sheet; written by the project's one formula-safe writer
+(:func:`tierslieux.files.spreadsheet_xlsx_bytes`).
 """
 
 from __future__ import annotations
