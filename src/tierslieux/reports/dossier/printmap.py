@@ -21,7 +21,7 @@ from pyproj import Transformer
 from shapely.geometry import shape
 
 from tierslieux.i18n import format_number
-from tierslieux.reports.maps import PALETTE, class_breaks
+from tierslieux.reports.maps import PALETTE, class_breaks, polygon_rings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -93,16 +93,6 @@ class PrintMap:
     #: Communes whose name goes below their point (the site's disc is on it).
     offset_named: Sequence[str] = ()
     basemap: str | None = None
-
-
-def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
-    kind = geometry.get("type")
-    coords = geometry.get("coordinates") or []
-    if kind == "Polygon":
-        return [list(ring) for ring in coords]
-    if kind == "MultiPolygon":
-        return [list(ring) for polygon in coords for ring in polygon]
-    return []
 
 
 def _nice(length: float) -> float:
@@ -211,7 +201,7 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
     frame_probe = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
     for code, geometry in spec.geometries.items():
         rings = []
-        for ring in _rings(geometry):
+        for ring in polygon_rings(geometry):
             array = np.asarray(ring, dtype="float64")[:, :2]
             x, y = frame_probe.transform(array[:, 0], array[:, 1])
             rings.append(np.column_stack([x, y]))
@@ -243,7 +233,7 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
     for layer in sorted(spec.outlines, key=lambda item: _OUTLINES.get(item.key, (0.5, ""))[0]):
         width, dash = _OUTLINES.get(layer.key, (0.5, "none"))
         for geometry in layer.zones.values():
-            rings = [frame.lambert(r) for r in _rings(geometry)]
+            rings = [frame.lambert(r) for r in polygon_rings(geometry)]
             if rings:
                 dash_attr = "" if dash == "none" else f' stroke-dasharray="{dash}"'
                 parts.append(
