@@ -326,3 +326,21 @@ def test_cli_dossier(tmp_path: Path) -> None:
         p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")
     ) == sorted(DOSSIER_FILES)
     assert "Territoire fictif de démonstration" in result.output
+
+
+def test_a_dossier_job_is_cancelled_at_a_progress_point(tmp_path: Path) -> None:
+    from tierslieux.pipeline import JobRunner, JobStatus  # noqa: PLC0415
+
+    settings = Settings(
+        offline=True,
+        cache_dir=tmp_path / "cache",
+        database_url=f"sqlite:///{tmp_path / 'job.sqlite'}",
+    )
+    with JobRunner(max_workers=1) as runner:
+        job = runner.submit(
+            make_dossier, settings, DossierRequest(territory="dep:00", demo=True), tmp_path / "out"
+        )
+        job.cancel()
+        assert job.wait(300)
+    assert job.status is JobStatus.CANCELLED
+    assert not (tmp_path / "out").exists()  # nothing half-written
