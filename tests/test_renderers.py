@@ -164,6 +164,7 @@ def test_every_page_template_extends_base() -> None:
         "sites.html",
         "survey.html",
         "questionnaire.html",
+        "dossier.html",
     }
     for page in pages:
         text = page.read_text(encoding="utf-8")

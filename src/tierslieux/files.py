@@ -69,6 +69,7 @@ __all__ = [
     "spreadsheet_safe",
     "spreadsheet_unguard",
     "spreadsheet_writer",
+    "spreadsheet_xlsx_bytes",
     "unguard_frame",
     "write_output_files",
     "write_spreadsheet_csv",
@@ -755,8 +756,41 @@ def write_spreadsheet_xlsx(
     *,
     private: bool = False,
     error_type: Callable[[str], TierslieuxError] = SourceError,
+    number_formats: Mapping[str, Sequence[str | None]] | None = None,
 ) -> dict[str, int]:
     """Write an Excel workbook, one sheet per entry of ``sheets``; return rows per sheet.
+
+    The workbook is that of :func:`spreadsheet_xlsx_bytes` (same cells, same guard),
+    written atomically (:func:`atomic_path`; ``private`` and ``error_type`` as there).
+    """
+    workbook, counts = _xlsx_workbook(sheets, number_formats)
+    with atomic_path(Path(target), private=private, error_type=error_type) as staging:
+        workbook.save(staging)
+    return counts
+
+
+def spreadsheet_xlsx_bytes(
+    sheets: Mapping[str, XlsxSheet],
+    *,
+    number_formats: Mapping[str, Sequence[str | None]] | None = None,
+) -> bytes:
+    """Return an Excel workbook as bytes (for a web response or an output folder).
+
+    See :func:`write_spreadsheet_xlsx`, which writes the same workbook to a file.
+    """
+    import io  # noqa: PLC0415
+
+    workbook, _counts = _xlsx_workbook(sheets, number_formats)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_workbook(
+    sheets: Mapping[str, XlsxSheet],
+    number_formats: Mapping[str, Sequence[str | None]] | None,
+) -> tuple[Any, dict[str, int]]:
+    """Build the workbook of :func:`write_spreadsheet_xlsx`; return it with rows per sheet.
 
     Each sheet is ``(header, rows)``: the header is written in bold, the first row is
     frozen and filterable, and the columns are sized to their content.  Cells keep
@@ -773,8 +807,10 @@ def write_spreadsheet_xlsx(
     an XLSX file cannot hold (control characters other than tab and line breaks) are
     removed.
 
-    The file is written atomically (:func:`atomic_path`; ``private`` and
-    ``error_type`` as there).
+    ``number_formats`` gives, per sheet name, the Excel number format of each column
+    (``"#,##0"``, ``"0.0 %"``...; ``None`` keeps the default): a format applies to the
+    column's numbers only, a text cell stays text (codes such as ``05001`` or a SIRET
+    are given as strings and keep their leading zeros and digits).
 
     Raises
     ------
@@ -795,6 +831,7 @@ def write_spreadsheet_xlsx(
             msg = f"invalid Excel sheet name: {name!r}"
             raise ValueError(msg)
         sheet = workbook.create_sheet(title=name)
+        formats = list((number_formats or {}).get(name, ()))
         widths = [len(str(title)) for title in header]
         for column, title in enumerate(header, start=1):
             sheet.cell(row=1, column=column, value=_XLSX_ILLEGAL.sub("", str(title))).font = bold
@@ -811,6 +848,13 @@ def write_spreadsheet_xlsx(
                     cell.quotePrefix = guarded
                 if number_format is not None:
                     cell.number_format = number_format
+                elif (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and column <= len(formats)
+                    and formats[column - 1]
+                ):
+                    cell.number_format = formats[column - 1]
                 if count <= _XLSX_WIDTH_SAMPLE and column <= len(widths):
                     longest = max((len(part) for part in str(raw).split("\n")), default=0)
                     widths[column - 1] = max(widths[column - 1], 19 if number_format else longest)
@@ -823,6 +867,4 @@ def write_spreadsheet_xlsx(
             sheet.column_dimensions[letter].width = min(
                 max(width + 2, _XLSX_MIN_WIDTH), _XLSX_MAX_WIDTH
             )
-    with atomic_path(Path(target), private=private, error_type=error_type) as staging:
-        workbook.save(staging)
-    return counts
+    return workbook, counts

@@ -47,6 +47,7 @@ from tierslieux.cli.common import settings_from as _settings
 from tierslieux.cli.common import shown as _shown
 from tierslieux.cli.contacts import contacts_app
 from tierslieux.cli.db import db_app
+from tierslieux.cli.dossier import dossier
 from tierslieux.cli.sites import sites
 from tierslieux.cli.survey import survey_app
 from tierslieux.cli.web import users_app, web
@@ -374,6 +375,7 @@ app.add_typer(contacts_app, name="contacts")
 
 
 app.command("sites")(sites)
+app.command("dossier")(dossier)
 
 app.add_typer(survey_app, name="survey")
 app.add_typer(db_app, name="db")

@@ -135,6 +135,7 @@ def demo_files() -> dict[str, Path]:
         "communes": base / "communes_fictives.geojson",
         "zonages": base / "zonages_fictifs.csv",
         "labels": base / "libelles_zonages_fictifs.csv",
+        "acteurs": base / "acteurs_fictifs.csv",
     }
 
 
@@ -679,5 +680,24 @@ def territory_codes(inputs: LoadedInputs, territory: str) -> tuple[list[str], st
     zonings = inputs.zonages.table if inputs.zonages is not None else None
     codes = select_communes(spec, inputs.communes.table, zonings, listed=listed)
     require_coordinates(inputs.communes, codes)  # every caller computes catchments
-    label = _("Territoire fictif de démonstration") if inputs.fictional else spec.label()
-    return codes, label
+    return codes, territory_name(inputs, territory)
+
+
+#: Territory kind -> level of the zonings' labels that names it.
+_NAME_LEVELS = {"region": "reg", "dep": "dep", "epci": "epci", "bv": "bv2022"}
+
+
+def territory_name(inputs: LoadedInputs, territory: str) -> str:
+    """The official name of a territory (« Hautes-Alpes », « CC du Briançonnais »).
+
+    Read from the zonings' labels (``LIBGEO`` of the Insee labels, ``LIBEPCI``); a
+    territory the labels do not name keeps its generic label (« Département 05 »), the
+    demo its own.
+    """
+    if inputs.fictional:
+        return _("Territoire fictif de démonstration")
+    spec = parse_territory(territory)
+    level = _NAME_LEVELS.get(spec.kind)
+    labels = inputs.zonages.labels if inputs.zonages is not None else {}
+    name = labels.get(level, {}).get(spec.code) if level is not None else None
+    return str(name) if name else spec.label()

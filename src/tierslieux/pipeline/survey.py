@@ -46,7 +46,7 @@ from tierslieux.model.survey import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of
+from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of, territory_name
 from tierslieux.pipeline.readers import read_sites
 from tierslieux.privacy import mask_contact_details
 from tierslieux.sources.communes import load_commune_list
@@ -93,6 +93,7 @@ __all__ = [
     "purge_expired",
     "spreadsheet_safe",
     "submit_answers",
+    "theme_label",
 ]
 
 _MAX_LISTED = 20
@@ -654,7 +655,8 @@ def analyse_survey(
         territory = parse_territory(request.territory)
         listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
         codes = select_communes(territory, communes.table, None, listed=listed)
-        label = territory.label()
+        # Loaded inputs have the zonings' labels: the territory by its official name.
+        label = territory.label() if inputs is None else territory_name(inputs, request.territory)
     with contact_store(settings, demo=request.demo) as store:
         stored = store.responses.list_responses()
     inside = set(codes)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-__all__ = ["PALETTE", "Marker", "choropleth_svg", "class_breaks"]
+__all__ = ["PALETTE", "Marker", "choropleth_svg", "class_breaks", "polygon_rings"]
 
 #: Sequential palette, 5 classes (ColorBrewer "YlGnBu", Cynthia Brewer, colorbrewer2.org).
 PALETTE: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
@@ -59,7 +59,8 @@ def _colour(value: float | None, breaks: Sequence[float]) -> str:
     return PALETTE[-1]
 
 
-def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+def polygon_rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+    """The rings (outer and holes) of a GeoJSON Polygon or MultiPolygon; [] otherwise."""
     kind = geometry.get("type")
     coords = geometry.get("coordinates") or []
     if kind == "Polygon":
@@ -107,7 +108,7 @@ def choropleth_svg(
         if not geometry:
             continue
         rings = []
-        for ring in _rings(geometry):
+        for ring in polygon_rings(geometry):
             array = np.asarray(ring, dtype="float64")[:, :2]
             x, y = to_l93.transform(array[:, 0], array[:, 1])
             rings.append(np.column_stack([x, y]))

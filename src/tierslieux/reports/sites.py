@@ -14,6 +14,7 @@ import pandas as pd
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.reports.labels import column_labels
 from tierslieux.reports.maps import Marker, choropleth_svg
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
@@ -122,11 +123,12 @@ def render_sites(result: SitesResult) -> str:
         map_svg=safe_svg(svg),
         alternatives=_table(result.alternatives),
         sensitivity=_table(result.sensitivity),
-        method=_method(result),
+        method=method_paragraphs(result),
+        labels=column_labels(),
     )
 
 
-def _method(result: SitesResult) -> list[str]:
+def method_paragraphs(result: SitesResult) -> list[str]:
     """Plain-French reading guide for elected officials: what was optimised and how."""
     objective = (
         _(

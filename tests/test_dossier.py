@@ -1,0 +1,346 @@
+"""The territory dossier (issue 15): PDF, workbook, GeoPackage and uMap file of the demo.
+
+One dossier is made for the module, on the fictional demo territory with a few
+questionnaire answers, through :func:`tierslieux.reports.dossier.make_dossier` (the
+call a web job makes); the tests read its files back.  The PDF's pages are rendered
+to PNG in ``build/dossier-pages/`` (when ``pdftoppm`` is installed) for a reader to
+look at.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from tierslieux.config import Settings
+from tierslieux.i18n import format_number
+from tierslieux.model.types import ProgressEvent
+from tierslieux.pipeline import InputFiles, SurveyContext, load_inputs
+from tierslieux.pipeline.dossier import DossierRequest
+from tierslieux.pipeline.inputs import territory_name
+from tierslieux.reports.diagnosis import diagnosis_files
+from tierslieux.reports.dossier import DOSSIER_FILES, WrittenDossier, make_dossier
+from tierslieux.reports.dossier.geopackage import LAYER_STYLES_COLUMNS
+from tierslieux.reports.dossier.pdf import render_dossier_html
+from tierslieux.reports.labels import column_label, survey_theme_label, value_label
+from tierslieux.reports.sites import sites_files
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ROOT / "build" / "dossier-pages"
+
+_ANSWERS = [
+    (
+        "Bourg-Fictif (FICTIF)",
+        "independant",
+        "envies",
+        "proche;convivial",
+        "vie_quotidienne",
+        "enfants",
+    ),
+    (
+        "Bourg-Fictif (FICTIF)",
+        "salarie",
+        "envies",
+        "proche;rencontres",
+        "vie_quotidienne",
+        "enfants",
+    ),
+    ("Val-d'Exemple (FICTIF)", "independant", "envies", "convivial", "vie_quotidienne", "enfants"),
+    (
+        "Villedémo (FICTIF)",
+        "associatif",
+        "envies",
+        "flexible",
+        "vie_quotidienne",
+        "circuits_courts",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[WrittenDossier, list[ProgressEvent]]:
+    folder = tmp_path_factory.mktemp("dossier")
+    settings = Settings(
+        offline=True,
+        cache_dir=folder / "cache",
+        database_url=f"sqlite:///{folder / 'dossier.sqlite'}",
+    )
+    inputs = load_inputs(settings, InputFiles(demo=True))
+    survey = SurveyContext.from_inputs(settings, inputs)
+    for index, (commune, status, q1, a1, q2, a2) in enumerate(_ANSWERS):
+        survey.submit(
+            {
+                "commune_residence": commune,
+                "statut": status,
+                "part_ordinateur": "Plus des trois quarts",
+                q1: a1,
+                q2: a2,
+                "consentement": "oui",
+            },
+            submission=f"dossier-{index}",
+        )
+    events: list[ProgressEvent] = []
+    written = make_dossier(
+        settings,
+        DossierRequest(territory="dep:00", demo=True, count=2),
+        folder / "out",
+        inputs=inputs,
+        progress=events.append,
+    )
+    return written, events
+
+
+def _text(pdf: bytes) -> list[str]:
+    from pypdf import PdfReader  # noqa: PLC0415
+
+    pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
+    return [re.sub(r"\s+", " ", p.replace("\u202f", " ").replace("\xa0", " ")) for p in pages]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\xa0", " "))
+
+
+def test_files_and_progress(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
+    written, events = made
+    assert sorted(p.name for p in written.files) == sorted(DOSSIER_FILES)
+    fractions = [e.fraction for e in events if e.fraction is not None]
+    assert fractions == sorted(fractions)  # one bar, never going back
+    assert fractions[-1] == 1.0
+    assert {"diagnostic", "communautes", "questionnaire", "sites", "ecriture"} <= {
+        e.phase for e in events
+    }
+    assert written.dossier.survey is not None
+    assert written.dossier.sites is not None
+
+
+def test_pdf_text_has_the_figures_name_and_banners(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    written, _events = made
+    dossier = written.dossier
+    pages = _text((written.files[0].parent / "dossier.pdf").read_bytes())
+    text = " ".join(pages)
+    assert dossier.territory_name in pages[0]
+    for page in pages:  # the running banner is on every page
+        assert "SYNTHÉTIQUE" in page
+        assert "FICTIF" in page
+    # Key figures of the CSV files, as the other commands write them.
+    files = dict(diagnosis_files(dossier.diagnosis))
+    communes = pd.read_csv(io.BytesIO(files["communes.csv"]), dtype={"code": str})
+    assert _plain(format_number(communes["potentiel"].sum())) in text
+    assert _plain(format_number(communes["actifs_occupes"].sum())) in text
+    assert dossier.sites is not None
+    sites = pd.read_csv(io.BytesIO(dict(sites_files(dossier.sites))["sites.csv"]), dtype=str)
+    for name in sites["nom"]:
+        assert name in text
+    for gain in sites["gain_marginal"].astype(float):
+        assert _plain(format_number(gain)) in text
+    # Readers' labels, never column names or codes.
+    assert "Gain marginal" in text
+    for raw in ("gain_marginal", "structures_communaute", "vie:enfants", "acteur_developpement"):
+        assert raw not in text
+    assert "engine = " not in text
+    assert "detour_factor" not in text
+
+
+def test_pdf_pages_rendered_to_png(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
+    written, _events = made
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        pytest.skip("pdftoppm (poppler-utils) absent")
+    if PAGES.exists():
+        shutil.rmtree(PAGES)
+    PAGES.mkdir(parents=True)
+    pdf = written.files[0].parent / "dossier.pdf"
+    command = [pdftoppm, "-r", "60", "-png", str(pdf), str(PAGES / "page")]
+    subprocess.run(command, check=True, timeout=120)  # noqa: S603 (fixed arguments)
+    pages = sorted(PAGES.glob("page-*.png"))
+    assert len(pages) == len(_text(pdf.read_bytes()))
+
+
+def test_no_table_wider_than_the_page(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
+    from weasyprint import HTML  # noqa: PLC0415
+    from weasyprint.formatting_structure.boxes import TableBox  # noqa: PLC0415
+
+    written, _events = made
+    document = HTML(string=render_dossier_html(written.dossier)).render()
+    tables = 0
+
+    def walk(box: Any, right: float) -> None:
+        nonlocal tables
+        if isinstance(box, TableBox):
+            tables += 1
+            assert box.position_x + box.margin_width() <= right + 0.5, box.element.get("class")
+        for child in getattr(box, "children", ()):
+            walk(child, right)
+
+    for page in document.pages:
+        root = page._page_box
+        right = root.content_box_x() + root.width
+        walk(root, right)
+    assert tables > 10
+
+
+def test_workbook_types_headers_panes_filters(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    written, _events = made
+    book = load_workbook(written.files[0].parent / "dossier.xlsx")
+    assert {"Communes", "Structures", "Communautés-base", "Sites", "Typologie", "Sources"} <= set(
+        book.sheetnames
+    )
+    for sheet in book.worksheets:
+        headers = [cell.value for cell in sheet[1]]
+        assert all(isinstance(h, str) and "_" not in h for h in headers), (sheet.title, headers)
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref
+    communes = book["Communes"]
+    headers = [cell.value for cell in communes[1]]
+    row = list(communes[2])
+    code = row[headers.index(column_label("code"))]
+    assert code.data_type == "s"
+    assert re.fullmatch(r"00\d{3}", code.value)
+    potential = row[headers.index(column_label("potentiel"))]
+    assert isinstance(potential.value, float)
+    assert potential.number_format == "#,##0.0"
+    sources = book["Sources"]
+    assert [c.value for c in sources[1]][:4] == [
+        "Rôle",
+        "Fichier ou adresse",
+        "Millésime",
+        "Licence",
+    ]
+    structures = book["Structures"]
+    categories = {c.value for c in next(structures.iter_cols(min_col=3, max_col=3, min_row=2))}
+    assert "acteur_developpement" not in categories
+
+
+def test_geopackage_layers_crs_counts_styles(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    import pyogrio  # noqa: PLC0415
+
+    written, _events = made
+    dossier = written.dossier
+    path = written.files[0].parent / "dossier.gpkg"
+    layers = {name for name, _kind in pyogrio.list_layers(path)}
+    assert {
+        "communes",
+        "bassins_de_vie",
+        "intercommunalites",
+        "departement",
+        "structures",
+        "lieux_existants",
+        "sites",
+        "couverture",
+        "bassins_20min",
+    } <= layers
+    info = pyogrio.read_info(path, layer="communes")
+    assert info["crs"] == "EPSG:4326"
+    assert info["features"] == len(dossier.diagnosis.communes)
+    assert dossier.sites is not None
+    assert pyogrio.read_info(path, layer="sites")["features"] == len(dossier.sites.sites)
+    with sqlite3.connect(path) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(layer_styles)")]
+        styles = connection.execute(
+            "SELECT f_table_name, styleQML, useAsDefault FROM layer_styles"
+        ).fetchall()
+    assert tuple(c for c in columns if c != "id") == LAYER_STYLES_COLUMNS
+    styled = {name for name, _qml, _default in styles}
+    assert styled == layers - {"layer_styles"}
+    for _name, qml, default in styles:  # QGIS style documents, used by default
+        assert default == 1
+        root = ET.fromstring(qml)  # noqa: S314 (our own output)
+        assert root.tag == "qgis"
+        renderer = root.find("renderer-v2")
+        assert renderer is not None
+        assert renderer.find("symbols") is not None
+
+
+def test_umap_geojson(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
+    written, _events = made
+    collection = json.loads((written.files[0].parent / "dossier-umap.geojson").read_bytes())
+    assert collection["type"] == "FeatureCollection"
+    assert "avertissement" in collection["properties"]
+    for feature in collection["features"]:
+        properties = feature["properties"]
+        assert properties["name"]
+        assert "description" in properties
+        assert "_umap_options" in properties
+        assert all("_" not in key for key in properties if key != "_umap_options")
+    names = [f["properties"]["name"] for f in collection["features"]]
+    assert any(name.startswith("Site 1") for name in names)
+
+
+def test_labels_are_french() -> None:
+    assert column_label("gain_marginal") == "Gain marginal"
+    assert "enfants" in survey_theme_label("vie:enfants").lower()
+    assert value_label("categorie", "acteur_developpement").startswith("Acteur du développement")
+    assert value_label("themes", "tic;circuits_courts") == "Numérique (TIC), Circuits courts"
+
+
+def test_territory_official_name() -> None:
+    inputs: Any = SimpleNamespace(
+        fictional=False,
+        zonages=SimpleNamespace(labels={"dep": {"05": "Hautes-Alpes"}, "epci": {}}),
+    )
+    assert territory_name(inputs, "dep:05") == "Hautes-Alpes"
+    assert territory_name(inputs, "epci:200067445") == "EPCI 200067445"  # no label: kept
+
+
+def test_cli_dossier(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from tierslieux.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "dossier",
+            "--demo",
+            "--count",
+            "2",
+            "--sans-questionnaire",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(
+        p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")
+    ) == sorted(DOSSIER_FILES)
+    assert "Territoire fictif de démonstration" in result.output
+
+
+def test_a_dossier_job_is_cancelled_at_a_progress_point(tmp_path: Path) -> None:
+    from tierslieux.pipeline import JobRunner, JobStatus  # noqa: PLC0415
+
+    settings = Settings(
+        offline=True,
+        cache_dir=tmp_path / "cache",
+        database_url=f"sqlite:///{tmp_path / 'job.sqlite'}",
+    )
+    with JobRunner(max_workers=1) as runner:
+        job = runner.submit(
+            make_dossier, settings, DossierRequest(territory="dep:00", demo=True), tmp_path / "out"
+        )
+        job.cancel()
+        assert job.wait(300)
+    assert job.status is JobStatus.CANCELLED
+    assert not (tmp_path / "out").exists()  # nothing half-written
