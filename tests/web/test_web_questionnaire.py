@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from web_helpers import csrf, logged_in
+from web_helpers import PASSWORD, csrf, logged_in
 
 from tierslieux.cli import app as cli_app
+from tierslieux.pipeline.accounts import add_user
 from tierslieux.pipeline.survey import SurveyAnalysisRequest, analyse_survey
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "survey"
@@ -52,7 +53,7 @@ def _staged_token(page: str) -> str:
 
 
 def _mapping(page: str) -> str:
-    found = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S)
+    found = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.DOTALL)
     assert found
     return html.unescape(found.group(1))
 
@@ -67,7 +68,9 @@ def _import(client, project: int, **form: str):
 
 def test_the_project_page_links_to_the_questionnaire_screen(app, accounts, project) -> None:
     page = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}").text
-    listed = re.search(r'<p class="sous-titre">.*?</p>\s*<ul class="ecrans">(.*?)</ul>', page, re.S)
+    listed = re.search(
+        r'<p class="sous-titre">.*?</p>\s*<ul class="ecrans">(.*?)</ul>', page, re.DOTALL
+    )
     assert listed, page
     assert f'href="/projets/{project}/questionnaire"' in listed.group(1)
 
@@ -80,7 +83,7 @@ def test_a_lecteur_reads_the_questionnaire_but_cannot_import(app, accounts, proj
     assert "Vos besoins d" in text or "Dans quelle commune habitez-vous ?" in text
     assert "commune_residence" in text
     assert "questionnaire.lss" in text
-    assert 'action="/projets/%d/questionnaire/import"' % project not in text
+    assert f'action="/projets/{project}/questionnaire/import"' not in text
     assert "Territoire FICTIF de démonstration" in text  # the red banner
     assert "Pas encore de résultats" in text or "Aucun répondant" in text
     refused = _upload(reader, project)
@@ -96,9 +99,6 @@ def test_a_lecteur_reads_the_questionnaire_but_cannot_import(app, accounts, proj
 
 
 def test_someone_outside_the_project_sees_nothing(app, accounts, project, repos) -> None:
-    from tierslieux.pipeline.accounts import add_user
-    from web_helpers import PASSWORD
-
     add_user(repos, "autre@exemple.fr", role="lecteur", actor="test", password=PASSWORD)
     outsider = logged_in(app, "autre@exemple.fr")
     for path in ("", "/questionnaire.lss", "/carte.geojson", "/carte.json", "/reponses.csv"):
@@ -219,7 +219,7 @@ def test_results_are_the_cli_numbers_and_comments_are_escaped(
         if int(row["repondants"]):
             assert f"{row['effectif']} / {row['repondants']}" in text, row["libelle"]
     assert "Typologie comparée au profil de référence" in text
-    assert "<svg" in text and 'aria-label="Typologie"' in text
+    assert 'aria-label="Typologie"' in text
     assert "Taille minimale d&#x27;une communauté-base candidate : 3 membres" in text
     assert "Défaut : 3" in text
     # comments: inert text, contact details masked
