@@ -285,10 +285,15 @@ def _review(
     mapping: str | None = None,
     message: str | None = None,
 ) -> Response:
+    try:
+        fictional = _inputs(request, access).fictional
+    except TierslieuxError:
+        fictional = False
     return render(
         request,
         "questionnaire_import.html",
         status,
+        warnings=[fictional_note()] if fictional else [],
         project=access.project,
         token=token,
         filename=filename,
