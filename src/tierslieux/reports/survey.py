@@ -418,12 +418,12 @@ def _summary(analysis: SurveyAnalysis) -> list[tuple[str, str]]:
 
 
 def survey_sections(
-    analysis: SurveyAnalysis, *, size_option: str = "--min-group-size"
+    analysis: SurveyAnalysis, *, size_option: str = ""
 ) -> dict[str, object]:
     """The context of the sections of ``_survey.html`` (report and web page alike).
 
-    ``size_option`` names where the minimum group size is set (the command line's
-    option, or the web form's field).
+    ``size_option`` names where the minimum group size is set (the web form's field);
+    empty: the command line's option, named by the template.
     """
     typ = analysis.typology
     return {
