@@ -37,12 +37,13 @@ def project(app, accounts, repos) -> int:
     return project_id
 
 
-def _upload(client, project: int, path: Path = EXPORT, name: str | None = None):
+def _upload(client, project: int, path: Path = EXPORT, content: bytes | None = None):
     token = csrf(client, f"/projets/{project}/questionnaire")
+    body = path.read_bytes() if content is None else content
     return client.post(
         f"/projets/{project}/questionnaire/import",
         data={"csrf_token": token},
-        files={"file": (name or path.name, path.read_bytes(), "text/csv")},
+        files={"file": (path.name, body, "text/csv")},
     )
 
 
@@ -64,6 +65,12 @@ def _import(client, project: int, **form: str):
     token = _staged_token(review.text)
     data = {"csrf_token": csrf(client, f"/projets/{project}/questionnaire"), **form}
     return client.post(f"/projets/{project}/questionnaire/import/{token}", data=data)
+
+
+def _imported(app, accounts, project: int):
+    """A lecteur's client, after a chargé de mission imported the demo export."""
+    assert _import(logged_in(app, accounts["charge_de_mission"]), project).status_code == 200
+    return logged_in(app, accounts["lecteur"])
 
 
 def test_the_project_page_links_to_the_questionnaire_screen(app, accounts, project) -> None:
@@ -197,16 +204,15 @@ def test_an_unreadable_export_is_refused_next_to_the_field(app, accounts, projec
     refused = _upload(client, project, DATA / "reponses_tabulations.csv")
     assert refused.status_code == 422
     assert 'id="erreur-file"' in refused.text
-    empty = _upload(client, project, DATA / "reponses_tabulations.csv", name="vide.csv")
+    empty = _upload(client, project, content=b"")
     assert empty.status_code == 422
+    assert "est vide" in empty.text
 
 
 def test_results_are_the_cli_numbers_and_comments_are_escaped(
     app, accounts, project, web_settings, tmp_path
 ) -> None:
-    client = logged_in(app, accounts["charge_de_mission"])
-    assert _import(client, project).status_code == 200
-    reader = logged_in(app, accounts["lecteur"])
+    reader = _imported(app, accounts, project)
     page = reader.get(f"/projets/{project}/questionnaire")
     assert page.status_code == 200
     text = page.text
@@ -283,9 +289,7 @@ def test_minimum_group_size_option(app, accounts, project) -> None:
 def test_export_is_pseudonymised_and_limited_to_the_territory(
     app, accounts, project, repos
 ) -> None:
-    client = logged_in(app, accounts["charge_de_mission"])
-    assert _import(client, project).status_code == 200
-    reader = logged_in(app, accounts["lecteur"])
+    reader = _imported(app, accounts, project)
     export = reader.get(f"/projets/{project}/questionnaire/reponses.csv")
     assert export.status_code == 200
     assert "attachment" in export.headers["content-disposition"]

@@ -52,6 +52,7 @@ from tierslieux.reports.survey import survey_map_data, survey_sections, survey_w
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
 from tierslieux.web.rendering import render
+from tierslieux.web.uploads import read_upload
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -312,18 +313,9 @@ def upload_export(
 ) -> Response:
     """Keep an uploaded export and show the automatic mapping for review."""
     settings = _settings(request)
-    content = file.file.read(settings.max_upload_bytes + 1)
-    if len(content) > settings.max_upload_bytes:
-        return _page(
-            request,
-            access,
-            413,
-            errors={
-                "file": _(
-                    "Fichier trop gros (plus de {n} Mo).", n=settings.max_upload_bytes // 2**20
-                )
-            },
-        )
+    content, too_large = read_upload(request, file)
+    if too_large is not None:
+        return _page(request, access, 413, errors={"file": too_large})
     try:
         staged = stage_export(settings.core, access.project.id, file.filename or "", content)
     except TierslieuxError as error:
