@@ -69,6 +69,7 @@ __all__ = [
     "StagedExport",
     "SurveyOverview",
     "analyse_project_survey",
+    "answers_state",
     "export_project_answers",
     "import_project_answers",
     "project_inputs",
@@ -242,6 +243,21 @@ def analyse_project_survey(
     """
     request = SurveyAnalysisRequest(territory=project.territory, min_group_size=min_group_size)
     return analyse_survey(settings, request, inputs=inputs)
+
+
+def answers_state(
+    settings: Settings, repos: Repositories, project: ProjectView, inputs: LoadedInputs
+) -> tuple[object, ...]:
+    """What a project's analysis depends on besides its options: a key for a cache.
+
+    The project's territory and input files, and the store's answers (how many, the
+    latest stored): an import, an erasure or a purge changes it.
+    """
+    with contact_store(settings, demo=inputs.fictional) as store:
+        stored = store.responses.list_responses()
+    latest = max((r.created_at for r in stored), default=None)
+    files = tuple((d.role, d.uploaded_at) for d in repos.projects.datasets(project.id))
+    return (project.id, project.territory, inputs.fictional, files, len(stored), latest)
 
 
 # -- import from the web ---------------------------------------------------------------

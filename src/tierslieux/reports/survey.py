@@ -417,9 +417,7 @@ def _summary(analysis: SurveyAnalysis) -> list[tuple[str, str]]:
     ]
 
 
-def survey_sections(
-    analysis: SurveyAnalysis, *, size_option: str = ""
-) -> dict[str, object]:
+def survey_sections(analysis: SurveyAnalysis, *, size_option: str = "") -> dict[str, object]:
     """The context of the sections of ``_survey.html`` (report and web page alike).
 
     ``size_option`` names where the minimum group size is set (the web form's field);

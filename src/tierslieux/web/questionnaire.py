@@ -21,6 +21,7 @@ member or an administrator.
 from __future__ import annotations
 
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -31,6 +32,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import synthetic_note
 from tierslieux.pipeline.project_survey import (
     analyse_project_survey,
+    answers_state,
     export_project_answers,
     import_project_answers,
     project_inputs,
@@ -90,6 +92,37 @@ def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
         except TierslieuxError:  # none: a project with its own communes file still works
             workspace = settings.workspace_path
     return project_inputs(settings.core, _repositories(request), access.project, workspace)
+
+
+#: Analyses kept per process (project, options, state of the answers).
+_CACHED = 16
+
+
+def _analysed(
+    request: Request, access: ProjectAccess, inputs: LoadedInputs, size: int
+) -> SurveyAnalysis:
+    """The project's analysis, computed once per state of its answers and options.
+
+    The page and its two map documents need the same analysis: it is kept in the
+    process (a few, latest first) under :func:`answers_state`, so an import, an
+    erasure or a new input file gives a fresh one.
+    """
+    core = _settings(request).core
+    key = (*answers_state(core, _repositories(request), access.project, inputs), size)
+    state = request.app.state
+    if getattr(state, "survey_analyses", None) is None:
+        state.survey_analyses, state.survey_lock = {}, threading.Lock()
+    cache: dict[tuple[object, ...], SurveyAnalysis] = state.survey_analyses
+    lock: threading.Lock = state.survey_lock
+    with lock:
+        found = cache.get(key)
+    if found is None:
+        found = analyse_project_survey(core, access.project, inputs, min_group_size=size)
+        with lock:
+            while len(cache) >= _CACHED:
+                cache.pop(next(iter(cache)))
+            cache[key] = found
+    return found
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -161,9 +194,7 @@ def _page(
                 settings.core, _repositories(request), access.project, inputs
             )
             if overview.inside:
-                analysis = analyse_project_survey(
-                    settings.core, access.project, inputs, min_group_size=size
-                )
+                analysis = _analysed(request, access, inputs, size)
         except TierslieuxError as error:
             no_results = str(error)
     sections = None
@@ -226,10 +257,7 @@ def questionnaire_download(
 def _analysis(request: Request, access: ProjectAccess, taille: str | None) -> SurveyAnalysis:
     size, _error = _group_size(taille)
     try:
-        inputs = _inputs(request, access)
-        return analyse_project_survey(
-            _settings(request).core, access.project, inputs, min_group_size=size
-        )
+        return _analysed(request, access, _inputs(request, access), size)
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
 
