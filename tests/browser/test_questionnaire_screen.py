@@ -155,9 +155,6 @@ def test_results_show_the_typology_and_the_groups_map(
     assert "Typologie comparée au profil de référence de l'étude" in main
     assert "Secteur des TIC" in main
     assert browser_page.locator('svg[aria-label="Typologie"] rect').count() >= 4
-    # the comments are text: the script typed by a respondent never runs
-    assert "<script>alert('xss')</script>" in main
-    assert "jeanne.essai@exemple.fr" not in main
     browser_page.wait_for_selector('#carte-groupes[data-map-state="ready"]')
     assert browser_page.get_attribute("#carte-groupes", "data-indicator") == "membres_candidats"
     groups = browser_page.locator("#groupes ~ .defile table").first.inner_text()
@@ -166,3 +163,24 @@ def test_results_show_the_typology_and_the_groups_map(
     axe_check(browser_page)
     assert not browser_page.errors, browser_page.errors
     assert not browser_page.outside_requests()
+
+
+def test_every_question_and_the_comments(browser_page, axe_check, questionnaire_app) -> None:
+    base, project = questionnaire_app
+    _log_in(browser_page, base)
+    browser_page.goto(f"{base}/projets/{project}/questionnaire")
+    if "Pas encore de résultats" in browser_page.inner_text("main"):  # run alone
+        _review(browser_page, base, project)
+        browser_page.click("text=Importer les réponses")
+        browser_page.wait_for_selector("text=Lignes rejetées")
+        browser_page.goto(f"{base}/projets/{project}/questionnaire")
+    browser_page.click("text=Voir les effectifs et parts de chaque question")
+    browser_page.wait_for_selector("#commentaires")
+    main = browser_page.inner_text("main")
+    assert "Dans quelle commune habitez-vous ?" in main
+    # the comments are text: the script typed by a respondent never runs
+    assert "<script>alert('xss')</script>" in main
+    assert "<img src=x onerror=alert(1)>" in main
+    assert "jeanne.essai@exemple.fr" not in main
+    axe_check(browser_page)
+    assert not browser_page.errors, browser_page.errors

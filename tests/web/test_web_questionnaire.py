@@ -108,7 +108,14 @@ def test_a_lecteur_reads_the_questionnaire_but_cannot_import(app, accounts, proj
 def test_someone_outside_the_project_sees_nothing(app, accounts, project, repos) -> None:
     add_user(repos, "autre@exemple.fr", role="lecteur", actor="test", password=PASSWORD)
     outsider = logged_in(app, "autre@exemple.fr")
-    for path in ("", "/questionnaire.lss", "/carte.geojson", "/carte.json", "/reponses.csv"):
+    for path in (
+        "",
+        "/resultats",
+        "/questionnaire.lss",
+        "/carte.geojson",
+        "/carte.json",
+        "/reponses.csv",
+    ):
         assert outsider.get(f"/projets/{project}/questionnaire{path}").status_code == 404, path
     anonymous = logged_in(app, accounts["lecteur"])
     anonymous.cookies.clear()
@@ -228,6 +235,16 @@ def test_results_are_the_cli_numbers_and_comments_are_escaped(
     assert 'aria-label="Typologie"' in text
     assert "Taille minimale d&#x27;une communauté-base candidate : 3 membres" in text
     assert "Défaut : 3" in text
+    assert "style=" not in text
+    # every question and the comments: on their own page
+    assert f'href="/projets/{project}/questionnaire/resultats?taille=3"' in text
+    details = reader.get(f"/projets/{project}/questionnaire/resultats")
+    assert details.status_code == 200
+    text = details.text
+    assert "Résultats question par question" in text
+    assert "Dans quelle commune habitez-vous ?" in text
+    assert "Bourg-Fictif (FICTIF) (00101)" in text
+    assert "Territoire FICTIF de démonstration" in text
     # comments: inert text, contact details masked
     assert "<script>alert" not in text
     assert "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in text

@@ -11,6 +11,7 @@
 - ``POST …/questionnaire/import``: upload an export, see the automatic mapping;
   ``POST …/questionnaire/import/{token}``: import it (mapping as proposed or edited);
   ``GET …/questionnaire/import/{token}/correspondance.yaml``: the proposed mapping;
+- ``GET …/questionnaire/resultats``: every question, the comments, the fit scores;
 - ``GET …/questionnaire/carte.geojson`` and ``…/carte.json``: the map's data (map.js);
 - ``GET …/questionnaire/reponses.csv``: the pseudonymised answers (``survey export``).
 
@@ -237,6 +238,25 @@ def questionnaire_page(
     """The questionnaire screen of a project."""
     size, error = _group_size(taille)
     return _page(request, access, size=size, size_error=error)
+
+
+@router.get("/projets/{project_id}/questionnaire/resultats")
+def results_page(
+    request: Request, taille: str | None = None, access: ProjectAccess = Depends(project_viewer)
+) -> Response:
+    """Every question's counts and shares, the free comments and the fit scores."""
+    size, _error = _group_size(taille)
+    analysis = _analysis(request, access, taille)
+    warnings, notes = survey_warnings(analysis)
+    return render(
+        request,
+        "questionnaire_results.html",
+        project=access.project,
+        s=survey_sections(analysis),
+        notes=notes,
+        size=size,
+        warnings=warnings,
+    )
 
 
 @router.get("/projets/{project_id}/questionnaire/questionnaire.{suffix}")
