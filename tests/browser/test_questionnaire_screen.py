@@ -115,6 +115,17 @@ def _review(page: Any, base: str, project: int) -> None:
     page.wait_for_selector("#champ-correspondance")
 
 
+def _open_results(page: Any, base: str, project: int) -> None:
+    """Log in and open the questionnaire screen, importing the export when run alone."""
+    _log_in(page, base)
+    page.goto(f"{base}/projets/{project}/questionnaire")
+    if "Pas encore de résultats" in page.inner_text("main"):
+        _review(page, base, project)
+        page.click("text=Importer les réponses")
+        page.wait_for_selector("text=Lignes rejetées")
+        page.goto(f"{base}/projets/{project}/questionnaire")
+
+
 def test_import_review_shows_the_mapping(browser_page, axe_check, questionnaire_app) -> None:
     base, project = questionnaire_app
     _log_in(browser_page, base)
@@ -144,13 +155,7 @@ def test_results_show_the_typology_and_the_groups_map(
     browser_page, axe_check, questionnaire_app
 ) -> None:
     base, project = questionnaire_app
-    _log_in(browser_page, base)
-    browser_page.goto(f"{base}/projets/{project}/questionnaire")
-    if "Pas encore de résultats" in browser_page.inner_text("main"):  # run alone
-        _review(browser_page, base, project)
-        browser_page.click("text=Importer les réponses")
-        browser_page.wait_for_selector("text=Lignes rejetées")
-        browser_page.goto(f"{base}/projets/{project}/questionnaire")
+    _open_results(browser_page, base, project)
     main = browser_page.inner_text("main")
     assert "Typologie comparée au profil de référence de l'étude" in main
     assert "Secteur des TIC" in main
@@ -167,13 +172,7 @@ def test_results_show_the_typology_and_the_groups_map(
 
 def test_every_question_and_the_comments(browser_page, axe_check, questionnaire_app) -> None:
     base, project = questionnaire_app
-    _log_in(browser_page, base)
-    browser_page.goto(f"{base}/projets/{project}/questionnaire")
-    if "Pas encore de résultats" in browser_page.inner_text("main"):  # run alone
-        _review(browser_page, base, project)
-        browser_page.click("text=Importer les réponses")
-        browser_page.wait_for_selector("text=Lignes rejetées")
-        browser_page.goto(f"{base}/projets/{project}/questionnaire")
+    _open_results(browser_page, base, project)
     browser_page.click("text=Voir les effectifs et parts de chaque question")
     browser_page.wait_for_selector("#commentaires")
     main = browser_page.inner_text("main")
