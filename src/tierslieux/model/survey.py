@@ -15,6 +15,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -193,10 +194,18 @@ def load_questionnaire(path: Path | None = None) -> Questionnaire:
         When the file is not valid YAML or the definition is inconsistent.
     """
     if path is None:
-        resource = resources.files("tierslieux") / "data" / f"questionnaire_v{CURRENT_VERSION}.yaml"
-        text, where = resource.read_text(encoding="utf-8"), f"questionnaire_v{CURRENT_VERSION}"
-    else:
-        text, where = path.read_text(encoding="utf-8"), str(path)
+        return _packaged_questionnaire()
+    return _parse_text(path.read_text(encoding="utf-8"), str(path))
+
+
+@lru_cache(maxsize=1)
+def _packaged_questionnaire() -> Questionnaire:
+    """The packaged current version, read once per process (it is immutable)."""
+    resource = resources.files("tierslieux") / "data" / f"questionnaire_v{CURRENT_VERSION}.yaml"
+    return _parse_text(resource.read_text(encoding="utf-8"), f"questionnaire_v{CURRENT_VERSION}")
+
+
+def _parse_text(text: str, where: str) -> Questionnaire:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -35,7 +36,7 @@ from tierslieux.model.rurality import (
     rural_definition_note,
     rural_flags,
 )
-from tierslieux.model.territory import parse_territory
+from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.model.traveltime import MAX_ROAD_SPEED_KMH, StraightLineParameters
 from tierslieux.model.types import Provenance
 from tierslieux.privacy import mask_url
@@ -444,6 +445,28 @@ def synthesise_mobpro(
     return write_synthetic_mobpro(table, out, seed=seed, target_rows=rows)
 
 
+_CODE_LIST = re.compile(r"^[0-9AB]{5}(\s*,\s*[0-9AB]{5})*$", re.IGNORECASE)
+
+
+def listed_communes(territory: Territory) -> list[str] | None:
+    """The codes of a ``communes:`` territory, ``None`` for another kind.
+
+    ``communes:<file>`` reads the file (:func:`~tierslieux.sources.communes.load_commune_list`);
+    ``communes:05061,05023`` (codes separated by commas, as a web project writes its
+    territory) gives those codes.
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When the file is missing or unreadable.
+    """
+    if territory.kind != "communes":
+        return None
+    if _CODE_LIST.match(territory.code.strip()):
+        return [code.strip().upper() for code in territory.code.split(",")]
+    return load_commune_list(Path(territory.code))
+
+
 def synthesise_mobpro_for(
     settings: Settings,
     communes_paths: tuple[Path, ...],
@@ -457,7 +480,7 @@ def synthesise_mobpro_for(
     communes = resolve_communes(settings, communes_paths)
     if territory:
         spec = parse_territory(territory)
-        listed = load_commune_list(Path(spec.code)) if spec.kind == "communes" else None
+        listed = listed_communes(spec)
         codes = set(select_communes(spec, communes.table, None, listed=listed))
         communes = Communes(
             table=communes.table[communes.table["code"].isin(codes)].reset_index(drop=True),
@@ -676,7 +699,7 @@ def load_inputs(
 def territory_codes(inputs: LoadedInputs, territory: str) -> tuple[list[str], str]:
     """The territory's commune codes in ``inputs`` and its label (the demo's own)."""
     spec = parse_territory(territory)
-    listed = load_commune_list(Path(spec.code)) if spec.kind == "communes" else None
+    listed = listed_communes(spec)
     zonings = inputs.zonages.table if inputs.zonages is not None else None
     codes = select_communes(spec, inputs.communes.table, zonings, listed=listed)
     require_coordinates(inputs.communes, codes)  # every caller computes catchments

@@ -46,10 +46,15 @@ from tierslieux.model.survey import (
 )
 from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import InputFiles, LoadedInputs, communes_of, territory_name
+from tierslieux.pipeline.inputs import (
+    InputFiles,
+    LoadedInputs,
+    communes_of,
+    listed_communes,
+    territory_name,
+)
 from tierslieux.pipeline.readers import read_sites
 from tierslieux.privacy import mask_contact_details
-from tierslieux.sources.communes import load_commune_list
 from tierslieux.sources.survey_formats import TOOLS, read_export
 from tierslieux.sources.survey_import import (
     CommuneIndex,
@@ -61,7 +66,7 @@ from tierslieux.sources.survey_mapping import propose_mapping
 from tierslieux.sources.traveltimes import load_travel_times
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from tierslieux.config import Settings
     from tierslieux.model.survey import Answer
@@ -93,6 +98,7 @@ __all__ = [
     "purge_expired",
     "spreadsheet_safe",
     "submit_answers",
+    "territory_communes",
     "theme_label",
 ]
 
@@ -320,6 +326,7 @@ def import_answers(
     communes: Sequence[Path] = (),
     demo: bool = False,
     all_or_nothing: bool = False,
+    inputs: LoadedInputs | None = None,
 ) -> ImportSummary:
     """Import a CSV export of answers into the store (valid lines, one transaction).
 
@@ -337,6 +344,9 @@ def import_answers(
         ``database_url`` is set, the demonstration store (never the real one).
     all_or_nothing
         Store nothing when any line is rejected.
+    inputs
+        Loaded inputs (a workspace, a web project) whose communes recognise commune
+        answers instead of ``communes``; fictional inputs use the demonstration store.
 
     Raises
     ------
@@ -352,7 +362,10 @@ def import_answers(
         automatic, parsed_mapping = _automatic(export, Path(path))
     else:
         parsed_mapping = load_mapping(Path(mapping), questionnaire)
-    table = _communes(settings, communes, demo=demo).table
+    if inputs is not None:
+        table, demo = inputs.communes.table, inputs.fictional
+    else:
+        table = _communes(settings, communes, demo=demo).table
     consent = questionnaire.consent
     shown = parsed_mapping.consent_text or (consent.label if consent is not None else "")
     parsed = read_survey_table(
@@ -502,7 +515,14 @@ class ExportSummary:
     identifiers: bool
 
 
-def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) -> ExportSummary:
+def export_answers(
+    settings: Settings,
+    out: Path,
+    *,
+    identifiers: bool = False,
+    demo: bool = False,
+    communes: Collection[str] | None = None,
+) -> ExportSummary:
     """Write every stored answer to a CSV file (UTF-8, ``;``).
 
     By default the respondents' stored ids are replaced by sequence numbers
@@ -513,14 +533,20 @@ def export_answers(settings: Settings, out: Path, *, identifiers: bool = False) 
     (:func:`tierslieux.privacy.mask_contact_details`).  Free texts that a spreadsheet
     would run as formulas are prefixed with ``'``.
 
+    ``communes`` keeps only the respondents living in those communes (a web project's
+    territory); ``demo`` reads the demonstration store (fictional answers).
+
     Raises
     ------
     StoreError
         When the file cannot be written (nothing is left half-written).
     """
     questionnaire = load_questionnaire()
-    with contact_store(settings) as store:
+    with contact_store(settings, demo=demo) as store:
         stored = store.responses.list_responses()
+    if communes is not None:
+        kept = set(communes)
+        stored = [row for row in stored if row.commune in kept]
     ids = [q.id for q in questionnaire.questions]
     header = ["repondant", "commune", "version_questionnaire", "date_consentement", *ids]
     out = Path(out)
@@ -646,17 +672,10 @@ def analyse_survey(
         request = replace(request, demo=inputs.fictional)
     else:
         communes = _communes(settings, request.communes, demo=request.demo)
-    notes: list[str] = []
-    if request.demo:
-        codes = communes.table["code"].astype(str).tolist()
-        label = _("Territoire fictif de démonstration")
-        notes.append(fictional_note())
-    else:
-        territory = parse_territory(request.territory)
-        listed = load_commune_list(Path(territory.code)) if territory.kind == "communes" else None
-        codes = select_communes(territory, communes.table, None, listed=listed)
-        # Loaded inputs have the zonings' labels: the territory by its official name.
-        label = territory.label() if inputs is None else territory_name(inputs, request.territory)
+    codes, label, notes = _territory(communes, request.territory, demo=request.demo)
+    if inputs is not None and not request.demo:
+        # Loaded inputs have the zonings\' labels: the territory by its official name.
+        label = territory_name(inputs, request.territory)
     with contact_store(settings, demo=request.demo) as store:
         stored = store.responses.list_responses()
     inside = set(codes)
@@ -735,6 +754,38 @@ def analyse_survey(
         geometries={c: g for c, g in communes.geometries.items() if c in inside},
         min_group_size=request.min_group_size,
     )
+
+
+def _territory(
+    communes: Communes, territory: str, *, demo: bool
+) -> tuple[list[str], str, list[str]]:
+    """The territory's commune codes, its label and the notes of an analysis.
+
+    On the fictional demo territory, every commune unless ``territory`` names a part.
+    """
+    notes: list[str] = []
+    if demo:
+        notes.append(fictional_note())
+        codes = communes.table["code"].astype(str).tolist()
+        if territory:
+            spec = parse_territory(territory)
+            codes = select_communes(spec, communes.table, None, listed=listed_communes(spec))
+        return codes, _("Territoire fictif de démonstration"), notes
+    spec = parse_territory(territory)
+    codes = select_communes(spec, communes.table, None, listed=listed_communes(spec))
+    return codes, spec.label(), notes
+
+
+def territory_communes(inputs: LoadedInputs, territory: str) -> tuple[list[str], str]:
+    """The commune codes and label of ``territory`` as :func:`analyse_survey` selects them.
+
+    Raises
+    ------
+    TerritoryError
+        When the territory is invalid or selects no commune.
+    """
+    codes, label, _notes = _territory(inputs.communes, territory, demo=inputs.fictional)
+    return codes, label
 
 
 def fictional_note() -> str:

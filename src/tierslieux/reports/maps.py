@@ -22,7 +22,9 @@ __all__ = ["PALETTE", "Marker", "choropleth_svg", "class_breaks", "polygon_rings
 
 #: Sequential palette, 5 classes (ColorBrewer "YlGnBu", Cynthia Brewer, colorbrewer2.org).
 PALETTE: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
-_NO_DATA = "#dddddd"
+#: Colour of a commune without a value (the web map's ``sans_donnee`` too).
+NO_DATA = "#dddddd"
+_NO_DATA = NO_DATA
 _WIDTH = 720.0
 
 

@@ -28,7 +28,7 @@ from tierslieux.pipeline.survey import (
     fictional_note,
 )
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
-from tierslieux.reports.maps import Marker, choropleth_svg
+from tierslieux.reports.maps import NO_DATA, PALETTE, Marker, choropleth_svg, class_breaks
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
@@ -38,7 +38,15 @@ if TYPE_CHECKING:
 
     from tierslieux.pipeline.survey import SurveyAnalysis
 
-__all__ = ["render_survey", "render_survey_html", "survey_files", "write_survey"]
+__all__ = [
+    "render_survey",
+    "render_survey_html",
+    "survey_files",
+    "survey_map_data",
+    "survey_sections",
+    "survey_warnings",
+    "write_survey",
+]
 
 _BAR_WIDTH = 300
 #: Width of the label column of the typology chart (pixels).
@@ -409,33 +417,84 @@ def _summary(analysis: SurveyAnalysis) -> list[tuple[str, str]]:
     ]
 
 
-def render_survey(analysis: SurveyAnalysis) -> str:
-    """Return the self-contained HTML page of the analysis (every value escaped)."""
+def survey_sections(analysis: SurveyAnalysis, *, size_option: str = "") -> dict[str, object]:
+    """The context of the sections of ``_survey.html`` (report and web page alike).
+
+    ``size_option`` names where the minimum group size is set (the web form's field);
+    empty: the command line's option, named by the template.
+    """
     typ = analysis.typology
+    return {
+        "a": analysis,
+        "summary": _summary(analysis),
+        "small_sample": SMALL_SAMPLE,
+        "questions": _questions(analysis),
+        "comments": _comments(analysis),
+        "bar_width": _ROW_BAR,
+        "typology_svg": safe_svg(_typology_svg(typ)),
+        "typology": [_typology_row(row) for row in _records(typ)],
+        "source": str(typ["source"].iloc[0]) if len(typ) else "",
+        "scores_svg": safe_svg(_scores_svg(analysis.respondents)),
+        "criteria": SCORE_CRITERIA,
+        "candidates": _groups(analysis, GROUP_CANDIDATE),
+        "leads": _groups(analysis, GROUP_LEAD),
+        "size_option": size_option,
+    }
+
+
+def survey_warnings(analysis: SurveyAnalysis) -> tuple[list[str], list[str]]:
+    """The analysis' notes as (banner warnings, information notes).
+
+    Fictional answers on a fictional territory go in the red banner, as for the demo.
+    """
     warnings, notes = split_notes(analysis.notes)
     if analysis.fictional and fictional_note() in notes:
-        # Fictional answers on a fictional territory: the red banner, as for the demo.
         notes.remove(fictional_note())
         warnings.append(fictional_note())
+    return warnings, notes
+
+
+def render_survey(analysis: SurveyAnalysis) -> str:
+    """Return the self-contained HTML page of the analysis (every value escaped)."""
+    warnings, notes = survey_warnings(analysis)
     return render_page(
         "survey.html",
-        a=analysis,
+        s=survey_sections(analysis),
         warnings=warnings,
         notes=notes,
-        summary=_summary(analysis),
-        small_sample=SMALL_SAMPLE,
-        questions=_questions(analysis),
-        comments=_comments(analysis),
         respondents_map=safe_svg(_respondents_map(analysis)),
         groups_map=safe_svg(_groups_map(analysis)),
-        typology_svg=safe_svg(_typology_svg(typ)),
-        typology=[_typology_row(row) for row in _records(typ)],
-        source=str(typ["source"].iloc[0]) if len(typ) else "",
-        scores_svg=safe_svg(_scores_svg(analysis.respondents)),
-        criteria=SCORE_CRITERIA,
-        candidates=_groups(analysis, GROUP_CANDIDATE),
-        leads=_groups(analysis, GROUP_LEAD),
     )
+
+
+def survey_map_data(analysis: SurveyAnalysis) -> tuple[bytes, dict[str, object]]:
+    """The map of the web page: ``survey_communes.geojson`` and the metadata of
+    ``map.js`` (indicators ``membres_candidats`` and ``repondants``, classes of
+    :func:`~tierslieux.reports.maps.class_breaks`, palette of the reports' maps).
+    """
+    communes = analysis.communes
+    indicators = []
+    for key, label in (
+        ("membres_candidats", _("Membres de communautés-base candidates")),
+        ("repondants", _("Répondants")),
+    ):
+        values = [float(v) for v in communes[key]] if len(communes) else []
+        indicators.append(
+            {
+                "cle": key,
+                "libelle": label,
+                "decimales": 0,
+                "seuils": class_breaks(values),
+                "minimum": min(values) if values else None,
+            }
+        )
+    metadata: dict[str, object] = {
+        "palette": list(PALETTE),
+        "sans_donnee": NO_DATA,
+        "minutes_bassin": analysis.minutes,
+        "indicateurs": indicators,
+    }
+    return _communes_geojson(analysis), metadata
 
 
 #: Former name of :func:`render_survey`.

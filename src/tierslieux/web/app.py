@@ -27,6 +27,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import open_store
 from tierslieux.reports.templates import environment
 from tierslieux.web.auth import LoginRequired
+from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
 from tierslieux.web.security import SecurityHeadersMiddleware, verify_csrf
@@ -119,6 +120,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(questionnaire_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

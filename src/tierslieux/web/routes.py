@@ -47,6 +47,7 @@ from tierslieux.web.auth import (
 )
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.security import rotate_csrf
+from tierslieux.web.uploads import read_upload
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.accounts import UserView
@@ -359,18 +360,9 @@ def upload(
 ) -> Response:
     """Check an input file with the CLI's reader and keep it with the project."""
     settings = _settings(request)
-    content = file.file.read(settings.max_upload_bytes + 1)
-    if len(content) > settings.max_upload_bytes:
-        return _project_page(
-            request,
-            access,
-            413,
-            errors={
-                "file": _(
-                    "Fichier trop gros (plus de {n} Mo).", n=settings.max_upload_bytes // 2**20
-                )
-            },
-        )
+    content, too_large = read_upload(request, file)
+    if too_large is not None:
+        return _project_page(request, access, 413, errors={"file": too_large})
     try:
         dataset = upload_dataset(
             repositories(request),
