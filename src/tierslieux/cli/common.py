@@ -51,6 +51,8 @@ __all__ = [
     "OutOpt",
     "TravelTimesOpt",
     "ZonagesOpt",
+    "accept_language",
+    "check_language_option",
     "cli_label",
     "err_console",
     "guarded",
@@ -364,6 +366,33 @@ def translate_help(command: Command) -> Command:
             if isinstance(text, str) and text:
                 param.help = _(text)  # type: ignore[attr-defined]
     return command
+
+
+def check_language_option(lang: str | None) -> None:
+    """Refuse an unknown ``--lang`` given to a group (``tierslieux contacts --lang de``).
+
+    The language itself is read from the whole line before Click parses it
+    (:func:`language_from`); a group only checks its value.
+
+    Raises
+    ------
+    typer.BadParameter
+        Naming the languages accepted.
+    """
+    if lang and lang not in LANGUAGES:
+        raise typer.BadParameter(
+            _(
+                "Langue inconnue : {lang} (attendu : {expected}).",
+                lang=lang,
+                expected=", ".join(LANGUAGES),
+            ),
+            param_hint="--lang",
+        )
+
+
+def accept_language(lang: LangOpt = None) -> None:
+    """Take ``--lang`` on a group too (``tierslieux contacts --lang en list``)."""
+    check_language_option(lang)
 
 
 def _check_language(lang: str) -> None:

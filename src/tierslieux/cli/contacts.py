@@ -22,6 +22,7 @@ from tierslieux.cli.common import (
     DataOpt,
     DebugOpt,
     LangOpt,
+    accept_language,
     guarded,
     settings_from,
     shown,
@@ -61,6 +62,7 @@ contacts_app = typer.Typer(
     help="Suivi des contacts avec les structures de la communauté-base.",
     no_args_is_help=True,
 )
+contacts_app.callback()(accept_language)
 
 DatabaseOpt = Annotated[
     str | None,

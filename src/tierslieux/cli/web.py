@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from tierslieux.cli.common import CacheOpt, DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import (
+    CacheOpt,
+    DebugOpt,
+    LangOpt,
+    accept_language,
+    guarded,
+    settings_from,
+)
 from tierslieux.cli.common import out_console as _out
 from tierslieux.cli.common import shown as _shown
 from tierslieux.cli.db import DatabaseOpt  # noqa: TC001 - Typer reads it at run time
@@ -23,6 +30,7 @@ users_app = typer.Typer(
     help="Comptes de l'application web (administrateurs, chargés de mission, lecteurs).",
     no_args_is_help=True,
 )
+users_app.callback()(accept_language)
 
 
 @guarded
