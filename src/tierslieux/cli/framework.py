@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -58,6 +59,7 @@ __all__ = [
     "framework_message",
     "framework_words",
     "localise",
+    "missing_framework_texts",
 ]
 
 #: Types of the help (``<int>``), as Typer names them, in words (flags show none).
@@ -311,24 +313,29 @@ _WORDS: dict[str, str] = {
     "ABORTED_TEXT": N_("Interrompu."),
     "RICH_HELP": N_("Aide : [blue]{command_path} {help_option}[/]"),
 }
+#: Constants written ``[word: {}]`` or ``(word) ``, built in :func:`framework_words`.
+_BRACKETED = ("DEFAULT_STRING", "ENVVAR_STRING", "REQUIRED_LONG_STRING", "DEPRECATED_STRING")
 
 
 @contextmanager
 def framework_words() -> Iterator[None]:
     """Set Typer's help and error words to the current language for a ``with`` block."""
+    saved = {name: getattr(rich_utils, name, None) for name in (*_WORDS, *_BRACKETED)}
     words: dict[str, str] = {name: _(msgid) for name, msgid in _WORDS.items()}
     words["DEFAULT_STRING"] = "[" + _("défaut : {value}", value="{}") + "]"
     words["ENVVAR_STRING"] = "[" + _("variable d'environnement : {value}", value="{}") + "]"
     words["REQUIRED_LONG_STRING"] = "[" + _("obligatoire") + "]"
     words["DEPRECATED_STRING"] = "(" + _("obsolète") + ") "
-    saved = {name: getattr(rich_utils, name) for name in words}
     for name, text in words.items():
         setattr(rich_utils, name, text)
     try:
         yield
     finally:
-        for name, text in saved.items():
-            setattr(rich_utils, name, text)
+        for name, old in saved.items():
+            if old is None:
+                delattr(rich_utils, name)
+            else:
+                setattr(rich_utils, name, old)
 
 
 class LocalisedGroup(TyperGroup):
@@ -366,3 +373,48 @@ class LocalisedGroup(TyperGroup):
         """Run the subcommands; their parsing errors in the language of the run."""
         with _localised_errors():
             return super().invoke(ctx)
+
+
+#: What the translations rely on in Typer's sources (its own Click included): the
+#: English texts matched or replaced, word for word.  A Typer release that rewords one
+#: would bring English back silently; :func:`missing_framework_texts` says so instead.
+SOURCE_TEXTS: tuple[str, ...] = (
+    "No such command {name!r}.",
+    "Did you mean {suggestions}?",
+    "Missing command.",
+    "Got unexpected extra argument(s) ({extra_args})",
+    "requires {msg}",
+    "an argument.",
+    "does not take a value.",
+    "takes {self.nargs} values.",
+    "No such option: ",
+    "(Possible options: {possibility_str})",
+    "Invalid value for {hint}: {self.message}",
+    "Missing {param_type}{param_hint}.",
+    "Could not open file ",
+    "is not a valid {label}.",
+    'prefix = "Usage: "',
+    "Show this message and exit.",
+    '"[OPTIONS]"',
+    '"COMMAND [ARGS]..."',
+    "get_error_msg(exc)",
+)
+
+
+def missing_framework_texts() -> list[str]:
+    """Return what the translation of the framework no longer finds in Typer (``[]``: all).
+
+    Checked by ``tools/i18n.py check``: the texts of :data:`SOURCE_TEXTS` in Typer's
+    sources, the constants of :mod:`typer.rich_utils` set by :func:`framework_words`,
+    the types of :data:`TYPE_LABELS` in Typer's help.
+    """
+    folder = Path(typer.__file__).parent
+    source = "\n".join(path.read_text(encoding="utf-8") for path in sorted(folder.rglob("*.py")))
+    missing = [f"Typer: {text!r}" for text in SOURCE_TEXTS if text not in source]
+    names = [name for name in (*_WORDS, *_BRACKETED) if not hasattr(rich_utils, name)]
+    missing += [f"typer.rich_utils.{name} (no longer used by Typer)" for name in names]
+    for label in TYPE_LABELS:
+        kind = label.strip("<>").removeprefix("list[").removesuffix("]")
+        if kind not in {"str", "int", "float", "path", "Path"}:
+            missing.append(f"type {label}")
+    return missing
