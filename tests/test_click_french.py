@@ -13,10 +13,11 @@ import subprocess
 import sys
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from tierslieux.cli import app
-from tierslieux.cli.framework import missing_framework_texts
+from tierslieux.cli.framework import missing_framework_texts, prompt_secret
 
 runner = CliRunner()
 
@@ -237,3 +238,18 @@ def test_entry_point_speaks_french_and_english() -> None:
 def test_typer_still_writes_what_is_translated() -> None:
     # Also run by ``tools/i18n.py check``: a Typer release that rewords a message fails here.
     assert missing_framework_texts() == []
+
+
+def test_secret_prompt_in_french() -> None:
+    prompts = typer.Typer()
+
+    @prompts.command()
+    def ask() -> None:
+        typer.echo(f"[{prompt_secret('Mot de passe')}]")
+
+    result = runner.invoke(prompts, [], input="un\ndeux\ntrois\ntrois\n")
+    assert result.exit_code == 0, result.output
+    assert "Répétez pour confirmer" in result.output
+    assert "les deux saisies diffèrent" in result.output
+    assert "[trois]" in result.output
+    assert_french(result.output)

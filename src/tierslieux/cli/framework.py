@@ -60,6 +60,7 @@ __all__ = [
     "framework_words",
     "localise",
     "missing_framework_texts",
+    "prompt_secret",
 ]
 
 #: Types of the help (``<int>``), as Typer names them, in words (flags show none).
@@ -418,3 +419,17 @@ def missing_framework_texts() -> list[str]:
         if kind not in {"str", "int", "float", "path", "Path"}:
             missing.append(f"type {label}")
     return missing
+
+
+def prompt_secret(label: str) -> str:
+    """Ask a secret twice, hidden, with the prompts and the mismatch in the current language.
+
+    Typer's ``confirmation_prompt`` writes « Repeat for confirmation » and « Error: The
+    two entered values do not match. » in English whatever the language.
+    """
+    while True:
+        value = str(typer.prompt(label, hide_input=True))
+        again = str(typer.prompt(_("Répétez pour confirmer"), hide_input=True))
+        if value == again:
+            return value
+        typer.echo(_("Erreur : les deux saisies diffèrent ; recommencez."), err=True)
