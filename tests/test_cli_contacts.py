@@ -139,7 +139,7 @@ def test_set_status_with_french_label_and_show_history(loaded: dict[str, str | N
         assert fragment in shown, fragment
     # The history is dated and in order.
     assert shown.index("Premier rendez-vous") < shown.index("Rappeler après")
-    assert "(UTC)" in shown
+    assert "(heure de Paris)" in shown
 
 
 def test_list_filters(loaded: dict[str, str | None]) -> None:

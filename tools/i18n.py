@@ -271,6 +271,18 @@ def fstring_messages() -> list[str]:
     return found
 
 
+def framework_texts_missing() -> list[str]:
+    """What the translation of Typer's and Click's own words relies on and no longer finds.
+
+    See :func:`tierslieux.cli.framework.missing_framework_texts`: its French messages are
+    in the catalogue like any other; this checks that Typer still writes the texts they
+    replace.
+    """
+    from tierslieux.cli.framework import missing_framework_texts  # noqa: PLC0415
+
+    return missing_framework_texts()
+
+
 def check() -> int:
     """Check the template against the code and every translation; return the exit status."""
     code = msgids(extract())
@@ -285,6 +297,11 @@ def check() -> int:
             print(f"not in the .pot (run `python tools/i18n.py update`): {message!r}")
         for message in sorted(pot - code):
             print(f"in the .pot but no longer in the code (run update): {message!r}")
+    for text in framework_texts_missing():
+        status = 1
+        print(
+            f"command-line framework: no longer found, its words may be left untranslated: {text}"
+        )
     for lang in TRANSLATIONS:
         path = po_path(lang)
         catalog_ids = msgids(read_catalog(path, lang)) if path.is_file() else set()

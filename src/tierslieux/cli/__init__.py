@@ -9,6 +9,7 @@ no traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,9 +37,10 @@ from tierslieux.cli.common import (
     OutOpt,
     TravelTimesOpt,
     ZonagesOpt,
+    accept_language,
+    check_language_option,
     check_positive_option,
     language_from,
-    translate_help,
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import guarded as _guarded
@@ -48,11 +50,12 @@ from tierslieux.cli.common import shown as _shown
 from tierslieux.cli.contacts import contacts_app
 from tierslieux.cli.db import db_app
 from tierslieux.cli.dossier import dossier
+from tierslieux.cli.framework import LocalisedGroup, localise
 from tierslieux.cli.sites import sites
 from tierslieux.cli.survey import survey_app
 from tierslieux.cli.web import users_app, web
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import LANGUAGES, format_number, use_language
+from tierslieux.i18n import format_datetime, format_number, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
     from tierslieux.pipeline.workspace import Workspace
 
 app = typer.Typer(
+    cls=LocalisedGroup,
     name="tierslieux",
     help="Diagnostic territorial pour lancer des tiers-lieux ruraux.",
     no_args_is_help=True,
@@ -73,6 +77,7 @@ app = typer.Typer(
 synth_app = typer.Typer(
     help="Données synthétiques (étiquetées comme telles).", no_args_is_help=True
 )
+synth_app.callback()(accept_language)
 app.add_typer(synth_app, name="synth")
 
 
@@ -93,15 +98,7 @@ def main_callback(
 ) -> None:
     """Diagnostic territorial pour lancer des tiers-lieux ruraux."""
     if lang:  # ``tierslieux --lang en diagnose``: the language of the whole run
-        if lang not in LANGUAGES:
-            raise typer.BadParameter(
-                _(
-                    "Langue inconnue : {lang} (attendu : {expected}).",
-                    lang=lang,
-                    expected=", ".join(LANGUAGES),
-                ),
-                param_hint="--lang",
-            )
+        check_language_option(lang)
         ctx.with_resource(use_language(lang))
 
 
@@ -386,6 +383,7 @@ data_app = typer.Typer(
     help="Espace de travail analytique : tables Parquet construites une fois.",
     no_args_is_help=True,
 )
+data_app.callback()(accept_language)
 app.add_typer(data_app, name="data")
 WorkspaceOpt = Annotated[
     Path | None,
@@ -448,12 +446,20 @@ def data_show(
     _show_workspace(Workspace.open(workspace or default_workspace(settings), verify=verify))
 
 
+def _moment(text: str) -> str:
+    """An ISO moment stored in UTC (``2026-12-02T15:04:05+00:00``) in Paris time."""
+    try:
+        return format_datetime(datetime.fromisoformat(text))
+    except ValueError:  # written by hand or by another tool: shown as it is
+        return text
+
+
 def _show_workspace(workspace: Workspace) -> None:
     _out.print(
         _(
-            "Espace de travail {path} (construit le {built}) :",
+            "Espace de travail {path} (construit le {built}, heure de Paris) :",
             path=workspace.path,
-            built=workspace.built,
+            built=_moment(workspace.built),
         ),
         highlight=False,
     )
@@ -480,7 +486,7 @@ def command_for(args: Sequence[str]) -> Command:
     :func:`~tierslieux.cli.common.language_from`).
     """
     with use_language(language_from(args)):
-        return translate_help(typer.main.get_command(app))
+        return localise(typer.main.get_command(app))
 
 
 def main(args: Sequence[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -50,6 +51,8 @@ __all__ = [
     "OutOpt",
     "TravelTimesOpt",
     "ZonagesOpt",
+    "accept_language",
+    "check_language_option",
     "cli_label",
     "err_console",
     "guarded",
@@ -58,6 +61,8 @@ __all__ = [
     "out_console",
     "settings_from",
     "shown",
+    "table_console",
+    "terminal_width",
     "translate_help",
 ]
 
@@ -68,6 +73,36 @@ R = TypeVar("R")
 err_console = Console(stderr=True, soft_wrap=True)
 #: Results (standard output).
 out_console = Console(soft_wrap=True)
+#: Width of a table when the width of the terminal is unknown (output to a file or a pipe).
+DEFAULT_WIDTH = 80
+
+
+def terminal_width(*, stderr: bool = False, environ: Mapping[str, str] | None = None) -> int:
+    """Return the width tables are laid out for, in columns.
+
+    ``COLUMNS`` when set (what a shell, ``COLUMNS=120 tierslieux ...`` or a test asks
+    for), else the width of the terminal the output goes to, else 80 columns.
+    """
+    columns = (os.environ if environ is None else environ).get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        width = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # not a terminal (pipe, file, test runner)
+        return DEFAULT_WIDTH
+    return width or DEFAULT_WIDTH
+
+
+def table_console(*, stderr: bool = False) -> Console:
+    """Return a console as wide as the terminal, for the commands that print tables.
+
+    Built when the command prints (not at import), so that ``COLUMNS`` and the size of
+    the terminal of this run are honoured: Rich then wraps and truncates the cells so
+    that no line is wider than the terminal.
+    """
+    return Console(stderr=stderr, width=terminal_width(stderr=stderr), highlight=False)
+
 
 DataOpt = Annotated[
     Path | None,
@@ -331,6 +366,33 @@ def translate_help(command: Command) -> Command:
             if isinstance(text, str) and text:
                 param.help = _(text)  # type: ignore[attr-defined]
     return command
+
+
+def check_language_option(lang: str | None) -> None:
+    """Refuse an unknown ``--lang`` given to a group (``tierslieux contacts --lang de``).
+
+    The language itself is read from the whole line before Click parses it
+    (:func:`language_from`); a group only checks its value.
+
+    Raises
+    ------
+    typer.BadParameter
+        Naming the languages accepted.
+    """
+    if lang and lang not in LANGUAGES:
+        raise typer.BadParameter(
+            _(
+                "Langue inconnue : {lang} (attendu : {expected}).",
+                lang=lang,
+                expected=", ".join(LANGUAGES),
+            ),
+            param_hint="--lang",
+        )
+
+
+def accept_language(lang: LangOpt = None) -> None:
+    """Take ``--lang`` on a group too (``tierslieux contacts --lang en list``)."""
+    check_language_option(lang)
 
 
 def _check_language(lang: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path  # noqa: TC003  (Typer reads the annotations at run tim
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from tierslieux.cli.common import (
@@ -21,18 +22,20 @@ from tierslieux.cli.common import (
     DataOpt,
     DebugOpt,
     LangOpt,
+    accept_language,
     guarded,
     settings_from,
     shown,
+    table_console,
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
-from tierslieux.i18n import format_datetime
+from tierslieux.i18n import format_date, format_datetime
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import category_labels
 from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import (
     CONSENT_BASES,
-    PARIS,
     export_person,
     load_structures,
     parse_day,
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 
     from tierslieux.config import Settings
     from tierslieux.pipeline.contacts import (
+        ContactRow,
         ContactView,
         EventView,
         ImportConflict,
@@ -58,6 +62,7 @@ contacts_app = typer.Typer(
     help="Suivi des contacts avec les structures de la communauté-base.",
     no_args_is_help=True,
 )
+contacts_app.callback()(accept_language)
 
 DatabaseOpt = Annotated[
     str | None,
@@ -88,10 +93,11 @@ def _settings(database_url: str | None, lang: str | None) -> Settings:
 
 
 def _day(value: date | None) -> str:
-    return "" if value is None else value.strftime("%d/%m/%Y")
+    return format_date(value)
 
 
 def _moment(value: datetime | None) -> str:
+    """A stored moment (UTC) as a person reads it: Paris time."""
     return format_datetime(value)
 
 
@@ -147,9 +153,22 @@ def load(
     )
 
 
+#: From this width (columns) ``contacts list`` shows one column per field; below, the
+#: commune, category and identifier go on a second line under the name.
+WIDE_LISTING = 120
+
+
 @contacts_app.command("list")
 @guarded
 def list_(
+    categorie: Annotated[
+        str | None,
+        typer.Option(
+            "--categorie",
+            help="Seulement cette catégorie de l'étude : code ou libellé (cae, « SCOP/SCIC "
+            "numérique », association_vie_quotidienne…).",
+        ),
+    ] = None,
     statut: Annotated[
         str | None, typer.Option("--statut", help="Seulement ce statut (« intéressé »…).")
     ] = None,
@@ -157,53 +176,124 @@ def list_(
         str | None, typer.Option("--responsable", help="Seulement les fiches de ce responsable.")
     ] = None,
     commune: Annotated[
-        str | None, typer.Option("--commune", help="Seulement ce code commune Insee (05061).")
+        str | None,
+        typer.Option(
+            "--commune",
+            help="Seulement cette commune : code Insee (05061) ou nom (avec --communes ou --data).",
+        ),
     ] = None,
     echeance_avant: Annotated[
         str | None,
         typer.Option(
-            "--echeance-avant", help="Prochaine action prévue au plus tard ce jour (AAAA-MM-JJ)."
+            "--echeance-avant",
+            help="Prochaine action prévue au plus tard ce jour (AAAA-MM-JJ ou JJ/MM/AAAA).",
         ),
     ] = None,
+    communes: CommunesOpt = None,
+    data: DataOpt = None,
     database_url: DatabaseOpt = None,
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
-    """Lister les fiches contact, triées par nom de structure."""
-    due = None if echeance_avant is None else parse_day(echeance_avant, option="due_before")
-    contacts = use_cases.list_contacts(
-        _settings(database_url, lang),
+    """Lister les fiches contact, triées par nom de structure.
+
+    Nom de la structure, commune (nom avec --communes ou --data), catégorie, statut,
+    responsable et échéance de la prochaine action, puis l'identifiant ; sur un terminal
+    étroit, commune, catégorie et identifiant passent sous le nom.
+    """
+    settings = settings_from(database_url=database_url, lang=lang, data_dir=data)
+    listing = use_cases.find_contacts(
+        settings,
+        category=categorie,
         status=statut,
         owner=responsable,
         commune=commune,
-        due_before=due,
+        due_before=echeance_avant,
+        communes=tuple(communes or ()),
     )
-    if not contacts:
+    if not listing.rows:
         _err.print(_("Aucune fiche contact ne correspond."), highlight=False)
         return
-    table = Table(title=_("Fiches contact ({n})", n=len(contacts)), title_justify="left")
-    table.add_column(_("Identifiant"), no_wrap=True)
-    table.add_column(_("Nom"))
-    table.add_column(_("Catégorie"))
-    table.add_column(_("Commune"), no_wrap=True)
+    console = table_console()
+    title = _("Fiches contact ({n})", n=len(listing.rows))
+    if console.width >= WIDE_LISTING:
+        console.print(_wide_listing(title, listing.rows))
+    else:
+        console.print(_narrow_listing(title, listing.rows))
+    if not listing.communes_named:
+        _err.print(
+            shown(
+                _(
+                    "Noms des communes absents : indiquez le fichier des communes avec "
+                    "--communes (ou --data)."
+                )
+            ),
+            highlight=False,
+        )
+
+
+def _listing_table(title: str, *, leading: int = 0) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        header_style="bold",
+        leading=leading,
+        expand=True,
+    )
+
+
+def _commune(row: ContactRow) -> str:
+    return row.commune_name or row.contact.code_commune
+
+
+def _wide_listing(title: str, rows: tuple[ContactRow, ...]) -> Table:
+    """One column per field, names first and the identifier last."""
+    table = _listing_table(title)
+    # Statuses, dates and identifiers are kept whole; the names share the rest, the
+    # structure's name the largest part.
+    # (A width with a ratio is the least the column gets.)
+    table.add_column(_("Structure"), ratio=3)
+    table.add_column(_("Commune"), ratio=1, width=10)
+    table.add_column(_("Catégorie"), ratio=1, width=14)
     table.add_column(_("Statut"), no_wrap=True)
-    table.add_column(_("Responsable"))
-    table.add_column(_("Prochaine action"))
+    table.add_column(_("Responsable"), ratio=1, width=11)
     table.add_column(_("Échéance"), no_wrap=True)
-    table.add_column(_("Version"), justify="right")
-    for contact in contacts:
+    table.add_column(_("Identifiant"), no_wrap=True, style="dim")
+    for row in rows:
+        contact = row.contact
         table.add_row(
-            shown(contact.identifiant),
             shown(contact.nom),
-            shown(contact.categorie),
-            shown(contact.code_commune),
+            shown(_commune(row)),
+            shown(row.category_label),
             shown(contact.status_label),
             shown(contact.owner or ""),
-            shown(contact.next_action or ""),
-            _day(contact.next_action_date),
-            str(contact.version),
+            format_date(contact.next_action_date),
+            shown(contact.identifiant),
         )
-    _out.print(table, highlight=False)
+    return table
+
+
+def _narrow_listing(title: str, rows: tuple[ContactRow, ...]) -> Table:
+    """The name and, under it, the commune, the category and the identifier."""
+    table = _listing_table(title, leading=1)
+    table.add_column(_("Structure"), ratio=3)
+    table.add_column(_("Statut"), no_wrap=True)
+    table.add_column(_("Responsable"), ratio=1, width=11)
+    table.add_column(_("Échéance"), no_wrap=True)
+    for row in rows:
+        contact = row.contact
+        details = " · ".join(
+            part for part in (_commune(row), row.category_label, contact.identifiant) if part
+        )
+        table.add_row(
+            f"{shown(contact.nom)}\n[dim]{shown(details)}[/]",
+            shown(contact.status_label),
+            shown(contact.owner or ""),
+            format_date(contact.next_action_date),
+        )
+    return table
 
 
 def _event_detail(event: EventView) -> str:
@@ -237,7 +327,10 @@ def show(
     contact = use_cases.show_contact(_settings(database_url, lang), identifiant)
     lines = [
         f"[bold]{shown(contact.nom)}[/] ({shown(contact.identifiant)})",
-        _("Catégorie : {value}", value=shown(contact.categorie or "—")),
+        _(
+            "Catégorie : {value}",
+            value=shown(category_labels().get(contact.categorie, contact.categorie or "—")),
+        ),
         _("Commune : {value}", value=shown(contact.code_commune or "—")),
         _("Statut : {value}", value=shown(contact.status_label)),
         _("Version : {value}", value=contact.version),
@@ -257,16 +350,17 @@ def show(
     if contact.updated_at is not None:
         lines.append(
             _(
-                "Dernière modification : {when} (UTC) par {author}",
+                "Dernière modification : {when} (heure de Paris) par {author}",
                 when=_moment(contact.updated_at),
                 author=shown(contact.updated_by or "—"),
             )
         )
+    console = table_console()
     for line in lines:
-        _out.print(line, highlight=False)
+        console.print(line, highlight=False)
     if contact.history:
         table = Table(title=_("Historique"), title_justify="left")
-        table.add_column(_("Date (UTC)"), no_wrap=True)
+        table.add_column(_("Date (heure de Paris)"), no_wrap=True)
         table.add_column(_("Version"), justify="right")
         table.add_column(_("Nature"))
         table.add_column(_("Auteur"))
@@ -279,7 +373,7 @@ def show(
                 shown(event.author),
                 shown(_event_detail(event)),
             )
-        _out.print(table, highlight=False)
+        console.print(table)
     else:
         _print(_("Historique : aucune modification."))
     if contact.people:
@@ -295,7 +389,7 @@ def show(
                 shown(person.phone or ""),
                 shown(person.consent_basis),
             )
-        _out.print(table, highlight=False)
+        console.print(table)
 
 
 @contacts_app.command("set-status")
@@ -536,7 +630,7 @@ def export(
 
 
 def _paris(value: datetime | None) -> str:
-    return "—" if value is None else _moment(value.astimezone(PARIS))
+    return "—" if value is None else _moment(value)
 
 
 def _print_conflicts(conflicts: tuple[ImportConflict, ...]) -> None:

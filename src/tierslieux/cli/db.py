@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import DebugOpt, LangOpt, accept_language, guarded, settings_from
 from tierslieux.cli.common import out_console as _out
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import database_status, upgrade_database
@@ -22,6 +22,7 @@ db_app = typer.Typer(
     help="Schéma de la base opérationnelle (contacts, réponses, application web).",
     no_args_is_help=True,
 )
+db_app.callback()(accept_language)
 
 DatabaseOpt = Annotated[
     str | None,

@@ -17,7 +17,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from, table_console
 from tierslieux.cli.common import out_console as _out
 from tierslieux.cli.survey import survey_app
 from tierslieux.errors import TierslieuxError
@@ -114,7 +114,7 @@ def show(
 ) -> None:
     """Afficher le questionnaire : questions numérotées, types, options et leurs codes."""
     document = questionnaire_document(settings_from(lang=lang), questionnaire)
-    _out.print(questionnaire_view(document), soft_wrap=False, highlight=False)
+    table_console().print(questionnaire_view(document), soft_wrap=False, highlight=False)
 
 
 def _format_of(fmt: str | None, out: Path) -> str:

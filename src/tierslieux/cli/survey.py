@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from tierslieux.cli.common import DataOpt, DebugOpt, LangOpt, guarded, settings_from, shown
+from tierslieux.cli.common import (
+    DataOpt,
+    DebugOpt,
+    LangOpt,
+    accept_language,
+    guarded,
+    settings_from,
+    shown,
+)
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.errors import TierslieuxError
@@ -40,6 +48,7 @@ survey_app = typer.Typer(
     help="Questionnaire des usagers potentiels : import, analyse, export, effacement.",
     no_args_is_help=True,
 )
+survey_app.callback()(accept_language)
 
 DatabaseOpt = Annotated[
     str | None,

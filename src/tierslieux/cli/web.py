@@ -8,10 +8,18 @@ from typing import Annotated
 
 import typer
 
-from tierslieux.cli.common import CacheOpt, DebugOpt, LangOpt, guarded, settings_from
+from tierslieux.cli.common import (
+    CacheOpt,
+    DebugOpt,
+    LangOpt,
+    accept_language,
+    guarded,
+    settings_from,
+)
 from tierslieux.cli.common import out_console as _out
 from tierslieux.cli.common import shown as _shown
 from tierslieux.cli.db import DatabaseOpt  # noqa: TC001 - Typer reads it at run time
+from tierslieux.cli.framework import prompt_secret
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import add_user, list_users, role_label
@@ -23,6 +31,7 @@ users_app = typer.Typer(
     help="Comptes de l'application web (administrateurs, chargés de mission, lecteurs).",
     no_args_is_help=True,
 )
+users_app.callback()(accept_language)
 
 
 @guarded
@@ -86,7 +95,7 @@ def users_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt(_("Mot de passe"), hide_input=True, confirmation_prompt=True)
+        password = prompt_secret(_("Mot de passe"))
     repos = open_store(settings_from(database_url=database_url, lang=lang))
     user = add_user(repos, email, role=role, actor="cli", password=password, display_name=name)
     _out.print(

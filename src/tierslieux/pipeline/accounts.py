@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import N_
+from tierslieux.i18n import N_, local_time
 from tierslieux.i18n import gettext as _
 from tierslieux.store import ROLES, InvalidValueError, UnknownRecordError, UserView, parse_role
 
@@ -87,8 +87,8 @@ class LoginLockedError(TierslieuxError):
         self.until = until
         super().__init__(
             _(
-                "Trop d'échecs de connexion : réessayez après {time} (UTC).",
-                time=until.strftime("%H:%M"),
+                "Trop d'échecs de connexion : réessayez après {time} (heure de Paris).",
+                time=local_time(until).strftime("%H:%M"),
             )
         )
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from tierslieux.errors import Input, Problem, SchemaError, StoreError, TierslieuxError
 from tierslieux.files import atomic_write_text
 from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import CATEGORIES, category_labels, category_short_labels
 from tierslieux.pipeline.database import (
     default_database_path,
     demo_database_path,
@@ -53,6 +54,7 @@ from tierslieux.store import (
     parse_status,
     status_labels,
 )
+from tierslieux.store.views import fold_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -64,6 +66,8 @@ __all__ = [
     "CONSENT_BASES",
     "PARIS",
     "STATUSES",
+    "ContactListing",
+    "ContactRow",
     "ContactView",
     "EventView",
     "ExportReport",
@@ -89,10 +93,12 @@ __all__ = [
     "event_kind_labels",
     "export_contacts",
     "export_person",
+    "find_contacts",
     "forget_person",
     "import_contacts",
     "list_contacts",
     "load_structures",
+    "parse_category",
     "parse_day",
     "parse_person_ref",
     "parse_status",
@@ -115,6 +121,8 @@ STORED_STRUCTURE_COLUMNS: tuple[str, ...] = (
     "source",
 )
 _PERSON_ID = re.compile(r"\d+")
+#: An INSEE commune code (``05061``, ``2A004``), as a user types it.
+_INSEE_CODE = re.compile(r"(?:\d{5}|2[AB]\d{3})", re.IGNORECASE)
 #: Local time of the team: times in exports and import reports are shown in it.
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -298,6 +306,145 @@ def list_contacts(
     return open_store(settings, demo=demo).contacts.list_contacts(
         status=status, owner=owner, commune=commune, due_before=due_before, details=details
     )
+
+
+def parse_category(text: str) -> str:
+    """Return the category code for a code, a short label or a label of the study.
+
+    Whatever the case and the accents: ``"cae"``, ``"CAE"``, ``"scop_scic_tic"``,
+    ``"SCOP/SCIC numérique"``, ``"Tiers-lieu existant"``...
+
+    Raises
+    ------
+    SchemaError
+        When the text names no category (the message lists the accepted ones).
+    """
+    wanted = fold_code(text)
+    short = category_short_labels()
+    long = category_labels()
+    for code in CATEGORIES:
+        if wanted in {fold_code(code), fold_code(short[code]), fold_code(long[code])}:
+            return code
+    raise SchemaError(
+        _(
+            "Catégorie inconnue : « {category} ». Catégories possibles : {expected}.",
+            category=text,
+            expected=", ".join(f"{code} ({short[code]})" for code in CATEGORIES),
+        )
+    )
+
+
+def _fold_name(name: str) -> str:
+    """Fold a commune name for matching: « L’Argentière-la-Bessée », « l argentiere la bessee »."""
+    return fold_code(name.replace("'", " ").replace("\u2019", " "))
+
+
+def _commune_codes(text: str, names: dict[str, str]) -> set[str]:
+    """Return the INSEE codes ``text`` names: a code, or a commune name (any case, accents)."""
+    cleaned = text.strip()
+    if cleaned.upper() in names or _INSEE_CODE.fullmatch(cleaned):
+        return {cleaned.upper()}
+    if not names:
+        raise SchemaError(
+            _(
+                "Commune « {commune} » : sans fichier des communes, seul un code Insee "
+                "(05061) est compris ; indiquez le fichier avec --communes (ou --data) "
+                "pour chercher par nom.",
+                commune=text,
+            )
+        )
+    wanted = _fold_name(cleaned)
+    codes = {code for code, name in names.items() if _fold_name(name) == wanted}
+    if not codes:
+        raise SchemaError(
+            _(
+                "Commune inconnue : « {commune} » (ni un code Insee, ni le nom d'une commune "
+                "du fichier des communes).",
+                commune=text,
+            )
+        )
+    return codes
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """One line of ``contacts list``: a record with the names a person reads."""
+
+    contact: ContactView
+    #: Name of the commune, ``""`` when no file of communes names it.
+    commune_name: str
+    #: Short label of the category (the study's step), the code when unknown.
+    category_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactListing:
+    """Outcome of :func:`find_contacts`: the lines, sorted by structure name."""
+
+    rows: tuple[ContactRow, ...]
+    #: Whether a file of communes was found (else the communes are shown by their code).
+    communes_named: bool
+
+
+def find_contacts(
+    settings: Settings,
+    *,
+    category: str | None = None,
+    status: str | None = None,
+    owner: str | None = None,
+    commune: str | None = None,
+    due_before: str | date | None = None,
+    communes: Sequence[Path] = (),
+    demo: bool = False,
+) -> ContactListing:
+    """List contact records with the names of their commune and category (``contacts list``).
+
+    Parameters
+    ----------
+    category
+        Keep this category only: code, short label or label (see :func:`parse_category`).
+    status
+        Keep this status only (code or label, any case and accents).
+    owner
+        Keep the records of this owner only (any case).
+    commune
+        Keep the structures of this commune: an INSEE code (``"05061"``) or a name
+        (``"Gap"``, any case and accents; needs a file of communes).
+    due_before
+        Keep the records whose next action is due on or before this day (a date, or
+        text ``AAAA-MM-JJ`` or ``JJ/MM/AAAA``).
+    communes
+        Files of communes for the names (else found in ``--data``, see
+        :func:`commune_names`).
+
+    Raises
+    ------
+    SchemaError
+        When ``category`` or ``commune`` names nothing (the message says what is accepted).
+    UnknownStatusError
+        When ``status`` names no status (the message lists the statuses).
+    TierslieuxError
+        When ``due_before`` is not a date.
+    """
+    code = None if category is None else parse_category(category)
+    wanted_status = None if status is None else parse_status(status)
+    due = parse_day(due_before, option="due_before") if isinstance(due_before, str) else due_before
+    names = commune_names(settings, communes, demo=demo)
+    codes = None if commune is None else _commune_codes(commune, names)
+    wanted_owner = None if owner is None else owner.strip().casefold()
+    short = category_short_labels()
+    rows = tuple(
+        ContactRow(
+            contact=contact,
+            commune_name=names.get(contact.code_commune, ""),
+            category_label=short.get(contact.categorie, contact.categorie),
+        )
+        for contact in list_contacts(settings, status=wanted_status, due_before=due, demo=demo)
+        if (code is None or contact.categorie == code)
+        and (codes is None or contact.code_commune in codes)
+        and (wanted_owner is None or (contact.owner or "").strip().casefold() == wanted_owner)
+    )
+    return ContactListing(rows=rows, communes_named=bool(names))
 
 
 def show_contact(settings: Settings, identifiant: str, *, demo: bool = False) -> ContactView:
