@@ -103,6 +103,7 @@ def _is_message_call(node: ast.Call, keywords: Mapping[str, object]) -> bool:
 METHOD_MAP: list[tuple[str, str | Callable[..., Iterator[tuple[int, str, str, list[str]]]]]] = [
     ("reports/templates/**.j2", "jinja2.ext:babel_extract"),
     ("reports/templates/**.html", "jinja2.ext:babel_extract"),
+    ("web/templates/**.html", "jinja2.ext:babel_extract"),
     ("**.py", extract_python_ast),
 ]
 WIDTH = 100
