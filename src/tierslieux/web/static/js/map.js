@@ -291,6 +291,10 @@ class CommuneMap {
       const only = (this.data.indicators ?? "").split(",").map((s) => s.trim()).filter(Boolean);
       this.indicators = indicatorList(metadata, this.features, only);
       this.byCode = new Map(this.features.map((f) => [String(f.properties?.code), f]));
+      // Optional foreign members: numbered sites and the catchments known in advance.
+      this.sites = Array.isArray(collection.sites_carte) ? collection.sites_carte : [];
+      const known = collection.bassins_carte ?? {};
+      for (const [code, catchment] of Object.entries(known)) this.catchments.set(code, catchment);
       this.buildControls();
       this.buildMap();
     } catch (error) {
@@ -384,10 +388,31 @@ class CommuneMap {
     this.map.on("load", () => {
       this.showIndicator();
       this.bindPointer();
+      this.addSites();
       this.container.tierslieuxMap = this;
       this.container.dataset.mapState = "ready";
       this.container.dispatchEvent(new CustomEvent("carte:prete", { bubbles: true }));
     });
+  }
+
+  /** Numbered markers of the sites (`sites_carte`): buttons that select their commune. */
+  addSites() {
+    if (this.sites.length === 0) return;
+    for (const site of this.sites) {
+      const button = element(
+        "button",
+        { type: "button", class: "carte-site", title: site.titre, "aria-label": site.titre },
+        String(site.rang),
+      );
+      button.dataset.site = String(site.code);
+      button.addEventListener("click", (event) => {
+        event.stopPropagation();
+        this.select(String(site.code_commune), { fromList: true });
+      });
+      new maplibregl.Marker({ element: button })
+        .setLngLat([Number(site.longitude), Number(site.latitude)])
+        .addTo(this.map);
+    }
   }
 
   get current() {
@@ -522,10 +547,10 @@ class CommuneMap {
 
   async loadCatchment(code) {
     const template = this.data.catchmentUrl;
-    if (!template) return;
     const properties = this.byCode.get(code)?.properties ?? {};
     const name = properties.nom ?? code;
     let catchment = this.catchments.get(code);
+    if (!catchment && !template) return;
     if (!catchment) {
       this.details.append(element("p", {}, this.text("catchmentLoading", { name })));
       catchment = fetchJson(template.replace("{code}", encodeURIComponent(code)));
@@ -567,6 +592,9 @@ class CommuneMap {
         element("dt", {}, item.label),
         element("dd", {}, formatNumber(catchment[item.key], item.decimals, this.lang)),
       );
+    }
+    for (const line of Array.isArray(catchment.lignes) ? catchment.lignes : []) {
+      figures.append(element("dt", {}, String(line.libelle)), element("dd", {}, String(line.valeur)));
     }
     block.append(figures);
     this.details.append(block);
