@@ -23,6 +23,7 @@ from tierslieux.reports.maps import PALETTE, Marker, choropleth_svg, class_break
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable, Mapping
     from pathlib import Path
 
     from tierslieux.pipeline.sites import SitesResult
@@ -231,7 +232,7 @@ def _indicator(key: str, label: str, values: list[float], decimals: int = 0) -> 
     }
 
 
-def _site_details(row: dict[str, Any], unit: str) -> list[dict[str, str]]:
+def _site_details(row: Mapping[Hashable, Any], unit: str) -> list[dict[str, str]]:
     """Readers' lines of a site's catchment card: value, base community, themes."""
     lines = [{"libelle": _("Valeur ({unit})", unit=unit), "valeur": _cell(row["valeur"])}]
     for key, label in (
@@ -320,13 +321,14 @@ def render_sites_geojson(result: SitesResult) -> bytes:
                 "titre": title,
             }
         )
+        inside: list[str] = members.get(code, [str(row["code_commune"])])
         document = {
             "nom": _("site {rank}, {name}", rank=row["rang"], name=row["nom"]),
-            "communes": members.get(code, [str(row["code_commune"])]),
+            "communes": inside,
             "minutes": result.minutes,
             "lignes": _site_details(row, result.unit),
         }
-        for commune in document["communes"]:
+        for commune in inside:
             if site_of.get(commune) == row["rang"]:
                 catchments[commune] = document
     collection = feature_collection(
