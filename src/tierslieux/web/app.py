@@ -31,6 +31,7 @@ from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
 from tierslieux.web.security import SecurityHeadersMiddleware, verify_csrf
 from tierslieux.web.settings import WebSettings
+from tierslieux.web.sites import router as sites_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -119,6 +120,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(sites_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
