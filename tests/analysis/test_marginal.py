@@ -15,9 +15,7 @@ from tierslieux.pipeline.sites import SitesRequest, run_sites
 
 def test_coverage_gains_count_uncovered_demand_only() -> None:
     # 3 candidates x 4 points; candidate 0 is chosen and covers points 0 and 1.
-    matrix = sparse.csr_matrix(
-        np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool)
-    )
+    matrix = sparse.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
     weights = np.array([10.0, 20.0, 30.0, 40.0])
     gains = coverage_gains(matrix, weights, [0])
     assert gains.tolist() == [0.0, 30.0, 70.0]

@@ -16,7 +16,9 @@ results of their latest finished run side by side.
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.analysis.commute_co2 import DEFAULT_GAIN_MINIMAL
@@ -25,29 +27,42 @@ from tierslieux.i18n import N_, format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
-from tierslieux.pipeline.sites import OBJECTIVES, TIERS_LIEUX_MODES, SitesRequest
-from tierslieux.store import UnknownRecordError
+from tierslieux.pipeline.inputs import InputFiles
+from tierslieux.pipeline.project_runs import project_inputs
+from tierslieux.pipeline.projects import materialise_dataset
+from tierslieux.pipeline.sites import (
+    OBJECTIVES,
+    TIERS_LIEUX_MODES,
+    SitesRequest,
+    SitesResult,
+    choose_sites,
+)
+from tierslieux.store import RunView, ScenarioView, UnknownRecordError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
-    from tierslieux.pipeline.inputs import InputFiles
-    from tierslieux.store import Repositories, RunView, ScenarioView, UserView
+    from tierslieux.config import Settings
+    from tierslieux.model.types import ProgressCallback
+    from tierslieux.store import Repositories, UserView
 
 __all__ = [
     "OBJECTIVE_LABELS",
+    "RUN_KIND",
     "RURAL_LABELS",
     "SCENARIO_DEFAULTS",
     "TIERS_LIEUX_LABELS",
-    "RUN_KIND",
+    "RunView",
     "ScenarioColumn",
+    "ScenarioView",
+    "check_launchable",
     "compare_scenarios",
     "describe_parameters",
     "latest_done_run",
     "parse_scenario",
     "project_scenario",
     "project_scenarios",
+    "run_project_sites",
     "save_scenario",
     "scenario_request",
     "with_defaults",
@@ -152,7 +167,9 @@ def _parse_number(name: str, text: str, problems: list[Problem]) -> float | None
     if not text.strip():
         if optional:
             return None
-        problems.append(Problem.of("{label} est obligatoire.", field=name, label=_input_label(name)))
+        problems.append(
+            Problem.of("{label} est obligatoire.", field=name, label=_input_label(name))
+        )
         return None
     try:
         value = _number(text)
@@ -247,15 +264,7 @@ def scenario_request(
     """
     values = SCENARIO_DEFAULTS | dict(parameters)
     if values["base_community"] and structures is None:
-        raise SchemaError(
-            Problem.of(
-                "Une communauté-base dans chaque bassin demande l'annuaire des structures "
-                "(structures.csv de l'écran des communautés-bases ou de « tierslieux "
-                "communities ») : déposez-le dans les fichiers du projet ou décochez la "
-                "contrainte.",
-                field="base_community",
-            )
-        )
+        raise _needs_structures(parameters)
     return SitesRequest(
         territory=territory,
         count=int(values["count"]),
@@ -283,6 +292,71 @@ def scenario_request(
         days_per_week=values["days_per_week"],
         working_days=values["working_days"],
     )
+
+
+def _needs_structures(parameters: Mapping[str, Any]) -> SchemaError:
+    del parameters
+    return SchemaError(
+        Problem.of(
+            "Une communauté-base dans chaque bassin demande l'annuaire des structures "
+            "(structures.csv de l'écran des communautés-bases ou de « tierslieux "
+            "communities ») : déposez-le dans les fichiers du projet ou décochez la "
+            "contrainte.",
+            field="base_community",
+        )
+    )
+
+
+def check_launchable(repos: Repositories, project: int, parameters: Mapping[str, Any]) -> None:
+    """Refuse, before any run, a scenario the project's files cannot serve.
+
+    Raises
+    ------
+    SchemaError
+        A base community is required but the project has no directory of structures.
+    """
+    roles = {d.role for d in repos.projects.datasets(project)}
+    if (SCENARIO_DEFAULTS | dict(parameters))["base_community"] and "structures" not in roles:
+        raise _needs_structures(parameters)
+
+
+def run_project_sites(
+    repos: Repositories,
+    settings: Settings,
+    project: int,
+    parameters: Mapping[str, Any],
+    *,
+    territory: str,
+    workspace: Path | None,
+    progress: ProgressCallback | None = None,
+) -> SitesResult:
+    """Choose the sites of a scenario on a project's inputs (as ``tierslieux sites``).
+
+    The inputs are the project's files, else the installation's workspace
+    (:func:`~tierslieux.pipeline.project_runs.project_inputs`); the project's
+    directory of structures and existing tiers-lieux files, when it has them, are the
+    ``--structures`` and ``--tiers-lieux`` of the command line.
+
+    Raises
+    ------
+    TierslieuxError
+        As :func:`~tierslieux.pipeline.sites.choose_sites` (infeasible constraints...).
+    """
+    check_launchable(repos, project, parameters)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tierslieux-sites-", dir=settings.cache_dir) as tmp:
+        folder = Path(tmp)
+        structures = materialise_dataset(repos, project, "structures", folder)
+        tiers_lieux = materialise_dataset(repos, project, "tiers_lieux", folder)
+        with project_inputs(repos, settings, project, workspace) as inputs:
+            request = scenario_request(
+                parameters,
+                territory=territory,
+                files=InputFiles(demo=inputs.fictional),
+                structures=structures,
+                tiers_lieux=tiers_lieux,
+            )
+            return choose_sites(settings, inputs, request, progress=progress)
 
 
 # -- saved scenarios -----------------------------------------------------------------
@@ -412,4 +486,3 @@ def compare_scenarios(
 def with_defaults(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """A scenario's parameters completed with the defaults (for the form)."""
     return SCENARIO_DEFAULTS | {k: v for k, v in parameters.items() if k in SCENARIO_DEFAULTS}
-

@@ -29,13 +29,13 @@ import pandas as pd
 from scipy import sparse
 
 from tierslieux.analysis.catchment import catchment_pairs
-from tierslieux.analysis.marginal import benefit_gains, coverage_gains
 from tierslieux.analysis.commute_co2 import (
     DEFAULT_GAIN_MINIMAL,
     car_flows,
     car_trans_codes,
     flow_gains,
 )
+from tierslieux.analysis.marginal import benefit_gains, coverage_gains
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError

@@ -19,7 +19,7 @@ from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
-from tierslieux.reports.maps import PALETTE, Marker, choropleth_svg, class_breaks
+from tierslieux.reports.maps import Marker, choropleth_svg, indicator_entry, map_legend
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ __all__ = [
 
 #: Name of the web map's document among the result files.
 SITES_MAP_FILE = "sites_carte.geojson"
-_NO_DATA = "#dddddd"
 
 #: Columns holding shares (0.04 = 4 %), shown as percentages.
 _SHARES = frozenset({"perte_pct", "part_couverte", "ecart"})
@@ -220,18 +219,6 @@ def write_sites(result: SitesResult, out: Path) -> list[Path]:
 # -- web application: the map document and the run's summary ------------------------
 
 
-def _indicator(key: str, label: str, values: list[float], decimals: int = 0) -> dict[str, Any]:
-    """One entry of the map's ``indicateurs`` (class breaks as the SVG maps compute them)."""
-    valid = [float(v) for v in values if v == v]  # noqa: PLR0124 (NaN)
-    return {
-        "cle": key,
-        "libelle": label,
-        "decimales": decimals,
-        "seuils": class_breaks(valid),
-        "minimum": min(valid) if valid else None,
-    }
-
-
 def _site_details(row: Mapping[Hashable, Any], unit: str) -> list[dict[str, str]]:
     """Readers' lines of a site's catchment card: value, base community, themes."""
     lines = [{"libelle": _("Valeur ({unit})", unit=unit), "valeur": _cell(row["valeur"])}]
@@ -293,16 +280,17 @@ def render_sites_geojson(result: SitesResult) -> bytes:
         }
     )
     indicators = [
-        _indicator(
+        indicator_entry(
             "gain_site_supplementaire",
             _("Ce qu'un site de plus ajouterait ici ({unit})", unit=result.unit),
             list(frame["gain_site_supplementaire"]),
         ),
-        _indicator(
-            "demande_couverte", _("Demande couverte ({unit})", unit=result.unit),
+        indicator_entry(
+            "demande_couverte",
+            _("Demande couverte ({unit})", unit=result.unit),
             list(frame["demande_couverte"]),
         ),
-        _indicator("demande", _("Demande par commune"), list(frame["demande"])),
+        indicator_entry("demande", _("Demande par commune"), list(frame["demande"])),
     ]
     markers = []
     catchments: dict[str, dict[str, Any]] = {}
@@ -338,12 +326,7 @@ def render_sites_geojson(result: SitesResult) -> bytes:
         geometries=result.geometries,
         properties=lambda row: {k: v for k, v in row.items() if k not in {"latitude", "longitude"}},
         extra={
-            "indicateurs_carte": {
-                "palette": list(PALETTE),
-                "sans_donnee": _NO_DATA,
-                "minutes_bassin": result.minutes,
-                "indicateurs": indicators,
-            },
+            "indicateurs_carte": map_legend(indicators, result.minutes),
             "sites_carte": markers,
             "bassins_carte": catchments,
         },

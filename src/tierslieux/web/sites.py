@@ -6,11 +6,15 @@ Routes (every one under a project the user may read; changes need an editor):
 - ``POST /projets/{id}/sites``: save the scenario (``action=enregistrer``) or save it
   and launch its run (``action=lancer``);
 - ``POST /projets/{id}/scenarios/{scenario}/lancer``: launch a saved scenario again;
-- ``GET /projets/{id}/sites/{run}``: the run (progress while it runs, then its
-  results: map, tables, method, downloads);
-- ``GET /projets/{id}/sites/{run}/carte.geojson`` and ``.../fichiers/{name}``: the map's
-  document and the result files;
+- ``GET /projets/{id}/sites/{run}``: the run (progress bar and cancel button of the
+  run layer, :mod:`tierslieux.web.runs`, while it runs; then its results: maps, tables,
+  method, downloads, the files being served by the run layer);
 - ``GET /projets/{id}/scenarios/comparer?ids=1,2``: saved scenarios side by side.
+
+Runs go through the process's :class:`~tierslieux.pipeline.project_runs.ProjectRuns`:
+the use case is :func:`~tierslieux.pipeline.site_scenarios.run_project_sites`, its
+outcome the command line's files (:func:`~tierslieux.reports.sites.sites_files`) and
+the summary of the results page (:func:`~tierslieux.reports.sites.sites_summary`).
 """
 
 from __future__ import annotations
@@ -23,26 +27,37 @@ from fastapi.responses import RedirectResponse, Response
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
+from tierslieux.pipeline.project_runs import RunOutcome
 from tierslieux.pipeline.projects import project_datasets
 from tierslieux.pipeline.site_scenarios import (
     OBJECTIVE_LABELS,
     RUN_KIND,
     RURAL_LABELS,
     TIERS_LIEUX_LABELS,
+    check_launchable,
     compare_scenarios,
     describe_parameters,
     parse_scenario,
     project_scenario,
     project_scenarios,
+    run_project_sites,
     save_scenario,
     with_defaults,
 )
-from tierslieux.reports.sites import SITES_MAP_FILE
-from tierslieux.web.auth import ProjectAccess, project_editor, project_viewer, repositories
+from tierslieux.reports.sites import SITES_MAP_FILE, sites_files, sites_summary
+from tierslieux.web.auth import (
+    ProjectAccess,
+    client_ip,
+    project_editor,
+    project_viewer,
+    repositories,
+)
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.runs import project_runs, run_context, run_or_404
 
 if TYPE_CHECKING:
-    from tierslieux.store import RunView, ScenarioView
+    from tierslieux.model.types import ProgressCallback
+    from tierslieux.pipeline.site_scenarios import RunView, ScenarioView
 
 __all__ = ["router"]
 
@@ -56,23 +71,11 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 def _project_runs(request: Request, project: int) -> list[RunView]:
-    repos = repositories(request)
-    runs = []
-    for run_id in repos.projects.run_ids(project):
-        try:
-            run = repos.runs.get_run(run_id)
-        except UnknownRecordError:  # pragma: no cover - deleted meanwhile
-            continue
-        if run.kind == RUN_KIND:
-            runs.append(run)
-    return sorted(runs, key=lambda r: r.created_at, reverse=True)
+    return [r for r in project_runs(request).list_runs(project) if r.kind == RUN_KIND]
 
 
 def _run_of(request: Request, access: ProjectAccess, run_id: str) -> RunView:
-    repos = repositories(request)
-    if run_id not in repos.projects.run_ids(access.project.id):
-        raise HTTPException(status_code=404, detail=_("Calcul introuvable."))
-    run = repos.runs.get_run(run_id)
+    run = run_or_404(request, access, run_id)
     if run.kind != RUN_KIND:
         raise HTTPException(status_code=404, detail=_("Calcul introuvable."))
     return run
@@ -153,30 +156,50 @@ def _problems(error: TierslieuxError) -> tuple[dict[str, str], str | None]:
     for problem in error.problems:
         text = problem.render()
         if problem.field:
-            fields[problem.field] = f"{fields[problem.field]} {text}" if problem.field in fields else text
+            fields[problem.field] = (
+                f"{fields[problem.field]} {text}" if problem.field in fields else text
+            )
         else:
             loose.append(text)
     return fields, " ".join(loose) or None
 
 
 def _launch(request: Request, access: ProjectAccess, scenario: ScenarioView) -> str:
-    """Submit the run of a saved scenario; return its id."""
-    from tierslieux.pipeline.project_runs import submit_project_run  # noqa: PLC0415
-    run = submit_project_run(
-        request.app.state.runner,
-        repositories(request),
-        request.app.state.settings,
-        access.project.id,
+    """Start the run of a saved scenario (refused first if the project cannot serve it)."""
+    repos = repositories(request)
+    settings = request.app.state.settings
+    project = access.project
+    parameters = dict(scenario.parameters)
+    check_launchable(repos, project.id, parameters)
+
+    def use_case(*, progress: ProgressCallback) -> RunOutcome:
+        result = run_project_sites(
+            repos,
+            settings.core,
+            project.id,
+            parameters,
+            territory=project.territory,
+            workspace=settings.workspace_path,
+            progress=progress,
+        )
+        return RunOutcome(summary=sites_summary(result), files=sites_files(result))
+
+    run = project_runs(request).start(
+        project.id,
         RUN_KIND,
-        scenario.parameters,
-        actor=access.user,
+        use_case,
+        actor=access.user.login,
+        parameters=parameters,
         scenario_id=scenario.id,
+        ip=client_ip(request),
     )
     return run.id
 
 
 @router.post("/projets/{project_id}/sites")
-async def save_or_launch(request: Request, access: ProjectAccess = Depends(project_editor)) -> Response:
+async def save_or_launch(
+    request: Request, access: ProjectAccess = Depends(project_editor)
+) -> Response:
     """Save the scenario of the form; with ``action=lancer``, launch its run too."""
     form = await request.form()
     raw = {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -255,19 +278,10 @@ def launch_saved(
     return _see_other(f"/projets/{access.project.id}/sites/{run_id}")
 
 
-@router.post("/projets/{project_id}/sites/{run_id}/annuler")
-def cancel(request: Request, run_id: str, access: ProjectAccess = Depends(project_editor)) -> Response:
-    """Cancel a queued or running run."""
-    from tierslieux.pipeline.project_runs import cancel_project_run  # noqa: PLC0415
-
-    run = _run_of(request, access, run_id)
-    cancel_project_run(request.app.state.runner, repositories(request), run.id, actor=access.user)
-    flash(request, _("Calcul annulé."))
-    return _see_other(f"/projets/{access.project.id}/sites/{run.id}")
-
-
 @router.get("/projets/{project_id}/sites/{run_id}")
-def run_page(request: Request, run_id: str, access: ProjectAccess = Depends(project_viewer)) -> Response:
+def run_page(
+    request: Request, run_id: str, access: ProjectAccess = Depends(project_viewer)
+) -> Response:
     """A run: its progress while it runs, then its results."""
     repos = repositories(request)
     run = _run_of(request, access, run_id)
@@ -278,51 +292,24 @@ def run_page(request: Request, run_id: str, access: ProjectAccess = Depends(proj
         except UnknownRecordError:
             scenario = None
     summary = run.summary or {}
-    files = repos.runs.list_results(run.id) if run.status == "done" else []
+    context = run_context(request, access, run)
+    context["result_url"] = None  # this page is the results page
     return render(
         request,
         "sites_result.html",
-        project=access.project,
-        editable=access.editable,
-        run=run,
+        **context,
         scenario=scenario,
         parameters=describe_parameters(run.parameters),
         s=summary,
-        files=files,
-        map_file=SITES_MAP_FILE,
+        map_url=f"{context['run_url']}/fichiers/{SITES_MAP_FILE}",
         warnings=summary.get("avertissements", ()),
     )
 
 
-@router.get("/projets/{project_id}/sites/{run_id}/carte.geojson")
-def map_document(
-    request: Request, run_id: str, access: ProjectAccess = Depends(project_viewer)
-) -> Response:
-    """The map's document of a finished run."""
-    return download(request, run_id, SITES_MAP_FILE, access)
-
-
-@router.get("/projets/{project_id}/sites/{run_id}/fichiers/{name}")
-def download(
-    request: Request, run_id: str, name: str, access: ProjectAccess = Depends(project_viewer)
-) -> Response:
-    """A result file of a run."""
-    run = _run_of(request, access, run_id)
-    repos = repositories(request)
-    found = {r.name: r for r in repos.runs.list_results(run.id)}
-    if name not in found:
-        raise HTTPException(status_code=404, detail=_("Fichier introuvable."))
-    media = found[name].media_type
-    if name.endswith(".geojson"):
-        media = "application/geo+json"
-    headers = {}
-    if not name.endswith(".geojson"):
-        headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return Response(repos.runs.read_result(run.id, name), media_type=media, headers=headers)
-
-
 @router.get("/projets/{project_id}/scenarios/comparer")
-def compare(request: Request, ids: str = "", access: ProjectAccess = Depends(project_viewer)) -> Response:
+def compare(
+    request: Request, ids: str = "", access: ProjectAccess = Depends(project_viewer)
+) -> Response:
     """Saved scenarios side by side: parameters, then the results of their latest run."""
     del ids  # read with its repetitions (?ids=1,2 or ?ids=1&ids=2)
     parts = ",".join(request.query_params.getlist("ids")).replace(";", ",").split(",")
@@ -333,7 +320,9 @@ def compare(request: Request, ids: str = "", access: ProjectAccess = Depends(pro
             status_code=422, detail=_("Identifiants de scénarios invalides.")
         ) from None
     try:
-        columns = compare_scenarios(repositories(request), access.project.id, wanted[:_MAX_COMPARED])
+        columns = compare_scenarios(
+            repositories(request), access.project.id, wanted[:_MAX_COMPARED]
+        )
     except UnknownRecordError:
         raise HTTPException(status_code=404, detail=_("Scénario introuvable.")) from None
     return render(
