@@ -27,7 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
-from tierslieux.pipeline.project_runs import RunOutcome
+from tierslieux.pipeline.project_runs import RunOutcome, run_status_label
 from tierslieux.pipeline.projects import project_datasets
 from tierslieux.pipeline.site_scenarios import (
     OBJECTIVE_LABELS,
@@ -125,6 +125,7 @@ def _sites_page(
         scenarios=scenarios,
         describe=describe_parameters,
         runs=runs,
+        run_status=run_status_label,
         scenario_names=names,
         has_structures="structures" in roles,
         has_tiers_lieux="tiers_lieux" in roles,
