@@ -59,7 +59,7 @@ from tierslieux.pipeline.jobs import (
 )
 from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.workspace import Workspace
-from tierslieux.store import InvalidValueError, UnknownRecordError
+from tierslieux.store import InvalidValueError, ResultView, RunView, UnknownRecordError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -67,14 +67,18 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback, ProgressEvent
     from tierslieux.pipeline.inputs import LoadedInputs
-    from tierslieux.store import Repositories, ResultView, RunView
+    from tierslieux.store import Repositories
 
 __all__ = [
     "OWNER_KEY",
     "RUN_KINDS",
+    "InvalidValueError",
     "ProjectRuns",
+    "ResultView",
     "RunOutcome",
     "RunUseCase",
+    "RunView",
+    "UnknownRecordError",
     "interrupted_message",
     "project_inputs",
     "run_kind_label",
