@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import load_inputs
 from tierslieux.pipeline.jobs import (
@@ -91,17 +92,17 @@ log = logging.getLogger(__name__)
 OWNER_KEY = "_processus"
 #: Kinds of runs of a project (code -> untranslated label; see :func:`run_kind_label`).
 RUN_KINDS: Mapping[str, str] = {
-    "diagnostic": "Diagnostic territorial",
-    "communities": "Communautés de base",
-    "sites": "Sites d'expérimentation",
-    "survey": "Questionnaire",
+    "diagnostic": N_("Diagnostic territorial"),
+    "communities": N_("Communautés de base"),
+    "sites": N_("Sites d'expérimentation"),
+    "survey": N_("Questionnaire"),
 }
 _STATUS_LABELS: Mapping[str, str] = {
-    "queued": "En attente",
-    "running": "En cours",
-    "done": "Terminé",
-    "failed": "Échec",
-    "cancelled": "Annulé",
+    "queued": N_("En attente"),
+    "running": N_("En cours"),
+    "done": N_("Terminé"),
+    "failed": N_("Échec"),
+    "cancelled": N_("Annulé"),
 }
 _UNFINISHED = ("queued", "running")
 _SCAN_LIMIT = 10_000
