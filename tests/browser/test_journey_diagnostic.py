@@ -74,7 +74,9 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         dispose_engine(url)
 
 
-def _commune_point(page, geojson_url: str, code: str | None = None) -> tuple[str, str, float, float]:
+def _commune_point(
+    page, geojson_url: str, code: str | None = None
+) -> tuple[str, str, float, float]:
     """Code, name and page coordinates of a point inside a commune of the map."""
     collection = page.evaluate(
         "async (url) => (await fetch(url, {credentials: 'same-origin'})).json()", geojson_url
@@ -93,11 +95,7 @@ def _commune_point(page, geojson_url: str, code: str | None = None) -> tuple[str
     return feature["properties"]["code"], feature["properties"]["nom"], x, y
 
 
-def test_log_in_create_a_project_run_the_diagnostic_and_read_the_map(
-    browser_page, served_app: Served, axe_check
-) -> None:
-    page = browser_page
-    base = served_app.url
+def _log_in_and_create_the_project(page, base: str, axe_check) -> None:
     page.goto(f"{base}/connexion")
     page.fill("#champ-login", EMAIL)
     page.fill("#champ-password", PASSWORD)
@@ -114,6 +112,13 @@ def test_log_in_create_a_project_run_the_diagnostic_and_read_the_map(
     page.wait_for_selector("h1:has-text('Parcours démo')")
     axe_check(page)
 
+
+def test_log_in_create_a_project_run_the_diagnostic_and_read_the_map(
+    browser_page, served_app: Served, axe_check
+) -> None:
+    page = browser_page
+    base = served_app.url
+    _log_in_and_create_the_project(page, base, axe_check)
     page.click("ul.ecrans a:has-text('Diagnostic territorial')")
     page.wait_for_selector("h1:has-text('Diagnostic territorial')")
     page.click("button:has-text('Lancer le diagnostic')")
@@ -134,6 +139,23 @@ def test_log_in_create_a_project_run_the_diagnostic_and_read_the_map(
     assert page.inner_text(".carte-legende-titre").strip()
     assert page.locator("#communes tbody tr").count() == 16
 
+    name = _hover_and_click_a_commune(page)
+
+    # the table sorts and filters (table.js)
+    page.fill("#communes-filtre", name.split(" ")[0])
+    assert 1 <= page.locator("#communes tbody tr:visible").count() < 16
+    page.fill("#communes-filtre", "")
+    header = page.locator("#communes thead th").nth(1)
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") in {"ascending", "descending"}
+    assert page.errors == [], page.errors
+    assert page.outside_requests() == []
+    axe_check(page)
+    page.locator(".carte-bassin").scroll_into_view_if_needed()
+
+
+def _hover_and_click_a_commune(page) -> str:
+    """Hover then click commune 00101; return its name."""
     geojson_url = page.get_attribute("#carte", "data-geojson-url")
     page.locator("#carte").scroll_into_view_if_needed()
     code, name, x, y = _commune_point(page, geojson_url, "00101")
@@ -149,12 +171,4 @@ def test_log_in_create_a_project_run_the_diagnostic_and_read_the_map(
     members = page.evaluate(f"() => {HANDLE}.map.getFilter('catchment-outline')[2][1]")
     assert code in members
     assert page.get_attribute("#carte", "data-selected") == code
-
-    # the table sorts and filters (table.js)
-    page.fill("#communes-filtre", name.split(" ")[0])
-    assert page.locator("#communes tbody tr:visible").count() >= 1
-    page.fill("#communes-filtre", "")
-    assert page.errors == [], page.errors
-    assert page.outside_requests() == []
-    axe_check(page)
-    page.locator(".carte-bassin").scroll_into_view_if_needed()
+    return name
