@@ -149,9 +149,7 @@ def test_run_a_site_selection_and_see_the_sites_on_the_map(
     details = page.inner_text("#carte-sites .carte-detail")
     assert "site 1" in details
     assert "communes dans le bassin" in details
-    assert page.get_attribute("#carte-un-de-plus", "data-indicator") == (
-        "gain_site_supplementaire"
-    )
+    assert page.get_attribute("#carte-un-de-plus", "data-indicator") == ("gain_site_supplementaire")
     axe_check(page)
     assert not page.errors, page.errors
     assert not page.outside_requests()
@@ -181,9 +179,7 @@ def test_start_another_run_and_cancel_it(
     assert not page.errors, page.errors
 
 
-def test_compare_the_saved_scenarios(
-    browser_page: Any, live_app: LiveApp, axe_check: Any
-) -> None:
+def test_compare_the_saved_scenarios(browser_page: Any, live_app: LiveApp, axe_check: Any) -> None:
     page = browser_page
     _log_in(page, live_app)
     page.goto(f"{live_app.url}/projets/{live_app.project}/sites")

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import load_inputs
 from tierslieux.pipeline.jobs import (
@@ -59,7 +60,7 @@ from tierslieux.pipeline.jobs import (
 )
 from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.workspace import Workspace
-from tierslieux.store import InvalidValueError, UnknownRecordError
+from tierslieux.store import InvalidValueError, ResultView, RunView, UnknownRecordError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -67,14 +68,18 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback, ProgressEvent
     from tierslieux.pipeline.inputs import LoadedInputs
-    from tierslieux.store import Repositories, ResultView, RunView
+    from tierslieux.store import Repositories
 
 __all__ = [
     "OWNER_KEY",
     "RUN_KINDS",
+    "InvalidValueError",
     "ProjectRuns",
+    "ResultView",
     "RunOutcome",
     "RunUseCase",
+    "RunView",
+    "UnknownRecordError",
     "interrupted_message",
     "project_inputs",
     "run_kind_label",
@@ -87,17 +92,17 @@ log = logging.getLogger(__name__)
 OWNER_KEY = "_processus"
 #: Kinds of runs of a project (code -> untranslated label; see :func:`run_kind_label`).
 RUN_KINDS: Mapping[str, str] = {
-    "diagnostic": "Diagnostic territorial",
-    "communities": "Communautés de base",
-    "sites": "Sites d'expérimentation",
-    "survey": "Questionnaire",
+    "diagnostic": N_("Diagnostic territorial"),
+    "communities": N_("Communautés de base"),
+    "sites": N_("Sites d'expérimentation"),
+    "survey": N_("Questionnaire"),
 }
 _STATUS_LABELS: Mapping[str, str] = {
-    "queued": "En attente",
-    "running": "En cours",
-    "done": "Terminé",
-    "failed": "Échec",
-    "cancelled": "Annulé",
+    "queued": N_("En attente"),
+    "running": N_("En cours"),
+    "done": N_("Terminé"),
+    "failed": N_("Échec"),
+    "cancelled": N_("Annulé"),
 }
 _UNFINISHED = ("queued", "running")
 _SCAN_LIMIT = 10_000

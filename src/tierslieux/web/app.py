@@ -29,6 +29,7 @@ from tierslieux.pipeline.jobs import JobRunner
 from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
 from tierslieux.web.auth import LoginRequired
+from tierslieux.web.diagnostic import router as diagnostic_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
 from tierslieux.web.runs import router as runs_router
@@ -128,6 +129,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(runs_router)
+    app.include_router(diagnostic_router)
     app.include_router(sites_router)
 
     @app.exception_handler(LoginRequired)

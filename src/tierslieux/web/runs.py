@@ -21,16 +21,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.project_runs import (
+    InvalidValueError,
     ProjectRuns,
+    UnknownRecordError,
     run_kind_label,
     run_status_label,
 )
-from tierslieux.store import InvalidValueError, UnknownRecordError
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
 
 if TYPE_CHECKING:
-    from tierslieux.store import RunView
+    from tierslieux.pipeline.project_runs import RunView
 
 __all__ = ["RESULT_PAGES", "project_runs", "router", "run_context", "run_or_404"]
 
