@@ -7,23 +7,11 @@ temporary SQLite store and the demo workspace.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from browser_app import Served, serve_demo_application
 from shapely.geometry import shape
-
-from tierslieux.config import Settings
-from tierslieux.pipeline.accounts import add_user
-from tierslieux.pipeline.database import open_store
-from tierslieux.pipeline.inputs import InputFiles
-from tierslieux.pipeline.workspace import build_workspace
-from tierslieux.store import dispose_engine
-from tierslieux.web.app import create_app
-from tierslieux.web.settings import WebSettings
 
 pytestmark = pytest.mark.browser
 
@@ -32,46 +20,11 @@ PASSWORD = "mot de passe du parcours"  # noqa: S105 - test data
 HANDLE = "document.querySelector('#carte').tierslieuxMap"
 
 
-@dataclass(frozen=True)
-class Served:
-    url: str
-    app: object
-
-
 @pytest.fixture(scope="module")
 def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    uvicorn = pytest.importorskip("uvicorn")
     root = tmp_path_factory.mktemp("application")
-    cache = root / "cache"
-    workspace = root / "workspace"
-    build_workspace(Settings(cache_dir=cache, offline=True), workspace, InputFiles(demo=True))
-    url = f"sqlite:///{root / 'web.sqlite'}"
-    settings = WebSettings(
-        core=Settings(database_url=url, cache_dir=cache, offline=True),
-        secret_key="s" * 40,
-        workspace=workspace,
-    )
-    add_user(
-        open_store(settings.core), EMAIL, role="charge_de_mission", actor="test", password=PASSWORD
-    )
-    app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        dispose_engine(url)
+    with serve_demo_application(root, {EMAIL: ("charge_de_mission", PASSWORD)}) as served:
+        yield served
 
 
 def _commune_point(

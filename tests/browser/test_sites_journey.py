@@ -9,28 +9,19 @@ axe-core (0 serious or critical violations); screenshots go to ``build/screensho
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_app import serve_demo_application
 
-from tierslieux.config import Settings
 from tierslieux.i18n import format_number
-from tierslieux.pipeline.accounts import add_user
-from tierslieux.pipeline.database import open_store
-from tierslieux.pipeline.inputs import InputFiles
 from tierslieux.pipeline.projects import TerritoryIndex, create_project
-from tierslieux.pipeline.workspace import Workspace, build_workspace
-from tierslieux.store import dispose_engine
+from tierslieux.pipeline.workspace import Workspace
 
 pytestmark = pytest.mark.browser
-
-uvicorn = pytest.importorskip("uvicorn")
 
 PASSWORD = "mot de passe du parcours"  # noqa: S105 - test data
 EMAIL = "charge@exemple.fr"
@@ -44,46 +35,17 @@ class LiveApp:
     project: int
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """The application on loopback over a fresh store and the demo workspace."""
-    from tierslieux.web.app import create_app  # noqa: PLC0415
-    from tierslieux.web.settings import WebSettings  # noqa: PLC0415
-
-    folder = tmp_path_factory.mktemp("parcours-sites")
-    cache = folder / "cache"
-    workspace = folder / "workspace"
-    build_workspace(Settings(cache_dir=cache, offline=True), workspace, InputFiles(demo=True))
-    url = f"sqlite:///{folder / 'web.sqlite'}"
-    core = Settings(database_url=url, cache_dir=cache, offline=True)
-    settings = WebSettings(core=core, secret_key="s" * 40, workspace=workspace, run_workers=1)
-    repos = open_store(core)
-    add_user(repos, EMAIL, role="charge_de_mission", actor="test", password=PASSWORD)
-    user = repos.users.get_user(EMAIL)
-    index = TerritoryIndex.from_workspace(Workspace.open(workspace))
-    project = create_project(repos, name="Démo", territory="dep:00", index=index, actor=user)
-    app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield LiveApp(f"http://127.0.0.1:{port}", app, repos, project.id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        dispose_engine(url)
+    """The application on loopback with the demo project (one worker: runs queue)."""
+    root = tmp_path_factory.mktemp("parcours-sites")
+    users = {EMAIL: ("charge_de_mission", PASSWORD)}
+    with serve_demo_application(root, users, run_workers=1) as served:
+        repos = served.repos
+        index = TerritoryIndex.from_workspace(Workspace.open(served.workspace))
+        user = repos.users.get_user(EMAIL)
+        project = create_project(repos, name="Démo", territory="dep:00", index=index, actor=user)
+        yield LiveApp(served.url, served.app, repos, project.id)
 
 
 def _log_in(page: Any, live: LiveApp) -> None:
