@@ -26,7 +26,9 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
+from tierslieux.pipeline.readers import read_structures_table
 from tierslieux.sources.densite import load_densite
+from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
 from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
 
@@ -49,6 +51,7 @@ __all__ = [
     "create_project",
     "dataset_label",
     "get_project",
+    "materialise_dataset",
     "materialise_datasets",
     "project_datasets",
     "projects_for",
@@ -61,6 +64,8 @@ DATASET_ROLES: dict[str, str] = {
     "zonages": N_("zonages des communes (table d'appartenance de l'Insee)"),
     "densite": N_("grille communale de densité (Insee)"),
     "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
+    "structures": N_("annuaire des structures (structures.csv des communautés-bases)"),
+    "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
 }
 _KIND_NAMES = {
     "region": N_("Région"),
@@ -340,6 +345,11 @@ def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     elif role == "densite":
         densite = load_densite(path)
         provenance, rows = densite.provenance, len(densite.table)
+    elif role == "structures":
+        return {"rows": len(read_structures_table(path)), "vintage": None, "synthetic": False}
+    elif role == "tiers_lieux":
+        places, provenance = load_tiers_lieux(path)
+        rows = len(places)
     else:
         census = open_mobpro_input(settings, path)
         provenance, rows = census.provenance, 0
@@ -420,3 +430,15 @@ def materialise_datasets(repos: Repositories, project: int, folder: Path) -> Inp
         mobpro=paths.get("mobpro"),
         densite=paths.get("densite"),
     )
+
+
+def materialise_dataset(repos: Repositories, project: int, role: str, folder: Path) -> Path | None:
+    """Write a project's input file of ``role`` into ``folder``; ``None`` without one."""
+    for dataset in repos.projects.datasets(project):
+        if dataset.role != role:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / _safe_name(dataset.filename, dataset.role)
+        path.write_bytes(repos.projects.dataset_content(project, dataset.role))
+        return path
+    return None

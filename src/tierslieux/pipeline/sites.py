@@ -35,6 +35,7 @@ from tierslieux.analysis.commute_co2 import (
     car_trans_codes,
     flow_gains,
 )
+from tierslieux.analysis.marginal import benefit_gains, coverage_gains
 from tierslieux.analysis.optimise import solve_max_benefit, solve_max_coverage
 from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError
@@ -198,6 +199,12 @@ class SitesResult:
     fictional: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
     co2: Co2Estimate | None = None
+    #: One row per candidate: what one more site there would add to the chosen sites
+    #: (existing tiers-lieux kept included), in the objective's unit
+    #: (``gain_site_supplementaire``), whether the constraints admit it (``admissible``:
+    #: base community, exclusion around existing places, rurality) and whether it is
+    #: chosen (``choisi``, then 0).
+    one_more: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _territory(
@@ -553,7 +560,7 @@ def _solve(
     *,
     progress: ProgressCallback | None = None,
     time_limit: float | None = None,
-) -> tuple[SitingResult, Candidates, sparse.csr_matrix]:
+) -> _Solution:
     sites = setup.sites
     pairs = _site_pairs(setup, minutes)
     demand_codes = setup.demand_codes
@@ -619,9 +626,14 @@ def _solve(
         # Said here: the optimiser would count the imposed sites among those with one.
         _check_new_communities(allowed, fixed, count)
     # Objective co2 with the per-flow rule: the same constraints, gains per car flow.
-    solve = (
-        partial(solve_max_benefit, setup.flow_model.gains(minutes, sites.ids, unserved=served))
+    flow_gains_matrix = (
+        setup.flow_model.gains(minutes, sites.ids, unserved=served)
         if setup.flow_model is not None
+        else None
+    )
+    solve = (
+        partial(solve_max_benefit, flow_gains_matrix)
+        if flow_gains_matrix is not None
         else partial(solve_max_coverage, matrix, weights)
     )
     result = solve(
@@ -635,7 +647,27 @@ def _solve(
         time_limit=request.time_limit if time_limit is None else time_limit,
         progress=progress,
     )
-    return result, candidates, matrix
+    return _Solution(result, candidates, matrix, weights, allowed, flow_gains_matrix)
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """A solve and what it was solved on: coverage matrix, demand weights used (after
+    the exclusions), admissible candidates and, objective co2 per flow, the gains."""
+
+    result: SitingResult
+    candidates: Candidates
+    matrix: sparse.csr_matrix
+    weights: np.ndarray
+    allowed: np.ndarray
+    flow_gains: sparse.csr_matrix | None = None
+
+    def one_more(self) -> np.ndarray:
+        """Per candidate: what it would add to the chosen sites (existing kept included)."""
+        chosen = list(self.result.chosen)
+        if self.flow_gains is not None:
+            return benefit_gains(self.flow_gains, chosen)
+        return coverage_gains(self.matrix, self.weights, chosen)
 
 
 def _check_new_communities(allowed: np.ndarray, fixed: list[int], count: int) -> None:
@@ -1050,7 +1082,7 @@ def _choose(
     prepared = _prepare(settings, inputs, request, report, files)
     setup, notes = prepared.setup, prepared.notes
     try:
-        result, candidates, matrix = _solve(
+        solution = _solve(
             setup,
             request,
             _minutes(request),
@@ -1059,6 +1091,7 @@ def _choose(
         )
     except InfeasibleError as error:
         raise InfeasibleError(" ".join([str(error), *_levers(request)])) from error
+    result, candidates, matrix = solution.result, solution.candidates, solution.matrix
     if request.structures is None and request.groups is None:
         notes.append(NO_COMMUNITY_NOTE())
     sites = _with_community_columns(_sites_frame(result, candidates, setup), candidates, result)
@@ -1074,6 +1107,7 @@ def _choose(
     sensitivity = _sensitivity(setup, request, result, report)
     rural = prepared.rural_table.set_index("code")["rural"]
     sites["rural"] = sites["code_commune"].map(rural).astype("boolean")
+    one_more = _one_more_frame(setup, solution)
     return SitesResult(
         territory_label=prepared.label,
         objective=request.objective,
@@ -1090,6 +1124,27 @@ def _choose(
         fictional=inputs.fictional,
         notes=tuple(notes),
         co2=co2,
+        one_more=one_more,
+    )
+
+
+def _one_more_frame(setup: _Setup, solution: _Solution) -> pd.DataFrame:
+    """Every candidate with what one more site there would add (see ``SitesResult``)."""
+    sites = setup.sites
+    chosen = np.zeros(len(sites.ids), dtype=bool)
+    chosen[list(solution.result.chosen)] = True
+    points = sites.points.set_index("code")
+    return pd.DataFrame(
+        {
+            "code": sites.ids,
+            "nom": sites.names,
+            "code_commune": sites.communes,
+            "gain_site_supplementaire": solution.one_more(),
+            "admissible": solution.allowed & ~chosen,
+            "choisi": chosen,
+            "latitude": points["latitude"].reindex(sites.ids).astype(float).to_numpy(),
+            "longitude": points["longitude"].reindex(sites.ids).astype(float).to_numpy(),
+        }
     )
 
 
@@ -1298,7 +1353,7 @@ def _alternatives(
             rows.append(row)
             continue
         try:
-            other, _c, _m = _solve(
+            other = _solve(
                 setup,
                 request,
                 _minutes(request),
@@ -1311,7 +1366,7 @@ def _alternatives(
                     step=step,
                     total=total,
                 ),
-            )
+            ).result
         except InfeasibleError as error:
             row.update({"objectif": pd.NA, "perte": pd.NA, "sites": "", "remplacant": ""})
             row["message"] = str(error)
@@ -1368,7 +1423,7 @@ def _sensitivity(
                 exclusion_minutes=request.exclusion_minutes or request.minutes,
             )
             try:
-                res, _c, _m = _solve(
+                res = _solve(
                     setup,
                     scenario,
                     minutes,
@@ -1380,7 +1435,7 @@ def _sensitivity(
                         step=step,
                         total=len(scenarios),
                     ),
-                )
+                ).result
             except InfeasibleError as error:
                 row.update({"objectif": pd.NA, "message": str(error)})
                 rows.append(row)

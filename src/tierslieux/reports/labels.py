@@ -68,6 +68,10 @@ def column_labels() -> dict[str, str]:
             # communes, catchments, bassins
             "code": _("Code"),
             "nom": _("Nom"),
+            # one more site (sites: one_more_site.csv)
+            "gain_site_supplementaire": _("Ce qu'un site de plus ajouterait ici"),
+            "admissible": _("Admissible"),
+            "choisi": _("Choisi"),
             "commune": _("Commune"),
             "code_commune": _("Code commune"),
             "nom_commune": _("Commune"),

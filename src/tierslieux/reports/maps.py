@@ -18,7 +18,16 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-__all__ = ["PALETTE", "Marker", "choropleth_svg", "class_breaks", "polygon_rings"]
+__all__ = [
+    "NO_DATA",
+    "PALETTE",
+    "Marker",
+    "choropleth_svg",
+    "class_breaks",
+    "indicator_entry",
+    "map_legend",
+    "polygon_rings",
+]
 
 #: Sequential palette, 5 classes (ColorBrewer "YlGnBu", Cynthia Brewer, colorbrewer2.org).
 PALETTE: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
@@ -44,6 +53,38 @@ def class_breaks(values: Sequence[float], classes: int = len(PALETTE)) -> list[f
         return []
     quantiles = np.quantile(data, np.linspace(0, 1, classes + 1)[1:])
     return sorted({float(q) for q in quantiles})
+
+
+def indicator_entry(
+    key: str,
+    label: str,
+    values: Sequence[float | None],
+    *,
+    unit: str | None = None,
+    decimals: int = 0,
+) -> dict[str, Any]:
+    """One indicator of a web map's metadata (``web/static/README.md``): its label, unit,
+    decimals and class breaks (:func:`class_breaks` on the unrounded values)."""
+    valid = [float(v) for v in values if v is not None and v == v]  # noqa: PLR0124 (NaN)
+    entry: dict[str, Any] = {"cle": key, "libelle": label}
+    if unit is not None:
+        entry["unite"] = unit
+    entry |= {
+        "decimales": decimals,
+        "seuils": class_breaks(valid),
+        "minimum": min(valid) if valid else None,
+    }
+    return entry
+
+
+def map_legend(indicators: Sequence[Mapping[str, Any]], minutes: float) -> dict[str, Any]:
+    """A web map's metadata document: palette, no-data colour, catchment minutes, indicators."""
+    return {
+        "palette": list(PALETTE),
+        "sans_donnee": NO_DATA,
+        "minutes_bassin": minutes,
+        "indicateurs": list(indicators),
+    }
 
 
 def _shown(value: float | None, decimals: int) -> str:

@@ -2,6 +2,10 @@
 
 :func:`render_sites` returns the page, :func:`sites_files` every file as bytes,
 :func:`write_sites` writes them into a folder, all or nothing.
+:func:`render_sites_geojson` is the document of the web application's map (communes
+with their indicators, class breaks, numbered sites and their catchments, the format of
+``web/static/README.md``) and :func:`sites_summary` the JSON-ready summary of a run
+(figures, notes, readers' tables) its results page shows.
 """
 
 from __future__ import annotations
@@ -14,16 +18,28 @@ import pandas as pd
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.reports.geojson import feature_collection, geojson_bytes
 from tierslieux.reports.labels import column_labels
-from tierslieux.reports.maps import Marker, choropleth_svg
+from tierslieux.reports.maps import Marker, choropleth_svg, indicator_entry, map_legend
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable, Mapping
     from pathlib import Path
 
     from tierslieux.pipeline.sites import SitesResult
 
-__all__ = ["render_sites", "sites_files", "write_sites"]
+__all__ = [
+    "SITES_MAP_FILE",
+    "render_sites",
+    "render_sites_geojson",
+    "sites_files",
+    "sites_summary",
+    "write_sites",
+]
+
+#: Name of the web map's document among the result files.
+SITES_MAP_FILE = "sites_carte.geojson"
 
 #: Columns holding shares (0.04 = 4 %), shown as percentages.
 _SHARES = frozenset({"perte_pct", "part_couverte", "ecart"})
@@ -174,7 +190,9 @@ def method_paragraphs(result: SitesResult) -> list[str]:
 def sites_files(result: SitesResult) -> list[tuple[str, bytes]]:
     """Return every output file of the site selection as ``(name, bytes)``, in memory.
 
-    ``sites.csv``, ``coverage.csv``, ``alternatives.csv``, ``sensitivity.csv``, with
+    ``sites.csv``, ``coverage.csv``, ``alternatives.csv``, ``sensitivity.csv``,
+    ``one_more_site.csv`` (what one more site would add at each candidate),
+    ``sites_carte.geojson`` (:func:`render_sites_geojson`), with
     objective co2 ``hypotheses_co2.csv`` (take-up assumptions, their sources and the
     range), and ``sites.html``.  The tables are written for spreadsheets (text cells
     that look like formulas are guarded, :func:`tierslieux.files.frame_spreadsheet_csv`).
@@ -184,6 +202,8 @@ def sites_files(result: SitesResult) -> list[tuple[str, bytes]]:
         ("coverage.csv", frame_spreadsheet_csv(result.coverage)),
         ("alternatives.csv", frame_spreadsheet_csv(result.alternatives)),
         ("sensitivity.csv", frame_spreadsheet_csv(result.sensitivity)),
+        ("one_more_site.csv", frame_spreadsheet_csv(result.one_more)),
+        (SITES_MAP_FILE, render_sites_geojson(result)),
     ]
     if result.co2 is not None:
         files.append(("hypotheses_co2.csv", frame_spreadsheet_csv(result.co2.assumptions)))
@@ -196,3 +216,184 @@ def write_sites(result: SitesResult, out: Path) -> list[Path]:
     nothing); return their paths, sorted by name.
     """
     return sorted(write_output_files(out, sites_files(result), owner="sites"))
+
+
+# -- web application: the map document and the run's summary ------------------------
+
+
+def _site_details(row: Mapping[Hashable, Any], unit: str) -> list[dict[str, str]]:
+    """Readers' lines of a site's catchment card: value, base community, themes."""
+    lines = [{"libelle": _("Valeur ({unit})", unit=unit), "valeur": _cell(row["valeur"])}]
+    for key, label in (
+        ("communaute_base", _("Communauté-base")),
+        ("structures_communaute", _("Structures de la communauté")),
+        ("groupes", _("Groupes du questionnaire")),
+        ("partenaires", _("Partenaires")),
+        ("theme", _("Thème")),
+        ("tiers_lieux_existants", _("Tiers-lieux existants")),
+    ):
+        text = _cell(row.get(key))
+        if text:
+            lines.append({"libelle": label, "valeur": text})
+    return lines
+
+
+def render_sites_geojson(result: SitesResult) -> bytes:
+    """Return the web map's document of a site selection (``sites_carte.geojson``).
+
+    One feature per commune of the territory, properties ``code``, ``nom``,
+    ``demande`` (the objective's weight), ``demande_couverte`` (when a site covers it),
+    ``gain_site_supplementaire`` (the most one more site in the commune would add) and
+    ``site`` (rank of the site covering it, the best ranked); foreign members
+    ``indicateurs_carte`` (label and class breaks of each indicator), ``sites_carte``
+    (numbered sites: rank, code, name, commune, coordinates, label) and
+    ``bassins_carte`` (per commune covered, the catchment of its site: ``nom``,
+    ``communes``, ``minutes`` and reader's ``lignes``).
+    """
+    communes = result.communes
+    sites = result.sites
+    coverage = result.coverage[~result.coverage["hors_territoire"].astype(bool)]
+    rank = dict(zip(sites["code"].astype(str), sites["rang"].astype(int), strict=True))
+    site_of = (
+        coverage.assign(rang=coverage["code_site"].astype(str).map(rank))
+        .groupby("code_commune")["rang"]
+        .min()
+    )
+    one_more = result.one_more
+    best = (
+        one_more.groupby("code_commune")["gain_site_supplementaire"].max()
+        if len(one_more)
+        else pd.Series(dtype="float64")
+    )
+    codes = communes["code"].astype(str)
+    frame = pd.DataFrame(
+        {
+            "code": codes,
+            "nom": communes["nom"],
+            "demande": communes["demande"].astype(float).round(1),
+            "demande_couverte": communes["demande"]
+            .where(codes.isin(set(site_of.index)))
+            .astype(float)
+            .round(1),
+            "gain_site_supplementaire": codes.map(best).astype(float).round(1),
+            "site": codes.map(site_of).astype("Int64"),
+            "latitude": communes["latitude"],
+            "longitude": communes["longitude"],
+        }
+    )
+    indicators = [
+        indicator_entry(
+            "gain_site_supplementaire",
+            _("Ce qu'un site de plus ajouterait ici ({unit})", unit=result.unit),
+            list(frame["gain_site_supplementaire"]),
+        ),
+        indicator_entry(
+            "demande_couverte",
+            _("Demande couverte ({unit})", unit=result.unit),
+            list(frame["demande_couverte"]),
+        ),
+        indicator_entry("demande", _("Demande par commune"), list(frame["demande"])),
+    ]
+    markers = []
+    catchments: dict[str, dict[str, Any]] = {}
+    members = coverage.groupby("code_site")["code_commune"].agg(lambda s: sorted(map(str, s)))
+    for row in sites.to_dict(orient="records"):
+        code = str(row["code"])
+        title = _("Site {rank} : {name} ({code})", rank=row["rang"], name=row["nom"], code=code)
+        markers.append(
+            {
+                "rang": int(row["rang"]),
+                "code": code,
+                "nom": str(row["nom"]),
+                "code_commune": str(row["code_commune"]),
+                "latitude": float(row["latitude"]),
+                "longitude": float(row["longitude"]),
+                "titre": title,
+            }
+        )
+        inside: list[str] = members.get(code, [str(row["code_commune"])])
+        document = {
+            "nom": _("site {rank}, {name}", rank=row["rang"], name=row["nom"]),
+            "communes": inside,
+            "minutes": result.minutes,
+            "lignes": _site_details(row, result.unit),
+        }
+        for commune in inside:
+            if site_of.get(commune) == row["rang"]:
+                catchments[commune] = document
+    collection = feature_collection(
+        frame.drop(columns=["latitude", "longitude"]).assign(
+            latitude=frame["latitude"], longitude=frame["longitude"]
+        ),
+        geometries=result.geometries,
+        properties=lambda row: {k: v for k, v in row.items() if k not in {"latitude", "longitude"}},
+        extra={
+            "indicateurs_carte": map_legend(indicators, result.minutes),
+            "sites_carte": markers,
+            "bassins_carte": catchments,
+        },
+    )
+    return geojson_bytes(collection)
+
+
+def sites_summary(result: SitesResult) -> dict[str, Any]:
+    """The JSON-ready summary of a site selection, for the results page and comparisons.
+
+    Figures (``objectif``, ``demande_totale``, ``usagers_couverts``, ``nb_sites``,
+    ``nb_communes_couvertes``, ``ecart``...), the texts (``resume``, ``notes``,
+    ``avertissements``, ``methode``, ``co2``) and the readers' tables (``tables``:
+    columns and formatted cells of the sites, alternatives, sensitivity and the
+    candidates ranked by what one more site would add).
+    """
+    res = result.result
+    warnings, notes = split_notes(result.notes)
+    covered = result.coverage[~result.coverage["hors_territoire"].astype(bool)]
+    users = float(covered.drop_duplicates("code_commune")["demande"].sum())
+    one_more = result.one_more
+    ranked = (
+        one_more[one_more["admissible"]]
+        .sort_values("gain_site_supplementaire", ascending=False, kind="stable")
+        .loc[:, ["code", "nom", "code_commune", "gain_site_supplementaire"]]
+        .head(20)
+        if len(one_more)
+        else pd.DataFrame()
+    )
+    co2 = None
+    if result.co2 is not None:
+        tonnes = result.co2.tonnes
+        co2 = {
+            "centrale": tonnes.central,
+            "basse": tonnes.low,
+            "haute": tonnes.high,
+            "kg_par_jour": result.co2.kg_per_day,
+            "hypotheses": _table(result.co2.assumptions),
+        }
+    return {
+        "territoire": result.territory_label,
+        "objectif_choisi": result.objective,
+        "unite": result.unit,
+        "minutes": result.minutes,
+        "nb_sites_demandes": result.count,
+        "nb_sites": len(res.sites),
+        "sites": [str(c) for c in result.sites["code"]],
+        "objectif": res.objective,
+        "demande_totale": res.total_demand,
+        "part": res.objective / res.total_demand if res.total_demand else 0.0,
+        "borne": res.bound,
+        "ecart": res.gap,
+        "solveur": res.solver,
+        "raison": res.reason,
+        "usagers_couverts": users if result.objective == "couverture" else None,
+        "nb_communes_couvertes": int(covered["code_commune"].nunique()),
+        "fictif": result.fictional,
+        "avertissements": warnings,
+        "notes": notes,
+        "methode": _method(result),
+        "co2": co2,
+        "tables": {
+            "sites": _table(result.sites),
+            "alternatives": _table(result.alternatives),
+            "sensibilite": _table(result.sensitivity),
+            "un_site_de_plus": _table(ranked),
+        },
+    }

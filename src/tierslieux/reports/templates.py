@@ -35,6 +35,7 @@ from tierslieux.i18n import (
 )
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import demo_note, synthetic_note
+from tierslieux.reports.labels import column_labels
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -112,6 +113,7 @@ def environment() -> jinja2.Environment:
         gettext=_,
         current_language=current_language,
         version=__version__,
+        column_labels=column_labels,
     )
     env.filters.update(
         nombre=_number,

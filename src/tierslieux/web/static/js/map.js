@@ -18,6 +18,7 @@ export const MESSAGES = {
   commune: "Commune",
   chooseCommune: "— choisir une commune —",
   noData: "Sans donnée",
+  unit: "Unité : {unit}",
   tooltip: "{name} ({code}) : {value}",
   catchmentTitle: "Bassin de {minutes} minutes autour de {name}",
   catchmentTitleAny: "Bassin autour de {name}",
@@ -137,6 +138,7 @@ function indicatorList(metadata, features, only) {
     return listed.map((item) => ({
       key: String(item.cle),
       label: String(item.libelle ?? item.cle),
+      unit: item.unite ? String(item.unite) : null,
       decimals: Number.isInteger(item.decimales) ? item.decimales : 0,
       breaks: Array.isArray(item.seuils) ? item.seuils.map(Number) : null,
       minimum: typeof item.minimum === "number" ? item.minimum : null,
@@ -149,7 +151,7 @@ function indicatorList(metadata, features, only) {
     }
   }
   const chosen = only.length ? only.filter((key) => keys.has(key)) : [...keys];
-  return chosen.map((key) => ({ key, label: key, decimals: 0, breaks: null, minimum: null }));
+  return chosen.map((key) => ({ key, label: key, unit: null, decimals: 0, breaks: null, minimum: null }));
 }
 
 function extendBounds(bounds, coordinates) {
@@ -291,6 +293,10 @@ class CommuneMap {
       const only = (this.data.indicators ?? "").split(",").map((s) => s.trim()).filter(Boolean);
       this.indicators = indicatorList(metadata, this.features, only);
       this.byCode = new Map(this.features.map((f) => [String(f.properties?.code), f]));
+      // Optional foreign members: numbered sites and the catchments known in advance.
+      this.sites = Array.isArray(collection.sites_carte) ? collection.sites_carte : [];
+      const known = collection.bassins_carte ?? {};
+      for (const [code, catchment] of Object.entries(known)) this.catchments.set(code, catchment);
       this.buildControls();
       this.buildMap();
     } catch (error) {
@@ -384,10 +390,31 @@ class CommuneMap {
     this.map.on("load", () => {
       this.showIndicator();
       this.bindPointer();
+      this.addSites();
       this.container.tierslieuxMap = this;
       this.container.dataset.mapState = "ready";
       this.container.dispatchEvent(new CustomEvent("carte:prete", { bubbles: true }));
     });
+  }
+
+  /** Numbered markers of the sites (`sites_carte`): buttons that select their commune. */
+  addSites() {
+    if (this.sites.length === 0) return;
+    for (const site of this.sites) {
+      const button = element(
+        "button",
+        { type: "button", class: "carte-site", title: site.titre, "aria-label": site.titre },
+        String(site.rang),
+      );
+      button.dataset.site = String(site.code);
+      button.addEventListener("click", (event) => {
+        event.stopPropagation();
+        this.select(String(site.code_commune), { fromList: true });
+      });
+      new maplibregl.Marker({ element: button })
+        .setLngLat([Number(site.longitude), Number(site.latitude)])
+        .addTo(this.map);
+    }
   }
 
   get current() {
@@ -426,7 +453,11 @@ class CommuneMap {
       entry.append(swatch, document.createTextNode(row.text));
       list.append(entry);
     }
-    this.legend.append(title, list);
+    this.legend.append(title);
+    if (item.unit) {
+      this.legend.append(element("p", { class: "carte-legende-unite" }, this.text("unit", { unit: item.unit })));
+    }
+    this.legend.append(list);
     this.container.dataset.indicator = item.key;
     if (this.selected) this.describe(this.selected);
   }
@@ -522,10 +553,10 @@ class CommuneMap {
 
   async loadCatchment(code) {
     const template = this.data.catchmentUrl;
-    if (!template) return;
     const properties = this.byCode.get(code)?.properties ?? {};
     const name = properties.nom ?? code;
     let catchment = this.catchments.get(code);
+    if (!catchment && !template) return;
     if (!catchment) {
       this.details.append(element("p", {}, this.text("catchmentLoading", { name })));
       catchment = fetchJson(template.replace("{code}", encodeURIComponent(code)));
@@ -567,6 +598,9 @@ class CommuneMap {
         element("dt", {}, item.label),
         element("dd", {}, formatNumber(catchment[item.key], item.decimals, this.lang)),
       );
+    }
+    for (const line of Array.isArray(catchment.lignes) ? catchment.lignes : []) {
+      figures.append(element("dt", {}, String(line.libelle)), element("dd", {}, String(line.valeur)));
     }
     block.append(figures);
     this.details.append(block);

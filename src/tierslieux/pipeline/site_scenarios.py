@@ -1,0 +1,488 @@
+"""Use cases of the site-selection screen: scenario parameters, saved scenarios, comparison.
+
+A scenario is what a user chooses on the form, the same options as ``tierslieux
+sites`` that do not name a file: number of sites, objective, catchment minutes,
+constraints (base community in each catchment, distinct themes, minimum per
+intercommunality, rural communes), existing tiers-lieux kept or excluded, and the
+CO₂ take-up model.  :func:`parse_scenario` turns the form's text into typed
+parameters, gathering every problem with its field (:class:`~tierslieux.errors.Problem`);
+:func:`scenario_request` builds the :class:`~tierslieux.pipeline.sites.SitesRequest`
+of a project's territory and files.  Scenarios are saved in the store
+(:class:`~tierslieux.store.ScenarioRepository`) with the project's id among their
+parameters (``projet``), and :func:`compare_scenarios` puts their parameters and the
+results of their latest finished run side by side.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tierslieux.analysis.commute_co2 import DEFAULT_GAIN_MINIMAL
+from tierslieux.errors import Problem, SchemaError, default_label
+from tierslieux.i18n import N_, format_figure, format_number, format_percent
+from tierslieux.i18n import gettext as _
+from tierslieux.model.rurality import RURAL_FOCUS
+from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
+from tierslieux.pipeline.inputs import InputFiles
+from tierslieux.pipeline.project_runs import project_inputs
+from tierslieux.pipeline.projects import materialise_dataset
+from tierslieux.pipeline.sites import (
+    OBJECTIVES,
+    TIERS_LIEUX_MODES,
+    SitesRequest,
+    SitesResult,
+    choose_sites,
+)
+from tierslieux.store import RunView, ScenarioView, UnknownRecordError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from tierslieux.config import Settings
+    from tierslieux.model.types import ProgressCallback
+    from tierslieux.store import Repositories, UserView
+
+__all__ = [
+    "OBJECTIVE_LABELS",
+    "RUN_KIND",
+    "RURAL_LABELS",
+    "SCENARIO_DEFAULTS",
+    "TIERS_LIEUX_LABELS",
+    "RunView",
+    "ScenarioColumn",
+    "ScenarioView",
+    "check_launchable",
+    "compare_scenarios",
+    "describe_parameters",
+    "latest_done_run",
+    "parse_scenario",
+    "project_scenario",
+    "project_scenarios",
+    "run_project_sites",
+    "save_scenario",
+    "scenario_request",
+    "with_defaults",
+]
+
+#: Kind of the site selection's runs in the store.
+RUN_KIND = "sites"
+#: Largest catchment or exclusion in minutes, and solver time in seconds (as the CLI).
+MAX_MINUTES = 24 * 60.0
+MAX_SECONDS = 24 * 3600.0
+MAX_SITES = 500
+
+OBJECTIVE_LABELS = {
+    "couverture": N_("usagers potentiels couverts (couverture maximale)"),
+    "co2": N_("CO₂ évité sur les trajets domicile-travail"),
+}
+TIERS_LIEUX_LABELS = {
+    "garder": N_("gardés comme sites (comptés dans le nombre de sites)"),
+    "exclure": N_("exclus : pas de nouveau site à proximité"),
+}
+RURAL_LABELS = {
+    "non": N_("toutes les communes"),
+    "candidats": N_("sites dans des communes rurales seulement"),
+    "candidats-et-demande": N_("sites et demande des communes rurales seulement"),
+}
+
+#: Parameters of a new scenario (the CLI's defaults; ``minutes`` None = the setting).
+SCENARIO_DEFAULTS: dict[str, Any] = {
+    "count": 3,
+    "objective": "couverture",
+    "minutes": None,
+    "base_community": False,
+    "distinct_themes": True,
+    "min_structures": DEFAULT_MIN_STRUCTURES,
+    "min_members": DEFAULT_MIN_MEMBERS,
+    "tiers_lieux_mode": "garder",
+    "exclusion_minutes": None,
+    "min_per_epci": 0,
+    "rural": "non",
+    "neighbours": True,
+    "gain_minimal": DEFAULT_GAIN_MINIMAL,
+    "users_share": None,
+    "days_per_week": None,
+    "working_days": None,
+    "time_limit": 60.0,
+}
+_BOOLEANS = ("base_community", "distinct_themes", "neighbours")
+_CHOICES = {
+    "objective": OBJECTIVES,
+    "tiers_lieux_mode": TIERS_LIEUX_MODES,
+    "rural": RURAL_FOCUS,
+}
+#: Integer fields: (minimum, maximum).
+_INTEGERS = {
+    "count": (1, MAX_SITES),
+    "min_structures": (1, 1000),
+    "min_members": (1, 1000),
+    "min_per_epci": (0, MAX_SITES),
+}
+#: Number fields: (lowest excluded, highest included, optional).
+_NUMBERS = {
+    "minutes": (0.0, MAX_MINUTES, True),
+    "exclusion_minutes": (0.0, MAX_MINUTES, True),
+    "gain_minimal": (-1e-9, MAX_MINUTES, False),
+    "users_share": (0.0, 1.0, True),
+    "days_per_week": (0.0, 5.0, True),
+    "working_days": (0.0, 366.0, True),
+    "time_limit": (0.0, MAX_SECONDS, False),
+}
+
+
+def _number(text: str) -> float:
+    value = float(text.strip().replace(",", ".").replace("\u202f", "").replace(" ", ""))
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _parse_integer(name: str, text: str, problems: list[Problem]) -> int | None:
+    low, high = _INTEGERS[name]
+    try:
+        value = _number(text)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer() or not low <= value <= high:
+        problems.append(
+            Problem.of(
+                "{label} : « {value} » n'est pas un nombre entier entre {low} et {high}.",
+                field=name,
+                label=_input_label(name),
+                value=text,
+                low=low,
+                high=high,
+            )
+        )
+        return None
+    return int(value)
+
+
+def _parse_number(name: str, text: str, problems: list[Problem]) -> float | None:
+    low, high, optional = _NUMBERS[name]
+    if not text.strip():
+        if optional:
+            return None
+        problems.append(
+            Problem.of("{label} est obligatoire.", field=name, label=_input_label(name))
+        )
+        return None
+    try:
+        value = _number(text)
+    except ValueError:
+        value = math.nan
+    if not (value > low and value <= high):
+        problems.append(
+            Problem.of(
+                "{label} : « {value} » n'est pas un nombre supérieur à {low} et au plus {high}.",
+                field=name,
+                label=_input_label(name),
+                value=text,
+                low=format_number(max(low, 0.0)),
+                high=format_number(high),
+            )
+        )
+        return None
+    return value
+
+
+def _input_label(name: str) -> str:
+    return default_label(name) if name != "base_community" else _("« communauté-base »")
+
+
+def parse_scenario(form: Mapping[str, str]) -> dict[str, Any]:
+    """Typed scenario parameters from a form's text fields (missing ones: defaults).
+
+    Check boxes are present (any value but ``""``, ``0``, ``non``) or absent; a form
+    without the field ``_cases`` keeps the defaults of absent check boxes.
+
+    Raises
+    ------
+    SchemaError
+        With one :class:`~tierslieux.errors.Problem` per faulty field (``field`` is
+        the parameter's name), every problem found.
+    """
+    problems: list[Problem] = []
+    values = dict(SCENARIO_DEFAULTS)
+    for name in _INTEGERS:
+        if name in form:
+            values[name] = _parse_integer(name, str(form[name]), problems)
+    for name in _NUMBERS:
+        if name in form:
+            values[name] = _parse_number(name, str(form[name]), problems)
+    for name, known in _CHOICES.items():
+        if name in form:
+            text = str(form[name]).strip()
+            if text not in known:
+                problems.append(
+                    Problem.of(
+                        "{label} : « {value} » inconnu (attendu : {known}).",
+                        field=name,
+                        label=_input_label(name),
+                        value=text,
+                        known=", ".join(known),
+                    )
+                )
+            values[name] = text
+    if "_cases" in form:
+        for name in _BOOLEANS:
+            values[name] = str(form.get(name, "")).strip().lower() not in {"", "0", "non", "false"}
+    count, per_epci = values.get("count"), values.get("min_per_epci")
+    if isinstance(count, int) and isinstance(per_epci, int) and per_epci > count:
+        problems.append(
+            Problem.of(
+                "{min_per_epci} ({m}) ne peut pas dépasser le nombre de sites ({k}).",
+                field="min_per_epci",
+                m=per_epci,
+                k=count,
+            )
+        )
+    if problems:
+        raise SchemaError(*problems)
+    return values
+
+
+def scenario_request(
+    parameters: Mapping[str, Any],
+    *,
+    territory: str,
+    files: InputFiles,
+    structures: Path | None = None,
+    tiers_lieux: Path | None = None,
+) -> SitesRequest:
+    """The site selection request of a scenario on a project's territory and files.
+
+    Raises
+    ------
+    SchemaError
+        When a base community is required (``base_community``) but the project has no
+        directory of structures.
+    """
+    values = SCENARIO_DEFAULTS | dict(parameters)
+    if values["base_community"] and structures is None:
+        raise _needs_structures(parameters)
+    return SitesRequest(
+        territory=territory,
+        count=int(values["count"]),
+        minutes=values["minutes"],
+        objective=str(values["objective"]),
+        communes=files.communes,
+        mobpro=files.mobpro,
+        zonages=files.zonages,
+        densite=files.densite,
+        travel_times=files.travel_times,
+        demo=files.demo,
+        structures=structures if values["base_community"] else None,
+        min_structures=int(values["min_structures"]),
+        min_members=int(values["min_members"]),
+        distinct_themes=bool(values["distinct_themes"]),
+        time_limit=float(values["time_limit"]),
+        tiers_lieux=tiers_lieux,
+        tiers_lieux_mode=str(values["tiers_lieux_mode"]),
+        exclusion_minutes=values["exclusion_minutes"],
+        min_per_epci=int(values["min_per_epci"]),
+        gain_minimal=float(values["gain_minimal"]),
+        rural=str(values["rural"]),
+        neighbours=bool(values["neighbours"]),
+        users_share=values["users_share"],
+        days_per_week=values["days_per_week"],
+        working_days=values["working_days"],
+    )
+
+
+def _needs_structures(parameters: Mapping[str, Any]) -> SchemaError:
+    del parameters
+    return SchemaError(
+        Problem.of(
+            "Une communauté-base dans chaque bassin demande l'annuaire des structures "
+            "(structures.csv de l'écran des communautés-bases ou de « tierslieux "
+            "communities ») : déposez-le dans les fichiers du projet ou décochez la "
+            "contrainte.",
+            field="base_community",
+        )
+    )
+
+
+def check_launchable(repos: Repositories, project: int, parameters: Mapping[str, Any]) -> None:
+    """Refuse, before any run, a scenario the project's files cannot serve.
+
+    Raises
+    ------
+    SchemaError
+        A base community is required but the project has no directory of structures.
+    """
+    roles = {d.role for d in repos.projects.datasets(project)}
+    if (SCENARIO_DEFAULTS | dict(parameters))["base_community"] and "structures" not in roles:
+        raise _needs_structures(parameters)
+
+
+def run_project_sites(
+    repos: Repositories,
+    settings: Settings,
+    project: int,
+    parameters: Mapping[str, Any],
+    *,
+    territory: str,
+    workspace: Path | None,
+    progress: ProgressCallback | None = None,
+) -> SitesResult:
+    """Choose the sites of a scenario on a project's inputs (as ``tierslieux sites``).
+
+    The inputs are the project's files, else the installation's workspace
+    (:func:`~tierslieux.pipeline.project_runs.project_inputs`); the project's
+    directory of structures and existing tiers-lieux files, when it has them, are the
+    ``--structures`` and ``--tiers-lieux`` of the command line.
+
+    Raises
+    ------
+    TierslieuxError
+        As :func:`~tierslieux.pipeline.sites.choose_sites` (infeasible constraints...).
+    """
+    check_launchable(repos, project, parameters)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tierslieux-sites-", dir=settings.cache_dir) as tmp:
+        folder = Path(tmp)
+        structures = materialise_dataset(repos, project, "structures", folder)
+        tiers_lieux = materialise_dataset(repos, project, "tiers_lieux", folder)
+        with project_inputs(repos, settings, project, workspace) as inputs:
+            request = scenario_request(
+                parameters,
+                territory=territory,
+                files=InputFiles(demo=inputs.fictional),
+                structures=structures,
+                tiers_lieux=tiers_lieux,
+            )
+            return choose_sites(settings, inputs, request, progress=progress)
+
+
+# -- saved scenarios -----------------------------------------------------------------
+
+
+def save_scenario(
+    repos: Repositories,
+    project: int,
+    *,
+    name: str,
+    territory: str,
+    parameters: Mapping[str, Any],
+    actor: UserView,
+) -> ScenarioView:
+    """Save a named scenario of ``project`` (the project's id kept with its parameters)."""
+    return repos.scenarios.save_scenario(
+        name, territory, {**parameters, "projet": project}, author=actor.login
+    )
+
+
+def project_scenarios(repos: Repositories, project: int) -> list[ScenarioView]:
+    """The saved scenarios of ``project``, most recent first."""
+    return [s for s in repos.scenarios.list_scenarios() if s.parameters.get("projet") == project]
+
+
+def project_scenario(repos: Repositories, project: int, scenario_id: int) -> ScenarioView:
+    """A saved scenario of ``project`` (:class:`UnknownRecordError` for another's)."""
+    scenario = repos.scenarios.get_scenario(scenario_id)
+    if scenario.parameters.get("projet") != project:
+        raise UnknownRecordError(_("Aucun scénario n° {id}.", id=scenario_id))
+    return scenario
+
+
+def latest_done_run(repos: Repositories, scenario_id: int) -> RunView | None:
+    """The most recent finished (done) site-selection run of a scenario, if any."""
+    runs = repos.runs.list_runs(kind=RUN_KIND, scenario_id=scenario_id, status="done", limit=1)
+    return runs[0] if runs else None
+
+
+@dataclass(frozen=True)
+class ScenarioColumn:
+    """One scenario in the comparison: its parameters in words and its latest results."""
+
+    scenario: ScenarioView
+    parameters: list[tuple[str, str]]
+    run: RunView | None
+    results: list[tuple[str, str]] = field(default_factory=list)
+
+
+def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A scenario's parameters as ``(label, value)`` lines, in the readers' words."""
+    values = SCENARIO_DEFAULTS | dict(parameters)
+
+    def yes(flag: object) -> str:
+        return _("oui") if flag else _("non")
+
+    def maybe(value: object, default: str) -> str:
+        return default if value is None else format_figure(float(str(value)))
+
+    lines = [
+        (_("Nombre de sites"), str(values["count"])),
+        (_("Objectif"), _(OBJECTIVE_LABELS.get(values["objective"], values["objective"]))),
+        (_("Bassin (minutes)"), maybe(values["minutes"], _("réglage de l'installation"))),
+        (_("Communauté-base dans chaque bassin"), yes(values["base_community"])),
+        (_("Thèmes différents d'un site à l'autre"), yes(values["distinct_themes"])),
+        (
+            _("Tiers-lieux existants"),
+            _(TIERS_LIEUX_LABELS.get(values["tiers_lieux_mode"], values["tiers_lieux_mode"])),
+        ),
+        (_("Minimum par intercommunalité"), str(values["min_per_epci"])),
+        (_("Communes rurales"), _(RURAL_LABELS.get(values["rural"], values["rural"]))),
+        (_("Communes voisines comptées"), yes(values["neighbours"])),
+    ]
+    if values["objective"] == "co2":
+        lines += [
+            (_("Gain minimal (minutes)"), maybe(values["gain_minimal"], "")),
+            (_("Part des usagers"), maybe(values["users_share"], _("fourchette publiée"))),
+            (_("Jours par semaine"), maybe(values["days_per_week"], _("fourchette publiée"))),
+        ]
+    return lines
+
+
+def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    users = summary.get("usagers_couverts")
+    return [
+        (
+            _("Usagers potentiels couverts"),
+            "—" if users is None else format_number(float(users)),
+        ),
+        (_("Sites"), ", ".join(summary.get("sites", ())) or "—"),
+        (_("Communes couvertes"), format_number(float(summary.get("nb_communes_couvertes", 0)))),
+        (
+            _("Valeur de l'objectif"),
+            f"{format_number(float(summary.get('objectif', 0.0)))} {summary.get('unite', '')}",
+        ),
+        (_("Part de la demande"), format_percent(float(summary.get("part", 0.0)))),
+        (_("Écart prouvé"), format_percent(float(summary.get("ecart", 0.0)), 2)),
+    ]
+
+
+def compare_scenarios(
+    repos: Repositories, project: int, ids: Sequence[int]
+) -> list[ScenarioColumn]:
+    """The scenarios ``ids`` of ``project`` side by side (unknown ids are refused).
+
+    Raises
+    ------
+    UnknownRecordError
+        When an id names no scenario of the project.
+    """
+    columns = []
+    for scenario_id in dict.fromkeys(ids):
+        scenario = project_scenario(repos, project, scenario_id)
+        run = latest_done_run(repos, scenario.id)
+        summary = (run.summary or {}) if run is not None else {}
+        columns.append(
+            ScenarioColumn(
+                scenario,
+                describe_parameters(scenario.parameters),
+                run,
+                _results(summary) if run is not None else [],
+            )
+        )
+    return columns
+
+
+def with_defaults(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario's parameters completed with the defaults (for the form)."""
+    return SCENARIO_DEFAULTS | {k: v for k, v in parameters.items() if k in SCENARIO_DEFAULTS}

@@ -1,0 +1,79 @@
+"""The application served on loopback for the browser journeys (not a test module).
+
+:func:`serve_demo_application` builds the demo workspace and a fresh SQLite store in a
+folder, adds the given users, and serves ``create_app`` with uvicorn on a free
+loopback port while the ``with`` block runs.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tierslieux.config import Settings
+from tierslieux.pipeline.accounts import add_user
+from tierslieux.pipeline.database import open_store
+from tierslieux.pipeline.inputs import InputFiles
+from tierslieux.pipeline.workspace import build_workspace
+from tierslieux.store import dispose_engine
+from tierslieux.web.app import create_app
+from tierslieux.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Served:
+    """The served application: its base URL, the app, its store and its workspace."""
+
+    url: str
+    app: Any
+    repos: Any
+    workspace: Path
+
+
+@contextmanager
+def serve_demo_application(
+    root: Path, users: Mapping[str, tuple[str, str]], *, run_workers: int = 2
+) -> Iterator[Served]:
+    """Serve the application over the demo workspace; ``users``: e-mail -> (role, password)."""
+    uvicorn = pytest.importorskip("uvicorn")
+    cache = root / "cache"
+    workspace = root / "workspace"
+    build_workspace(Settings(cache_dir=cache, offline=True), workspace, InputFiles(demo=True))
+    url = f"sqlite:///{root / 'web.sqlite'}"
+    settings = WebSettings(
+        core=Settings(database_url=url, cache_dir=cache, offline=True),
+        secret_key="s" * 40,
+        workspace=workspace,
+        run_workers=run_workers,
+    )
+    repos = open_store(settings.core)
+    for email, (role, password) in users.items():
+        add_user(repos, email, role=role, actor="test", password=password)
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", app, repos, workspace)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        dispose_engine(url)

@@ -1,0 +1,251 @@
+"""The experimentation sites screen: form, saved scenarios, results, comparison, roles."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sites_runs import demo_sites_result, store_done_run
+from web_helpers import PASSWORD, csrf, logged_in
+
+from tierslieux.errors import SchemaError
+from tierslieux.i18n import format_number
+from tierslieux.pipeline.accounts import add_user
+from tierslieux.pipeline.site_scenarios import parse_scenario
+
+
+@pytest.fixture
+def project(app, accounts, repos) -> int:
+    """The demo project, with the lecteur as a member."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    response = client.post(
+        "/projets",
+        data={"name": "Démo", "territory": "dep:00", "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    project_id = int(response.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/projets/{project_id}")
+    client.post(
+        f"/projets/{project_id}/membres",
+        data={"login": accounts["lecteur"], "csrf_token": csrf(client, f"/projets/{project_id}")},
+    )
+    assert page.status_code == 200
+    return project_id
+
+
+def _save(client, project: int, **fields: str):
+    data = {"name": "Trois sites", "count": "3", "objective": "couverture", "_cases": "1"}
+    data |= {"distinct_themes": "1", "neighbours": "1", "tiers_lieux_mode": "garder"}
+    data |= {"rural": "non", "time_limit": "10", "gain_minimal": "10", "min_structures": "1"}
+    data |= {"min_per_epci": "0", "action": "enregistrer"} | fields
+    data["csrf_token"] = csrf(client, f"/projets/{project}/sites")
+    return client.post(f"/projets/{project}/sites", data=data, follow_redirects=False)
+
+
+def test_project_page_links_to_the_sites_screen(app, accounts, project) -> None:
+    page = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}").text
+    found = re.search(
+        r'<p class="sous-titre">.*?</p>\s*<ul class="ecrans">(.*?)</ul>', page, re.DOTALL
+    )
+    assert found
+    assert f'href="/projets/{project}/sites"' in found.group(1)
+
+
+def test_editor_sees_the_form_lecteur_does_not(app, accounts, project) -> None:
+    editor = logged_in(app, accounts["charge_de_mission"]).get(f"/projets/{project}/sites")
+    assert editor.status_code == 200
+    for label in (
+        "Nombre de sites",
+        "Objectif",
+        "Bassin d'un site",
+        "Tiers-lieux existants",
+        "Exiger une communauté-base",
+        "Thèmes de communauté-base différents",
+    ):
+        assert label.replace("'", "&#x27;") in editor.text or label in editor.text
+    reader = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/sites")
+    assert reader.status_code == 200
+    assert 'name="count"' not in reader.text
+    assert "Lecture seule" in reader.text
+
+
+def test_save_a_scenario_then_refill_the_form(app, accounts, project, repos) -> None:
+    client = logged_in(app, accounts["charge_de_mission"])
+    response = _save(client, project, minutes="25,5")
+    assert response.status_code == 303, re.findall(
+        r'class="alerte"[^>]*>(.*?)</div>', response.text, re.DOTALL
+    )
+    (scenario,) = [s for s in repos.scenarios.list_scenarios() if s.parameters["projet"] == project]
+    assert scenario.name == "Trois sites"
+    assert scenario.parameters["count"] == 3
+    assert scenario.parameters["minutes"] == 25.5
+    page = client.get(response.headers["location"]).text
+    assert "Scénario « Trois sites » enregistré." in page
+    assert 'value="25,5"' in page
+    assert 'value="Trois sites"' in page
+
+
+def test_per_field_errors_keep_what_was_typed(app, accounts, project, repos) -> None:
+    client = logged_in(app, accounts["charge_de_mission"])
+    response = _save(client, project, count="trois", minutes="-4", users_share="2", name="")
+    assert response.status_code == 422
+    page = response.text
+    for field in ("count", "minutes", "users_share", "name"):
+        assert f'id="erreur-{field}"' in page, field
+    assert 'value="trois"' in page
+    assert 'value="-4"' in page
+    assert "« nombre de sites » : « trois » n&#x27;est pas un nombre entier" in page
+    assert not repos.scenarios.list_scenarios()
+
+
+def test_parse_scenario_gathers_every_problem() -> None:
+    with pytest.raises(SchemaError) as caught:
+        parse_scenario({"count": "0", "objective": "vitesse", "time_limit": ""})
+    assert {p.field for p in caught.value.problems} == {"count", "objective", "time_limit"}
+    assert parse_scenario({"count": "4", "minutes": "30"})["minutes"] == 30.0
+
+
+def test_lecteur_cannot_save_launch_or_cancel(app, accounts, project, repos) -> None:
+    editor = logged_in(app, accounts["charge_de_mission"])
+    _save(editor, project)
+    (scenario,) = repos.scenarios.list_scenarios()
+    run_id = store_done_run(repos, project, scenario.id, author="charge")
+    reader = logged_in(app, accounts["lecteur"])
+    token = csrf(reader, f"/projets/{project}/sites")
+    for path in (
+        f"/projets/{project}/sites",
+        f"/projets/{project}/scenarios/{scenario.id}/lancer",
+        f"/projets/{project}/calculs/{run_id}/annuler",
+    ):
+        response = reader.post(path, data={"csrf_token": token, "name": "x", "count": "2"})
+        assert response.status_code == 403, path
+    assert len(repos.scenarios.list_scenarios()) == 1
+    assert repos.runs.get_run(run_id).status == "done"
+
+
+def test_results_page_shows_the_cli_numbers(app, accounts, project, repos) -> None:
+    run_id = store_done_run(repos, project, None, author="charge")
+    result = demo_sites_result(2)
+    page = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/sites/{run_id}")
+    assert page.status_code == 200
+    text = page.text
+    assert format_number(result.result.objective) in text  # as the CLI prints it
+    assert "SYNTHÉTIQUE" in text
+    assert "FICTIF" in text  # the banners
+    for heading in (
+        "Ce qu&#x27;un site de plus ajouterait ici",
+        "Alternatives",
+        "Sensibilité",
+        "Méthode et limites",
+        "Téléchargements",
+    ):
+        assert heading in text
+    for code in result.sites["code"]:
+        assert code in text
+    assert 'data-map data-geojson-url="/projets/' in text
+    assert "Annuler le calcul" not in text  # finished
+
+
+def test_map_document_and_downloads(app, accounts, project, repos) -> None:
+    run_id = store_done_run(repos, project, None, author="charge")
+    reader = logged_in(app, accounts["lecteur"])
+    page = reader.get(f"/projets/{project}/sites/{run_id}").text
+    url = re.search(r'data-geojson-url="([^"]+)"', page).group(1)
+    assert url == f"/projets/{project}/calculs/{run_id}/fichiers/sites_carte.geojson"
+    document = reader.get(url)
+    assert document.status_code == 200
+    data = json.loads(document.text)
+    result = demo_sites_result(2)
+    assert [s["rang"] for s in data["sites_carte"]] == list(result.sites["rang"])
+    keys = [i["cle"] for i in data["indicateurs_carte"]["indicateurs"]]
+    assert "gain_site_supplementaire" in keys
+    covered = set(result.coverage["code_commune"])
+    assert set(data["bassins_carte"]) == covered
+    for name in ("sites.csv", "one_more_site.csv", "sensitivity.csv", "sites.html"):
+        assert f"/calculs/{run_id}/fichiers/{name}" in page, name
+    csv = reader.get(f"/projets/{project}/calculs/{run_id}/fichiers/sites.csv")
+    assert csv.status_code == 200
+    assert "attachment" in csv.headers["content-disposition"]
+
+
+def test_a_run_of_another_project_is_not_found(app, accounts, project, repos) -> None:
+    run = repos.runs.create_run("sites", {}, author="x")
+    client = logged_in(app, accounts["administrateur"])
+    assert client.get(f"/projets/{project}/sites/{run.id}").status_code == 404
+    assert client.get(f"/projets/{project}/sites/inconnu").status_code == 404
+
+
+def test_compare_saved_scenarios_side_by_side(app, accounts, project, repos) -> None:
+    editor = logged_in(app, accounts["charge_de_mission"])
+    _save(editor, project, name="Deux sites", count="2")
+    _save(editor, project, name="Quatre sites", count="4", minutes="30")
+    two, four = sorted(repos.scenarios.list_scenarios(), key=lambda s: s.parameters["count"])
+    store_done_run(repos, project, two.id, author="charge")
+    reader = logged_in(app, accounts["lecteur"])
+    page = reader.get(f"/projets/{project}/scenarios/comparer?ids={two.id},{four.id}")
+    assert page.status_code == 200
+    text = page.text
+    assert "Deux sites" in text
+    assert "Quatre sites" in text
+    result = demo_sites_result(2)
+    assert format_number(result.result.objective) in text
+    assert "Usagers potentiels couverts" in text
+    assert "aucun calcul terminé" in text
+    again = reader.get(f"/projets/{project}/scenarios/comparer?ids={two.id}&ids={four.id}")
+    assert again.status_code == 200
+    assert reader.get(f"/projets/{project}/scenarios/comparer?ids=999").status_code == 404
+    assert reader.get(f"/projets/{project}/scenarios/comparer?ids=x").status_code == 422
+
+
+def test_outsider_reaches_nothing(app, accounts, project, repos) -> None:
+    add_user(repos, "autre@exemple.fr", role="charge_de_mission", actor="t", password=PASSWORD)
+    run_id = store_done_run(repos, project, None, author="charge")
+    other = logged_in(app, "autre@exemple.fr")
+    for path in (
+        f"/projets/{project}/sites",
+        f"/projets/{project}/sites/{run_id}",
+        f"/projets/{project}/calculs/{run_id}/fichiers/sites_carte.geojson",
+        f"/projets/{project}/scenarios/comparer?ids=1",
+    ):
+        assert other.get(path).status_code == 404, path
+
+
+def test_launch_runs_the_cli_selection_and_cancel_stops_another(
+    app, accounts, project, repos
+) -> None:
+    editor = logged_in(app, accounts["charge_de_mission"])
+    response = _save(editor, project, count="2", action="lancer")
+    assert response.status_code == 303
+    run_id = response.headers["location"].rsplit("/", 1)[1]
+    assert app.state.runs.wait(run_id, 120)
+    run = repos.runs.get_run(run_id)
+    assert run.status == "done", run.error
+    expected = demo_sites_result(2)
+    assert run.summary["objectif"] == pytest.approx(expected.result.objective)
+    assert run.summary["sites"] == list(expected.sites["code"])
+    page = editor.get(response.headers["location"]).text
+    assert format_number(expected.result.objective) in page
+    # Launch the saved scenario again, then cancel it at once.
+    scenario = run.scenario_id
+    token = csrf(editor, f"/projets/{project}/sites")
+    again = editor.post(
+        f"/projets/{project}/scenarios/{scenario}/lancer",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    second = again.headers["location"].rsplit("/", 1)[1]
+    running = editor.get(f"/projets/{project}/sites/{second}").text
+    assert "Annuler le calcul" in running
+    editor.post(f"/projets/{project}/calculs/{second}/annuler", data={"csrf_token": token})
+    assert app.state.runs.wait(second, 120)
+    assert repos.runs.get_run(second).status == "cancelled"
+    assert not repos.runs.list_results(second)
+
+
+def test_base_community_without_structures_is_a_field_error(app, accounts, project) -> None:
+    editor = logged_in(app, accounts["charge_de_mission"])
+    response = _save(editor, project, base_community="1", action="lancer")
+    assert response.status_code == 422
+    assert 'id="erreur-base_community"' in response.text
