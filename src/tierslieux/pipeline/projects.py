@@ -26,6 +26,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
+from tierslieux.sources.actors import load_actors
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.zonages import load_zonages
 from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
@@ -61,6 +62,7 @@ DATASET_ROLES: dict[str, str] = {
     "zonages": N_("zonages des communes (table d'appartenance de l'Insee)"),
     "densite": N_("grille communale de densité (Insee)"),
     "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
+    "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (CSV, comme --acteurs)"),
 }
 _KIND_NAMES = {
     "region": N_("Région"),
@@ -340,6 +342,9 @@ def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     elif role == "densite":
         densite = load_densite(path)
         provenance, rows = densite.provenance, len(densite.table)
+    elif role == "acteurs":
+        actors, provenance = load_actors(path)
+        rows = len(actors)
     else:
         census = open_mobpro_input(settings, path)
         provenance, rows = census.provenance, 0

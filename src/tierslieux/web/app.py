@@ -26,6 +26,7 @@ from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import open_store
 from tierslieux.reports.templates import environment
+from tierslieux.web import communities, contacts
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
@@ -119,6 +120,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(communities.router)
+    app.include_router(contacts.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

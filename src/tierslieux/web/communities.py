@@ -1,0 +1,206 @@
+"""The base-communities screen of a project: the directory on a map and as a list.
+
+- ``GET /projets/{id}/communautes``: the directory (filters: ``etape``, ``theme``,
+  ``commune``, ``ouverture``), for every member of the project;
+- ``GET /projets/{id}/communautes/structures.geojson``: the filtered structures as
+  points (map.js's ``data-points-url``), ``.../communes.geojson``: the communes and
+  their base community's figures (``data-geojson-url``);
+- ``GET /projets/{id}/communautes/fichiers/{name}``: the files of ``tierslieux
+  communities`` kept with the run (``structures.csv``, ``communities.csv``...);
+- ``POST /projets/{id}/communautes/construire``: build the directory (chargé de
+  mission, administrator), see :func:`tierslieux.pipeline.project_communities.build_directory`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import gettext as _
+from tierslieux.model.structures import OPENNESS_LABELS
+from tierslieux.pipeline.project_communities import (
+    DIRECTORY_FILES,
+    STEPS,
+    DirectoryFilter,
+    build_directory,
+    filter_structures,
+    openness_label,
+    project_directory,
+    step_labels,
+    summary_text,
+)
+from tierslieux.reports.communities import STEP_COLOURS, directory_files, structure_points
+from tierslieux.web.auth import ProjectAccess, project_editor, project_viewer, repositories
+from tierslieux.web.rendering import flash, render
+from tierslieux.web.routes import territory_index
+
+if TYPE_CHECKING:
+    from tierslieux.pipeline.project_communities import Directory
+    from tierslieux.web.settings import WebSettings
+
+__all__ = ["contact_url", "directory_of", "router"]
+
+router = APIRouter()
+#: Rows of the list shown per page.
+PAGE_ROWS = 200
+
+
+def _settings(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+def contact_url(project: int, identifiant: str) -> str:
+    """The contact page of a structure."""
+    return f"/projets/{project}/contacts/{quote(identifiant, safe=':')}"
+
+
+def directory_of(request: Request, project: int) -> Directory | None:
+    """The project's latest directory (communes named from the workspace)."""
+    index = territory_index(request)
+    names = index.commune_names if index is not None else {}
+    return project_directory(repositories(request), project, commune_names=names)
+
+
+def _filter(etape: str, theme: str, commune: str, ouverture: str) -> DirectoryFilter:
+    return DirectoryFilter(
+        step=etape if etape in STEPS else "",
+        theme=theme.strip(),
+        commune=commune.strip(),
+        openness=ouverture if ouverture in OPENNESS_LABELS else "",
+    )
+
+
+def _query(chosen: DirectoryFilter) -> str:
+    pairs = {
+        "etape": chosen.step,
+        "theme": chosen.theme,
+        "commune": chosen.commune,
+        "ouverture": chosen.openness,
+    }
+    return urlencode({k: v for k, v in pairs.items() if v})
+
+
+@router.get("/projets/{project_id}/communautes")
+def directory_page(
+    request: Request,
+    etape: str = "",
+    theme: str = "",
+    commune: str = "",
+    ouverture: str = "",
+    page: int = 1,
+    access: ProjectAccess = Depends(project_viewer),
+) -> Response:
+    """The directory of the project's territory: map, filters and list."""
+    project = access.project
+    directory = directory_of(request, project.id)
+    chosen = _filter(etape, theme, commune, ouverture)
+    context: dict[str, Any] = {
+        "project": project,
+        "editable": access.editable,
+        "directory": directory,
+        "chosen": chosen,
+        "steps": step_labels(),
+        "step_colours": STEP_COLOURS,
+        "openness": [(code, openness_label(code)) for code in OPENNESS_LABELS],
+        "query": _query(chosen),
+        "contact_url": contact_url,
+        "openness_label": openness_label,
+    }
+    if directory is not None:
+        kept = filter_structures(directory, chosen)
+        pages = max(1, -(-len(kept) // PAGE_ROWS))
+        page = min(max(page, 1), pages)
+        context |= {
+            "rows": kept.iloc[(page - 1) * PAGE_ROWS : page * PAGE_ROWS].to_dict(orient="records"),
+            "shown": len(kept),
+            "total": len(directory.structures),
+            "page": page,
+            "pages": pages,
+            "themes": directory.themes(),
+            "communes": directory.communes(),
+            "summary": summary_text(directory.run.summary or {}),
+            "categories": directory.category_counts(),
+            "files": [name for name in DIRECTORY_FILES if name != "communities.html"],
+        }
+    return render(request, "communities.html", **context)
+
+
+@router.get("/projets/{project_id}/communautes/structures.geojson")
+def structures_geojson(
+    request: Request,
+    etape: str = "",
+    theme: str = "",
+    commune: str = "",
+    ouverture: str = "",
+    access: ProjectAccess = Depends(project_viewer),
+) -> Response:
+    """The filtered structures as GeoJSON points (map of the directory)."""
+    directory = _required(request, access)
+    kept = filter_structures(directory, _filter(etape, theme, commune, ouverture))
+    project = access.project.id
+    content = structure_points(
+        kept, link=lambda ident: contact_url(project, ident), step_labels=step_labels()
+    )
+    return Response(content, media_type="application/geo+json")
+
+
+def _required(request: Request, access: ProjectAccess) -> Directory:
+    directory = directory_of(request, access.project.id)
+    if directory is None:
+        raise HTTPException(status_code=404, detail=_("Annuaire pas encore construit."))
+    return directory
+
+
+@router.get("/projets/{project_id}/communautes/fichiers/{name}")
+def directory_file(
+    request: Request, name: str, access: ProjectAccess = Depends(project_viewer)
+) -> Response:
+    """A file of the latest directory run (``structures.csv``, ``communes.geojson``...)."""
+    directory = _required(request, access)
+    if name not in DIRECTORY_FILES:
+        raise HTTPException(status_code=404, detail=_("Fichier inconnu."))
+    content = repositories(request).runs.read_result(directory.run.id, name)
+    headers = {}
+    if not name.endswith(".geojson"):
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(content, media_type=DIRECTORY_FILES[name], headers=headers)
+
+
+@router.get("/projets/{project_id}/communautes/communes.geojson")
+def communes_geojson(request: Request, access: ProjectAccess = Depends(project_viewer)) -> Response:
+    """The communes of the territory with their base community's figures (map)."""
+    return directory_file(request, "communes.geojson", access)
+
+
+@router.post("/projets/{project_id}/communautes/construire")
+def build(request: Request, access: ProjectAccess = Depends(project_editor)) -> Response:
+    """Build (or rebuild) the directory of the project and load it into the contacts."""
+    settings = _settings(request)
+    try:
+        built = build_directory(
+            repositories(request),
+            settings.core,
+            access.project,
+            workspace=settings.workspace_path,
+            render=directory_files,
+            actor=access.user,
+        )
+    except TierslieuxError as error:
+        flash(request, _("Construction de l'annuaire impossible : {error}", error=str(error)))
+        return RedirectResponse(f"/projets/{access.project.id}/communautes", status_code=303)
+    flash(
+        request,
+        _(
+            "Annuaire construit : {summary} Contacts : {inserted} nouvelles fiches, "
+            "{updated} mises à jour.",
+            summary=summary_text(built.run.summary or {}),
+            inserted=built.loaded.inserted,
+            updated=built.loaded.updated,
+        ),
+    )
+    return RedirectResponse(f"/projets/{access.project.id}/communautes", status_code=303)
