@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.errors import TierslieuxError
@@ -178,8 +178,17 @@ def communes_geojson(request: Request, access: ProjectAccess = Depends(project_v
 
 
 @router.post("/projets/{project_id}/communautes/construire")
-def build(request: Request, access: ProjectAccess = Depends(project_editor)) -> Response:
-    """Build (or rebuild) the directory of the project and load it into the contacts."""
+def build(
+    request: Request,
+    csrf_token: str = Form(""),
+    access: ProjectAccess = Depends(project_editor),
+) -> Response:
+    """Build (or rebuild) the directory of the project and load it into the contacts.
+
+    ``csrf_token`` is declared so that the form is read (and its files closed) by
+    FastAPI; the application's dependency checks it.
+    """
+    del csrf_token
     settings = _settings(request)
     try:
         built = build_directory(

@@ -184,7 +184,7 @@ function parseMessages(raw) {
   }
 }
 
-function buildStyle(options, collection, points = null) {
+function buildStyle(options, collection, pointData = null) {
   const sources = { communes: { type: "geojson", data: collection } };
   const layers = [{ id: "fond", type: "background", paint: { "background-color": "#ffffff" } }];
   if (options.basemapUrl) {
@@ -256,10 +256,10 @@ function buildStyle(options, collection, points = null) {
       paint: { "line-color": "#000000", "line-width": 3 },
     },
   );
-  if (points) {
+  if (pointData) {
     // Points of data-points-url (structures of the directory), coloured by their own
     // `couleur` property, drawn above the communes.
-    sources.points = { type: "geojson", data: points };
+    sources.points = { type: "geojson", data: pointData };
     layers.push({
       id: "points",
       type: "circle",
