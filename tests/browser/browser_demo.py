@@ -4,12 +4,10 @@
 documents the map reads (the formats are documented in
 src/tierslieux/web/static/README.md):
 
-- ``communes.geojson``: exactly ``tierslieux diagnose --demo``'s file;
-- ``indicateurs.json``: label, decimals and class breaks of each indicator, computed by
-  ``reports.maps.class_breaks`` on the same values as the report's SVG map, so that the
-  web map and the report show the same classes;
-- ``bassins/<code>.json``: each commune's catchment: its row of ``catchments.csv`` plus
-  ``communes``, the codes of its members, and ``minutes``.
+``communes.geojson`` (exactly ``tierslieux diagnose --demo``'s file),
+``indicateurs.json`` and ``bassins/<code>.json``, built by
+:mod:`tierslieux.reports.webmap` (``write_map_documents``), as the application serves
+them.
 
 :class:`LoopbackServer` serves folders under URL prefixes on 127.0.0.1 with the
 application's Content-Security-Policy, so a page that needs an inline script or another
@@ -18,7 +16,6 @@ host fails the tests the way it would fail in the application.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import struct
 import threading
@@ -27,15 +24,11 @@ import zlib
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from tierslieux.config import Settings
-from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.pipeline import DiagnoseRequest, run_diagnosis
-from tierslieux.pipeline.inputs import load_inputs, territory_catchments
-from tierslieux.reports.diagnosis import render_geojson
-from tierslieux.reports.geojson import json_value
-from tierslieux.reports.maps import PALETTE, class_breaks
+from tierslieux.reports.webmap import write_map_documents
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -48,64 +41,13 @@ CSP = (
     "worker-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-NO_DATA = "#dddddd"
-
-
-def _dump(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-
-
-def map_metadata(communes: Any, minutes: float) -> dict[str, Any]:
-    """The ``indicateurs.json`` document of a diagnosis' commune table."""
-    labels = indicator_labels()
-    indicators = []
-    for key in INDICATORS:
-        if key not in communes.columns:
-            continue
-        values = [float(v) for v in communes[key] if v is not None and v == v]  # noqa: PLR0124
-        indicators.append(
-            {
-                "cle": key,
-                "libelle": labels[key],
-                "decimales": 0,
-                "seuils": class_breaks(values),
-                "minimum": min(values) if values else None,
-            }
-        )
-    return {
-        "palette": list(PALETTE),
-        "sans_donnee": NO_DATA,
-        "minutes_bassin": minutes,
-        "indicateurs": indicators,
-    }
 
 
 def write_demo_map_data(folder: Path) -> Diagnosis:
     """Write the demo map documents into ``folder``; return the demo diagnosis."""
     settings = Settings(offline=True, cache_dir=folder / "cache")
-    request = DiagnoseRequest(territory="dep:00", demo=True)
-    diagnosis = run_diagnosis(settings, request)
-    (folder / "communes.geojson").write_bytes(render_geojson(diagnosis))
-    metadata = map_metadata(diagnosis.communes, diagnosis.minutes)
-    _dump(folder / "indicateurs.json", metadata)
-    inputs = load_inputs(settings, request.files(), download_zonages=True)
-    points = inputs.communes.table[["code", "latitude", "longitude"]].dropna()
-    codes = [str(code) for code in diagnosis.communes["code"]]
-    catchments = territory_catchments(
-        inputs.engine, points, codes, diagnosis.minutes, definition=diagnosis.definition
-    )
-    members: dict[str, list[str]] = {}
-    for origin, destination in zip(
-        catchments.pairs["origin"], catchments.pairs["destination"], strict=True
-    ):
-        members.setdefault(str(origin), []).append(str(destination))
-    for row in diagnosis.catchments.to_dict(orient="records"):
-        code = str(row["code"])
-        document = {str(k): json_value(v) for k, v in row.items()}
-        document["communes"] = sorted(members.get(code, [code]))
-        document["minutes"] = diagnosis.minutes
-        _dump(folder / "bassins" / f"{code}.json", document)
+    diagnosis = run_diagnosis(settings, DiagnoseRequest(territory="dep:00", demo=True))
+    write_map_documents(diagnosis, folder)
     return diagnosis
 
 

@@ -98,6 +98,7 @@ def test_indicator_change_updates_legend_and_colours(browser_page, site_url) -> 
     open_map(browser_page, site_url)
     title, texts, _ = legend(browser_page)
     assert title == "Usagers potentiels d'un tiers-lieu (estimation)"
+    assert browser_page.inner_text(".carte-legende-unite") == "Unité : personnes"
     browser_page.select_option(f"{MAP} select[name=indicateur]", label="Actifs occupés résidents")
     new_title, new_texts, _ = legend(browser_page)
     assert new_title == "Actifs occupés résidents"

@@ -114,6 +114,9 @@ class Diagnosis:
     #: Indicators of those outside communes (``code``, ``nom`` and the indicators, read
     #: with the same sources), for callers that count them too (``tierslieux sites``).
     neighbour_communes: pd.DataFrame | None = None
+    #: Members of each catchment centred on a commune of the territory (centre code ->
+    #: sorted member codes, the centre included): what a map highlights.
+    catchment_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _thresholds(settings: Settings, request: DiagnoseRequest) -> tuple[float, float]:
@@ -357,7 +360,20 @@ def diagnose(
         definition=counted.catchments.definition,
         neighbours=tuple(counted.outside),
         neighbour_communes=beyond,
+        catchment_members=_members(counted.catchments, counted.codes),
     )
+
+
+def _members(catchments: Catchments, codes: list[str]) -> dict[str, tuple[str, ...]]:
+    """Centre code -> sorted codes of its catchment's members (the centre included)."""
+    pairs = catchments.pairs
+    grouped: dict[str, set[str]] = {code: {code} for code in codes}
+    for origin, destination in zip(
+        pairs["origin"].astype(str), pairs["destination"].astype(str), strict=True
+    ):
+        if origin in grouped:
+            grouped[origin].add(destination)
+    return {code: tuple(sorted(members)) for code, members in grouped.items()}
 
 
 def _silent_neighbours(indicators: pd.DataFrame, outside: list[str]) -> list[str]:

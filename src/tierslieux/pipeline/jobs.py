@@ -65,6 +65,7 @@ __all__ = [
     "JobRunner",
     "JobStatus",
     "JobTimedOutError",
+    "estimate_fraction",
     "run_cancellable",
 ]
 
@@ -118,8 +119,8 @@ SITES_FRACTIONS: Mapping[str, tuple[float, float]] = {
 }
 
 
-def _estimate(event: ProgressEvent) -> float | None:
-    """Share done announced by ``event``, or estimated from its phase."""
+def estimate_fraction(event: ProgressEvent) -> float | None:
+    """Share done announced by ``event``, or estimated from its phase (None: unknown)."""
     if event.fraction is not None:
         return min(max(float(event.fraction), 0.0), 1.0)
     span = SITES_FRACTIONS.get(event.phase)
@@ -350,7 +351,7 @@ class Job(Generic[T]):
         with self._lock:
             self._event = event
             self._events.append(event)
-            estimate = _estimate(event)
+            estimate = estimate_fraction(event)
             if estimate is not None:
                 self._fraction = max(self._fraction, estimate)
         self._notify()

@@ -25,11 +25,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import open_store
+from tierslieux.pipeline.jobs import JobRunner
+from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
 from tierslieux.web import communities, contacts
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
+from tierslieux.web.runs import router as runs_router
 from tierslieux.web.security import SecurityHeadersMiddleware, verify_csrf
 from tierslieux.web.settings import WebSettings
 
@@ -95,11 +98,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = (settings or WebSettings.from_environment()).with_secret()
     repos = open_store(settings.core)
     lang = settings.core.lang if settings.core.lang in LANGUAGES else "fr"
+    runs = ProjectRuns(repos, JobRunner(max_workers=settings.run_workers))
+    runs.recover_interrupted()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         del app
         yield
+        runs.shutdown()
 
     app = FastAPI(
         title="tierslieux",
@@ -111,6 +117,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.repos = repos
+    app.state.runs = runs
     app.state.territories = None
     css = _base_css()
 
@@ -120,6 +127,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(runs_router)
     app.include_router(communities.router)
     app.include_router(contacts.router)
 

@@ -13,7 +13,6 @@ from tierslieux.pipeline.accounts import (
     MIN_PASSWORD,
     ROLES,
     LoginLockedError,
-    UnknownRecordError,
     add_user,
     audit_entries,
     authenticate,
@@ -21,6 +20,7 @@ from tierslieux.pipeline.accounts import (
     list_users,
     setup_link_valid,
 )
+from tierslieux.pipeline.project_runs import run_kind_label, run_status_label
 from tierslieux.pipeline.projects import (
     DATASET_ROLES,
     TerritoryIndex,
@@ -46,6 +46,7 @@ from tierslieux.web.auth import (
     require_user,
 )
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.runs import project_runs
 from tierslieux.web.security import rotate_csrf
 
 if TYPE_CHECKING:
@@ -322,12 +323,7 @@ def _project_page(
     repos = repositories(request)
     project = access.project
     members = [repos.users.get_user(i) for i in repos.projects.member_ids(project.id)]
-    runs = []
-    for run_id in repos.projects.run_ids(project.id):
-        try:
-            runs.append(repos.runs.get_run(run_id))
-        except UnknownRecordError:  # pragma: no cover - deleted meanwhile
-            continue
+    runs = project_runs(request).list_runs(project.id)
     values = {"errors": {}, "message": None} | context
     return render(
         request,
@@ -340,6 +336,8 @@ def _project_page(
         roles=list(DATASET_ROLES),
         members=members,
         runs=runs,
+        run_kind_label=run_kind_label,
+        run_status_label=run_status_label,
         **values,
     )
 

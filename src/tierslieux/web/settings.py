@@ -145,6 +145,9 @@ class WebSettings:
         Limits of login throttling.
     max_upload_bytes
         Largest input file accepted by an upload.
+    run_workers
+        Computations (diagnostic, sites...) one worker process runs at the same time;
+        the others wait, ``queued``.
     """
 
     core: Settings = field(default_factory=Settings)
@@ -154,6 +157,7 @@ class WebSettings:
     session_hours: float = 8.0
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
+    run_workers: int = 2
 
     @classmethod
     def from_environment(

@@ -18,6 +18,7 @@ export const MESSAGES = {
   commune: "Commune",
   chooseCommune: "— choisir une commune —",
   noData: "Sans donnée",
+  unit: "Unité : {unit}",
   tooltip: "{name} ({code}) : {value}",
   catchmentTitle: "Bassin de {minutes} minutes autour de {name}",
   catchmentTitleAny: "Bassin autour de {name}",
@@ -140,6 +141,7 @@ function indicatorList(metadata, features, only) {
     return listed.map((item) => ({
       key: String(item.cle),
       label: String(item.libelle ?? item.cle),
+      unit: item.unite ? String(item.unite) : null,
       decimals: Number.isInteger(item.decimales) ? item.decimales : 0,
       breaks: Array.isArray(item.seuils) ? item.seuils.map(Number) : null,
       minimum: typeof item.minimum === "number" ? item.minimum : null,
@@ -152,7 +154,7 @@ function indicatorList(metadata, features, only) {
     }
   }
   const chosen = only.length ? only.filter((key) => keys.has(key)) : [...keys];
-  return chosen.map((key) => ({ key, label: key, decimals: 0, breaks: null, minimum: null }));
+  return chosen.map((key) => ({ key, label: key, unit: null, decimals: 0, breaks: null, minimum: null }));
 }
 
 function extendBounds(bounds, coordinates) {
@@ -448,7 +450,11 @@ class CommuneMap {
       entry.append(swatch, document.createTextNode(row.text));
       list.append(entry);
     }
-    this.legend.append(title, list);
+    this.legend.append(title);
+    if (item.unit) {
+      this.legend.append(element("p", { class: "carte-legende-unite" }, this.text("unit", { unit: item.unit })));
+    }
+    this.legend.append(list);
     this.container.dataset.indicator = item.key;
     if (this.selected) this.describe(this.selected);
   }
