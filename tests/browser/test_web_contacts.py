@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import SCREENSHOTS, is_loopback
 
+from conftest import SCREENSHOTS, is_loopback
 from tierslieux.config import Settings
 from tierslieux.pipeline.accounts import add_user
 from tierslieux.pipeline.database import open_store
 from tierslieux.pipeline.inputs import InputFiles
+from tierslieux.pipeline.jobs import JobRunner
+from tierslieux.pipeline.project_communities import start_directory
+from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.pipeline.projects import create_project, upload_dataset
-from tierslieux.pipeline.project_communities import build_directory
 from tierslieux.pipeline.workspace import build_workspace
 from tierslieux.reports.communities import directory_files
 from tierslieux.store import dispose_engine
@@ -78,9 +80,13 @@ def application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         content=ACTORS.encode("utf-8"),
         actor=users[0],
     )
-    build_directory(
-        repos, core, project, workspace=workspace, render=directory_files, actor=users[0]
+    runs = ProjectRuns(repos, JobRunner(max_workers=1))
+    run = start_directory(
+        runs, core, project, workspace=workspace, render=directory_files, actor=users[0]
     )
+    assert runs.wait(run.id, timeout=120)
+    assert repos.runs.get_run(run.id).status == "done"
+    runs.shutdown()
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -134,16 +140,22 @@ def test_directory_list_and_contact_pages(chromium_browser, application, axe_che
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         _log_in(page, url, USERS["camille"], f"/projets/{project}/communautes")
-        page.wait_for_selector("#carte-annuaire[data-map-state=ready]", state="attached", timeout=30_000)
+        page.wait_for_selector(
+            "#carte-annuaire[data-map-state=ready]", state="attached", timeout=30_000
+        )
         assert page.get_attribute("#carte-annuaire", "data-points") == "6"
         assert page.locator("table[data-table] tbody tr").count() == 6
         page.select_option("#filtre-etape", "1")
         page.click("button:has-text('Filtrer')")
-        page.wait_for_selector("#carte-annuaire[data-map-state=ready]", state="attached", timeout=30_000)
+        page.wait_for_selector(
+            "#carte-annuaire[data-map-state=ready]", state="attached", timeout=30_000
+        )
         assert page.get_attribute("#carte-annuaire", "data-points") == "1"
         assert page.locator("table[data-table] tbody tr").count() == 1
         page.goto(f"{url}/projets/{project}/communautes")
-        page.wait_for_selector("#carte-annuaire[data-map-state=ready]", state="attached", timeout=30_000)
+        page.wait_for_selector(
+            "#carte-annuaire[data-map-state=ready]", state="attached", timeout=30_000
+        )
         axe_check(page)
         _shot(page, "communautes_annuaire")
 
@@ -192,9 +204,12 @@ def test_two_colleagues_change_the_same_status(chromium_browser, application, ax
         assert "pas intéressé" in text  # yours
         # nothing lost: your choice and note are in the re-apply form
         assert second.input_value("#reprise-champ-statut-note") == "Pas disponible cette année"
-        assert second.eval_on_selector(
-            "#reprise-champ-statut", "el => el.options[el.selectedIndex].text"
-        ) == "pas intéressé"
+        assert (
+            second.eval_on_selector(
+                "#reprise-champ-statut", "el => el.options[el.selectedIndex].text"
+            )
+            == "pas intéressé"
+        )
         axe_check(second)
         _shot(second, "contact_conflit")
         # re-applied knowingly, on the latest version

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import (
     ANCHOR_CATEGORIES,
@@ -47,6 +46,7 @@ from tierslieux.model.structures import (
 from tierslieux.pipeline.communities import Communities, CommunitiesRequest, run_communities
 from tierslieux.pipeline.contacts import UpsertReport, list_contacts, read_structures
 from tierslieux.pipeline.inputs import resolve_communes
+from tierslieux.pipeline.project_runs import ProjectRuns, RunOutcome
 from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.sources._files import read_csv_strings
@@ -75,13 +75,15 @@ __all__ = [
     "DirectoryBuild",
     "DirectoryFilter",
     "Renderer",
-    "build_directory",
+    "compute_directory",
     "directory_inputs",
     "filter_structures",
     "latest_directory_run",
     "openness_label",
+    "pending_directory_run",
     "project_contacts",
     "project_directory",
+    "start_directory",
     "step_labels",
     "summary_text",
     "themes_label",
@@ -331,9 +333,9 @@ def project_contacts(
 
 @dataclass(frozen=True)
 class DirectoryBuild:
-    """Outcome of :func:`build_directory`: the run, the directory and the contacts load."""
+    """Outcome of :func:`compute_directory`: the run's outcome, the directory, the load."""
 
-    run: RunView
+    outcome: RunOutcome
     result: Communities
     loaded: UpsertReport
 
@@ -370,9 +372,8 @@ def directory_inputs(
     files = materialise_datasets(repos, project.id, folder)
     inputs = Workspace.open(workspace).inputs(settings)
     if files.communes:
-        inputs = replace(
-            inputs, communes=resolve_communes(settings, files.communes), fictional=False
-        )
+        communes = resolve_communes(settings, files.communes)
+        inputs = replace(inputs, communes=communes, fictional=False)
     if files.zonages is not None:
         inputs = replace(inputs, zonages=load_zonages(files.zonages))
     acteurs = folder / "acteurs.csv"
@@ -386,51 +387,37 @@ def directory_inputs(
     return request, inputs
 
 
-def build_directory(
+def compute_directory(
     repos: Repositories,
     settings: Settings,
     project: ProjectView,
     *,
     workspace: Path,
     render: Renderer,
-    actor: UserView,
     progress: ProgressCallback | None = None,
 ) -> DirectoryBuild:
-    """Build the project's directory, store it with a run, load it into the contacts.
+    """Compute the project's directory and load it into the contact store.
 
     ``render(result, geometries)`` gives the files to keep
-    (:func:`tierslieux.reports.communities.communities_files` and the map of communes);
-    the same numbers as ``tierslieux communities`` on the same inputs.  The run is
-    ``failed`` with the error's text when anything is refused.
+    (:func:`tierslieux.reports.communities.directory_files`: those of ``tierslieux
+    communities`` and the map of communes): the same numbers as the command line on
+    the same inputs.  ``structures.csv`` is then loaded as ``tierslieux contacts load``
+    does (idempotent: known structures keep their history).
 
     Raises
     ------
     TierslieuxError
-        The error of the inputs or of the computation (also kept with the run).
+        The error of the inputs or of the computation.
     """
-    run = repos.runs.create_run(
-        DIRECTORY_KIND, {"territoire": project.territory}, author=actor.login
-    )
-    repos.projects.link_run(project.id, run.id)
-    repos.runs.start_run(run.id)
-    try:
-        with tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as name:
-            folder = Path(name)
-            request, inputs = directory_inputs(
-                settings, repos, project, folder, workspace=workspace
-            )
-            result = run_communities(settings, request, progress, inputs=inputs)
-            files = list(render(result, inputs.communes.geometries))
-            for file_name, content in files:
-                media = DIRECTORY_FILES.get(file_name, "application/octet-stream")
-                repos.runs.add_result(run.id, file_name, content, media_type=media)
-            path = folder / "structures.csv"
-            path.write_bytes(dict(files)["structures.csv"])
-            rows = read_structures(path)
-            loaded = repos.structures.upsert_structures(rows) if rows else UpsertReport()
-    except TierslieuxError as error:
-        repos.runs.fail_run(run.id, str(error))
-        raise
+    with tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as name:
+        folder = Path(name)
+        request, inputs = directory_inputs(settings, repos, project, folder, workspace=workspace)
+        result = run_communities(settings, request, progress, inputs=inputs)
+        files = list(render(result, inputs.communes.geometries))
+        path = folder / "structures.csv"
+        path.write_bytes(dict(files)["structures.csv"])
+        rows = read_structures(path)
+    loaded = repos.structures.upsert_structures(rows) if rows else UpsertReport()
     counts = result.structures["categorie"].value_counts().to_dict()
     summary = {
         "structures": len(result.structures),
@@ -440,9 +427,54 @@ def build_directory(
         "contacts_nouveaux": loaded.inserted,
         "contacts_mis_a_jour": loaded.updated,
     }
-    vintages = {p.role: p.vintage for p in result.provenance if getattr(p, "vintage", None)}
-    finished = repos.runs.finish_run(run.id, summary=summary, vintages=vintages)
-    return DirectoryBuild(finished, result, loaded)
+    vintages = {p.role: p.vintage for p in result.provenance if p.vintage}
+    outcome = RunOutcome(
+        summary=summary, files=files, vintages=vintages, media_types=DIRECTORY_FILES
+    )
+    return DirectoryBuild(outcome, result, loaded)
+
+
+def start_directory(
+    runs: ProjectRuns,
+    settings: Settings,
+    project: ProjectView,
+    *,
+    workspace: Path,
+    render: Renderer,
+    actor: UserView,
+    ip: str | None = None,
+) -> RunView:
+    """Start the build of the project's directory as a run (:class:`ProjectRuns`).
+
+    The run is returned ``queued``; once ``done`` it holds the files and
+    :func:`project_directory` reads it.
+    """
+
+    def use_case(*, progress: ProgressCallback) -> RunOutcome:
+        return compute_directory(
+            runs.repos, settings, project, workspace=workspace, render=render, progress=progress
+        ).outcome
+
+    return runs.start(
+        project.id,
+        DIRECTORY_KIND,
+        use_case,
+        actor=actor.login,
+        parameters={"territoire": project.territory},
+        ip=ip,
+    )
+
+
+def pending_directory_run(repos: Repositories, project: int) -> RunView | None:
+    """The project's directory run still queued or running, if any."""
+    for run_id in repos.projects.run_ids(project):
+        try:
+            run = repos.runs.get_run(run_id)
+        except UnknownRecordError:  # pragma: no cover - deleted meanwhile
+            continue
+        if run.kind == DIRECTORY_KIND and not run.finished:
+            return run
+    return None
 
 
 def summary_text(summary: Mapping[str, Any]) -> str:

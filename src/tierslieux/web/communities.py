@@ -7,8 +7,9 @@
   their base community's figures (``data-geojson-url``);
 - ``GET /projets/{id}/communautes/fichiers/{name}``: the files of ``tierslieux
   communities`` kept with the run (``structures.csv``, ``communities.csv``...);
-- ``POST /projets/{id}/communautes/construire``: build the directory (chargé de
-  mission, administrator), see :func:`tierslieux.pipeline.project_communities.build_directory`.
+- ``POST /projets/{id}/communautes/construire``: start building the directory as a run
+  (chargé de mission, administrator; progress and cancel on the run's page), see
+  :func:`tierslieux.pipeline.project_communities.start_directory`.
 """
 
 from __future__ import annotations
@@ -19,24 +20,33 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import OPENNESS_LABELS
+from tierslieux.pipeline.project_runs import run_status_label
 from tierslieux.pipeline.project_communities import (
     DIRECTORY_FILES,
+    DIRECTORY_KIND,
     STEPS,
     DirectoryFilter,
-    build_directory,
     filter_structures,
     openness_label,
+    pending_directory_run,
     project_directory,
+    start_directory,
     step_labels,
     summary_text,
 )
 from tierslieux.reports.communities import STEP_COLOURS, directory_files, structure_points
-from tierslieux.web.auth import ProjectAccess, project_editor, project_viewer, repositories
+from tierslieux.web.auth import (
+    ProjectAccess,
+    client_ip,
+    project_editor,
+    project_viewer,
+    repositories,
+)
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
+from tierslieux.web.runs import RESULT_PAGES, project_runs
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.project_communities import Directory
@@ -45,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["contact_url", "directory_of", "router"]
 
 router = APIRouter()
+RESULT_PAGES[DIRECTORY_KIND] = "/projets/{project}/communautes"
 #: Rows of the list shown per page.
 PAGE_ROWS = 200
 
@@ -110,6 +121,8 @@ def directory_page(
         "query": _query(chosen),
         "contact_url": contact_url,
         "openness_label": openness_label,
+        "pending": pending_directory_run(repositories(request), project.id),
+        "run_status_label": run_status_label,
     }
     if directory is not None:
         kept = filter_structures(directory, chosen)
@@ -183,33 +196,25 @@ def build(
     csrf_token: str = Form(""),
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
-    """Build (or rebuild) the directory of the project and load it into the contacts.
+    """Start the build of the project's directory (a run: progress page, cancel).
 
-    ``csrf_token`` is declared so that the form is read (and its files closed) by
-    FastAPI; the application's dependency checks it.
+    ``csrf_token`` is declared so that the form is read by FastAPI; the application's
+    dependency checks it.
     """
     del csrf_token
+    project = access.project
+    pending = pending_directory_run(repositories(request), project.id)
+    if pending is not None:
+        flash(request, _("L'annuaire est déjà en cours de construction."))
+        return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.id)}", 303)
     settings = _settings(request)
-    try:
-        built = build_directory(
-            repositories(request),
-            settings.core,
-            access.project,
-            workspace=settings.workspace_path,
-            render=directory_files,
-            actor=access.user,
-        )
-    except TierslieuxError as error:
-        flash(request, _("Construction de l'annuaire impossible : {error}", error=str(error)))
-        return RedirectResponse(f"/projets/{access.project.id}/communautes", status_code=303)
-    flash(
-        request,
-        _(
-            "Annuaire construit : {summary} Contacts : {inserted} nouvelles fiches, "
-            "{updated} mises à jour.",
-            summary=summary_text(built.run.summary or {}),
-            inserted=built.loaded.inserted,
-            updated=built.loaded.updated,
-        ),
+    run = start_directory(
+        project_runs(request),
+        settings.core,
+        project,
+        workspace=settings.workspace_path,
+        render=directory_files,
+        actor=access.user,
+        ip=client_ip(request),
     )
-    return RedirectResponse(f"/projets/{access.project.id}/communautes", status_code=303)
+    return RedirectResponse(f"/projets/{project.id}/calculs/{quote(run.id)}", status_code=303)
