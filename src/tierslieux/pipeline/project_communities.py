@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,8 @@ STEPS: dict[str, tuple[str, ...]] = {
 }
 #: Parsed directories kept per process (run id -> directory).
 _CACHE_SIZE = 8
+#: Filtered lists kept per directory.
+_FILTERS_KEPT = 256
 _cache: OrderedDict[str, Directory] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -173,6 +175,12 @@ class Directory:
     structures: pd.DataFrame
     communities: pd.DataFrame
     sources: dict[str, Any]
+    #: Filtered lists already computed (filter -> rows), kept with the directory.
+    _filtered: dict[DirectoryFilter, pd.DataFrame] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _rows: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def notes(self) -> list[str]:
@@ -181,6 +189,18 @@ class Directory:
 
     def themes(self) -> list[tuple[str, str]]:
         """Themes present, ``(code, label)`` sorted by label."""
+        return list(self._memo("themes", self._themes))
+
+    def _memo(self, key: str, compute: Callable[[], Any]) -> Any:  # noqa: ANN401
+        with self._lock:
+            found = self._rows.get("_" + key)
+        if found is None:
+            found = {"value": compute()}
+            with self._lock:
+                self._rows["_" + key] = found
+        return found["value"]
+
+    def _themes(self) -> list[tuple[str, str]]:
         labels = theme_labels()
         codes: set[str] = set()
         for text in self.structures["themes"]:
@@ -189,13 +209,22 @@ class Directory:
 
     def communes(self) -> list[tuple[str, str]]:
         """Communes with a structure, ``(code, name)`` sorted by name."""
+        return list(self._memo("communes", self._communes))
+
+    def _communes(self) -> list[tuple[str, str]]:
         pairs = dict(zip(self.structures["code_commune"], self.structures["commune"], strict=True))
         return sorted(pairs.items(), key=lambda pair: (pair[1] or pair[0], pair[0]))
 
     def structure(self, identifiant: str) -> dict[str, Any] | None:
         """One structure's row, or ``None``."""
-        rows = self.structures[self.structures["identifiant"] == identifiant]
-        return None if rows.empty else {str(k): v for k, v in rows.iloc[0].to_dict().items()}
+        index: dict[str, dict[str, Any]] = self._memo(
+            "index",
+            lambda: {
+                str(row["identifiant"]): {str(k): v for k, v in row.items()}
+                for row in self.structures.to_dict(orient="records")
+            },
+        )
+        return index.get(identifiant)
 
     def category_counts(self) -> list[tuple[str, str, int]]:
         """``(category, label, count)`` of every category, in the study's order."""
@@ -216,7 +245,22 @@ class DirectoryFilter:
 
 
 def filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.DataFrame:
-    """The directory's structures kept by ``chosen``, sorted by step then name."""
+    """The directory's structures kept by ``chosen``, sorted by step then name.
+
+    Computed once per directory and filter (the directory is read-only).
+    """
+    with directory._lock:  # noqa: SLF001 - the directory's own memo
+        found = directory._filtered.get(chosen)  # noqa: SLF001
+    if found is None:
+        found = _filter_structures(directory, chosen)
+        with directory._lock:  # noqa: SLF001
+            if len(directory._filtered) > _FILTERS_KEPT:  # noqa: SLF001
+                directory._filtered.clear()  # noqa: SLF001
+            directory._filtered[chosen] = found  # noqa: SLF001
+    return found
+
+
+def _filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.DataFrame:
     frame = directory.structures
     keep = pd.Series(data=True, index=frame.index)
     if chosen.step:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -22,7 +23,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import OPENNESS_LABELS
-from tierslieux.pipeline.project_runs import run_status_label
 from tierslieux.pipeline.project_communities import (
     DIRECTORY_FILES,
     DIRECTORY_KIND,
@@ -36,6 +36,7 @@ from tierslieux.pipeline.project_communities import (
     step_labels,
     summary_text,
 )
+from tierslieux.pipeline.project_runs import run_status_label
 from tierslieux.reports.communities import STEP_COLOURS, directory_files, structure_points
 from tierslieux.web.auth import (
     ProjectAccess,
@@ -57,7 +58,12 @@ __all__ = ["contact_url", "directory_of", "router"]
 router = APIRouter()
 RESULT_PAGES[DIRECTORY_KIND] = "/projets/{project}/communautes"
 #: Rows of the list shown per page.
-PAGE_ROWS = 200
+PAGE_ROWS = 100
+#: GeoJSON of the points already written (run, project, filter -> bytes): a directory
+#: never changes once built.
+_points: dict[tuple[str, int, DirectoryFilter], bytes] = {}
+_points_lock = threading.Lock()
+_POINTS_KEPT = 256
 
 
 def _settings(request: Request) -> WebSettings:
@@ -154,11 +160,21 @@ def structures_geojson(
 ) -> Response:
     """The filtered structures as GeoJSON points (map of the directory)."""
     directory = _required(request, access)
-    kept = filter_structures(directory, _filter(etape, theme, commune, ouverture))
+    chosen = _filter(etape, theme, commune, ouverture)
     project = access.project.id
-    content = structure_points(
-        kept, link=lambda ident: contact_url(project, ident), step_labels=step_labels()
-    )
+    key = (directory.run.id, project, chosen)
+    with _points_lock:
+        content = _points.get(key)
+    if content is None:
+        content = structure_points(
+            filter_structures(directory, chosen),
+            link=lambda ident: contact_url(project, ident),
+            step_labels=step_labels(),
+        )
+        with _points_lock:
+            if len(_points) > _POINTS_KEPT:
+                _points.clear()
+            _points[key] = content
     return Response(content, media_type="application/geo+json")
 
 

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -49,7 +50,7 @@ from tierslieux.web.auth import (
     project_viewer,
     repositories,
 )
-from tierslieux.web.communities import contact_url, directory_of
+from tierslieux.web.communities import PAGE_ROWS, contact_url, directory_of
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
 
@@ -93,6 +94,7 @@ def contacts_page(
     responsable: str = "",
     commune: str = "",
     echeance_avant: str = "",
+    page: int = 1,
     access: ProjectAccess = Depends(project_viewer),
 ) -> Response:
     """The contact records of the project's structures, with the CLI's filters."""
@@ -131,8 +133,15 @@ def contacts_page(
     names = dict(
         zip(directory.structures["identifiant"], directory.structures["commune"], strict=True)
     )
+    pages = max(1, -(-len(contacts) // PAGE_ROWS))
+    page = min(max(page, 1), pages)
+    query = urlencode({k: v for k, v in context["chosen"].items() if v})
     context |= {
-        "contacts": contacts,
+        "contacts": contacts[(page - 1) * PAGE_ROWS : page * PAGE_ROWS],
+        "shown": len(contacts),
+        "page": page,
+        "pages": pages,
+        "query": query,
         "total": len(everything),
         "owners": sorted({c.owner for c in everything if c.owner}),
         "communes": directory.communes(),
