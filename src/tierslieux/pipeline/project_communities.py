@@ -116,6 +116,7 @@ _CACHE_SIZE = 8
 _FILTERS_KEPT = 256
 _cache: OrderedDict[str, Directory] = OrderedDict()
 _cache_lock = threading.Lock()
+_reading: dict[str, threading.Lock] = {}
 
 #: ``render(result, geometries)``: the files of a directory (``reports.communities``).
 Renderer = Callable[[Communities, Mapping[str, Mapping[str, Any]]], Iterable[tuple[str, bytes]]]
@@ -347,11 +348,19 @@ def project_directory(
         if cached is not None:
             _cache.move_to_end(run.id)
             return cached
-    directory = _directory(repos, run, commune_names or {})
-    with _cache_lock:
-        _cache[run.id] = directory
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        reading = _reading.setdefault(run.id, threading.Lock())
+    # One thread reads a directory; the others wait for it instead of reading it too.
+    with reading:
+        with _cache_lock:
+            cached = _cache.get(run.id)
+        if cached is not None:
+            return cached
+        directory = _directory(repos, run, commune_names or {})
+        with _cache_lock:
+            _cache[run.id] = directory
+            _reading.pop(run.id, None)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
     return directory
 
 
