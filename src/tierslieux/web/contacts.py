@@ -118,13 +118,16 @@ def contacts_page(
     everything = project_contacts(_settings(request).core, directory)
     try:
         due = parse_day(echeance_avant, option="echeance_avant") if echeance_avant else None
-        contacts = project_contacts(
-            _settings(request).core,
-            directory,
-            status=statut if statut in STATUSES else None,
-            owner=responsable or None,
-            commune=commune or None,
-            due_before=due,
+        filters = {
+            "status": statut if statut in STATUSES else None,
+            "owner": responsable or None,
+            "commune": commune or None,
+            "due_before": due,
+        }
+        contacts = (
+            project_contacts(_settings(request).core, directory, **filters)  # type: ignore[arg-type]
+            if any(value is not None for value in filters.values())
+            else everything
         )
         status = 200
     except TierslieuxError as error:
