@@ -9,6 +9,7 @@ written to ``build/screenshots/``.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import conftest
 from conftest import SCREENSHOTS, is_loopback
 from tierslieux.config import Settings
 from tierslieux.pipeline.accounts import add_user
@@ -120,9 +122,14 @@ def _log_in(page: Any, url: str, email: str, target: str) -> None:
 
 
 def _shot(page: Any, name: str) -> Path:
+    """A full-page screenshot, listed with those of the ``browser_page`` fixture."""
+    written = conftest._written
+    if not written and SCREENSHOTS.name == "screenshots":
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this run's pictures only
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(target), full_page=True)
+    written.append(target)
     return target
 
 
