@@ -57,7 +57,7 @@ from tierslieux.store import (
 from tierslieux.store.views import fold_code
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Collection, Iterator, Mapping, Sequence
 
     from tierslieux.config import Settings
     from tierslieux.store.people import ErasureReport
@@ -622,6 +622,8 @@ def export_contacts(
     mask: bool = True,
     file_format: str | None = None,
     communes: Sequence[Path] = (),
+    names: Mapping[str, str] | None = None,
+    identifiants: Collection[str] | None = None,
 ) -> ExportReport:
     """Write every contact record and its history to a spreadsheet file (no personal data).
 
@@ -629,6 +631,8 @@ def export_contacts(
     ``.xlsx`` suffix); statuses in words, dates in French and Paris time, category and
     commune names (see :func:`commune_names` for ``communes``).  E-mail addresses and
     phone numbers in notes and next actions are masked unless ``mask`` is false.
+    ``names`` (INSEE code → commune name) replaces the reading of ``communes``;
+    ``identifiants`` keeps the records of these structures only (a web project).
 
     Raises
     ------
@@ -637,9 +641,10 @@ def export_contacts(
     InvalidValueError
         When ``file_format`` is neither ``csv`` nor ``xlsx``.
     """
-    names = commune_names(settings, communes, demo=demo)
+    if names is None:
+        names = commune_names(settings, communes, demo=demo)
     return open_store(settings, demo=demo).contacts.export_file(
-        out, file_format=file_format, mask=mask, commune_names=names
+        out, file_format=file_format, mask=mask, commune_names=names, identifiants=identifiants
     )
 
 

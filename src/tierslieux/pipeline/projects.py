@@ -27,6 +27,7 @@ from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
 from tierslieux.pipeline.readers import read_structures_table
+from tierslieux.sources.actors import load_actors
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
@@ -66,6 +67,7 @@ DATASET_ROLES: dict[str, str] = {
     "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
     "structures": N_("annuaire des structures (structures.csv des communautés-bases)"),
     "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
+    "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (CSV, comme --acteurs)"),
 }
 _KIND_NAMES = {
     "region": N_("Région"),
@@ -350,6 +352,9 @@ def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     elif role == "tiers_lieux":
         places, provenance = load_tiers_lieux(path)
         rows = len(places)
+    elif role == "acteurs":
+        actors, provenance = load_actors(path)
+        rows = len(actors)
     else:
         census = open_mobpro_input(settings, path)
         provenance, rows = census.provenance, 0

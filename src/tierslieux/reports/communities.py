@@ -16,14 +16,26 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.catchment import definition_label
 from tierslieux.model.structures import CATEGORIES, OPENNESS_LABELS, category_labels
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
+from tierslieux.reports.maps import PALETTE, class_breaks
 from tierslieux.reports.templates import render_page, split_notes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from pathlib import Path
+
+    import pandas as pd
 
     from tierslieux.pipeline import Communities
 
-__all__ = ["communities_files", "render_communities", "write_communities"]
+__all__ = [
+    "STEP_COLOURS",
+    "communities_files",
+    "communities_map",
+    "directory_files",
+    "render_communities",
+    "structure_points",
+    "write_communities",
+]
 
 #: Rows shown in the page's tables (the CSV files keep every row).
 _SHOWN_COMMUNES = 50
@@ -122,3 +134,95 @@ def write_communities(result: Communities, out: Path) -> list[Path]:
     nothing); return the paths written, sorted by name.
     """
     return sorted(write_output_files(out, communities_files(result), owner="communities"))
+
+
+#: Colour of each step of the study on the directory's map (colour-blind safe, Okabe-Ito).
+STEP_COLOURS: dict[str, str] = {
+    "1": "#0072b2",
+    "2": "#009e73",
+    "3": "#e69f00",
+    "4": "#cc79a7",
+    "ancrages": "#555555",
+}
+#: Figures of each commune offered on the directory's map (column -> decimals).
+_MAP_FIGURES = ("nb_structures_communaute", "nb_partenaires", "nb_ancrages", "nb_types")
+
+
+def _map_labels() -> dict[str, str]:
+    return {
+        "nb_structures_communaute": _("Structures de la communauté-base à portée (étapes 1, 2, 4)"),
+        "nb_partenaires": _("Partenaires à portée (étape 3)"),
+        "nb_ancrages": _("Ancrages à portée (tiers-lieux, points d'appui)"),
+        "nb_types": _("Types de porteurs différents à portée"),
+    }
+
+
+def _openness(code: str) -> str:
+    return _(OPENNESS_LABELS[code]) if code in OPENNESS_LABELS else str(code)
+
+
+def communities_map(result: Communities, geometries: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """Return ``communes.geojson`` of the directory: each commune of the territory with its
+    base community's figures (the columns of ``communities.csv``) and the map metadata
+    (foreign member ``indicateurs_carte``: labels and class breaks, see map.js).
+    """
+    communities = result.communities
+    present = [c for c in _MAP_FIGURES if c in communities.columns]
+    frame = communities[["code", "nom", *present, "ouverture"]].copy()
+    frame["ouverture"] = frame["ouverture"].map(_openness)
+    labels = _map_labels()
+    metadata = {
+        "palette": list(PALETTE),
+        "sans_donnee": "#dddddd",
+        "minutes_bassin": result.minutes,
+        "indicateurs": [
+            {
+                "cle": column,
+                "libelle": labels[column],
+                "decimales": 0,
+                "seuils": class_breaks([float(v) for v in communities[column].dropna()]),
+            }
+            for column in present
+        ],
+    }
+    collection = feature_collection(
+        frame, geometries=geometries, extra={"indicateurs_carte": metadata}
+    )
+    return geojson_bytes(collection)
+
+
+def directory_files(
+    result: Communities, geometries: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[str, bytes]]:
+    """The files of :func:`communities_files` plus the map of communes
+    (:func:`communities_map`): what the web application keeps of a directory run.
+    """
+    return [*communities_files(result), ("communes.geojson", communities_map(result, geometries))]
+
+
+def structure_points(
+    structures: pd.DataFrame, *, link: Callable[[str], str], step_labels: Mapping[str, str]
+) -> bytes:
+    """Return the GeoJSON points of a directory's structures for the map (map.js's
+    ``data-points-url``): ``nom``, ``libelle`` (category), ``etape``, ``etape_libelle``,
+    ``couleur`` (:data:`STEP_COLOURS`), ``commune`` and ``lien`` (the contact page).
+    """
+    columns = ["identifiant", "nom", "categorie_libelle", "etape", "commune"]
+    frame = structures[[*columns, "latitude", "longitude"]].rename(
+        columns={"categorie_libelle": "libelle"}
+    )
+    frame = frame.assign(
+        etape_libelle=frame["etape"].map(lambda s: step_labels.get(s, s)),
+        couleur=frame["etape"].map(lambda s: STEP_COLOURS.get(s, "#000000")),
+        lien=frame["identifiant"].map(link),
+    )
+    collection = feature_collection(
+        frame.drop(columns=["latitude", "longitude"]).assign(
+            latitude=frame["latitude"], longitude=frame["longitude"]
+        ),
+        key="identifiant",
+    )
+    for feature in collection["features"]:
+        feature["properties"].pop("latitude", None)
+        feature["properties"].pop("longitude", None)
+    return geojson_bytes(collection)

@@ -37,7 +37,7 @@ from tierslieux.store.views import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
     from sqlalchemy import ColumnElement
 
@@ -284,6 +284,7 @@ class ContactRepository:
         file_format: str | None = None,
         mask: bool = True,
         commune_names: Mapping[str, str] | None = None,
+        identifiants: Collection[str] | None = None,
     ) -> ExportReport:
         """Write every contact record and history event to a spreadsheet file.
 
@@ -298,7 +299,9 @@ class ContactRepository:
         writers may keep working meanwhile.  Contact persons are not exported (see
         :meth:`~tierslieux.store.PeopleRepository.export_person_data`).  With ``mask``
         (the default), e-mail addresses and phone numbers in notes and next actions are
-        masked (:func:`tierslieux.privacy.mask_contact_details`).
+        masked (:func:`tierslieux.privacy.mask_contact_details`).  With ``identifiants``,
+        only the records of these structures and their history are written (a web
+        project's directory).
 
         Raises
         ------
@@ -317,16 +320,22 @@ class ContactRepository:
         labels = category_labels()
         with self._database.transaction(write=False) as connection:
             order = records.view_query().order_by(STRUCTURES.c.identifiant)
+            keep = None if identifiants is None else frozenset(identifiants)
             states = [
                 _masked(_state_line(row, labels, names), mask=mask)
                 for row in connection.execute(order)
+                if keep is None or row.identifiant in keep
             ]
             query = (
                 select(EVENTS, STRUCTURES.c.nom)
                 .join(STRUCTURES, STRUCTURES.c.identifiant == EVENTS.c.identifiant)
                 .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
             )
-            events = [_masked(_event_line(row), mask=mask) for row in connection.execute(query)]
+            events = [
+                _masked(_event_line(row), mask=mask)
+                for row in connection.execute(query)
+                if keep is None or row.identifiant in keep
+            ]
         if kind == "xlsx":
             header = _csv.COLUMNS
             write_spreadsheet_xlsx(

@@ -28,6 +28,7 @@ from tierslieux.pipeline.database import open_store
 from tierslieux.pipeline.jobs import JobRunner
 from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
+from tierslieux.web import communities, contacts
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.diagnostic import router as diagnostic_router
@@ -133,6 +134,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(runs_router)
     app.include_router(diagnostic_router)
     app.include_router(sites_router)
+    app.include_router(communities.router)
+    app.include_router(contacts.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -35,6 +35,9 @@ export const MESSAGES = {
   resetBearing: "Réorienter la carte vers le nord",
   close: "Fermer",
   attribution: "Crédits du fond de carte",
+  pointTooltip: "{name} — {label} ({commune})",
+  pointLink: "Ouvrir la fiche contact",
+  pointsCount: "{count} structures sur la carte",
 };
 
 /** Properties of the diagnosis GeoJSON that are never indicators. */
@@ -183,7 +186,7 @@ function parseMessages(raw) {
   }
 }
 
-function buildStyle(options, collection) {
+function buildStyle(options, collection, pointData = null) {
   const sources = { communes: { type: "geojson", data: collection } };
   const layers = [{ id: "fond", type: "background", paint: { "background-color": "#ffffff" } }];
   if (options.basemapUrl) {
@@ -255,6 +258,22 @@ function buildStyle(options, collection) {
       paint: { "line-color": "#000000", "line-width": 3 },
     },
   );
+  if (pointData) {
+    // Points of data-points-url (structures of the directory), coloured by their own
+    // `couleur` property, drawn above the communes.
+    sources.points = { type: "geojson", data: pointData };
+    layers.push({
+      id: "points",
+      type: "circle",
+      source: "points",
+      paint: {
+        "circle-color": ["coalesce", ["get", "couleur"], "#000000"],
+        "circle-radius": 5,
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 1.2,
+      },
+    });
+  }
   return { version: 8, sources, layers };
 }
 
@@ -276,14 +295,16 @@ class CommuneMap {
   }
 
   async start() {
-    const { geojsonUrl, indicatorsUrl } = this.data;
+    const { geojsonUrl, indicatorsUrl, pointsUrl } = this.data;
     this.container.dataset.mapState = "loading";
     this.container.classList.add("carte");
     try {
-      const [collection, loaded] = await Promise.all([
+      const [collection, loaded, points] = await Promise.all([
         fetchJson(geojsonUrl),
         indicatorsUrl ? fetchJson(indicatorsUrl) : Promise.resolve(null),
+        pointsUrl ? fetchJson(pointsUrl) : Promise.resolve(null),
       ]);
+      this.points = points;
       this.collection = collection;
       this.features = Array.isArray(collection.features) ? collection.features : [];
       const metadata = loaded ?? collection.indicateurs_carte ?? null;
@@ -361,7 +382,7 @@ class CommuneMap {
     try {
       this.map = new maplibregl.Map({
         container: this.canvasBox,
-        style: buildStyle(options, this.collection),
+        style: buildStyle(options, this.collection, this.points),
         bounds: dataBounds(this.features),
         fitBoundsOptions: { padding: 16 },
         attributionControl: options.basemapUrl ? { compact: true } : false,
@@ -391,6 +412,7 @@ class CommuneMap {
       this.showIndicator();
       this.bindPointer();
       this.addSites();
+      if (this.points) this.bindPoints();
       this.container.tierslieuxMap = this;
       this.container.dataset.mapState = "ready";
       this.container.dispatchEvent(new CustomEvent("carte:prete", { bubbles: true }));
@@ -491,10 +513,45 @@ class CommuneMap {
         this.hoverPopup.remove();
       });
       this.map.on("click", layer, (event) => {
+        // A structure's point above the commune takes the click (bindPoints).
+        if (this.points && this.map.queryRenderedFeatures(event.point, { layers: ["points"] }).length) return;
         const feature = event.features?.[0];
         if (feature) this.select(String(feature.properties.code), { lngLat: event.lngLat });
       });
     }
+  }
+
+  /** Hover and click on the points of data-points-url: name, label, link (`lien`). */
+  bindPoints() {
+    const count = Array.isArray(this.points.features) ? this.points.features.length : 0;
+    this.container.dataset.points = String(count);
+    this.legend.append(
+      element("p", { class: "carte-legende-points" }, this.text("pointsCount", { count: formatNumber(count, 0, this.lang) })),
+    );
+    const describe = (p) =>
+      this.text("pointTooltip", { name: p.nom ?? "", label: p.libelle ?? "", commune: p.commune ?? "" });
+    this.map.on("mousemove", "points", (event) => {
+      const feature = event.features?.[0];
+      if (!feature) return;
+      this.map.getCanvas().style.cursor = "pointer";
+      this.hoverPopup.setLngLat(event.lngLat).setText(describe(feature.properties)).addTo(this.map);
+    });
+    this.map.on("mouseleave", "points", () => {
+      this.map.getCanvas().style.cursor = "";
+      this.hoverPopup.remove();
+    });
+    this.map.on("click", "points", (event) => {
+      const feature = event.features?.[0];
+      if (!feature) return;
+      const p = feature.properties;
+      const block = element("div", { class: "carte-point" });
+      block.append(element("p", { class: "carte-detail-titre" }, describe(p)));
+      if (p.etape_libelle) block.append(element("p", {}, String(p.etape_libelle)));
+      if (typeof p.lien === "string" && p.lien.startsWith("/")) {
+        block.append(element("a", { href: p.lien }, this.text("pointLink")));
+      }
+      this.details.replaceChildren(block);
+    });
   }
 
   /** Centre of a feature's bounding box (where the popup of a listed commune opens). */

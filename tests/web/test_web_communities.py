@@ -1,0 +1,356 @@
+"""Base communities and contacts screens: directory, filters, map data, contact changes,
+concurrent edits, import and export, roles."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+
+import pytest
+from web_helpers import csrf, logged_in
+
+from tierslieux.config import Settings
+from tierslieux.pipeline.communities import CommunitiesRequest, run_communities
+from tierslieux.pipeline.workspace import Workspace
+
+#: Actors of the demo territory, one per step of the study (fictional names).
+ACTORS = (
+    "nom,categorie,code_commune,themes,raison\n"
+    "Coop Démo (FICTIVE),cae,00108,ess_cooperation,\n"
+    "SCIC Numérique Démo (FICTIVE),scop_scic_tic,00102,tic;communication,\n"
+    "Collectif coworking Démo (FICTIF),association_teleactivites,00103,tic,\n"
+    "Tiers-lieu Démo (FICTIF),tiers_lieu_existant,00101,tiers_lieu,\n"
+)
+
+
+def _t(response) -> str:
+    """The page's text with its HTML entities decoded."""
+    return html.unescape(response.text)
+
+
+def _project(app, repos, accounts) -> tuple[object, int]:
+    """A chargé de mission's project on the demo département, with the actors file,
+    and a lecteur member."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    token = csrf(client, "/projets/nouveau")
+    created = client.post(
+        "/projets",
+        data={"name": "Annuaire démo", "territory": "dep:00", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, _t(created)
+    project = int(created.headers["location"].rsplit("/", 1)[1])
+    uploaded = client.post(
+        f"/projets/{project}/fichiers",
+        data={"role": "acteurs", "csrf_token": token},
+        files={"file": ("acteurs.csv", ACTORS.encode("utf-8"), "text/csv")},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303, _t(uploaded)
+    reader = repos.users.get_user(accounts["lecteur"])
+    repos.projects.add_member(project, reader.id, actor="test")
+    return client, project
+
+
+def _build(app, client, project: int):
+    """Start the directory's run and wait for it (the page redirects to the run)."""
+    token = csrf(client, f"/projets/{project}/communautes")
+    response = client.post(
+        f"/projets/{project}/communautes/construire",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(f"/projets/{project}/calculs/")
+    run_id = location.rsplit("/", 1)[1]
+    assert app.state.runs.wait(run_id, timeout=120)
+    run = app.state.repos.runs.get_run(run_id)
+    assert run.status == "done", run.error
+    # the run's page leads to the directory
+    assert f"/projets/{project}/communautes" in client.get(location).text
+    return response
+
+
+@pytest.fixture
+def built(app, repos, accounts):
+    client, project = _project(app, repos, accounts)
+    _build(app, client, project)
+    return client, project
+
+
+def _identifiant(client, project: int, name: str) -> str:
+    page = _t(client.get(f"/projets/{project}/communautes"))
+    found = re.search(r'href="/projets/\d+/contacts/([^"]+)">Fiche de ' + re.escape(name), page)
+    assert found, page[-3000:]
+    return found.group(1)
+
+
+def test_the_directory_has_the_cli_numbers_and_french_labels(
+    app, built, web_settings, demo_workspace, tmp_path
+) -> None:
+    client, project = built
+    page = client.get(f"/projets/{project}/communautes")
+    assert page.status_code == 200
+    # the same computation as `tierslieux communities` on the same inputs
+    actors = tmp_path / "acteurs.csv"
+    actors.write_text(ACTORS, encoding="utf-8")
+    settings = Settings(cache_dir=tmp_path / "c", offline=True)
+    expected = run_communities(
+        settings,
+        CommunitiesRequest(territory="dep:00", acteurs=actors),
+        inputs=Workspace.open(demo_workspace).inputs(settings),
+    )
+    total = len(expected.structures)
+    with_base = int(expected.communities["communaute_base"].sum())
+    assert f"{total} structures (" in _t(page)
+    assert f"{with_base} commune(s) sur {len(expected.communities)}" in _t(page)
+    assert f"({total} sur {total})" in _t(page)
+    # labels of the study, never codes
+    assert "Coopérative d'activité et d'emploi (étape 1)" in _t(page)
+    assert "ESS et coopération" in _t(page)
+    assert "Numérique (TIC), Communication" in _t(page)
+    assert "ess_cooperation" not in _t(page).split("<table", 1)[1]
+    assert "Construire l'annuaire" in _t(page)
+    assert 'data-points-url="/projets/' in _t(page)
+
+
+def test_filters_by_step_theme_commune_and_openness(built) -> None:
+    client, project = built
+    url = f"/projets/{project}/communautes"
+    step1 = _t(client.get(url, params={"etape": "1"}))
+    assert "Coop Démo (FICTIVE)" in step1
+    assert "SCIC Numérique Démo" not in step1
+    partners = _t(client.get(url, params={"etape": "3"}))
+    assert "CC du Val-d'Exemple (FICTIVE)" in partners
+    assert "Coop Démo" not in partners.split("<table", 1)[1]
+    theme = _t(client.get(url, params={"theme": "tic"})).split("<table", 1)[1]
+    assert "SCIC Numérique Démo" in theme
+    assert "Collectif coworking" in theme
+    assert "Coop Démo" not in theme
+    commune = _t(client.get(url, params={"commune": "00102"})).split("<table", 1)[1]
+    assert "SCIC Numérique Démo" in commune
+    assert "Coop Démo" not in commune
+    opened = _t(client.get(url, params={"ouverture": "absente"}))
+    assert opened.count("Fiche de ") < _t(client.get(url)).count("Fiche de ")
+    points = client.get(f"{url}/structures.geojson", params={"etape": "1"}).json()
+    assert [f["properties"]["nom"] for f in points["features"]] == ["Coop Démo (FICTIVE)"]
+    feature = points["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["properties"]["lien"].startswith(f"/projets/{project}/contacts/")
+    assert feature["properties"]["couleur"].startswith("#")
+    communes = client.get(f"{url}/communes.geojson").json()
+    assert len(communes["features"]) == 16
+    assert communes["indicateurs_carte"]["indicateurs"][0]["cle"] == "nb_structures_communaute"
+    csv_file = client.get(f"{url}/fichiers/structures.csv")
+    assert csv_file.status_code == 200
+    assert "attachment" in csv_file.headers["content-disposition"]
+    assert client.get(f"{url}/fichiers/autre.txt").status_code == 404
+
+
+def test_a_lecteur_reads_without_any_form_and_cannot_build(app, built, accounts) -> None:
+    _client, project = built
+    reader = logged_in(app, accounts["lecteur"])
+    page = reader.get(f"/projets/{project}/communautes")
+    assert page.status_code == 200
+    assert "Construire l'annuaire" not in _t(page)
+    ident = _identifiant(reader, project, "Coop Démo (FICTIVE)")
+    contact = reader.get(f"/projets/{project}/contacts/{ident}")
+    assert contact.status_code == 200
+    assert (
+        'method="post"'
+        not in _t(contact)
+        .split("</header>", 1)[-1]
+        .replace('action="/deconnexion"', "")
+        .split("<h1>", 1)[1]
+    )
+    listing = reader.get(f"/projets/{project}/contacts")
+    assert listing.status_code == 200
+    assert "/contacts/import" not in _t(listing)
+    token = csrf(reader, f"/projets/{project}/contacts")
+    for path, data in (
+        (f"/projets/{project}/communautes/construire", {}),
+        (f"/projets/{project}/contacts/{ident}/statut", {"statut": "contacte", "version": "1"}),
+        (f"/projets/{project}/contacts/{ident}/note", {"texte": "x", "version": "1"}),
+        (f"/projets/{project}/contacts/{ident}/action", {"action": "x", "version": "1"}),
+        (f"/projets/{project}/contacts/{ident}/responsable", {"responsable": "x", "version": "1"}),
+    ):
+        refused = reader.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+        assert refused.status_code == 403, path
+    assert reader.get(f"/projets/{project}/contacts/export").status_code == 200
+
+
+def test_outsiders_and_anonymous_get_nothing(app, built, accounts, repos) -> None:
+    _client, project = built
+    from web_helpers import PASSWORD  # noqa: PLC0415
+
+    from tierslieux.pipeline.accounts import add_user  # noqa: PLC0415
+
+    add_user(repos, "autre@exemple.fr", role="charge_de_mission", actor="t", password=PASSWORD)
+    other = logged_in(app, "autre@exemple.fr")
+    for path in ("communautes", "communautes/structures.geojson", "contacts", "contacts/export"):
+        assert other.get(f"/projets/{project}/{path}").status_code == 404, path
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    anonymous = TestClient(app)
+    page = anonymous.get(f"/projets/{project}/communautes", follow_redirects=False)
+    assert page.status_code == 303
+
+
+def test_before_the_build_the_screens_say_so(app, repos, accounts) -> None:
+    client, project = _project(app, repos, accounts)
+    page = client.get(f"/projets/{project}/communautes")
+    assert "pas encore été construit" in _t(page)
+    assert "pas encore de fiches" in _t(client.get(f"/projets/{project}/contacts")).lower()
+    assert client.get(f"/projets/{project}/communautes/structures.geojson").status_code == 404
+    home = _t(client.get(f"/projets/{project}"))
+    assert '<ul class="ecrans">' in home
+    assert f'href="/projets/{project}/communautes"' in home
+
+
+def test_contact_changes_history_and_list(built) -> None:
+    client, project = built
+    ident = _identifiant(client, project, "Coop Démo (FICTIVE)")
+    url = f"/projets/{project}/contacts/{ident}"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "à contacter" in _t(page)
+    token = csrf(client, url)
+    steps = [
+        ("statut", {"statut": "interesse", "note": "Rencontrée au forum"}),
+        ("note", {"texte": "Rappeler en janvier"}),
+        ("action", {"action": "Envoyer la présentation", "echeance": "2027-01-15"}),
+        ("responsable", {"responsable": "Camille"}),
+    ]
+    for version, (form, data) in enumerate(steps, start=1):
+        done = client.post(
+            f"{url}/{form}",
+            data={**data, "version": str(version), "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, (form, _t(done)[-2000:])
+    page = _t(client.get(url))
+    assert "intéressé" in page
+    assert "à contacter → intéressé — Rencontrée au forum" in page
+    assert "Rappeler en janvier" in page
+    assert "15/01/2027" in page
+    assert "Camille" in page
+    assert "charge@exemple.fr" in page or "charge" in page
+    listing = _t(client.get(f"/projets/{project}/contacts", params={"statut": "interesse"}))
+    assert "Coop Démo (FICTIVE)" in listing
+    assert "Envoyer la présentation" in listing
+    assert "Bourg" in listing or "FICTIF" in listing  # commune names, not codes
+    assert "SCIC Numérique" not in listing
+    owned = _t(client.get(f"/projets/{project}/contacts", params={"responsable": "Camille"}))
+    assert "Coop Démo (FICTIVE)" in owned
+    due = client.get(f"/projets/{project}/contacts", params={"echeance_avant": "2027-01-01"})
+    assert "Coop Démo (FICTIVE)" not in _t(due).split("<h2>", 1)[1]
+    bad = client.get(f"/projets/{project}/contacts", params={"echeance_avant": "demain"})
+    assert bad.status_code == 422
+    empty = client.post(f"{url}/note", data={"texte": " ", "version": "5", "csrf_token": token})
+    assert empty.status_code == 422
+    assert "La note est vide" in _t(empty)
+    outside = client.get(f"/projets/{project}/contacts/siret:00000000000000")
+    assert outside.status_code == 404
+
+
+def test_a_concurrent_change_shows_both_versions_and_keeps_yours(
+    app, built, accounts, repos
+) -> None:
+    client, project = built
+    ident = _identifiant(client, project, "Coop Démo (FICTIVE)")
+    url = f"/projets/{project}/contacts/{ident}"
+    token = csrf(client, url)
+    # a colleague changes the status first (version 1 -> 2)
+    from web_helpers import PASSWORD  # noqa: PLC0415
+
+    from tierslieux.pipeline.accounts import add_user  # noqa: PLC0415
+
+    add_user(repos, "collegue@exemple.fr", role="charge_de_mission", actor="t", password=PASSWORD)
+    colleague_user = repos.users.get_user("collegue@exemple.fr")
+    repos.projects.add_member(project, colleague_user.id, actor="test")
+    colleague = logged_in(app, "collegue@exemple.fr")
+    other_token = csrf(colleague, url)
+    first = colleague.post(
+        f"{url}/statut",
+        data={"statut": "contacte", "version": "1", "csrf_token": other_token},
+        follow_redirects=False,
+    )
+    assert first.status_code == 303
+    # you still had version 1
+    second = client.post(
+        f"{url}/note",
+        data={"texte": "Ma note à ne pas perdre", "version": "1", "csrf_token": token},
+    )
+    assert second.status_code == 409
+    text = _t(second)
+    assert "Conflit" in text
+    assert "collegue" in text
+    assert "à contacter → contacté" in text
+    assert "Ma note à ne pas perdre" in text  # yours, kept in the form
+    assert 'name="version" value="2"' in text
+    assert "Appliquer ma modification sur la version 2" in text
+    assert len(repos.contacts.get_contact(ident).history) == 1
+    again = client.post(
+        f"{url}/note",
+        data={"texte": "Ma note à ne pas perdre", "version": "2", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    history = repos.contacts.get_contact(ident).history
+    assert [e.kind for e in history] == ["statut", "note"]
+    actions = [e.action for e in repos.audit.entries()]
+    assert "contact.statut" in actions
+    assert "contact.note" in actions
+
+
+def test_export_then_import_with_a_conflict_listed(built, repos) -> None:
+    client, project = built
+    ident = _identifiant(client, project, "Coop Démo (FICTIVE)")
+    exported = client.get(f"/projets/{project}/contacts/export", params={"format": "csv"})
+    assert exported.status_code == 200
+    text = exported.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    states = [r for r in rows if r["ligne"] == "etat"]
+    assert {r["nom"] for r in states} >= {"Coop Démo (FICTIVE)", "SCIC Numérique Démo (FICTIVE)"}
+    assert all(r["statut"] == "à contacter" for r in states)
+    assert any(r["commune"] for r in states)
+    xlsx = client.get(f"/projets/{project}/contacts/export", params={"format": "xlsx"})
+    assert xlsx.content[:2] == b"PK"
+    # the file is edited while a colleague changes the same record in the database
+    repos.contacts.set_status(ident, "partenaire", author="collegue")
+    for row in states:
+        if row["identifiant"] == ident:
+            row["statut"] = "pas intéressé"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";")
+    writer.writeheader()
+    writer.writerows(rows)
+    token = csrf(client, f"/projets/{project}/contacts")
+    imported = client.post(
+        f"/projets/{project}/contacts/import",
+        data={"csrf_token": token},
+        files={"file": ("contacts.csv", out.getvalue().encode("utf-8-sig"), "text/csv")},
+    )
+    assert imported.status_code == 200, _t(imported)[-2000:]
+    assert "Conflits" in _t(imported)
+    assert "pas intéressé" in _t(imported)
+    assert "partenaire" in _t(imported)
+    assert "collegue" in _t(imported)
+    assert repos.contacts.get_contact(ident).status == "partenaire"
+    broken = client.post(
+        f"/projets/{project}/contacts/import",
+        data={"csrf_token": token},
+        files={"file": ("contacts.csv", b"pas;un;export\n1;2;3\n", "text/csv")},
+    )
+    assert broken.status_code == 422
+
+
+def test_rebuilding_keeps_the_contact_history(app, built, repos) -> None:
+    client, project = built
+    ident = _identifiant(client, project, "Coop Démo (FICTIVE)")
+    repos.contacts.add_note(ident, "Avant la reconstruction", author="test")
+    _build(app, client, project)
+    assert repos.contacts.get_contact(ident).history[-1].text == "Avant la reconstruction"
