@@ -208,6 +208,14 @@ def import_(
                 n=summary.erased,
             )
         )
+    if summary.expired:
+        _print(
+            _(
+                "{n} réponse(s) effacée(s) à la fin de la durée de conservation (RGPD) non "
+                "réimportée(s).",
+                n=summary.expired,
+            )
+        )
 
 
 @survey_app.command("export")
@@ -342,3 +350,10 @@ def purge(
             days=settings.survey_retention_days,
         )
     )
+    if deleted:
+        _print(
+            _(
+                "Une empreinte salée de chaque soumission effacée est gardée : réimporter le "
+                "même export ne les fera pas revenir."
+            )
+        )

@@ -18,6 +18,7 @@ import pandas as pd
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import (
     atomic_write_text,
+    clean_partial_files,
     extract_member,
     open_zip,
     unguard_frame,
@@ -215,6 +216,7 @@ def extract_zip_member(
             )
         info = zf.getinfo(names[0])
         dest.mkdir(parents=True, exist_ok=True)
+        clean_partial_files(dest)  # extractions interrupted by Ctrl-C or a kill
         target = dest / Path(info.filename).name
         if target.exists() and target.stat().st_size == info.file_size:
             return target
