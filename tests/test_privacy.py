@@ -24,7 +24,13 @@ from tierslieux.pipeline.survey import (
     import_answers,
     purge_expired,
 )
-from tierslieux.privacy import mask_contact_details, mask_url, mask_urls_in, terminal_safe
+from tierslieux.privacy import (
+    contact_details_flag,
+    mask_contact_details,
+    mask_url,
+    mask_urls_in,
+    terminal_safe,
+)
 from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.store import dispose_engine
 
@@ -175,6 +181,15 @@ def test_erased_respondent_is_not_reimported(settings: Settings, tmp_path: Path)
     assert len(stones) == 1
     assert len(salt) == 64
     assert stones[0][0] not in {r.fingerprint for r in stored}
+
+
+def test_contact_details_are_flagged() -> None:
+    assert contact_details_flag("Écrire à a.b@mairie.fr") == "contient une adresse e-mail"
+    assert contact_details_flag("Tél. 06 12 34 56 78") == "contient un numéro de téléphone"
+    assert contact_details_flag("a@b.fr ou 0612345678") == (
+        "contient une adresse e-mail et un numéro de téléphone"
+    )
+    assert contact_details_flag("SIRET 73282932000074, le 12/03/2026") == ""
 
 
 def test_purged_respondents_are_not_reimported(settings: Settings) -> None:
