@@ -124,3 +124,18 @@ def test_oracle_catches_a_silently_wrong_result() -> None:
     assert any("non finie" in p for p in oracle(fmt, data, infinite))
     dropped = (pd.Series(["05061"]), pd.Series([12.5]), None)
     assert any("1 lue(s)" in p for p in oracle(fmt, data, dropped))
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "mapping"])
+def test_utf16_with_bom_is_read_as_utf16(name: str, tmp_path: Path) -> None:
+    # A spreadsheet's « Unicode text » export: read as UTF-16, not garbled Windows-1252.
+    fmt = format_named(name)
+    data = fmt.sample.decode("utf-8").encode("utf-16")
+    path = tmp_path / fmt.file_name
+    path.write_bytes(data)
+    if name == "mapping":  # YAML: UTF-8 only, a UTF-16 file is refused, not misread
+        with pytest.raises(TierslieuxError):
+            fmt.read(path, tmp_path / "cache")
+        return
+    result = fmt.read(path, tmp_path / "cache")
+    assert oracle(fmt, data, result) == []

@@ -95,14 +95,19 @@ def zip_member_names(archive: Path, *, role: str) -> list[str]:
 
 
 def detect_encoding(path: Path, *, sample: int = _SAMPLE_BYTES) -> str:
-    """Guess the text encoding of a file: UTF-8 (with or without BOM) or Windows-1252.
+    """Guess the text encoding of a file: UTF-16 with BOM, UTF-8 (with or without BOM)
+    or Windows-1252.
 
     Older INSEE, Sirene and RNA files are in Latin-1/Windows-1252; newer ones in
-    UTF-8.  A sample that does not decode as UTF-8 is taken as Windows-1252, which
-    decodes any byte and is a superset of Latin-1 for printable characters.
+    UTF-8; a spreadsheet's « Unicode text » export is UTF-16 with its byte-order mark
+    (``utf-16``, read as such rather than as garbled Windows-1252).  A sample that does
+    not decode as UTF-8 is taken as Windows-1252, which decodes any byte and is a
+    superset of Latin-1 for printable characters.
     """
     with path.open("rb") as handle:
         head = handle.read(sample)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         # A multi-byte character cut at the end of the sample is not an error.
         head.decode("utf-8-sig")

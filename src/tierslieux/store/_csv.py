@@ -332,6 +332,8 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
     candidates: tuple[tuple[str, str], ...]
     if raw.startswith(b"\xef\xbb\xbf"):
         candidates = (("utf-8-sig", _("UTF-8 avec BOM")),)
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # a spreadsheet's « Unicode text »
+        candidates = (("utf-16", _("UTF-16")),)
     else:
         candidates = (("utf-8", _("UTF-8")), ("cp1252", _("Windows-1252")))
     error: UnicodeDecodeError | None = None
