@@ -139,3 +139,15 @@ def test_utf16_with_bom_is_read_as_utf16(name: str, tmp_path: Path) -> None:
         return
     result = fmt.read(path, tmp_path / "cache")
     assert oracle(fmt, data, result) == []
+
+
+@pytest.mark.parametrize("value", ["-16000", "-1e309", "inf"])
+def test_impossible_commune_counts_are_refused(value: str, tmp_path: Path) -> None:
+    fmt = format_named("communes")
+    header, first, *rest = fmt.sample.decode("utf-8").splitlines()
+    cells = first.split(",")
+    cells[11] = value  # population_2021
+    path = tmp_path / fmt.file_name
+    path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8")
+    with pytest.raises(TierslieuxError, match="ligne 2, colonne population_2021"):
+        fmt.read(path, tmp_path / "cache")
