@@ -403,3 +403,13 @@ def test_contacts_on_postgresql(pg_url: str, structures: Path, tmp_path: Path) -
     exported = tmp_path / "pg.csv"
     ok(env, "export", str(exported))
     assert "0 événement(s) ajouté(s), 2 déjà présent(s)" in ok(env, "import", str(exported)).stdout
+
+
+@pytest.mark.parametrize("version", ["-1", "0"])
+def test_impossible_version_is_not_a_concurrent_change(
+    loaded: dict[str, str | None], version: str
+) -> None:
+    result = run(loaded, "set-status", CAE, "contacte", "--version", version, "--auteur", "A")
+    message = one_line_error(result)
+    assert f"Version {version} invalide" in message
+    assert "modifiée par quelqu'un d'autre" not in message
