@@ -81,6 +81,17 @@ def loaded(env: dict[str, str | None], structures: Path) -> dict[str, str | None
     return env
 
 
+def test_show_flags_contact_details_in_notes(loaded: dict[str, str | None]) -> None:
+    # Team members see the raw note, with a warning that it holds personal data.
+    ok(loaded, "note", CAE, "Joindre Mme Durand : durand@example.org", "--auteur", "Bob")
+    ok(loaded, "next", CAE, "Appeler le 06 12 34 56 78", "--date", "2030-03-12", "--auteur", "Bob")
+    ok(loaded, "note", CAE, "Rien de personnel", "--auteur", "Bob")
+    shown = ok(loaded, "show", CAE).stdout
+    assert "durand@example.org [contient une adresse e-mail]" in shown
+    assert "Appeler le 06 12 34 56 78 [contient un numéro de téléphone] pour le 12/03/2030" in shown
+    assert "Rien de personnel [" not in shown
+
+
 def test_load_is_idempotent_and_reports_counts(
     env: dict[str, str | None], structures: Path
 ) -> None:
@@ -392,3 +403,13 @@ def test_contacts_on_postgresql(pg_url: str, structures: Path, tmp_path: Path) -
     exported = tmp_path / "pg.csv"
     ok(env, "export", str(exported))
     assert "0 événement(s) ajouté(s), 2 déjà présent(s)" in ok(env, "import", str(exported)).stdout
+
+
+@pytest.mark.parametrize("version", ["-1", "0"])
+def test_impossible_version_is_not_a_concurrent_change(
+    loaded: dict[str, str | None], version: str
+) -> None:
+    result = run(loaded, "set-status", CAE, "contacte", "--version", version, "--auteur", "A")
+    message = one_line_error(result)
+    assert f"Version {version} invalide" in message
+    assert "modifiée par quelqu'un d'autre" not in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,19 @@ from tierslieux.errors import SourceError
 from tierslieux.pipeline import contacts as use_cases
 from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.inputs import travel_engine
-from tierslieux.pipeline.survey import export_answers, forget_respondent, import_answers
-from tierslieux.privacy import mask_contact_details, mask_url, mask_urls_in, terminal_safe
+from tierslieux.pipeline.survey import (
+    export_answers,
+    forget_respondent,
+    import_answers,
+    purge_expired,
+)
+from tierslieux.privacy import (
+    contact_details_flag,
+    mask_contact_details,
+    mask_url,
+    mask_urls_in,
+    terminal_safe,
+)
 from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.store import dispose_engine
 
@@ -169,6 +181,61 @@ def test_erased_respondent_is_not_reimported(settings: Settings, tmp_path: Path)
     assert len(stones) == 1
     assert len(salt) == 64
     assert stones[0][0] not in {r.fingerprint for r in stored}
+
+
+def test_contact_details_are_flagged() -> None:
+    assert contact_details_flag("Écrire à a.b@mairie.fr") == "contient une adresse e-mail"
+    assert contact_details_flag("Tél. 06 12 34 56 78") == "contient un numéro de téléphone"
+    assert contact_details_flag("a@b.fr ou 0612345678") == (
+        "contient une adresse e-mail et un numéro de téléphone"
+    )
+    assert contact_details_flag("SIRET 73282932000074, le 12/03/2026") == ""
+
+
+def test_purged_respondents_are_not_reimported(settings: Settings) -> None:
+    mapping, communes = SURVEY / "correspondance.yaml", (SURVEY / "communes_enquete.csv",)
+    source = SURVEY / "reponses_valides.csv"
+    assert import_answers(settings, source, mapping, communes=communes).added == 6
+    # The first consent (2025-03-01 10:00) is more than 730 days old on 2027-03-01.
+    assert purge_expired(settings, now=datetime(2027, 3, 1, 10, 30, tzinfo=UTC)) == 1
+    again = import_answers(settings, source, mapping, communes=communes)
+    assert (again.added, again.erased, again.expired) == (0, 0, 1)
+    assert any("durée de conservation" in issue.message for issue in again.rejected)
+    with contact_store(settings) as store:
+        assert len(store.responses.list_responses()) == 5
+        database = store.responses._database
+    with database.transaction(write=False) as connection:
+        kinds = connection.execute(text("SELECT kind FROM erasure_tombstones")).scalars().all()
+    assert kinds == ["conservation"]
+
+
+def test_survey_purge_cli_keeps_tombstones_and_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'survey.sqlite'}"
+    env = {"TIERSLIEUX_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "x"), "COLUMNS": "200"}
+    args = [
+        "survey",
+        "import",
+        str(SURVEY / "reponses_valides.csv"),
+        "--mapping",
+        str(SURVEY / "correspondance.yaml"),
+        "--communes",
+        str(SURVEY / "communes_enquete.csv"),
+    ]
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, args, env=env).exit_code == 0
+        purge = runner.invoke(
+            app, ["survey", "purge"], env={**env, "TIERSLIEUX_SURVEY_RETENTION_DAYS": "1"}
+        )
+        assert purge.exit_code == 0, purge.output
+        assert "6 répondant(s) effacé(s)" in purge.stdout
+        assert "réimporter le même export ne les fera pas revenir" in purge.stdout
+        again = runner.invoke(app, args, env=env)
+        assert again.exit_code == 0, again.output
+        assert "0 enregistrée(s)" in again.stdout
+        assert "6 réponse(s) effacée(s) à la fin de la durée de conservation" in again.stdout
+    finally:
+        dispose_engine(url)
 
 
 def test_forget_scrubs_the_usual_variants_of_a_name(settings: Settings, tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
-"""The robustness run (``bench/robustness.py``) counts refusals and crashes correctly."""
+"""The robustness run (``bench/robustness.py``) counts refusals, crashes and silently
+wrong results correctly, with the generator the fuzz tests share (``tests/malformed.py``)."""
 
 from __future__ import annotations
 
 import importlib.util
-import random
 import sys
 from pathlib import Path
 
@@ -28,13 +28,33 @@ def test_small_run_has_no_unexpected_error(capsys):
     out = capsys.readouterr().out
     assert "demand" in out
     assert "total" in out
+    assert "acceptées mais fausses" in out
 
 
-def test_variants_are_deterministic():
+def test_bench_and_fuzz_tests_share_one_generator():
+    import malformed  # noqa: PLC0415
+
     bench = _bench()
-    one = bench.mutate(b"code,demand\n05061,1\n", ",", random.Random("x:3"))  # noqa: S311 - reproducible variants
-    two = bench.mutate(b"code,demand\n05061,1\n", ",", random.Random("x:3"))  # noqa: S311 - reproducible variants
-    assert one == two
+    assert bench.mutate is malformed.mutate
+    assert {f.name for f in bench.formats()} == {f.name for f in malformed.formats()}
+    assert all(f.check is not None for f in bench.formats())
+
+
+def test_silently_wrong_result_is_counted():
+    bench = _bench()
+
+    def accept(_path: Path, _cache: Path) -> object:
+        return "lu"
+
+    def wrong(_data: bytes, result: object) -> list[str]:
+        return [f"faux : {result}"]
+
+    fmt = bench.Format("x", "x.csv", b"a,b\n1,2\n", ",", accept, wrong)
+    outcome = bench.run_format(fmt, 0, 3)
+    assert (outcome.accepted, len(outcome.wrong)) == (3, 3)
+    assert outcome.wrong[0][1] == "faux : lu"
+    fmt.check = lambda _data, _result: []
+    assert not bench.run_format(fmt, 0, 3).wrong
 
 
 def test_crash_is_counted_and_refusal_is_not():

@@ -187,12 +187,18 @@ def test_small_sample_flag_follows_the_threshold() -> None:
 
 def test_free_texts_masked_stripped_sorted_and_anonymous() -> None:
     texts = free_texts(QUESTIONNAIRE, FIVE)
-    assert list(texts.columns) == ["question", "libelle_question", "texte"]
-    # e's blank comment is not a comment; the others sorted, contact details masked.
+    assert list(texts.columns) == ["question", "libelle_question", "texte", "coordonnees"]
+    # e's blank comment is not a comment; the others sorted, contact details masked
+    # and flagged for the team (issue 11).
     assert list(texts["texte"]) == [
         "<script>alert(1)</script> Une salle de réunion",
         "Appelez le [téléphone masqué]",
         "Écrivez-moi : [courriel masqué]",
+    ]
+    assert list(texts["coordonnees"]) == [
+        "",
+        "contient un numéro de téléphone",
+        "contient une adresse e-mail",
     ]
     assert set(texts["question"]) == {"commentaire"}
     summary = _summary()

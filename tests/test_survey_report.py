@@ -107,8 +107,16 @@ def test_every_question_has_its_results(page: str, analysis: SurveyAnalysis) -> 
 
 def test_comments_are_escaped_and_masked(page: str, analysis: SurveyAnalysis) -> None:
     assert "<script" not in page
-    assert "<li>&lt;script&gt;alert(1)&lt;/script&gt; Écrivez à [courriel masqué]</li>" in page
-    assert "<li>Appelez le [téléphone masqué]</li>" in page
+    # Masked, and flagged for the team (issue 11).
+    masked = " — coordonnées masquées dans ce rapport</span></li>"
+    assert (
+        "<li>&lt;script&gt;alert(1)&lt;/script&gt; Écrivez à [courriel masqué] "
+        '<span class="petit">contient une adresse e-mail' + masked
+    ) in page
+    assert (
+        '<li>Appelez le [téléphone masqué] <span class="petit">contient un numéro de téléphone'
+        + masked
+    ) in page
     assert "jeanne@example.org" not in page
     assert "06 12 34 56 78" not in page
     files = dict(survey_files(analysis))
@@ -118,7 +126,8 @@ def test_comments_are_escaped_and_masked(page: str, analysis: SurveyAnalysis) ->
         "'=1+1",  # formula guarded for spreadsheets
         "Appelez le [téléphone masqué]",
     ]
-    assert set(comments[0]) == {"question", "libelle_question", "texte"}  # no respondent
+    # No respondent number nor commune; the flag says a comment held contact details.
+    assert set(comments[0]) == {"question", "libelle_question", "texte", "coordonnees"}
 
 
 def test_groups_below_the_minimum_are_leads(page: str, analysis: SurveyAnalysis) -> None:

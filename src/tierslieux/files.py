@@ -27,6 +27,7 @@ Every layer may use this module (like :mod:`tierslieux.errors` and
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -60,6 +61,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "clean_partial_files",
     "clean_staging",
     "extract_member",
     "frame_spreadsheet_csv",
@@ -97,6 +99,51 @@ def _write_error(
     return error_type(_("Impossible d'écrire {path} : {error}.", path=path, error=error))
 
 
+def _run_tag() -> str:
+    """``HOST-PID`` of this process (host as 6 hex digits), in temporary file names."""
+    host = hashlib.sha256(socket.gethostname().encode("utf-8")).hexdigest()[:6]
+    return f"{host}-{os.getpid()}"
+
+
+_PART = re.compile(r"\..+\.(?:(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-)?[0-9a-f]{8}\.part")
+_PART_MAX_AGE = 24 * 3600.0  # a temporary file of another host this old is left over
+
+
+def clean_partial_files(folder: Path) -> list[Path]:
+    """Remove the ``.NAME.….part`` files left in ``folder`` by interrupted writes.
+
+    :func:`atomic_path` names its temporary file after the host and process writing
+    it: a file whose process is gone (same host) is removed at once, one of another
+    host (a shared cache) or without that record when it has not changed for a day.
+    Downloads and archive extractions call it on their cache folder, so that a
+    download interrupted by Ctrl-C, a kill or a power cut does not leave its partial
+    file forever.  Returns the files removed.
+    """
+    host = _run_tag().split("-", 1)[0]
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        candidates = [p for p in Path(folder).iterdir() if _PART.fullmatch(p.name)]
+    except OSError:
+        return removed
+    for part in candidates:
+        match = _PART.fullmatch(part.name)
+        assert match is not None  # noqa: S101 - filtered above
+        try:
+            if not part.is_file() or part.is_symlink():
+                continue
+            if match["host"] == host and match["pid"] is not None:
+                stale = not _pid_alive(int(match["pid"]))
+            else:
+                stale = now - part.stat().st_mtime > _PART_MAX_AGE
+            if stale:
+                part.unlink()
+                removed.append(part)
+        except OSError:
+            continue
+    return removed
+
+
 @contextmanager
 def atomic_path(
     target: Path,
@@ -125,7 +172,7 @@ def atomic_path(
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        staging = target.with_name(f".{target.name}.{_run_tag()}-{secrets.token_hex(4)}.part")
         handle = os.open(
             staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE if private else _DEFAULT
         )

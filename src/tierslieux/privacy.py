@@ -21,6 +21,7 @@ from tierslieux.i18n import gettext as _
 
 __all__ = [
     "contact_details_count",
+    "contact_details_flag",
     "mask_contact_details",
     "mask_url",
     "mask_urls_in",
@@ -95,6 +96,25 @@ def mask_contact_details(text: str) -> str:
 def contact_details_count(text: str) -> int:
     """Number of e-mail addresses and phone numbers :func:`mask_contact_details` masks."""
     return len(_EMAIL.findall(text)) + sum(1 for _m in _PHONE.finditer(text))
+
+
+def contact_details_flag(text: str) -> str:
+    """A short French warning when ``text`` holds an e-mail address or a phone number.
+
+    « contient une adresse e-mail », « contient un numéro de téléphone », or both; an
+    empty string otherwise.  The workspace shows it beside a free text (a survey
+    comment, a note of a contact record) so that team members see personal data
+    before they copy the text elsewhere (same detection as :func:`mask_contact_details`).
+    """
+    email = "@" in text and _EMAIL.search(text) is not None
+    phone = _PHONE.search(text) is not None
+    if email and phone:
+        return _("contient une adresse e-mail et un numéro de téléphone")
+    if email:
+        return _("contient une adresse e-mail")
+    if phone:
+        return _("contient un numéro de téléphone")
+    return ""
 
 
 def terminal_safe(text: str) -> str:

@@ -65,3 +65,17 @@ def test_every_problem_is_listed_at_once() -> None:
     assert "4 points de demande mais 2 poids" in text
     assert "au moins un site" in text
     assert "site imposé hors des 3 candidats" in text
+
+
+def test_weights_of_two_dimensions_are_named_as_such() -> None:
+    # Before: « 4 points de demande mais 4 poids » for a (4, 1) column of weights.
+    with pytest.raises(SchemaError, match=r"une dimension attendu \(forme reçue \(4, 1\)"):
+        solve_max_coverage(COVER, WEIGHTS.reshape(-1, 1), 1)
+
+
+def test_zero_weight_points_within_reach_are_listed_as_covered() -> None:
+    weights = np.array([5.0, 0.0, 0.0, 0.0])
+    result = solve_max_coverage(COVER, weights, 1)
+    assert result.chosen == (0,)
+    assert result.covered == (0, 1)  # point 1 weighs nothing but is within reach
+    assert result.objective == 5.0

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tierslieux.errors import DownloadError, SchemaError
+from tierslieux.files import atomic_path, clean_partial_files
 from tierslieux.sources._http import download, read_meta
 from tierslieux.sources.catalog import fetch_dataset, load_catalog
 
@@ -95,3 +100,67 @@ def test_fetch_dataset_uses_cache_folder(tmp_path: Path) -> None:
     dataset = load_catalog()["flux-2022"]
     path = fetch_dataset(dataset, tmp_path, client=_client([]), progress=False)
     assert path == tmp_path / "flux-2022" / dataset.filename
+
+
+_INTERRUPTED_DOWNLOAD = """
+import sys, time
+from pathlib import Path
+import httpx
+from tierslieux.sources._http import download
+
+def body():
+    yield b"CODGEO;LIBGEO\\n"
+    print("streaming", flush=True)
+    time.sleep(60)
+    yield b"05061;Gap\\n"
+
+def handler(request):
+    return httpx.Response(200, content=body())
+
+client = httpx.Client(transport=httpx.MockTransport(handler))
+download("https://example.org/flux.csv", Path(sys.argv[1]), client=client, progress=False)
+"""
+
+
+def test_partial_file_of_an_interrupted_download_is_removed_at_the_next_run(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "flux.csv"
+    with subprocess.Popen(  # noqa: S603 - the test's own interpreter
+        [sys.executable, "-c", _INTERRUPTED_DOWNLOAD, str(target)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "streaming"
+        child.kill()  # as a power cut or kill -9: no clean-up by the process itself
+        child.wait()
+    parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    assert len(parts) == 1
+    assert parts[0].name.startswith(".flux.csv.")
+    assert not target.exists()
+    calls: list[str] = []
+    assert (
+        download(
+            "https://example.org/flux.csv", target, client=_client(calls), progress=False
+        ).read_bytes()
+        == BODY
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flux.csv", "flux.csv.meta.json"]
+
+
+def test_partial_files_of_live_or_unknown_writers_are_kept(tmp_path: Path) -> None:
+    with atomic_path(tmp_path / "a.csv") as live:
+        assert clean_partial_files(tmp_path) == []
+        assert live.exists()
+    # Another host's (or an older version's) file: removed only when a day old.
+    other = tmp_path / ".b.csv.abcdef-1-0123abcd.part"
+    old_style = tmp_path / ".c.csv.0123abcd.part"
+    for path in (other, old_style):
+        path.write_bytes(b"x")
+    assert clean_partial_files(tmp_path) == []
+    day_ago = time.time() - 2 * 86400
+    os.utime(other, (day_ago, day_ago))
+    os.utime(old_style, (day_ago, day_ago))
+    assert sorted(clean_partial_files(tmp_path)) == sorted([other, old_style])
+    assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]

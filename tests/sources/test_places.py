@@ -214,8 +214,9 @@ def test_gares_commune_filter() -> None:
 
 
 def test_gares_wrong_separator() -> None:
-    # Unquoted "lat, lon" positions split into two fields: every row is refused.
-    with pytest.raises(SchemaError, match=r"ligne 2, colonne Position géographique"):
+    # Unquoted "lat, lon" positions split into two fields: every row has a cell more
+    # than the header (pandas would take the first column for an index), refused.
+    with pytest.raises(SchemaError, match=r"ligne 2 : 7 cellule\(s\) au lieu de 6"):
         load_gares(PLACES / "gares_separateur_virgule.csv")
 
 

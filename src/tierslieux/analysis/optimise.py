@@ -92,6 +92,9 @@ class _Instance:
         self.a.data[:] = 1.0
         self.w = weights[keep].astype(np.float64)
         self.coverable = float(self.w.sum())
+        # Zero-weight points do not count in the objective but are listed as covered.
+        self.zero_points = np.flatnonzero(reachable & (weights == 0))
+        self.zero_a = sparse.csr_matrix(coverage[:, self.zero_points], dtype=bool)
         self.theme_list = sorted({t for s in themes for t in s}) if themes is not None else []
 
     def objective(self, chosen: Sequence[int]) -> float:
@@ -143,7 +146,16 @@ def _validate(  # noqa: PLR0913
     matrix = _zero_one_matrix(coverage, problems)
     w = np.asarray(weights, dtype=np.float64)
     n, m = matrix.shape
-    if w.shape != (m,):
+    if w.ndim != 1:
+        problems.append(
+            _(
+                "poids : tableau à une dimension attendu (forme reçue {shape}, {m} points "
+                "de demande)",
+                shape=tuple(int(d) for d in w.shape),
+                m=m,
+            )
+        )
+    elif w.shape != (m,):
         problems.append(_("{m} points de demande mais {w} poids", m=m, w=w.size))
     elif (w < 0).any() or not np.isfinite(w).all():
         problems.append(_("poids négatifs ou non finis"))
@@ -1036,7 +1048,9 @@ def _covered_points(inst: _Instance, chosen: list[int]) -> tuple[int, ...]:
     if not chosen:
         return ()
     counts = np.asarray(inst.a[chosen].sum(axis=0)).ravel()
-    return tuple(int(i) for i in inst.points[counts > 0])
+    zero = np.asarray(inst.zero_a[chosen].sum(axis=0)).ravel()
+    points = np.concatenate([inst.points[counts > 0], inst.zero_points[zero > 0]])
+    return tuple(int(i) for i in np.sort(points))
 
 
 def _describe(

@@ -33,7 +33,7 @@ from tierslieux.i18n import N_, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.reference import COWORKER_PROFILE
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS
-from tierslieux.privacy import mask_contact_details
+from tierslieux.privacy import contact_details_flag, mask_contact_details
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -736,20 +736,30 @@ def free_texts(questionnaire: Questionnaire, respondents: Sequence[Respondent]) 
     Returns
     -------
     pandas.DataFrame
-        ``question``, ``libelle_question``, ``texte``; questions in the
-        questionnaire's order.
+        ``question``, ``libelle_question``, ``texte`` and ``coordonnees`` (« contient
+        une adresse e-mail »... when the answer held contact details, masked in
+        ``texte``; empty otherwise, :func:`tierslieux.privacy.contact_details_flag`);
+        questions in the questionnaire's order.
     """
     rows = []
     for question in _counted(questionnaire):
         if question.type != "text":
             continue
         texts = [a for a in (_answer(question, r) for r in respondents) if isinstance(a, str)]
-        masked = sorted((mask_contact_details(t.strip()) for t in texts), key=str.casefold)
+        masked = sorted(
+            ((mask_contact_details(t.strip()), contact_details_flag(t)) for t in texts),
+            key=lambda pair: pair[0].casefold(),
+        )
         rows += [
-            {"question": question.id, "libelle_question": question.label, "texte": t}
-            for t in masked
+            {
+                "question": question.id,
+                "libelle_question": question.label,
+                "texte": text,
+                "coordonnees": flag,
+            }
+            for text, flag in masked
         ]
-    return pd.DataFrame(rows, columns=["question", "libelle_question", "texte"])
+    return pd.DataFrame(rows, columns=["question", "libelle_question", "texte", "coordonnees"])
 
 
 def commune_counts(

@@ -14,13 +14,14 @@ import os
 import sys
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from tierslieux import _interrupt
 from tierslieux.config import Settings
 from tierslieux.errors import INPUTS, TierslieuxError, use_labels
 from tierslieux.i18n import LANGUAGES, current_language, use_language
@@ -406,6 +407,28 @@ def _check_language(lang: str) -> None:
         )
 
 
+def _report_interrupt() -> NoReturn:
+    err_console.print(_("Interrompu."))
+    _interrupt.mark_reported()
+    raise typer.Exit(_interrupt.EXIT_CODE) from None
+
+
+def _interrupted_query(error: BaseException) -> bool:
+    """Whether ``error`` is Ctrl-C seen by DuckDB (which turns SIGINT into its own error)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        if type(current).__name__ == "InterruptException" or str(current).startswith(
+            "Query interrupted"
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _run(
     func: Callable[P, R],
     debug: bool,
@@ -427,11 +450,12 @@ def _run(
         err_console.print(f"[bold red]{_('Erreur :')}[/] {shown(text)}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err_console.print(_("Interrompu."))
-        raise typer.Exit(130) from None
+        _report_interrupt()
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as error:
+        if _interrupted_query(error) and not debug:
+            _report_interrupt()
         if debug:
             raise
         err_console.print(

@@ -42,7 +42,7 @@ from tierslieux.pipeline.contacts import (
     parse_person_ref,
     status_labels,
 )
-from tierslieux.privacy import terminal_safe
+from tierslieux.privacy import contact_details_flag, terminal_safe
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -312,7 +312,13 @@ def _event_detail(event: EventView) -> str:
         parts.append(action)
     if event.text:
         parts.append(event.text)
-    return " — ".join(parts)
+    return _flagged(" — ".join(parts))
+
+
+def _flagged(text: str) -> str:
+    """``text`` followed by « [contient une adresse e-mail] » when it holds contact details."""
+    flag = contact_details_flag(text)
+    return f"{text} [{flag}]" if flag else text
 
 
 @contacts_app.command("show")
@@ -338,7 +344,7 @@ def show(
         _(
             "Prochaine action : {value}",
             value=shown(
-                (contact.next_action or "—")
+                _flagged(contact.next_action or "—")
                 + (
                     " " + _("pour le {date}", date=_day(contact.next_action_date))
                     if contact.next_action_date

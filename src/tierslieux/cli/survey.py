@@ -217,6 +217,14 @@ def import_(
                 n=summary.erased,
             )
         )
+    if summary.expired:
+        _print(
+            _(
+                "{n} réponse(s) effacée(s) à la fin de la durée de conservation (RGPD) non "
+                "réimportée(s).",
+                n=summary.expired,
+            )
+        )
 
 
 @survey_app.command("export")
@@ -351,3 +359,10 @@ def purge(
             days=settings.survey_retention_days,
         )
     )
+    if deleted:
+        _print(
+            _(
+                "Une empreinte salée de chaque soumission effacée est gardée : réimporter le "
+                "même export ne les fera pas revenir."
+            )
+        )

@@ -131,12 +131,61 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
                 missing=", ".join(missing),
             )
         )
+    _check_structures(frame, Path(path))
     if "identifiant" not in frame.columns:
         frame["identifiant"] = [f"ligne:{i + 2}" for i in range(len(frame))]
     if "nom" not in frame.columns:
         frame["nom"] = frame["identifiant"]
     # A hand-edited or concatenated file may list one structure twice.
     return deduplicate_structures(frame[frame["categorie"].isin(CATEGORIES)])
+
+
+_COORDINATES = (("latitude", 90.0), ("longitude", 180.0))
+
+
+def _check_structures(frame: pd.DataFrame, path: Path) -> None:
+    """Categories known (or empty: not classified), coordinates finite and in range.
+
+    Rows of the other categories are left out of the four steps on purpose; a category
+    outside the dictionary (a typo, a shifted cell) would be left out without a word.
+    """
+    found = Problems()
+    categories = frame["categorie"].fillna("").astype(str).str.strip()
+    unknown = [(i + 2, c) for i, c in enumerate(categories.tolist()) if c and c not in CATEGORIES]
+    for line, category in unknown[:5]:
+        found.add(
+            "{path}, ligne {line}, colonne categorie : « {value} » inconnue (attendu : "
+            "{expected} ou vide).",
+            path=str(path),
+            line=line,
+            value=category[:40],
+            expected=", ".join(CATEGORIES),
+        )
+    for column, limit in _COORDINATES:
+        if column not in frame.columns:
+            continue
+        bad = 0
+        for line, cell in enumerate(frame[column].tolist(), start=2):
+            text = cell.strip() if isinstance(cell, str) else ""
+            if not text:
+                continue
+            try:
+                value = float(text.replace(",", "."))
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and -limit <= value <= limit):
+                bad += 1
+                if bad <= 5:
+                    found.add(
+                        "{path}, ligne {line}, colonne {column} : « {value} » invalide "
+                        "(attendu un nombre entre -{limit} et {limit}, ou vide).",
+                        path=str(path),
+                        line=line,
+                        column=column,
+                        value=text[:40],
+                        limit=int(limit),
+                    )
+    found.raise_if_any()
 
 
 def read_respondents(path: Path) -> pd.DataFrame:

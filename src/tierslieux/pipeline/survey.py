@@ -118,7 +118,9 @@ def consent_record(settings: Settings, shown: str) -> str:
 def purge_expired(settings: Settings, *, now: datetime | None = None) -> int:
     """Delete the respondents whose retention period is over; return how many.
 
-    The period is ``settings.survey_retention_days`` days after the consent date.
+    The period is ``settings.survey_retention_days`` days after the consent date.  Each
+    deleted respondent leaves a tombstone: a re-import of the same tool export skips
+    them (:attr:`ImportSummary.expired`).
     """
     limit = (now or datetime.now(UTC)) - timedelta(days=settings.survey_retention_days)
     with contact_store(settings) as store:
@@ -207,8 +209,9 @@ class ImportSummary:
 
     ``rejected`` lists every line not stored (line, question, reason), including the
     submissions already in the store and those of respondents erased at their request;
-    ``erased`` counts the latter (a tombstone recognised them); ``warnings`` the lines
-    stored with a change (long text cut).
+    ``erased`` counts the latter (a tombstone recognised them), ``expired`` those
+    deleted at the end of the retention period (``survey purge``); ``warnings`` the
+    lines stored with a change (long text cut).
     """
 
     path: Path
@@ -220,6 +223,7 @@ class ImportSummary:
     encoding: str
     separator: str
     erased: int = 0
+    expired: int = 0
     #: Without ``--mapping``: the tool recognised and what the automatic mapping did.
     automatic: MappingSummary | None = None
 
@@ -408,6 +412,7 @@ def import_answers(
         *parsed.issues,
         *(SurveyIssue(d.line, "", d.message) for d in report.duplicates),
         *(SurveyIssue(d.line, "", d.message) for d in report.erased),
+        *(SurveyIssue(d.line, "", d.message) for d in report.expired),
     ]
     return ImportSummary(
         path=Path(path),
@@ -419,11 +424,12 @@ def import_answers(
         warnings=tuple(
             w
             for w in parsed.warnings
-            if w.line not in {d.line for d in (*report.duplicates, *report.erased)}
+            if w.line not in {d.line for d in (*report.duplicates, *report.erased, *report.expired)}
         ),
         encoding=parsed.encoding,
         separator=parsed.separator,
         erased=len(report.erased),
+        expired=len(report.expired),
         automatic=automatic,
     )
 

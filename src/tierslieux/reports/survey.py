@@ -254,11 +254,18 @@ def _comments(analysis: SurveyAnalysis) -> list[dict[str, object]]:
     for question in analysis.questionnaire.questions:
         if question.type != "text":
             continue
-        texts: list[str] = (
-            comments.loc[comments["question"] == question.id, "texte"].astype(str).tolist()
-            if len(comments)
-            else []
+        rows = comments[comments["question"] == question.id] if len(comments) else comments
+        flags = (
+            rows["coordonnees"].fillna("").astype(str).tolist()
+            if "coordonnees" in rows.columns
+            else [""] * len(rows)
         )
+        texts = [
+            {"text": text, "flag": flag}
+            for text, flag in zip(
+                rows["texte"].astype(str).tolist() if len(rows) else [], flags, strict=False
+            )
+        ]
         grouped.append({"id": question.id, "label": question.label, "texts": texts})
     return grouped
 

@@ -18,6 +18,7 @@ import pandas as pd
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import (
     atomic_write_text,
+    clean_partial_files,
     extract_member,
     open_zip,
     unguard_frame,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "cached_sha256",
+    "check_cell_counts",
     "check_unique_columns",
     "detect_encoding",
     "extract_zip_member",
@@ -37,6 +39,8 @@ __all__ = [
     "require_file",
     "sha256_of",
     "sniff_separator",
+    "width_error",
+    "width_problem",
     "zip_member_names",
 ]
 
@@ -91,14 +95,19 @@ def zip_member_names(archive: Path, *, role: str) -> list[str]:
 
 
 def detect_encoding(path: Path, *, sample: int = _SAMPLE_BYTES) -> str:
-    """Guess the text encoding of a file: UTF-8 (with or without BOM) or Windows-1252.
+    """Guess the text encoding of a file: UTF-16 with BOM, UTF-8 (with or without BOM)
+    or Windows-1252.
 
     Older INSEE, Sirene and RNA files are in Latin-1/Windows-1252; newer ones in
-    UTF-8.  A sample that does not decode as UTF-8 is taken as Windows-1252, which
-    decodes any byte and is a superset of Latin-1 for printable characters.
+    UTF-8; a spreadsheet's « Unicode text » export is UTF-16 with its byte-order mark
+    (``utf-16``, read as such rather than as garbled Windows-1252).  A sample that does
+    not decode as UTF-8 is taken as Windows-1252, which decodes any byte and is a
+    superset of Latin-1 for printable characters.
     """
     with path.open("rb") as handle:
         head = handle.read(sample)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         # A multi-byte character cut at the end of the sample is not an error.
         head.decode("utf-8-sig")
@@ -215,6 +224,7 @@ def extract_zip_member(
             )
         info = zf.getinfo(names[0])
         dest.mkdir(parents=True, exist_ok=True)
+        clean_partial_files(dest)  # extractions interrupted by Ctrl-C or a kill
         target = dest / Path(info.filename).name
         if target.exists() and target.stat().st_size == info.file_size:
             return target
@@ -283,8 +293,72 @@ def read_csv_strings(
                 position=error.start,
             )
         ) from error
+    check_cell_counts(path, encoding=encoding, separator=separator, skiprows=skiprows)
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     return unguard_frame(frame)
+
+
+_MAX_SHORT_LINES = 5
+
+
+def width_problem(line: int, cells: int, columns: int) -> str:
+    """« ligne 4 : 3 cellule(s) au lieu de 5 » (see :func:`width_error`)."""
+    return _(
+        "ligne {line} : {cells} cellule(s) au lieu de {columns}",
+        line=line,
+        cells=cells,
+        columns=columns,
+    )
+
+
+def width_error(where: str | Path, count: int, problems: Sequence[str]) -> SchemaError:
+    """The error of a table whose lines do not all have as many cells as its header."""
+    return SchemaError(
+        _(
+            "{path} : {n} ligne(s) n'ont pas autant de cellules que l'en-tête ({details}). "
+            "Un séparateur a peut-être été ajouté ou effacé, ou un guillemet n'est pas "
+            "refermé.",
+            path=where,
+            n=count,
+            details=" ; ".join(problems[:_MAX_SHORT_LINES]),
+        )
+    )
+
+
+def check_cell_counts(path: Path, *, encoding: str, separator: str, skiprows: int = 0) -> None:
+    """Refuse a CSV whose data lines do not have as many cells as its header.
+
+    pandas pads a line with too few cells with empty values: a value shifted or lost
+    by a hand edit (a separator deleted) would be read as missing without a word.
+    Blank lines are skipped; empty cells beyond the header are tolerated (some tools
+    end every line with a separator).  The message names the file and the first lines.
+    """
+    wrong: list[str] = []
+    count = 0
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        for _skip in range(skiprows):
+            handle.readline()
+        reader = csv.reader(handle, delimiter=separator)
+        try:
+            header = next(reader, [])
+            start = reader.line_num + 1
+            for cells in reader:
+                line, start = start, reader.line_num + 1
+                if not any(cell.strip() for cell in cells):
+                    continue
+                size = len(cells)
+                if size > len(header) and not any(c.strip() for c in cells[len(header) :]):
+                    size = len(header)
+                if size != len(header):
+                    count += 1
+                    if len(wrong) < _MAX_SHORT_LINES:
+                        wrong.append(width_problem(line + skiprows, len(cells), len(header)))
+        except csv.Error as error:
+            raise SchemaError(
+                _("{path} : ligne mal formée ({error}).", path=path, error=error)
+            ) from error
+    if wrong:
+        raise width_error(path, count, wrong)
 
 
 def text_sample(path: Path, encoding: str, lines: int = 5) -> list[str]:

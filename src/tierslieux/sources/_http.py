@@ -22,7 +22,7 @@ from rich.progress import (
 )
 
 from tierslieux.errors import DownloadError
-from tierslieux.files import atomic_open, atomic_path, atomic_write_text
+from tierslieux.files import atomic_open, atomic_path, atomic_write_text, clean_partial_files
 from tierslieux.i18n import gettext as _
 from tierslieux.privacy import mask_url, mask_urls_in
 from tierslieux.sources._files import sha256_of
@@ -57,8 +57,9 @@ def download(
 
     The file is written beside ``target`` then renamed
     (:func:`tierslieux.files.atomic_path`), so an interrupted download never leaves a
-    file that looks complete.  ``.gz`` files are also decompressed (the returned path
-    is then the decompressed file).
+    file that looks complete; the partial files of interrupted downloads are removed
+    from the folder first (:func:`tierslieux.files.clean_partial_files`).  ``.gz`` files
+    are also decompressed (the returned path is then the decompressed file).
 
     Raises
     ------
@@ -67,6 +68,7 @@ def download(
         and says where to put the file by hand.
     """
     final = target.with_suffix("") if target.suffix == ".gz" else target
+    clean_partial_files(target.parent)
     meta = read_meta(target)
     if (
         final.is_file()

@@ -106,15 +106,15 @@ def file_key(path: Path) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _transcode_to_utf8(path: Path, cache_dir: Path) -> Path:
-    """Write (once) a UTF-8 copy of a Windows-1252 file, streamed, in ``cache_dir``."""
+def _transcode_to_utf8(path: Path, cache_dir: Path, encoding: str = "cp1252") -> Path:
+    """Write (once) a UTF-8 copy of a Windows-1252 (or UTF-16) file, streamed, in ``cache_dir``."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"{path.stem}.{file_key(path)}.utf8{path.suffix}"
     if target.exists():
         return target
     # Windows-1252 leaves five bytes undefined; they are replaced rather than fatal.
     with (
-        path.open(encoding="cp1252", errors="replace", newline="") as src,
+        path.open(encoding=encoding, errors="replace", newline="") as src,
         atomic_open(target, encoding="utf-8", newline="") as out,
     ):
         while block := src.read(1 << 20):
@@ -153,7 +153,9 @@ def open_tabular(path: Path, *, role: str, cache_dir: Path) -> list[TabularInput
     for file in files:
         require_file(file, role)
         encoding = detect_encoding(file)
-        readable = file if encoding == "utf-8-sig" else _transcode_to_utf8(file, cache_dir)
+        readable = (
+            file if encoding == "utf-8-sig" else _transcode_to_utf8(file, cache_dir, encoding)
+        )
         header = read_header(readable, "utf-8-sig")
         separator = sniff_separator(header, path=file)
         columns = next(csv.reader([header.lstrip("\ufeff")], delimiter=separator))
@@ -225,7 +227,11 @@ def run_filtered_query(
         hint = (
             ""
             if ignore_errors
-            else _(" Corrigez la ligne, ou relancez avec ignore_errors=True pour l'écarter.")
+            # The command line has no such option: the hint names the Python parameter.
+            else _(
+                " Corrigez ou supprimez cette ligne (depuis Python, le paramètre "
+                "ignore_errors=True des lecteurs l'écarte)."
+            )
         )
         if match:
             msg = _(

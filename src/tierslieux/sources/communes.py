@@ -41,6 +41,7 @@ from shapely.geometry import shape
 
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.files import open_zip
+from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import (
     ARRONDISSEMENT_PARENTS,
@@ -788,6 +789,8 @@ def _values(raw: _Raw, plan: _Plan, path: Path) -> pd.DataFrame:
             out[target] = _numbers(frame[plan.hectares], plan.hectares, where, problems) / 100.0
         else:
             out[target] = np.full(len(frame), np.nan)
+        if target in _COUNT_COLUMNS:
+            _check_not_negative(out[target], plan.mapping.get(target) or target, where, problems)
     if raw.shapes is not None:
         _points_as_centres(out, raw.shapes)
     _check_coordinates(out, where, problems)
@@ -901,6 +904,25 @@ def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def _check_not_negative(
+    values: np.ndarray[Any, np.dtype[np.float64]],
+    column: str,
+    where: Sequence[str],
+    problems: list[str],
+) -> None:
+    """Populations, surfaces and counts of people are never negative (nor infinite)."""
+    bad = np.flatnonzero(~np.isnan(values) & ~(np.isfinite(values) & (values >= 0)))
+    problems.extend(
+        _(
+            "{where}, colonne {column} : {value} (attendu un nombre fini positif ou nul)",
+            where=where[int(index)],
+            column=column,
+            value=format_number(float(values[int(index)])),
+        )
+        for index in bad[:_MAX_LISTED]
+    )
+
+
 def _numbers(
     values: pd.Series[Any], column: str, where: Sequence[str], problems: list[str]
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -910,10 +932,11 @@ def _numbers(
     text = text.str.replace(",", ".", regex=False)
     text = text.where(values.notna() & (text != ""), None)
     numbers = pd.to_numeric(text, errors="coerce")
-    bad = numbers.isna() & text.notna()
+    # inf, -inf and 1e309 (read as infinite) are not numbers a commune can have.
+    bad = (numbers.isna() | ~np.isfinite(numbers.astype("float64"))) & text.notna()
     problems.extend(
         _(
-            "{where}, colonne {column} : « {value} » n'est pas un nombre",
+            "{where}, colonne {column} : « {value} » n'est pas un nombre fini",
             where=where[int(index)],
             column=column,
             value=values.iloc[int(index)],

@@ -363,6 +363,10 @@ def _varmod_beside(path: Path) -> Path | None:
     return next((c for c in candidates if year.group(1) in c.name), None)
 
 
+# Python's name of a detected encoding -> DuckDB's (Windows-1252 is read as Latin-1).
+_DUCKDB_ENCODINGS = {"utf-8-sig": "utf-8", "utf-8": "utf-8", "utf-16": "utf-16"}
+
+
 def _csv_raw(data: Path, original: Path, name: str, varmod: Path | None) -> _Raw:
     encoding = detect_encoding(data)
     header = read_header(data, encoding).lstrip("\ufeff")
@@ -412,7 +416,7 @@ def _csv_raw(data: Path, original: Path, name: str, varmod: Path | None) -> _Raw
         fmt="csv",
         columns=columns,
         types=dict.fromkeys(columns, "VARCHAR"),
-        encoding="utf-8" if encoding.startswith("utf-8") else "latin-1",
+        encoding=_DUCKDB_ENCODINGS.get(encoding, "latin-1"),
         name=name,
         varmod=varmod,
     )
@@ -944,7 +948,7 @@ def _rows_with_lines(
 ) -> Iterator[tuple[int, tuple[str | None, str | None]]]:
     """Yield (line or record number, values) of ``columns`` in file order."""
     if raw.fmt == "csv":
-        encoding = "utf-8-sig" if raw.encoding == "utf-8" else "cp1252"
+        encoding = {"utf-8": "utf-8-sig", "utf-16": "utf-16"}.get(raw.encoding, "cp1252")
         index = [raw.columns.index(c) for c in columns]
         with raw.path.open(encoding=encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=";", quotechar='"')

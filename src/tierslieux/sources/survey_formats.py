@@ -115,7 +115,8 @@ def _mixed(path: Path, raw: bytes, start: int) -> SourceError:
 
 
 def decode_export(path: Path) -> tuple[str, str]:
-    """Return the text of a CSV export and its encoding (UTF-8, else Windows-1252).
+    """Return the text of a CSV export and its encoding (UTF-16 with BOM, UTF-8, else
+    Windows-1252).
 
     Raises
     ------
@@ -123,6 +124,18 @@ def decode_export(path: Path) -> tuple[str, str]:
         When the file mixes UTF-8 and Latin-1 bytes.
     """
     raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # a spreadsheet's « Unicode text »
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            raise SourceError(
+                _(
+                    "{path} : fichier UTF-16 illisible à l'octet {position}. Réenregistrez "
+                    "l'export en UTF-8 ; rien n'a été importé.",
+                    path=path,
+                    position=error.start,
+                )
+            ) from error
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as error:

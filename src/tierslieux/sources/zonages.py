@@ -44,6 +44,8 @@ from tierslieux.sources._files import (
     require_file,
     sha256_of,
     sniff_separator,
+    width_error,
+    width_problem,
 )
 
 if TYPE_CHECKING:
@@ -334,8 +336,23 @@ def _with_header(rows: Rows, path: Path, sheet: str) -> tuple[pd.DataFrame, int]
         )
     header = [str(c).strip() if c else f"_col{i}" for i, c in enumerate(rows[index])]
     width = len(header)
+    _check_widths(rows, index, width, where, text_file=not sheet)
     body = [(row + [None] * width)[:width] for row in rows[index + 1 :] if any(row)]
     return pd.DataFrame(body, columns=header, dtype=object), index + 2
+
+
+def _check_widths(rows: Rows, index: int, width: int, where: str, *, text_file: bool) -> None:
+    """Refuse lines with values beyond the header, or (CSV) fewer cells than the header.
+
+    A separator added or deleted by hand shifts the values of its line into the wrong
+    columns: the line is named instead of being read with its zonings mixed up.
+    """
+    wrong: list[str] = []
+    for line, row in enumerate(rows[index + 1 :], start=index + 2):
+        if any(row) and (any(cell for cell in row[width:]) or (text_file and len(row) < width)):
+            wrong.append(width_problem(line, len(row), width))
+    if wrong:
+        raise width_error(where, len(wrong), wrong)
 
 
 def _canonical(

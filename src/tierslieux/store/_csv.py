@@ -332,6 +332,8 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
     candidates: tuple[tuple[str, str], ...]
     if raw.startswith(b"\xef\xbb\xbf"):
         candidates = (("utf-8-sig", _("UTF-8 avec BOM")),)
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # a spreadsheet's « Unicode text »
+        candidates = (("utf-16", _("UTF-16")),)
     else:
         candidates = (("utf-8", _("UTF-8")), ("cp1252", _("Windows-1252")))
     error: UnicodeDecodeError | None = None
@@ -484,6 +486,10 @@ class _Line:
         self.extra = len(cells) > len(table.header) and any(
             cell.strip() for cell in cells[len(table.header) :]
         )
+        # A CSV line with fewer cells than the header: a separator deleted by hand, the
+        # following values shifted (a workbook's rows are as wide as the sheet).
+        self.short = table.guarded and len(cells) < len(table.header)
+        self.cells = len(cells)
         self.problems: list[ImportIssue] = []
 
     def get(self, name: str) -> str:
@@ -522,8 +528,9 @@ def _read_table(
             if not any(cell.strip() for cell in cells):
                 continue
             line = _Line(table, number, cells)
-            if line.extra:
-                line.problem(_("plus de cellules que de colonnes"))
+            width = _width_problem(line)
+            if width is not None:
+                line.problem(width)
             else:
                 kind = fold_code(line.get("ligne"))
                 if not kind:
@@ -545,6 +552,19 @@ def _read_table(
             issues.extend(line.problems)
     except csv.Error as error:
         issues.append(ImportIssue(0, _("CSV mal formé : {error}", error=error), None, table.sheet))
+
+
+def _width_problem(line: _Line) -> str | None:
+    """Values beyond the header, or (CSV) fewer cells than the header: the line is wrong."""
+    if line.extra:
+        return _("plus de cellules que de colonnes")
+    if line.short:
+        return _(
+            "{cells} cellule(s) pour {columns} colonnes : un séparateur a peut-être été effacé",
+            cells=line.cells,
+            columns=len(line.table.header),
+        )
+    return None
 
 
 def _require(path: Path, table: _Table, names: tuple[str, ...]) -> None:

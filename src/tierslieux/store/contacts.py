@@ -266,6 +266,17 @@ class ContactRepository:
         decide: Callable[[State], Change | None],
     ) -> ContactView:
         author = records.check_author(author)
+        if expected_version is not None and (
+            isinstance(expected_version, bool) or expected_version < 1
+        ):
+            # Not a concurrent change: a version the record can never have had.
+            raise InvalidValueError(
+                _(
+                    "Version {version} invalide : les versions d'une fiche commencent à 1 "
+                    "(la version affichée par « contacts show »).",
+                    version=expected_version,
+                )
+            )
         with self._database.transaction(write=True) as connection:
             state = records.lock(connection, identifiant)
             if expected_version is not None and expected_version != state.version:

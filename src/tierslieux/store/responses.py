@@ -10,7 +10,10 @@ An erased respondent leaves a tombstone (table ``erasure_tombstones``): the
 HMAC-SHA256 of their submission's fingerprint, keyed by a random salt drawn when the
 database was created (table ``store_secrets``).  The tombstone cannot be turned back
 into answers, but a re-import of the same tool export recognises the submission and
-skips it (:attr:`ResponsesReport.erased`).
+skips it (:attr:`ResponsesReport.erased`).  The retention purge
+(:func:`delete_before`) leaves tombstones too (kind ``conservation``): a respondent
+deleted at the end of the retention period does not come back either
+(:attr:`ResponsesReport.expired`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ TOMBSTONES = Base.metadata.tables["erasure_tombstones"]
 SECRETS = Base.metadata.tables["store_secrets"]
 _SALT = "erasure_salt"
 _RESPONDENT = "repondant"
+_EXPIRED = "conservation"
 _MAX_SOURCE = 200
 
 
@@ -80,13 +84,15 @@ class ResponsesReport:
 
     ``ids`` are the pseudonymous ids given to the ``added`` respondents; ``duplicates``
     the submissions already stored (or given twice), with their line; ``erased`` the
-    submissions of respondents erased at their request (a tombstone), not stored again.
+    submissions of respondents erased at their request (a tombstone), not stored again;
+    ``expired`` those of respondents deleted at the end of the retention period.
     """
 
     added: int
     ids: tuple[str, ...]
     duplicates: tuple[ImportIssue, ...] = ()
     erased: tuple[ImportIssue, ...] = ()
+    expired: tuple[ImportIssue, ...] = ()
 
 
 def erasure_salt(connection: Connection) -> bytes:
@@ -105,29 +111,34 @@ def tombstone(salt: bytes, key: str) -> str:
     return hmac.new(salt, key.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _erased(connection: Connection, stones: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+def _erased(connection: Connection, stones: Sequence[str]) -> dict[str, str]:
+    """The stored tombstones among ``stones``, with their kind (erasure or retention)."""
+    found: dict[str, str] = {}
     for start in range(0, len(stones), 500):
         chunk = stones[start : start + 500]
-        found.update(
-            connection.execute(
-                select(TOMBSTONES.c.fingerprint).where(TOMBSTONES.c.fingerprint.in_(chunk))
-            ).scalars()
+        rows = connection.execute(
+            select(TOMBSTONES.c.fingerprint, TOMBSTONES.c.kind).where(
+                TOMBSTONES.c.fingerprint.in_(chunk)
+            )
         )
+        found.update((str(row.fingerprint), str(row.kind)) for row in rows)
     return found
 
 
-def _bury(connection: Connection, fingerprints: Sequence[str]) -> None:
+def _bury(connection: Connection, fingerprints: Sequence[str], kind: str = _RESPONDENT) -> None:
     if not fingerprints:
         return
     salt = erasure_salt(connection)
     stones = sorted({tombstone(salt, f) for f in fingerprints})
     fresh = [s for s in stones if s not in _erased(connection, stones)]
-    if fresh:
-        now = datetime.now(UTC)
+    now = datetime.now(UTC)
+    for start in range(0, len(fresh), 500):
         connection.execute(
             insert(TOMBSTONES),
-            [{"fingerprint": s, "kind": _RESPONDENT, "erased_at": now} for s in fresh],
+            [
+                {"fingerprint": s, "kind": kind, "erased_at": now}
+                for s in fresh[start : start + 500]
+            ],
         )
 
 
@@ -147,8 +158,9 @@ def _encode(answers: dict[str, Answer]) -> str:
 def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> ResponsesReport:
     """Insert new respondents; a fingerprint already stored or repeated is a duplicate.
 
-    A submission whose tombstone is stored (its respondent was erased) is skipped and
-    listed in :attr:`ResponsesReport.erased`.
+    A submission whose tombstone is stored is skipped and listed in
+    :attr:`ResponsesReport.erased` (its respondent was erased at their request) or
+    :attr:`ResponsesReport.expired` (deleted at the end of the retention period).
     """
     fingerprints = [row.fingerprint for row in rows]
     salt = erasure_salt(connection) if rows else b""
@@ -166,8 +178,21 @@ def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> 
     values: list[dict[str, Any]] = []
     duplicates: list[ImportIssue] = []
     erased: list[ImportIssue] = []
+    expired: list[ImportIssue] = []
     for row in rows:
-        if stones[row.fingerprint] in buried:
+        kind = buried.get(stones[row.fingerprint])
+        if kind == _EXPIRED:
+            expired.append(
+                ImportIssue(
+                    row.line,
+                    _(
+                        "réponse non réimportée : elle a été effacée à la fin de sa durée de "
+                        "conservation (RGPD)"
+                    ),
+                )
+            )
+            continue
+        if kind is not None:
             erased.append(
                 ImportIssue(
                     row.line,
@@ -204,6 +229,7 @@ def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> 
         ids=tuple(v["id"] for v in values),
         duplicates=tuple(duplicates),
         erased=tuple(erased),
+        expired=tuple(expired),
     )
 
 
@@ -241,7 +267,17 @@ def delete_respondent(connection: Connection, respondent_id: str) -> int:
 
 
 def delete_before(connection: Connection, moment: datetime) -> int:
-    """Delete the respondents who consented before ``moment``; return how many."""
+    """Delete the respondents who consented before ``moment``; return how many.
+
+    Each leaves a tombstone (kind ``conservation``), so that a re-import of the same
+    tool export does not bring them back.
+    """
+    fingerprints = list(
+        connection.execute(
+            select(RESPONDENTS.c.fingerprint).where(RESPONDENTS.c.consented_at < moment)
+        ).scalars()
+    )
+    _bury(connection, fingerprints, _EXPIRED)
     result = connection.execute(delete(RESPONDENTS).where(RESPONDENTS.c.consented_at < moment))
     return int(result.rowcount or 0)
 
@@ -281,6 +317,14 @@ class ResponseRepository:
                         n=len(report.erased),
                     )
                 )
+            if report.expired and not skip_duplicates:
+                raise InvalidValueError(
+                    _(
+                        "{n} réponse(s) effacée(s) à la fin de la durée de conservation (RGPD) "
+                        ": rien n'a été enregistré.",
+                        n=len(report.expired),
+                    )
+                )
             if report.duplicates and not skip_duplicates:
                 lines = ", ".join(str(issue.line) for issue in report.duplicates)
                 raise InvalidValueError(
@@ -300,6 +344,9 @@ class ResponseRepository:
 
     def purge_responses(self, before: datetime) -> int:
         """Delete every respondent who consented before ``before`` (retention period).
+
+        Each deleted respondent leaves a tombstone (salted fingerprint of the
+        submission): importing the same export again does not bring them back.
 
         Returns
         -------
