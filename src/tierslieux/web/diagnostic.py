@@ -26,7 +26,12 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import indicator_labels
 from tierslieux.model.reference import CS1_LABELS
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
-from tierslieux.pipeline.project_runs import RunOutcome, UnknownRecordError, project_inputs
+from tierslieux.pipeline.project_runs import (
+    RunOutcome,
+    RunUseCase,
+    UnknownRecordError,
+    project_inputs,
+)
 from tierslieux.reports.webmap import (
     CATCHMENTS_FILE,
     EXCEL_FILE,
@@ -61,7 +66,7 @@ def _settings(request: Request) -> WebSettings:
 
 def _use_case(
     repos: Repositories, settings: WebSettings, project: ProjectView, minutes: float | None
-) -> Any:  # noqa: ANN401 - a RunUseCase
+) -> RunUseCase:
     core = settings.core
     workspace = settings.workspace_path if settings.workspace_path.exists() else None
     diagnose_request = DiagnoseRequest(territory=project.territory, minutes=minutes)
