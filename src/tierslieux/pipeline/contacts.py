@@ -348,8 +348,8 @@ def _commune_codes(text: str, names: dict[str, str]) -> set[str]:
         raise SchemaError(
             _(
                 "Commune « {commune} » : sans fichier des communes, seul un code Insee "
-                "(05061) est compris ; indiquez le fichier avec --communes (ou --data) "
-                "pour chercher par nom.",
+                "(05061) est compris ; donnez le fichier des communes (ou le dossier de "
+                "données) pour chercher par nom.",
                 commune=text,
             )
         )

@@ -67,7 +67,7 @@ DATASET_ROLES: dict[str, str] = {
     "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
     "structures": N_("annuaire des structures (structures.csv des communautés-bases)"),
     "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
-    "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (CSV, comme --acteurs)"),
+    "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (fichier CSV d'acteurs)"),
 }
 _KIND_NAMES = {
     "region": N_("Région"),

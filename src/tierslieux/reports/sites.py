@@ -388,7 +388,7 @@ def sites_summary(result: SitesResult) -> dict[str, Any]:
         "fictif": result.fictional,
         "avertissements": warnings,
         "notes": notes,
-        "methode": _method(result),
+        "methode": method_paragraphs(result),
         "co2": co2,
         "tables": {
             "sites": _table(result.sites),

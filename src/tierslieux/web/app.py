@@ -30,8 +30,8 @@ from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
 from tierslieux.web import communities, contacts
 from tierslieux.web.auth import LoginRequired
-from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.diagnostic import router as diagnostic_router
+from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
 from tierslieux.web.runs import router as runs_router
