@@ -18,7 +18,11 @@ from typer.testing import CliRunner
 from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError, SourceError
-from tierslieux.model.survey import load_questionnaire
+from tierslieux.model.survey import (
+    limesurvey_answer_code,
+    limesurvey_column,
+    load_questionnaire,
+)
 from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.survey import import_answers, propose_survey_mapping
 from tierslieux.sources.survey_formats import detect_tool, read_export
@@ -120,6 +124,47 @@ def test_limesurvey_codes_per_option_columns_combine(settings: Settings) -> None
     (rejected,) = summary.rejected  # type: ignore[attr-defined]
     assert (rejected.line, rejected.question) == (4, "envies")
     assert "obligatoire manquante" in rejected.message
+
+
+def test_limesurvey_answer_codes_of_our_own_lss_are_read_back(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The round trip of ``survey questionnaire --out x.lss``: LimeSurvey's export "with
+    answer codes" writes A1, A2... for single choices and Y for ticked sub-questions."""
+    headings = ["id", "submitdate", "lastpage", "startlanguage", "seed"]
+    row = ["1", "2026-03-01 10:00:00", "4", "fr", "1"]
+    expected: dict[str, object] = {}
+    for question in QUESTIONNAIRE.questions:
+        if question.type == "multi":
+            for position, option in enumerate(question.options):
+                headings.append(limesurvey_column(question, option.code))
+                row.append("Y" if position == 1 else "")
+            expected[question.id] = (question.options[1].code,)
+            continue
+        headings.append(limesurvey_column(question))
+        if question.type == "choice":
+            option = question.options[-1].code
+            row.append(limesurvey_answer_code(question, option))
+            expected[question.id] = option
+        elif question.type == "consent":
+            row.append("Y")
+        elif question.type == "commune":
+            row.append("Gap")
+        elif question.type == "number":
+            row.append("2")
+        else:
+            row.append("")
+    export = tmp_path / "results-survey123456.csv"
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerows([headings, row])
+    proposal = propose_survey_mapping(export)
+    assert proposal.tool == "limesurvey"  # type: ignore[attr-defined]
+    summary = _import(settings, export)
+    assert summary.added == 1, summary.rejected  # type: ignore[attr-defined]
+    (stored,) = _stored(settings)
+    for question, answer in expected.items():
+        assert stored[question] == answer, question
 
 
 def test_limesurvey_full_text_headings_oui_non(settings: Settings) -> None:

@@ -51,6 +51,7 @@ from tierslieux.model.survey import (
     SurveyIssue,
     SurveyResponse,
     fingerprint,
+    limesurvey_option,
 )
 from tierslieux.sources._files import require_file
 from tierslieux.sources.survey_formats import ExportTable, fold, read_export
@@ -376,7 +377,9 @@ def match_option(question: Question, mapping: SurveyMapping, text: str) -> str |
             return option.code
     if key in _OTHER_CODES and "autre" in question.codes:
         return "autre"
-    return None
+    # A LimeSurvey export "with answer codes" of the questionnaire exported by tierslieux
+    # (.lss) writes A1, A2... for single choices (model.survey.limesurvey_answer_code).
+    return limesurvey_option(question, text)
 
 
 def split_multi(
