@@ -413,9 +413,10 @@ def check_communes(data: bytes, result: Any) -> list[str]:
             if missing and coordinates_note(result) is None:
                 found.append(f"{missing} commune(s) sans {column} sans note")
     # Rows ignored (delegated communes) or merged (arrondissements into their commune).
-    noted = _noted_count(notes, r"(\d+) ligne\(s\)") + _noted_count(
-        notes, r"à partir de (?:ses )?(\d+) arrondissement"
-    )
+    # Lines dropped (delegated communes) or merged (repeats of one code), and
+    # arrondissements merged into their commune (n lines become one).
+    arrondissements = re.findall(r"à partir de (?:ses )?(\d+) arrondissement", notes)
+    noted = _noted_count(notes, r"(\d+) ligne\(s\)") + sum(int(n) - 1 for n in arrondissements)
     _rows_kept(ref, len(table), found, noted=noted)
     return found
 

@@ -817,7 +817,16 @@ def _canonical(raw: _Raw, path: Path) -> tuple[pd.DataFrame, dict[str, BaseGeome
     polygons = [
         s if s is not None and s.geom_type != "Point" else None for s in (raw.shapes or [])
     ] or [None] * len(table)
+    rows_read = len(table)
     table, geoms = _deduplicate(table, polygons, path)
+    if len(table) < rows_read:
+        notes.append(
+            _(
+                "{n} ligne(s) répétant une commune déjà lue avec les mêmes données (plusieurs "
+                "codes postaux) fusionnée(s).",
+                n=rows_read - len(table),
+            )
+        )
     table, geoms, arm_notes = _merge_arrondissements(table, geoms)
     notes.extend(arm_notes)
     table = table.drop(columns="_where")
