@@ -43,6 +43,7 @@ from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.database import database_url, open_store
 from tierslieux.pipeline.project_survey import project_inputs
 from tierslieux.pipeline.survey import SurveyContext, territory_communes
+from tierslieux.privacy import mask_contact_details
 from tierslieux.store import (
     CampaignView,
     InvalidValueError,
@@ -73,6 +74,7 @@ __all__ = [
     "MAX_INVITATIONS",
     "MAX_RETENTION_MONTHS",
     "NOTICE_VERSION",
+    "AnswerRow",
     "CampaignClosedError",
     "CampaignRequest",
     "CampaignView",
@@ -82,6 +84,7 @@ __all__ = [
     "PublicForm",
     "Receipt",
     "RespondentView",
+    "campaign_answers",
     "campaign_status",
     "close_campaign",
     "closed_message",
@@ -331,6 +334,42 @@ def project_campaign(
     if campaign.project_id != project.id:
         raise UnknownRecordError(_("Campagne introuvable."))
     return campaign
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    """An answer of a campaign as the workspace lists it: no identifier, a number
+    (``R0001``...), contact details in the free comment masked."""
+
+    number: str
+    received_at: datetime
+    channel: str
+    commune: str
+    comment: str
+
+
+def campaign_answers(
+    settings: Settings, project: ProjectView, inputs: LoadedInputs, campaign_id: int
+) -> list[AnswerRow]:
+    """The answers given through a campaign of ``project``, oldest first (pseudonymised).
+
+    Raises
+    ------
+    UnknownRecordError
+        When the project has no such campaign.
+    """
+    campaign = project_campaign(settings, project, inputs, campaign_id)
+    stored = _store(settings, demo=inputs.fictional).campaigns.campaign_answers(campaign.id)
+    return [
+        AnswerRow(
+            number=f"R{number:04d}",
+            received_at=row.created_at,
+            channel=_(CHANNELS.get(row.channel, row.channel)),
+            commune=row.commune,
+            comment=mask_contact_details(_text(row.answers.get("commentaire"))),
+        )
+        for number, row in enumerate(stored, start=1)
+    ]
 
 
 def close_campaign(
