@@ -35,6 +35,7 @@ __all__ = [
     "SECRET_FILE",
     "SecretKeyError",
     "WebSettings",
+    "WebSettingsError",
     "resolve_secret_key",
 ]
 
@@ -63,6 +64,10 @@ _TRUE = {"1", "true", "yes", "oui", "on"}
 
 class SecretKeyError(TierslieuxError):
     """No usable secret key for the session cookies (production mode)."""
+
+
+class WebSettingsError(TierslieuxError, ValueError):
+    """A setting of the web application read from the environment is unusable."""
 
 
 def _secret_folder(core: Settings) -> Path:
@@ -125,6 +130,22 @@ def resolve_secret_key(
     return _read_or_create(_secret_folder(core) / SECRET_FILE)
 
 
+def _positive(text: str, variable: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise WebSettingsError(
+            _(
+                "{variable} vaut « {value} » : un nombre entier positif est attendu.",
+                variable=variable,
+                value=text[:40],
+            )
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """Everything :func:`tierslieux.web.app.create_app` needs.
@@ -148,6 +169,15 @@ class WebSettings:
     run_workers
         Computations (diagnostic, sites...) one worker process runs at the same time;
         the others wait, ``queued``.
+    public_rate_limit, public_rate_window_s
+        Answers (and receipt look-ups) the public questionnaire accepts from one client
+        address per window, per worker process (``TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT``,
+        ``TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW``): generous by default (60 in 10 minutes),
+        because a town hall or a library shares one address between all its visitors.
+    trust_forwarded_for
+        Take the client's address from the last entry of ``X-Forwarded-For``
+        (``TIERSLIEUX_WEB_TRUST_FORWARDED_FOR=1``), for a reverse proxy on another host;
+        a proxy on the same host (127.0.0.1) is already trusted by the server.
     """
 
     core: Settings = field(default_factory=Settings)
@@ -158,6 +188,9 @@ class WebSettings:
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
+    public_rate_limit: int = 60
+    public_rate_window_s: int = 600
+    trust_forwarded_for: bool = False
 
     @classmethod
     def from_environment(
@@ -182,6 +215,16 @@ class WebSettings:
         if not isinstance(core, Settings):
             core = Settings()
         workspace = overrides.pop("workspace", None) or env.get("TIERSLIEUX_WORKSPACE") or None
+        for name, variable in (
+            ("public_rate_limit", "TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT"),
+            ("public_rate_window_s", "TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW"),
+        ):
+            if name not in overrides and env.get(variable, "").strip():
+                overrides[name] = _positive(env[variable], variable)
+        if "trust_forwarded_for" not in overrides:
+            overrides["trust_forwarded_for"] = (
+                env.get("TIERSLIEUX_WEB_TRUST_FORWARDED_FOR", "").strip().lower() in _TRUE
+            )
         key = resolve_secret_key(core, production=production, environ=env)
         return cls(
             core=core,
