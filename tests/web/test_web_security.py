@@ -254,3 +254,12 @@ def test_development_secret_is_drawn_once_beside_the_database(web_settings, tmp_
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(first) >= 32
     assert resolve_secret_key(web_settings.core, production=False, environ={}) == first
+
+
+def test_the_route_walk_covers_the_dossier(app) -> None:
+    """The walks above reach the dossier's routes: launching is a state change a lecteur
+    is refused, the page and the files are read with the project viewers' rights."""
+    routes = set(_routes(app))
+    assert ("POST", "/projets/{project_id}/dossier") in routes
+    assert ("GET", "/projets/{project_id}/dossier") in routes
+    assert ("GET", "/projets/{project_id}/calculs/{run_id}/fichiers/{name}") in routes

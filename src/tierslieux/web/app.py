@@ -31,6 +31,7 @@ from tierslieux.reports.templates import environment
 from tierslieux.web import communities, contacts
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.diagnostic import router as diagnostic_router
+from tierslieux.web.dossier import router as dossier_router
 from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
@@ -134,6 +135,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(runs_router)
     app.include_router(diagnostic_router)
     app.include_router(sites_router)
+    app.include_router(dossier_router)
     app.include_router(communities.router)
     app.include_router(contacts.router)
 
