@@ -188,5 +188,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.production,
     )
-    app.add_middleware(SecurityHeadersMiddleware, production=settings.production)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        production=settings.production,
+        basemap_origin=settings.basemap_origin,
+    )
     return app

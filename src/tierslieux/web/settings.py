@@ -1,5 +1,9 @@
 """Settings of the web application (:class:`WebSettings`) and its secret key.
 
+An optional tile basemap (``TIERSLIEUX_BASEMAP_URL``, ``tierslieux web --basemap-url``;
+off by default: the commune outlines alone make a readable map) is drawn under the
+maps; its host, and only it, is then allowed by the Content-Security-Policy.
+
 The secret key signs the session cookies.  It comes from ``TIERSLIEUX_SECRET_KEY``;
 in production mode (``--production``, ``TIERSLIEUX_WEB_PRODUCTION=1``) the application
 refuses to start without it, with a known default or with a short one.  Otherwise
@@ -11,16 +15,19 @@ restart and every worker process shares it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
 from tierslieux.config import Settings
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import LoginPolicy
 from tierslieux.pipeline.database import database_url, default_database_path
@@ -33,8 +40,10 @@ __all__ = [
     "DEFAULT_SECRETS",
     "MIN_SECRET_LENGTH",
     "SECRET_FILE",
+    "BasemapError",
     "SecretKeyError",
     "WebSettings",
+    "check_basemap_url",
     "resolve_secret_key",
 ]
 
@@ -63,6 +72,53 @@ _TRUE = {"1", "true", "yes", "oui", "on"}
 
 class SecretKeyError(TierslieuxError):
     """No usable secret key for the session cookies (production mode)."""
+
+
+class BasemapError(TierslieuxError, ValueError):
+    """The tile basemap's URL is not a tile template the maps can use safely."""
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_LOOPBACK = {"localhost", "127.0.0.1"}
+#: Credits of the usual tile servers, by the end of their host name.
+_CREDITS = {
+    "openstreetmap.org": N_("© les contributeurs d'OpenStreetMap"),
+    "openstreetmap.fr": N_("© les contributeurs d'OpenStreetMap"),
+    "geopf.fr": N_("© IGN"),
+    "ign.fr": N_("© IGN"),
+}
+
+
+def check_basemap_url(url: str) -> str:
+    """Return the tile template ``url`` (stripped), or ``""`` for none.
+
+    A template is an ``https`` URL (``http`` on the loopback only) whose path or query
+    holds ``{z}``, ``{x}`` and ``{y}``, as OpenStreetMap's
+    ``https://tile.openstreetmap.org/{z}/{x}/{y}.png`` or the IGN's WMTS
+    (``…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}…``).
+
+    Raises
+    ------
+    BasemapError
+        Any other value (its host goes into the Content-Security-Policy).
+    """
+    text = url.strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in text]
+    if not secure or not _HOST.match(parts.netloc) or missing or any(c in text for c in " ;'\"\n"):
+        raise BasemapError(
+            _(
+                "Adresse du fond de carte invalide « {url} » : attendu un modèle d'adresse "
+                "de tuiles en https contenant {{z}}, {{x}} et {{y}}, par exemple "
+                "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png.",
+                url=text[:200],
+            )
+        )
+    return text
 
 
 def _secret_folder(core: Settings) -> Path:
@@ -148,6 +204,12 @@ class WebSettings:
     run_workers
         Computations (diagnostic, sites...) one worker process runs at the same time;
         the others wait, ``queued``.
+    basemap_url
+        Tile template of an optional raster basemap drawn under the maps
+        (:func:`check_basemap_url`); empty (the default): no basemap, no other host.
+    basemap_attribution
+        Credit shown for the basemap; empty: the usual one of OpenStreetMap or the IGN
+        when the URL is theirs.
     """
 
     core: Settings = field(default_factory=Settings)
@@ -158,6 +220,12 @@ class WebSettings:
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse a basemap URL that is not a safe tile template."""
+        object.__setattr__(self, "basemap_url", check_basemap_url(self.basemap_url))
 
     @classmethod
     def from_environment(
@@ -165,14 +233,17 @@ class WebSettings:
     ) -> WebSettings:
         """Read the settings from ``TIERSLIEUX_*`` variables (what each worker process does).
 
-        ``TIERSLIEUX_WEB_PRODUCTION`` (``1``) sets production mode and
-        ``TIERSLIEUX_WORKSPACE`` the workspace folder; the other settings are those of
-        :class:`~tierslieux.config.Settings`.
+        ``TIERSLIEUX_WEB_PRODUCTION`` (``1``) sets production mode,
+        ``TIERSLIEUX_WORKSPACE`` the workspace folder, ``TIERSLIEUX_BASEMAP_URL`` and
+        ``TIERSLIEUX_BASEMAP_ATTRIBUTION`` the optional tile basemap; the other
+        settings are those of :class:`~tierslieux.config.Settings`.
 
         Raises
         ------
         SecretKeyError
             See :func:`resolve_secret_key`.
+        BasemapError
+            See :func:`check_basemap_url`.
         """
         env = os.environ if environ is None else environ
         production = bool(overrides.pop("production", None)) or (
@@ -183,6 +254,12 @@ class WebSettings:
             core = Settings()
         workspace = overrides.pop("workspace", None) or env.get("TIERSLIEUX_WORKSPACE") or None
         key = resolve_secret_key(core, production=production, environ=env)
+        for name, variable in (
+            ("basemap_url", "TIERSLIEUX_BASEMAP_URL"),
+            ("basemap_attribution", "TIERSLIEUX_BASEMAP_ATTRIBUTION"),
+        ):
+            if not overrides.get(name):
+                overrides[name] = env.get(variable, "")
         return cls(
             core=core,
             secret_key=key,
@@ -207,3 +284,22 @@ class WebSettings:
     def workspace_path(self) -> Path:
         """The workspace folder used for territory names."""
         return self.workspace or default_workspace(self.core)
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """``scheme://host[:port]`` of the basemap's tiles, or None without basemap."""
+        if not self.basemap_url:
+            return None
+        parts = urlsplit(self.basemap_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def basemap_credit(self) -> str:
+        """The credit shown with the basemap (given, else the usual one of its host)."""
+        if self.basemap_attribution or not self.basemap_url:
+            return self.basemap_attribution
+        host = urlsplit(self.basemap_url).hostname or ""
+        return next(
+            (_(text) for end, text in _CREDITS.items() if host == end or host.endswith("." + end)),
+            "",
+        )
