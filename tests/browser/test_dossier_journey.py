@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_app import Served, serve_demo_application
+from browser_app import Served, log_in_and_create_project, serve_demo_application
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "dossier-web"
@@ -31,19 +31,7 @@ def test_the_dossier_is_launched_from_the_project_page_and_downloaded(
 ) -> None:
     page = browser_page
     base = served_app.url
-    page.goto(f"{base}/connexion")
-    page.fill("#champ-login", EMAIL)
-    page.fill("#champ-password", PASSWORD)
-    page.click("button[type=submit]:has-text('Se connecter')")
-    page.wait_for_url(f"{base}/projets")
-    page.goto(f"{base}/projets/nouveau")
-    page.fill("#champ-q", "dep:00")
-    page.click("button:has-text('Chercher')")
-    page.wait_for_selector("input[name=territory][value='dep:00']")
-    page.check("input[name=territory][value='dep:00']")
-    page.fill("#champ-name", "Dossier démo")
-    page.click("button:has-text('Créer le projet')")
-    page.wait_for_selector("h1:has-text('Dossier démo')")
+    log_in_and_create_project(page, base, EMAIL, PASSWORD, "Dossier démo")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dossier-projet.png"), full_page=True)
 

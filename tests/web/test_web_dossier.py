@@ -10,7 +10,7 @@ import io
 import zipfile
 
 import pytest
-from web_helpers import csrf, logged_in
+from web_helpers import create_project, csrf, logged_in
 
 DEADLINE = 180
 FILES = ("dossier.pdf", "dossier.xlsx", "dossier.gpkg", "dossier-umap.geojson")
@@ -19,19 +19,7 @@ FILES = ("dossier.pdf", "dossier.xlsx", "dossier.gpkg", "dossier-umap.geojson")
 @pytest.fixture
 def project(app, accounts, repos) -> int:
     """The demo project, the chargé de mission and the lecteur being members."""
-    client = logged_in(app, accounts["charge_de_mission"])
-    token = csrf(client, "/projets/nouveau")
-    created = client.post(
-        "/projets",
-        data={"name": "Démo", "territory": "dep:00", "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert created.status_code == 303, created.text
-    project_id = int(created.headers["location"].rsplit("/", 1)[1])
-    repos.projects.add_member(
-        project_id, repos.users.get_user(accounts["lecteur"]).id, actor="test"
-    )
-    return project_id
+    return create_project(app, accounts, repos)
 
 
 @pytest.fixture
