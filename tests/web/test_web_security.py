@@ -313,3 +313,12 @@ def test_the_public_side_reaches_nothing_else(app, accounts, repos) -> None:
             if slug_given != slug or (method == "POST" and path != "/q/{slug}"):
                 assert response.status_code == 404, (method, path, response.status_code)
     assert campaign_id
+
+
+def test_the_route_walk_covers_the_dossier(app) -> None:
+    """The walks above reach the dossier's routes: launching is a state change a lecteur
+    is refused, the page and the files are read with the project viewers' rights."""
+    routes = set(_routes(app))
+    assert ("POST", "/projets/{project_id}/dossier") in routes
+    assert ("GET", "/projets/{project_id}/dossier") in routes
+    assert ("GET", "/projets/{project_id}/calculs/{run_id}/fichiers/{name}") in routes

@@ -31,6 +31,7 @@ from tierslieux.reports.templates import environment
 from tierslieux.web import campaigns, communities, contacts, public
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.diagnostic import router as diagnostic_router
+from tierslieux.web.dossier import router as dossier_router
 from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
@@ -134,6 +135,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(runs_router)
     app.include_router(diagnostic_router)
     app.include_router(sites_router)
+    app.include_router(dossier_router)
     app.include_router(communities.router)
     app.include_router(contacts.router)
     app.include_router(public.router)
@@ -200,5 +202,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.production,
     )
-    app.add_middleware(SecurityHeadersMiddleware, production=settings.production)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        production=settings.production,
+        basemap_origin=settings.basemap_origin,
+    )
     return app

@@ -1,5 +1,9 @@
 """Settings of the web application (:class:`WebSettings`) and its secret key.
 
+An optional tile basemap (``TIERSLIEUX_BASEMAP_URL``, ``tierslieux web --basemap-url``;
+off by default: the commune outlines alone make a readable map) is drawn under the
+maps; its host, and only it, is then allowed by the Content-Security-Policy.
+
 The secret key signs the session cookies.  It comes from ``TIERSLIEUX_SECRET_KEY``;
 in production mode (``--production``, ``TIERSLIEUX_WEB_PRODUCTION=1``) the application
 refuses to start without it, with a known default or with a short one.  Otherwise
@@ -11,16 +15,19 @@ restart and every worker process shares it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
 from tierslieux.config import Settings
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import LoginPolicy
 from tierslieux.pipeline.database import database_url, default_database_path
@@ -33,9 +40,11 @@ __all__ = [
     "DEFAULT_SECRETS",
     "MIN_SECRET_LENGTH",
     "SECRET_FILE",
+    "BasemapError",
     "SecretKeyError",
     "WebSettings",
     "WebSettingsError",
+    "check_basemap_url",
     "resolve_secret_key",
 ]
 
@@ -68,6 +77,53 @@ class SecretKeyError(TierslieuxError):
 
 class WebSettingsError(TierslieuxError, ValueError):
     """A setting of the web application read from the environment is unusable."""
+
+
+class BasemapError(TierslieuxError, ValueError):
+    """The tile basemap's URL is not a tile template the maps can use safely."""
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_LOOPBACK = {"localhost", "127.0.0.1"}
+#: Credits of the usual tile servers, by the end of their host name.
+_CREDITS = {
+    "openstreetmap.org": N_("© les contributeurs d'OpenStreetMap"),
+    "openstreetmap.fr": N_("© les contributeurs d'OpenStreetMap"),
+    "geopf.fr": N_("© IGN"),
+    "ign.fr": N_("© IGN"),
+}
+
+
+def check_basemap_url(url: str) -> str:
+    """Return the tile template ``url`` (stripped), or ``""`` for none.
+
+    A template is an ``https`` URL (``http`` on the loopback only) whose path or query
+    holds ``{z}``, ``{x}`` and ``{y}``, as OpenStreetMap's
+    ``https://tile.openstreetmap.org/{z}/{x}/{y}.png`` or the IGN's WMTS
+    (``…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}…``).
+
+    Raises
+    ------
+    BasemapError
+        Any other value (its host goes into the Content-Security-Policy).
+    """
+    text = url.strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in text]
+    if not secure or not _HOST.match(parts.netloc) or missing or any(c in text for c in " ;'\"\n"):
+        raise BasemapError(
+            _(
+                "Adresse du fond de carte invalide « {url} » : attendu un modèle d'adresse "
+                "de tuiles en https contenant {{z}}, {{x}} et {{y}}, par exemple "
+                "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png.",
+                url=text[:200],
+            )
+        )
+    return text
 
 
 def _secret_folder(core: Settings) -> Path:
@@ -178,6 +234,12 @@ class WebSettings:
         Take the client's address from the last entry of ``X-Forwarded-For``
         (``TIERSLIEUX_WEB_TRUST_FORWARDED_FOR=1``), for a reverse proxy on another host;
         a proxy on the same host (127.0.0.1) is already trusted by the server.
+    basemap_url
+        Tile template of an optional raster basemap drawn under the maps
+        (:func:`check_basemap_url`); empty (the default): no basemap, no other host.
+    basemap_attribution
+        Credit shown for the basemap; empty: the usual one of OpenStreetMap or the IGN
+        when the URL is theirs.
     """
 
     core: Settings = field(default_factory=Settings)
@@ -191,6 +253,12 @@ class WebSettings:
     public_rate_limit: int = 60
     public_rate_window_s: int = 600
     trust_forwarded_for: bool = False
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse a basemap URL that is not a safe tile template."""
+        object.__setattr__(self, "basemap_url", check_basemap_url(self.basemap_url))
 
     @classmethod
     def from_environment(
@@ -198,14 +266,17 @@ class WebSettings:
     ) -> WebSettings:
         """Read the settings from ``TIERSLIEUX_*`` variables (what each worker process does).
 
-        ``TIERSLIEUX_WEB_PRODUCTION`` (``1``) sets production mode and
-        ``TIERSLIEUX_WORKSPACE`` the workspace folder; the other settings are those of
-        :class:`~tierslieux.config.Settings`.
+        ``TIERSLIEUX_WEB_PRODUCTION`` (``1``) sets production mode,
+        ``TIERSLIEUX_WORKSPACE`` the workspace folder, ``TIERSLIEUX_BASEMAP_URL`` and
+        ``TIERSLIEUX_BASEMAP_ATTRIBUTION`` the optional tile basemap; the other
+        settings are those of :class:`~tierslieux.config.Settings`.
 
         Raises
         ------
         SecretKeyError
             See :func:`resolve_secret_key`.
+        BasemapError
+            See :func:`check_basemap_url`.
         """
         env = os.environ if environ is None else environ
         production = bool(overrides.pop("production", None)) or (
@@ -226,6 +297,12 @@ class WebSettings:
                 env.get("TIERSLIEUX_WEB_TRUST_FORWARDED_FOR", "").strip().lower() in _TRUE
             )
         key = resolve_secret_key(core, production=production, environ=env)
+        for name, variable in (
+            ("basemap_url", "TIERSLIEUX_BASEMAP_URL"),
+            ("basemap_attribution", "TIERSLIEUX_BASEMAP_ATTRIBUTION"),
+        ):
+            if not overrides.get(name):
+                overrides[name] = env.get(variable, "")
         return cls(
             core=core,
             secret_key=key,
@@ -250,3 +327,22 @@ class WebSettings:
     def workspace_path(self) -> Path:
         """The workspace folder used for territory names."""
         return self.workspace or default_workspace(self.core)
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """``scheme://host[:port]`` of the basemap's tiles, or None without basemap."""
+        if not self.basemap_url:
+            return None
+        parts = urlsplit(self.basemap_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def basemap_credit(self) -> str:
+        """The credit shown with the basemap (given, else the usual one of its host)."""
+        if self.basemap_attribution or not self.basemap_url:
+            return self.basemap_attribution
+        host = urlsplit(self.basemap_url).hostname or ""
+        return next(
+            (_(text) for end, text in _CREDITS.items() if host == end or host.endswith("." + end)),
+            "",
+        )
