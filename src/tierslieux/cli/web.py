@@ -55,6 +55,15 @@ def web(
         Path | None,
         typer.Option("--workspace", help="Espace de travail (défaut : <cache>/workspace)."),
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="Adresse publique du serveur pour les liens des questionnaires, l'affiche et "
+            "son code QR (https://enquete.exemple.fr ; défaut : TIERSLIEUX_WEB_PUBLIC_URL, "
+            "sinon l'adresse de la requête).",
+        ),
+    ] = None,
     cache_dir: CacheOpt = None,
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
@@ -66,7 +75,9 @@ def web(
     if workers < 1:
         raise TierslieuxError(_("Option --workers invalide : {n} (au moins 1).", n=workers))
     core = settings_from(database_url=database_url, cache_dir=cache_dir, lang=lang)
-    settings = WebSettings.from_environment(core=core, production=production, workspace=workspace)
+    settings = WebSettings.from_environment(
+        core=core, production=production, workspace=workspace, public_base_url=public_url or ""
+    )
 
     def echo(line: str) -> None:
         _out.print(_shown(line), highlight=False)

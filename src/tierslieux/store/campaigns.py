@@ -31,6 +31,7 @@ from tierslieux.store._errors import InvalidValueError, UnknownRecordError
 from tierslieux.store._schema import Base
 from tierslieux.store.responses import (
     RESPONDENTS,
+    delete_before,
     delete_respondent,
     insert_responses,
     respondent_view,
@@ -281,7 +282,7 @@ class CampaignRepository:
         response: SurveyResponse,
         *,
         submission_key: str,
-        receipt_hash: str,
+        receipt_hash: str | None,
         consent_version: str,
         channel: str = "en_ligne",
         invitation_hash: str | None = None,
@@ -389,3 +390,15 @@ class CampaignRepository:
                 .order_by(RESPONDENTS.c.created_at, RESPONDENTS.c.id)
             )
             return [respondent_view(r) for r in rows]
+
+    def purge_answers(self, campaign_id: int, before: datetime) -> int:
+        """Delete the campaign's answers consented before ``before`` (its retention
+        period), each leaving a tombstone; return how many."""
+        with self._database.transaction(write=True) as connection:
+            return delete_before(connection, before, campaign_id=campaign_id)
+
+    def all_campaigns(self) -> list[CampaignView]:
+        """Every campaign of the store (of every project), oldest first."""
+        with self._database.transaction(write=False) as connection:
+            rows = connection.execute(select(CAMPAIGNS).order_by(CAMPAIGNS.c.id)).all()
+            return _views(connection, rows)

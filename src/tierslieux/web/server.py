@@ -71,6 +71,8 @@ def serve(
             os.environ["TIERSLIEUX_WEB_PRODUCTION"] = "1"
         if settings.workspace is not None:
             os.environ["TIERSLIEUX_WORKSPACE"] = str(settings.workspace)
+        if settings.public_base_url:
+            os.environ["TIERSLIEUX_WEB_PUBLIC_URL"] = settings.public_base_url
         uvicorn.run(
             "tierslieux.web.app:create_app",
             factory=True,
