@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from web_helpers import csrf, logged_in
 
+from tierslieux.i18n import PARIS
 from tierslieux.web.app import create_app
 
 SCRIPT = '<script>alert("x")</script><b onmouseover="x()">gras</b>'
 
 
 def _today() -> date:
-    return date.today()
+    return datetime.now(PARIS).date()
 
 
 def _project(app, accounts, repos) -> tuple[TestClient, int]:
@@ -101,7 +102,8 @@ def test_campaign_created_listed_and_its_form_answered(app, published, repos) ->
     assert "Communauté de communes de démonstration" in text  # controller shown
     assert "12 mois" in text
     assert '<datalist id="communes">' in text
-    assert "<fieldset" in text and "<legend>" in text
+    assert "<fieldset" in text
+    assert "<legend>" in text
     done = _send(public, slug, hidden)
     assert done.status_code == 200, done.text
     code = _code(done.text)
@@ -111,7 +113,9 @@ def test_campaign_created_listed_and_its_form_answered(app, published, repos) ->
     # the answer counts in the project's results too
     assert "1</b>" in charge.get(f"/projets/{project_id}/questionnaire").text
     # receipt: see, download, delete
-    seen = public.post(f"/q/{slug}/recu", data={"code": code.lower(), "csrf_token": hidden["csrf_token"]})
+    seen = public.post(
+        f"/q/{slug}/recu", data={"code": code.lower(), "csrf_token": hidden["csrf_token"]}
+    )
     assert seen.status_code == 200
     assert "Salarié(e)" in seen.text
     assert "Communauté de communes de démonstration" in seen.text  # the consent text kept
@@ -183,7 +187,8 @@ def test_script_in_every_free_text_is_stored_and_escaped(app, published, repos) 
         charge.get(f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}").text,
         charge.get(f"/projets/{project_id}/questionnaire/resultats").text,
         public.post(
-            f"/q/{slug}/recu", data={"code": _code(response.text), "csrf_token": hidden["csrf_token"]}
+            f"/q/{slug}/recu",
+            data={"code": _code(response.text), "csrf_token": hidden["csrf_token"]},
         ).text,
     ):
         assert "<script>alert" not in page
@@ -382,7 +387,9 @@ def test_lecteur_reads_campaigns_but_changes_nothing(app, accounts, repos, publi
     assert "Fermer la campagne" not in reader.get(f"{base}/{campaign_id}").text
     assert reader.get(f"{base}/nouvelle").status_code == 403
     token = csrf(reader, "/projets")
-    assert reader.post(f"{base}/{campaign_id}/fermer", data={"csrf_token": token}).status_code == 403
+    assert (
+        reader.post(f"{base}/{campaign_id}/fermer", data={"csrf_token": token}).status_code == 403
+    )
     # another project's campaign is not reachable through this one
     assert reader.get(f"/projets/{project_id}/questionnaire/campagnes/999").status_code == 404
 
