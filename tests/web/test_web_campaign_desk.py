@@ -14,13 +14,17 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import update
 from test_web_public import GOOD, _campaign, _form, _project, _send
+from typer.testing import CliRunner
 from web_helpers import csrf, logged_in
 
+from tierslieux.cli import app as cli
 from tierslieux.pipeline.campaign_tools import (
     campaign_counts,
     purge_campaigns,
     retention_limit,
 )
+from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.projects import get_project
 from tierslieux.pipeline.survey import purge_expired
 from tierslieux.reports.flyer import qr_code, qr_matrix, render_flyer_html
 from tierslieux.store.responses import RESPONDENTS, TOMBSTONES
@@ -49,8 +53,8 @@ def _paper(client: TestClient, base: str, answers=None, **extra):
 def _decode(matrix) -> str | None:
     """Decode a QR matrix with zbar (None when zbar is not installed)."""
     try:
-        from PIL import Image
-        from pyzbar.pyzbar import decode
+        from PIL import Image  # noqa: PLC0415 - optional: zbar
+        from pyzbar.pyzbar import decode  # noqa: PLC0415
     except ImportError:
         return None
     size = len(matrix) + 8
@@ -100,7 +104,8 @@ def test_flyer_html_embeds_the_qr_of_the_url_and_escapes_the_title(desk, repos) 
     campaign = replace(campaign, title="<script>x()</script>")
     url = f"{PUBLIC}/q/{slug}"
     page = render_flyer_html(campaign, url, "Territoire")
-    assert "<script>x()" not in page and "&lt;script&gt;" in page
+    assert "<script>x()" not in page
+    assert "&lt;script&gt;" in page
     found = re.search(r'<img src="([^"]+)"', page)
     assert found
     expected = qr_code(url).svg_data_uri(border=4, dark="#000", light="#fff", scale=4)
@@ -151,7 +156,8 @@ def test_paper_entry_has_the_public_form_checks_and_messages(desk, repos) -> Non
     assert not repos.campaigns.campaign_answers(campaign_id)
     bad_sheet = _paper(charge, base, feuille="<b>")
     assert bad_sheet.status_code == 422
-    assert "N° de feuille" in bad_sheet.text and "&lt;b&gt;" in bad_sheet.text
+    assert "N° de feuille" in bad_sheet.text
+    assert "&lt;b&gt;" in bad_sheet.text
 
 
 def test_same_sheet_typed_twice_is_stored_once(desk, repos) -> None:
@@ -200,7 +206,7 @@ def test_lecteur_cannot_enter_paper_answers(desk, accounts, repos) -> None:
 
 
 def test_results_count_per_day_commune_and_channel(desk, repos, web_settings) -> None:
-    app, charge, _project_id, campaign_id, slug, base = desk
+    app, charge, _project_id, _campaign_id, slug, base = desk
     public = TestClient(app)
     _text, hidden = _form(public, slug)
     assert _send(public, slug, hidden).status_code == 200
@@ -231,7 +237,8 @@ def test_results_count_per_day_commune_and_channel(desk, repos, web_settings) ->
     assert repos.audit.entries(limit=5, action="survey.export")
     # the project's questionnaire screen counts the channels too
     project = charge.get(base.rsplit("/campagnes", 1)[0])
-    assert "papier 2" in project.text and "en ligne 1" in project.text
+    assert "papier 2" in project.text
+    assert "en ligne 1" in project.text
 
 
 def test_campaign_counts_use_paris_days(desk, repos, web_settings) -> None:
@@ -246,9 +253,6 @@ def test_campaign_counts_use_paris_days(desk, repos, web_settings) -> None:
             .where(RESPONDENTS.c.id == stored[0].id)
             .values(created_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
         )
-    from tierslieux.pipeline.project_survey import project_inputs
-    from tierslieux.pipeline.projects import get_project
-
     project = get_project(repos, project_id)
     inputs = project_inputs(web_settings.core, repos, project, web_settings.workspace_path)
     counts = campaign_counts(web_settings.core, project, inputs, campaign_id)
@@ -320,10 +324,6 @@ def test_survey_purge_uses_each_campaign_retention(desk, repos, web_settings, ca
 
 
 def test_survey_purge_command_prints_a_line_per_campaign(desk, web_settings) -> None:
-    from typer.testing import CliRunner
-
-    from tierslieux.cli import app as cli
-
     _app, _charge, _project_id, campaign_id, _slug, _base = desk
     result = CliRunner().invoke(
         cli, ["survey", "purge", "--database-url", web_settings.core.database_url]

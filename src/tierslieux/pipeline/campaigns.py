@@ -490,20 +490,25 @@ def _stores(settings: Settings) -> list[tuple[bool, Repositories]]:
 
 
 def find_campaign(settings: Settings, slug: str) -> PublicCampaign | None:
-    """The campaign published at ``/q/<slug>``, ``None`` for an unknown or malformed slug."""
+    """The campaign published at ``/q/<slug>``, ``None`` for an unknown or malformed slug.
+
+    Its counts (answers, invitations) are not read: the public side never shows them.
+    """
     if not _SLUG.match(slug):
         return None
     for demo, store in _stores(settings):
-        campaign = store.campaigns.by_slug(slug)
+        campaign = store.campaigns.by_slug(slug, counted=False)
         if campaign is not None:
             return PublicCampaign(campaign, demo)
     return None
 
 
 def refreshed(settings: Settings, public: PublicCampaign) -> PublicCampaign:
-    """The campaign as stored now (its answers count, whether it was closed)."""
+    """The campaign as stored now (whether it was closed; no counts: the public side)."""
     store = _store(settings, demo=public.demo)
-    return PublicCampaign(store.campaigns.get_campaign(public.campaign.id), public.demo)
+    return PublicCampaign(
+        store.campaigns.get_campaign(public.campaign.id, counted=False), public.demo
+    )
 
 
 @dataclass(frozen=True)
