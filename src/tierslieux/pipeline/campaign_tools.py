@@ -39,7 +39,7 @@ from tierslieux.pipeline.campaigns import (
     project_campaign,
     validated_answers,
 )
-from tierslieux.pipeline.database import database_url, open_store
+from tierslieux.pipeline.database import database_url, demo_database_path, open_store
 from tierslieux.pipeline.project_survey import EXPORT_ACTION, analyse_project_survey
 from tierslieux.pipeline.survey import MIN_GROUP_SIZE, export_answers
 
@@ -405,11 +405,14 @@ def purge_campaigns(settings: Settings, *, now: datetime | None = None) -> list[
     """Apply every campaign's own retention period to its answers (``survey purge``).
 
     Every store that may hold campaigns is read: the one store and, when it is
-    another database, the demonstration store.  One log line per campaign.
+    another database that exists, the demonstration store.  One log line per campaign.
     """
     moment = now or datetime.now(UTC)
     stores = [open_store(settings)]
-    if database_url(settings, demo=True) != database_url(settings):
+    if (
+        database_url(settings, demo=True) != database_url(settings)
+        and demo_database_path(settings).is_file()  # never created just to purge it
+    ):
         stores.append(open_store(settings, demo=True))
     done: list[CampaignPurge] = []
     for store in stores:
