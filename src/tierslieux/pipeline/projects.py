@@ -13,6 +13,8 @@ projects they belong to.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import tempfile
 import unicodedata
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from tierslieux.errors import TerritoryError, TierslieuxError
+from tierslieux.errors import Problem, TerritoryError, TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
@@ -118,7 +120,7 @@ class TerritoryChoice:
         return _(
             "{name} ({kind} {code}, {n} communes)",
             name=self.name,
-            kind=self.kind_label.lower(),
+            kind=self.kind_label if self.kind == "epci" else self.kind_label.lower(),
             code=self.code,
             n=self.communes,
         )
@@ -335,6 +337,23 @@ def _safe_name(filename: str, role: str) -> str:
     return cleaned or role
 
 
+def _without_folder(problem: Problem, path: Path, name: str) -> Problem:
+    """``problem`` with ``path`` (a temporary copy of an upload) written as ``name``."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, PurePath):
+            value = str(value)
+        if isinstance(value, str):
+            # The path itself first, then its folder (a reader may name a member or a sibling).
+            return value.replace(str(path), name).replace(str(path.parent) + os.sep, "")
+        return value
+
+    params = {key: plain(value) for key, value in problem.params.items()}
+    msgid = str(plain(problem.msgid)) if problem.translated else problem.msgid
+    location = None if problem.path is None else str(plain(problem.path))
+    return dataclasses.replace(problem, msgid=msgid, params=params, path=location)
+
+
 def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary."""
     if role == "communes":
@@ -403,8 +422,11 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         try:
             summary = _check_file(settings, role, path)
         except TierslieuxError as error:
+            # The reader names the file by its path in the server's temporary folder:
+            # the person who uploaded it knows it by its name only.
+            problems = [_without_folder(p, path, name) for p in error.problems]
             raise type(error)(
-                *error.problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
+                *problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
             ) from error
     return repos.projects.put_dataset(
         project,
