@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 
 import httpx
@@ -74,3 +75,20 @@ def test_an_epci_keeps_its_acronym_in_a_territory_label() -> None:
     assert choice.label == "CC Buëch-Dévoluy (EPCI 200067445, 20 communes)"
     department = TerritoryChoice("dep:05", "dep", "05", "Hautes-Alpes", 162)
     assert department.label == "Hautes-Alpes (département 05, 162 communes)"
+
+
+def test_a_picture_uploaded_as_data_is_called_a_picture(app, accounts) -> None:
+    client = logged_in(app, accounts["charge_de_mission"])
+    location = _project(client)
+    token = csrf(client, location)
+    refused = client.post(
+        f"{location}/fichiers",
+        data={"role": "zonages", "csrf_token": token},
+        files={"file": ("carte.png", b"\x89PNG\r\n\x1a\n" + bytes(200), "image/png")},
+    )
+    assert refused.status_code == 422
+    found = re.search(r'<p class="erreur" id="erreur-file">([^<]*)</p>', refused.text)
+    assert found, refused.text[-3000:]
+    message = html.unescape(found.group(1))
+    assert "« carte.png » refusé : c'est une image PNG, pas un fichier de données" in message
+    assert "table d'appartenance" in message  # what is expected

@@ -83,6 +83,14 @@ _KIND_NAMES = {
 _LEVELS = {"region": "reg", "dep": "dep", "epci": "epci", "bv": "bv2022"}
 _CODE_LIST = re.compile(r"^[0-9AB]{5}(\s*,\s*[0-9AB]{5})*$", re.IGNORECASE)
 _SHOWN_NAMES = 3
+#: Signatures of files that are never input data (a picture or a document picked by
+#: mistake), for a message that says so instead of the reader's encoding error.
+_NOT_DATA = {
+    b"\x89PNG\r\n\x1a\n": N_("une image PNG"),
+    b"\xff\xd8\xff": N_("une image JPEG"),
+    b"GIF8": N_("une image GIF"),
+    b"%PDF-": N_("un document PDF"),
+}
 
 
 def dataset_label(role: str) -> str:
@@ -415,6 +423,17 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         )
     if not content:
         raise InvalidValueError(_("Le fichier « {name} » est vide.", name=filename))
+    kind = next((k for magic, k in _NOT_DATA.items() if content.startswith(magic)), None)
+    if kind is not None:
+        raise InvalidValueError(
+            _(
+                "Fichier « {name} » refusé : c'est {kind}, pas un fichier de données "
+                "(attendu : {expected}).",
+                name=filename,
+                kind=_(kind),
+                expected=dataset_label(role),
+            )
+        )
     name = _safe_name(filename, role)
     with tempfile.TemporaryDirectory(prefix="tierslieux-upload-") as folder:
         path = Path(folder) / name
