@@ -13,6 +13,8 @@ projects they belong to.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import tempfile
 import unicodedata
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from tierslieux.errors import TerritoryError, TierslieuxError
+from tierslieux.errors import Problem, TerritoryError, TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
@@ -81,6 +83,14 @@ _KIND_NAMES = {
 _LEVELS = {"region": "reg", "dep": "dep", "epci": "epci", "bv": "bv2022"}
 _CODE_LIST = re.compile(r"^[0-9AB]{5}(\s*,\s*[0-9AB]{5})*$", re.IGNORECASE)
 _SHOWN_NAMES = 3
+#: Signatures of files that are never input data (a picture or a document picked by
+#: mistake), for a message that says so instead of the reader's encoding error.
+_NOT_DATA = {
+    b"\x89PNG\r\n\x1a\n": N_("une image PNG"),
+    b"\xff\xd8\xff": N_("une image JPEG"),
+    b"GIF8": N_("une image GIF"),
+    b"%PDF-": N_("un document PDF"),
+}
 
 
 def dataset_label(role: str) -> str:
@@ -118,7 +128,7 @@ class TerritoryChoice:
         return _(
             "{name} ({kind} {code}, {n} communes)",
             name=self.name,
-            kind=self.kind_label.lower(),
+            kind=self.kind_label if self.kind == "epci" else self.kind_label.lower(),
             code=self.code,
             n=self.communes,
         )
@@ -335,6 +345,23 @@ def _safe_name(filename: str, role: str) -> str:
     return cleaned or role
 
 
+def _without_folder(problem: Problem, path: Path, name: str) -> Problem:
+    """``problem`` with ``path`` (a temporary copy of an upload) written as ``name``."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, PurePath):
+            value = str(value)
+        if isinstance(value, str):
+            # The path itself first, then its folder (a reader may name a member or a sibling).
+            return value.replace(str(path), name).replace(str(path.parent) + os.sep, "")
+        return value
+
+    params = {key: plain(value) for key, value in problem.params.items()}
+    msgid = str(plain(problem.msgid)) if problem.translated else problem.msgid
+    location = None if problem.path is None else str(plain(problem.path))
+    return dataclasses.replace(problem, msgid=msgid, params=params, path=location)
+
+
 def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary."""
     if role == "communes":
@@ -396,6 +423,17 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         )
     if not content:
         raise InvalidValueError(_("Le fichier « {name} » est vide.", name=filename))
+    kind = next((k for magic, k in _NOT_DATA.items() if content.startswith(magic)), None)
+    if kind is not None:
+        raise InvalidValueError(
+            _(
+                "Fichier « {name} » refusé : c'est {kind}, pas un fichier de données "
+                "(attendu : {expected}).",
+                name=filename,
+                kind=_(kind),
+                expected=dataset_label(role),
+            )
+        )
     name = _safe_name(filename, role)
     with tempfile.TemporaryDirectory(prefix="tierslieux-upload-") as folder:
         path = Path(folder) / name
@@ -403,8 +441,11 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         try:
             summary = _check_file(settings, role, path)
         except TierslieuxError as error:
+            # The reader names the file by its path in the server's temporary folder:
+            # the person who uploaded it knows it by its name only.
+            problems = [_without_folder(p, path, name) for p in error.problems]
             raise type(error)(
-                *error.problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
+                *problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
             ) from error
     return repos.projects.put_dataset(
         project,

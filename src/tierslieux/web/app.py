@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from tierslieux.errors import default_label, use_labels
 from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import open_store
@@ -192,7 +193,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def language(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        with use_language(lang):
+        # Input names in messages and notes read as in a form (« grille de densité »),
+        # never as the command line's options, even when ``tierslieux web`` set the
+        # CLI's labeller in the context the server inherited (jobs copy this context).
+        with use_language(lang), use_labels(default_label):
             return await call_next(request)
 
     app.add_middleware(
