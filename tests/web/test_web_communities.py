@@ -354,3 +354,53 @@ def test_rebuilding_keeps_the_contact_history(app, built, repos) -> None:
     repos.contacts.add_note(ident, "Avant la reconstruction", author="test")
     _build(app, client, project)
     assert repos.contacts.get_contact(ident).history[-1].text == "Avant la reconstruction"
+
+
+def test_the_contact_pages_are_the_records_of_the_full_list(app, built, repos) -> None:
+    """The page read in SQL (filters, then one page of records) is the slice of the full
+    list ``contacts list`` gives, in its order; structures of another project's directory
+    are left out of the page, the counts and the owners."""
+    from tierslieux.pipeline.project_communities import (  # noqa: PLC0415
+        project_contact_page,
+        project_contacts,
+        project_directory,
+    )
+
+    _client, project = built
+    settings = app.state.settings.core
+    directory = project_directory(repos, project)
+    assert directory is not None
+    repos.structures.upsert_structures(
+        [
+            {
+                "identifiant": "autre:1",
+                "nom": "AAA Ailleurs",
+                "categorie": "cae",
+                "code_commune": "00101",
+            }
+        ]
+    )
+    repos.contacts.set_owner("autre:1", "Quelqu'un d'ailleurs", author="test")
+    everything = project_contacts(settings, directory)
+    ident = everything[3].identifiant
+    repos.contacts.set_owner(ident, "Camille", author="test")
+    everything = project_contacts(settings, directory)
+    assert "autre:1" not in {c.identifiant for c in everything}
+    pages = [project_contact_page(settings, directory, page=n, rows=2) for n in (1, 2, 3, 99)]
+    assert pages[0].total == pages[0].shown == len(everything) > 4
+    assert pages[0].owners == ["Camille"]
+    assert pages[0].pages == -(-len(everything) // 2)
+    assert [c.identifiant for c in pages[0].contacts] == [c.identifiant for c in everything[:2]]
+    assert [c.identifiant for c in pages[1].contacts] == [c.identifiant for c in everything[2:4]]
+    assert pages[3].page == pages[3].pages  # brought within the pages there are
+    assert [c.identifiant for c in pages[3].contacts] == [
+        c.identifiant for c in everything[(pages[3].page - 1) * 2 :]
+    ]
+    owned = project_contact_page(settings, directory, owner="Camille")
+    assert (owned.shown, owned.total) == (1, len(everything))
+    assert [c.identifiant for c in owned.contacts] == [ident]
+    commune = everything[0].code_commune
+    by_commune = project_contact_page(settings, directory, commune=commune, rows=1000)
+    assert [c.identifiant for c in by_commune.contacts] == [
+        c.identifiant for c in project_contacts(settings, directory, commune=commune)
+    ]

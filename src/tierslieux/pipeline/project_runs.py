@@ -36,6 +36,7 @@ its parameters under ``_processus``; runs of another host are left alone.
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import os
@@ -43,6 +44,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +82,8 @@ __all__ = [
     "RunUseCase",
     "RunView",
     "UnknownRecordError",
+    "finished_result",
+    "finished_result_json",
     "interrupted_message",
     "project_inputs",
     "run_kind_label",
@@ -196,6 +200,85 @@ def project_inputs(
     yield Workspace.open(workspace).inputs(settings)
 
 
+class _ResultCache:
+    """Result files of finished runs kept in memory (LRU, bounded in bytes).
+
+    A finished run's results never change (the store refuses a second result of one
+    name and a run gets its results before it is marked done), so the key is the
+    run's id and the file's name; parsed JSON documents are kept the same way.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._size = 0
+        self._items: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> Any:  # noqa: ANN401
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple[str, str, str], value: object, size: int) -> None:
+        if size > self._limit // 4:
+            return
+        with self._lock:
+            previous = self._items.pop(key, None)
+            if previous is not None:
+                self._size -= previous[1]
+            self._items[key] = (value, size)
+            self._size += size
+            while self._size > self._limit and self._items:
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self._size -= dropped
+
+
+#: Bytes of finished results (and of their parsed JSON, counted at their size) kept.
+_RESULTS_KEPT_BYTES = 96 * 1024 * 1024
+_results = _ResultCache(_RESULTS_KEPT_BYTES)
+
+
+def finished_result(repos: Repositories, run: RunView, name: str) -> bytes:
+    """The content of a result file of ``run``, from memory once read when it is finished.
+
+    Raises
+    ------
+    UnknownRecordError
+        When the run has no such file.
+    """
+    if not run.finished:
+        return repos.runs.read_result(run.id, name)
+    key = (run.id, name, "bytes")
+    content: bytes | None = _results.get(key)
+    if content is None:
+        content = repos.runs.read_result(run.id, name)
+        _results.put(key, content, len(content))
+    return content
+
+
+def finished_result_json(repos: Repositories, run: RunView, name: str) -> Any:  # noqa: ANN401
+    """The parsed JSON of a result file of a finished ``run``, parsed once per process.
+
+    The value is shared: callers must not change it.
+
+    Raises
+    ------
+    UnknownRecordError
+        When the run has no such file.
+    """
+    key = (run.id, name, "json")
+    found = _results.get(key) if run.finished else None
+    if found is None:
+        content = finished_result(repos, run, name)
+        found = json.loads(content)
+        if run.finished:
+            _results.put(key, found, len(content))
+    return found
+
+
 def _process_start(pid: int) -> str | None:
     """When process ``pid`` started (clock ticks since boot, Linux), or None."""
     try:
@@ -283,20 +366,12 @@ class ProjectRuns:
 
     def list_runs(self, project: int) -> list[RunView]:
         """The runs of a project, latest first."""
-        runs: list[RunView] = []
-        for run_id in self.repos.projects.run_ids(project):
-            try:
-                runs.append(self.repos.runs.get_run(run_id))
-            except UnknownRecordError:  # pragma: no cover - deleted meanwhile
-                continue
-        return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
+        return self.repos.runs.project_runs(project)
 
     def latest(self, project: int, kind: str, *, status: str | None = None) -> RunView | None:
         """The latest run of ``kind`` of a project (only ``status`` ones when given)."""
-        for run in self.list_runs(project):
-            if run.kind == kind and (status is None or run.status == status):
-                return run
-        return None
+        found = self.repos.runs.project_runs(project, kind=kind, status=status)
+        return found[0] if found else None
 
     def get(self, project: int, run_id: str) -> RunView:
         """A run of a project.
@@ -323,8 +398,17 @@ class ProjectRuns:
         UnknownRecordError
             When the run is not the project's or has no such file.
         """
-        self.get(project, run_id)
-        return self.repos.runs.read_result(run_id, name)
+        return finished_result(self.repos, self.get(project, run_id), name)
+
+    def read_result_json(self, project: int, run_id: str, name: str) -> Any:  # noqa: ANN401
+        """The parsed JSON of a result file of a run of a project (shared: do not change it).
+
+        Raises
+        ------
+        UnknownRecordError
+            When the run is not the project's or has no such file.
+        """
+        return finished_result_json(self.repos, self.get(project, run_id), name)
 
     # -- changing ----------------------------------------------------------------------
 

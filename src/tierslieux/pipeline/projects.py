@@ -46,6 +46,7 @@ __all__ = [
     "ProjectView",
     "TerritoryChoice",
     "TerritoryIndex",
+    "access_rights",
     "add_member",
     "can_edit",
     "can_view",
@@ -261,6 +262,14 @@ def can_edit(repos: Repositories, user: UserView, project: int) -> bool:
     if user.role == "administrateur":
         return True
     return user.role == "charge_de_mission" and repos.projects.is_member(project, user.id)
+
+
+def access_rights(repos: Repositories, user: UserView, project: int) -> tuple[bool, bool]:
+    """``(can_view, can_edit)`` of ``user`` on ``project``, with one look at the members."""
+    if user.role == "administrateur":
+        return True, True
+    member = repos.projects.is_member(project, user.id)
+    return member, member and user.role == "charge_de_mission"
 
 
 def projects_for(repos: Repositories, user: UserView) -> list[ProjectView]:

@@ -33,6 +33,7 @@ __all__ = ["FINAL_RUN_STATUSES", "ResultView", "RunRepository", "RunView"]
 
 RUNS = Base.metadata.tables["runs"]
 RESULTS = Base.metadata.tables["run_results"]
+PROJECT_RUNS = Base.metadata.tables["project_runs"]
 #: States a run never leaves.
 FINAL_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 _MAX_KIND = 32
@@ -181,6 +182,23 @@ class RunRepository:
             query = query.where(RUNS.c.kind == kind)
         if scenario_id is not None:
             query = query.where(RUNS.c.scenario_id == scenario_id)
+        with self._database.transaction(write=False) as connection:
+            return [_run_from_row(row) for row in connection.execute(query)]
+
+    def project_runs(
+        self, project: int, *, kind: str | None = None, status: str | None = None
+    ) -> list[RunView]:
+        """The runs linked to ``project`` (one query), latest first, optionally filtered."""
+        query = (
+            select(RUNS)
+            .join(PROJECT_RUNS, PROJECT_RUNS.c.run_id == RUNS.c.id)
+            .where(PROJECT_RUNS.c.project_id == project)
+            .order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
+        )
+        if kind is not None:
+            query = query.where(RUNS.c.kind == kind)
+        if status is not None:
+            query = query.where(RUNS.c.status == status)
         with self._database.transaction(write=False) as connection:
             return [_run_from_row(row) for row in connection.execute(query)]
 

@@ -30,7 +30,7 @@ from fastapi import Depends, HTTPException, Request
 
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
-from tierslieux.pipeline.projects import can_edit, can_view, get_project
+from tierslieux.pipeline.projects import access_rights, get_project
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -143,9 +143,10 @@ def project_viewer(
     """The project ``project_id`` if the user may read it (else 404, as if absent)."""
     repos = repositories(request)
     project = _project(request, project_id)
-    if not can_view(repos, user, project.id):
+    viewable, editable = access_rights(repos, user, project.id)
+    if not viewable:
         raise HTTPException(status_code=404, detail=_("Projet introuvable."))
-    return ProjectAccess(project, user, can_edit(repos, user, project.id))
+    return ProjectAccess(project, user, editable)
 
 
 def project_editor(

@@ -14,7 +14,7 @@ values, kept in the form) and a button that re-applies yours on the latest versi
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -42,7 +42,7 @@ from tierslieux.pipeline.contacts import (
     show_contact,
     status_labels,
 )
-from tierslieux.pipeline.project_communities import openness_label, project_contacts
+from tierslieux.pipeline.project_communities import openness_label, project_contact_page
 from tierslieux.web.auth import (
     ProjectAccess,
     client_ip,
@@ -115,40 +115,35 @@ def contacts_page(
     }
     if directory is None:
         return render(request, "contacts.html", **context)
-    everything = project_contacts(_settings(request).core, directory)
     try:
         due = parse_day(echeance_avant, option="echeance_avant") if echeance_avant else None
-        filters = {
-            "status": statut if statut in STATUSES else None,
-            "owner": responsable or None,
-            "commune": commune or None,
-            "due_before": due,
-        }
-        contacts = (
-            project_contacts(_settings(request).core, directory, **filters)  # type: ignore[arg-type]
-            if any(value is not None for value in filters.values())
-            else everything
-        )
         status = 200
     except TierslieuxError as error:
-        contacts, status = [], 422
+        due, status = None, 422
         context["errors"] = {"echeance_avant": str(error)}
-    names = dict(
-        zip(directory.structures["identifiant"], directory.structures["commune"], strict=True)
+    listing = project_contact_page(
+        _settings(request).core,
+        directory,
+        page=page,
+        rows=PAGE_ROWS,
+        status=statut if statut in STATUSES else None,
+        owner=responsable or None,
+        commune=commune or None,
+        due_before=due,
     )
-    pages = max(1, -(-len(contacts) // PAGE_ROWS))
-    page = min(max(page, 1), pages)
     query = urlencode({k: v for k, v in context["chosen"].items() if v})
+    if status != 200:  # the filters are refused: no record shown
+        listing = replace(listing, contacts=[], shown=0, page=1, pages=1)
     context |= {
-        "contacts": contacts[(page - 1) * PAGE_ROWS : page * PAGE_ROWS],
-        "shown": len(contacts),
-        "page": page,
-        "pages": pages,
+        "contacts": listing.contacts,
+        "shown": listing.shown,
+        "page": listing.page,
+        "pages": listing.pages,
         "query": query,
-        "total": len(everything),
-        "owners": sorted({c.owner for c in everything if c.owner}),
+        "total": listing.total,
+        "owners": listing.owners,
         "communes": directory.communes(),
-        "commune_of": names,
+        "commune_of": directory.commune_of(),
         "categories": category_short_labels(),
     }
     return render(request, "contacts.html", status, **context)
@@ -261,15 +256,21 @@ class Conflict:
     theirs: tuple[EventView, ...] = field(default_factory=tuple)
 
 
-def _contact(
-    request: Request, access: ProjectAccess, identifiant: str
-) -> tuple[ContactView, dict[str, Any] | None]:
+def _structure(request: Request, access: ProjectAccess, identifiant: str) -> dict[str, Any]:
+    """The directory's row of the structure (404 outside the project's directory)."""
     directory = _directory(request, access)
     row = directory.structure(identifiant) if directory is not None else None
     if row is None:
         raise HTTPException(
             status_code=404, detail=_("Cette structure n'est pas dans l'annuaire du projet.")
         )
+    return row
+
+
+def _contact(
+    request: Request, access: ProjectAccess, identifiant: str
+) -> tuple[ContactView, dict[str, Any] | None]:
+    row = _structure(request, access, identifiant)
     try:
         return show_contact(_settings(request).core, identifiant), row
     except UnknownStructureError:
@@ -352,7 +353,7 @@ def _change(
     done: str,
 ) -> Response:
     read = _version(version)
-    _contact(request, access, identifiant)  # 404 outside the project's directory
+    _structure(request, access, identifiant)  # 404 outside the project's directory
     try:
         contact = apply(read)
     except StaleWriteError:

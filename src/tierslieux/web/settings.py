@@ -125,6 +125,26 @@ def resolve_secret_key(
     return _read_or_create(_secret_folder(core) / SECRET_FILE)
 
 
+_MAX_THREADS = 256
+
+
+def _threads(text: str) -> int:
+    """``TIERSLIEUX_WEB_THREADS``: a whole number of threads from 1 to 256."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= _MAX_THREADS:
+        raise TierslieuxError(
+            _(
+                "TIERSLIEUX_WEB_THREADS invalide « {value} » : un nombre entier de 1 à {max}.",
+                value=text,
+                max=_MAX_THREADS,
+            )
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """Everything :func:`tierslieux.web.app.create_app` needs.
@@ -148,6 +168,11 @@ class WebSettings:
     run_workers
         Computations (diagnostic, sites...) one worker process runs at the same time;
         the others wait, ``queued``.
+    request_threads
+        Requests one worker process serves at the same time (its thread pool,
+        ``TIERSLIEUX_WEB_THREADS``); the others wait their turn.  The pages are short
+        computations in Python: more threads than that only make them share the
+        interpreter lock and every answer slower.
     """
 
     core: Settings = field(default_factory=Settings)
@@ -158,6 +183,7 @@ class WebSettings:
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
+    request_threads: int = 8
 
     @classmethod
     def from_environment(
@@ -183,6 +209,9 @@ class WebSettings:
             core = Settings()
         workspace = overrides.pop("workspace", None) or env.get("TIERSLIEUX_WORKSPACE") or None
         key = resolve_secret_key(core, production=production, environ=env)
+        threads = env.get("TIERSLIEUX_WEB_THREADS", "").strip()
+        if threads and "request_threads" not in overrides:
+            overrides["request_threads"] = _threads(threads)
         return cls(
             core=core,
             secret_key=key,
