@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from tierslieux.store import Repositories
 
 __all__ = [
+    "INPUT_ROLES",
     "OWNER_KEY",
     "RUN_KINDS",
     "InvalidValueError",
@@ -110,6 +111,11 @@ _STATUS_LABELS: Mapping[str, str] = {
 }
 _UNFINISHED = ("queued", "running")
 _SCAN_LIMIT = 10_000
+
+
+#: Roles of a project's files that replace the workspace's inputs (communes, zonings,
+#: census, density grid: :func:`~tierslieux.pipeline.projects.materialise_datasets`).
+INPUT_ROLES = ("communes", "zonages", "mobpro", "densite")
 
 
 def run_kind_label(kind: str) -> str:
@@ -177,17 +183,18 @@ def project_inputs(
 ) -> Iterator[LoadedInputs]:
     """The loaded inputs of a project, while the ``with`` block runs.
 
-    The project's own input files when it has any (written to a temporary folder,
-    read as the command line reads them; the roles it lacks are resolved as the
-    command line does, from ``settings.data_dir`` or the catalogue), else the
-    installation's workspace.
+    The project's own input files when it has any of :data:`INPUT_ROLES` (written to
+    a temporary folder, read as the command line reads them; the roles it lacks are
+    resolved as the command line does, from ``settings.data_dir`` or the catalogue),
+    else the installation's workspace.  The project's other files (directory,
+    tiers-lieux, the site selection's files...) are not inputs of this kind.
 
     Raises
     ------
     TierslieuxError
         When a file is refused, or the project has no file and there is no workspace.
     """
-    if repos.projects.datasets(project):
+    if any(d.role in INPUT_ROLES for d in repos.projects.datasets(project)):
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="tierslieux-run-", dir=settings.cache_dir) as tmp:
             files = materialise_datasets(repos, project, Path(tmp))
