@@ -404,3 +404,46 @@ def test_the_contact_pages_are_the_records_of_the_full_list(app, built, repos) -
     assert [c.identifiant for c in by_commune.contacts] == [
         c.identifiant for c in project_contacts(settings, directory, commune=commune)
     ]
+
+
+def test_an_import_refuses_the_lines_of_structures_outside_the_directory(built, repos) -> None:
+    """A structure of the store that is not in the project's directory (another
+    project's) cannot be changed through this project's import: each of its lines is
+    refused, naming the line and the structure; with « partial » the others apply."""
+    client, project = built
+    repos.structures.upsert_structures(
+        [{"identifiant": "autre:1", "nom": "Asso d'ailleurs", "categorie": "cae"}]
+    )
+    exported = client.get(f"/projets/{project}/contacts/export", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
+    assert "autre:1" not in {r["identifiant"] for r in rows}
+    mine = next(r for r in rows if r["ligne"] == "etat")
+    mine["statut"] = "contacté"
+    outsider = dict(mine, identifiant="autre:1", nom="Asso d'ailleurs", statut="partenaire")
+    rows.append(outsider)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";")
+    writer.writeheader()
+    writer.writerows(rows)
+    content = out.getvalue().encode("utf-8-sig")
+    line = len(rows) + 1  # the header is line 1
+    token = csrf(client, f"/projets/{project}/contacts")
+
+    def send(**fields: str):
+        return client.post(
+            f"/projets/{project}/contacts/import",
+            data={"csrf_token": token, **fields},
+            files={"file": ("contacts.csv", content, "text/csv")},
+        )
+
+    refused = send()
+    assert refused.status_code == 422
+    text = _t(refused)
+    assert f"ligne {line}" in text
+    assert "« Asso d'ailleurs » (autre:1) n'est pas dans l'annuaire de ce projet" in text
+    assert repos.contacts.get_contact(mine["identifiant"]).status == "a_contacter"
+    partial = send(partiel="1")
+    assert partial.status_code == 200, _t(partial)[-2000:]
+    assert f"ligne {line}" in _t(partial)
+    assert repos.contacts.get_contact(mine["identifiant"]).status == "contacte"
+    assert repos.contacts.get_contact("autre:1").status == "a_contacter"

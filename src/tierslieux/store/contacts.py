@@ -433,6 +433,7 @@ class ContactRepository:
         partial: bool = False,
         force: bool = False,
         author: str | None = None,
+        among: Collection[str] | None = None,
     ) -> ImportReport:
         """Import a contacts file (CSV or XLSX, as exported, possibly edited in Excel).
 
@@ -456,6 +457,10 @@ class ContactRepository:
             (the conflicts are still reported, as overwritten).
         author
             Who made the edits of the ``etat`` lines (required when there are some).
+        among
+            The structures the file may change (a project's directory), ``None``: any
+            structure of the store.  A line of another structure is invalid (see
+            ``partial``), its message naming the line and the structure.
 
         Raises
         ------
@@ -468,7 +473,7 @@ class ContactRepository:
         parsed = _csv.read_contacts_file(path)
         with self._database.transaction(write=True) as connection:
             return import_parsed(
-                connection, path, parsed, partial=partial, force=force, author=author
+                connection, path, parsed, partial=partial, force=force, author=author, among=among
             )
 
     #: The name of :meth:`import_file` before XLSX files were read.

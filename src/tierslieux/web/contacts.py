@@ -202,6 +202,8 @@ def import_file(
         "contact_url": contact_url,
     }
     status = 200
+    directory = _directory(request, access)
+    among = directory.identifiants() if directory is not None else frozenset()
     with tempfile.TemporaryDirectory(prefix="tierslieux-import-") as folder:
         path = Path(folder) / f"contacts{suffix}"
         path.write_bytes(content)
@@ -212,6 +214,7 @@ def import_file(
                 partial=bool(partiel),
                 force=bool(ecraser),
                 author=access.user.login,
+                among=among,
             )
         except ImportRejectedError as error:
             context |= {"issues": error.issues, "message": str(error).split("\n", 1)[0]}
