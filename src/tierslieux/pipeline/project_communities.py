@@ -3,9 +3,9 @@
 The directory of a project is what ``tierslieux communities`` then ``tierslieux
 contacts load`` produce on the command line, kept in the store:
 
-1. :func:`build_directory` materialises the project's input files
-   (:func:`~tierslieux.pipeline.projects.materialise_datasets`), takes the communes and
-   zonings of the workspace when the project has none of its own, the registries
+1. :func:`compute_directory` takes the project's inputs as every screen does
+   (:func:`~tierslieux.pipeline.project_runs.project_inputs`: its own communes,
+   zonings... when it has some, else the workspace's), the registries
    (Sirene, RNA, tiers-lieux, stations, digital mediation) from the installation's data
    folder (``TIERSLIEUX_DATA_DIR``, the CLI's ``--data``) and the project's list of
    actors, then runs :func:`~tierslieux.pipeline.communities.run_communities`; the files
@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,19 +46,14 @@ from tierslieux.model.structures import (
 from tierslieux.pipeline.communities import Communities, CommunitiesRequest, run_communities
 from tierslieux.pipeline.contacts import UpsertReport, list_contacts, read_structures
 from tierslieux.pipeline.database import open_store
-from tierslieux.pipeline.inputs import resolve_communes
-from tierslieux.pipeline.project_runs import ProjectRuns, RunOutcome
-from tierslieux.pipeline.projects import materialise_datasets
-from tierslieux.pipeline.workspace import Workspace
+from tierslieux.pipeline.project_runs import ProjectRuns, RunOutcome, project_inputs
 from tierslieux.sources._files import read_csv_strings
-from tierslieux.sources.zonages import load_zonages
 
 if TYPE_CHECKING:
     from datetime import date
 
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback
-    from tierslieux.pipeline.inputs import LoadedInputs
     from tierslieux.store import (
         ContactView,
         ProjectView,
@@ -77,7 +72,7 @@ __all__ = [
     "DirectoryFilter",
     "Renderer",
     "compute_directory",
-    "directory_inputs",
+    "directory_request",
     "filter_structures",
     "filtered_rows",
     "latest_directory_run",
@@ -502,41 +497,23 @@ def _commune_list(project: ProjectView, folder: Path) -> str:
     return project.territory
 
 
-def directory_inputs(
-    settings: Settings,
-    repos: Repositories,
-    project: ProjectView,
-    folder: Path,
-    *,
-    workspace: Path,
-) -> tuple[CommunitiesRequest, LoadedInputs]:
-    """The request and the loaded inputs of a project's directory (files in ``folder``).
-
-    Communes and zonings: the project's own files when it has them, else the
-    workspace's; registries: the installation's data folder (``settings.data_dir``),
-    as ``--data`` on the command line; actors: the project's ``acteurs`` file.
-
-    Raises
-    ------
-    TierslieuxError
-        When the workspace cannot be opened or a file is refused.
+def directory_request(
+    repos: Repositories, project: ProjectView, folder: Path
+) -> CommunitiesRequest:
+    """The request of a project's directory: its territory and its ``acteurs`` file
+    (written to ``folder``).  The other inputs are the project's
+    (:func:`~tierslieux.pipeline.project_runs.project_inputs`); the registries (Sirene,
+    RNA, tiers-lieux...) the installation's data folder's, as ``--data`` on the
+    command line.
     """
-    files = materialise_datasets(repos, project.id, folder)
-    inputs = Workspace.open(workspace).inputs(settings)
-    if files.communes:
-        communes = resolve_communes(settings, files.communes)
-        inputs = replace(inputs, communes=communes, fictional=False)
-    if files.zonages is not None:
-        inputs = replace(inputs, zonages=load_zonages(files.zonages))
     acteurs = folder / "acteurs.csv"
     actors = [d for d in repos.projects.datasets(project.id) if d.role == "acteurs"]
     if actors:
         acteurs.write_bytes(repos.projects.dataset_content(project.id, "acteurs"))
-    request = CommunitiesRequest(
+    return CommunitiesRequest(
         territory=_commune_list(project, folder),
         acteurs=acteurs if actors else None,
     )
-    return request, inputs
 
 
 def compute_directory(
@@ -561,9 +538,12 @@ def compute_directory(
     TierslieuxError
         The error of the inputs or of the computation.
     """
-    with tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as name:
+    with (
+        tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as name,
+        project_inputs(repos, settings, project.id, workspace, mobpro=False) as inputs,
+    ):
         folder = Path(name)
-        request, inputs = directory_inputs(settings, repos, project, folder, workspace=workspace)
+        request = directory_request(repos, project, folder)
         result = run_communities(settings, request, progress, inputs=inputs)
         files = list(render(result, inputs.communes.geometries))
         path = folder / "structures.csv"

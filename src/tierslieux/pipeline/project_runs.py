@@ -179,15 +179,28 @@ class RunUseCase(Protocol):
 
 @contextmanager
 def project_inputs(
-    repos: Repositories, settings: Settings, project: int, workspace: Path | None
+    repos: Repositories,
+    settings: Settings,
+    project: int,
+    workspace: Workspace | Path | None,
+    *,
+    mobpro: bool = True,
 ) -> Iterator[LoadedInputs]:
     """The loaded inputs of a project, while the ``with`` block runs.
 
-    The project's own input files when it has any of :data:`INPUT_ROLES` (written to
+    The one rule of every screen (diagnostic, sites, base communities, questionnaire):
+    the project's own input files when it has any of :data:`INPUT_ROLES` (written to
     a temporary folder, read as the command line reads them; the roles it lacks are
     resolved as the command line does, from ``settings.data_dir`` or the catalogue),
-    else the installation's workspace.  The project's other files (directory,
-    tiers-lieux, the site selection's files...) are not inputs of this kind.
+    else the installation's workspace (``workspace``: its folder, or the workspace
+    already opened, as a web process keeps it).  The project's other files
+    (directory, tiers-lieux, actors, the site selection's files...) are not inputs of
+    this kind: each use case reads those itself.
+
+    ``mobpro``: the census is needed (diagnostic, sites); without it (directory,
+    questionnaire) none is read and the zonings are not downloaded, only looked for in
+    the data folder.  The inputs are loaded in memory: with ``mobpro=False`` they stay
+    usable after the block.
 
     Raises
     ------
@@ -198,13 +211,16 @@ def project_inputs(
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="tierslieux-run-", dir=settings.cache_dir) as tmp:
             files = materialise_datasets(repos, project, Path(tmp))
-            yield load_inputs(settings, files, download_zonages=not settings.offline)
+            yield load_inputs(
+                settings, files, mobpro=mobpro, download_zonages=mobpro and not settings.offline
+            )
         return
     if workspace is None:
         raise TierslieuxError(
             _("Ce projet n'a aucun fichier d'entrée et l'installation n'a pas d'espace de travail.")
         )
-    yield Workspace.open(workspace).inputs(settings)
+    opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    yield opened.inputs(settings)
 
 
 class _ResultCache:
