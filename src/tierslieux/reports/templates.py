@@ -128,16 +128,18 @@ def environment() -> jinja2.Environment:
 
 
 def select_options(
-    pairs: Iterable[tuple[str, str]], selected: str = "", *, with_code: bool = False
+    pairs: Iterable[tuple[str, str] | str], selected: str = "", *, with_code: bool = False
 ) -> Markup:
-    """The ``<option>`` elements of ``(value, label)`` pairs, ``selected`` marked.
+    """The ``<option>`` elements of ``(value, label)`` pairs (or values shown as they
+    are), ``selected`` marked.
 
     ``with_code`` writes « label (value) » (a commune and its INSEE code).  Written in
     Python rather than in a template loop: a list of a region's communes is hundreds
     of options on every page of a directory.
     """
     parts: list[str] = []
-    for value, label in pairs:
+    for pair in pairs:
+        value, label = (pair, pair) if isinstance(pair, str) else pair
         text = f"{label} ({value})" if with_code else str(label)
         mark = " selected" if value == selected else ""
         parts.append(f'<option value="{escape(value)}"{mark}>{escape(text)}</option>')

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import format_date
+from tierslieux.i18n import N_, format_date
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import category_short_labels
 from tierslieux.pipeline.accounts import audit
@@ -56,7 +56,9 @@ from tierslieux.web.routes import territory_index
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
 
+    from tierslieux.config import Settings
     from tierslieux.pipeline.contacts import ContactView, EventView
     from tierslieux.pipeline.project_communities import Directory
     from tierslieux.web.settings import WebSettings
@@ -344,21 +346,73 @@ def _version(text: str) -> int:
         raise HTTPException(status_code=422, detail=_("Version de la fiche manquante.")) from None
 
 
+def _due(text: str) -> date | None:
+    return parse_day(text, option="echeance") if text.strip() else None
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A change form of the contact page: its fields, its use case, its message."""
+
+    fields: tuple[str, ...]
+    #: ``apply(core, identifiant, values, author, read_version)``
+    apply: Callable[[Settings, str, dict[str, str], str, int], ContactView]
+    done: str
+
+
+_FORMS: dict[str, _Form] = {
+    "statut": _Form(
+        ("statut", "note"),
+        lambda core, ident, v, author, read: set_status(
+            core, ident, v["statut"], author=author, expected_version=read, note=v["note"] or None
+        ),
+        N_("Statut enregistré."),
+    ),
+    "note": _Form(
+        ("texte",),
+        lambda core, ident, v, author, read: add_note(
+            core, ident, v["texte"], author=author, expected_version=read
+        ),
+        N_("Note ajoutée."),
+    ),
+    "action": _Form(
+        ("action", "echeance"),
+        lambda core, ident, v, author, read: set_next_action(
+            core,
+            ident,
+            v["action"] or None,
+            _due(v["echeance"]),
+            author=author,
+            expected_version=read,
+        ),
+        N_("Prochaine action enregistrée."),
+    ),
+    "responsable": _Form(
+        ("responsable",),
+        lambda core, ident, v, author, read: set_owner(
+            core, ident, v["responsable"] or None, author=author, expected_version=read
+        ),
+        N_("Responsable enregistré."),
+    ),
+}
+
+
 def _change(
     request: Request,
     access: ProjectAccess,
     identifiant: str,
-    *,
     form: str,
     version: str,
-    yours: dict[str, str],
-    apply: Callable[[int], ContactView],
-    done: str,
+    **yours: str,
 ) -> Response:
+    """Apply the form ``form`` (:data:`_FORMS`) read at ``version``; the page again
+    with both versions (409) when the record changed since, or with the field's error
+    (422); else the contact page, the change audited."""
     read = _version(version)
     _structure(request, access, identifiant)  # 404 outside the project's directory
+    spec = _FORMS[form]
     try:
-        contact = apply(read)
+        contact = spec.apply(_settings(request).core, identifiant, yours, access.user.login, read)
     except StaleWriteError:
         current = show_contact(_settings(request).core, identifiant)
         theirs = tuple(e for e in current.history if e.version > read)
@@ -378,7 +432,7 @@ def _change(
         details={"projet": access.project.id, "version": contact.version, **yours},
         ip=client_ip(request),
     )
-    flash(request, done)
+    flash(request, _(spec.done))
     return RedirectResponse(contact_url(access.project.id, identifiant), status_code=303)
 
 
@@ -392,19 +446,7 @@ def change_status(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Change the status (with an optional note)."""
-    core, author = _settings(request).core, access.user.login
-    return _change(
-        request,
-        access,
-        identifiant,
-        form="statut",
-        version=version,
-        yours={"statut": statut, "note": note},
-        apply=lambda read: set_status(
-            core, identifiant, statut, author=author, expected_version=read, note=note or None
-        ),
-        done=_("Statut enregistré."),
-    )
+    return _change(request, access, identifiant, "statut", version, statut=statut, note=note)
 
 
 @router.post("/projets/{project_id}/contacts/{identifiant}/note")
@@ -416,17 +458,7 @@ def write_note(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Add a dated note to the history."""
-    core, author = _settings(request).core, access.user.login
-    return _change(
-        request,
-        access,
-        identifiant,
-        form="note",
-        version=version,
-        yours={"texte": texte},
-        apply=lambda read: add_note(core, identifiant, texte, author=author, expected_version=read),
-        done=_("Note ajoutée."),
-    )
+    return _change(request, access, identifiant, "note", version, texte=texte)
 
 
 @router.post("/projets/{project_id}/contacts/{identifiant}/action")
@@ -439,23 +471,8 @@ def change_next_action(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Set (or clear, both fields empty) the next action and its date."""
-    core, author = _settings(request).core, access.user.login
-
-    def apply(read: int) -> ContactView:
-        due = parse_day(echeance, option="echeance") if echeance.strip() else None
-        return set_next_action(
-            core, identifiant, action or None, due, author=author, expected_version=read
-        )
-
     return _change(
-        request,
-        access,
-        identifiant,
-        form="action",
-        version=version,
-        yours={"action": action, "echeance": echeance},
-        apply=apply,
-        done=_("Prochaine action enregistrée."),
+        request, access, identifiant, "action", version, action=action, echeance=echeance
     )
 
 
@@ -468,16 +485,4 @@ def change_owner(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Set (or clear) the person in charge of the contact."""
-    core, author = _settings(request).core, access.user.login
-    return _change(
-        request,
-        access,
-        identifiant,
-        form="responsable",
-        version=version,
-        yours={"responsable": responsable},
-        apply=lambda read: set_owner(
-            core, identifiant, responsable or None, author=author, expected_version=read
-        ),
-        done=_("Responsable enregistré."),
-    )
+    return _change(request, access, identifiant, "responsable", version, responsable=responsable)
