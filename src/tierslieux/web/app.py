@@ -41,7 +41,9 @@ from tierslieux.web.settings import WebSettings
 from tierslieux.web.sites import router as sites_router
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
+
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["SESSION_COOKIE", "STATIC", "create_app", "route_table"]
 
@@ -81,6 +83,24 @@ def _base_css() -> str:
     assert loader is not None  # noqa: S101 - the environment always has one
     source, _name, _uptodate = loader.get_source(environment(), "style.css")
     return source
+
+
+class LanguageMiddleware:
+    """ASGI middleware: the installation's language for everything a request runs.
+
+    A plain ASGI middleware (not ``@app.middleware("http")``, whose wrapper streams
+    every response body through an extra task: a cost on each request and on each
+    chunk of the large map documents).
+    """
+
+    def __init__(self, app: ASGIApp, *, lang: str) -> None:
+        self.app = app
+        self.lang = lang
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request in the language (the worker threads inherit it)."""
+        with use_language(self.lang):
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -174,13 +194,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             StarletteHTTPException(422, _("Requête incomplète ou mal formée.")),
         )
 
-    @app.middleware("http")
-    async def language(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        with use_language(lang):
-            return await call_next(request)
-
+    app.add_middleware(LanguageMiddleware, lang=lang)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
