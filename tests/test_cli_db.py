@@ -14,7 +14,9 @@ from tierslieux.errors import StoreError
 from tierslieux.pipeline.contacts import contact_store
 from tierslieux.pipeline.database import database_url, open_store
 from tierslieux.store import _engine as engine_module
-from tierslieux.store import dispose_engine
+from tierslieux.store import dispose_engine, head_revision
+
+HEAD = head_revision()  # the newest migration: a new one must not break these tests
 
 runner = CliRunner()
 
@@ -54,14 +56,17 @@ def _tables(url: str) -> set[str]:
 def test_db_upgrade_creates_the_schema_of_an_empty_sqlite_file(url: str, tmp_path: Path) -> None:
     status = _db(url, tmp_path, "status")
     assert status.exit_code == 0, status.output
-    assert "révision — (dernière connue : 0005) — base vide" in status.stdout
+    assert f"révision — (dernière connue : {HEAD}) — base vide" in status.stdout
     created = _db(url, tmp_path, "upgrade")
     assert created.exit_code == 0, created.output
-    assert "schéma créé (révision 0005)" in created.stdout
+    assert f"schéma créé (révision {HEAD})" in created.stdout
     assert {"structures", "contacts", "users", "scenarios", "runs", "run_results"} <= _tables(url)
     again = _db(url, tmp_path, "upgrade")
-    assert "schéma déjà à jour (révision 0005)" in again.stdout
-    assert "révision 0005 (dernière connue : 0005) — à jour" in _db(url, tmp_path, "status").stdout
+    assert f"schéma déjà à jour (révision {HEAD})" in again.stdout
+    assert (
+        f"révision {HEAD} (dernière connue : {HEAD}) — à jour"
+        in _db(url, tmp_path, "status").stdout
+    )
 
 
 def test_db_upgrade_option_names_the_database(tmp_path: Path) -> None:

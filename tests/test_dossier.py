@@ -15,6 +15,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -168,6 +169,53 @@ def test_pdf_pages_rendered_to_png(made: tuple[WrittenDossier, list[ProgressEven
     subprocess.run(command, check=True, timeout=120)  # noqa: S603 (fixed arguments)
     pages = sorted(PAGES.glob("page-*.png"))
     assert len(pages) == len(_text(pdf.read_bytes()))
+
+
+def test_maps_share_the_page_of_their_part(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """Each map (and its legend) is printed on the page its part starts on: a map too
+    tall for the room left went to the next page and left this one mostly blank."""
+    written, _events = made
+    pages = _text((written.files[0].parent / "dossier.pdf").read_bytes())
+
+    def page_of(title: str) -> str:
+        return next(p for p in pages if title in p)
+
+    diagnostic = page_of("1. Diagnostic")
+    assert "Carte : usagers potentiels pour 1 000 actifs occupés" in diagnostic
+    assert "par commune de résidence" in diagnostic  # the legend's unit
+    assert "Ouverture de la communauté-base du bassin de" in page_of("2. Communautés-base")
+    assert "Communes à moins de" in page_of("4. Sites d'expérimentation")
+
+
+def test_pdf_words_for_roles_occupations_sites_and_solver(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    written, _events = made
+    dossier = written.dossier
+    text = " ".join(_text((written.files[0].parent / "dossier.pdf").read_bytes()))
+    assert "Recensement : navettes domicile-travail (MOBPRO)" in text
+    assert "CS1 3 (Cadres et professions intellectuelles supérieures)" in text
+    assert "Solveur : HiGHS" in text
+    assert dossier.sites is not None
+    # The alternatives and the sensitivity name their sites, not their INSEE codes.
+    for codes in dossier.sites.alternatives["sites"].dropna():
+        for code in str(codes).split(";"):
+            if code:
+                assert f" {code}" not in text, text[
+                    text.find(f" {code}") - 200 : text.find(f" {code}") + 50
+                ]
+
+
+def test_a_part_without_content_follows_the_previous_one(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    written, _events = made
+    with_survey = render_dossier_html(written.dossier)
+    without = render_dossier_html(replace(written.dossier, survey=None))
+    assert 'class="partie courte"' not in with_survey
+    assert 'class="partie courte"' in without
 
 
 def test_no_table_wider_than_the_page(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:

@@ -35,6 +35,24 @@ from tierslieux.sources.osrm import OsrmEngine
 from tierslieux.store import dispose_engine
 
 SURVEY = Path(__file__).resolve().parent / "data" / "survey"
+
+
+def _survey_import(tmp_path: Path) -> tuple[str, dict[str, str], list[str]]:
+    """A fresh SQLite store, its environment and the `survey import` of the valid answers."""
+    url = f"sqlite:///{tmp_path / 'survey.sqlite'}"
+    env = {"TIERSLIEUX_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "x"), "COLUMNS": "200"}
+    args = [
+        "survey",
+        "import",
+        str(SURVEY / "reponses_valides.csv"),
+        "--mapping",
+        str(SURVEY / "correspondance.yaml"),
+        "--communes",
+        str(SURVEY / "communes_enquete.csv"),
+    ]
+    return url, env, args
+
+
 MAIL = "[courriel masqué]"
 PHONE = "[téléphone masqué]"
 
@@ -210,17 +228,7 @@ def test_purged_respondents_are_not_reimported(settings: Settings) -> None:
 
 
 def test_survey_purge_cli_keeps_tombstones_and_says_so(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'survey.sqlite'}"
-    env = {"TIERSLIEUX_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "x"), "COLUMNS": "200"}
-    args = [
-        "survey",
-        "import",
-        str(SURVEY / "reponses_valides.csv"),
-        "--mapping",
-        str(SURVEY / "correspondance.yaml"),
-        "--communes",
-        str(SURVEY / "communes_enquete.csv"),
-    ]
+    url, env, args = _survey_import(tmp_path)
     runner = CliRunner()
     try:
         assert runner.invoke(app, args, env=env).exit_code == 0
@@ -306,17 +314,7 @@ def test_contacts_list_and_show_strip_terminal_escapes(tmp_path: Path) -> None:
 
 
 def test_survey_import_cli_says_erased_respondents_are_skipped(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'survey.sqlite'}"
-    env = {"TIERSLIEUX_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "x"), "COLUMNS": "200"}
-    args = [
-        "survey",
-        "import",
-        str(SURVEY / "reponses_valides.csv"),
-        "--mapping",
-        str(SURVEY / "correspondance.yaml"),
-        "--communes",
-        str(SURVEY / "communes_enquete.csv"),
-    ]
+    url, env, args = _survey_import(tmp_path)
     runner = CliRunner()
     try:
         assert runner.invoke(app, args, env=env).exit_code == 0

@@ -2,7 +2,8 @@
 
 :func:`serve_demo_application` builds the demo workspace and a fresh SQLite store in a
 folder, adds the given users, and serves ``create_app`` with uvicorn on a free
-loopback port while the ``with`` block runs.
+loopback port while the ``with`` block runs; :func:`log_in_and_create_project` walks a
+user through the login and the creation of a project on the demo territory.
 """
 
 from __future__ import annotations
@@ -77,3 +78,22 @@ def serve_demo_application(
         thread.join(timeout=10)
         sock.close()
         dispose_engine(url)
+
+
+def log_in_and_create_project(
+    page: Any, base: str, email: str, password: str, name: str, territory: str = "dep:00"
+) -> None:
+    """Log in as ``email``, then create the project ``name`` on ``territory``."""
+    page.goto(f"{base}/connexion")
+    page.fill("#champ-login", email)
+    page.fill("#champ-password", password)
+    page.click("button[type=submit]:has-text('Se connecter')")
+    page.wait_for_url(f"{base}/projets")
+    page.goto(f"{base}/projets/nouveau")
+    page.fill("#champ-q", territory)
+    page.click("button:has-text('Chercher')")
+    page.wait_for_selector(f"input[name=territory][value='{territory}']")
+    page.check(f"input[name=territory][value='{territory}']")
+    page.fill("#champ-name", name)
+    page.click("button:has-text('Créer le projet')")
+    page.wait_for_selector(f"h1:has-text('{name}')")

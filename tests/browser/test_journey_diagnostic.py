@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_app import Served, serve_demo_application
+from browser_app import Served, log_in_and_create_project, serve_demo_application
 from shapely.geometry import shape
 
 pytestmark = pytest.mark.browser
@@ -49,20 +49,7 @@ def _commune_point(
 
 
 def _log_in_and_create_the_project(page, base: str, axe_check) -> None:
-    page.goto(f"{base}/connexion")
-    page.fill("#champ-login", EMAIL)
-    page.fill("#champ-password", PASSWORD)
-    page.click("button[type=submit]:has-text('Se connecter')")
-    page.wait_for_url(f"{base}/projets")
-
-    page.goto(f"{base}/projets/nouveau")
-    page.fill("#champ-q", "dep:00")
-    page.click("button:has-text('Chercher')")
-    page.wait_for_selector("input[name=territory][value='dep:00']")
-    page.check("input[name=territory][value='dep:00']")
-    page.fill("#champ-name", "Parcours démo")
-    page.click("button:has-text('Créer le projet')")
-    page.wait_for_selector("h1:has-text('Parcours démo')")
+    log_in_and_create_project(page, base, EMAIL, PASSWORD, "Parcours démo")
     axe_check(page)
 
 

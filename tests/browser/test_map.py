@@ -200,6 +200,20 @@ def test_basemap_is_an_option_with_a_configurable_url(browser_page, site_url, ax
     axe_check(browser_page)
 
 
+def test_the_installation_basemap_comes_from_the_page_meta(
+    browser_page, site_url, axe_check
+) -> None:
+    """``tierslieux web --basemap-url``: web/layout.html writes the meta, every map uses it."""
+    open_map(browser_page, site_url, "map-fond-installation.html")
+    paths = [url.removeprefix(site_url) for url in browser_page.requests]
+    assert any(re.fullmatch(r"/tuiles/\d+/\d+/\d+\.png", p) for p in paths)
+    assert browser_page.outside_requests() == []
+    assert browser_page.errors == []
+    credit = browser_page.inner_text(".maplibregl-ctrl-attrib")
+    assert "Fond de l'installation (tuile grise)" in credit
+    axe_check(browser_page)
+
+
 def test_missing_data_is_reported_not_thrown(browser_page, site_url) -> None:
     browser_page.goto(f"{site_url}/pages/map.html")
     browser_page.evaluate(

@@ -51,6 +51,8 @@ TABLES = {
     "audit_log",
     "setup_tokens",
     "login_throttle",
+    "survey_campaigns",
+    "campaign_invitations",
     "alembic_version",
 }
 
@@ -73,12 +75,12 @@ def _tables(url: str) -> set[str]:
 
 
 def test_empty_database_is_created_at_head(fresh_url) -> None:
-    assert upgrade(fresh_url) == head_revision() == "0005"
+    assert upgrade(fresh_url) == head_revision() == "0006"
     engine = create_engine(fresh_url)
     try:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) >= TABLES
-            assert MigrationContext.configure(connection).get_current_revision() == "0005"
+            assert MigrationContext.configure(connection).get_current_revision() == "0006"
             # The ORM models and the migrations describe the same schema.
             context = MigrationContext.configure(connection)
             assert compare_metadata(context, Base.metadata) == []
@@ -91,7 +93,7 @@ def test_opening_a_store_does_not_migrate(fresh_url) -> None:
     assert store.database.backend in {"sqlite", "postgresql"}
     assert "structures" not in _tables(fresh_url)
     status = schema_status(fresh_url)
-    assert (status.current, status.head, status.up_to_date) == (None, "0005", False)
+    assert (status.current, status.head, status.up_to_date) == (None, "0006", False)
 
 
 def test_upgrade_is_idempotent_and_keeps_data(fresh_url) -> None:
@@ -100,7 +102,7 @@ def test_upgrade_is_idempotent_and_keeps_data(fresh_url) -> None:
     store.structures.upsert_structures(STRUCTURES)
     store.contacts.set_status(CAE, "contacte", author="alice")
     for _ in range(2):
-        assert upgrade(fresh_url) == "0005"
+        assert upgrade(fresh_url) == "0006"
         view = open_repositories(fresh_url).contacts.get_contact(CAE)
         assert view.status == "contacte"
         assert len(view.history) == 1

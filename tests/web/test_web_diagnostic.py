@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
-from web_helpers import PASSWORD, csrf, logged_in
+from web_helpers import PASSWORD, create_project, csrf, logged_in
 
 from tierslieux.cli import app as cli_app
 from tierslieux.model.types import ProgressCallback, ProgressReporter
@@ -26,19 +26,7 @@ DEADLINE = 120
 @pytest.fixture
 def project(app, accounts, repos) -> int:
     """The demo project, the chargé de mission and the lecteur being members."""
-    client = logged_in(app, accounts["charge_de_mission"])
-    token = csrf(client, "/projets/nouveau")
-    created = client.post(
-        "/projets",
-        data={"name": "Démo", "territory": "dep:00", "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert created.status_code == 303, created.text
-    project_id = int(created.headers["location"].rsplit("/", 1)[1])
-    repos.projects.add_member(
-        project_id, repos.users.get_user(accounts["lecteur"]).id, actor="test"
-    )
-    return project_id
+    return create_project(app, accounts, repos)
 
 
 def _launch(app, client: TestClient, project: int, **data: str) -> str:

@@ -254,3 +254,71 @@ def test_development_secret_is_drawn_once_beside_the_database(web_settings, tmp_
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(first) >= 32
     assert resolve_secret_key(web_settings.core, production=False, environ={}) == first
+
+
+#: The public questionnaire's routes: the only ones besides login and setup that answer
+#: without an account (tierslieux.web.public).
+PUBLIC_QUESTIONNAIRE = {
+    "/q/{slug}",
+    "/q/{slug}/recu",
+    "/q/{slug}/recu/telecharger",
+    "/q/{slug}/recu/effacer",
+}
+
+
+def test_public_paths_are_exactly_the_declared_ones(app) -> None:
+    declared = {"/", "/connexion", "/installation/{token}", "/sante", "/static/base.css", "/static"}
+    assert declared | PUBLIC_QUESTIONNAIRE == PUBLIC_PATHS
+    paths = {path for _method, path in _routes(app)}
+    # every route of the public form is under /q/ and declared; no other route is there
+    assert {p for p in paths if p.startswith("/q/")} == PUBLIC_QUESTIONNAIRE
+
+
+def test_the_public_side_reaches_nothing_else(app, accounts, repos) -> None:
+    """An anonymous visitor who answered a campaign still reaches no workspace page, no
+    other answer, and a forged slug or receipt code shows nothing."""
+    from test_web_public import GOOD, _campaign, _form, _project, _send  # noqa: PLC0415
+
+    charge, project_id = _project(app, accounts, repos)
+    campaign_id, slug = _campaign(charge, project_id)
+    other = TestClient(app)
+    _text, hidden = _form(other, slug)
+    assert (
+        _send(other, slug, hidden, {**GOOD, "commentaire": "réponse d'un autre"}).status_code == 200
+    )
+    visitor = TestClient(app)
+    _text, hidden = _form(visitor, slug)
+    assert _send(visitor, slug, hidden).status_code == 200
+    token = hidden["csrf_token"]
+    # the visitor's session opens no route of the workspace
+    for method, path in _routes(app):
+        if path in PUBLIC_PATHS:
+            continue
+        url = _concrete(path).replace("/projets/1", f"/projets/{project_id}")
+        response = visitor.request(method, url, data={"csrf_token": token}, follow_redirects=False)
+        assert response.status_code in {303, 401, 403}, (method, path, response.status_code)
+    # public routes with a forged slug, or a forged receipt code, show nothing
+    _text, hidden = _form(visitor, slug)  # « /deconnexion » above ended the session
+    token = hidden["csrf_token"]
+    for method, path in _routes(app):
+        if path not in PUBLIC_QUESTIONNAIRE:
+            continue
+        for slug_given in ("B" * 24, slug):
+            response = visitor.request(
+                method,
+                path.replace("{slug}", slug_given),
+                data={"csrf_token": token, "code": "AAAA-BBBB-CCCC-DDDD", "format": "json"},
+            )
+            assert "réponse d'un autre" not in response.text, (method, path)
+            if slug_given != slug or (method == "POST" and path != "/q/{slug}"):
+                assert response.status_code == 404, (method, path, response.status_code)
+    assert campaign_id
+
+
+def test_the_route_walk_covers_the_dossier(app) -> None:
+    """The walks above reach the dossier's routes: launching is a state change a lecteur
+    is refused, the page and the files are read with the project viewers' rights."""
+    routes = set(_routes(app))
+    assert ("POST", "/projets/{project_id}/dossier") in routes
+    assert ("GET", "/projets/{project_id}/dossier") in routes
+    assert ("GET", "/projets/{project_id}/calculs/{run_id}/fichiers/{name}") in routes

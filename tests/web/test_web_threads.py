@@ -33,9 +33,9 @@ def test_the_thread_pool_is_the_setting(web_settings: WebSettings) -> None:
     assert seen == [3]
 
 
-@pytest.mark.parametrize("text", ["0", "beaucoup", "1000"])
+@pytest.mark.parametrize("text", ["0", "beaucoup", "-3"])
 def test_a_wrong_thread_count_is_refused_in_french(text: str) -> None:
-    with pytest.raises(TierslieuxError, match=r"TIERSLIEUX_WEB_THREADS invalide .* 1 à 256"):
+    with pytest.raises(TierslieuxError, match=r"TIERSLIEUX_WEB_THREADS vaut .* entier positif"):
         WebSettings.from_environment(
             {"TIERSLIEUX_WEB_THREADS": text, "TIERSLIEUX_SECRET_KEY": "x" * 40}
         )

@@ -29,3 +29,20 @@ def logged_in(app, email: str) -> TestClient:
     )
     assert response.status_code == 303, response.text
     return client
+
+
+def create_project(app, accounts, repos, *, name: str = "Démo", territory: str = "dep:00") -> int:
+    """A project made by the chargé de mission on ``territory``; the lecteur is a member."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    token = csrf(client, "/projets/nouveau")
+    created = client.post(
+        "/projets",
+        data={"name": name, "territory": territory, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    project_id = int(created.headers["location"].rsplit("/", 1)[1])
+    repos.projects.add_member(
+        project_id, repos.users.get_user(accounts["lecteur"]).id, actor="test"
+    )
+    return project_id

@@ -710,27 +710,58 @@ def _solve_highs(
     progress: ProgressCallback | None = None,
 ) -> tuple[list[int], dict[int, str], float, str]:
     """Maximal covering: columns ``[x (n) | y (m) | z]``; rows y_i - Σ_j a_ji x_j <= 0."""
-    n, m = inst.a.shape
-    pairs, extra, extra_lower, extra_upper = _constraint_blocks(inst, m)
-    n_col = n + m + len(pairs)
+    m = inst.a.shape[1]
+    blocks = _constraint_blocks(inst, m)
     cover = sparse.hstack(
-        [-inst.a.T.tocsr(), sparse.identity(m), sparse.csr_matrix((m, len(pairs)))]
+        [-inst.a.T.tocsr(), sparse.identity(m), sparse.csr_matrix((m, len(blocks[0])))]
     )
+    covered = (np.asarray(inst.a[start].sum(axis=0)).ravel() > 0).astype(float) if start else None
+    return _solve_linked(
+        inst,
+        blocks,
+        _Linked(rows=cover, cost=inst.w, start=covered),
+        start,
+        (time_limit, mip_gap, progress),
+    )
+
+
+@dataclass(frozen=True)
+class _Linked:
+    """The continuous columns of a model, their linking rows ``<= 0`` and their start."""
+
+    rows: sparse.spmatrix
+    cost: NDArray[np.float64]
+    start: NDArray[np.float64] | None
+
+
+def _solve_linked(
+    inst: _Instance,
+    blocks: _Blocks,
+    linked: _Linked,
+    start: list[int],
+    limits: tuple[float, float, ProgressCallback | None],
+) -> tuple[list[int], dict[int, str], float, str]:
+    """Solve ``[x (n) | other | z]`` with the linking rows, Σx = k and the extra blocks."""
+    pairs, extra, extra_lower, extra_upper = blocks
+    n = inst.a.shape[0]
+    n_other = linked.cost.size
+    n_col = n + n_other + len(pairs)
     card = sparse.csr_matrix((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n_col))
     vector: NDArray[np.float64] | None = None
-    if start:
+    if start and linked.start is not None:
         vector = np.zeros(n_col)
         vector[start] = 1.0
-        vector[n : n + m] = (np.asarray(inst.a[start].sum(axis=0)).ravel() > 0).astype(float)
+        vector[n : n + n_other] = linked.start
+    time_limit, mip_gap, progress = limits
     return _run_highs(
         inst,
         _Model(
             pairs=pairs,
-            n_other=m,
-            rows=sparse.vstack([cover, card, *extra]).tocsc(),
-            row_lower=np.concatenate([np.full(m, -np.inf), [float(inst.k)], *extra_lower]),
-            row_upper=np.concatenate([np.zeros(m), [float(inst.k)], *extra_upper]),
-            cost_other=inst.w,
+            n_other=n_other,
+            rows=sparse.vstack([linked.rows, card, *extra]).tocsc(),
+            row_lower=np.concatenate([np.full(n_other, -np.inf), [float(inst.k)], *extra_lower]),
+            row_upper=np.concatenate([np.zeros(n_other), [float(inst.k)], *extra_upper]),
+            cost_other=linked.cost,
             start=vector,
         ),
         start,
@@ -1312,8 +1343,8 @@ def _solve_highs_benefit(
     n = inst.a.shape[0]
     parent, site = ben.node_parent, ben.node_site
     p = site.size
-    pairs, extra, extra_lower, extra_upper = _constraint_blocks(inst, p)
-    n_col = n + p + len(pairs)
+    blocks = _constraint_blocks(inst, p)
+    n_col = n + p + len(blocks[0])
     # Rows: v_u - v_parent(u) - x_site(u) <= 0 (one per node; no parent at depth 1).
     inner = np.flatnonzero(parent >= 0)
     link = sparse.csr_matrix(
@@ -1326,27 +1357,16 @@ def _solve_highs_benefit(
         ),
         shape=(p, n_col),
     )
-    card = sparse.csr_matrix((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n_col))
-    vector: NDArray[np.float64] | None = None
-    if start:
-        vector = np.zeros(n_col)
-        vector[start] = 1.0
-        vector[n : n + p] = ben.covered_nodes(start).astype(float)
-    return _run_highs(
+    return _solve_linked(
         inst,
-        _Model(
-            pairs=pairs,
-            n_other=p,
-            rows=sparse.vstack([link, card, *extra]).tocsc(),
-            row_lower=np.concatenate([np.full(p, -np.inf), [float(inst.k)], *extra_lower]),
-            row_upper=np.concatenate([np.zeros(p), [float(inst.k)], *extra_upper]),
-            cost_other=ben.node_weight,
-            start=vector,
+        blocks,
+        _Linked(
+            rows=link,
+            cost=ben.node_weight,
+            start=ben.covered_nodes(start).astype(float) if start else None,
         ),
         start,
-        time_limit,
-        mip_gap,
-        progress,
+        (time_limit, mip_gap, progress),
     )
 
 

@@ -19,6 +19,7 @@ from tierslieux import __version__
 from tierslieux.cli import questionnaire as _questionnaire  # noqa: F401 (survey show, questionnaire)
 from tierslieux.cli.common import (
     MAX_OPTION_MINUTES,
+    ActeursOpt,
     CacheOpt,
     CommunesOpt,
     DataOpt,
@@ -26,15 +27,24 @@ from tierslieux.cli.common import (
     DefinitionOpt,
     DemoOpt,
     DensiteOpt,
+    GaresOpt,
     GroupsOpt,
     LangOpt,
+    MediationOpt,
     MinMembersOpt,
     MinStructuresOpt,
+    MinutesOpt,
     MobproOpt,
     NoNeighboursOpt,
     OfflineOpt,
     OsrmOpt,
     OutOpt,
+    PnrOpt,
+    RnaOpt,
+    SireneEtablissementsOpt,
+    SireneUnitesLegalesOpt,
+    TerritoryOpt,
+    TiersLieuxOpt,
     TravelTimesOpt,
     ZonagesOpt,
     accept_language,
@@ -257,46 +267,21 @@ def fetch(
 @_guarded
 def communities(
     out: OutOpt,
-    territory: Annotated[
-        str,
-        typer.Option(
-            "--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."
-        ),
-    ],
+    territory: TerritoryOpt,
     data: DataOpt = None,
     communes: CommunesOpt = None,
     zonages: ZonagesOpt = None,
     travel_times: TravelTimesOpt = None,
     osrm_url: OsrmOpt = None,
-    minutes: Annotated[
-        float | None, typer.Option("--minutes", help="Seuil du bassin (défaut 20).")
-    ] = None,
-    sirene_etablissements: Annotated[
-        Path | None,
-        typer.Option("--sirene-etablissements", help="StockEtablissement (Parquet, CSV, zip)."),
-    ] = None,
-    sirene_unites_legales: Annotated[
-        Path | None,
-        typer.Option("--sirene-unites-legales", help="StockUniteLegale (Parquet, CSV, zip)."),
-    ] = None,
-    rna: Annotated[
-        Path | None, typer.Option("--rna", help="Export RNA (rna_waldec_*.zip).")
-    ] = None,
-    tiers_lieux: Annotated[
-        Path | None, typer.Option("--tiers-lieux", help="Recensement des tiers-lieux (CGET 2019).")
-    ] = None,
-    gares: Annotated[
-        Path | None, typer.Option("--gares", help="Gares de voyageurs (SNCF).")
-    ] = None,
-    mediation: Annotated[
-        Path | None, typer.Option("--mediation", help="Lieux de médiation numérique (JSON).")
-    ] = None,
-    acteurs: Annotated[
-        Path | None, typer.Option("--acteurs", help="Acteurs ajoutés à la main (CSV).")
-    ] = None,
-    pnr: Annotated[
-        Path | None, typer.Option("--pnr", help="Parcs naturels régionaux et leurs communes (CSV).")
-    ] = None,
+    minutes: MinutesOpt = None,
+    sirene_etablissements: SireneEtablissementsOpt = None,
+    sirene_unites_legales: SireneUnitesLegalesOpt = None,
+    rna: RnaOpt = None,
+    tiers_lieux: TiersLieuxOpt = None,
+    gares: GaresOpt = None,
+    mediation: MediationOpt = None,
+    acteurs: ActeursOpt = None,
+    pnr: PnrOpt = None,
     rules: Annotated[
         Path | None, typer.Option("--regles", help="Règles de classement supplémentaires (CSV).")
     ] = None,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from typer._click.core import Command  # Typer's own (vendored) Click
 
 __all__ = [
+    "ActeursOpt",
     "CacheOpt",
     "CommunesOpt",
     "DataOpt",
@@ -41,15 +42,26 @@ __all__ = [
     "DefinitionOpt",
     "DemoOpt",
     "DensiteOpt",
+    "GaresOpt",
     "GroupsOpt",
     "LangOpt",
+    "MediationOpt",
     "MinMembersOpt",
     "MinStructuresOpt",
+    "MinutesOpt",
     "MobproOpt",
     "NoNeighboursOpt",
+    "ObjectiveOpt",
     "OfflineOpt",
     "OsrmOpt",
     "OutOpt",
+    "PnrOpt",
+    "RnaOpt",
+    "SireneEtablissementsOpt",
+    "SireneUnitesLegalesOpt",
+    "TerritoryOpt",
+    "TiersLieuxOpt",
+    "TimeLimitOpt",
     "TravelTimesOpt",
     "ZonagesOpt",
     "accept_language",
@@ -62,6 +74,7 @@ __all__ = [
     "out_console",
     "settings_from",
     "shown",
+    "siting_settings",
     "table_console",
     "terminal_width",
     "translate_help",
@@ -189,6 +202,43 @@ NoNeighboursOpt = Annotated[
         help="Bassins limités au territoire (sans les communes voisines à portée).",
     ),
 ]
+# Options of the commands that take a territory and the registries of the directory
+# (communities, sites, dossier).
+TerritoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."
+    ),
+]
+MinutesOpt = Annotated[float | None, typer.Option("--minutes", help="Seuil du bassin (défaut 20).")]
+ObjectiveOpt = Annotated[
+    str, typer.Option("--objective", help="couverture (usagers) ou co2 (kg CO₂e évités).")
+]
+TimeLimitOpt = Annotated[
+    float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
+]
+SireneEtablissementsOpt = Annotated[
+    Path | None,
+    typer.Option("--sirene-etablissements", help="StockEtablissement (Parquet, CSV, zip)."),
+]
+SireneUnitesLegalesOpt = Annotated[
+    Path | None,
+    typer.Option("--sirene-unites-legales", help="StockUniteLegale (Parquet, CSV, zip)."),
+]
+RnaOpt = Annotated[Path | None, typer.Option("--rna", help="Export RNA (rna_waldec_*.zip).")]
+TiersLieuxOpt = Annotated[
+    Path | None, typer.Option("--tiers-lieux", help="Recensement des tiers-lieux (CGET 2019).")
+]
+GaresOpt = Annotated[Path | None, typer.Option("--gares", help="Gares de voyageurs (SNCF).")]
+MediationOpt = Annotated[
+    Path | None, typer.Option("--mediation", help="Lieux de médiation numérique (JSON).")
+]
+ActeursOpt = Annotated[
+    Path | None, typer.Option("--acteurs", help="Acteurs ajoutés à la main (CSV).")
+]
+PnrOpt = Annotated[
+    Path | None, typer.Option("--pnr", help="Parcs naturels régionaux et leurs communes (CSV).")
+]
 
 
 def settings_from(**overrides: object) -> Settings:
@@ -249,6 +299,37 @@ def check_count_option(value: int, option: str) -> None:
                 value=value,
             )
         )
+
+
+def siting_settings(
+    *,
+    territory: str,
+    demo: bool,
+    count: int,
+    minutes: float | None,
+    time_limit: float,
+    data: Path | None,
+    cache_dir: Path | None,
+    offline: bool,
+    osrm_url: str | None,
+    lang: str | None,
+) -> Settings:
+    """Check the options shared by ``sites`` and ``dossier``; return the run's settings.
+
+    Raises
+    ------
+    TierslieuxError
+        Naming the faulty option (no territory nor ``--demo``, a count below 1, minutes
+        or seconds out of range) or setting.
+    """
+    if not territory and not demo:
+        raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
+    check_count_option(count, "--count")
+    check_positive_option(minutes, "--minutes", maximum=MAX_OPTION_MINUTES)
+    check_positive_option(time_limit, "--time-limit", maximum=MAX_OPTION_SECONDS)
+    return settings_from(
+        data_dir=data, cache_dir=cache_dir, offline=offline or demo, osrm_url=osrm_url, lang=lang
+    )
 
 
 #: Inputs whose option is not ``--`` + the name with dashes (French option names).

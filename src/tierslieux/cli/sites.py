@@ -9,8 +9,6 @@ import typer
 from rich.markup import escape
 
 from tierslieux.cli.common import (
-    MAX_OPTION_MINUTES,
-    MAX_OPTION_SECONDS,
     CacheOpt,
     CommunesOpt,
     DataOpt,
@@ -23,20 +21,20 @@ from tierslieux.cli.common import (
     MinStructuresOpt,
     MobproOpt,
     NoNeighboursOpt,
+    ObjectiveOpt,
     OfflineOpt,
     OsrmOpt,
     OutOpt,
+    TerritoryOpt,
+    TimeLimitOpt,
     TravelTimesOpt,
     ZonagesOpt,
-    check_count_option,
-    check_positive_option,
     guarded,
-    settings_from,
     shown,
+    siting_settings,
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
-from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
@@ -83,12 +81,7 @@ def _print_assumptions(co2: Co2Estimate) -> None:
 def sites(
     out: OutOpt,
     count: Annotated[int, typer.Option("--count", help="Nombre de sites à choisir.")],
-    territory: Annotated[
-        str,
-        typer.Option(
-            "--territory", help="region:93, dep:05, epci:<SIREN>, bv:<code>, communes:<fichier>."
-        ),
-    ] = "",
+    territory: TerritoryOpt = "",
     minutes: Annotated[
         float | None,
         typer.Option(
@@ -97,9 +90,7 @@ def sites(
             "(défaut : TIERSLIEUX_CATCHMENT_MINUTES, 20).",
         ),
     ] = None,
-    objective: Annotated[
-        str, typer.Option("--objective", help="couverture (usagers) ou co2 (kg CO₂e évités).")
-    ] = "couverture",
+    objective: ObjectiveOpt = "couverture",
     data: DataOpt = None,
     communes: CommunesOpt = None,
     mobpro: MobproOpt = None,
@@ -203,9 +194,7 @@ def sites(
             "candidats-et-demande (et seule la demande des communes rurales compte).",
         ),
     ] = "non",
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Secondes accordées au solveur exact.")
-    ] = 60.0,
+    time_limit: TimeLimitOpt = 60.0,
     demo: DemoOpt = False,
     no_neighbours: NoNeighboursOpt = False,
     cache_dir: CacheOpt = None,
@@ -218,13 +207,17 @@ def sites(
     from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
     from tierslieux.reports.sites import write_sites  # noqa: PLC0415
 
-    if not territory and not demo:
-        raise TierslieuxError(_("Indiquez --territory (par exemple dep:05) ou --demo."))
-    check_count_option(count, "--count")
-    check_positive_option(minutes, "--minutes", maximum=MAX_OPTION_MINUTES)
-    check_positive_option(time_limit, "--time-limit", maximum=MAX_OPTION_SECONDS)
-    settings = settings_from(
-        data_dir=data, cache_dir=cache_dir, offline=offline or demo, osrm_url=osrm_url, lang=lang
+    settings = siting_settings(
+        territory=territory,
+        demo=demo,
+        count=count,
+        minutes=minutes,
+        time_limit=time_limit,
+        data=data,
+        cache_dir=cache_dir,
+        offline=offline,
+        osrm_url=osrm_url,
+        lang=lang,
     )
     request = SitesRequest(
         territory=territory or "france",

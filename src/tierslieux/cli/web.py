@@ -55,6 +55,17 @@ def web(
         Path | None,
         typer.Option("--workspace", help="Espace de travail (défaut : <cache>/workspace)."),
     ] = None,
+    basemap_url: Annotated[
+        str,
+        typer.Option(
+            "--basemap-url",
+            help="Fond de carte en tuiles sous les cartes (modèle https://…/{z}/{x}/{y}.png ; "
+            "aucun par défaut).",
+        ),
+    ] = "",
+    basemap_attribution: Annotated[
+        str, typer.Option("--basemap-attribution", help="Crédit affiché pour ce fond de carte.")
+    ] = "",
     cache_dir: CacheOpt = None,
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
@@ -66,7 +77,13 @@ def web(
     if workers < 1:
         raise TierslieuxError(_("Option --workers invalide : {n} (au moins 1).", n=workers))
     core = settings_from(database_url=database_url, cache_dir=cache_dir, lang=lang)
-    settings = WebSettings.from_environment(core=core, production=production, workspace=workspace)
+    settings = WebSettings.from_environment(
+        core=core,
+        production=production,
+        workspace=workspace,
+        basemap_url=basemap_url,
+        basemap_attribution=basemap_attribution,
+    )
 
     def echo(line: str) -> None:
         _out.print(_shown(line), highlight=False)

@@ -36,6 +36,7 @@ from tierslieux.pipeline.inputs import (
     load_inputs,
     load_teleworkable,
     neighbours_note,
+    request_files,
     rurality,
     synthetic_note,
     territory_catchments,
@@ -71,15 +72,8 @@ class DiagnoseRequest:
     neighbours: bool = True
 
     def files(self) -> InputFiles:
-        """The input files named by the request (resolved by ``load_inputs``)."""
-        return InputFiles(
-            communes=self.communes,
-            zonages=self.zonages,
-            mobpro=self.mobpro,
-            densite=self.densite,
-            travel_times=self.travel_times,
-            demo=self.demo,
-        )
+        """The source files named by the request (resolved by ``load_inputs``)."""
+        return request_files(self)
 
 
 @dataclass(frozen=True)

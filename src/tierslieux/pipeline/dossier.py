@@ -37,7 +37,7 @@ from tierslieux.model.types import ProgressEvent, ProgressReporter
 from tierslieux.pipeline._sites_inputs import SiteFiles
 from tierslieux.pipeline.communities import CommunitiesRequest, run_communities
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
-from tierslieux.pipeline.inputs import InputFiles, demo_files, load_inputs
+from tierslieux.pipeline.inputs import demo_files, load_inputs, request_files
 from tierslieux.pipeline.readers import read_structures_table
 from tierslieux.pipeline.sites import SitesRequest, choose_sites
 from tierslieux.pipeline.survey import SurveyAnalysisRequest, analyse_survey
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from tierslieux.model.types import ProgressCallback, Provenance
     from tierslieux.pipeline.communities import Communities
     from tierslieux.pipeline.diagnose import Diagnosis
-    from tierslieux.pipeline.inputs import LoadedInputs
+    from tierslieux.pipeline.inputs import InputFiles, LoadedInputs
     from tierslieux.pipeline.sites import SitesResult
     from tierslieux.pipeline.survey import SurveyAnalysis
 
@@ -96,14 +96,7 @@ class DossierRequest:
 
     def files(self) -> InputFiles:
         """The source files named by the request (resolved by ``load_inputs``)."""
-        return InputFiles(
-            communes=self.communes,
-            zonages=self.zonages,
-            mobpro=self.mobpro,
-            densite=self.densite,
-            travel_times=self.travel_times,
-            demo=self.demo,
-        )
+        return request_files(self)
 
 
 @dataclass(frozen=True)

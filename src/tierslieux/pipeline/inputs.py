@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import duckdb
 import pandas as pd
@@ -568,6 +568,41 @@ class InputFiles:
     travel_times: Path | None = None
     #: The fictional demo territory (its communes, zonings and synthetic census).
     demo: bool = False
+
+
+class NamesInputFiles(Protocol):
+    """A request naming the source files of :func:`load_inputs` (``DiagnoseRequest``,
+    ``SitesRequest``, ``DossierRequest``: paths optional, found as for the CLI)."""
+
+    @property
+    def communes(self) -> tuple[Path, ...]: ...
+
+    @property
+    def zonages(self) -> Path | None: ...
+
+    @property
+    def mobpro(self) -> Path | None: ...
+
+    @property
+    def densite(self) -> Path | None: ...
+
+    @property
+    def travel_times(self) -> Path | None: ...
+
+    @property
+    def demo(self) -> bool: ...
+
+
+def request_files(request: NamesInputFiles) -> InputFiles:
+    """The :class:`InputFiles` a request names (its ``files()``)."""
+    return InputFiles(
+        communes=request.communes,
+        zonages=request.zonages,
+        mobpro=request.mobpro,
+        densite=request.densite,
+        travel_times=request.travel_times,
+        demo=request.demo,
+    )
 
 
 @dataclass(frozen=True)

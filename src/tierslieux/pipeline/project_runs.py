@@ -101,6 +101,7 @@ RUN_KINDS: Mapping[str, str] = {
     "communities": N_("Communautés de base"),
     "sites": N_("Sites d'expérimentation"),
     "survey": N_("Questionnaire"),
+    "dossier": N_("Dossier du territoire"),
 }
 _STATUS_LABELS: Mapping[str, str] = {
     "queued": N_("En attente"),

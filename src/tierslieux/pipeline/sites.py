@@ -70,6 +70,7 @@ from tierslieux.pipeline.inputs import (
     load_inputs,
     neighbours_note,
     possibly_within,
+    request_files,
     rurality,
     synthetic_note,
     territory_codes,
@@ -153,14 +154,7 @@ class SitesRequest:
 
     def files(self) -> InputFiles:
         """The source files named by the request (resolved by ``load_inputs``)."""
-        return InputFiles(
-            communes=self.communes,
-            zonages=self.zonages,
-            mobpro=self.mobpro,
-            densite=self.densite,
-            travel_times=self.travel_times,
-            demo=self.demo,
-        )
+        return request_files(self)
 
 
 @dataclass(frozen=True)

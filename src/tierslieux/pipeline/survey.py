@@ -162,9 +162,17 @@ class SurveyContext:
         return cls(settings, load_questionnaire(), inputs.communes, inputs.fictional)
 
     def validate(
-        self, answers: Mapping[str, str], *, submission: str | None = None
+        self,
+        answers: Mapping[str, str],
+        *,
+        submission: str | None = None,
+        consent_text: str | None = None,
     ) -> SurveyResponse:
         """Check one submission and return the response to store.
+
+        ``consent_text`` is the notice shown to the respondent (a campaign's: its
+        controller, purpose and retention), stored with the answer; by default the
+        questionnaire's consent label with the settings' purpose and retention.
 
         Raises
         ------
@@ -177,9 +185,8 @@ class SurveyContext:
             self.questionnaire,
             self.index,
             submission=submission,
-            consent_text=consent_record(
-                self.settings, consent.label if consent is not None else ""
-            ),
+            consent_text=consent_text
+            or consent_record(self.settings, consent.label if consent is not None else ""),
         )
         if response is None:
             # One problem per faulty question (``field`` = its id), so that a form marks each.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import indicator_labels
 from tierslieux.model.rurality import AAV_CATEGORY_LABELS
@@ -34,6 +35,8 @@ __all__ = [
     "column_label",
     "column_labels",
     "readable_frame",
+    "solver_label",
+    "source_role_label",
     "survey_theme_label",
     "value_label",
 ]
@@ -220,6 +223,38 @@ def column_label(name: str) -> str:
         return label
     text = name.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+#: Readers' names of the inputs' roles (``Provenance.role``); a role already in words
+#: (« grille de densité ») is translated as it is.
+_SOURCE_ROLES = {
+    "communes": N_("Communes (contours et population)"),
+    "zonages": N_("Zonages (EPCI, bassins de vie, aires d'attraction)"),
+    "mobpro": N_("Recensement : navettes domicile-travail (MOBPRO)"),
+    "acteurs": N_("Acteurs ajoutés à la main"),
+    "pnr": N_("Parcs naturels régionaux"),
+    "gares": N_("Gares de voyageurs"),
+    "mediation": N_("Lieux de médiation numérique"),
+    "reseaux": N_("Réseaux d'acteurs"),
+    "rna": N_("Répertoire national des associations (RNA)"),
+    "sirene": N_("Répertoire Sirene des entreprises"),
+    "tiers_lieux": N_("Recensement des tiers-lieux"),
+    "temps_de_trajet": N_("Temps de trajet"),
+    "temps de trajet": N_("Temps de trajet"),
+}
+
+_SOLVERS = {"highs": "HiGHS", "glouton+echange": N_("glouton puis échanges")}
+
+
+def source_role_label(role: str) -> str:
+    """The role of an input (``mobpro``) in words (« Recensement : navettes… »)."""
+    return _(_SOURCE_ROLES.get(role, role))
+
+
+def solver_label(solver: str) -> str:
+    """The name of a siting solver (``highs``) as a reader knows it (« HiGHS »)."""
+    label = _SOLVERS.get(solver)
+    return solver if label is None else _(label)
 
 
 def survey_theme_label(code: str, questionnaire: Questionnaire | None = None) -> str:

@@ -18,7 +18,9 @@ by :class:`Repositories`:
   web application's users, saved scenarios, and runs with their result files;
 - :class:`ProjectRepository`, :class:`AuditRepository`, :class:`SecurityRepository`:
   its projects (territory, members, input files, runs), the audit log of every
-  change, one-time setup links and login throttling.
+  change, one-time setup links and login throttling;
+- :class:`CampaignRepository`: collection campaigns of the public questionnaire, their
+  one-time invitations and the answers given through them.
 
 >>> from pathlib import Path
 >>> upgrade("sqlite:///contacts.sqlite")  # doctest: +SKIP
@@ -53,6 +55,12 @@ from tierslieux.store._errors import (
     UnknownStructureError,
 )
 from tierslieux.store.audit import AuditRepository, AuditView
+from tierslieux.store.campaigns import (
+    CampaignRepository,
+    CampaignView,
+    InvitationRefusedError,
+    SubmitOutcome,
+)
 from tierslieux.store.contacts import ContactRepository
 from tierslieux.store.database import Database, open_database, sqlite_url
 from tierslieux.store.people import PeopleRepository
@@ -103,6 +111,8 @@ __all__ = [
     "STATUSES",
     "AuditRepository",
     "AuditView",
+    "CampaignRepository",
+    "CampaignView",
     "ContactRepository",
     "ContactView",
     "Database",
@@ -115,6 +125,7 @@ __all__ = [
     "ImportRejectedError",
     "ImportReport",
     "InvalidValueError",
+    "InvitationRefusedError",
     "PeopleRepository",
     "PersonView",
     "ProjectRepository",
@@ -135,6 +146,7 @@ __all__ = [
     "StoreUnavailableError",
     "StoreVersionError",
     "StructureRepository",
+    "SubmitOutcome",
     "UnknownPersonError",
     "UnknownRecordError",
     "UnknownStatusError",

@@ -31,6 +31,7 @@ from tierslieux.store.views import ROLES, RUN_STATUSES, STATUSES
 __all__ = [
     "AuditEntry",
     "Base",
+    "CampaignInvitation",
     "Contact",
     "ContactEvent",
     "ErasureTombstone",
@@ -46,6 +47,7 @@ __all__ = [
     "SetupToken",
     "StoreSecret",
     "Structure",
+    "SurveyCampaign",
     "SurveyRespondent",
     "UTCDateTime",
     "User",
@@ -195,8 +197,83 @@ class SurveyRespondent(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The collection campaign the answer came through (``None``: imported).
+    campaign_id: Mapped[int | None] = mapped_column(
+        Integer,
+        ForeignKey(
+            "survey_campaigns.id",
+            ondelete="SET NULL",
+            name="fk_survey_respondents_campaign_id",
+        ),
+    )
+    #: How the answer arrived: ``import`` (a tool's export), ``en_ligne`` (the public
+    #: form), ``papier`` (typed in from a paper questionnaire).
+    channel: Mapped[str] = mapped_column(String(20), default="import", server_default="import")
+    #: SHA-256 of the public form's idempotency key (a resent form stores nothing new).
+    submission_key: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of the receipt code given to the respondent (access and erasure).
+    receipt_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Version of the consent notice shown (the text itself is ``consent_text``).
+    consent_version: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (Index("ix_survey_respondents_commune", "commune"),)
+    __table_args__ = (
+        Index("ix_survey_respondents_commune", "commune"),
+        Index("ix_survey_respondents_campaign_id", "campaign_id"),
+        Index("uq_survey_respondents_submission_key", "submission_key", unique=True),
+        Index("uq_survey_respondents_receipt_hash", "receipt_hash", unique=True),
+    )
+
+
+class SurveyCampaign(Base):
+    """A collection campaign of a project's questionnaire, published at ``/q/<slug>``.
+
+    ``project_id`` has no foreign key: a project of the fictional demo territory keeps
+    its campaigns and answers in the demonstration store, apart from its projects.
+    Times are UTC; ``closed_at`` is set when a chargé de mission closes it early.
+    """
+
+    __tablename__ = "survey_campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(Integer)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    questionnaire_version: Mapped[str] = mapped_column(String(20))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    controller_name: Mapped[str] = mapped_column(Text)
+    controller_contact: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
+    retention_months: Mapped[int] = mapped_column(Integer)
+    invitation_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("retention_months > 0", name="ck_survey_campaigns_retention"),
+        Index("ix_survey_campaigns_project_id", "project_id"),
+    )
+
+
+class CampaignInvitation(Base):
+    """A one-time invitation link of a campaign: only the SHA-256 of its token is kept.
+
+    It is not linked to the answer it allowed (the answers stay pseudonymous).
+    """
+
+    __tablename__ = "campaign_invitations"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("survey_campaigns.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_campaign_invitations_campaign_id", "campaign_id"),)
 
 
 class StoreSecret(Base):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tierslieux.store.audit import AuditRepository
+from tierslieux.store.campaigns import CampaignRepository
 from tierslieux.store.contacts import ContactRepository
 from tierslieux.store.people import PeopleRepository
 from tierslieux.store.projects import ProjectRepository
@@ -42,6 +43,7 @@ class Repositories:
     projects: ProjectRepository
     audit: AuditRepository
     security: SecurityRepository
+    campaigns: CampaignRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -58,4 +60,5 @@ class Repositories:
             projects=ProjectRepository(database),
             audit=AuditRepository(database),
             security=SecurityRepository(database),
+            campaigns=CampaignRepository(database),
         )

@@ -35,7 +35,7 @@ from tierslieux.store._schema import Base
 from tierslieux.store.views import ImportIssue
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy import Connection
 
@@ -50,6 +50,7 @@ __all__ = [
     "delete_respondent",
     "erasure_salt",
     "insert_responses",
+    "respondent_view",
     "select_responses",
     "tombstone",
 ]
@@ -76,6 +77,11 @@ class RespondentView:
     fingerprint: str
     source: str
     created_at: datetime
+    #: The collection campaign of an answer given through the public form (else ``None``).
+    campaign_id: int | None = None
+    #: ``import``, ``en_ligne`` or ``papier``.
+    channel: str = "import"
+    consent_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +161,16 @@ def _encode(answers: dict[str, Answer]) -> str:
     )
 
 
-def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> ResponsesReport:
+def insert_responses(
+    connection: Connection,
+    rows: Sequence[SurveyResponse],
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> ResponsesReport:
     """Insert new respondents; a fingerprint already stored or repeated is a duplicate.
+
+    ``extra`` gives more columns of every inserted row (``campaign_id``, ``channel``,
+    ``submission_key``, ``receipt_hash``, ``consent_version``).
 
     A submission whose tombstone is stored is skipped and listed in
     :attr:`ResponsesReport.erased` (its respondent was erased at their request) or
@@ -220,6 +234,7 @@ def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> 
                 "source": row.source[:_MAX_SOURCE],
                 # One microsecond apart, so that listing keeps the order of the batch.
                 "created_at": now + timedelta(microseconds=len(values)),
+                **(extra or {}),
             }
         )
     if values:
@@ -233,25 +248,30 @@ def insert_responses(connection: Connection, rows: Sequence[SurveyResponse]) -> 
     )
 
 
+def respondent_view(row: Any) -> RespondentView:  # noqa: ANN401 - a result row
+    """The :class:`RespondentView` of a row of ``survey_respondents``."""
+    return RespondentView(
+        id=row.id,
+        commune=row.commune,
+        questionnaire_version=row.questionnaire_version,
+        consent_text=row.consent_text,
+        consented_at=row.consented_at,
+        answers=_decode(row.answers),
+        fingerprint=row.fingerprint,
+        source=row.source,
+        created_at=row.created_at,
+        campaign_id=row.campaign_id,
+        channel=row.channel,
+        consent_version=row.consent_version,
+    )
+
+
 def select_responses(connection: Connection) -> list[RespondentView]:
     """Every respondent, oldest first."""
     result = connection.execute(
         select(RESPONDENTS).order_by(RESPONDENTS.c.created_at, RESPONDENTS.c.id)
     )
-    return [
-        RespondentView(
-            id=row.id,
-            commune=row.commune,
-            questionnaire_version=row.questionnaire_version,
-            consent_text=row.consent_text,
-            consented_at=row.consented_at,
-            answers=_decode(row.answers),
-            fingerprint=row.fingerprint,
-            source=row.source,
-            created_at=row.created_at,
-        )
-        for row in result
-    ]
+    return [respondent_view(row) for row in result]
 
 
 def delete_respondent(connection: Connection, respondent_id: str) -> int:

@@ -29,9 +29,10 @@ from tierslieux.pipeline.database import open_store
 from tierslieux.pipeline.jobs import JobRunner
 from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
-from tierslieux.web import communities, contacts
+from tierslieux.web import campaigns, communities, contacts, public
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.diagnostic import router as diagnostic_router
+from tierslieux.web.dossier import router as dossier_router
 from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
@@ -157,8 +158,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(runs_router)
     app.include_router(diagnostic_router)
     app.include_router(sites_router)
+    app.include_router(dossier_router)
     app.include_router(communities.router)
     app.include_router(contacts.router)
+    app.include_router(public.router)
+    app.include_router(campaigns.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -175,6 +179,18 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             detail = _("Cette page n'existe pas.")
         if not _wants_html(request):
             return JSONResponse({"detail": detail}, status_code=exc.status_code)
+        if request.url.path.startswith("/q/"):
+            # The public questionnaire: its own page, nothing of the workspace.
+            slug = request.url.path.split("/")[2]
+            return render(
+                request,
+                "public_message.html",
+                exc.status_code,
+                heading=_("Envoi refusé") if exc.status_code == 403 else _("Erreur"),
+                text=detail,
+                link=f"/q/{slug}" if slug else None,
+                campaign=None,
+            )
         headings = {403: _("Accès refusé"), 404: _("Page introuvable")}
         return render(
             request,
@@ -203,5 +219,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.production,
     )
-    app.add_middleware(SecurityHeadersMiddleware, production=settings.production)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        production=settings.production,
+        basemap_origin=settings.basemap_origin,
+    )
     return app

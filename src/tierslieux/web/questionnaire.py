@@ -13,7 +13,9 @@
   ``GET …/questionnaire/import/{token}/correspondance.yaml``: the proposed mapping;
 - ``GET …/questionnaire/resultats``: every question, the comments, the fit scores;
 - ``GET …/questionnaire/carte.geojson`` and ``…/carte.json``: the map's data (map.js);
-- ``GET …/questionnaire/reponses.csv``: the pseudonymised answers (``survey export``).
+- ``GET …/questionnaire/reponses.csv``: the pseudonymised answers (``survey export``);
+- the collection campaigns (public form) are listed here; their pages are
+  :mod:`tierslieux.web.campaigns`.
 
 Reading needs a project member (lecteur included); importing a chargé de mission
 member or an administrator.
@@ -30,6 +32,7 @@ from fastapi.responses import Response
 
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
+from tierslieux.pipeline.campaigns import campaign_status, project_campaigns, status_label
 from tierslieux.pipeline.inputs import synthetic_note
 from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.project_survey import (
@@ -200,6 +203,9 @@ def _page(
                 analysis = _analysed(request, access, inputs, size)
         except TierslieuxError as error:
             no_results = str(error)
+    campaigns = []
+    if problem is None:
+        campaigns = project_campaigns(settings.core, access.project, inputs)
     sections = None
     notes: list[str] = []
     if analysis is not None:
@@ -230,6 +236,9 @@ def _page(
         warnings=warnings,
         errors=errors or {},
         message=message,
+        campaigns=campaigns,
+        campaign_status=campaign_status,
+        status_label=status_label,
     )
 
 

@@ -8,7 +8,9 @@ receives, besides ``context``:
 - ``request``, ``user`` (the logged-in :class:`~tierslieux.store.UserView` or ``None``);
 - ``csrf_token`` (the session's token) and ``csrf_field()``, the hidden form field;
 - ``role_label`` (role code → words) and ``warnings`` (the red banner, empty by default);
-- ``flashes``: the messages kept by :func:`flash` before a redirect.
+- ``flashes``: the messages kept by :func:`flash` before a redirect;
+- ``basemap_url`` and ``basemap_credit``: the optional tile basemap of the maps
+  (empty without one; ``web/layout.html`` then writes no ``tierslieux-basemap`` meta).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ def render_text(request: Request, name: str, /, **context: Any) -> str:  # noqa:
     context.setdefault("user", current_user(request))
     context.setdefault("warnings", ())
     context.setdefault("flashes", request.session.pop(_FLASH_KEY, []))
+    settings = getattr(request.app.state, "settings", None)
+    context.setdefault("basemap_url", getattr(settings, "basemap_url", ""))
+    context.setdefault("basemap_credit", getattr(settings, "basemap_credit", ""))
     return render_page(
         f"web/{name}",
         request=request,

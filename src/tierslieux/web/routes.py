@@ -45,6 +45,7 @@ from tierslieux.web.auth import (
     require_editor,
     require_user,
 )
+from tierslieux.web.public import PUBLIC_ROUTES
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs
 from tierslieux.web.security import rotate_csrf
@@ -60,6 +61,7 @@ router = APIRouter()
 #: Routes that answer without login (the route-table test checks every other one).
 PUBLIC_PATHS = frozenset(
     {"/", "/connexion", "/installation/{token}", "/sante", "/static/base.css", "/static"}
+    | PUBLIC_ROUTES
 )
 _AUDIT_PAGE = 100
 

@@ -40,6 +40,7 @@ router = APIRouter()
 RESULT_PAGES: dict[str, str] = {
     "diagnostic": "/projets/{project}/diagnostic?calcul={run}",
     "sites": "/projets/{project}/sites/{run}",
+    "dossier": "/projets/{project}/dossier?calcul={run}",
 }
 #: Seconds between two polls of the progress fragment (and the no-script refresh).
 POLL_SECONDS = 2

@@ -2,7 +2,9 @@
 
 - :class:`SecurityHeadersMiddleware` adds to every response (pages, files, errors) the
   Content-Security-Policy :data:`CSP` (no inline script or style: every script and
-  style sheet is a file under ``/static/``), ``X-Content-Type-Options: nosniff``,
+  style sheet is a file under ``/static/``; the host of the optional tile basemap is
+  added to ``img-src`` and ``connect-src`` when one is configured, see
+  :func:`content_security_policy`), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy``, ``X-Frame-Options`` and, in production, HSTS.
 - CSRF: each session holds a random token (:func:`csrf_token`).  Every request that
   can change something (POST, PUT, PATCH, DELETE) must carry it, either as the form
@@ -34,6 +36,7 @@ __all__ = [
     "CSRF_HEADER",
     "SAFE_METHODS",
     "SecurityHeadersMiddleware",
+    "content_security_policy",
     "csrf_token",
     "verify_csrf",
 ]
@@ -45,6 +48,18 @@ CSP = (
     "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(basemap_origin: str | None = None) -> str:
+    """:data:`CSP`, with ``basemap_origin`` (``https://tile.example.org``) allowed for
+    images and fetches when a tile basemap is configured, and only then."""
+    if not basemap_origin:
+        return CSP
+    return CSP.replace(
+        "img-src 'self' data:;", f"img-src 'self' data: {basemap_origin};", 1
+    ).replace("connect-src 'self';", f"connect-src 'self' {basemap_origin};", 1)
+
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -63,9 +78,12 @@ _HSTS = "max-age=31536000; includeSubDomains"
 class SecurityHeadersMiddleware:
     """ASGI middleware adding the security headers to every HTTP response."""
 
-    def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, production: bool = False, basemap_origin: str | None = None
+    ) -> None:
         self.app = app
         self.headers = dict(_HEADERS)
+        self.headers["content-security-policy"] = content_security_policy(basemap_origin)
         if production:
             self.headers["strict-transport-security"] = _HSTS
 

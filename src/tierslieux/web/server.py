@@ -36,6 +36,14 @@ def prepare(settings: WebSettings, *, base_url: str) -> list[str]:
     settings = settings.with_secret()
     repos = open_store(settings.core)
     lines = [_("Application web tierslieux : {url}", url=base_url)]
+    if settings.basemap_origin:
+        lines.append(
+            _(
+                "Fond de carte en tuiles : {origin} (seul hôte extérieur autorisé par la "
+                "politique de sécurité des contenus).",
+                origin=settings.basemap_origin,
+            )
+        )
     if not has_administrator(repos):
         token, expires = create_setup_link(repos)
         lines.append(
@@ -71,6 +79,9 @@ def serve(
             os.environ["TIERSLIEUX_WEB_PRODUCTION"] = "1"
         if settings.workspace is not None:
             os.environ["TIERSLIEUX_WORKSPACE"] = str(settings.workspace)
+        if settings.basemap_url:
+            os.environ["TIERSLIEUX_BASEMAP_URL"] = settings.basemap_url
+            os.environ["TIERSLIEUX_BASEMAP_ATTRIBUTION"] = settings.basemap_attribution
         uvicorn.run(
             "tierslieux.web.app:create_app",
             factory=True,

@@ -1,5 +1,9 @@
 """Settings of the web application (:class:`WebSettings`) and its secret key.
 
+An optional tile basemap (``TIERSLIEUX_BASEMAP_URL``, ``tierslieux web --basemap-url``;
+off by default: the commune outlines alone make a readable map) is drawn under the
+maps; its host, and only it, is then allowed by the Content-Security-Policy.
+
 The secret key signs the session cookies.  It comes from ``TIERSLIEUX_SECRET_KEY``;
 in production mode (``--production``, ``TIERSLIEUX_WEB_PRODUCTION=1``) the application
 refuses to start without it, with a known default or with a short one.  Otherwise
@@ -11,16 +15,19 @@ restart and every worker process shares it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
 from tierslieux.config import Settings
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import LoginPolicy
 from tierslieux.pipeline.database import database_url, default_database_path
@@ -33,8 +40,11 @@ __all__ = [
     "DEFAULT_SECRETS",
     "MIN_SECRET_LENGTH",
     "SECRET_FILE",
+    "BasemapError",
     "SecretKeyError",
     "WebSettings",
+    "WebSettingsError",
+    "check_basemap_url",
     "resolve_secret_key",
 ]
 
@@ -63,6 +73,57 @@ _TRUE = {"1", "true", "yes", "oui", "on"}
 
 class SecretKeyError(TierslieuxError):
     """No usable secret key for the session cookies (production mode)."""
+
+
+class WebSettingsError(TierslieuxError, ValueError):
+    """A setting of the web application read from the environment is unusable."""
+
+
+class BasemapError(TierslieuxError, ValueError):
+    """The tile basemap's URL is not a tile template the maps can use safely."""
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_LOOPBACK = {"localhost", "127.0.0.1"}
+#: Credits of the usual tile servers, by the end of their host name.
+_CREDITS = {
+    "openstreetmap.org": N_("© les contributeurs d'OpenStreetMap"),
+    "openstreetmap.fr": N_("© les contributeurs d'OpenStreetMap"),
+    "geopf.fr": N_("© IGN"),
+    "ign.fr": N_("© IGN"),
+}
+
+
+def check_basemap_url(url: str) -> str:
+    """Return the tile template ``url`` (stripped), or ``""`` for none.
+
+    A template is an ``https`` URL (``http`` on the loopback only) whose path or query
+    holds ``{z}``, ``{x}`` and ``{y}``, as OpenStreetMap's
+    ``https://tile.openstreetmap.org/{z}/{x}/{y}.png`` or the IGN's WMTS
+    (``…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}…``).
+
+    Raises
+    ------
+    BasemapError
+        Any other value (its host goes into the Content-Security-Policy).
+    """
+    text = url.strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in text]
+    if not secure or not _HOST.match(parts.netloc) or missing or any(c in text for c in " ;'\"\n"):
+        raise BasemapError(
+            _(
+                "Adresse du fond de carte invalide « {url} » : attendu un modèle d'adresse "
+                "de tuiles en https contenant {{z}}, {{x}} et {{y}}, par exemple "
+                "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png.",
+                url=text[:200],
+            )
+        )
+    return text
 
 
 def _secret_folder(core: Settings) -> Path:
@@ -125,21 +186,17 @@ def resolve_secret_key(
     return _read_or_create(_secret_folder(core) / SECRET_FILE)
 
 
-_MAX_THREADS = 256
-
-
-def _threads(text: str) -> int:
-    """``TIERSLIEUX_WEB_THREADS``: a whole number of threads from 1 to 256."""
+def _positive(text: str, variable: str) -> int:
     try:
-        value = int(text)
+        value = int(text.strip())
     except ValueError:
         value = 0
-    if not 1 <= value <= _MAX_THREADS:
-        raise TierslieuxError(
+    if value < 1:
+        raise WebSettingsError(
             _(
-                "TIERSLIEUX_WEB_THREADS invalide « {value} » : un nombre entier de 1 à {max}.",
-                value=text,
-                max=_MAX_THREADS,
+                "{variable} vaut « {value} » : un nombre entier positif est attendu.",
+                variable=variable,
+                value=text[:40],
             )
         )
     return value
@@ -173,6 +230,21 @@ class WebSettings:
         ``TIERSLIEUX_WEB_THREADS``); the others wait their turn.  The pages are short
         computations in Python: more threads than that only make them share the
         interpreter lock and every answer slower.
+    public_rate_limit, public_rate_window_s
+        Answers (and receipt look-ups) the public questionnaire accepts from one client
+        address per window, per worker process (``TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT``,
+        ``TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW``): generous by default (60 in 10 minutes),
+        because a town hall or a library shares one address between all its visitors.
+    trust_forwarded_for
+        Take the client's address from the last entry of ``X-Forwarded-For``
+        (``TIERSLIEUX_WEB_TRUST_FORWARDED_FOR=1``), for a reverse proxy on another host;
+        a proxy on the same host (127.0.0.1) is already trusted by the server.
+    basemap_url
+        Tile template of an optional raster basemap drawn under the maps
+        (:func:`check_basemap_url`); empty (the default): no basemap, no other host.
+    basemap_attribution
+        Credit shown for the basemap; empty: the usual one of OpenStreetMap or the IGN
+        when the URL is theirs.
     """
 
     core: Settings = field(default_factory=Settings)
@@ -184,6 +256,15 @@ class WebSettings:
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
     request_threads: int = 8
+    public_rate_limit: int = 60
+    public_rate_window_s: int = 600
+    trust_forwarded_for: bool = False
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse a basemap URL that is not a safe tile template."""
+        object.__setattr__(self, "basemap_url", check_basemap_url(self.basemap_url))
 
     @classmethod
     def from_environment(
@@ -191,14 +272,17 @@ class WebSettings:
     ) -> WebSettings:
         """Read the settings from ``TIERSLIEUX_*`` variables (what each worker process does).
 
-        ``TIERSLIEUX_WEB_PRODUCTION`` (``1``) sets production mode and
-        ``TIERSLIEUX_WORKSPACE`` the workspace folder; the other settings are those of
-        :class:`~tierslieux.config.Settings`.
+        ``TIERSLIEUX_WEB_PRODUCTION`` (``1``) sets production mode,
+        ``TIERSLIEUX_WORKSPACE`` the workspace folder, ``TIERSLIEUX_BASEMAP_URL`` and
+        ``TIERSLIEUX_BASEMAP_ATTRIBUTION`` the optional tile basemap; the other
+        settings are those of :class:`~tierslieux.config.Settings`.
 
         Raises
         ------
         SecretKeyError
             See :func:`resolve_secret_key`.
+        BasemapError
+            See :func:`check_basemap_url`.
         """
         env = os.environ if environ is None else environ
         production = bool(overrides.pop("production", None)) or (
@@ -208,10 +292,24 @@ class WebSettings:
         if not isinstance(core, Settings):
             core = Settings()
         workspace = overrides.pop("workspace", None) or env.get("TIERSLIEUX_WORKSPACE") or None
+        for name, variable in (
+            ("public_rate_limit", "TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT"),
+            ("public_rate_window_s", "TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW"),
+            ("request_threads", "TIERSLIEUX_WEB_THREADS"),
+        ):
+            if name not in overrides and env.get(variable, "").strip():
+                overrides[name] = _positive(env[variable], variable)
+        if "trust_forwarded_for" not in overrides:
+            overrides["trust_forwarded_for"] = (
+                env.get("TIERSLIEUX_WEB_TRUST_FORWARDED_FOR", "").strip().lower() in _TRUE
+            )
         key = resolve_secret_key(core, production=production, environ=env)
-        threads = env.get("TIERSLIEUX_WEB_THREADS", "").strip()
-        if threads and "request_threads" not in overrides:
-            overrides["request_threads"] = _threads(threads)
+        for name, variable in (
+            ("basemap_url", "TIERSLIEUX_BASEMAP_URL"),
+            ("basemap_attribution", "TIERSLIEUX_BASEMAP_ATTRIBUTION"),
+        ):
+            if not overrides.get(name):
+                overrides[name] = env.get(variable, "")
         return cls(
             core=core,
             secret_key=key,
@@ -236,3 +334,22 @@ class WebSettings:
     def workspace_path(self) -> Path:
         """The workspace folder used for territory names."""
         return self.workspace or default_workspace(self.core)
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """``scheme://host[:port]`` of the basemap's tiles, or None without basemap."""
+        if not self.basemap_url:
+            return None
+        parts = urlsplit(self.basemap_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def basemap_credit(self) -> str:
+        """The credit shown with the basemap (given, else the usual one of its host)."""
+        if self.basemap_attribution or not self.basemap_url:
+            return self.basemap_attribution
+        host = urlsplit(self.basemap_url).hostname or ""
+        return next(
+            (_(text) for end, text in _CREDITS.items() if host == end or host.endswith("." + end)),
+            "",
+        )

@@ -28,7 +28,7 @@ from tierslieux.i18n import (
 from tierslieux.i18n import gettext as _
 from tierslieux.model.catchment import definition_label
 from tierslieux.model.indicators import INDICATORS, indicator_labels
-from tierslieux.model.reference import INSEE_SMALL_COUNT_CAUTION
+from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
 from tierslieux.model.structures import (
     COMMUNITY_CATEGORIES,
     OPENNESS_LABELS,
@@ -42,7 +42,14 @@ from tierslieux.reports.dossier.tables import (
     licence_text,
     rate_per_thousand,
 )
-from tierslieux.reports.labels import CODE_COLUMNS, column_label, readable_frame, value_label
+from tierslieux.reports.labels import (
+    CODE_COLUMNS,
+    column_label,
+    readable_frame,
+    solver_label,
+    source_role_label,
+    value_label,
+)
 from tierslieux.reports.sites import method_paragraphs
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
@@ -119,8 +126,18 @@ def _table(
     for index, column in enumerate(chosen):
         lengths = sorted(len(row[index]) for row in rows) or [0]
         typical = lengths[int(len(lengths) * 0.8)] if len(lengths) > 1 else lengths[0]
-        header = max((len(word) for word in column_label(column).split()), default=4)
-        weights.append(min(max(typical, header + 2, 9 if numeric[index] else 7), 60))
+        if not numeric[index] and lengths[-1] <= 32:  # a short text: a name
+            typical = math.ceil(lengths[-1] * 1.25) + 1  # kept on one line
+        label = column_label(column)
+        # The longest word of the header, up to 16 letters (longer ones are hyphenated).
+        header = min(max((len(word) for word in label.split()), default=4), 16)
+        # A long header over a short number would wrap into a tall column of syllables:
+        # give it about two lines' width.
+        spread = min(len(label) // 2, 16) if numeric[index] else 0
+        # Bold DejaVu letters are about 1.6 times as wide as the digits of the cells.
+        weights.append(
+            min(max(typical, math.ceil(header * 1.6) + 2, spread, 10 if numeric[index] else 7), 60)
+        )
     total = sum(weights) or 1
     return {
         # Rounded down: widths summing to more than 100 % would widen the table.
@@ -132,6 +149,29 @@ def _table(
         "total": len(frame),
         "shown": len(shown),
     }
+
+
+def _site_names(
+    frame: pd.DataFrame, names: Mapping[str, str], column: str = "sites"
+) -> pd.DataFrame:
+    """``frame`` with its ``column`` of commune codes (« 00101;00107 ») as names."""
+    if column not in frame.columns:
+        return frame
+    return frame.assign(
+        **{
+            column: frame[column].map(
+                lambda text: (
+                    ", ".join(
+                        names.get(code.strip(), code.strip())
+                        for code in str(text).split(";")
+                        if code.strip()
+                    )
+                    if isinstance(text, str)
+                    else text
+                )
+            )
+        }
+    )
 
 
 def _css_string(text: str) -> str:
@@ -450,7 +490,7 @@ def _engine_words(engine: str, parameters: dict[str, object]) -> list[str]:
 def _sources(dossier: Dossier) -> list[dict[str, Any]]:
     return [
         {
-            "role": _(p.role),
+            "role": source_role_label(p.role),
             "name": PurePath(p.location).name or p.location,
             "location": p.location,
             "vintage": p.vintage or "—",
@@ -570,7 +610,7 @@ def _context(dossier: Dossier) -> dict[str, Any]:
                 "potentiel",
                 "taux_potentiel",
             ],
-            limit=15,
+            limit=10,
         ),
         "bassins_table": None
         if diagnosis.bassins is None
@@ -637,7 +677,7 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         "groups_table": None
         if survey is None or survey.groups.empty
         else _table(
-            readable_frame(survey.groups),
+            readable_frame(_site_names(survey.groups, _names(dossier), "communes")),
             ["groupe", "libelle_theme", "membres", "communes", "diametre_minutes", "statut"],
         ),
         "sites": sites,
@@ -660,14 +700,14 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         "alternatives_table": None
         if sites is None
         else _table(
-            sites.alternatives,
+            _site_names(sites.alternatives, _names(dossier)),
             ["nom_site_exclu", "objectif", "perte", "perte_pct", "sites", "ecart"],
             limit=None,
         ),
         "sensitivity_table": None
         if sites is None
         else _table(
-            sites.sensitivity,
+            _site_names(sites.sensitivity, _names(dossier)),
             [
                 "minutes",
                 "nb_sites",
@@ -684,14 +724,15 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         if sites is None
         else _(
             "Solveur : {solver} — {reason} Écart prouvé : {gap}.",
-            solver=sites.result.solver,
+            solver=solver_label(sites.result.solver),
             reason=sites.result.reason,
             gap=format_percent(sites.result.gap, 2),
         ),
         "sources": _sources(dossier),
         "engine_words": _engine_words(diagnosis.engine, diagnosis.engine_parameters),
         "teleworkable": [
-            (code, format_percent(share)) for code, share in diagnosis.teleworkable_shares.items()
+            (code, _(CS1_LABELS[code]) if code in CS1_LABELS else "", format_percent(share))
+            for code, share in diagnosis.teleworkable_shares.items()
         ],
         "teleworkable_source": _(diagnosis.teleworkable_source),
         "shown_rows": _SHOWN,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS
-from tierslieux.reports.labels import CODE_COLUMNS, readable_frame
+from tierslieux.reports.labels import CODE_COLUMNS, readable_frame, source_role_label
 
 if TYPE_CHECKING:
     from tierslieux.model.types import Provenance
@@ -342,7 +342,7 @@ def sources_table(dossier: Dossier) -> DossierTable:
     """The « Sources » sheet: each input with its vintage, licence and checksum."""
     rows = [
         {
-            "role": _(p.role),
+            "role": source_role_label(p.role),
             "location": p.location,
             "vintage": p.vintage or "",
             "licence": licence_text(dossier, p),

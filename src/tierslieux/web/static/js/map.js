@@ -4,7 +4,8 @@
 // configuration is in data attributes (no inline script: CSP `script-src 'self'`).
 // The data attribute contract, the metadata and catchment formats are documented in
 // src/tierslieux/web/static/README.md.  No basemap by default: white background and
-// grey commune outlines; `data-basemap-url` adds raster tiles.
+// grey commune outlines; `data-basemap-url` (or the page's
+// `<meta name="tierslieux-basemap">`) adds raster tiles.
 import * as maplibregl from "../vendor/maplibre-gl.mjs";
 
 /** Palette and "no data" colour of reports/maps.py (ColorBrewer YlGnBu, 5 classes). */
@@ -375,9 +376,12 @@ class CommuneMap {
 
   buildMap() {
     const label = this.data.label || this.text("mapLabel");
+    // The installation's basemap (layout's <meta name="tierslieux-basemap">, set by
+    // `tierslieux web --basemap-url`) unless the element names its own.
+    const meta = document.querySelector('meta[name="tierslieux-basemap"]');
     const options = {
-      basemapUrl: this.data.basemapUrl || "",
-      basemapAttribution: this.data.basemapAttribution || "",
+      basemapUrl: this.data.basemapUrl || meta?.content || "",
+      basemapAttribution: this.data.basemapAttribution || meta?.dataset.attribution || "",
     };
     try {
       this.map = new maplibregl.Map({

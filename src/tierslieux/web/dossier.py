@@ -1,0 +1,167 @@
+"""The territory dossier of a project: launch it, follow it, download its files.
+
+- ``GET /projets/{id}/dossier`` (``?calcul=<run>`` for an older one): the latest
+  finished dossier of the project with its four files to download (PDF for elected
+  officials, Excel workbook, GeoPackage for QGIS, GeoJSON for uMap), the dossier under
+  way if any, and the launch button (chargé de mission; a lecteur downloads only);
+- ``POST /projets/{id}/dossier``: launch the dossier on the project's inputs (or the
+  workspace) as a run, then its page (progress, cancel, files: :mod:`tierslieux.web.runs`).
+
+The files are those of ``tierslieux dossier``
+(:func:`~tierslieux.reports.dossier.dossier_files`), kept in the run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import gettext as _
+from tierslieux.pipeline.project_dossier import (
+    DOSSIER_FILE_LABELS,
+    DOSSIER_KIND,
+    DOSSIER_MEDIA_TYPES,
+    dossier_summary,
+    run_project_dossier,
+)
+from tierslieux.pipeline.project_runs import RunOutcome
+from tierslieux.reports.dossier import dossier_files
+from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
+from tierslieux.web.rendering import flash, render
+from tierslieux.web.runs import project_runs, run_or_404
+
+if TYPE_CHECKING:
+    from tierslieux.model.types import ProgressCallback
+    from tierslieux.pipeline.project_runs import RunView
+    from tierslieux.web.settings import WebSettings
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def _settings(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+def _page(
+    request: Request, access: ProjectAccess, *, chosen: str | None, status: int = 200
+) -> Response:
+    runs = project_runs(request)
+    project = access.project.id
+    kind_runs = [r for r in runs.list_runs(project) if r.kind == DOSSIER_KIND]
+    shown: RunView | None
+    if chosen:
+        shown = run_or_404(request, access, chosen)
+        if shown.kind != DOSSIER_KIND or shown.status != "done":
+            raise HTTPException(status_code=404, detail=_("Aucun dossier terminé de ce calcul."))
+    else:
+        shown = runs.latest(project, DOSSIER_KIND, status="done")
+    files = []
+    if shown is not None:
+        base = f"/projets/{project}/calculs/{quote(shown.id)}/fichiers"
+        files = [
+            {
+                "name": r.name,
+                "label": _(DOSSIER_FILE_LABELS.get(r.name, r.name)),
+                "url": f"{base}/{quote(r.name)}",
+                "size": r.size,
+            }
+            for r in sorted(
+                runs.results(project, shown.id),
+                key=lambda r: (
+                    list(DOSSIER_FILE_LABELS).index(r.name)
+                    if r.name in DOSSIER_FILE_LABELS
+                    else len(DOSSIER_FILE_LABELS)
+                ),
+            )
+        ]
+    summary = dict(shown.summary or {}) if shown is not None else {}
+    warnings = [
+        text
+        for flag, text in (
+            ("synthetique", _("SYNTHÉTIQUE : le recensement utilisé est synthétique.")),
+            (
+                "fictif",
+                _("Territoire FICTIF de démonstration : aucun chiffre ne décrit un lieu réel."),
+            ),
+        )
+        if summary.get(flag)
+    ]
+    return render(
+        request,
+        "dossier.html",
+        status,
+        project=access.project,
+        editable=access.editable,
+        run=shown,
+        summary=summary,
+        files=files,
+        warnings=warnings,
+        pending=next((r for r in kind_runs if not r.finished), None),
+        previous=[r for r in kind_runs if r.status == "done"],
+    )
+
+
+@router.get("/projets/{project_id}/dossier")
+def dossier_page(
+    request: Request, calcul: str | None = None, access: ProjectAccess = Depends(project_viewer)
+) -> Response:
+    """The dossier screen of a project: its files to download, the launch button."""
+    return _page(request, access, chosen=calcul or None)
+
+
+@router.post("/projets/{project_id}/dossier")
+def launch_dossier(
+    request: Request,
+    csrf_token: str = Form(""),
+    access: ProjectAccess = Depends(project_editor),
+) -> Response:
+    """Launch the dossier of the project; show its run's page.
+
+    ``csrf_token`` is declared so that the form is read by FastAPI; the application's
+    dependency checks it.
+    """
+    del csrf_token
+    runs = project_runs(request)
+    project = access.project
+    pending = next(
+        (r for r in runs.list_runs(project.id) if r.kind == DOSSIER_KIND and not r.finished),
+        None,
+    )
+    if pending is not None:
+        flash(request, _("Un dossier est déjà en préparation : voici son avancement."))
+        return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.id)}", 303)
+    settings = _settings(request)
+    workspace = settings.workspace_path if settings.workspace_path.exists() else None
+    repos = runs.repos
+
+    def use_case(*, progress: ProgressCallback) -> RunOutcome:
+        dossier = run_project_dossier(
+            repos, settings.core, project, workspace=workspace, progress=progress
+        )
+        return RunOutcome(
+            summary=dossier_summary(dossier),
+            files=dossier_files(dossier, progress=progress),
+            vintages={p.role: p.vintage for p in dossier.provenance if p.vintage},
+            media_types=DOSSIER_MEDIA_TYPES,
+        )
+
+    try:
+        run = runs.start(
+            project.id,
+            DOSSIER_KIND,
+            use_case,
+            actor=access.user.login,
+            parameters={"territoire": project.territory},
+            ip=client_ip(request),
+        )
+    except TierslieuxError as error:
+        flash(request, str(error))
+        return RedirectResponse(f"/projets/{project.id}/dossier", 303)
+    return RedirectResponse(f"/projets/{project.id}/calculs/{quote(run.id)}", 303)

@@ -1,0 +1,117 @@
+"""The dossier screen: a chargé de mission launches it, a lecteur downloads it (issue 15).
+
+The project is the demo territory (``dep:00``) on the demo workspace; the run keeps the
+four files of ``tierslieux dossier`` and offers them for download.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from web_helpers import create_project, csrf, logged_in
+
+DEADLINE = 180
+FILES = ("dossier.pdf", "dossier.xlsx", "dossier.gpkg", "dossier-umap.geojson")
+
+
+@pytest.fixture
+def project(app, accounts, repos) -> int:
+    """The demo project, the chargé de mission and the lecteur being members."""
+    return create_project(app, accounts, repos)
+
+
+@pytest.fixture
+def done(app, accounts, project) -> str:
+    """A dossier launched from the project page by the chargé de mission, finished."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    home = client.get(f"/projets/{project}").text
+    assert f'action="/projets/{project}/dossier"' in home  # the « Dossier » action
+    token = csrf(client, f"/projets/{project}")
+    response = client.post(
+        f"/projets/{project}/dossier", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(f"/projets/{project}/calculs/")
+    run_id = location.rsplit("/", 1)[1]
+    assert app.state.runs.wait(run_id, DEADLINE)
+    run = app.state.runs.get(project, run_id)
+    assert run.status == "done", run.error
+    return run_id
+
+
+def test_the_run_page_offers_the_four_files(app, accounts, project, done) -> None:
+    client = logged_in(app, accounts["charge_de_mission"])
+    page = client.get(f"/projets/{project}/calculs/{done}")
+    assert page.status_code == 200
+    assert "Dossier du territoire" in page.text  # the kind's label, not « dossier »
+    assert "Terminé" in page.text
+    assert f'href="/projets/{project}/dossier?calcul={done}"' in page.text
+    for name in FILES:
+        assert f"/projets/{project}/calculs/{done}/fichiers/{name}" in page.text
+
+
+def test_a_lecteur_downloads_the_dossier_but_cannot_launch_one(
+    app, accounts, project, done
+) -> None:
+    reader = logged_in(app, accounts["lecteur"])
+    home = reader.get(f"/projets/{project}").text
+    assert f'href="/projets/{project}/dossier"' in home
+    assert f'action="/projets/{project}/dossier"' not in home
+    page = reader.get(f"/projets/{project}/dossier")
+    assert page.status_code == 200
+    assert "Préparer le dossier" not in page.text
+    assert "Refaire le dossier" not in page.text
+    assert "Territoire FICTIF" in page.text  # banner of the demo
+    assert "SYNTHÉTIQUE" in page.text
+    assert "Classeur Excel" in page.text
+    base = f"/projets/{project}/calculs/{done}/fichiers"
+    pdf = reader.get(f"{base}/dossier.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "attachment" in pdf.headers["content-disposition"]
+    assert pdf.content.startswith(b"%PDF")
+    workbook = reader.get(f"{base}/dossier.xlsx")
+    assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(workbook.content)).namelist()
+    geopackage = reader.get(f"{base}/dossier.gpkg")
+    assert geopackage.headers["content-type"] == "application/geopackage+sqlite3"
+    assert geopackage.content.startswith(b"SQLite format 3")
+    umap = reader.get(f"{base}/dossier-umap.geojson")
+    assert umap.json()["type"] == "FeatureCollection"
+    # launching stays with the chargés de mission
+    token = csrf(reader, f"/projets/{project}/dossier")
+    refused = reader.post(
+        f"/projets/{project}/dossier", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert refused.status_code == 403
+    assert len([r for r in app.state.runs.list_runs(project) if r.kind == "dossier"]) == 1
+
+
+def test_the_charge_de_mission_sees_the_relaunch_button(app, accounts, project, done) -> None:
+    client = logged_in(app, accounts["charge_de_mission"])
+    page = client.get(f"/projets/{project}/dossier").text
+    assert "Refaire le dossier" in page
+    assert f"/projets/{project}/calculs/{done}/fichiers/dossier.pdf" in page
+    assert client.get(f"/projets/{project}/dossier?calcul=inconnu").status_code == 404
+
+
+def test_without_dossier_the_page_says_who_can_prepare_one(app, accounts, project) -> None:
+    reader = logged_in(app, accounts["lecteur"])
+    page = reader.get(f"/projets/{project}/dossier")
+    assert page.status_code == 200
+    assert "Aucun dossier préparé pour ce projet." in page.text
+    assert "Un chargé de mission du projet peut le préparer." in page.text
+    editor = logged_in(app, accounts["charge_de_mission"]).get(f"/projets/{project}/dossier")
+    assert "Préparer le dossier" in editor.text
+
+
+def test_anonymous_visitors_are_sent_to_the_login(app, project) -> None:
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    anonymous = TestClient(app)
+    response = anonymous.get(f"/projets/{project}/dossier", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/connexion")
