@@ -123,6 +123,8 @@ class SurveyOverview:
     versions: tuple[tuple[str, int], ...]
     batches: tuple[ImportBatch, ...]
     communes: tuple[tuple[str, str, int], ...]
+    #: ``(channel, respondents)`` in the territory: ``import``, ``en_ligne``, ``papier``.
+    channels: tuple[tuple[str, int], ...] = ()
 
     @property
     def outside(self) -> int:
@@ -184,7 +186,12 @@ def survey_overview(
     kept = [r for r in stored if r.commune in inside]
     names = inputs.communes.table.set_index("code")["nom"].astype(str).to_dict()
     per_commune = Counter(r.commune for r in kept)
-    batches = _batches(stored, inside, repos.audit.entries(limit=_AUDIT_ROWS, action=IMPORT_ACTION))
+    # Answers of the collection campaigns are not import batches (their campaign lists them).
+    imported = [r for r in stored if r.campaign_id is None]
+    batches = _batches(
+        imported, inside, repos.audit.entries(limit=_AUDIT_ROWS, action=IMPORT_ACTION)
+    )
+    channels = Counter(r.channel for r in kept)
     return SurveyOverview(
         territory_label=label,
         fictional=inputs.fictional,
@@ -196,6 +203,7 @@ def survey_overview(
             (code, str(names.get(code, code)), n)
             for code, n in sorted(per_commune.items(), key=lambda item: (-item[1], item[0]))
         ),
+        channels=tuple((c, channels[c]) for c in ("import", "en_ligne", "papier") if channels[c]),
     )
 
 
@@ -205,8 +213,11 @@ def analyse_project_survey(
     inputs: LoadedInputs,
     *,
     min_group_size: int = MIN_GROUP_SIZE,
+    campaign: int | None = None,
 ) -> SurveyAnalysis:
     """``tierslieux survey analyse --territory <project's territory>`` on ``inputs``.
+
+    ``campaign``: only the answers of that collection campaign (its page).
 
     Raises
     ------
@@ -215,7 +226,9 @@ def analyse_project_survey(
     SchemaError
         When no respondent lives there, or ``min_group_size`` is below 2.
     """
-    request = SurveyAnalysisRequest(territory=project.territory, min_group_size=min_group_size)
+    request = SurveyAnalysisRequest(
+        territory=project.territory, min_group_size=min_group_size, campaign=campaign
+    )
     return analyse_survey(settings, request, inputs=inputs)
 
 

@@ -10,23 +10,21 @@ public method of a repository is one transaction opened with
 
 from __future__ import annotations
 
-import threading
-import weakref
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, exc
+from sqlalchemy import exc
 
 from tierslieux.errors import StoreError
 from tierslieux.i18n import gettext as _
-from tierslieux.store._engine import WRITE, describe_url, engine_for
+from tierslieux.store._engine import WRITE, describe_url, engine_for, write_lock
 from tierslieux.store._errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Engine
 
 __all__ = ["Database", "open_database", "sqlite_url"]
 
@@ -81,28 +79,6 @@ def open_database(url: str | None, *, default_path: Path | None = None) -> Datab
     return Database(engine_for(url))
 
 
-_queues: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-_queues_lock = threading.Lock()
-
-
-def _write_queue(engine: Engine) -> AbstractContextManager[object]:
-    """The lock that lines up this process's write transactions on a SQLite file.
-
-    SQLite has one writer at a time; a thread that finds the file locked sleeps in
-    SQLite's busy handler by growing steps (up to 100 ms each), so under load a
-    write could wait far longer than the writes before it took.  Waiting on a lock
-    of the process instead hands the file over as soon as it is free.  PostgreSQL
-    locks rows itself: no lock there.
-    """
-    if engine.dialect.name != "sqlite":
-        return nullcontext()
-    with _queues_lock:
-        found = _queues.get(engine)
-        if found is None:
-            found = _queues[engine] = threading.RLock()
-    return found
-
-
 class Database:
     """One database (SQLite file or PostgreSQL server) and its transactions.
 
@@ -140,9 +116,9 @@ class Database:
             lock at once (``BEGIN IMMEDIATE``), so writers queue instead of failing.
             Read transactions see one snapshot (``REPEATABLE READ`` on PostgreSQL).
         """
-        queue = _write_queue(self._engine) if write else nullcontext()
+        queue = write_lock(self._engine) if write else None
         try:
-            with queue, self._engine.connect() as connection:
+            with queue or nullcontext(), self._engine.connect() as connection:
                 if write:
                     connection.execution_options(**{WRITE: True})
                 elif connection.dialect.name == "postgresql":

@@ -29,7 +29,7 @@ from tierslieux.pipeline.database import open_store
 from tierslieux.pipeline.jobs import JobRunner
 from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
-from tierslieux.web import campaigns, communities, contacts, public
+from tierslieux.web import campaign_desk, campaigns, communities, contacts, public
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.diagnostic import router as diagnostic_router
 from tierslieux.web.dossier import router as dossier_router
@@ -163,6 +163,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(contacts.router)
     app.include_router(public.router)
     app.include_router(campaigns.router)
+    app.include_router(campaign_desk.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

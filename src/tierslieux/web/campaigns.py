@@ -78,8 +78,10 @@ def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
 
 
 def public_url(request: Request, campaign: CampaignView) -> str:
-    """The address residents open (the server's own address, as the browser reached it)."""
-    return str(request.base_url).rstrip("/") + f"/q/{campaign.slug}"
+    """The address residents open: the setting ``public_base_url`` when set, else the
+    server's own address as the browser reached it."""
+    base = _settings(request).public_base_url or str(request.base_url).rstrip("/")
+    return base + f"/q/{campaign.slug}"
 
 
 def _campaign(request: Request, access: ProjectAccess, campaign_id: int) -> CampaignView:
@@ -185,6 +187,9 @@ def _campaign_page(
     names = inputs.communes.table.set_index("code")["nom"].astype(str).to_dict()
     answers = campaign_answers(settings.core, access.project, inputs, campaign.id)
     values = {"tokens": None, "errors": {}} | context
+    from tierslieux.web.campaign_desk import campaign_extras  # noqa: PLC0415 - it imports this
+
+    values |= campaign_extras(request, access, campaign, inputs)
     return render(
         request,
         "campaign.html",

@@ -32,7 +32,12 @@ from fastapi.responses import Response
 
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline.campaigns import campaign_status, project_campaigns, status_label
+from tierslieux.pipeline.campaigns import (
+    CHANNELS,
+    campaign_status,
+    project_campaigns,
+    status_label,
+)
 from tierslieux.pipeline.inputs import synthetic_note
 from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.project_survey import (
@@ -237,6 +242,7 @@ def _page(
         errors=errors or {},
         message=message,
         campaigns=campaigns,
+        channel_label=lambda c: _(CHANNELS.get(c) or c),
         campaign_status=campaign_status,
         status_label=status_label,
     )
