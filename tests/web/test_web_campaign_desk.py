@@ -23,7 +23,7 @@ from tierslieux.pipeline.campaign_tools import (
     purge_campaigns,
     retention_limit,
 )
-from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.projects import get_project
 from tierslieux.pipeline.survey import purge_expired
 from tierslieux.reports.flyer import qr_code, qr_matrix, render_flyer_html
@@ -254,7 +254,10 @@ def test_campaign_counts_use_paris_days(desk, repos, web_settings) -> None:
             .values(created_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
         )
     project = get_project(repos, project_id)
-    inputs = project_inputs(web_settings.core, repos, project, web_settings.workspace_path)
+    with project_inputs(
+        repos, web_settings.core, project.id, web_settings.workspace_path, mobpro=False
+    ) as inputs:
+        pass  # loaded in memory
     counts = campaign_counts(web_settings.core, project, inputs, campaign_id)
     assert counts.total == 2
     assert counts.channels == (("papier", 2),)

@@ -41,7 +41,7 @@ from tierslieux.i18n import PARIS
 from tierslieux.i18n import gettext as _
 from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.database import database_url, open_store
-from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.survey import SurveyContext, territory_communes
 from tierslieux.privacy import mask_contact_details
 from tierslieux.store import (
@@ -534,7 +534,8 @@ def public_form(
     SourceError, SchemaError, TerritoryError
         When the project's communes cannot be read.
     """
-    inputs = project_inputs(settings, repos, project, workspace)
+    with project_inputs(repos, settings, project.id, workspace, mobpro=False) as loaded:
+        inputs = loaded  # in memory: usable after the block
     context = SurveyContext.from_inputs(settings, inputs)
     codes, label = territory_communes(inputs, project.territory)
     table = inputs.communes.table.drop_duplicates("code")

@@ -37,8 +37,6 @@ from typing import TYPE_CHECKING
 from tierslieux.errors import SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import load_inputs
-from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.survey import (
     MIN_GROUP_SIZE,
     ExportSummary,
@@ -50,7 +48,6 @@ from tierslieux.pipeline.survey import (
     import_answers,
     territory_communes,
 )
-from tierslieux.pipeline.workspace import Workspace
 from tierslieux.sources.survey_formats import TOOLS
 
 if TYPE_CHECKING:
@@ -72,7 +69,6 @@ __all__ = [
     "answers_state",
     "export_project_answers",
     "import_project_answers",
-    "project_inputs",
     "stage_export",
     "staged_export",
     "survey_overview",
@@ -90,28 +86,6 @@ _BATCH_GAP = timedelta(seconds=5)
 _AUDIT_GAP = timedelta(minutes=2)
 _AUDIT_ROWS = 2000
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def project_inputs(
-    settings: Settings, repos: Repositories, project: ProjectView, workspace: Workspace | Path
-) -> LoadedInputs:
-    """The communes a project's questionnaire uses: its uploaded communes file, else the
-    workspace (no census: the questionnaire does not need it).
-
-    ``workspace`` is the workspace folder, or the workspace already opened (a web
-    process opens it once).
-
-    Raises
-    ------
-    SourceError, SchemaError
-        When there is no workspace and no communes file, or one is unusable.
-    """
-    if any(d.role == "communes" for d in repos.projects.datasets(project.id)):
-        with tempfile.TemporaryDirectory(prefix="tierslieux-project-") as folder:
-            files = materialise_datasets(repos, project.id, Path(folder))
-            return load_inputs(settings, files, mobpro=False)
-    opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-    return opened.inputs(settings)
 
 
 @dataclass(frozen=True, slots=True)

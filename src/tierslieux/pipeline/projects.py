@@ -28,14 +28,22 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
-from tierslieux.pipeline.readers import read_structures_table
+from tierslieux.pipeline.readers import (
+    read_demand_table,
+    read_groups,
+    read_respondents,
+    read_structures_table,
+)
 from tierslieux.sources.actors import load_actors
+from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
 from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from tierslieux.config import Settings
@@ -48,6 +56,7 @@ __all__ = [
     "ProjectView",
     "TerritoryChoice",
     "TerritoryIndex",
+    "access_rights",
     "add_member",
     "can_edit",
     "can_view",
@@ -70,6 +79,14 @@ DATASET_ROLES: dict[str, str] = {
     "structures": N_("annuaire des structures (structures.csv des communautés-bases)"),
     "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
     "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (fichier CSV d'acteurs)"),
+    # The other files of « tierslieux sites » (its --groups, --demand, --candidats,
+    # --repondants), offered on the experimentation sites' form.
+    "groupes": N_("groupes du questionnaire (groups.csv de « tierslieux survey analyse »)"),
+    "demande": N_("demande à utiliser pour les sites (CSV code,demand[,km])"),
+    "candidats": N_("lieux candidats (CSV nom, latitude, longitude[, code_commune, identifiant])"),
+    "repondants": N_(
+        "répondants du questionnaire (respondents.csv de « tierslieux survey analyse »)"
+    ),
 }
 _KIND_NAMES = {
     "region": N_("Région"),
@@ -273,6 +290,14 @@ def can_edit(repos: Repositories, user: UserView, project: int) -> bool:
     return user.role == "charge_de_mission" and repos.projects.is_member(project, user.id)
 
 
+def access_rights(repos: Repositories, user: UserView, project: int) -> tuple[bool, bool]:
+    """``(can_view, can_edit)`` of ``user`` on ``project``, with one look at the members."""
+    if user.role == "administrateur":
+        return True, True
+    member = repos.projects.is_member(project, user.id)
+    return member, member and user.role == "charge_de_mission"
+
+
 def projects_for(repos: Repositories, user: UserView) -> list[ProjectView]:
     """The projects ``user`` may read: all for an administrator, else their own."""
     if user.role == "administrateur":
@@ -362,6 +387,15 @@ def _without_folder(problem: Problem, path: Path, name: str) -> Problem:
     return dataclasses.replace(problem, msgid=msgid, params=params, path=location)
 
 
+#: Readers of the site selection's files (those of ``tierslieux sites``): lines read.
+_SITES_READERS: dict[str, Callable[[Path], int]] = {
+    "groupes": lambda path: len(read_groups(path)),
+    "demande": lambda path: len(read_demand_table(path)[0]),
+    "candidats": lambda path: len(load_candidate_places(path)),
+    "repondants": lambda path: len(read_respondents(path)),
+}
+
+
 def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary."""
     if role == "communes":
@@ -382,6 +416,8 @@ def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     elif role == "acteurs":
         actors, provenance = load_actors(path)
         rows = len(actors)
+    elif role in _SITES_READERS:
+        return {"rows": _SITES_READERS[role](path), "vintage": None, "synthetic": False}
     else:
         census = open_mobpro_input(settings, path)
         provenance, rows = census.provenance, 0

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -42,7 +43,9 @@ from tierslieux.web.settings import WebSettings
 from tierslieux.web.sites import router as sites_router
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
+
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["SESSION_COOKIE", "STATIC", "create_app", "route_table"]
 
@@ -84,6 +87,29 @@ def _base_css() -> str:
     return source
 
 
+class LanguageMiddleware:
+    """ASGI middleware: the installation's language for everything a request runs.
+
+    A plain ASGI middleware (not ``@app.middleware("http")``, whose wrapper streams
+    every response body through an extra task: a cost on each request and on each
+    chunk of the large map documents).
+    """
+
+    def __init__(self, app: ASGIApp, *, lang: str) -> None:
+        self.app = app
+        self.lang = lang
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request in the language (the worker threads inherit it).
+
+        Input names in messages and notes read as in a form (« grille de densité »),
+        never as the command line's options, even when ``tierslieux web`` set the CLI's
+        labeller in the context the server inherited (jobs copy this context).
+        """
+        with use_language(self.lang), use_labels(default_label):
+            await self.app(scope, receive, send)
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web application over the store and workspace named by ``settings``.
 
@@ -109,6 +135,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         del app
+        # The pages' handlers run in the thread pool (see WebSettings.request_threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         runs.shutdown()
 
@@ -189,16 +217,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             StarletteHTTPException(422, _("Requête incomplète ou mal formée.")),
         )
 
-    @app.middleware("http")
-    async def language(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Input names in messages and notes read as in a form (« grille de densité »),
-        # never as the command line's options, even when ``tierslieux web`` set the
-        # CLI's labeller in the context the server inherited (jobs copy this context).
-        with use_language(lang), use_labels(default_label):
-            return await call_next(request)
-
+    app.add_middleware(LanguageMiddleware, lang=lang)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -33,7 +33,7 @@ from tierslieux.pipeline.campaigns import (
     project_campaign,
     status_label,
 )
-from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
@@ -68,7 +68,11 @@ def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
         except TierslieuxError:
             workspace = settings.workspace_path
     try:
-        return project_inputs(settings.core, _repositories(request), access.project, workspace)
+        repos = _repositories(request)
+        with project_inputs(
+            repos, settings.core, access.project.id, workspace, mobpro=False
+        ) as found:
+            return found
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
 

@@ -242,6 +242,11 @@ class WebSettings:
     run_workers
         Computations (diagnostic, sites...) one worker process runs at the same time;
         the others wait, ``queued``.
+    request_threads
+        Requests one worker process serves at the same time (its thread pool,
+        ``TIERSLIEUX_WEB_THREADS``); the others wait their turn.  The pages are short
+        computations in Python: more threads than that only make them share the
+        interpreter lock and every answer slower.
     public_rate_limit, public_rate_window_s
         Answers (and receipt look-ups) the public questionnaire accepts from one client
         address per window, per worker process (``TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT``,
@@ -272,6 +277,7 @@ class WebSettings:
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
+    request_threads: int = 8
     public_rate_limit: int = 60
     public_rate_window_s: int = 600
     trust_forwarded_for: bool = False
@@ -313,6 +319,7 @@ class WebSettings:
         for name, variable in (
             ("public_rate_limit", "TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT"),
             ("public_rate_window_s", "TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW"),
+            ("request_threads", "TIERSLIEUX_WEB_THREADS"),
         ):
             if name not in overrides and env.get(variable, "").strip():
                 overrides[name] = _positive(env[variable], variable)
