@@ -29,6 +29,18 @@ def _exit_now(_signum: int, _frame: FrameType | None) -> None:
     os._exit(_interrupt.EXIT_CODE)
 
 
+def _start_up(_signum: int, _frame: FrameType | None) -> None:
+    """Ctrl-C before the command runs (nothing written yet): report and leave at once."""
+    _interrupt.report()
+    os._exit(_interrupt.EXIT_CODE)
+
+
+# From the import of this module until the command starts, Ctrl-C ends the process
+# through this handler: no window is left where the interpreter would raise
+# KeyboardInterrupt outside the ``try`` of :func:`main` (between two statements).
+signal.signal(signal.SIGINT, _start_up)
+
+
 def _interrupted() -> None:
     signal.signal(signal.SIGINT, _exit_now)
     if not _interrupt.reported():
@@ -41,6 +53,8 @@ def main() -> None:
     try:
         from tierslieux.cli import main as cli_main  # noqa: PLC0415 - inside the guard
 
+        # The command itself sees KeyboardInterrupt (it removes its partial files).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         cli_main()
     except KeyboardInterrupt:
         _interrupted()

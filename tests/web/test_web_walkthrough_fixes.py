@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import html
 import re
 
@@ -62,9 +64,13 @@ def test_messages_name_inputs_as_the_forms_do_under_the_cli_labeller(app) -> Non
             answer = await client.get("/essai-libelle")
         return str(answer.json()["text"])
 
-    # ``tierslieux web`` serves the application inside the CLI's context.
+    # ``tierslieux web`` serves the application inside the CLI's context. The loop
+    # runs in a thread of its own (with this context): a browser test earlier in the
+    # session may leave Playwright's loop running in this one.
     with use_labels(cli_label):
-        text = asyncio.run(fetch())
+        context = contextvars.copy_context()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            text = pool.submit(context.run, asyncio.run, fetch()).result()
     assert "--densite" not in text
     assert "--sans-communes-voisines" not in text
     assert "« grille de densité »" in text
