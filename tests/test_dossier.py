@@ -156,6 +156,33 @@ def test_pdf_text_has_the_figures_name_and_banners(
     assert "detour_factor" not in text
 
 
+def test_pdf_counts_of_people_are_whole_numbers(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """Weighted census counts and rates per 1,000 read « 52 », never « 51,6 »; the sites'
+    base community is named by its structures, not by the word « structures »."""
+    from tierslieux.reports.dossier.pdf import _context  # noqa: PLC0415
+
+    written, _events = made
+    context = _context(written.dossier)
+    for key in ("communes_table", "catchments_table", "bassins_table"):
+        table = context[key]
+        for index, column in enumerate(table["columns"]):
+            if column["numeric"] and column["label"] != column_label("diametre_minutes"):
+                for row in table["rows"]:
+                    assert "," not in row[index], (key, column["label"], row[index])
+    sites = context["sites_table"]
+    labels = [c["label"] for c in sites["columns"]]
+    base = labels.index(column_label("communaute_base"))
+    assert column_label("structures_communaute") not in labels  # not repeated
+    for row in sites["rows"]:
+        assert row[base] not in {"structures", "non", ""}
+        assert "(FICTIVE)" in row[base]
+        for index, column in enumerate(sites["columns"]):
+            if column["numeric"]:
+                assert "," not in row[index], (column["label"], row[index])
+
+
 def test_pdf_pages_rendered_to_png(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
     written, _events = made
     pdftoppm = shutil.which("pdftoppm")
@@ -262,9 +289,37 @@ def test_workbook_types_headers_panes_filters(
     code = row[headers.index(column_label("code"))]
     assert code.data_type == "s"
     assert re.fullmatch(r"00\d{3}", code.value)
+    # A weighted count of people: the exact value in the cell, shown rounded to the unit.
     potential = row[headers.index(column_label("potentiel"))]
     assert isinstance(potential.value, float)
-    assert potential.number_format == "#,##0.0"
+    assert not potential.value.is_integer()
+    assert potential.number_format == "#,##0"
+    rate = row[headers.index(column_label("taux_potentiel"))]
+    assert rate.number_format == "#,##0"
+    flagged = {
+        c.value
+        for c in next(
+            communes.iter_cols(
+                min_col=headers.index(column_label("effectifs_faibles")) + 1,
+                max_col=headers.index(column_label("effectifs_faibles")) + 1,
+                min_row=2,
+            )
+        )
+    }
+    assert "tic" not in flagged  # indicators in words, not their codes
+    sites = book["Sites"]
+    site_headers = [cell.value for cell in sites[1]]
+    assert len(set(site_headers)) == len(site_headers)
+    base = sites.cell(2, site_headers.index(column_label("communaute_base")) + 1).value
+    assert base not in {"structures", "non"}
+    assert "(FICTIVE)" in base  # the names of the base community's structures
+    assert (
+        sites.cell(2, site_headers.index(column_label("gain_marginal")) + 1).number_format
+        == "#,##0"
+    )
+    for sheet in book.worksheets:  # no two columns with the same header
+        headers = [cell.value for cell in sheet[1]]
+        assert len(set(headers)) == len(headers), (sheet.title, headers)
     sources = book["Sources"]
     assert [c.value for c in sources[1]][:4] == [
         "Rôle",

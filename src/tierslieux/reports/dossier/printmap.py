@@ -258,18 +258,24 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
             )
     # symbols (structures, existing places); several at one place (a commune's centre)
     # are spread on a small ring around it, so that each stays visible
+    # (a site's numbered disc, drawn last, would hide a symbol at its place: the
+    # symbols there go on a wider ring around the disc)
+    site_points = [frame.point(site.latitude, site.longitude) for site in spec.sites]
+    site_keys = {(round(p[0]), round(p[1])) for p in site_points if p is not None}
     placed: dict[tuple[int, int], int] = {}
     for symbol in spec.symbols:
         xy = frame.point(symbol.latitude, symbol.longitude)
         if xy is None:
             continue
         key = (round(xy[0]), round(xy[1]))
-        rank = placed.get(key, 0)
+        at_site = key in site_keys
+        rank = placed.get(key, 1 if at_site else 0)
         placed[key] = rank + 1
         x, y = xy
         if rank:
             angle = rank * 2 * math.pi / 6
-            x, y = x + 9 * math.cos(angle), y + 9 * math.sin(angle)
+            ring = 14.0 if at_site else 9.0
+            x, y = x + ring * math.cos(angle), y + ring * math.sin(angle)
         shape_name, fill = SYMBOLS.get(symbol.category, ("circle", "#888888"))
         parts.append(_marker(shape_name, x, y, 4.2, fill))
     # names: always-named first (sites, main towns), then those that fit
@@ -292,7 +298,8 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
         xy = frame.point(centre.y, centre.x)
         if xy is None:
             continue
-        size = 7.5 if code in spec.always_named else 6.0
+        # About 6.5 and 5.5 points on the printed page (the map is about 18 cm wide).
+        size = 9.0 if code in spec.always_named else 7.5
         text_width = len(name) * size * 0.52
         minx, miny, maxx, maxy = polygon.bounds
         corner_a = frame.point(miny, minx)
