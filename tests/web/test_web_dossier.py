@@ -115,3 +115,51 @@ def test_anonymous_visitors_are_sent_to_the_login(app, project) -> None:
     response = anonymous.get(f"/projets/{project}/dossier", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/connexion")
+
+
+# A directory made by hand: one cooperative where the demo's generated directory has
+# another (« Coopérative d'activité et d'emploi du Val »), and hand-added associations
+# (three themes, for the three sites of different themes).
+_STRUCTURES = (
+    "identifiant;nom;categorie;themes;code_commune\n"
+    "main:1;Coopérative Essai du Plateau (FICTIVE);cae;ess;00108\n"
+    "main:2;Association Essai des Monts (FICTIVE);association_teleactivites;tic;00104\n"
+    "main:3;AMAP Essai du Val (FICTIVE);association_vie_quotidienne;circuits_courts;00113\n"
+)
+
+
+def test_the_dossier_uses_the_projects_directory_of_structures(
+    web_settings, accounts, repos, project
+) -> None:
+    """As on the sites screen, the project's structures.csv (role « structures ») is
+    the dossier's directory: its structures, not a directory computed again."""
+    from tierslieux.pipeline.project_dossier import run_project_dossier  # noqa: PLC0415
+    from tierslieux.pipeline.projects import upload_dataset  # noqa: PLC0415
+    from tierslieux.reports.dossier.tables import dossier_tables  # noqa: PLC0415
+
+    user = repos.users.get_user(accounts["charge_de_mission"])
+    upload_dataset(
+        repos,
+        web_settings.core,
+        project,
+        role="structures",
+        filename="structures.csv",
+        content=_STRUCTURES.encode("utf-8"),
+        actor=user,
+    )
+    dossier = run_project_dossier(
+        repos,
+        web_settings.core,
+        repos.projects.get_project(project),
+        workspace=web_settings.workspace_path,
+    )
+    names = set(dossier.communities.structures["nom"])
+    assert names == {
+        "Coopérative Essai du Plateau (FICTIVE)",
+        "Association Essai des Monts (FICTIVE)",
+        "AMAP Essai du Val (FICTIVE)",
+    }
+    assert "structures" in {p.role for p in dossier.provenance}
+    assert dossier.sites is not None
+    sites = next(t for t in dossier_tables(dossier) if t.key == "sites").frame
+    assert sites["communaute_base"].str.contains("Essai").all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path  # noqa: TC003 (an option's type, read by typer)
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -72,6 +73,14 @@ def dossier(
     mediation: MediationOpt = None,
     acteurs: ActeursOpt = None,
     pnr: PnrOpt = None,
+    structures: Annotated[
+        Path | None,
+        typer.Option(
+            "--structures",
+            help="structures.csv écrit par « tierslieux communities » (peut-être corrigé à "
+            "la main) : l'annuaire du dossier, au lieu de relire Sirene, le RNA et les lieux.",
+        ),
+    ] = None,
     no_survey: Annotated[
         bool,
         typer.Option("--sans-questionnaire", help="Ne pas analyser les réponses au questionnaire."),
@@ -121,6 +130,7 @@ def dossier(
         mediation=mediation,
         acteurs=acteurs,
         pnr=pnr,
+        structures=structures,
         survey=not no_survey,
         sites=not no_sites,
         time_limit=time_limit,

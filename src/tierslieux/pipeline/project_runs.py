@@ -58,7 +58,7 @@ from tierslieux.pipeline.jobs import (
     JobRunner,
     estimate_fraction,
 )
-from tierslieux.pipeline.projects import materialise_datasets
+from tierslieux.pipeline.projects import INPUT_ROLES, materialise_datasets
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.store import InvalidValueError, ResultView, RunView, UnknownRecordError
 
@@ -174,7 +174,8 @@ def project_inputs(
 ) -> Iterator[LoadedInputs]:
     """The loaded inputs of a project, while the ``with`` block runs.
 
-    The project's own input files when it has any (written to a temporary folder,
+    The project's own input files when it has any of :data:`INPUT_ROLES` (a
+    directory, places or actors alone keep the workspace; written to a temporary folder,
     read as the command line reads them; the roles it lacks are resolved as the
     command line does, from ``settings.data_dir`` or the catalogue), else the
     installation's workspace.
@@ -184,7 +185,7 @@ def project_inputs(
     TierslieuxError
         When a file is refused, or the project has no file and there is no workspace.
     """
-    if repos.projects.datasets(project):
+    if any(d.role in INPUT_ROLES for d in repos.projects.datasets(project)):
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="tierslieux-run-", dir=settings.cache_dir) as tmp:
             files = materialise_datasets(repos, project, Path(tmp))

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATASET_ROLES",
+    "INPUT_ROLES",
     "DatasetView",
     "ProjectView",
     "TerritoryChoice",
@@ -69,6 +70,10 @@ DATASET_ROLES: dict[str, str] = {
     "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
     "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (fichier CSV d'acteurs)"),
 }
+#: Roles of the inputs of the studies themselves (communes, zonings, census), those of
+#: :func:`materialise_datasets`; the others (directory, places, actors) are read by
+#: the screens that need them, on top of these or of the workspace's.
+INPUT_ROLES: tuple[str, ...] = ("communes", "zonages", "densite", "mobpro")
 _KIND_NAMES = {
     "region": N_("Région"),
     "dep": N_("Département"),

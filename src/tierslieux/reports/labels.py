@@ -259,6 +259,7 @@ _SOURCE_ROLES = {
     "zonages": N_("Zonages (EPCI, bassins de vie, aires d'attraction)"),
     "mobpro": N_("Recensement : navettes domicile-travail (MOBPRO)"),
     "acteurs": N_("Acteurs ajoutés à la main"),
+    "structures": N_("Annuaire des structures (structures.csv du projet)"),
     "pnr": N_("Parcs naturels régionaux"),
     "gares": N_("Gares de voyageurs"),
     "mediation": N_("Lieux de médiation numérique"),
