@@ -163,3 +163,80 @@ def test_the_dossier_uses_the_projects_directory_of_structures(
     assert dossier.sites is not None
     sites = next(t for t in dossier_tables(dossier) if t.key == "sites").frame
     assert sites["communaute_base"].str.contains("Essai").all()
+
+
+def test_two_launches_at_once_start_one_dossier(app, accounts, repos, project) -> None:
+    """Two clicks at once (two threads, as two requests of the server): the store checks
+    and creates the run in one transaction, so one run starts and the other request is
+    sent to it."""
+    import threading  # noqa: PLC0415
+
+    from tierslieux.pipeline.project_dossier import DOSSIER_KIND  # noqa: PLC0415
+    from tierslieux.pipeline.project_runs import RunOutcome, RunPendingError  # noqa: PLC0415
+
+    runs = app.state.runs
+    release = threading.Event()
+
+    def slow(*, progress) -> RunOutcome:
+        del progress
+        release.wait(30)
+        return RunOutcome(summary={})
+
+    barrier = threading.Barrier(4)
+    started: list[str] = []
+    refused: list[str] = []
+
+    def launch() -> None:
+        barrier.wait()
+        try:
+            run = runs.start(project, DOSSIER_KIND, slow, actor="test", exclusive=True)
+            started.append(run.id)
+        except RunPendingError as error:
+            refused.append(error.run_id)
+
+    threads = [threading.Thread(target=launch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert len(started) == 1, (started, refused)
+        assert refused == started * 3  # each refused request is told which run runs
+        dossiers = [r for r in runs.list_runs(project) if r.kind == DOSSIER_KIND]
+        assert [r.id for r in dossiers] == started
+        # Another kind of run, or the same once finished, is not held back.
+        release.set()
+        assert runs.wait(started[0], 30)
+        again = runs.start(project, DOSSIER_KIND, slow, actor="test", exclusive=True)
+        assert runs.wait(again.id, 30)
+    finally:
+        release.set()
+
+
+def test_a_second_click_is_sent_to_the_dossier_under_way(app, accounts, repos, project) -> None:
+    import threading  # noqa: PLC0415
+
+    from tierslieux.pipeline.project_dossier import DOSSIER_KIND  # noqa: PLC0415
+    from tierslieux.pipeline.project_runs import RunOutcome  # noqa: PLC0415
+
+    release = threading.Event()
+
+    def slow(*, progress) -> RunOutcome:
+        del progress
+        release.wait(30)
+        return RunOutcome(summary={})
+
+    runs = app.state.runs
+    under_way = runs.start(project, DOSSIER_KIND, slow, actor="test", exclusive=True)
+    try:
+        client = logged_in(app, accounts["charge_de_mission"])
+        token = csrf(client, f"/projets/{project}")
+        response = client.post(
+            f"/projets/{project}/dossier", data={"csrf_token": token}, follow_redirects=False
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/projets/{project}/calculs/{under_way.id}"
+        assert [r.id for r in runs.list_runs(project) if r.kind == DOSSIER_KIND] == [under_way.id]
+    finally:
+        release.set()
+        runs.wait(under_way.id, 30)

@@ -28,7 +28,7 @@ from tierslieux.pipeline.project_dossier import (
     dossier_summary,
     run_project_dossier,
 )
-from tierslieux.pipeline.project_runs import RunOutcome
+from tierslieux.pipeline.project_runs import RunOutcome, RunPendingError
 from tierslieux.reports.dossier import dossier_files
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
@@ -130,13 +130,6 @@ def launch_dossier(
     del csrf_token
     runs = project_runs(request)
     project = access.project
-    pending = next(
-        (r for r in runs.list_runs(project.id) if r.kind == DOSSIER_KIND and not r.finished),
-        None,
-    )
-    if pending is not None:
-        flash(request, _("Un dossier est déjà en préparation : voici son avancement."))
-        return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.id)}", 303)
     settings = _settings(request)
     workspace = settings.workspace_path if settings.workspace_path.exists() else None
     repos = runs.repos
@@ -160,7 +153,11 @@ def launch_dossier(
             actor=access.user.login,
             parameters={"territoire": project.territory},
             ip=client_ip(request),
+            exclusive=True,  # two clicks at once start one dossier (checked by the store)
         )
+    except RunPendingError as pending:
+        flash(request, _("Un dossier est déjà en préparation : voici son avancement."))
+        return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.run_id)}", 303)
     except TierslieuxError as error:
         flash(request, str(error))
         return RedirectResponse(f"/projets/{project.id}/dossier", 303)

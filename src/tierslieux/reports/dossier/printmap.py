@@ -274,8 +274,8 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
         x, y = xy
         if rank:
             angle = rank * 2 * math.pi / 6
-            ring = 14.0 if at_site else 9.0
-            x, y = x + ring * math.cos(angle), y + ring * math.sin(angle)
+            spread = 14.0 if at_site else 9.0
+            x, y = x + spread * math.cos(angle), y + spread * math.sin(angle)
         shape_name, fill = SYMBOLS.get(symbol.category, ("circle", "#888888"))
         parts.append(_marker(shape_name, x, y, 4.2, fill))
     # names: always-named first (sites, main towns), then those that fit

@@ -163,14 +163,17 @@ def readable_sites(frame: pd.DataFrame, columns: Sequence[str] | None = None) ->
     """
     readable = readable_frame(frame)
     if "communaute_base" in frame.columns:
+        empty = pd.Series("", index=readable.index)
+        structures = readable.get("structures_communaute", empty).tolist()
+        groups = readable.get("groupes", empty).tolist()
         named = []
-        for index, kind in frame["communaute_base"].items():
+        for kind, members, group in zip(frame["communaute_base"], structures, groups, strict=True):
             parts = [p.strip() for p in str(kind if isinstance(kind, str) else "").split(";")]
             names = []
-            if "structures" in parts and "structures_communaute" in readable.columns:
-                names.append(_text(readable.loc[index, "structures_communaute"]))
-            if any(p.startswith("groupe") for p in parts) and "groupes" in readable.columns:
-                names.append(_text(readable.loc[index, "groupes"]))
+            if "structures" in parts:
+                names.append(_text(members))
+            if any(p.startswith("groupe") for p in parts):
+                names.append(_text(group))
             text = " ; ".join(n for n in names if n)
             named.append(text or _("aucune"))
         readable["communaute_base"] = named
