@@ -247,25 +247,34 @@ def test_a_part_without_content_follows_the_previous_one(
 
 def test_no_table_wider_than_the_page(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
     from weasyprint import HTML  # noqa: PLC0415
-    from weasyprint.formatting_structure.boxes import TableBox  # noqa: PLC0415
+    from weasyprint.formatting_structure.boxes import TableBox, TextBox  # noqa: PLC0415
 
     written, _events = made
     document = HTML(string=render_dossier_html(written.dossier)).render()
     tables = 0
 
-    def walk(box: Any, right: float) -> None:
-        nonlocal tables
+    words = 0
+
+    def walk(box: Any, right: float, table: float | None = None) -> None:
+        nonlocal tables, words
         if isinstance(box, TableBox):
             tables += 1
             assert box.position_x + box.margin_width() <= right + 0.5, box.element.get("class")
+            table = box.position_x + box.margin_width()
+        elif table is not None and isinstance(box, TextBox) and box.text.strip():
+            # No word of a cell runs out of its table (a long number or name kept on
+            # one line would print over the margin even in a table of the page's width).
+            assert box.position_x + box.width <= table + 0.5, box.text
+            words += 1
         for child in getattr(box, "children", ()):
-            walk(child, right)
+            walk(child, right, table)
 
     for page in document.pages:
         root = page._page_box
         right = root.content_box_x() + root.width
         walk(root, right)
     assert tables > 10
+    assert words > 500
 
 
 def test_workbook_types_headers_panes_filters(
@@ -447,3 +456,52 @@ def test_a_dossier_job_is_cancelled_at_a_progress_point(tmp_path: Path) -> None:
         assert job.wait(300)
     assert job.status is JobStatus.CANCELLED
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_maps_made_for_print(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
+    """Each map: legend with its title (and unit), scale bar, north arrow, the three
+    outlines, names of the sites' communes and of the main towns, structures with their
+    own symbols, sites numbered as in the tables; rates coloured beside counts."""
+    from html import escape  # noqa: PLC0415
+
+    from tierslieux.reports.dossier.pdf import _main_towns, _maps  # noqa: PLC0415
+
+    written, _events = made
+    dossier = written.dossier
+    assert dossier.sites is not None
+    maps = _maps(dossier)
+    assert set(maps) == {"potentiel", "communautes", "sites"}
+    names = dict(
+        zip(
+            dossier.diagnosis.communes["code"].astype(str),
+            dossier.diagnosis.communes["nom"],
+            strict=True,
+        )
+    )
+    always = [*dossier.sites.sites["code_commune"].astype(str), *_main_towns(dossier)]
+    for key, svg in maps.items():
+        text = str(svg)
+        assert 'class="titre-legende"' in text, key
+        assert '<g class="echelle">' in text, key
+        assert " km</text>" in text, key
+        assert '<g class="nord">' in text, key
+        for outline in ("Département", "Intercommunalités (EPCI)", "Bassins de vie 2022"):
+            assert outline in text, (key, outline)
+        for code in always:  # always named, in bold
+            assert f'font-weight="bold" fill="#000">{escape(names[code])}</text>' in text, (
+                key,
+                names[code],
+            )
+        if key != "potentiel":
+            for rank in dossier.sites.sites["rang"]:  # numbered as in the tables
+                assert f'fill="#fff">{rank}</text>' in text, (key, rank)
+            assert escape("Site d'expérimentation (numéro des tableaux)") in text
+    potential = str(maps["potentiel"])
+    assert "Usagers potentiels pour 1 000 actifs occupés (par commune de résidence)" in potential
+    assert escape("Cercles : nombre d'usagers potentiels") in potential  # counts beside the rate
+    communities = str(maps["communautes"])
+    for label in ("Coopérative d'activité et d'emploi (étape 1)", "Tiers-lieu existant"):
+        assert escape(label) in communities
+    # Distinct shapes: circles (CAE), squares (SCOP), polygons (stars, triangles...).
+    assert "<rect " in communities
+    assert "<polygon " in communities
