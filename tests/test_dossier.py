@@ -366,6 +366,9 @@ def test_geopackage_layers_crs_counts_styles(
     assert info["features"] == len(dossier.diagnosis.communes)
     assert dossier.sites is not None
     assert pyogrio.read_info(path, layer="sites")["features"] == len(dossier.sites.sites)
+    with sqlite3.connect(path) as connection:  # the base community named, not « structures »
+        bases = [row[0] for row in connection.execute("SELECT communaute_base FROM sites")]
+    assert all("(FICTIVE)" in base for base in bases), bases
     with sqlite3.connect(path) as connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(layer_styles)")]
         styles = connection.execute(
@@ -396,6 +399,9 @@ def test_umap_geojson(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
         assert all("_" not in key for key in properties if key != "_umap_options")
     names = [f["properties"]["name"] for f in collection["features"]]
     assert any(name.startswith("Site 1") for name in names)
+    site = next(f for f in collection["features"] if f["properties"]["name"].startswith("Site 1"))
+    assert "Communauté-base : structures." not in site["properties"]["description"]
+    assert "(FICTIVE)" in site["properties"]["description"]
 
 
 def test_labels_are_french() -> None:
