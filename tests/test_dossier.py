@@ -409,6 +409,15 @@ def test_labels_are_french() -> None:
     assert "enfants" in survey_theme_label("vie:enfants").lower()
     assert value_label("categorie", "acteur_developpement").startswith("Acteur du développement")
     assert value_label("themes", "tic;circuits_courts") == "Numérique (TIC), Circuits courts"
+    assert value_label("communaute_base", "structures ; groupe 2") == (
+        "structures de l'annuaire ; groupe 2 du questionnaire"
+    )
+    assert value_label("communaute_base", "non") == "aucune"
+    assert value_label("communaute_base", True) is True  # the communities' flag: kept
+    assert value_label("effectifs_faibles", "tic;independants") == (
+        "Actifs du secteur information-communication (TIC), Indépendants et employeurs"
+    )
+    assert value_label("solveur", "highs") == "HiGHS"
 
 
 def test_territory_official_name() -> None:

@@ -308,6 +308,23 @@ def _indicator_list(text: str) -> str:
     return ", ".join(labels.get(p.strip(), p.strip()) for p in str(text).split(";") if p.strip())
 
 
+def _base_kind(text: str) -> str:
+    """What a site's base community rests on (« structures ; groupe 2 », « non ») in
+    words; the dossier names the structures themselves (``readable_sites``)."""
+    parts = [p.strip() for p in str(text).split(";") if p.strip()]
+    words = []
+    for part in parts:
+        if part == "structures":
+            words.append(_("structures de l'annuaire"))
+        elif part.startswith("groupe "):
+            words.append(_("groupe {g} du questionnaire", g=part.removeprefix("groupe ")))
+        elif part == "non":
+            words.append(_("aucune"))
+        else:
+            words.append(part)
+    return " ; ".join(words)
+
+
 def _category(text: str) -> str:
     return category_labels().get(text, text)
 
@@ -339,6 +356,7 @@ def value_label(column: str, value: object) -> object:
         "partenaires": _short_categories,
         "ancrages": _short_categories,
         "effectifs_faibles": _indicator_list,
+        "communaute_base": _base_kind,
         "solveur": solver_label,
         "statut": lambda v: {
             "communaute_base_candidate": _("communauté-base candidate"),

@@ -19,7 +19,7 @@ from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
-from tierslieux.reports.labels import column_labels
+from tierslieux.reports.labels import column_labels, value_label
 from tierslieux.reports.maps import Marker, choropleth_svg, indicator_entry, map_legend
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
@@ -232,7 +232,7 @@ def _site_details(row: Mapping[Hashable, Any], unit: str) -> list[dict[str, str]
         ("theme", _("Thème")),
         ("tiers_lieux_existants", _("Tiers-lieux existants")),
     ):
-        text = _cell(row.get(key))
+        text = _cell(value_label(key, row.get(key)))
         if text:
             lines.append({"libelle": label, "valeur": text})
     return lines
