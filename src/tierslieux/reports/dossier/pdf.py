@@ -148,7 +148,12 @@ def _table(
         spread = min(len(label) // 2, 16) if numeric[index] else 0
         # Bold DejaVu letters are about 1.6 times as wide as the digits of the cells.
         weights.append(
-            min(max(typical, math.ceil(header * 1.6) + 2, spread, 10 if numeric[index] else 7), 60)
+            min(
+                max(typical, math.ceil(header * 1.6) + 2, spread, 10 if numeric[index] else 7),
+                # A long text (a reason of several sentences) gets the room it needs
+                # before its row grows tall.
+                60 if numeric[index] else 80,
+            )
         )
     total = sum(weights) or 1
     return {
