@@ -520,3 +520,24 @@ def test_maps_made_for_print(made: tuple[WrittenDossier, list[ProgressEvent]]) -
     # Distinct shapes: circles (CAE), squares (SCOP), polygons (stars, triangles...).
     assert "<rect " in communities
     assert "<polygon " in communities
+
+
+def test_sites_screen_tables_round_people_and_say_codes_in_words(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """The web sites screen's tables (``sites_summary``) share the rule: people counted
+    as whole numbers, a site's base community in words, not « structures »."""
+    from tierslieux.reports.sites import sites_summary  # noqa: PLC0415
+
+    written, _events = made
+    assert written.dossier.sites is not None
+    tables = sites_summary(written.dossier.sites)["tables"]
+    sites = tables["sites"]
+    for column in ("valeur", "gain_marginal", "perte_si_retire"):
+        index = sites["columns"].index(column)
+        assert all("," not in row[index] for row in sites["rows"]), column
+    base = sites["columns"].index("communaute_base")
+    assert all(row[base] == "structures de l'annuaire" for row in sites["rows"])
+    alternatives = tables["alternatives"]
+    loss = alternatives["columns"].index("perte")
+    assert all("," not in row[loss] for row in alternatives["rows"])
