@@ -541,3 +541,68 @@ def test_sites_screen_tables_round_people_and_say_codes_in_words(
     alternatives = tables["alternatives"]
     loss = alternatives["columns"].index("perte")
     assert all("," not in row[loss] for row in alternatives["rows"])
+
+
+def _tile(url: str) -> bytes:
+    """A fake tile server's answer: a 256-pixel PNG (no network in the tests)."""
+    from PIL import Image  # noqa: PLC0415
+
+    del url
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 220, 240)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_optional_basemap_under_the_print_maps(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """Off by default; when asked, its tiles are warped under every map with its credit;
+    when they cannot be loaded the maps are drawn without it (never required)."""
+    from tierslieux.reports.dossier import Basemap  # noqa: PLC0415
+    from tierslieux.reports.dossier.pdf import _maps  # noqa: PLC0415
+
+    written, _events = made
+    dossier = written.dossier
+    assert all("<image " not in str(svg) for svg in _maps(dossier).values())
+    asked: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        asked.append(url)
+        return _tile(url)
+
+    basemap = Basemap("https://tuiles.exemple/{z}/{x}/{y}.png", "© tuiles d'essai", fetch)
+    with_tiles = _maps(dossier, basemap)
+    for svg in with_tiles.values():
+        assert '<image href="data:image/png;base64,' in str(svg)
+        assert "tuiles d&#x27;essai" in str(svg)
+    assert asked
+    assert all(re.fullmatch(r"https://tuiles\.exemple/\d+/\d+/\d+\.png", u) for u in asked)
+
+    def offline(url: str) -> bytes:
+        raise OSError(url)
+
+    without = _maps(dossier, Basemap("https://tuiles.exemple/{z}/{x}/{y}.png", "", offline))
+    assert set(without) == set(with_tiles)
+    assert all("<image " not in str(svg) for svg in without.values())
+
+
+def test_cli_refuses_a_basemap_that_is_not_a_tile_template(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from tierslieux.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "dossier",
+            "--demo",
+            "--basemap-url",
+            "http://tuiles.exemple/carte.png",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "Adresse du fond de carte invalide" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

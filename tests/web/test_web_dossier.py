@@ -240,3 +240,35 @@ def test_a_second_click_is_sent_to_the_dossier_under_way(app, accounts, repos, p
     finally:
         release.set()
         runs.wait(under_way.id, 30)
+
+
+def test_the_installations_basemap_goes_under_the_pdf_maps(
+    web_settings, accounts, repos, monkeypatch
+) -> None:
+    """With ``TIERSLIEUX_BASEMAP_URL`` the dossier's PDF maps get the same basemap as
+    the pages (its credit included); the tiles are not fetched here."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from tierslieux.reports.dossier import printmap  # noqa: PLC0415
+    from tierslieux.web.app import create_app  # noqa: PLC0415
+
+    asked = []
+
+    def no_tiles(basemap, **frame) -> None:
+        asked.append(basemap)
+
+    monkeypatch.setattr(printmap, "basemap_image", no_tiles)
+    osm = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    app = create_app(replace(web_settings, basemap_url=osm))
+    project = create_project(app, accounts, repos)
+    client = logged_in(app, accounts["charge_de_mission"])
+    token = csrf(client, f"/projets/{project}")
+    response = client.post(
+        f"/projets/{project}/dossier", data={"csrf_token": token}, follow_redirects=False
+    )
+    run_id = response.headers["location"].rsplit("/", 1)[1]
+    assert app.state.runs.wait(run_id, DEADLINE)
+    assert app.state.runs.get(project, run_id).status == "done"
+    assert asked
+    assert {b.url for b in asked} == {osm}
+    assert {b.credit for b in asked} == {"© les contributeurs d'OpenStreetMap"}

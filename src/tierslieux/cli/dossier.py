@@ -89,6 +89,24 @@ def dossier(
         bool, typer.Option("--sans-sites", help="Ne pas choisir de sites d'expérimentation.")
     ] = False,
     time_limit: TimeLimitOpt = 60.0,
+    basemap_url: Annotated[
+        str,
+        typer.Option(
+            "--basemap-url",
+            envvar="TIERSLIEUX_BASEMAP_URL",
+            help="Fond de carte facultatif sous les cartes du PDF : modèle d'adresse de "
+            "tuiles https avec {z}, {x} et {y} (OpenStreetMap, IGN). Aucun par défaut ; "
+            "sans réseau, les cartes sont dessinées sans fond.",
+        ),
+    ] = "",
+    basemap_attribution: Annotated[
+        str,
+        typer.Option(
+            "--basemap-attribution",
+            envvar="TIERSLIEUX_BASEMAP_ATTRIBUTION",
+            help="Crédit du fond de carte (par défaut celui d'OpenStreetMap ou de l'IGN).",
+        ),
+    ] = "",
     demo: DemoOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
@@ -98,7 +116,11 @@ def dossier(
     """Dossier du territoire : PDF à imprimer, classeur Excel, GeoPackage QGIS, uMap."""
     from tierslieux.pipeline.dossier import DossierRequest  # noqa: PLC0415
     from tierslieux.pipeline.jobs import run_cancellable  # noqa: PLC0415  (Ctrl-C in HiGHS)
-    from tierslieux.reports.dossier import make_dossier  # noqa: PLC0415
+    from tierslieux.reports.dossier import Basemap, make_dossier  # noqa: PLC0415
+    from tierslieux.web.settings import basemap_credit, check_basemap_url  # noqa: PLC0415
+
+    tiles = check_basemap_url(basemap_url)
+    basemap = Basemap(tiles, basemap_credit(tiles, basemap_attribution)) if tiles else None
 
     settings = siting_settings(
         territory=territory,
@@ -142,7 +164,9 @@ def dossier(
             done = f" ({format_percent(event.fraction)})" if event.fraction is not None else ""
             status.update(escape(event.message + done))
 
-        written = run_cancellable(make_dossier, settings, request, out, progress=show)
+        written = run_cancellable(
+            make_dossier, settings, request, out, progress=show, basemap=basemap
+        )
     result = written.dossier
     for note in (*result.diagnosis.notes[:2], *result.notes):
         _err.print(f"[yellow]{shown(note)}[/]", highlight=False)

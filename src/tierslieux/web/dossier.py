@@ -29,7 +29,7 @@ from tierslieux.pipeline.project_dossier import (
     run_project_dossier,
 )
 from tierslieux.pipeline.project_runs import RunOutcome, RunPendingError
-from tierslieux.reports.dossier import dossier_files
+from tierslieux.reports.dossier import Basemap, dossier_files
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs, run_or_404
@@ -134,13 +134,18 @@ def launch_dossier(
     workspace = settings.workspace_path if settings.workspace_path.exists() else None
     repos = runs.repos
 
+    # The installation's optional tile basemap, under the PDF's maps as under the pages'.
+    basemap = (
+        Basemap(settings.basemap_url, settings.basemap_credit) if settings.basemap_url else None
+    )
+
     def use_case(*, progress: ProgressCallback) -> RunOutcome:
         dossier = run_project_dossier(
             repos, settings.core, project, workspace=workspace, progress=progress
         )
         return RunOutcome(
             summary=dossier_summary(dossier),
-            files=dossier_files(dossier, progress=progress),
+            files=dossier_files(dossier, progress=progress, basemap=basemap),
             vintages={p.role: p.vintage for p in dossier.provenance if p.vintage},
             media_types=DOSSIER_MEDIA_TYPES,
         )

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Mapping, Sequence
 
     from tierslieux.pipeline.dossier import Dossier
+    from tierslieux.reports.dossier.basemap import Basemap
 
 __all__ = ["render_dossier_html", "render_pdf"]
 
@@ -252,7 +253,7 @@ def _structure_symbols(dossier: Dossier) -> list[Symbol]:
     ]
 
 
-def _maps(dossier: Dossier) -> dict[str, str]:
+def _maps(dossier: Dossier, basemap: Basemap | None = None) -> dict[str, str]:
     diagnosis = dossier.diagnosis
     communes = diagnosis.communes
     names = _names(dossier)
@@ -285,6 +286,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
             circles_title=_("Cercles : nombre d'usagers potentiels (surface proportionnelle)"),
             outlines=outlines,
             always_named=always,
+            basemap=basemap,
         )
     )
     community = dossier.communities.communities
@@ -308,6 +310,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
             sites=sites,
             sites_legend=_("Site d'expérimentation (numéro des tableaux)"),
             always_named=always,
+            basemap=basemap,
             offset_named=site_codes,
         )
     )
@@ -344,6 +347,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
                 sites=sites,
                 sites_legend=_("Site d'expérimentation (numéro des tableaux)"),
                 always_named=always,
+                basemap=basemap,
                 offset_named=site_codes,
             )
         )
@@ -541,7 +545,7 @@ def _steps(dossier: Dossier) -> list[dict[str, Any]]:
     return steps
 
 
-def _context(dossier: Dossier) -> dict[str, Any]:
+def _context(dossier: Dossier, basemap: Basemap | None = None) -> dict[str, Any]:
     diagnosis = dossier.diagnosis
     table = partial(_table, whole=whole_columns(dossier))
     labels = indicator_labels()
@@ -616,7 +620,7 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         "totals": [
             (labels[name], format_number(totals[name])) for name in headline if name in totals
         ],
-        "maps": _maps(dossier),
+        "maps": _maps(dossier, basemap),
         "communes_table": table(communes.sort_values("potentiel", ascending=False), table_columns),
         "catchments_table": table(
             catchments,
@@ -757,14 +761,15 @@ def _context(dossier: Dossier) -> dict[str, Any]:
     return context
 
 
-def render_dossier_html(dossier: Dossier) -> str:
-    """Return the dossier as one HTML page (the PDF's source)."""
-    return render_page("dossier.html", **_context(dossier))
+def render_dossier_html(dossier: Dossier, *, basemap: Basemap | None = None) -> str:
+    """Return the dossier as one HTML page (the PDF's source); ``basemap``: an optional
+    tile basemap under the maps (:mod:`~tierslieux.reports.dossier.basemap`)."""
+    return render_page("dossier.html", **_context(dossier, basemap))
 
 
-def render_pdf(dossier: Dossier) -> bytes:
-    """Return ``dossier.pdf`` (A4) as bytes."""
+def render_pdf(dossier: Dossier, *, basemap: Basemap | None = None) -> bytes:
+    """Return ``dossier.pdf`` (A4) as bytes (``basemap`` as :func:`render_dossier_html`)."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # noqa: PLC0415  (heavy, only for a PDF)
 
-    pdf = HTML(string=render_dossier_html(dossier)).write_pdf()
+    pdf = HTML(string=render_dossier_html(dossier, basemap=basemap)).write_pdf()
     return bytes(pdf) if pdf is not None else b""
