@@ -606,3 +606,29 @@ def test_cli_refuses_a_basemap_that_is_not_a_tile_template(tmp_path: Path) -> No
     assert "Adresse du fond de carte invalide" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_offline_draws_the_maps_without_basemap(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from tierslieux.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "dossier",
+            "--demo",
+            "--offline",
+            "--sans-questionnaire",
+            "--sans-sites",
+            "--basemap-url",
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Hors ligne : fond de carte ignoré" in result.output
+    assert (tmp_path / "out" / "dossier.pdf").exists()

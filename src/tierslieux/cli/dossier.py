@@ -119,9 +119,6 @@ def dossier(
     from tierslieux.reports.dossier import Basemap, make_dossier  # noqa: PLC0415
     from tierslieux.web.settings import basemap_credit, check_basemap_url  # noqa: PLC0415
 
-    tiles = check_basemap_url(basemap_url)
-    basemap = Basemap(tiles, basemap_credit(tiles, basemap_attribution)) if tiles else None
-
     settings = siting_settings(
         territory=territory,
         demo=demo,
@@ -134,6 +131,14 @@ def dossier(
         osrm_url=osrm_url,
         lang=lang,
     )
+    tiles = check_basemap_url(basemap_url)
+    if tiles and settings.offline:  # offline: no download at all, not even tiles
+        _err.print(
+            f"[yellow]{escape(_('Hors ligne : fond de carte ignoré, cartes sans fond.'))}[/]",
+            highlight=False,
+        )
+        tiles = ""
+    basemap = Basemap(tiles, basemap_credit(tiles, basemap_attribution)) if tiles else None
     request = DossierRequest(
         territory=territory or "france",
         count=count,
