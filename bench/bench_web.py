@@ -16,7 +16,9 @@ each looping over:
   a colleague's change in between, is counted apart: the expected answer, not an error).
 
 Prints, per route group, the requests, p50/p95/p99 latency and errors (any other
-status, or a failed request).  Figures are printed, never asserted.
+status, or a failed request), and the machine's load average before and after the
+timed window (other jobs of the machine weigh on the figures).  Figures are printed,
+never asserted.
 
 Run: ``.venv/bin/python bench/bench_web.py [--seconds 30] [--users 20] [--workers 1]
 [--database-url postgresql+psycopg://...]``.
@@ -344,7 +346,14 @@ def main() -> int:
                 f"{options.users} users, {options.seconds:.0f} s, {options.workers} worker(s), "
                 f"{'PostgreSQL' if options.database_url else 'SQLite'}, {url}"
             )
+            before = os.getloadavg()
             recorder = asyncio.run(load(url, prepared, options.users, options.seconds))
+            after = os.getloadavg()
+            print(
+                "machine load (1, 5, 15 min; "
+                f"{os.cpu_count()} cores): before {before[0]:.2f} {before[1]:.2f} "
+                f"{before[2]:.2f}, after {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}"
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)

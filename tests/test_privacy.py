@@ -236,7 +236,7 @@ def test_survey_purge_cli_keeps_tombstones_and_says_so(tmp_path: Path) -> None:
             app, ["survey", "purge"], env={**env, "TIERSLIEUX_SURVEY_RETENTION_DAYS": "1"}
         )
         assert purge.exit_code == 0, purge.output
-        assert "6 répondant(s) effacé(s)" in purge.stdout
+        assert "6 répondant(s) importé(s) effacé(s)" in purge.stdout
         assert "réimporter le même export ne les fera pas revenir" in purge.stdout
         again = runner.invoke(app, args, env=env)
         assert again.exit_code == 0, again.output

@@ -165,6 +165,7 @@ def test_every_page_template_extends_base() -> None:
         "survey.html",
         "questionnaire.html",
         "dossier.html",
+        "flyer.html",
     }
     for page in pages:
         text = page.read_text(encoding="utf-8")

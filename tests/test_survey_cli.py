@@ -122,9 +122,11 @@ def test_purge_follows_the_retention_setting(env: dict[str, str | None]) -> None
     assert _import(env, "reponses_latin1.csv").exit_code == 0
     result = run(env, "purge")
     assert result.exit_code == 0, result.output
-    assert "0 répondant(s) effacé(s) (consentement de plus de 730 jours)" in result.stdout
+    assert (
+        "0 répondant(s) importé(s) effacé(s) (consentement de plus de 730 jours)" in result.stdout
+    )
     result = run({**env, "TIERSLIEUX_SURVEY_RETENTION_DAYS": "1"}, "purge")
-    assert "2 répondant(s) effacé(s)" in result.stdout
+    assert "2 répondant(s) importé(s) effacé(s)" in result.stdout
 
 
 def test_html_escapes_names_from_input_files(env: dict[str, str | None], tmp_path: Path) -> None:

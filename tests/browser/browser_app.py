@@ -46,13 +46,29 @@ def serve_demo_application(
     root: Path, users: Mapping[str, tuple[str, str]], *, run_workers: int = 2
 ) -> Iterator[Served]:
     """Serve the application over the demo workspace; ``users``: e-mail -> (role, password)."""
-    uvicorn = pytest.importorskip("uvicorn")
     cache = root / "cache"
     workspace = root / "workspace"
     build_workspace(Settings(cache_dir=cache, offline=True), workspace, InputFiles(demo=True))
+    with serve_application(root, users, workspace, run_workers=run_workers) as served:
+        yield served
+
+
+@contextmanager
+def serve_application(
+    root: Path,
+    users: Mapping[str, tuple[str, str]],
+    workspace: Path,
+    *,
+    data_dir: Path | None = None,
+    run_workers: int = 2,
+) -> Iterator[Served]:
+    """Serve the application over ``workspace`` (registries in ``data_dir``, as
+    ``TIERSLIEUX_DATA_DIR``), a fresh SQLite store in ``root`` and the given users."""
+    uvicorn = pytest.importorskip("uvicorn")
+    cache = root / "cache"
     url = f"sqlite:///{root / 'web.sqlite'}"
     settings = WebSettings(
-        core=Settings(database_url=url, cache_dir=cache, offline=True),
+        core=Settings(database_url=url, cache_dir=cache, offline=True, data_dir=data_dir),
         secret_key="s" * 40,
         workspace=workspace,
         run_workers=run_workers,

@@ -22,7 +22,7 @@ import conftest
 from conftest import SCREENSHOTS
 from tierslieux.i18n import PARIS
 from tierslieux.pipeline.campaigns import CampaignRequest, create_campaign
-from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.projects import TerritoryIndex, create_project
 from tierslieux.pipeline.workspace import Workspace
 
@@ -51,7 +51,8 @@ def campaign_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
             actor=user,
         )
         settings = served.app.state.settings.core
-        inputs = project_inputs(settings, repos, project, workspace)
+        with project_inputs(repos, settings, project.id, workspace, mobpro=False) as inputs:
+            pass  # loaded in memory
         today = datetime.now(PARIS).date()
         campaign = create_campaign(
             settings,

@@ -408,3 +408,13 @@ def test_empty_zip(con, tmp_path):
 def test_invalid_view_name(con, mobpro_dir, tmp_path):
     with pytest.raises(ValueError, match="Nom de vue invalide"):
         open_mobpro(mobpro_dir / EXTRACT, con, cache_dir=tmp_path, view="mob pro; DROP")
+
+
+def test_synthetic_name_without_sidecar_stays_synthetic(con, mobpro_dir, tmp_path):
+    # A synthetic census uploaded alone (web application) leaves its sidecar behind:
+    # the name that « tierslieux synth mobpro » always writes keeps it marked.
+    alone = _copy(mobpro_dir / EXTRACT, tmp_path / "depot", "FD_MOBPRO_2021_synthetique.csv")
+    result = open_mobpro(alone, con, cache_dir=tmp_path / "cache")
+    assert result.provenance.synthetic is True
+    assert result.provenance.licence is None
+    assert any("synthétiques" in note for note in result.provenance.notes)

@@ -303,3 +303,34 @@ def test_labels_are_french() -> None:
     assert run_kind_label("inconnu") == "inconnu"
     assert run_status_label("running") == "En cours"
     assert run_status_label("cancelled") == "Annulé"
+
+
+def test_finished_results_are_read_once_and_parsed_once(
+    runs: ProjectRuns, repos: Repositories, project: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished run's files never change: the store is read once per process and a
+    JSON document parsed once; an unfinished run is always read from the store."""
+    run = runs.start(project, "diagnostic", _quick, actor="camille")
+    assert runs.wait(run.id, DEADLINE)
+    reads: list[str] = []
+    original = repos.runs.read_result
+
+    def counted(run_id: str, name: str) -> bytes:
+        reads.append(name)
+        return original(run_id, name)
+
+    monkeypatch.setattr(repos.runs, "read_result", counted)
+    first = runs.read_result_json(project, run.id, "communes.geojson")
+    assert first == {}
+    assert runs.read_result_json(project, run.id, "communes.geojson") is first
+    assert runs.read_result(project, run.id, "communes.csv") == b"code\n05061\n"
+    assert runs.read_result(project, run.id, "communes.csv") == b"code\n05061\n"
+    assert reads == ["communes.geojson", "communes.csv"]
+    with pytest.raises(UnknownRecordError):
+        runs.read_result(project, run.id, "absent.csv")
+    # Runs of another project stay out of reach, cached or not.
+    other = repos.projects.add_project(
+        "Autre", territory="dep:05", territory_label="Hautes-Alpes", actor="camille"
+    )
+    with pytest.raises(UnknownRecordError):
+        runs.read_result(other.id, run.id, "communes.csv")

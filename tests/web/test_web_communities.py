@@ -354,3 +354,96 @@ def test_rebuilding_keeps_the_contact_history(app, built, repos) -> None:
     repos.contacts.add_note(ident, "Avant la reconstruction", author="test")
     _build(app, client, project)
     assert repos.contacts.get_contact(ident).history[-1].text == "Avant la reconstruction"
+
+
+def test_the_contact_pages_are_the_records_of_the_full_list(app, built, repos) -> None:
+    """The page read in SQL (filters, then one page of records) is the slice of the full
+    list ``contacts list`` gives, in its order; structures of another project's directory
+    are left out of the page, the counts and the owners."""
+    from tierslieux.pipeline.project_communities import (  # noqa: PLC0415
+        project_contact_page,
+        project_contacts,
+        project_directory,
+    )
+
+    _client, project = built
+    settings = app.state.settings.core
+    directory = project_directory(repos, project)
+    assert directory is not None
+    repos.structures.upsert_structures(
+        [
+            {
+                "identifiant": "autre:1",
+                "nom": "AAA Ailleurs",
+                "categorie": "cae",
+                "code_commune": "00101",
+            }
+        ]
+    )
+    repos.contacts.set_owner("autre:1", "Quelqu'un d'ailleurs", author="test")
+    everything = project_contacts(settings, directory)
+    ident = everything[3].identifiant
+    repos.contacts.set_owner(ident, "Camille", author="test")
+    everything = project_contacts(settings, directory)
+    assert "autre:1" not in {c.identifiant for c in everything}
+    pages = [project_contact_page(settings, directory, page=n, rows=2) for n in (1, 2, 3, 99)]
+    assert pages[0].total == pages[0].shown == len(everything) > 4
+    assert pages[0].owners == ["Camille"]
+    assert pages[0].pages == -(-len(everything) // 2)
+    assert [c.identifiant for c in pages[0].contacts] == [c.identifiant for c in everything[:2]]
+    assert [c.identifiant for c in pages[1].contacts] == [c.identifiant for c in everything[2:4]]
+    assert pages[3].page == pages[3].pages  # brought within the pages there are
+    assert [c.identifiant for c in pages[3].contacts] == [
+        c.identifiant for c in everything[(pages[3].page - 1) * 2 :]
+    ]
+    owned = project_contact_page(settings, directory, owner="Camille")
+    assert (owned.shown, owned.total) == (1, len(everything))
+    assert [c.identifiant for c in owned.contacts] == [ident]
+    commune = everything[0].code_commune
+    by_commune = project_contact_page(settings, directory, commune=commune, rows=1000)
+    assert [c.identifiant for c in by_commune.contacts] == [
+        c.identifiant for c in project_contacts(settings, directory, commune=commune)
+    ]
+
+
+def test_an_import_refuses_the_lines_of_structures_outside_the_directory(built, repos) -> None:
+    """A structure of the store that is not in the project's directory (another
+    project's) cannot be changed through this project's import: each of its lines is
+    refused, naming the line and the structure; with « partial » the others apply."""
+    client, project = built
+    repos.structures.upsert_structures(
+        [{"identifiant": "autre:1", "nom": "Asso d'ailleurs", "categorie": "cae"}]
+    )
+    exported = client.get(f"/projets/{project}/contacts/export", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
+    assert "autre:1" not in {r["identifiant"] for r in rows}
+    mine = next(r for r in rows if r["ligne"] == "etat")
+    mine["statut"] = "contacté"
+    outsider = dict(mine, identifiant="autre:1", nom="Asso d'ailleurs", statut="partenaire")
+    rows.append(outsider)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";")
+    writer.writeheader()
+    writer.writerows(rows)
+    content = out.getvalue().encode("utf-8-sig")
+    line = len(rows) + 1  # the header is line 1
+    token = csrf(client, f"/projets/{project}/contacts")
+
+    def send(**fields: str):
+        return client.post(
+            f"/projets/{project}/contacts/import",
+            data={"csrf_token": token, **fields},
+            files={"file": ("contacts.csv", content, "text/csv")},
+        )
+
+    refused = send()
+    assert refused.status_code == 422
+    text = _t(refused)
+    assert f"ligne {line}" in text
+    assert "« Asso d'ailleurs » (autre:1) n'est pas dans l'annuaire de ce projet" in text
+    assert repos.contacts.get_contact(mine["identifiant"]).status == "a_contacter"
+    partial = send(partiel="1")
+    assert partial.status_code == 200, _t(partial)[-2000:]
+    assert f"ligne {line}" in _t(partial)
+    assert repos.contacts.get_contact(mine["identifiant"]).status == "contacte"
+    assert repos.contacts.get_contact("autre:1").status == "a_contacter"

@@ -26,6 +26,7 @@ from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
+from tierslieux.pipeline.campaign_tools import purge_campaigns
 from tierslieux.pipeline.survey import (
     GROUP_CANDIDATE,
     MIN_GROUP_SIZE,
@@ -349,16 +350,35 @@ def purge(
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
-    """Effacer les réponses dont la durée de conservation est dépassée (RGPD)."""
+    """Effacer les réponses dont la durée de conservation est dépassée (RGPD).
+
+    Les réponses importées suivent la durée des réglages (jours) ; celles d'une
+    campagne de collection, la durée annoncée par la campagne (mois) : une ligne par
+    campagne.
+    """
     settings = settings_from(database_url=database_url, lang=lang)
     deleted = purge_expired(settings)
     _print(
         _(
-            "{n} répondant(s) effacé(s) (consentement de plus de {days} jours).",
+            "{n} répondant(s) importé(s) effacé(s) (consentement de plus de {days} jours).",
             n=deleted,
             days=settings.survey_retention_days,
         )
     )
+    for done in purge_campaigns(settings):
+        deleted += done.deleted
+        _print(
+            _(
+                "Campagne {id} « {title} » (projet {project}) : {n} réponse(s) effacée(s), "
+                "consentement avant le {day} (conservation {months} mois).",
+                id=done.campaign.id,
+                title=done.campaign.title,
+                project=done.campaign.project_id,
+                n=done.deleted,
+                day=done.before.strftime("%d/%m/%Y"),
+                months=done.campaign.retention_months,
+            )
+        )
     if deleted:
         _print(
             _(

@@ -66,6 +66,15 @@ def web(
     basemap_attribution: Annotated[
         str, typer.Option("--basemap-attribution", help="Crédit affiché pour ce fond de carte.")
     ] = "",
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="Adresse publique du serveur pour les liens des questionnaires, l'affiche et "
+            "son code QR (https://enquete.exemple.fr ; défaut : TIERSLIEUX_WEB_PUBLIC_URL, "
+            "sinon l'adresse de la requête).",
+        ),
+    ] = None,
     cache_dir: CacheOpt = None,
     lang: LangOpt = None,
     debug: DebugOpt = False,  # noqa: ARG001
@@ -83,6 +92,7 @@ def web(
         workspace=workspace,
         basemap_url=basemap_url,
         basemap_attribution=basemap_attribution,
+        public_base_url=public_url or "",
     )
 
     def echo(line: str) -> None:

@@ -41,7 +41,7 @@ from tierslieux.i18n import PARIS
 from tierslieux.i18n import gettext as _
 from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.database import database_url, open_store
-from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.survey import SurveyContext, territory_communes
 from tierslieux.privacy import mask_contact_details
 from tierslieux.store import (
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tierslieux.config import Settings
-    from tierslieux.model.survey import Answer, Questionnaire
+    from tierslieux.model.survey import Answer, Questionnaire, SurveyResponse
     from tierslieux.pipeline.inputs import LoadedInputs
     from tierslieux.pipeline.workspace import Workspace
     from tierslieux.store import ProjectView, Repositories, UserView
@@ -103,6 +103,7 @@ __all__ = [
     "refreshed",
     "status_label",
     "submit_campaign_answers",
+    "validated_answers",
 ]
 
 CREATE_ACTION = "campaign.create"
@@ -489,20 +490,25 @@ def _stores(settings: Settings) -> list[tuple[bool, Repositories]]:
 
 
 def find_campaign(settings: Settings, slug: str) -> PublicCampaign | None:
-    """The campaign published at ``/q/<slug>``, ``None`` for an unknown or malformed slug."""
+    """The campaign published at ``/q/<slug>``, ``None`` for an unknown or malformed slug.
+
+    Its counts (answers, invitations) are not read: the public side never shows them.
+    """
     if not _SLUG.match(slug):
         return None
     for demo, store in _stores(settings):
-        campaign = store.campaigns.by_slug(slug)
+        campaign = store.campaigns.by_slug(slug, counted=False)
         if campaign is not None:
             return PublicCampaign(campaign, demo)
     return None
 
 
 def refreshed(settings: Settings, public: PublicCampaign) -> PublicCampaign:
-    """The campaign as stored now (its answers count, whether it was closed)."""
+    """The campaign as stored now (whether it was closed; no counts: the public side)."""
     store = _store(settings, demo=public.demo)
-    return PublicCampaign(store.campaigns.get_campaign(public.campaign.id), public.demo)
+    return PublicCampaign(
+        store.campaigns.get_campaign(public.campaign.id, counted=False), public.demo
+    )
 
 
 @dataclass(frozen=True)
@@ -528,7 +534,8 @@ def public_form(
     SourceError, SchemaError, TerritoryError
         When the project's communes cannot be read.
     """
-    inputs = project_inputs(settings, repos, project, workspace)
+    with project_inputs(repos, settings, project.id, workspace, mobpro=False) as loaded:
+        inputs = loaded  # in memory: usable after the block
     context = SurveyContext.from_inputs(settings, inputs)
     codes, label = territory_communes(inputs, project.territory)
     table = inputs.communes.table.drop_duplicates("code")
@@ -613,6 +620,36 @@ def _length_problems(questionnaire: Questionnaire, answers: Mapping[str, str]) -
     return found
 
 
+def validated_answers(
+    campaign: CampaignView,
+    form: PublicForm,
+    answers: Mapping[str, str],
+    *,
+    submission: str,
+    notice: str | None = None,
+) -> SurveyResponse:
+    """Check one answer of a campaign as the public form does; return the response.
+
+    The lengths (:data:`MAX_ANSWER_LENGTH`, a text question's ``max_length``), then
+    :meth:`~tierslieux.pipeline.survey.SurveyContext.validate`; the consent text
+    stored is ``notice`` (default: the form's, :func:`consent_notice`) and the consent
+    question's label.  The paper data-entry screen uses it too, with the paper's notice.
+
+    Raises
+    ------
+    SchemaError
+        Listing every invalid answer (``field``: the question id).
+    """
+    context = form.context
+    problems = _length_problems(context.questionnaire, answers)
+    if problems:
+        raise SchemaError(*problems)
+    consent = context.questionnaire.consent
+    shown = consent_notice(campaign) if notice is None else notice
+    shown += " " + consent.label if consent is not None else ""
+    return context.validate(answers, submission=submission, consent_text=shown)
+
+
 def submit_campaign_answers(
     settings: Settings,
     public: PublicCampaign,
@@ -656,16 +693,8 @@ def submit_campaign_answers(
                 _("Ce questionnaire est réservé aux personnes invitées : ouvrez votre lien.")
             )
         invitation_hash = _hash(invitation)
-    context = form.context
-    problems = _length_problems(context.questionnaire, answers)
-    if problems:
-        raise SchemaError(*problems)
-    consent = context.questionnaire.consent
-    shown = consent_notice(campaign) + (" " + consent.label if consent is not None else "")
-    response = context.validate(
-        answers,
-        submission=f"campagne:{campaign.id}:{idempotency_key}",
-        consent_text=shown,
+    response = validated_answers(
+        campaign, form, answers, submission=f"campagne:{campaign.id}:{idempotency_key}"
     )
     submission_key = _hash(f"{campaign.id}:{idempotency_key}")
     code = _receipt_code(secret, submission_key)

@@ -441,7 +441,11 @@ def build_communities(
         registries = load_registries(settings, inputs, request, reach, progress=progress)
     report = ProgressReporter(progress)
     reach, table = registries.reach, inputs.communes.table
-    notes = [neighbours_note(list(reach.outside), reach.minutes)] if request.neighbours else []
+    named = table.dropna(subset=["nom"])
+    names = dict(zip(named["code"].astype(str), named["nom"].astype(str), strict=True))
+    notes = (
+        [neighbours_note(list(reach.outside), reach.minutes, names)] if request.neighbours else []
+    )
     notes.extend(registries.notes)
     frames, network_notes = _classified(inputs, registries)
     notes.extend(network_notes)

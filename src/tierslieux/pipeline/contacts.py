@@ -656,6 +656,7 @@ def import_contacts(
     force: bool = False,
     author: str | None = None,
     demo: bool = False,
+    among: Collection[str] | None = None,
 ) -> ImportReport:
     """Import a contacts file (CSV or XLSX, possibly edited in Excel).
 
@@ -663,7 +664,8 @@ def import_contacts(
     version check of the command line; records changed in the database since the
     export are reported as conflicts and left alone unless ``force`` (see
     :meth:`~tierslieux.store.ContactRepository.import_file`).  Importing the same file
-    twice changes nothing.
+    twice changes nothing.  ``among`` limits the structures the file may change (a
+    project's directory): the lines of any other are refused, naming line and structure.
 
     Raises
     ------
@@ -673,5 +675,5 @@ def import_contacts(
         When ``etat`` lines change records and no ``author`` is given.
     """
     return open_store(settings, demo=demo).contacts.import_file(
-        source, partial=partial, force=force, author=author
+        source, partial=partial, force=force, author=author, among=among
     )

@@ -267,7 +267,9 @@ def _notes(inputs: LoadedInputs, counted: _Counted, request: DiagnoseRequest) ->
     notes = [demo_note()] if inputs.fictional else []
     notes.extend(inputs.notes)
     if request.neighbours:
-        notes.append(neighbours_note(counted.outside, counted.minutes))
+        table = inputs.communes.table.dropna(subset=["nom"])
+        names = dict(zip(table["code"].astype(str), table["nom"].astype(str), strict=True))
+        notes.append(neighbours_note(counted.outside, counted.minutes, names))
     if counted.mobpro.kind == "flux":
         notes.append(
             _(

@@ -58,6 +58,8 @@ from tierslieux.sources.traveltimes import load_travel_times
 from tierslieux.sources.zonages import Zonages, load_zonages
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tierslieux.config import Settings
     from tierslieux.model.traveltime import TravelTimeEngine
 
@@ -415,8 +417,14 @@ def possibly_within(origins: pd.DataFrame, others: pd.DataFrame, minutes: float)
     return others[others["code"].isin(set(bound["destination"]))].reset_index(drop=True)
 
 
-def neighbours_note(neighbours: list[str], minutes: float) -> str:
-    """Say which outside communes count in the catchments (or that none do)."""
+def neighbours_note(
+    neighbours: list[str], minutes: float, names: Mapping[str, str] | None = None
+) -> str:
+    """Say which outside communes count in the catchments (or that none do).
+
+    With ``names`` (code -> name), each commune shown is « Name (code) »: a reader
+    knows the communes around the territory by their names.
+    """
     if not neighbours:
         return _(
             "Aucune commune hors du territoire n'est à au plus {m:g} minutes de ses communes "
@@ -424,7 +432,9 @@ def neighbours_note(neighbours: list[str], minutes: float) -> str:
             "fichier plus large pour que les bassins passent la limite).",
             m=minutes,
         )
-    shown = ", ".join(neighbours[:10]) + (" …" if len(neighbours) > 10 else "")
+    known = names or {}
+    first = [f"{known[c]} ({c})" if known.get(c) else c for c in neighbours[:10]]
+    shown = ", ".join(first) + (", …" if len(neighbours) > 10 else "")
     return _(
         "{n} commune(s) hors du territoire, à au plus {m:g} minutes d'une de ses communes, "
         "comptent dans ses bassins (lues dans les mêmes sources) sans figurer dans le "

@@ -3,9 +3,9 @@
 The directory of a project is what ``tierslieux communities`` then ``tierslieux
 contacts load`` produce on the command line, kept in the store:
 
-1. :func:`build_directory` materialises the project's input files
-   (:func:`~tierslieux.pipeline.projects.materialise_datasets`), takes the communes and
-   zonings of the workspace when the project has none of its own, the registries
+1. :func:`compute_directory` takes the project's inputs as every screen does
+   (:func:`~tierslieux.pipeline.project_runs.project_inputs`: its own communes,
+   zonings... when it has some, else the workspace's), the registries
    (Sirene, RNA, tiers-lieux, stations, digital mediation) from the installation's data
    folder (``TIERSLIEUX_DATA_DIR``, the CLI's ``--data``) and the project's list of
    actors, then runs :func:`~tierslieux.pipeline.communities.run_communities`; the files
@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,20 +45,15 @@ from tierslieux.model.structures import (
 )
 from tierslieux.pipeline.communities import Communities, CommunitiesRequest, run_communities
 from tierslieux.pipeline.contacts import UpsertReport, list_contacts, read_structures
-from tierslieux.pipeline.inputs import resolve_communes
-from tierslieux.pipeline.project_runs import ProjectRuns, RunOutcome
-from tierslieux.pipeline.projects import materialise_datasets
-from tierslieux.pipeline.workspace import Workspace
+from tierslieux.pipeline.database import open_store
+from tierslieux.pipeline.project_runs import ProjectRuns, RunOutcome, project_inputs
 from tierslieux.sources._files import read_csv_strings
-from tierslieux.sources.zonages import load_zonages
-from tierslieux.store import UnknownRecordError
 
 if TYPE_CHECKING:
     from datetime import date
 
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback
-    from tierslieux.pipeline.inputs import LoadedInputs
     from tierslieux.store import (
         ContactView,
         ProjectView,
@@ -71,16 +66,19 @@ __all__ = [
     "DIRECTORY_FILES",
     "DIRECTORY_KIND",
     "STEPS",
+    "ContactPage",
     "Directory",
     "DirectoryBuild",
     "DirectoryFilter",
     "Renderer",
     "compute_directory",
-    "directory_inputs",
+    "directory_request",
     "filter_structures",
+    "filtered_rows",
     "latest_directory_run",
     "openness_label",
     "pending_directory_run",
+    "project_contact_page",
     "project_contacts",
     "project_directory",
     "start_directory",
@@ -229,9 +227,29 @@ class Directory:
 
     def category_counts(self) -> list[tuple[str, str, int]]:
         """``(category, label, count)`` of every category, in the study's order."""
+        return list(self._memo("categories", self._category_counts))
+
+    def _category_counts(self) -> list[tuple[str, str, int]]:
         counts = self.structures["categorie"].value_counts()
         labels = category_labels()
         return [(c, labels.get(c, c), int(counts.get(c, 0))) for c in CATEGORIES]
+
+    def identifiants(self) -> frozenset[str]:
+        """The identifiers of the directory's structures."""
+        found: frozenset[str] = self._memo(
+            "identifiants", lambda: frozenset(str(i) for i in self.structures["identifiant"])
+        )
+        return found
+
+    def commune_of(self) -> Mapping[str, str]:
+        """Structure identifier → name of its commune (shared: not to be changed)."""
+        found: Mapping[str, str] = self._memo(
+            "commune_of",
+            lambda: dict(
+                zip(self.structures["identifiant"], self.structures["commune"], strict=True)
+            ),
+        )
+        return found
 
 
 @dataclass(frozen=True)
@@ -261,6 +279,29 @@ def filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.DataF
     return found
 
 
+def filtered_rows(directory: Directory, chosen: DirectoryFilter) -> list[dict[str, Any]]:
+    """The rows of :func:`filter_structures` as dictionaries (computed once per filter).
+
+    The list and its rows are shared between requests: callers must not change them.
+    """
+    key = f"rows:{chosen!r}"
+    with directory._lock:  # noqa: SLF001 - the directory's own memo
+        found = directory._rows.get(key)  # noqa: SLF001
+    if found is None:
+        rows = [
+            {str(k): v for k, v in row.items()}
+            for row in filter_structures(directory, chosen).to_dict(orient="records")
+        ]
+        found = {"value": rows}
+        with directory._lock:  # noqa: SLF001
+            if len(directory._rows) > _FILTERS_KEPT:  # noqa: SLF001
+                for name in [k for k in directory._rows if k.startswith("rows:")]:  # noqa: SLF001
+                    del directory._rows[name]  # noqa: SLF001
+            directory._rows[key] = found  # noqa: SLF001
+    rows_found: list[dict[str, Any]] = found["value"]
+    return rows_found
+
+
 def _filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.DataFrame:
     frame = directory.structures
     keep = pd.Series(data=True, index=frame.index)
@@ -288,14 +329,7 @@ def _filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.Data
 
 def latest_directory_run(repos: Repositories, project: int) -> RunView | None:
     """The project's most recent finished directory run, or ``None``."""
-    found: list[RunView] = []
-    for run_id in repos.projects.run_ids(project):
-        try:
-            run = repos.runs.get_run(run_id)
-        except UnknownRecordError:  # pragma: no cover - deleted meanwhile
-            continue
-        if run.kind == DIRECTORY_KIND and run.status == "done":
-            found.append(run)
+    found = repos.runs.project_runs(project, kind=DIRECTORY_KIND, status="done")
     return max(found, key=lambda run: (run.finished_at or run.created_at, run.id), default=None)
 
 
@@ -381,6 +415,66 @@ def project_contacts(
     return [contact for contact in found if contact.identifiant in wanted]
 
 
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of the contact records of a directory (:func:`project_contact_page`).
+
+    ``shown`` records kept by the filters, ``total`` records of the directory's
+    structures, ``owners`` their people in charge (sorted), ``page`` of ``pages``.
+    """
+
+    contacts: list[ContactView]
+    shown: int
+    total: int
+    owners: list[str]
+    page: int
+    pages: int
+
+
+def project_contact_page(
+    settings: Settings,
+    directory: Directory,
+    *,
+    page: int = 1,
+    rows: int = 100,
+    status: str | None = None,
+    owner: str | None = None,
+    commune: str | None = None,
+    due_before: date | None = None,
+) -> ContactPage:
+    """A page of the contact records of the directory's structures, filtered in SQL.
+
+    The same records, in the same order, as :func:`project_contacts` (``contacts
+    list``'s filters); ``page`` is brought within the pages there are.
+
+    Raises
+    ------
+    UnknownStatusError
+        When ``status`` names no status.
+    """
+    contacts = open_store(settings).contacts
+    among = directory.identifiants()
+    total, owners = contacts.contacts_overview(among)
+
+    def read(offset: int, limit: int) -> tuple[int, list[ContactView]]:
+        return contacts.contacts_page(
+            among,
+            status=status,
+            owner=owner,
+            commune=commune,
+            due_before=due_before,
+            offset=offset,
+            limit=limit,
+        )
+
+    unfiltered = status is None and owner is None and commune is None and due_before is None
+    shown = total if unfiltered else read(0, 0)[0]
+    pages = max(1, -(-shown // rows))
+    page = min(max(page, 1), pages)
+    found = read((page - 1) * rows, rows)[1]
+    return ContactPage(found, shown, total, owners, page, pages)
+
+
 # -- building --------------------------------------------------------------------------
 
 
@@ -403,41 +497,23 @@ def _commune_list(project: ProjectView, folder: Path) -> str:
     return project.territory
 
 
-def directory_inputs(
-    settings: Settings,
-    repos: Repositories,
-    project: ProjectView,
-    folder: Path,
-    *,
-    workspace: Path,
-) -> tuple[CommunitiesRequest, LoadedInputs]:
-    """The request and the loaded inputs of a project's directory (files in ``folder``).
-
-    Communes and zonings: the project's own files when it has them, else the
-    workspace's; registries: the installation's data folder (``settings.data_dir``),
-    as ``--data`` on the command line; actors: the project's ``acteurs`` file.
-
-    Raises
-    ------
-    TierslieuxError
-        When the workspace cannot be opened or a file is refused.
+def directory_request(
+    repos: Repositories, project: ProjectView, folder: Path
+) -> CommunitiesRequest:
+    """The request of a project's directory: its territory and its ``acteurs`` file
+    (written to ``folder``).  The other inputs are the project's
+    (:func:`~tierslieux.pipeline.project_runs.project_inputs`); the registries (Sirene,
+    RNA, tiers-lieux...) the installation's data folder's, as ``--data`` on the
+    command line.
     """
-    files = materialise_datasets(repos, project.id, folder)
-    inputs = Workspace.open(workspace).inputs(settings)
-    if files.communes:
-        communes = resolve_communes(settings, files.communes)
-        inputs = replace(inputs, communes=communes, fictional=False)
-    if files.zonages is not None:
-        inputs = replace(inputs, zonages=load_zonages(files.zonages))
     acteurs = folder / "acteurs.csv"
     actors = [d for d in repos.projects.datasets(project.id) if d.role == "acteurs"]
     if actors:
         acteurs.write_bytes(repos.projects.dataset_content(project.id, "acteurs"))
-    request = CommunitiesRequest(
+    return CommunitiesRequest(
         territory=_commune_list(project, folder),
         acteurs=acteurs if actors else None,
     )
-    return request, inputs
 
 
 def compute_directory(
@@ -462,9 +538,12 @@ def compute_directory(
     TierslieuxError
         The error of the inputs or of the computation.
     """
-    with tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as name:
+    with (
+        tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as name,
+        project_inputs(repos, settings, project.id, workspace, mobpro=False) as inputs,
+    ):
         folder = Path(name)
-        request, inputs = directory_inputs(settings, repos, project, folder, workspace=workspace)
+        request = directory_request(repos, project, folder)
         result = run_communities(settings, request, progress, inputs=inputs)
         files = list(render(result, inputs.communes.geometries))
         path = folder / "structures.csv"
@@ -520,12 +599,8 @@ def start_directory(
 
 def pending_directory_run(repos: Repositories, project: int) -> RunView | None:
     """The project's directory run still queued or running, if any."""
-    for run_id in repos.projects.run_ids(project):
-        try:
-            run = repos.runs.get_run(run_id)
-        except UnknownRecordError:  # pragma: no cover - deleted meanwhile
-            continue
-        if run.kind == DIRECTORY_KIND and not run.finished:
+    for run in repos.runs.project_runs(project, kind=DIRECTORY_KIND):
+        if not run.finished:
             return run
     return None
 

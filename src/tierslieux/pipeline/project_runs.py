@@ -36,6 +36,7 @@ its parameters under ``_processus``; runs of another host are left alone.
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import os
@@ -43,6 +44,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +60,7 @@ from tierslieux.pipeline.jobs import (
     JobRunner,
     estimate_fraction,
 )
-from tierslieux.pipeline.projects import INPUT_ROLES, materialise_datasets
+from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.store import (
     InvalidValueError,
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
     from tierslieux.store import Repositories
 
 __all__ = [
+    "INPUT_ROLES",
     "OWNER_KEY",
     "RUN_KINDS",
     "InvalidValueError",
@@ -87,6 +90,8 @@ __all__ = [
     "RunUseCase",
     "RunView",
     "UnknownRecordError",
+    "finished_result",
+    "finished_result_json",
     "interrupted_message",
     "project_inputs",
     "run_kind_label",
@@ -114,6 +119,11 @@ _STATUS_LABELS: Mapping[str, str] = {
 }
 _UNFINISHED = ("queued", "running")
 _SCAN_LIMIT = 10_000
+
+
+#: Roles of a project's files that replace the workspace's inputs (communes, zonings,
+#: census, density grid: :func:`~tierslieux.pipeline.projects.materialise_datasets`).
+INPUT_ROLES = ("communes", "zonages", "mobpro", "densite")
 
 
 def run_kind_label(kind: str) -> str:
@@ -177,15 +187,28 @@ class RunUseCase(Protocol):
 
 @contextmanager
 def project_inputs(
-    repos: Repositories, settings: Settings, project: int, workspace: Path | None
+    repos: Repositories,
+    settings: Settings,
+    project: int,
+    workspace: Workspace | Path | None,
+    *,
+    mobpro: bool = True,
 ) -> Iterator[LoadedInputs]:
     """The loaded inputs of a project, while the ``with`` block runs.
 
-    The project's own input files when it has any of :data:`INPUT_ROLES` (a
-    directory, places or actors alone keep the workspace; written to a temporary folder,
-    read as the command line reads them; the roles it lacks are resolved as the
-    command line does, from ``settings.data_dir`` or the catalogue), else the
-    installation's workspace.
+    The one rule of every screen (diagnostic, sites, base communities, questionnaire):
+    the project's own input files when it has any of :data:`INPUT_ROLES` (written to
+    a temporary folder, read as the command line reads them; the roles it lacks are
+    resolved as the command line does, from ``settings.data_dir`` or the catalogue),
+    else the installation's workspace (``workspace``: its folder, or the workspace
+    already opened, as a web process keeps it).  The project's other files
+    (directory, tiers-lieux, actors, the site selection's files...) are not inputs of
+    this kind: each use case reads those itself.
+
+    ``mobpro``: the census is needed (diagnostic, sites); without it (directory,
+    questionnaire) none is read and the zonings are not downloaded, only looked for in
+    the data folder.  The inputs are loaded in memory: with ``mobpro=False`` they stay
+    usable after the block.
 
     Raises
     ------
@@ -196,13 +219,95 @@ def project_inputs(
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="tierslieux-run-", dir=settings.cache_dir) as tmp:
             files = materialise_datasets(repos, project, Path(tmp))
-            yield load_inputs(settings, files, download_zonages=not settings.offline)
+            yield load_inputs(
+                settings, files, mobpro=mobpro, download_zonages=mobpro and not settings.offline
+            )
         return
     if workspace is None:
         raise TierslieuxError(
             _("Ce projet n'a aucun fichier d'entrée et l'installation n'a pas d'espace de travail.")
         )
-    yield Workspace.open(workspace).inputs(settings)
+    opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    yield opened.inputs(settings)
+
+
+class _ResultCache:
+    """Result files of finished runs kept in memory (LRU, bounded in bytes).
+
+    A finished run's results never change (the store refuses a second result of one
+    name and a run gets its results before it is marked done), so the key is the
+    run's id and the file's name; parsed JSON documents are kept the same way.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._size = 0
+        self._items: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> Any:  # noqa: ANN401
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple[str, str, str], value: object, size: int) -> None:
+        if size > self._limit // 4:
+            return
+        with self._lock:
+            previous = self._items.pop(key, None)
+            if previous is not None:
+                self._size -= previous[1]
+            self._items[key] = (value, size)
+            self._size += size
+            while self._size > self._limit and self._items:
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self._size -= dropped
+
+
+#: Bytes of finished results (and of their parsed JSON, counted at their size) kept.
+_RESULTS_KEPT_BYTES = 96 * 1024 * 1024
+_results = _ResultCache(_RESULTS_KEPT_BYTES)
+
+
+def finished_result(repos: Repositories, run: RunView, name: str) -> bytes:
+    """The content of a result file of ``run``, from memory once read when it is finished.
+
+    Raises
+    ------
+    UnknownRecordError
+        When the run has no such file.
+    """
+    if not run.finished:
+        return repos.runs.read_result(run.id, name)
+    key = (run.id, name, "bytes")
+    content: bytes | None = _results.get(key)
+    if content is None:
+        content = repos.runs.read_result(run.id, name)
+        _results.put(key, content, len(content))
+    return content
+
+
+def finished_result_json(repos: Repositories, run: RunView, name: str) -> Any:  # noqa: ANN401
+    """The parsed JSON of a result file of a finished ``run``, parsed once per process.
+
+    The value is shared: callers must not change it.
+
+    Raises
+    ------
+    UnknownRecordError
+        When the run has no such file.
+    """
+    key = (run.id, name, "json")
+    found = _results.get(key) if run.finished else None
+    if found is None:
+        content = finished_result(repos, run, name)
+        found = json.loads(content)
+        if run.finished:
+            _results.put(key, found, len(content))
+    return found
 
 
 def _process_start(pid: int) -> str | None:
@@ -292,20 +397,12 @@ class ProjectRuns:
 
     def list_runs(self, project: int) -> list[RunView]:
         """The runs of a project, latest first."""
-        runs: list[RunView] = []
-        for run_id in self.repos.projects.run_ids(project):
-            try:
-                runs.append(self.repos.runs.get_run(run_id))
-            except UnknownRecordError:  # pragma: no cover - deleted meanwhile
-                continue
-        return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
+        return self.repos.runs.project_runs(project)
 
     def latest(self, project: int, kind: str, *, status: str | None = None) -> RunView | None:
         """The latest run of ``kind`` of a project (only ``status`` ones when given)."""
-        for run in self.list_runs(project):
-            if run.kind == kind and (status is None or run.status == status):
-                return run
-        return None
+        found = self.repos.runs.project_runs(project, kind=kind, status=status)
+        return found[0] if found else None
 
     def get(self, project: int, run_id: str) -> RunView:
         """A run of a project.
@@ -332,8 +429,17 @@ class ProjectRuns:
         UnknownRecordError
             When the run is not the project's or has no such file.
         """
-        self.get(project, run_id)
-        return self.repos.runs.read_result(run_id, name)
+        return finished_result(self.repos, self.get(project, run_id), name)
+
+    def read_result_json(self, project: int, run_id: str, name: str) -> Any:  # noqa: ANN401
+        """The parsed JSON of a result file of a run of a project (shared: do not change it).
+
+        Raises
+        ------
+        UnknownRecordError
+            When the run is not the project's or has no such file.
+        """
+        return finished_result_json(self.repos, self.get(project, run_id), name)
 
     # -- changing ----------------------------------------------------------------------
 

@@ -37,8 +37,6 @@ from typing import TYPE_CHECKING
 from tierslieux.errors import SourceError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.contacts import contact_store
-from tierslieux.pipeline.inputs import load_inputs
-from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.survey import (
     MIN_GROUP_SIZE,
     ExportSummary,
@@ -50,7 +48,6 @@ from tierslieux.pipeline.survey import (
     import_answers,
     territory_communes,
 )
-from tierslieux.pipeline.workspace import Workspace
 from tierslieux.sources.survey_formats import TOOLS
 
 if TYPE_CHECKING:
@@ -72,7 +69,6 @@ __all__ = [
     "answers_state",
     "export_project_answers",
     "import_project_answers",
-    "project_inputs",
     "stage_export",
     "staged_export",
     "survey_overview",
@@ -90,28 +86,6 @@ _BATCH_GAP = timedelta(seconds=5)
 _AUDIT_GAP = timedelta(minutes=2)
 _AUDIT_ROWS = 2000
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def project_inputs(
-    settings: Settings, repos: Repositories, project: ProjectView, workspace: Workspace | Path
-) -> LoadedInputs:
-    """The communes a project's questionnaire uses: its uploaded communes file, else the
-    workspace (no census: the questionnaire does not need it).
-
-    ``workspace`` is the workspace folder, or the workspace already opened (a web
-    process opens it once).
-
-    Raises
-    ------
-    SourceError, SchemaError
-        When there is no workspace and no communes file, or one is unusable.
-    """
-    if any(d.role == "communes" for d in repos.projects.datasets(project.id)):
-        with tempfile.TemporaryDirectory(prefix="tierslieux-project-") as folder:
-            files = materialise_datasets(repos, project.id, Path(folder))
-            return load_inputs(settings, files, mobpro=False)
-    opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-    return opened.inputs(settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +123,8 @@ class SurveyOverview:
     versions: tuple[tuple[str, int], ...]
     batches: tuple[ImportBatch, ...]
     communes: tuple[tuple[str, str, int], ...]
+    #: ``(channel, respondents)`` in the territory: ``import``, ``en_ligne``, ``papier``.
+    channels: tuple[tuple[str, int], ...] = ()
 
     @property
     def outside(self) -> int:
@@ -210,7 +186,12 @@ def survey_overview(
     kept = [r for r in stored if r.commune in inside]
     names = inputs.communes.table.set_index("code")["nom"].astype(str).to_dict()
     per_commune = Counter(r.commune for r in kept)
-    batches = _batches(stored, inside, repos.audit.entries(limit=_AUDIT_ROWS, action=IMPORT_ACTION))
+    # Answers of the collection campaigns are not import batches (their campaign lists them).
+    imported = [r for r in stored if r.campaign_id is None]
+    batches = _batches(
+        imported, inside, repos.audit.entries(limit=_AUDIT_ROWS, action=IMPORT_ACTION)
+    )
+    channels = Counter(r.channel for r in kept)
     return SurveyOverview(
         territory_label=label,
         fictional=inputs.fictional,
@@ -222,6 +203,7 @@ def survey_overview(
             (code, str(names.get(code, code)), n)
             for code, n in sorted(per_commune.items(), key=lambda item: (-item[1], item[0]))
         ),
+        channels=tuple((c, channels[c]) for c in ("import", "en_ligne", "papier") if channels[c]),
     )
 
 
@@ -231,8 +213,11 @@ def analyse_project_survey(
     inputs: LoadedInputs,
     *,
     min_group_size: int = MIN_GROUP_SIZE,
+    campaign: int | None = None,
 ) -> SurveyAnalysis:
     """``tierslieux survey analyse --territory <project's territory>`` on ``inputs``.
+
+    ``campaign``: only the answers of that collection campaign (its page).
 
     Raises
     ------
@@ -241,7 +226,9 @@ def analyse_project_survey(
     SchemaError
         When no respondent lives there, or ``min_group_size`` is below 2.
     """
-    request = SurveyAnalysisRequest(territory=project.territory, min_group_size=min_group_size)
+    request = SurveyAnalysisRequest(
+        territory=project.territory, min_group_size=min_group_size, campaign=campaign
+    )
     return analyse_survey(settings, request, inputs=inputs)
 
 

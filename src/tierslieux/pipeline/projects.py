@@ -13,6 +13,8 @@ projects they belong to.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import tempfile
 import unicodedata
@@ -20,20 +22,28 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from tierslieux.errors import TerritoryError, TierslieuxError
+from tierslieux.errors import Problem, TerritoryError, TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
-from tierslieux.pipeline.readers import read_structures_table
+from tierslieux.pipeline.readers import (
+    read_demand_table,
+    read_groups,
+    read_respondents,
+    read_structures_table,
+)
 from tierslieux.sources.actors import load_actors
+from tierslieux.sources.candidates import load_candidate_places
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
 from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from tierslieux.config import Settings
@@ -42,11 +52,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATASET_ROLES",
-    "INPUT_ROLES",
     "DatasetView",
     "ProjectView",
     "TerritoryChoice",
     "TerritoryIndex",
+    "access_rights",
     "add_member",
     "can_edit",
     "can_view",
@@ -69,11 +79,15 @@ DATASET_ROLES: dict[str, str] = {
     "structures": N_("annuaire des structures (structures.csv des communautés-bases)"),
     "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
     "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (fichier CSV d'acteurs)"),
+    # The other files of « tierslieux sites » (its --groups, --demand, --candidats,
+    # --repondants), offered on the experimentation sites' form.
+    "groupes": N_("groupes du questionnaire (groups.csv de « tierslieux survey analyse »)"),
+    "demande": N_("demande à utiliser pour les sites (CSV code,demand[,km])"),
+    "candidats": N_("lieux candidats (CSV nom, latitude, longitude[, code_commune, identifiant])"),
+    "repondants": N_(
+        "répondants du questionnaire (respondents.csv de « tierslieux survey analyse »)"
+    ),
 }
-#: Roles of the inputs of the studies themselves (communes, zonings, census), those of
-#: :func:`materialise_datasets`; the others (directory, places, actors) are read by
-#: the screens that need them, on top of these or of the workspace's.
-INPUT_ROLES: tuple[str, ...] = ("communes", "zonages", "densite", "mobpro")
 _KIND_NAMES = {
     "region": N_("Région"),
     "dep": N_("Département"),
@@ -86,6 +100,14 @@ _KIND_NAMES = {
 _LEVELS = {"region": "reg", "dep": "dep", "epci": "epci", "bv": "bv2022"}
 _CODE_LIST = re.compile(r"^[0-9AB]{5}(\s*,\s*[0-9AB]{5})*$", re.IGNORECASE)
 _SHOWN_NAMES = 3
+#: Signatures of files that are never input data (a picture or a document picked by
+#: mistake), for a message that says so instead of the reader's encoding error.
+_NOT_DATA = {
+    b"\x89PNG\r\n\x1a\n": N_("une image PNG"),
+    b"\xff\xd8\xff": N_("une image JPEG"),
+    b"GIF8": N_("une image GIF"),
+    b"%PDF-": N_("un document PDF"),
+}
 
 
 def dataset_label(role: str) -> str:
@@ -123,7 +145,7 @@ class TerritoryChoice:
         return _(
             "{name} ({kind} {code}, {n} communes)",
             name=self.name,
-            kind=self.kind_label.lower(),
+            kind=self.kind_label if self.kind == "epci" else self.kind_label.lower(),
             code=self.code,
             n=self.communes,
         )
@@ -268,6 +290,14 @@ def can_edit(repos: Repositories, user: UserView, project: int) -> bool:
     return user.role == "charge_de_mission" and repos.projects.is_member(project, user.id)
 
 
+def access_rights(repos: Repositories, user: UserView, project: int) -> tuple[bool, bool]:
+    """``(can_view, can_edit)`` of ``user`` on ``project``, with one look at the members."""
+    if user.role == "administrateur":
+        return True, True
+    member = repos.projects.is_member(project, user.id)
+    return member, member and user.role == "charge_de_mission"
+
+
 def projects_for(repos: Repositories, user: UserView) -> list[ProjectView]:
     """The projects ``user`` may read: all for an administrator, else their own."""
     if user.role == "administrateur":
@@ -340,6 +370,32 @@ def _safe_name(filename: str, role: str) -> str:
     return cleaned or role
 
 
+def _without_folder(problem: Problem, path: Path, name: str) -> Problem:
+    """``problem`` with ``path`` (a temporary copy of an upload) written as ``name``."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, PurePath):
+            value = str(value)
+        if isinstance(value, str):
+            # The path itself first, then its folder (a reader may name a member or a sibling).
+            return value.replace(str(path), name).replace(str(path.parent) + os.sep, "")
+        return value
+
+    params = {key: plain(value) for key, value in problem.params.items()}
+    msgid = str(plain(problem.msgid)) if problem.translated else problem.msgid
+    location = None if problem.path is None else str(plain(problem.path))
+    return dataclasses.replace(problem, msgid=msgid, params=params, path=location)
+
+
+#: Readers of the site selection's files (those of ``tierslieux sites``): lines read.
+_SITES_READERS: dict[str, Callable[[Path], int]] = {
+    "groupes": lambda path: len(read_groups(path)),
+    "demande": lambda path: len(read_demand_table(path)[0]),
+    "candidats": lambda path: len(load_candidate_places(path)),
+    "repondants": lambda path: len(read_respondents(path)),
+}
+
+
 def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary."""
     if role == "communes":
@@ -360,6 +416,8 @@ def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     elif role == "acteurs":
         actors, provenance = load_actors(path)
         rows = len(actors)
+    elif role in _SITES_READERS:
+        return {"rows": _SITES_READERS[role](path), "vintage": None, "synthetic": False}
     else:
         census = open_mobpro_input(settings, path)
         provenance, rows = census.provenance, 0
@@ -401,6 +459,17 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         )
     if not content:
         raise InvalidValueError(_("Le fichier « {name} » est vide.", name=filename))
+    kind = next((k for magic, k in _NOT_DATA.items() if content.startswith(magic)), None)
+    if kind is not None:
+        raise InvalidValueError(
+            _(
+                "Fichier « {name} » refusé : c'est {kind}, pas un fichier de données "
+                "(attendu : {expected}).",
+                name=filename,
+                kind=_(kind),
+                expected=dataset_label(role),
+            )
+        )
     name = _safe_name(filename, role)
     with tempfile.TemporaryDirectory(prefix="tierslieux-upload-") as folder:
         path = Path(folder) / name
@@ -408,8 +477,11 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         try:
             summary = _check_file(settings, role, path)
         except TierslieuxError as error:
+            # The reader names the file by its path in the server's temporary folder:
+            # the person who uploaded it knows it by its name only.
+            problems = [_without_folder(p, path, name) for p in error.problems]
             raise type(error)(
-                *error.problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
+                *problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
             ) from error
     return repos.projects.put_dataset(
         project,

@@ -22,20 +22,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.analysis.commute_co2 import DEFAULT_GAIN_MINIMAL
-from tierslieux.errors import Problem, SchemaError, default_label
+from tierslieux.errors import Problem, SchemaError, TierslieuxError, default_label
 from tierslieux.i18n import N_, format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 from tierslieux.pipeline.inputs import InputFiles
 from tierslieux.pipeline.project_runs import project_inputs
-from tierslieux.pipeline.projects import materialise_dataset
+from tierslieux.pipeline.projects import dataset_label, materialise_dataset
 from tierslieux.pipeline.sites import (
     OBJECTIVES,
     TIERS_LIEUX_MODES,
     SitesRequest,
     SitesResult,
     choose_sites,
+    load_site_files,
 )
 from tierslieux.store import RunView, ScenarioView, UnknownRecordError
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from tierslieux.store import Repositories, UserView
 
 __all__ = [
+    "FILE_OPTIONS",
     "OBJECTIVE_LABELS",
     "RUN_KIND",
     "RURAL_LABELS",
@@ -56,6 +58,7 @@ __all__ = [
     "ScenarioColumn",
     "ScenarioView",
     "check_launchable",
+    "chosen_files",
     "compare_scenarios",
     "describe_parameters",
     "latest_done_run",
@@ -108,6 +111,19 @@ SCENARIO_DEFAULTS: dict[str, Any] = {
     "days_per_week": None,
     "working_days": None,
     "time_limit": 60.0,
+    "groups": "",
+    "demand": "",
+    "candidates": "",
+    "respondents": "",
+}
+#: The scenario's files: parameter -> role of the project's input file it names (the
+#: ``--groups``, ``--demand``, ``--candidats`` and ``--repondants`` of ``tierslieux
+#: sites``); the parameter is ``""`` (no file) or that role.
+FILE_OPTIONS: dict[str, str] = {
+    "groups": "groupes",
+    "demand": "demande",
+    "candidates": "candidats",
+    "respondents": "repondants",
 }
 _BOOLEANS = ("base_community", "distinct_themes", "neighbours")
 _CHOICES = {
@@ -194,6 +210,26 @@ def _input_label(name: str) -> str:
     return default_label(name) if name != "base_community" else _("« communauté-base »")
 
 
+def _parse_files(form: Mapping[str, str], values: dict[str, Any], problems: list[Problem]) -> None:
+    """The file options of the form (:data:`FILE_OPTIONS`): ``""`` or the option's role."""
+    for name, role in FILE_OPTIONS.items():
+        if name not in form:
+            continue
+        text = str(form[name]).strip()
+        if text not in {"", role}:
+            problems.append(
+                Problem.of(
+                    "{label} : « {value} » n'est pas un fichier possible (attendu : le "
+                    "fichier « {role} » du projet, ou aucun).",
+                    field=name,
+                    label=_input_label(name),
+                    value=text,
+                    role=role,
+                )
+            )
+        values[name] = text
+
+
 def parse_scenario(form: Mapping[str, str]) -> dict[str, Any]:
     """Typed scenario parameters from a form's text fields (missing ones: defaults).
 
@@ -228,6 +264,7 @@ def parse_scenario(form: Mapping[str, str]) -> dict[str, Any]:
                     )
                 )
             values[name] = text
+    _parse_files(form, values, problems)
     if "_cases" in form:
         for name in _BOOLEANS:
             values[name] = str(form.get(name, "")).strip().lower() not in {"", "0", "non", "false"}
@@ -253,8 +290,12 @@ def scenario_request(
     files: InputFiles,
     structures: Path | None = None,
     tiers_lieux: Path | None = None,
+    chosen: Mapping[str, Path] | None = None,
 ) -> SitesRequest:
     """The site selection request of a scenario on a project's territory and files.
+
+    ``chosen`` holds the scenario's files (:data:`FILE_OPTIONS`: ``groups``,
+    ``demand``, ``candidates``, ``respondents``) written out.
 
     Raises
     ------
@@ -291,6 +332,10 @@ def scenario_request(
         users_share=values["users_share"],
         days_per_week=values["days_per_week"],
         working_days=values["working_days"],
+        groups=(chosen or {}).get("groups"),
+        demand=(chosen or {}).get("demand"),
+        candidates=(chosen or {}).get("candidates"),
+        respondents=(chosen or {}).get("respondents"),
     )
 
 
@@ -307,17 +352,82 @@ def _needs_structures(parameters: Mapping[str, Any]) -> SchemaError:
     )
 
 
+def _missing_file(name: str, role: str) -> Problem:
+    return Problem.of(
+        "{label} : le projet n'a pas de fichier « {role} » ({what}) : déposez-le dans les "
+        "fichiers du projet ou choisissez « aucun ».",
+        field=name,
+        label=_input_label(name),
+        role=role,
+        what=dataset_label(role),
+    )
+
+
+def _file_request(name: str, path: Path) -> SitesRequest:
+    """A request naming only the file ``path`` of the option ``name`` (to read it)."""
+    return SitesRequest(
+        territory="",
+        count=1,
+        groups=path if name == "groups" else None,
+        demand=path if name == "demand" else None,
+        candidates=path if name == "candidates" else None,
+        respondents=path if name == "respondents" else None,
+    )
+
+
+def chosen_files(
+    repos: Repositories, project: int, parameters: Mapping[str, Any], folder: Path
+) -> dict[str, Path]:
+    """Write the scenario's files (:data:`FILE_OPTIONS`) into ``folder`` and read them
+    as ``tierslieux sites`` does (:func:`~tierslieux.pipeline.sites.load_site_files`).
+
+    Returns
+    -------
+    dict
+        Parameter (``demand``...) -> the file written, for the options chosen.
+
+    Raises
+    ------
+    SchemaError
+        One problem per faulty option, named by its field: a file the project lacks,
+        or the reader's message (file, line, column and what was expected).
+    """
+    values = SCENARIO_DEFAULTS | dict(parameters)
+    written: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for name, role in FILE_OPTIONS.items():
+        if not values.get(name):
+            continue
+        path = materialise_dataset(repos, project, role, folder / name)
+        if path is None:
+            problems.append(_missing_file(name, role))
+            continue
+        try:
+            load_site_files(_file_request(name, path))
+        except TierslieuxError as error:
+            problems.append(Problem.of("{detail}", field=name, detail=str(error)))
+            continue
+        written[name] = path
+    if problems:
+        raise SchemaError(*problems)
+    return written
+
+
 def check_launchable(repos: Repositories, project: int, parameters: Mapping[str, Any]) -> None:
     """Refuse, before any run, a scenario the project's files cannot serve.
 
     Raises
     ------
     SchemaError
-        A base community is required but the project has no directory of structures.
+        A base community is required but the project has no directory of structures;
+        a file option names a file the project lacks, or one the CLI's reader refuses
+        (one problem per field).
     """
     roles = {d.role for d in repos.projects.datasets(project)}
     if (SCENARIO_DEFAULTS | dict(parameters))["base_community"] and "structures" not in roles:
         raise _needs_structures(parameters)
+    with tempfile.TemporaryDirectory(prefix="tierslieux-sites-check-") as tmp:
+        chosen_files(repos, project, parameters, Path(tmp))
 
 
 def run_project_sites(
@@ -348,6 +458,7 @@ def run_project_sites(
         folder = Path(tmp)
         structures = materialise_dataset(repos, project, "structures", folder)
         tiers_lieux = materialise_dataset(repos, project, "tiers_lieux", folder)
+        chosen = chosen_files(repos, project, parameters, folder)
         with project_inputs(repos, settings, project, workspace) as inputs:
             request = scenario_request(
                 parameters,
@@ -355,6 +466,7 @@ def run_project_sites(
                 files=InputFiles(demo=inputs.fictional),
                 structures=structures,
                 tiers_lieux=tiers_lieux,
+                chosen=chosen,
             )
             return choose_sites(settings, inputs, request, progress=progress)
 
@@ -429,6 +541,17 @@ def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
         (_("Minimum par intercommunalité"), str(values["min_per_epci"])),
         (_("Communes rurales"), _(RURAL_LABELS.get(values["rural"], values["rural"]))),
         (_("Communes voisines comptées"), yes(values["neighbours"])),
+    ]
+    files = {
+        "groups": _("Groupes du questionnaire"),
+        "demand": _("Demande"),
+        "candidates": _("Lieux candidats"),
+        "respondents": _("Répondants du questionnaire"),
+    }
+    lines += [
+        (label, _("fichier du projet « {role} »", role=FILE_OPTIONS[name]))
+        for name, label in files.items()
+        if values.get(name)
     ]
     if values["objective"] == "co2":
         lines += [

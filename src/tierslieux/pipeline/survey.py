@@ -535,6 +535,7 @@ def export_answers(
     identifiers: bool = False,
     demo: bool = False,
     communes: Collection[str] | None = None,
+    campaign: int | None = None,
 ) -> ExportSummary:
     """Write every stored answer to a CSV file (UTF-8, ``;``).
 
@@ -547,7 +548,9 @@ def export_answers(
     would run as formulas are prefixed with ``'``.
 
     ``communes`` keeps only the respondents living in those communes (a web project's
-    territory); ``demo`` reads the demonstration store (fictional answers).
+    territory); ``demo`` reads the demonstration store (fictional answers);
+    ``campaign`` keeps only the answers of that collection campaign, and adds the
+    column ``canal`` (``en_ligne`` or ``papier``) after the consent date.
 
     Raises
     ------
@@ -560,8 +563,12 @@ def export_answers(
     if communes is not None:
         kept = set(communes)
         stored = [row for row in stored if row.commune in kept]
+    if campaign is not None:
+        stored = [row for row in stored if row.campaign_id == campaign]
     ids = [q.id for q in questionnaire.questions]
-    header = ["repondant", "commune", "version_questionnaire", "date_consentement", *ids]
+    channel = ["canal"] if campaign is not None else []
+    header = ["repondant", "commune", "version_questionnaire", "date_consentement", *channel]
+    header += ids
     out = Path(out)
     rows = (
         [
@@ -569,6 +576,7 @@ def export_answers(
             row.commune,
             row.questionnaire_version,
             row.consented_at.isoformat() if identifiers else row.consented_at.date().isoformat(),
+            *([row.channel] if channel else []),
             *(_cell(row.answers.get(q), mask=not identifiers) for q in ids),
         ]
         for number, row in enumerate(stored, start=1)
@@ -605,6 +613,8 @@ class SurveyAnalysisRequest:
     demo: bool = False
     sites: Path | None = None
     min_group_size: int = MIN_GROUP_SIZE
+    #: Only the answers given through this collection campaign (its page's results).
+    campaign: int | None = None
 
 
 @dataclass(frozen=True)
@@ -691,8 +701,18 @@ def analyse_survey(
         label = territory_name(inputs, request.territory)
     with contact_store(settings, demo=request.demo) as store:
         stored = store.responses.list_responses()
+    if request.campaign is not None:
+        stored = [r for r in stored if r.campaign_id == request.campaign]
     inside = set(codes)
     kept = [r for r in stored if r.commune in inside]
+    if not kept and request.campaign is not None:
+        raise SchemaError(
+            _(
+                "Aucun répondant de cette campagne n'habite {territory} ({n} réponse(s) reçue(s)).",
+                territory=label,
+                n=len(stored),
+            )
+        )
     if not kept:
         raise SchemaError(
             _(

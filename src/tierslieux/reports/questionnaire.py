@@ -36,12 +36,14 @@ from tierslieux.model.survey import (
     limesurvey_code,
     limesurvey_subquestion_code,
 )
+from tierslieux.pipeline.campaign_tools import paper_notice
 from tierslieux.reports.templates import render_page
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tierslieux.model.survey import Question, Questionnaire
+    from tierslieux.pipeline.campaigns import CampaignView
     from tierslieux.pipeline.questionnaire import QuestionnaireDocument
 
 __all__ = [
@@ -453,8 +455,15 @@ def _write_lines(question: Question) -> int:
     return 1
 
 
-def render_questionnaire_html(document: QuestionnaireDocument) -> str:
-    """Return the printable questionnaire as one self-contained HTML page (A4)."""
+def render_questionnaire_html(
+    document: QuestionnaireDocument, campaign: CampaignView | None = None
+) -> str:
+    """Return the printable questionnaire as one self-contained HTML page (A4).
+
+    With ``campaign``, its paper version: the campaign's title, its consent notice
+    (controller, purpose, retention: :func:`~tierslieux.pipeline.campaign_tools.paper_notice`)
+    and a box for the sheet number that the data-entry screen asks for.
+    """
     questionnaire = document.questionnaire
     items = [
         {
@@ -467,17 +476,32 @@ def render_questionnaire_html(document: QuestionnaireDocument) -> str:
         }
         for number, question in enumerate(questionnaire.questions, start=1)
     ]
+    if campaign is not None:
+        return render_page(
+            "questionnaire.html",
+            questionnaire=questionnaire,
+            title=campaign.title,
+            items=items,
+            notice=paper_notice(campaign),
+            number_label=_("N° de feuille"),
+            number_hint=_("(rempli à la saisie)"),
+            page_number=_css_string(_("N° de feuille : ") + "_" * 14),
+        )
     return render_page(
         "questionnaire.html",
         questionnaire=questionnaire,
         title=questionnaire.title or _("Questionnaire"),
         items=items,
         notice=consent_notice(document),
+        number_label=_("N° de répondant"),
+        number_hint="",
         page_number=_css_string(_("N° de répondant : ") + "_" * 14),
     )
 
 
-def render_questionnaire_pdf(document: QuestionnaireDocument) -> bytes:
+def render_questionnaire_pdf(
+    document: QuestionnaireDocument, campaign: CampaignView | None = None
+) -> bytes:
     """Return the printable questionnaire as a PDF (A4), rendered by WeasyPrint.
 
     Raises
@@ -496,24 +520,27 @@ def render_questionnaire_pdf(document: QuestionnaireDocument) -> bytes:
                 error=error,
             )
         ) from error
-    page = render_questionnaire_html(document)
+    page = render_questionnaire_html(document, campaign)
     pdf = weasyprint.HTML(string=page).write_pdf()
     return bytes(pdf) if pdf is not None else b""
 
 
-def questionnaire_file(document: QuestionnaireDocument, fmt: str) -> bytes:
+def questionnaire_file(
+    document: QuestionnaireDocument, fmt: str, campaign: CampaignView | None = None
+) -> bytes:
     """Render the questionnaire in the format ``fmt`` (:data:`FORMATS`) as bytes.
 
     What respondents read is in the language of the questionnaire's labels (French),
     whatever the language of the command: a page is never half French, half English.
+    ``campaign``: the paper version of that campaign (``html`` and ``pdf``).
     """
     with use_language(QUESTIONNAIRE_LANGUAGE):
         if fmt == "limesurvey":
             return render_limesurvey(document)
         if fmt == "html":
-            return render_questionnaire_html(document).encode("utf-8")
+            return render_questionnaire_html(document, campaign).encode("utf-8")
         if fmt == "pdf":
-            return render_questionnaire_pdf(document)
+            return render_questionnaire_pdf(document, campaign)
     raise SchemaError(
         _(
             "Format inconnu : {format} (attendu : {expected}).",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tierslieux import __version__
 from tierslieux.i18n import (
@@ -114,6 +114,7 @@ def environment() -> jinja2.Environment:
         current_language=current_language,
         version=__version__,
         column_labels=column_labels,
+        select_options=select_options,
     )
     env.filters.update(
         nombre=_number,
@@ -124,6 +125,25 @@ def environment() -> jinja2.Environment:
         date=format_date,
     )
     return env
+
+
+def select_options(
+    pairs: Iterable[tuple[str, str] | str], selected: str = "", *, with_code: bool = False
+) -> Markup:
+    """The ``<option>`` elements of ``(value, label)`` pairs (or values shown as they
+    are), ``selected`` marked.
+
+    ``with_code`` writes « label (value) » (a commune and its INSEE code).  Written in
+    Python rather than in a template loop: a list of a region's communes is hundreds
+    of options on every page of a directory.
+    """
+    parts: list[str] = []
+    for pair in pairs:
+        value, label = (pair, pair) if isinstance(pair, str) else pair
+        text = f"{label} ({value})" if with_code else str(label)
+        mark = " selected" if value == selected else ""
+        parts.append(f'<option value="{escape(value)}"{mark}>{escape(text)}</option>')
+    return Markup("".join(parts))  # noqa: S704 - every value escaped above
 
 
 def split_notes(notes: Iterable[str]) -> tuple[list[str], list[str]]:

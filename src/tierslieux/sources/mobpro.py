@@ -89,6 +89,7 @@ __all__ = [
     "DETAIL_COLUMNS",
     "FLUX_COLUMNS",
     "Mobpro",
+    "is_synthetic_name",
     "open_mobpro",
     "synthetic_sidecar",
 ]
@@ -200,6 +201,16 @@ class _Raw:
 def synthetic_sidecar(path: Path) -> Path:
     """Return the path of the sidecar that marks ``path`` as synthetic."""
     return path.with_name(path.name + ".synthetic.json")
+
+
+def is_synthetic_name(path: Path) -> bool:
+    """Whether the file name says the census is synthetic ("synth" in it, any case).
+
+    ``tierslieux synth mobpro`` always writes such a name, so that a synthetic file
+    keeps its mark when its sidecar stays behind (a file uploaded alone through the web
+    application, an e-mail attachment): the mark errs on the side of caution.
+    """
+    return "synth" in path.name.lower()
 
 
 def open_mobpro(
@@ -1087,7 +1098,7 @@ def _provenance(
     if missing:
         notes.append(_("Colonnes absentes du fichier : {columns}.", columns=", ".join(missing)))
     sidecar = synthetic_sidecar(path)
-    synthetic = sidecar.is_file()
+    synthetic = sidecar.is_file() or is_synthetic_name(path)
     if synthetic:
         notes.append(_synthetic_note(sidecar))
     return Provenance(

@@ -49,7 +49,7 @@ from tierslieux.store.views import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import date, datetime
     from pathlib import Path
 
@@ -461,7 +461,40 @@ def _duplicate_state(state: ParsedState, first: int) -> ImportIssue:
     )
 
 
-def _plan(connection: Connection, parsed: ParsedFile, *, force: bool) -> _Plan:
+def _outsiders(
+    parsed: ParsedFile, rows: dict[str, Row[Any]], among: Collection[str]
+) -> list[ImportIssue]:
+    """The lines of structures that exist but are not ``among`` (another project's):
+    one issue per line, naming the structure; they are taken out of ``rows``."""
+    lines = [(e.line, e.identifiant, e.sheet) for e in parsed.events]
+    lines += [(s.line, s.identifiant, s.sheet) for s in parsed.states]
+    found = [
+        ImportIssue(
+            line,
+            _(
+                "la structure « {nom} » ({identifiant}) n'est pas dans l'annuaire de ce "
+                "projet : ligne refusée",
+                nom=rows[ident].nom,
+                identifiant=ident,
+            ),
+            "identifiant",
+            sheet,
+        )
+        for line, ident, sheet in lines
+        if ident in rows and ident not in among
+    ]
+    for ident in [ident for ident in rows if ident not in among]:
+        del rows[ident]
+    return found
+
+
+def _plan(
+    connection: Connection,
+    parsed: ParsedFile,
+    *,
+    force: bool,
+    among: Collection[str] | None = None,
+) -> _Plan:
     issues = list(parsed.issues)
     warnings: list[ImportIssue] = []
     named = sorted(
@@ -470,6 +503,8 @@ def _plan(connection: Connection, parsed: ParsedFile, *, force: bool) -> _Plan:
     )
     rows, stored = _load(connection, named)
     issues.extend(_unknown_structures(parsed, rows))
+    if among is not None:
+        issues.extend(_outsiders(parsed, rows, among))
     files = _history(connection, parsed, stored, rows, issues, warnings)
     edits: dict[str, list[_Edit]] = {}
     conflicts: list[ImportConflict] = []
@@ -546,8 +581,12 @@ def import_parsed(
     partial: bool,
     force: bool,
     author: str | None,
+    among: Collection[str] | None = None,
 ) -> ImportReport:
     """Check then write a parsed contacts file (see the module); return the report.
+
+    ``among``: the structures the file may change (a project's directory); the lines of
+    any other structure are refused, one issue per line naming the structure.
 
     Raises
     ------
@@ -557,7 +596,7 @@ def import_parsed(
     InvalidValueError
         When ``etat`` lines change records and no ``author`` is given.
     """
-    plan = _plan(connection, parsed, force=force)
+    plan = _plan(connection, parsed, force=force, among=among)
     plan.issues.sort(key=lambda issue: (issue.sheet or "", issue.line))
     if plan.issues and not partial:
         raise ImportRejectedError(path, tuple(plan.issues))

@@ -31,6 +31,7 @@ from tierslieux.store._errors import InvalidValueError, UnknownRecordError
 from tierslieux.store._schema import Base
 from tierslieux.store.responses import (
     RESPONDENTS,
+    delete_before,
     delete_respondent,
     insert_responses,
     respondent_view,
@@ -139,7 +140,11 @@ def _view(row: Any, counts: tuple[int, int, int]) -> CampaignView:  # noqa: ANN4
     )
 
 
-def _views(connection: Connection, rows: Sequence[Any]) -> list[CampaignView]:
+def _views(
+    connection: Connection, rows: Sequence[Any], *, counted: bool = True
+) -> list[CampaignView]:
+    if not counted:  # the public form needs no counts: two aggregate queries less
+        return [_view(r, (0, 0, 0)) for r in rows]
     counts = _counts(connection, [int(r.id) for r in rows])
     return [_view(r, counts[int(r.id)]) for r in rows]
 
@@ -194,8 +199,8 @@ class CampaignRepository:
             row = connection.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.id == new_id)).one()
             return _views(connection, [row])[0]
 
-    def get_campaign(self, campaign_id: int) -> CampaignView:
-        """The campaign ``campaign_id``.
+    def get_campaign(self, campaign_id: int, *, counted: bool = True) -> CampaignView:
+        """The campaign ``campaign_id`` (``counted=False``: its counts left at 0).
 
         Raises
         ------
@@ -208,15 +213,16 @@ class CampaignRepository:
             ).one_or_none()
             if row is None:
                 raise UnknownRecordError(_("Campagne introuvable."))
-            return _views(connection, [row])[0]
+            return _views(connection, [row], counted=counted)[0]
 
-    def by_slug(self, slug: str) -> CampaignView | None:
-        """The campaign published at ``slug``, ``None`` when there is none."""
+    def by_slug(self, slug: str, *, counted: bool = True) -> CampaignView | None:
+        """The campaign published at ``slug``, ``None`` when there is none
+        (``counted=False``: its counts left at 0)."""
         with self._database.transaction(write=False) as connection:
             row = connection.execute(
                 select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)
             ).one_or_none()
-            return None if row is None else _views(connection, [row])[0]
+            return None if row is None else _views(connection, [row], counted=counted)[0]
 
     def list_campaigns(self, project_id: int) -> list[CampaignView]:
         """The campaigns of a project, latest first, with their counts."""
@@ -281,7 +287,7 @@ class CampaignRepository:
         response: SurveyResponse,
         *,
         submission_key: str,
-        receipt_hash: str,
+        receipt_hash: str | None,
         consent_version: str,
         channel: str = "en_ligne",
         invitation_hash: str | None = None,
@@ -389,3 +395,15 @@ class CampaignRepository:
                 .order_by(RESPONDENTS.c.created_at, RESPONDENTS.c.id)
             )
             return [respondent_view(r) for r in rows]
+
+    def purge_answers(self, campaign_id: int, before: datetime) -> int:
+        """Delete the campaign's answers consented before ``before`` (its retention
+        period), each leaving a tombstone; return how many."""
+        with self._database.transaction(write=True) as connection:
+            return delete_before(connection, before, campaign_id=campaign_id)
+
+    def all_campaigns(self) -> list[CampaignView]:
+        """Every campaign of the store (of every project), oldest first."""
+        with self._database.transaction(write=False) as connection:
+            rows = connection.execute(select(CAMPAIGNS).order_by(CAMPAIGNS.c.id)).all()
+            return _views(connection, rows)

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ContactRepository"]
 
+_JOINED = STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant)
+
 
 class ContactRepository:
     """Contact records of the structures, their history, and their CSV exchange."""
@@ -94,15 +96,7 @@ class ContactRepository:
         list of ContactView
             Without history nor people unless ``details`` is true.
         """
-        conditions: list[ColumnElement[bool]] = []
-        if status is not None:
-            conditions.append(CONTACTS.c.status == parse_status(status))
-        if owner is not None:
-            conditions.append(CONTACTS.c.owner == owner)
-        if commune is not None:
-            conditions.append(STRUCTURES.c.code_commune == commune)
-        if due_before is not None:
-            conditions.append(CONTACTS.c.next_action_date <= due_before)
+        conditions = _conditions(status, owner, commune, due_before)
         query = (
             records.view_query()
             .where(*conditions)
@@ -123,6 +117,61 @@ class ContactRepository:
                 )
                 for row in rows
             ]
+
+    def contacts_page(
+        self,
+        among: Collection[str],
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        commune: str | None = None,
+        due_before: date | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[int, list[ContactView]]:
+        """One page of the records of the structures ``among``, sorted by structure name.
+
+        The filters (as :meth:`list_contacts`) are applied in SQL, which returns only
+        the identifiers in order; the page's records are then read by identifier, so
+        that a page never builds every record (any number of structures, no
+        parameter-count limit of the database).
+
+        Returns
+        -------
+        tuple
+            The number of records kept by the filters, and the records of the page
+            (without history nor people).
+        """
+        conditions = _conditions(status, owner, commune, due_before)
+        order = (STRUCTURES.c.nom, STRUCTURES.c.identifiant)
+        scan = (
+            select(STRUCTURES.c.identifiant)
+            .select_from(
+                STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant)
+            )
+            .where(*conditions)
+            .order_by(*order)
+        )
+        with self._database.transaction(write=False) as connection:
+            kept = [row.identifiant for row in connection.execute(scan) if row.identifiant in among]
+            chosen = kept[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+            rows = (
+                connection.execute(
+                    records.view_query()
+                    .where(STRUCTURES.c.identifiant.in_(chosen))
+                    .order_by(*order)
+                ).all()
+                if chosen
+                else []
+            )
+        return len(kept), [records.contact_from_row(row) for row in rows]
+
+    def contacts_overview(self, among: Collection[str]) -> tuple[int, list[str]]:
+        """The number of records of the structures ``among`` and their owners, sorted."""
+        query = select(CONTACTS.c.identifiant, CONTACTS.c.owner)
+        with self._database.transaction(write=False) as connection:
+            found = [row for row in connection.execute(query) if row.identifiant in among]
+        return len(found), sorted({row.owner for row in found if row.owner})
 
     # -- writing -------------------------------------------------------------------
 
@@ -384,6 +433,7 @@ class ContactRepository:
         partial: bool = False,
         force: bool = False,
         author: str | None = None,
+        among: Collection[str] | None = None,
     ) -> ImportReport:
         """Import a contacts file (CSV or XLSX, as exported, possibly edited in Excel).
 
@@ -407,6 +457,10 @@ class ContactRepository:
             (the conflicts are still reported, as overwritten).
         author
             Who made the edits of the ``etat`` lines (required when there are some).
+        among
+            The structures the file may change (a project's directory), ``None``: any
+            structure of the store.  A line of another structure is invalid (see
+            ``partial``), its message naming the line and the structure.
 
         Raises
         ------
@@ -419,7 +473,7 @@ class ContactRepository:
         parsed = _csv.read_contacts_file(path)
         with self._database.transaction(write=True) as connection:
             return import_parsed(
-                connection, path, parsed, partial=partial, force=force, author=author
+                connection, path, parsed, partial=partial, force=force, author=author, among=among
             )
 
     #: The name of :meth:`import_file` before XLSX files were read.
@@ -430,6 +484,22 @@ _FREE_TEXT = ("prochaine_action", "texte", "ancienne_valeur", "nouvelle_valeur")
 _INTEGERS = frozenset({"version"})
 
 Cell = str | int | date | datetime | None
+
+
+def _conditions(
+    status: str | None, owner: str | None, commune: str | None, due_before: date | None
+) -> list[ColumnElement[bool]]:
+    """The ``WHERE`` conditions of the filters of :meth:`ContactRepository.list_contacts`."""
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(CONTACTS.c.status == parse_status(status))
+    if owner is not None:
+        conditions.append(CONTACTS.c.owner == owner)
+    if commune is not None:
+        conditions.append(STRUCTURES.c.code_commune == commune)
+    if due_before is not None:
+        conditions.append(CONTACTS.c.next_action_date <= due_before)
+    return conditions
 
 
 def _masked(line: dict[str, Cell], *, mask: bool) -> dict[str, Cell]:

@@ -10,14 +10,14 @@ public method of a repository is one transaction opened with
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exc
 
 from tierslieux.errors import StoreError
 from tierslieux.i18n import gettext as _
-from tierslieux.store._engine import WRITE, describe_url, engine_for
+from tierslieux.store._engine import WRITE, describe_url, engine_for, write_lock
 from tierslieux.store._errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -116,8 +116,9 @@ class Database:
             lock at once (``BEGIN IMMEDIATE``), so writers queue instead of failing.
             Read transactions see one snapshot (``REPEATABLE READ`` on PostgreSQL).
         """
+        queue = write_lock(self._engine) if write else None
         try:
-            with self._engine.connect() as connection:
+            with queue or nullcontext(), self._engine.connect() as connection:
                 if write:
                     connection.execution_options(**{WRITE: True})
                 elif connection.dialect.name == "postgresql":

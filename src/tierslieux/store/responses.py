@@ -286,19 +286,27 @@ def delete_respondent(connection: Connection, respondent_id: str) -> int:
     return int(result.rowcount or 0)
 
 
-def delete_before(connection: Connection, moment: datetime) -> int:
+def delete_before(
+    connection: Connection, moment: datetime, *, campaign_id: int | None = None
+) -> int:
     """Delete the respondents who consented before ``moment``; return how many.
 
-    Each leaves a tombstone (kind ``conservation``), so that a re-import of the same
-    tool export does not bring them back.
+    Without ``campaign_id``, the imported answers only (no campaign: the settings'
+    retention period); with it, the answers of that collection campaign (its own
+    retention period).  Each leaves a tombstone (kind ``conservation``), so that a
+    re-import of the same tool export does not bring them back.
     """
+    which = (
+        RESPONDENTS.c.campaign_id.is_(None)
+        if campaign_id is None
+        else RESPONDENTS.c.campaign_id == campaign_id
+    )
+    condition = (RESPONDENTS.c.consented_at < moment) & which
     fingerprints = list(
-        connection.execute(
-            select(RESPONDENTS.c.fingerprint).where(RESPONDENTS.c.consented_at < moment)
-        ).scalars()
+        connection.execute(select(RESPONDENTS.c.fingerprint).where(condition)).scalars()
     )
     _bury(connection, fingerprints, _EXPIRED)
-    result = connection.execute(delete(RESPONDENTS).where(RESPONDENTS.c.consented_at < moment))
+    result = connection.execute(delete(RESPONDENTS).where(condition))
     return int(result.rowcount or 0)
 
 
@@ -363,7 +371,11 @@ class ResponseRepository:
             return select_responses(connection)
 
     def purge_responses(self, before: datetime) -> int:
-        """Delete every respondent who consented before ``before`` (retention period).
+        """Delete every imported respondent who consented before ``before`` (retention).
+
+        Answers given through a collection campaign follow their campaign's own
+        retention period (:meth:`CampaignRepository.purge_answers
+        <tierslieux.store.campaigns.CampaignRepository.purge_answers>`).
 
         Each deleted respondent leaves a tombstone (salted fingerprint of the
         submission): importing the same export again does not bring them back.

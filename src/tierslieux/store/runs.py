@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _records as records
@@ -35,6 +35,7 @@ RUNS = Base.metadata.tables["runs"]
 _PROJECTS = Base.metadata.tables["projects"]
 _PROJECT_RUNS = Base.metadata.tables["project_runs"]
 RESULTS = Base.metadata.tables["run_results"]
+PROJECT_RUNS = Base.metadata.tables["project_runs"]
 #: States a run never leaves.
 FINAL_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 _MAX_KIND = 32
@@ -221,12 +222,32 @@ class RunRepository:
     ) -> list[RunView]:
         """Return the most recent runs first, optionally filtered."""
         query = select(RUNS).order_by(RUNS.c.created_at.desc(), RUNS.c.id).limit(limit)
-        if status is not None:
-            query = query.where(RUNS.c.status == status)
-        if kind is not None:
-            query = query.where(RUNS.c.kind == kind)
-        if scenario_id is not None:
-            query = query.where(RUNS.c.scenario_id == scenario_id)
+        return self._select(query, status=status, kind=kind, scenario_id=scenario_id)
+
+    def project_runs(
+        self, project: int, *, kind: str | None = None, status: str | None = None
+    ) -> list[RunView]:
+        """The runs linked to ``project`` (one query), latest first, optionally filtered."""
+        query = (
+            select(RUNS)
+            .join(PROJECT_RUNS, PROJECT_RUNS.c.run_id == RUNS.c.id)
+            .where(PROJECT_RUNS.c.project_id == project)
+            .order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
+        )
+        return self._select(query, status=status, kind=kind)
+
+    def _select(
+        self,
+        query: Select[Any],
+        *,
+        status: str | None,
+        kind: str | None,
+        scenario_id: int | None = None,
+    ) -> list[RunView]:
+        """The runs of ``query`` kept by the filters that are given."""
+        for column, value in (("status", status), ("kind", kind), ("scenario_id", scenario_id)):
+            if value is not None:
+                query = query.where(RUNS.c[column] == value)
         with self._database.transaction(write=False) as connection:
             return [_run_from_row(row) for row in connection.execute(query)]
 

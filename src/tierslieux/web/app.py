@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -22,13 +23,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from tierslieux.errors import default_label, use_labels
 from tierslieux.i18n import LANGUAGES, use_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.database import open_store
 from tierslieux.pipeline.jobs import JobRunner
 from tierslieux.pipeline.project_runs import ProjectRuns
 from tierslieux.reports.templates import environment
-from tierslieux.web import campaigns, communities, contacts, public
+from tierslieux.web import campaign_desk, campaigns, communities, contacts, public
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.diagnostic import router as diagnostic_router
 from tierslieux.web.dossier import router as dossier_router
@@ -41,7 +43,9 @@ from tierslieux.web.settings import WebSettings
 from tierslieux.web.sites import router as sites_router
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
+
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["SESSION_COOKIE", "STATIC", "create_app", "route_table"]
 
@@ -83,6 +87,29 @@ def _base_css() -> str:
     return source
 
 
+class LanguageMiddleware:
+    """ASGI middleware: the installation's language for everything a request runs.
+
+    A plain ASGI middleware (not ``@app.middleware("http")``, whose wrapper streams
+    every response body through an extra task: a cost on each request and on each
+    chunk of the large map documents).
+    """
+
+    def __init__(self, app: ASGIApp, *, lang: str) -> None:
+        self.app = app
+        self.lang = lang
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request in the language (the worker threads inherit it).
+
+        Input names in messages and notes read as in a form (« grille de densité »),
+        never as the command line's options, even when ``tierslieux web`` set the CLI's
+        labeller in the context the server inherited (jobs copy this context).
+        """
+        with use_language(self.lang), use_labels(default_label):
+            await self.app(scope, receive, send)
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web application over the store and workspace named by ``settings``.
 
@@ -108,6 +135,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         del app
+        # The pages' handlers run in the thread pool (see WebSettings.request_threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         runs.shutdown()
 
@@ -140,6 +169,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(contacts.router)
     app.include_router(public.router)
     app.include_router(campaigns.router)
+    app.include_router(campaign_desk.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -187,13 +217,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             StarletteHTTPException(422, _("Requête incomplète ou mal formée.")),
         )
 
-    @app.middleware("http")
-    async def language(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        with use_language(lang):
-            return await call_next(request)
-
+    app.add_middleware(LanguageMiddleware, lang=lang)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

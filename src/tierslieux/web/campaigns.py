@@ -33,7 +33,7 @@ from tierslieux.pipeline.campaigns import (
     project_campaign,
     status_label,
 )
-from tierslieux.pipeline.project_survey import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
@@ -68,14 +68,20 @@ def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
         except TierslieuxError:
             workspace = settings.workspace_path
     try:
-        return project_inputs(settings.core, _repositories(request), access.project, workspace)
+        repos = _repositories(request)
+        with project_inputs(
+            repos, settings.core, access.project.id, workspace, mobpro=False
+        ) as found:
+            return found
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
 
 
 def public_url(request: Request, campaign: CampaignView) -> str:
-    """The address residents open (the server's own address, as the browser reached it)."""
-    return str(request.base_url).rstrip("/") + f"/q/{campaign.slug}"
+    """The address residents open: the setting ``public_base_url`` when set, else the
+    server's own address as the browser reached it."""
+    base = _settings(request).public_base_url or str(request.base_url).rstrip("/")
+    return base + f"/q/{campaign.slug}"
 
 
 def _campaign(request: Request, access: ProjectAccess, campaign_id: int) -> CampaignView:
@@ -181,6 +187,9 @@ def _campaign_page(
     names = inputs.communes.table.set_index("code")["nom"].astype(str).to_dict()
     answers = campaign_answers(settings.core, access.project, inputs, campaign.id)
     values = {"tokens": None, "errors": {}} | context
+    from tierslieux.web.campaign_desk import campaign_extras  # noqa: PLC0415 - it imports this
+
+    values |= campaign_extras(request, access, campaign, inputs)
     return render(
         request,
         "campaign.html",

@@ -20,7 +20,9 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
+from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import OPENNESS_LABELS
 from tierslieux.pipeline.project_communities import (
@@ -29,6 +31,7 @@ from tierslieux.pipeline.project_communities import (
     STEPS,
     DirectoryFilter,
     filter_structures,
+    filtered_rows,
     openness_label,
     pending_directory_run,
     project_directory,
@@ -36,8 +39,9 @@ from tierslieux.pipeline.project_communities import (
     step_labels,
     summary_text,
 )
-from tierslieux.pipeline.project_runs import run_status_label
+from tierslieux.pipeline.project_runs import finished_result, run_status_label
 from tierslieux.reports.communities import STEP_COLOURS, directory_files, structure_points
+from tierslieux.reports.templates import environment
 from tierslieux.web.auth import (
     ProjectAccess,
     client_ip,
@@ -63,6 +67,8 @@ PAGE_ROWS = 100
 #: never changes once built.
 _points: dict[tuple[str, int, DirectoryFilter], bytes] = {}
 _points_lock = threading.Lock()
+#: The list's pages already rendered (run, project, filter, page, language -> HTML).
+_tables: dict[tuple[str, int, DirectoryFilter, int, str], Markup] = {}
 _POINTS_KEPT = 256
 
 
@@ -102,6 +108,39 @@ def _query(chosen: DirectoryFilter) -> str:
     return urlencode({k: v for k, v in pairs.items() if v})
 
 
+def _table(
+    directory: Directory,
+    project: int,
+    chosen: DirectoryFilter,
+    page: int,
+    pages: int,
+    kept: list[dict[str, Any]],
+) -> Markup:
+    """The list of one page of the directory (rendered once: a directory never changes)."""
+    key = (directory.run.id, project, chosen, page, current_language())
+    with _points_lock:
+        found = _tables.get(key)
+    if found is None:
+        found = Markup(  # noqa: S704 - a template of the autoescaping environment
+            environment()
+            .get_template("web/_directory_table.html")
+            .render(
+                rows=kept[(page - 1) * PAGE_ROWS : page * PAGE_ROWS],
+                page=page,
+                pages=pages,
+                query=_query(chosen),
+                project_id=project,
+                contact_url=contact_url,
+                openness_label=openness_label,
+            )
+        )
+        with _points_lock:
+            if len(_tables) > _POINTS_KEPT:
+                _tables.clear()
+            _tables[key] = found
+    return found
+
+
 @router.get("/projets/{project_id}/communautes")
 def directory_page(
     request: Request,
@@ -131,11 +170,11 @@ def directory_page(
         "run_status_label": run_status_label,
     }
     if directory is not None:
-        kept = filter_structures(directory, chosen)
+        kept = filtered_rows(directory, chosen)
         pages = max(1, -(-len(kept) // PAGE_ROWS))
         page = min(max(page, 1), pages)
         context |= {
-            "rows": kept.iloc[(page - 1) * PAGE_ROWS : page * PAGE_ROWS].to_dict(orient="records"),
+            "table": _table(directory, project.id, chosen, page, pages, kept),
             "shown": len(kept),
             "total": len(directory.structures),
             "page": page,
@@ -193,7 +232,7 @@ def directory_file(
     directory = _required(request, access)
     if name not in DIRECTORY_FILES:
         raise HTTPException(status_code=404, detail=_("Fichier inconnu."))
-    content = repositories(request).runs.read_result(directory.run.id, name)
+    content = finished_result(repositories(request), directory.run, name)
     headers = {}
     if not name.endswith(".geojson"):
         headers["Content-Disposition"] = f'attachment; filename="{name}"'

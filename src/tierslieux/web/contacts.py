@@ -14,7 +14,7 @@ values, kept in the form) and a button that re-applies yours on the latest versi
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import format_date
+from tierslieux.i18n import N_, format_date
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import category_short_labels
 from tierslieux.pipeline.accounts import audit
@@ -42,7 +42,7 @@ from tierslieux.pipeline.contacts import (
     show_contact,
     status_labels,
 )
-from tierslieux.pipeline.project_communities import openness_label, project_contacts
+from tierslieux.pipeline.project_communities import openness_label, project_contact_page
 from tierslieux.web.auth import (
     ProjectAccess,
     client_ip,
@@ -56,7 +56,9 @@ from tierslieux.web.routes import territory_index
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
 
+    from tierslieux.config import Settings
     from tierslieux.pipeline.contacts import ContactView, EventView
     from tierslieux.pipeline.project_communities import Directory
     from tierslieux.web.settings import WebSettings
@@ -115,40 +117,35 @@ def contacts_page(
     }
     if directory is None:
         return render(request, "contacts.html", **context)
-    everything = project_contacts(_settings(request).core, directory)
     try:
         due = parse_day(echeance_avant, option="echeance_avant") if echeance_avant else None
-        filters = {
-            "status": statut if statut in STATUSES else None,
-            "owner": responsable or None,
-            "commune": commune or None,
-            "due_before": due,
-        }
-        contacts = (
-            project_contacts(_settings(request).core, directory, **filters)  # type: ignore[arg-type]
-            if any(value is not None for value in filters.values())
-            else everything
-        )
         status = 200
     except TierslieuxError as error:
-        contacts, status = [], 422
+        due, status = None, 422
         context["errors"] = {"echeance_avant": str(error)}
-    names = dict(
-        zip(directory.structures["identifiant"], directory.structures["commune"], strict=True)
+    listing = project_contact_page(
+        _settings(request).core,
+        directory,
+        page=page,
+        rows=PAGE_ROWS,
+        status=statut if statut in STATUSES else None,
+        owner=responsable or None,
+        commune=commune or None,
+        due_before=due,
     )
-    pages = max(1, -(-len(contacts) // PAGE_ROWS))
-    page = min(max(page, 1), pages)
     query = urlencode({k: v for k, v in context["chosen"].items() if v})
+    if status != 200:  # the filters are refused: no record shown
+        listing = replace(listing, contacts=[], shown=0, page=1, pages=1)
     context |= {
-        "contacts": contacts[(page - 1) * PAGE_ROWS : page * PAGE_ROWS],
-        "shown": len(contacts),
-        "page": page,
-        "pages": pages,
+        "contacts": listing.contacts,
+        "shown": listing.shown,
+        "page": listing.page,
+        "pages": listing.pages,
         "query": query,
-        "total": len(everything),
-        "owners": sorted({c.owner for c in everything if c.owner}),
+        "total": listing.total,
+        "owners": listing.owners,
         "communes": directory.communes(),
-        "commune_of": names,
+        "commune_of": directory.commune_of(),
         "categories": category_short_labels(),
     }
     return render(request, "contacts.html", status, **context)
@@ -207,6 +204,8 @@ def import_file(
         "contact_url": contact_url,
     }
     status = 200
+    directory = _directory(request, access)
+    among = directory.identifiants() if directory is not None else frozenset()
     with tempfile.TemporaryDirectory(prefix="tierslieux-import-") as folder:
         path = Path(folder) / f"contacts{suffix}"
         path.write_bytes(content)
@@ -217,6 +216,7 @@ def import_file(
                 partial=bool(partiel),
                 force=bool(ecraser),
                 author=access.user.login,
+                among=among,
             )
         except ImportRejectedError as error:
             context |= {"issues": error.issues, "message": str(error).split("\n", 1)[0]}
@@ -261,15 +261,21 @@ class Conflict:
     theirs: tuple[EventView, ...] = field(default_factory=tuple)
 
 
-def _contact(
-    request: Request, access: ProjectAccess, identifiant: str
-) -> tuple[ContactView, dict[str, Any] | None]:
+def _structure(request: Request, access: ProjectAccess, identifiant: str) -> dict[str, Any]:
+    """The directory's row of the structure (404 outside the project's directory)."""
     directory = _directory(request, access)
     row = directory.structure(identifiant) if directory is not None else None
     if row is None:
         raise HTTPException(
             status_code=404, detail=_("Cette structure n'est pas dans l'annuaire du projet.")
         )
+    return row
+
+
+def _contact(
+    request: Request, access: ProjectAccess, identifiant: str
+) -> tuple[ContactView, dict[str, Any] | None]:
+    row = _structure(request, access, identifiant)
     try:
         return show_contact(_settings(request).core, identifiant), row
     except UnknownStructureError:
@@ -340,21 +346,73 @@ def _version(text: str) -> int:
         raise HTTPException(status_code=422, detail=_("Version de la fiche manquante.")) from None
 
 
+def _due(text: str) -> date | None:
+    return parse_day(text, option="echeance") if text.strip() else None
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A change form of the contact page: its fields, its use case, its message."""
+
+    fields: tuple[str, ...]
+    #: ``apply(core, identifiant, values, author, read_version)``
+    apply: Callable[[Settings, str, dict[str, str], str, int], ContactView]
+    done: str
+
+
+_FORMS: dict[str, _Form] = {
+    "statut": _Form(
+        ("statut", "note"),
+        lambda core, ident, v, author, read: set_status(
+            core, ident, v["statut"], author=author, expected_version=read, note=v["note"] or None
+        ),
+        N_("Statut enregistré."),
+    ),
+    "note": _Form(
+        ("texte",),
+        lambda core, ident, v, author, read: add_note(
+            core, ident, v["texte"], author=author, expected_version=read
+        ),
+        N_("Note ajoutée."),
+    ),
+    "action": _Form(
+        ("action", "echeance"),
+        lambda core, ident, v, author, read: set_next_action(
+            core,
+            ident,
+            v["action"] or None,
+            _due(v["echeance"]),
+            author=author,
+            expected_version=read,
+        ),
+        N_("Prochaine action enregistrée."),
+    ),
+    "responsable": _Form(
+        ("responsable",),
+        lambda core, ident, v, author, read: set_owner(
+            core, ident, v["responsable"] or None, author=author, expected_version=read
+        ),
+        N_("Responsable enregistré."),
+    ),
+}
+
+
 def _change(
     request: Request,
     access: ProjectAccess,
     identifiant: str,
-    *,
     form: str,
     version: str,
-    yours: dict[str, str],
-    apply: Callable[[int], ContactView],
-    done: str,
+    **yours: str,
 ) -> Response:
+    """Apply the form ``form`` (:data:`_FORMS`) read at ``version``; the page again
+    with both versions (409) when the record changed since, or with the field's error
+    (422); else the contact page, the change audited."""
     read = _version(version)
-    _contact(request, access, identifiant)  # 404 outside the project's directory
+    _structure(request, access, identifiant)  # 404 outside the project's directory
+    spec = _FORMS[form]
     try:
-        contact = apply(read)
+        contact = spec.apply(_settings(request).core, identifiant, yours, access.user.login, read)
     except StaleWriteError:
         current = show_contact(_settings(request).core, identifiant)
         theirs = tuple(e for e in current.history if e.version > read)
@@ -374,7 +432,7 @@ def _change(
         details={"projet": access.project.id, "version": contact.version, **yours},
         ip=client_ip(request),
     )
-    flash(request, done)
+    flash(request, _(spec.done))
     return RedirectResponse(contact_url(access.project.id, identifiant), status_code=303)
 
 
@@ -388,19 +446,7 @@ def change_status(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Change the status (with an optional note)."""
-    core, author = _settings(request).core, access.user.login
-    return _change(
-        request,
-        access,
-        identifiant,
-        form="statut",
-        version=version,
-        yours={"statut": statut, "note": note},
-        apply=lambda read: set_status(
-            core, identifiant, statut, author=author, expected_version=read, note=note or None
-        ),
-        done=_("Statut enregistré."),
-    )
+    return _change(request, access, identifiant, "statut", version, statut=statut, note=note)
 
 
 @router.post("/projets/{project_id}/contacts/{identifiant}/note")
@@ -412,17 +458,7 @@ def write_note(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Add a dated note to the history."""
-    core, author = _settings(request).core, access.user.login
-    return _change(
-        request,
-        access,
-        identifiant,
-        form="note",
-        version=version,
-        yours={"texte": texte},
-        apply=lambda read: add_note(core, identifiant, texte, author=author, expected_version=read),
-        done=_("Note ajoutée."),
-    )
+    return _change(request, access, identifiant, "note", version, texte=texte)
 
 
 @router.post("/projets/{project_id}/contacts/{identifiant}/action")
@@ -435,23 +471,8 @@ def change_next_action(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Set (or clear, both fields empty) the next action and its date."""
-    core, author = _settings(request).core, access.user.login
-
-    def apply(read: int) -> ContactView:
-        due = parse_day(echeance, option="echeance") if echeance.strip() else None
-        return set_next_action(
-            core, identifiant, action or None, due, author=author, expected_version=read
-        )
-
     return _change(
-        request,
-        access,
-        identifiant,
-        form="action",
-        version=version,
-        yours={"action": action, "echeance": echeance},
-        apply=apply,
-        done=_("Prochaine action enregistrée."),
+        request, access, identifiant, "action", version, action=action, echeance=echeance
     )
 
 
@@ -464,16 +485,4 @@ def change_owner(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Set (or clear) the person in charge of the contact."""
-    core, author = _settings(request).core, access.user.login
-    return _change(
-        request,
-        access,
-        identifiant,
-        form="responsable",
-        version=version,
-        yours={"responsable": responsable},
-        apply=lambda read: set_owner(
-            core, identifiant, responsable or None, author=author, expected_version=read
-        ),
-        done=_("Responsable enregistré."),
-    )
+    return _change(request, access, identifiant, "responsable", version, responsable=responsable)

@@ -97,8 +97,16 @@ def _file(request: Request, access: ProjectAccess, run: RunView, name: str) -> b
         raise HTTPException(status_code=404, detail=_("Fichier de résultat introuvable.")) from None
 
 
+def _document(request: Request, access: ProjectAccess, run: RunView, name: str) -> Any:  # noqa: ANN401
+    """A JSON result of the run, parsed once per process (shared: not to be changed)."""
+    try:
+        return project_runs(request).read_result_json(access.project.id, run.id, name)
+    except UnknownRecordError:
+        raise HTTPException(status_code=404, detail=_("Fichier de résultat introuvable.")) from None
+
+
 def _rows(request: Request, access: ProjectAccess, run: RunView) -> list[dict[str, Any]]:
-    collection = json.loads(_file(request, access, run, "communes.geojson"))
+    collection = _document(request, access, run, "communes.geojson")
     return [dict(feature.get("properties") or {}) for feature in collection.get("features", [])]
 
 
@@ -214,7 +222,7 @@ def map_catchment(
 ) -> Response:
     """The catchment of one commune: its members and figures (JSON)."""
     run = _done_run(request, access, run_id)
-    documents = json.loads(_file(request, access, run, CATCHMENTS_FILE))
+    documents = _document(request, access, run, CATCHMENTS_FILE)
     document = documents.get(code)
     if document is None:
         raise HTTPException(

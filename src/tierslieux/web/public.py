@@ -73,7 +73,15 @@ if TYPE_CHECKING:
     from tierslieux.pipeline.campaigns import PublicCampaign, PublicForm
     from tierslieux.web.settings import WebSettings
 
-__all__ = ["PUBLIC_ROUTES", "RateLimiter", "client_address", "router"]
+__all__ = [
+    "PUBLIC_ROUTES",
+    "RateLimiter",
+    "client_address",
+    "form_answers",
+    "form_questions",
+    "project_form",
+    "router",
+]
 
 router = APIRouter()
 #: The public paths of this router (no login).
@@ -527,3 +535,21 @@ def _receipt_erase(request: Request, slug: str, data: FormData) -> Response:
     erase_receipt_answer(_settings(request).core, public, code)
     _LOG.info("public form %s: an answer was erased by its respondent", slug[:8])
     return _receipt_page(request, public, erased=True)
+
+
+# -- shared with the paper data-entry screen (tierslieux.web.campaign_desk) -------------
+
+
+def project_form(request: Request, public: PublicCampaign) -> PublicForm:
+    """The campaign's form (questionnaire and communes), as the public form uses it."""
+    return _form(request, public)
+
+
+def form_questions(form: PublicForm) -> list[dict[str, Any]]:
+    """The questions of the form as ``_survey_fields.html`` shows them."""
+    return _questions(form)
+
+
+def form_answers(data: FormData, form: PublicForm) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The answers of a posted form: ``{question: text}`` and the options chosen."""
+    return _answers(data, form)

@@ -32,14 +32,19 @@ from fastapi.responses import Response
 
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline.campaigns import campaign_status, project_campaigns, status_label
+from tierslieux.pipeline.campaigns import (
+    CHANNELS,
+    campaign_status,
+    project_campaigns,
+    status_label,
+)
 from tierslieux.pipeline.inputs import synthetic_note
+from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.project_survey import (
     analyse_project_survey,
     answers_state,
     export_project_answers,
     import_project_answers,
-    project_inputs,
     stage_export,
     staged_export,
     survey_overview,
@@ -95,7 +100,9 @@ def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
             state.survey_workspace = workspace
         except TierslieuxError:  # none: a project with its own communes file still works
             workspace = settings.workspace_path
-    return project_inputs(settings.core, _repositories(request), access.project, workspace)
+    repos = _repositories(request)
+    with project_inputs(repos, settings.core, access.project.id, workspace, mobpro=False) as found:
+        return found
 
 
 #: Analyses kept per process (project, options, state of the answers).
@@ -235,6 +242,7 @@ def _page(
         errors=errors or {},
         message=message,
         campaigns=campaigns,
+        channel_label=lambda c: _(CHANNELS.get(c) or c),
         campaign_status=campaign_status,
         status_label=status_label,
     )

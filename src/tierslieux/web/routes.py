@@ -327,7 +327,7 @@ def _project_page(
     project = access.project
     members = [repos.users.get_user(i) for i in repos.projects.member_ids(project.id)]
     runs = project_runs(request).list_runs(project.id)
-    values = {"errors": {}, "message": None} | context
+    values = {"errors": {}, "message": None, "chosen_role": None} | context
     return render(
         request,
         "project.html",
@@ -362,7 +362,7 @@ def upload(
     settings = _settings(request)
     content, too_large = read_upload(request, file)
     if too_large is not None:
-        return _project_page(request, access, 413, errors={"file": too_large})
+        return _project_page(request, access, 413, errors={"file": too_large}, chosen_role=role)
     try:
         dataset = upload_dataset(
             repositories(request),
@@ -376,7 +376,7 @@ def upload(
             ip=client_ip(request),
         )
     except (TierslieuxError, ValueError) as error:
-        return _project_page(request, access, 422, errors={"file": str(error)})
+        return _project_page(request, access, 422, errors={"file": str(error)}, chosen_role=role)
     flash(
         request,
         _(

@@ -82,6 +82,8 @@ def serve(
         if settings.basemap_url:
             os.environ["TIERSLIEUX_BASEMAP_URL"] = settings.basemap_url
             os.environ["TIERSLIEUX_BASEMAP_ATTRIBUTION"] = settings.basemap_attribution
+        if settings.public_base_url:
+            os.environ["TIERSLIEUX_WEB_PUBLIC_URL"] = settings.public_base_url
         uvicorn.run(
             "tierslieux.web.app:create_app",
             factory=True,

@@ -215,6 +215,23 @@ def _positive(text: str, variable: str) -> int:
     return value
 
 
+def _base_url(text: str) -> str:
+    """A public base URL checked (``http(s)://host[/path]``, no trailing ``/``), or ``""``."""
+    value = text.strip().rstrip("/")
+    if not value:
+        return ""
+    parsed = urlsplit(value)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc or parsed.query:
+        raise WebSettingsError(
+            _(
+                "Adresse publique « {value} » refusée : une adresse http:// ou https:// "
+                "sans paramètres est attendue, par exemple https://enquete.exemple.fr.",
+                value=text[:100],
+            )
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """Everything :func:`tierslieux.web.app.create_app` needs.
@@ -238,11 +255,21 @@ class WebSettings:
     run_workers
         Computations (diagnostic, sites...) one worker process runs at the same time;
         the others wait, ``queued``.
+    request_threads
+        Requests one worker process serves at the same time (its thread pool,
+        ``TIERSLIEUX_WEB_THREADS``); the others wait their turn.  The pages are short
+        computations in Python: more threads than that only make them share the
+        interpreter lock and every answer slower.
     public_rate_limit, public_rate_window_s
         Answers (and receipt look-ups) the public questionnaire accepts from one client
         address per window, per worker process (``TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT``,
         ``TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW``): generous by default (60 in 10 minutes),
         because a town hall or a library shares one address between all its visitors.
+    public_base_url
+        The address residents reach the server at (``https://enquete.exemple.fr``), for
+        the public links, the flyer and its QR code (``TIERSLIEUX_WEB_PUBLIC_URL``,
+        ``tierslieux web --public-url``); empty: the address the request came to, which
+        behind a proxy or on a laptop may not be the one residents can open.
     trust_forwarded_for
         Take the client's address from the last entry of ``X-Forwarded-For``
         (``TIERSLIEUX_WEB_TRUST_FORWARDED_FOR=1``), for a reverse proxy on another host;
@@ -263,15 +290,18 @@ class WebSettings:
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
+    request_threads: int = 8
     public_rate_limit: int = 60
     public_rate_window_s: int = 600
     trust_forwarded_for: bool = False
     basemap_url: str = ""
     basemap_attribution: str = ""
+    public_base_url: str = ""
 
     def __post_init__(self) -> None:
-        """Refuse a basemap URL that is not a safe tile template."""
+        """Refuse a basemap URL that is not a safe tile template, or a bad public URL."""
         object.__setattr__(self, "basemap_url", check_basemap_url(self.basemap_url))
+        object.__setattr__(self, "public_base_url", _base_url(self.public_base_url))
 
     @classmethod
     def from_environment(
@@ -302,9 +332,13 @@ class WebSettings:
         for name, variable in (
             ("public_rate_limit", "TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT"),
             ("public_rate_window_s", "TIERSLIEUX_WEB_PUBLIC_RATE_WINDOW"),
+            ("request_threads", "TIERSLIEUX_WEB_THREADS"),
         ):
             if name not in overrides and env.get(variable, "").strip():
                 overrides[name] = _positive(env[variable], variable)
+        public_url = env.get("TIERSLIEUX_WEB_PUBLIC_URL", "").strip()
+        if not overrides.get("public_base_url") and public_url:
+            overrides["public_base_url"] = public_url
         if "trust_forwarded_for" not in overrides:
             overrides["trust_forwarded_for"] = (
                 env.get("TIERSLIEUX_WEB_TRUST_FORWARDED_FOR", "").strip().lower() in _TRUE

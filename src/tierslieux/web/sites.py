@@ -28,8 +28,9 @@ from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
 from tierslieux.pipeline.project_runs import RunOutcome, run_status_label
-from tierslieux.pipeline.projects import project_datasets
+from tierslieux.pipeline.projects import dataset_label, project_datasets
 from tierslieux.pipeline.site_scenarios import (
+    FILE_OPTIONS,
     OBJECTIVE_LABELS,
     RUN_KIND,
     RURAL_LABELS,
@@ -57,6 +58,7 @@ from tierslieux.web.runs import project_runs, run_context, run_or_404
 
 if TYPE_CHECKING:
     from tierslieux.model.types import ProgressCallback
+    from tierslieux.pipeline.projects import DatasetView
     from tierslieux.pipeline.site_scenarios import RunView, ScenarioView
 
 __all__ = ["router"]
@@ -96,6 +98,27 @@ def _form_values(parameters: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def _file_choices(
+    datasets: list[DatasetView], values: dict[str, str]
+) -> dict[str, list[tuple[str, str]]]:
+    """For each file option, « aucun » and the project's file of its role (when any).
+
+    A scenario naming a file the project no longer has keeps it as a choice, said
+    absent (the launch then refuses it, naming the field).
+    """
+    files = {d.role: d for d in datasets}
+    choices: dict[str, list[tuple[str, str]]] = {}
+    for name, role in FILE_OPTIONS.items():
+        found = [("", _("Aucun"))]
+        dataset = files.get(role)
+        if dataset is not None:
+            found.append((role, f"{dataset.filename} — {dataset_label(role)}"))
+        elif values.get(name) == role:
+            found.append((role, _("{what} (absent du projet)", what=dataset_label(role))))
+        choices[name] = found
+    return choices
+
+
 def _sites_page(
     request: Request,
     access: ProjectAccess,
@@ -108,7 +131,9 @@ def _sites_page(
 ) -> Response:
     repos = repositories(request)
     project = access.project
-    roles = {d.role for d in project_datasets(repos, project.id)}
+    datasets = project_datasets(repos, project.id)
+    roles = {d.role for d in datasets}
+    shown = values or _form_values({})
     scenarios = project_scenarios(repos, project.id)
     runs = _project_runs(request, project.id)
     names = {s.id: s.name for s in scenarios}
@@ -118,7 +143,8 @@ def _sites_page(
         status,
         project=project,
         editable=access.editable,
-        values=values or _form_values({}),
+        values=shown,
+        file_choices=_file_choices(datasets, shown),
         name=name,
         errors=errors or {},
         message=message,

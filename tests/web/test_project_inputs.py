@@ -1,0 +1,68 @@
+"""One rule for a project's inputs on every screen (diagnostic, sites, directory,
+questionnaire): :func:`tierslieux.pipeline.project_runs.project_inputs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierslieux.errors import TierslieuxError
+from tierslieux.pipeline.project_runs import project_inputs
+from tierslieux.pipeline.workspace import Workspace
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _project(repos, name: str) -> int:
+    return repos.projects.add_project(
+        name, territory="dep:00", territory_label="Démo", actor="test"
+    ).id
+
+
+def _put(repos, project: int, role: str, content: bytes, filename: str) -> None:
+    repos.projects.put_dataset(
+        project,
+        role=role,
+        filename=filename,
+        media_type="text/csv",
+        content=content,
+        summary=None,
+        actor="test",
+    )
+
+
+def test_without_input_files_the_workspace_is_used(web_settings, repos, demo_workspace) -> None:
+    project = _project(repos, "Sans fichier")
+    # Files that are no inputs of this kind (actors, a demand for the sites) leave the
+    # workspace in place.
+    _put(repos, project, "acteurs", b"nom,categorie,code_commune\nA,cae,00101\n", "a.csv")
+    _put(repos, project, "demande", b"code,demand\n00101,3\n", "d.csv")
+    workspace = Workspace.open(demo_workspace)
+    for given in (demo_workspace, workspace):
+        with project_inputs(repos, web_settings.core, project, given, mobpro=False) as inputs:
+            assert inputs.fictional
+            assert len(inputs.communes.table) == len(workspace.communes.table)
+
+
+def test_the_project_communes_file_replaces_the_workspace(web_settings, repos) -> None:
+    project = _project(repos, "Avec communes")
+    content = (DATA / "communes" / "communes_extrait.csv").read_bytes()
+    _put(repos, project, "communes", content, "communes.csv")
+    with project_inputs(
+        repos, web_settings.core, project, web_settings.workspace, mobpro=False
+    ) as inputs:
+        assert not inputs.fictional
+        assert "04070" in set(inputs.communes.table["code"])
+        assert inputs.mobpro is None
+    # Loaded in memory: usable once the block is left (the questionnaire keeps them).
+    assert "04112" in set(inputs.communes.table["code"])
+
+
+def test_no_file_and_no_workspace_is_said_in_french(web_settings, repos) -> None:
+    project = _project(repos, "Rien")
+    with (
+        pytest.raises(TierslieuxError, match="aucun fichier d'entrée"),
+        project_inputs(repos, web_settings.core, project, None),
+    ):
+        pass

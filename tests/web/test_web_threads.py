@@ -1,0 +1,41 @@
+"""``TIERSLIEUX_WEB_THREADS``: the requests one worker process serves at once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import anyio.to_thread
+import pytest
+from fastapi.testclient import TestClient
+
+from tierslieux.errors import TierslieuxError
+from tierslieux.web.app import create_app
+from tierslieux.web.settings import WebSettings
+
+
+def test_the_thread_pool_is_the_setting(web_settings: WebSettings) -> None:
+    read = WebSettings.from_environment(
+        {"TIERSLIEUX_WEB_THREADS": "3", "TIERSLIEUX_SECRET_KEY": "x" * 40},
+        core=web_settings.core,
+    )
+    assert read.request_threads == 3
+    assert WebSettings().request_threads == 8
+    seen: list[float] = []
+    app = create_app(replace(web_settings, request_threads=3))
+
+    @app.get("/_threads")
+    async def threads() -> dict[str, float]:
+        seen.append(anyio.to_thread.current_default_thread_limiter().total_tokens)
+        return {}
+
+    with TestClient(app) as client:
+        client.get("/_threads")
+    assert seen == [3]
+
+
+@pytest.mark.parametrize("text", ["0", "beaucoup", "-3"])
+def test_a_wrong_thread_count_is_refused_in_french(text: str) -> None:
+    with pytest.raises(TierslieuxError, match=r"TIERSLIEUX_WEB_THREADS vaut .* entier positif"):
+        WebSettings.from_environment(
+            {"TIERSLIEUX_WEB_THREADS": text, "TIERSLIEUX_SECRET_KEY": "x" * 40}
+        )
