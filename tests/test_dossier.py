@@ -156,6 +156,33 @@ def test_pdf_text_has_the_figures_name_and_banners(
     assert "detour_factor" not in text
 
 
+def test_pdf_counts_of_people_are_whole_numbers(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """Weighted census counts and rates per 1,000 read « 52 », never « 51,6 »; the sites'
+    base community is named by its structures, not by the word « structures »."""
+    from tierslieux.reports.dossier.pdf import _context  # noqa: PLC0415
+
+    written, _events = made
+    context = _context(written.dossier)
+    for key in ("communes_table", "catchments_table", "bassins_table"):
+        table = context[key]
+        for index, column in enumerate(table["columns"]):
+            if column["numeric"] and column["label"] != column_label("diametre_minutes"):
+                for row in table["rows"]:
+                    assert "," not in row[index], (key, column["label"], row[index])
+    sites = context["sites_table"]
+    labels = [c["label"] for c in sites["columns"]]
+    base = labels.index(column_label("communaute_base"))
+    assert column_label("structures_communaute") not in labels  # not repeated
+    for row in sites["rows"]:
+        assert row[base] not in {"structures", "non", ""}
+        assert "(FICTIVE)" in row[base]
+        for index, column in enumerate(sites["columns"]):
+            if column["numeric"]:
+                assert "," not in row[index], (column["label"], row[index])
+
+
 def test_pdf_pages_rendered_to_png(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
     written, _events = made
     pdftoppm = shutil.which("pdftoppm")
@@ -220,25 +247,34 @@ def test_a_part_without_content_follows_the_previous_one(
 
 def test_no_table_wider_than_the_page(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
     from weasyprint import HTML  # noqa: PLC0415
-    from weasyprint.formatting_structure.boxes import TableBox  # noqa: PLC0415
+    from weasyprint.formatting_structure.boxes import TableBox, TextBox  # noqa: PLC0415
 
     written, _events = made
     document = HTML(string=render_dossier_html(written.dossier)).render()
     tables = 0
 
-    def walk(box: Any, right: float) -> None:
-        nonlocal tables
+    words = 0
+
+    def walk(box: Any, right: float, table: float | None = None) -> None:
+        nonlocal tables, words
         if isinstance(box, TableBox):
             tables += 1
             assert box.position_x + box.margin_width() <= right + 0.5, box.element.get("class")
+            table = box.position_x + box.margin_width()
+        elif table is not None and isinstance(box, TextBox) and box.text.strip():
+            # No word of a cell runs out of its table (a long number or name kept on
+            # one line would print over the margin even in a table of the page's width).
+            assert box.position_x + box.width <= table + 0.5, box.text
+            words += 1
         for child in getattr(box, "children", ()):
-            walk(child, right)
+            walk(child, right, table)
 
     for page in document.pages:
         root = page._page_box
         right = root.content_box_x() + root.width
         walk(root, right)
     assert tables > 10
+    assert words > 500
 
 
 def test_workbook_types_headers_panes_filters(
@@ -262,9 +298,37 @@ def test_workbook_types_headers_panes_filters(
     code = row[headers.index(column_label("code"))]
     assert code.data_type == "s"
     assert re.fullmatch(r"00\d{3}", code.value)
+    # A weighted count of people: the exact value in the cell, shown rounded to the unit.
     potential = row[headers.index(column_label("potentiel"))]
     assert isinstance(potential.value, float)
-    assert potential.number_format == "#,##0.0"
+    assert not potential.value.is_integer()
+    assert potential.number_format == "#,##0"
+    rate = row[headers.index(column_label("taux_potentiel"))]
+    assert rate.number_format == "#,##0"
+    flagged = {
+        c.value
+        for c in next(
+            communes.iter_cols(
+                min_col=headers.index(column_label("effectifs_faibles")) + 1,
+                max_col=headers.index(column_label("effectifs_faibles")) + 1,
+                min_row=2,
+            )
+        )
+    }
+    assert "tic" not in flagged  # indicators in words, not their codes
+    sites = book["Sites"]
+    site_headers = [cell.value for cell in sites[1]]
+    assert len(set(site_headers)) == len(site_headers)
+    base = sites.cell(2, site_headers.index(column_label("communaute_base")) + 1).value
+    assert base not in {"structures", "non"}
+    assert "(FICTIVE)" in base  # the names of the base community's structures
+    assert (
+        sites.cell(2, site_headers.index(column_label("gain_marginal")) + 1).number_format
+        == "#,##0"
+    )
+    for sheet in book.worksheets:  # no two columns with the same header
+        headers = [cell.value for cell in sheet[1]]
+        assert len(set(headers)) == len(headers), (sheet.title, headers)
     sources = book["Sources"]
     assert [c.value for c in sources[1]][:4] == [
         "Rôle",
@@ -302,6 +366,9 @@ def test_geopackage_layers_crs_counts_styles(
     assert info["features"] == len(dossier.diagnosis.communes)
     assert dossier.sites is not None
     assert pyogrio.read_info(path, layer="sites")["features"] == len(dossier.sites.sites)
+    with sqlite3.connect(path) as connection:  # the base community named, not « structures »
+        bases = [row[0] for row in connection.execute("SELECT communaute_base FROM sites")]
+    assert all("(FICTIVE)" in base for base in bases), bases
     with sqlite3.connect(path) as connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(layer_styles)")]
         styles = connection.execute(
@@ -332,6 +399,9 @@ def test_umap_geojson(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
         assert all("_" not in key for key in properties if key != "_umap_options")
     names = [f["properties"]["name"] for f in collection["features"]]
     assert any(name.startswith("Site 1") for name in names)
+    site = next(f for f in collection["features"] if f["properties"]["name"].startswith("Site 1"))
+    assert "Communauté-base : structures." not in site["properties"]["description"]
+    assert "(FICTIVE)" in site["properties"]["description"]
 
 
 def test_labels_are_french() -> None:
@@ -339,6 +409,15 @@ def test_labels_are_french() -> None:
     assert "enfants" in survey_theme_label("vie:enfants").lower()
     assert value_label("categorie", "acteur_developpement").startswith("Acteur du développement")
     assert value_label("themes", "tic;circuits_courts") == "Numérique (TIC), Circuits courts"
+    assert value_label("communaute_base", "structures ; groupe 2") == (
+        "structures de l'annuaire ; groupe 2 du questionnaire"
+    )
+    assert value_label("communaute_base", "non") == "aucune"
+    assert value_label("communaute_base", True) is True  # the communities' flag: kept
+    assert value_label("effectifs_faibles", "tic;independants") == (
+        "Actifs du secteur information-communication (TIC), Indépendants et employeurs"
+    )
+    assert value_label("solveur", "highs") == "HiGHS"
 
 
 def test_territory_official_name() -> None:
@@ -392,3 +471,164 @@ def test_a_dossier_job_is_cancelled_at_a_progress_point(tmp_path: Path) -> None:
         assert job.wait(300)
     assert job.status is JobStatus.CANCELLED
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_maps_made_for_print(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
+    """Each map: legend with its title (and unit), scale bar, north arrow, the three
+    outlines, names of the sites' communes and of the main towns, structures with their
+    own symbols, sites numbered as in the tables; rates coloured beside counts."""
+    from html import escape  # noqa: PLC0415
+
+    from tierslieux.reports.dossier.pdf import _main_towns, _maps  # noqa: PLC0415
+
+    written, _events = made
+    dossier = written.dossier
+    assert dossier.sites is not None
+    maps = _maps(dossier)
+    assert set(maps) == {"potentiel", "communautes", "sites"}
+    names = dict(
+        zip(
+            dossier.diagnosis.communes["code"].astype(str),
+            dossier.diagnosis.communes["nom"],
+            strict=True,
+        )
+    )
+    always = [*dossier.sites.sites["code_commune"].astype(str), *_main_towns(dossier)]
+    for key, svg in maps.items():
+        text = str(svg)
+        assert 'class="titre-legende"' in text, key
+        assert '<g class="echelle">' in text, key
+        assert " km</text>" in text, key
+        assert '<g class="nord">' in text, key
+        for outline in ("Département", "Intercommunalités (EPCI)", "Bassins de vie 2022"):
+            assert outline in text, (key, outline)
+        for code in always:  # always named, in bold
+            assert f'font-weight="bold" fill="#000">{escape(names[code])}</text>' in text, (
+                key,
+                names[code],
+            )
+        if key != "potentiel":
+            for rank in dossier.sites.sites["rang"]:  # numbered as in the tables
+                assert f'fill="#fff">{rank}</text>' in text, (key, rank)
+            assert escape("Site d'expérimentation (numéro des tableaux)") in text
+    potential = str(maps["potentiel"])
+    assert "Usagers potentiels pour 1 000 actifs occupés (par commune de résidence)" in potential
+    assert escape("Cercles : nombre d'usagers potentiels") in potential  # counts beside the rate
+    communities = str(maps["communautes"])
+    for label in ("Coopérative d'activité et d'emploi (étape 1)", "Tiers-lieu existant"):
+        assert escape(label) in communities
+    # Distinct shapes: circles (CAE), squares (SCOP), polygons (stars, triangles...).
+    assert "<rect " in communities
+    assert "<polygon " in communities
+
+
+def test_sites_screen_tables_round_people_and_say_codes_in_words(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """The web sites screen's tables (``sites_summary``) share the rule: people counted
+    as whole numbers, a site's base community in words, not « structures »."""
+    from tierslieux.reports.sites import sites_summary  # noqa: PLC0415
+
+    written, _events = made
+    assert written.dossier.sites is not None
+    tables = sites_summary(written.dossier.sites)["tables"]
+    sites = tables["sites"]
+    for column in ("valeur", "gain_marginal", "perte_si_retire"):
+        index = sites["columns"].index(column)
+        assert all("," not in row[index] for row in sites["rows"]), column
+    base = sites["columns"].index("communaute_base")
+    assert all(row[base] == "structures de l'annuaire" for row in sites["rows"])
+    alternatives = tables["alternatives"]
+    loss = alternatives["columns"].index("perte")
+    assert all("," not in row[loss] for row in alternatives["rows"])
+
+
+def _tile(url: str) -> bytes:
+    """A fake tile server's answer: a 256-pixel PNG (no network in the tests)."""
+    from PIL import Image  # noqa: PLC0415
+
+    del url
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 220, 240)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_optional_basemap_under_the_print_maps(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    """Off by default; when asked, its tiles are warped under every map with its credit;
+    when they cannot be loaded the maps are drawn without it (never required)."""
+    from tierslieux.reports.dossier import Basemap  # noqa: PLC0415
+    from tierslieux.reports.dossier.pdf import _maps  # noqa: PLC0415
+
+    written, _events = made
+    dossier = written.dossier
+    assert all("<image " not in str(svg) for svg in _maps(dossier).values())
+    asked: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        asked.append(url)
+        return _tile(url)
+
+    basemap = Basemap("https://tuiles.exemple/{z}/{x}/{y}.png", "© tuiles d'essai", fetch)
+    with_tiles = _maps(dossier, basemap)
+    for svg in with_tiles.values():
+        assert '<image href="data:image/png;base64,' in str(svg)
+        assert "tuiles d&#x27;essai" in str(svg)
+    assert asked
+    assert all(re.fullmatch(r"https://tuiles\.exemple/\d+/\d+/\d+\.png", u) for u in asked)
+
+    def offline(url: str) -> bytes:
+        raise OSError(url)
+
+    without = _maps(dossier, Basemap("https://tuiles.exemple/{z}/{x}/{y}.png", "", offline))
+    assert set(without) == set(with_tiles)
+    assert all("<image " not in str(svg) for svg in without.values())
+
+
+def test_cli_refuses_a_basemap_that_is_not_a_tile_template(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from tierslieux.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "dossier",
+            "--demo",
+            "--basemap-url",
+            "http://tuiles.exemple/carte.png",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "Adresse du fond de carte invalide" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_offline_draws_the_maps_without_basemap(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from tierslieux.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "dossier",
+            "--demo",
+            "--offline",
+            "--sans-questionnaire",
+            "--sans-sites",
+            "--basemap-url",
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Hors ligne : fond de carte ignoré" in result.output
+    assert (tmp_path / "out" / "dossier.pdf").exists()

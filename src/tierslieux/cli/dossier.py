@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path  # noqa: TC003 (an option's type, read by typer)
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -72,6 +73,14 @@ def dossier(
     mediation: MediationOpt = None,
     acteurs: ActeursOpt = None,
     pnr: PnrOpt = None,
+    structures: Annotated[
+        Path | None,
+        typer.Option(
+            "--structures",
+            help="structures.csv écrit par « tierslieux communities » (peut-être corrigé à "
+            "la main) : l'annuaire du dossier, au lieu de relire Sirene, le RNA et les lieux.",
+        ),
+    ] = None,
     no_survey: Annotated[
         bool,
         typer.Option("--sans-questionnaire", help="Ne pas analyser les réponses au questionnaire."),
@@ -80,6 +89,24 @@ def dossier(
         bool, typer.Option("--sans-sites", help="Ne pas choisir de sites d'expérimentation.")
     ] = False,
     time_limit: TimeLimitOpt = 60.0,
+    basemap_url: Annotated[
+        str,
+        typer.Option(
+            "--basemap-url",
+            envvar="TIERSLIEUX_BASEMAP_URL",
+            help="Fond de carte facultatif sous les cartes du PDF : modèle d'adresse de "
+            "tuiles https avec {z}, {x} et {y} (OpenStreetMap, IGN). Aucun par défaut ; "
+            "sans réseau, les cartes sont dessinées sans fond.",
+        ),
+    ] = "",
+    basemap_attribution: Annotated[
+        str,
+        typer.Option(
+            "--basemap-attribution",
+            envvar="TIERSLIEUX_BASEMAP_ATTRIBUTION",
+            help="Crédit du fond de carte (par défaut celui d'OpenStreetMap ou de l'IGN).",
+        ),
+    ] = "",
     demo: DemoOpt = False,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
@@ -89,7 +116,8 @@ def dossier(
     """Dossier du territoire : PDF à imprimer, classeur Excel, GeoPackage QGIS, uMap."""
     from tierslieux.pipeline.dossier import DossierRequest  # noqa: PLC0415
     from tierslieux.pipeline.jobs import run_cancellable  # noqa: PLC0415  (Ctrl-C in HiGHS)
-    from tierslieux.reports.dossier import make_dossier  # noqa: PLC0415
+    from tierslieux.reports.dossier import Basemap, make_dossier  # noqa: PLC0415
+    from tierslieux.web.settings import basemap_credit, check_basemap_url  # noqa: PLC0415
 
     settings = siting_settings(
         territory=territory,
@@ -103,6 +131,14 @@ def dossier(
         osrm_url=osrm_url,
         lang=lang,
     )
+    tiles = check_basemap_url(basemap_url)
+    if tiles and settings.offline:  # offline: no download at all, not even tiles
+        _err.print(
+            f"[yellow]{escape(_('Hors ligne : fond de carte ignoré, cartes sans fond.'))}[/]",
+            highlight=False,
+        )
+        tiles = ""
+    basemap = Basemap(tiles, basemap_credit(tiles, basemap_attribution)) if tiles else None
     request = DossierRequest(
         territory=territory or "france",
         count=count,
@@ -121,6 +157,7 @@ def dossier(
         mediation=mediation,
         acteurs=acteurs,
         pnr=pnr,
+        structures=structures,
         survey=not no_survey,
         sites=not no_sites,
         time_limit=time_limit,
@@ -132,7 +169,9 @@ def dossier(
             done = f" ({format_percent(event.fraction)})" if event.fraction is not None else ""
             status.update(escape(event.message + done))
 
-        written = run_cancellable(make_dossier, settings, request, out, progress=show)
+        written = run_cancellable(
+            make_dossier, settings, request, out, progress=show, basemap=basemap
+        )
     result = written.dossier
     for note in (*result.diagnosis.notes[:2], *result.notes):
         _err.print(f"[yellow]{shown(note)}[/]", highlight=False)

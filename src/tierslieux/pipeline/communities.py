@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from tierslieux.model.structures import (
     QuestionnaireGroup,
 )
 from tierslieux.model.territory import parse_territory
-from tierslieux.model.types import ProgressReporter
+from tierslieux.model.types import ProgressReporter, Provenance
 from tierslieux.pipeline.inputs import (
     InputFiles,
     LoadedInputs,
@@ -30,7 +31,7 @@ from tierslieux.pipeline.inputs import (
     territory_catchments,
     territory_codes,
 )
-from tierslieux.pipeline.readers import read_groups
+from tierslieux.pipeline.readers import read_groups, read_structures_table
 from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
 from tierslieux.sources.networks import load_networks
 from tierslieux.sources.places import load_gares, load_mediation_numerique, load_tiers_lieux
@@ -38,10 +39,11 @@ from tierslieux.sources.rna import load_rna
 from tierslieux.sources.sirene import load_sirene
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from tierslieux.config import Settings
-    from tierslieux.model.types import ProgressCallback, Provenance
+    from tierslieux.model.types import ProgressCallback
 
 
 # --------------------------------------------------------------------------------------
@@ -449,6 +451,87 @@ def build_communities(
     notes.extend(network_notes)
     report("fusion", _("Fusion des doublons et localisation des structures"), 0.8)
     structures = _located_structures(frames, table, notes)
+    return _directory(
+        inputs,
+        request,
+        reach,
+        structures,
+        groups=registries.groups,
+        provenance=registries.provenance,
+        notes=notes,
+        progress=progress,
+    )
+
+
+def communities_from_structures(
+    settings: Settings,
+    inputs: LoadedInputs,
+    request: CommunitiesRequest,
+    structures: Path,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Communities:
+    """The directory of base communities on a directory already made: ``structures``,
+    a ``structures.csv`` of ``tierslieux communities`` (a project's input file, maybe
+    edited by hand), instead of the registries.
+
+    The same catchments and openness as :func:`build_communities`; no registry is read.
+    Structures without coordinates are placed at their commune's centre (flagged).
+
+    Raises
+    ------
+    SchemaError
+        When the file is not a structures.csv (:func:`~.readers.read_structures_table`).
+    """
+    reach = communities_reach(settings, inputs, request, progress=progress)
+    table = read_structures_table(structures)
+    notes = [neighbours_note(list(reach.outside), reach.minutes)] if request.neighbours else []
+    notes.append(
+        _(
+            "Annuaire des structures : le fichier {name} du projet ({n} structures), "
+            "tel quel (les registres Sirene et RNA ne sont pas relus).",
+            name=structures.name,
+            n=len(table),
+        )
+    )
+    # Columns the directory computes again (merging, placing, territory).
+    computed = ("position_approchee", "hors_territoire", "sources", "identifiants_fusionnes")
+    frame = table.drop(columns=[c for c in computed if c in table.columns])
+    for column in ("latitude", "longitude"):
+        if column in frame.columns:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    located = _located_structures([frame], inputs.communes.table, notes)
+    provenance = Provenance(
+        role="structures",
+        location=str(structures),
+        sha256=hashlib.sha256(structures.read_bytes()).hexdigest(),
+    )
+    return _directory(
+        inputs,
+        request,
+        reach,
+        located,
+        groups=None,
+        provenance=(provenance,),
+        notes=notes,
+        progress=progress,
+    )
+
+
+def _directory(
+    inputs: LoadedInputs,
+    request: CommunitiesRequest,
+    reach: Reach,
+    structures: pd.DataFrame,
+    *,
+    groups: Sequence[QuestionnaireGroup] | None,
+    provenance: Sequence[Provenance],
+    notes: list[str],
+    progress: ProgressCallback | None,
+) -> Communities:
+    """The base community of each commune's catchment, from located structures."""
+    report = ProgressReporter(progress)
+    table = inputs.communes.table
     structures["hors_territoire"] = ~structures["code_commune"].isin(set(reach.codes))
     rule = BaseCommunityRule(request.min_structures, request.min_members)
     report("communautes", _("Communautés-base de chaque commune"), 0.9)
@@ -457,13 +540,13 @@ def build_communities(
         reach.catchments.pairs,
         reach.codes,
         rule=rule,
-        groups=registries.groups,
+        groups=groups,
     )
     summary.insert(1, "nom", table.set_index("code")["nom"].reindex(summary["code"]).to_numpy())
     diameters = reach.catchments.diameters.reindex(summary["code"]).to_numpy()
     summary.insert(2, "diametre_minutes", diameters)
     summary.insert(3, "definition_bassin", reach.catchments.definition)
-    provenance = [inputs.communes.provenance, *registries.provenance, *inputs.engine_provenance]
+    provenance = [inputs.communes.provenance, *provenance, *inputs.engine_provenance]
     return Communities(
         territory_label=reach.label,
         structures=structures,

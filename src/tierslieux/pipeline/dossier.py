@@ -35,7 +35,11 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import COMMUNITY_CATEGORIES
 from tierslieux.model.types import ProgressEvent, ProgressReporter
 from tierslieux.pipeline._sites_inputs import SiteFiles
-from tierslieux.pipeline.communities import CommunitiesRequest, run_communities
+from tierslieux.pipeline.communities import (
+    CommunitiesRequest,
+    communities_from_structures,
+    run_communities,
+)
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
 from tierslieux.pipeline.inputs import demo_files, load_inputs, request_files
 from tierslieux.pipeline.readers import read_structures_table
@@ -89,6 +93,10 @@ class DossierRequest:
     mediation: Path | None = None
     acteurs: Path | None = None
     pnr: Path | None = None
+    #: A directory already made (``structures.csv`` of ``tierslieux communities``, a
+    #: project's input file): its structures are the dossier's, the registries (Sirene,
+    #: RNA, places, actors) are not read.
+    structures: Path | None = None
     survey: bool = True
     sites: bool = True
     time_limit: float = 60.0
@@ -266,24 +274,32 @@ def assemble_dossier(
     report(
         "communautes", _("Communautés-base : structures des quatre étapes"), _STEPS["communautes"]
     )
-    communities = run_communities(
-        settings,
-        CommunitiesRequest(
-            territory=request.territory,
-            minutes=minutes,
-            sirene_etablissements=request.sirene_etablissements,
-            sirene_unites_legales=request.sirene_unites_legales,
-            rna=request.rna,
-            tiers_lieux=request.tiers_lieux,
-            gares=request.gares,
-            mediation=request.mediation,
-            acteurs=request.acteurs
-            if request.acteurs is not None or not inputs.fictional
-            else demo_files()["acteurs"],
-            pnr=request.pnr,
-        ),
-        _scaled(progress, "communautes"),
-        inputs=inputs,
+    communities_request = CommunitiesRequest(
+        territory=request.territory,
+        minutes=minutes,
+        sirene_etablissements=request.sirene_etablissements,
+        sirene_unites_legales=request.sirene_unites_legales,
+        rna=request.rna,
+        tiers_lieux=request.tiers_lieux,
+        gares=request.gares,
+        mediation=request.mediation,
+        acteurs=request.acteurs
+        if request.acteurs is not None or not inputs.fictional
+        else demo_files()["acteurs"],
+        pnr=request.pnr,
+    )
+    communities = (
+        run_communities(
+            settings, communities_request, _scaled(progress, "communautes"), inputs=inputs
+        )
+        if request.structures is None
+        else communities_from_structures(
+            settings,
+            inputs,
+            communities_request,
+            request.structures,
+            progress=_scaled(progress, "communautes"),
+        )
     )
     survey = None
     if request.survey:

@@ -3,8 +3,10 @@
 :func:`run_project_dossier` computes the :class:`~tierslieux.pipeline.dossier.Dossier`
 of a project on its inputs (the project's files, else the installation's workspace,
 as the other screens: :func:`~tierslieux.pipeline.project_runs.project_inputs`); the
-project's existing tiers-lieux and hand-added actors, when it has them, are the
-``--tiers-lieux`` and ``--acteurs`` of ``tierslieux dossier``.  The web layer renders
+project's directory of structures, existing tiers-lieux and hand-added actors, when it
+has them, are the ``--structures``, ``--tiers-lieux`` and ``--acteurs`` of
+``tierslieux dossier`` (with a directory, as on the sites screen, its structures are
+the dossier's and the registries are not read again).  The web layer renders
 it with :func:`tierslieux.reports.dossier.dossier_files` and keeps the files in the
 run (the pipeline may not import the renderers).
 """
@@ -72,11 +74,13 @@ def run_project_dossier(
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tierslieux-dossier-", dir=settings.cache_dir) as tmp:
         folder = Path(tmp)
+        structures = materialise_dataset(repos, project.id, "structures", folder)
         tiers_lieux = materialise_dataset(repos, project.id, "tiers_lieux", folder)
         acteurs = materialise_dataset(repos, project.id, "acteurs", folder)
         with project_inputs(repos, settings, project.id, workspace) as inputs:
             request = DossierRequest(
                 territory=project.territory,
+                structures=structures,
                 tiers_lieux=tiers_lieux,
                 acteurs=acteurs,
                 demo=inputs.fictional,

@@ -62,7 +62,13 @@ from tierslieux.pipeline.jobs import (
 )
 from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.pipeline.workspace import Workspace
-from tierslieux.store import InvalidValueError, ResultView, RunView, UnknownRecordError
+from tierslieux.store import (
+    InvalidValueError,
+    ResultView,
+    RunPendingError,
+    RunView,
+    UnknownRecordError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -80,6 +86,7 @@ __all__ = [
     "ProjectRuns",
     "ResultView",
     "RunOutcome",
+    "RunPendingError",
     "RunUseCase",
     "RunView",
     "UnknownRecordError",
@@ -436,7 +443,7 @@ class ProjectRuns:
 
     # -- changing ----------------------------------------------------------------------
 
-    def start(
+    def start(  # noqa: PLR0913 (keyword-only options of one start)
         self,
         project: int,
         kind: str,
@@ -447,11 +454,15 @@ class ProjectRuns:
         time_limit: float | None = None,
         scenario_id: int | None = None,
         ip: str | None = None,
+        exclusive: bool = False,
     ) -> RunView:
         """Create a run of ``kind`` for ``project`` and hand ``use_case`` to the runner.
 
         Returns the run as stored (``queued``) at once; ``actor`` is the login of the
-        user who started it (recorded as its author and in the audit log).
+        user who started it (recorded as its author and in the audit log).  With
+        ``exclusive``, no second run of ``kind`` of the project starts while one is
+        queued or running: the store checks and creates in one transaction
+        (:class:`RunPendingError` names the run under way).
 
         Raises
         ------
@@ -459,11 +470,19 @@ class ProjectRuns:
             When the project does not exist.
         InvalidValueError
             When the kind or the parameters are refused.
+        RunPendingError
+            With ``exclusive``, when a run of ``kind`` of the project is under way.
         """
         self.repos.projects.get_project(project)
         values = {**(parameters or {}), OWNER_KEY: _this_process()}
-        run = self.repos.runs.create_run(kind, values, author=actor, scenario_id=scenario_id)
-        self.repos.projects.link_run(project, run.id)
+        run = self.repos.runs.create_run(
+            kind,
+            values,
+            author=actor,
+            scenario_id=scenario_id,
+            project=project,
+            exclusive=exclusive,
+        )
         self.repos.audit.record(
             actor=actor,
             action="run.start",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
-from tierslieux.model.indicators import indicator_labels
+from tierslieux.model.indicators import EXTRA_COLUMNS, INDICATORS, indicator_labels
 from tierslieux.model.rurality import AAV_CATEGORY_LABELS
 from tierslieux.model.structures import (
     OPENNESS_LABELS,
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CODE_COLUMNS",
+    "OBJECTIVE_COLUMNS",
+    "PEOPLE_COLUMNS",
+    "RATE_COLUMNS",
     "column_label",
     "column_labels",
     "readable_frame",
@@ -61,6 +64,29 @@ CODE_COLUMNS = frozenset(
         "code_site",
     }
 )
+
+#: Columns counting people (weighted census counts, respondents): a person reads them
+#: as whole numbers (« 52 », never « 51,6 »); the workbook keeps the exact value and
+#: shows it rounded by its number format.
+PEOPLE_COLUMNS = frozenset(
+    {*INDICATORS, *EXTRA_COLUMNS, "navetteurs_eligibles", "usagers_estimes", "population"}
+)
+#: Columns in the unit of the sites' objective (people when it is the coverage, whole
+#: numbers then; tonnes of CO₂e otherwise, with the decimals that matter).
+OBJECTIVE_COLUMNS = frozenset(
+    {
+        "valeur",
+        "gain_marginal",
+        "perte_si_retire",
+        "objectif",
+        "perte",
+        "borne",
+        "demande",
+        "gain_site_supplementaire",
+    }
+)
+#: Rates per 1,000 active residents: whole numbers (« 99 pour 1 000 »).
+RATE_COLUMNS = frozenset({"taux_potentiel"})
 
 
 def column_labels() -> dict[str, str]:
@@ -114,9 +140,9 @@ def column_labels() -> dict[str, str]:
             "position_approchee": _("Position approchée (centre de la commune)"),
             "hors_territoire": _("Hors du territoire"),
             "nb_structures_communaute": _("Nombre de structures de la communauté"),
-            "nb_partenaires": _("Partenaires"),
-            "nb_ancrages": _("Lieux d'accueil et de réseautage"),
-            "nb_groupes": _("Groupes du questionnaire"),
+            "nb_partenaires": _("Nombre de partenaires"),
+            "nb_ancrages": _("Nombre de lieux d'accueil et de réseautage"),
+            "nb_groupes": _("Nombre de groupes du questionnaire"),
             "nb_types": _("Types de porteurs"),
             "communaute_base": _("Communauté-base"),
             "structures_communaute": _("Structures de la communauté"),
@@ -200,9 +226,10 @@ def column_labels() -> dict[str, str]:
             "membres": _("Membres"),
             "communes": _("Communes"),
             "noms_communes": _("Communes"),
+            "codes_communes": _("Codes des communes"),
             "membres_par_commune": _("Membres par commune"),
             "statut": _("Statut"),
-            "question": _("Question"),
+            "question": _("Code de la question"),
             "reponse": _("Réponse"),
             "mediane": _("Médiane"),
             "minimum": _("Minimum"),
@@ -232,6 +259,7 @@ _SOURCE_ROLES = {
     "zonages": N_("Zonages (EPCI, bassins de vie, aires d'attraction)"),
     "mobpro": N_("Recensement : navettes domicile-travail (MOBPRO)"),
     "acteurs": N_("Acteurs ajoutés à la main"),
+    "structures": N_("Annuaire des structures (structures.csv du projet)"),
     "pnr": N_("Parcs naturels régionaux"),
     "gares": N_("Gares de voyageurs"),
     "mediation": N_("Lieux de médiation numérique"),
@@ -274,6 +302,29 @@ def _theme_list(text: str) -> str:
     return ", ".join(labels.get(p, survey_theme_label(p)) for p in parts)
 
 
+def _indicator_list(text: str) -> str:
+    """« tic;independants » (indicators under the caution threshold) in words."""
+    labels = indicator_labels()
+    return ", ".join(labels.get(p.strip(), p.strip()) for p in str(text).split(";") if p.strip())
+
+
+def _base_kind(text: str) -> str:
+    """What a site's base community rests on (« structures ; groupe 2 », « non ») in
+    words; the dossier names the structures themselves (``readable_sites``)."""
+    parts = [p.strip() for p in str(text).split(";") if p.strip()]
+    words = []
+    for part in parts:
+        if part == "structures":
+            words.append(_("structures de l'annuaire"))
+        elif part.startswith("groupe "):
+            words.append(_("groupe {g} du questionnaire", g=part.removeprefix("groupe ")))
+        elif part == "non":
+            words.append(_("aucune"))
+        else:
+            words.append(part)
+    return " ; ".join(words)
+
+
 def _category(text: str) -> str:
     return category_labels().get(text, text)
 
@@ -304,6 +355,9 @@ def value_label(column: str, value: object) -> object:
         "structures_communaute": _short_categories,
         "partenaires": _short_categories,
         "ancrages": _short_categories,
+        "effectifs_faibles": _indicator_list,
+        "communaute_base": _base_kind,
+        "solveur": solver_label,
         "statut": lambda v: {
             "communaute_base_candidate": _("communauté-base candidate"),
             "piste": _("piste"),

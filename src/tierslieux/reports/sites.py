@@ -19,7 +19,13 @@ from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
-from tierslieux.reports.labels import column_labels
+from tierslieux.reports.labels import (
+    OBJECTIVE_COLUMNS,
+    PEOPLE_COLUMNS,
+    RATE_COLUMNS,
+    column_labels,
+    value_label,
+)
 from tierslieux.reports.maps import Marker, choropleth_svg, indicator_entry, map_legend
 from tierslieux.reports.templates import render_page, safe_svg, split_notes
 
@@ -45,19 +51,30 @@ SITES_MAP_FILE = "sites_carte.geojson"
 _SHARES = frozenset({"perte_pct", "part_couverte", "ecart"})
 
 
-def _table(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    """Columns and formatted text cells of ``frame`` for the ``table`` macro."""
-    shares = [c in _SHARES for c in frame.columns]
+def _whole(result: SitesResult) -> frozenset[str]:
+    """Columns read as whole numbers: counts of people, and the objective's columns
+    when it counts people (coverage; tonnes of CO₂e keep their decimals)."""
+    people = result.objective == "couverture"
+    return PEOPLE_COLUMNS | RATE_COLUMNS | (OBJECTIVE_COLUMNS if people else frozenset())
+
+
+def _table(frame: pd.DataFrame, whole: frozenset[str] = frozenset()) -> dict[str, list[Any]]:
+    """Columns and formatted text cells of ``frame`` for the ``table`` macro (coded
+    values in words, the columns of ``whole`` as whole numbers)."""
+    columns = [str(c) for c in frame.columns]
     return {
-        "columns": [str(c) for c in frame.columns],
+        "columns": columns,
         "rows": [
-            [_cell(v, share=share) for v, share in zip(row, shares, strict=True)]
+            [
+                _cell(value_label(c, v), share=c in _SHARES, whole=c in whole)
+                for c, v in zip(columns, row, strict=True)
+            ]
             for row in frame.itertuples(index=False)
         ],
     }
 
 
-def _cell(value: object, *, share: bool = False) -> str:
+def _cell(value: object, *, share: bool = False, whole: bool = False) -> str:
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
         return ""
     if isinstance(value, bool | np.bool_):
@@ -65,7 +82,7 @@ def _cell(value: object, *, share: bool = False) -> str:
     if isinstance(value, int | float | np.integer | np.floating) and share:
         return format_percent(float(value), 1)
     if isinstance(value, float | np.floating):
-        return format_figure(float(value))
+        return format_number(float(value)) if whole else format_figure(float(value))
     return str(value)
 
 
@@ -135,10 +152,10 @@ def render_sites(result: SitesResult) -> str:
         notes=notes,
         summary=summary,
         co2=co2,
-        sites=_table(result.sites),
+        sites=_table(result.sites, _whole(result)),
         map_svg=safe_svg(svg),
-        alternatives=_table(result.alternatives),
-        sensitivity=_table(result.sensitivity),
+        alternatives=_table(result.alternatives, _whole(result)),
+        sensitivity=_table(result.sensitivity, _whole(result)),
         method=method_paragraphs(result),
         labels=column_labels(),
     )
@@ -221,9 +238,16 @@ def write_sites(result: SitesResult, out: Path) -> list[Path]:
 # -- web application: the map document and the run's summary ------------------------
 
 
-def _site_details(row: Mapping[Hashable, Any], unit: str) -> list[dict[str, str]]:
+def _site_details(
+    row: Mapping[Hashable, Any], unit: str, whole: frozenset[str] = frozenset()
+) -> list[dict[str, str]]:
     """Readers' lines of a site's catchment card: value, base community, themes."""
-    lines = [{"libelle": _("Valeur ({unit})", unit=unit), "valeur": _cell(row["valeur"])}]
+    lines = [
+        {
+            "libelle": _("Valeur ({unit})", unit=unit),
+            "valeur": _cell(row["valeur"], whole="valeur" in whole),
+        }
+    ]
     for key, label in (
         ("communaute_base", _("Communauté-base")),
         ("structures_communaute", _("Structures de la communauté")),
@@ -232,7 +256,7 @@ def _site_details(row: Mapping[Hashable, Any], unit: str) -> list[dict[str, str]
         ("theme", _("Thème")),
         ("tiers_lieux_existants", _("Tiers-lieux existants")),
     ):
-        text = _cell(row.get(key))
+        text = _cell(value_label(key, row.get(key)))
         if text:
             lines.append({"libelle": label, "valeur": text})
     return lines
@@ -316,7 +340,7 @@ def render_sites_geojson(result: SitesResult) -> bytes:
             "nom": _("site {rank}, {name}", rank=row["rang"], name=row["nom"]),
             "communes": inside,
             "minutes": result.minutes,
-            "lignes": _site_details(row, result.unit),
+            "lignes": _site_details(row, result.unit, _whole(result)),
         }
         for commune in inside:
             if site_of.get(commune) == row["rang"]:
@@ -391,9 +415,9 @@ def sites_summary(result: SitesResult) -> dict[str, Any]:
         "methode": method_paragraphs(result),
         "co2": co2,
         "tables": {
-            "sites": _table(result.sites),
-            "alternatives": _table(result.alternatives),
-            "sensibilite": _table(result.sensitivity),
-            "un_site_de_plus": _table(ranked),
+            "sites": _table(result.sites, _whole(result)),
+            "alternatives": _table(result.alternatives, _whole(result)),
+            "sensibilite": _table(result.sensitivity, _whole(result)),
+            "un_site_de_plus": _table(ranked, _whole(result)),
         },
     }

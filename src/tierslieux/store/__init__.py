@@ -45,6 +45,7 @@ from tierslieux.store._engine import (
 from tierslieux.store._errors import (
     ImportRejectedError,
     InvalidValueError,
+    RunPendingError,
     StaleRecordError,
     StaleWriteError,
     StoreUnavailableError,
@@ -135,6 +136,7 @@ __all__ = [
     "ResponseRepository",
     "ResponsesReport",
     "ResultView",
+    "RunPendingError",
     "RunRepository",
     "RunView",
     "ScenarioRepository",

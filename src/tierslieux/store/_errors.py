@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ImportRejectedError",
     "InvalidValueError",
+    "RunPendingError",
     "StaleRecordError",
     "StaleWriteError",
     "StoreUnavailableError",
@@ -89,6 +90,20 @@ class StaleRecordError(StoreError):
     def __init__(self, message: str, *, expected_version: int, current_version: int) -> None:
         self.expected_version = expected_version
         self.current_version = current_version
+        super().__init__(message)
+
+
+class RunPendingError(StoreError):
+    """A run of this kind is already queued or running for the project (one at a time).
+
+    Attributes
+    ----------
+    run_id
+        The id of the run under way.
+    """
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        self.run_id = run_id
         super().__init__(message)
 
 

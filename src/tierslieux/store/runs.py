@@ -17,7 +17,7 @@ from sqlalchemy import Row, Select, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _records as records
-from tierslieux.store._errors import InvalidValueError, UnknownRecordError
+from tierslieux.store._errors import InvalidValueError, RunPendingError, UnknownRecordError
 from tierslieux.store._schema import Base
 from tierslieux.store.scenarios import decode_json, encode_json
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["FINAL_RUN_STATUSES", "ResultView", "RunRepository", "RunView"]
 
 RUNS = Base.metadata.tables["runs"]
+_PROJECTS = Base.metadata.tables["projects"]
+_PROJECT_RUNS = Base.metadata.tables["project_runs"]
 RESULTS = Base.metadata.tables["run_results"]
 PROJECT_RUNS = Base.metadata.tables["project_runs"]
 #: States a run never leaves.
@@ -130,13 +132,27 @@ class RunRepository:
         *,
         author: str | None = None,
         scenario_id: int | None = None,
+        project: int | None = None,
+        exclusive: bool = False,
     ) -> RunView:
         """Record a new run, ``queued``, with a random id.
+
+        With ``project`` the run is attached to that project in the same transaction;
+        with ``exclusive`` too, it is only created when no run of the same kind of the
+        project is queued or running.  The check and the creation are one write
+        transaction, the project's row locked (``SELECT ... FOR UPDATE`` on PostgreSQL,
+        the write lock taken at ``BEGIN IMMEDIATE`` on SQLite): two requests at once,
+        from two threads or two processes, never both create a run.
 
         Raises
         ------
         InvalidValueError
             When the kind is empty or too long, or the parameters are not JSON.
+        UnknownRecordError
+            When ``project`` does not exist.
+        RunPendingError
+            With ``exclusive``, when a run of that kind is already under way (its id in
+            ``run_id``); nothing is written.
         """
         cleaned = records.clean(kind)
         if cleaned is None or len(cleaned) > _MAX_KIND:
@@ -153,8 +169,38 @@ class RunRepository:
             "created_at": records.now(),
         }
         with self._database.transaction(write=True) as connection:
+            if project is not None:
+                self._claim(connection, project, cleaned, exclusive=exclusive)
             connection.execute(insert(RUNS).values(**values))
+            if project is not None:
+                connection.execute(insert(_PROJECT_RUNS).values(project_id=project, run_id=run_id))
             return self._read(connection, run_id)
+
+    @staticmethod
+    def _claim(connection: Connection, project: int, kind: str, *, exclusive: bool) -> None:
+        """Lock the project's row; with ``exclusive``, refuse a second run of ``kind``."""
+        locked = connection.execute(
+            select(_PROJECTS.c.id).where(_PROJECTS.c.id == project).with_for_update()
+        ).first()
+        if locked is None:
+            raise UnknownRecordError(_("Aucun projet n° {id}.", id=project))
+        if not exclusive:
+            return
+        pending = connection.execute(
+            select(RUNS.c.id)
+            .join(_PROJECT_RUNS, _PROJECT_RUNS.c.run_id == RUNS.c.id)
+            .where(
+                _PROJECT_RUNS.c.project_id == project,
+                RUNS.c.kind == kind,
+                RUNS.c.status.not_in(sorted(FINAL_RUN_STATUSES)),
+            )
+            .order_by(RUNS.c.created_at.desc())
+        ).first()
+        if pending is not None:
+            raise RunPendingError(
+                _("Un calcul de ce type est déjà en cours pour ce projet."),
+                run_id=str(pending.id),
+            )
 
     def get_run(self, run_id: str) -> RunView:
         """Return a run.

@@ -28,8 +28,8 @@ from tierslieux.pipeline.project_dossier import (
     dossier_summary,
     run_project_dossier,
 )
-from tierslieux.pipeline.project_runs import RunOutcome
-from tierslieux.reports.dossier import dossier_files
+from tierslieux.pipeline.project_runs import RunOutcome, RunPendingError
+from tierslieux.reports.dossier import Basemap, dossier_files
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs, run_or_404
@@ -130,16 +130,14 @@ def launch_dossier(
     del csrf_token
     runs = project_runs(request)
     project = access.project
-    pending = next(
-        (r for r in runs.list_runs(project.id) if r.kind == DOSSIER_KIND and not r.finished),
-        None,
-    )
-    if pending is not None:
-        flash(request, _("Un dossier est déjà en préparation : voici son avancement."))
-        return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.id)}", 303)
     settings = _settings(request)
     workspace = settings.workspace_path if settings.workspace_path.exists() else None
     repos = runs.repos
+
+    # The installation's optional tile basemap, under the PDF's maps as under the pages'.
+    basemap = (
+        Basemap(settings.basemap_url, settings.basemap_credit) if settings.basemap_url else None
+    )
 
     def use_case(*, progress: ProgressCallback) -> RunOutcome:
         dossier = run_project_dossier(
@@ -147,7 +145,7 @@ def launch_dossier(
         )
         return RunOutcome(
             summary=dossier_summary(dossier),
-            files=dossier_files(dossier, progress=progress),
+            files=dossier_files(dossier, progress=progress, basemap=basemap),
             vintages={p.role: p.vintage for p in dossier.provenance if p.vintage},
             media_types=DOSSIER_MEDIA_TYPES,
         )
@@ -160,7 +158,11 @@ def launch_dossier(
             actor=access.user.login,
             parameters={"territoire": project.territory},
             ip=client_ip(request),
+            exclusive=True,  # two clicks at once start one dossier (checked by the store)
         )
+    except RunPendingError as pending:
+        flash(request, _("Un dossier est déjà en préparation : voici son avancement."))
+        return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.run_id)}", 303)
     except TierslieuxError as error:
         flash(request, str(error))
         return RedirectResponse(f"/projets/{project.id}/dossier", 303)

@@ -44,6 +44,7 @@ __all__ = [
     "SecretKeyError",
     "WebSettings",
     "WebSettingsError",
+    "basemap_credit",
     "check_basemap_url",
     "resolve_secret_key",
 ]
@@ -124,6 +125,18 @@ def check_basemap_url(url: str) -> str:
             )
         )
     return text
+
+
+def basemap_credit(url: str, attribution: str = "") -> str:
+    """The credit of the basemap ``url``: ``attribution`` when given, else the usual one
+    of its host (OpenStreetMap, IGN), else none."""
+    if attribution or not url:
+        return attribution
+    host = urlsplit(url).hostname or ""
+    return next(
+        (_(text) for end, text in _CREDITS.items() if host == end or host.endswith("." + end)),
+        "",
+    )
 
 
 def _secret_folder(core: Settings) -> Path:
@@ -373,10 +386,4 @@ class WebSettings:
     @property
     def basemap_credit(self) -> str:
         """The credit shown with the basemap (given, else the usual one of its host)."""
-        if self.basemap_attribution or not self.basemap_url:
-            return self.basemap_attribution
-        host = urlsplit(self.basemap_url).hostname or ""
-        return next(
-            (_(text) for end, text in _CREDITS.items() if host == end or host.endswith("." + end)),
-            "",
-        )
+        return basemap_credit(self.basemap_url, self.basemap_attribution)

@@ -27,6 +27,7 @@ from tierslieux.files import write_output_files
 from tierslieux.i18n import gettext as _
 from tierslieux.model.types import ProgressReporter
 from tierslieux.pipeline.dossier import Dossier, run_dossier
+from tierslieux.reports.dossier.basemap import Basemap
 from tierslieux.reports.dossier.geopackage import render_geopackage
 from tierslieux.reports.dossier.pdf import render_dossier_html, render_pdf
 from tierslieux.reports.dossier.umap import render_umap
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOSSIER_FILES",
+    "Basemap",
     "WrittenDossier",
     "dossier_files",
     "make_dossier",
@@ -55,9 +57,13 @@ DOSSIER_FILES = ("dossier.pdf", "dossier.xlsx", "dossier.gpkg", "dossier-umap.ge
 
 
 def dossier_files(
-    dossier: Dossier, *, progress: ProgressCallback | None = None
+    dossier: Dossier,
+    *,
+    progress: ProgressCallback | None = None,
+    basemap: Basemap | None = None,
 ) -> list[tuple[str, bytes]]:
-    """Return every file of the dossier as ``(name, bytes)``, in memory."""
+    """Return every file of the dossier as ``(name, bytes)``, in memory (``basemap``:
+    an optional tile basemap under the PDF's maps, off by default)."""
     report = ProgressReporter(progress)
     report("ecriture", _("Classeur Excel"), 0.86)
     workbook = render_workbook(dossier)
@@ -66,7 +72,7 @@ def dossier_files(
     report("ecriture", _("Fichier pour uMap"), 0.92)
     umap = render_umap(dossier)
     report("ecriture", _("Document PDF"), 0.93)
-    pdf = render_pdf(dossier)
+    pdf = render_pdf(dossier, basemap=basemap)
     return [
         ("dossier.pdf", pdf),
         ("dossier.xlsx", workbook),
@@ -76,11 +82,15 @@ def dossier_files(
 
 
 def write_dossier(
-    dossier: Dossier, out: Path, *, progress: ProgressCallback | None = None
+    dossier: Dossier,
+    out: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    basemap: Basemap | None = None,
 ) -> list[Path]:
     """Render the files of :func:`dossier_files` and write them into ``out`` (all or
     nothing); return their paths, sorted by name."""
-    files = dossier_files(dossier, progress=progress)
+    files = dossier_files(dossier, progress=progress, basemap=basemap)
     return sorted(write_output_files(out, files, owner="dossier"))
 
 
@@ -99,6 +109,7 @@ def make_dossier(
     *,
     inputs: LoadedInputs | None = None,
     progress: ProgressCallback | None = None,
+    basemap: Basemap | None = None,
 ) -> WrittenDossier:
     """Compute the dossier of ``request`` and write its files into ``out``.
 
@@ -106,6 +117,6 @@ def make_dossier(
     again; ``progress`` receives every step's events, ``fraction`` from 0 to 1.
     """
     dossier = run_dossier(settings, request, progress, inputs=inputs)
-    paths = write_dossier(dossier, out, progress=progress)
+    paths = write_dossier(dossier, out, progress=progress, basemap=basemap)
     ProgressReporter(progress)("fin", _("Dossier écrit"), 1.0)
     return WrittenDossier(dossier, paths)

@@ -34,7 +34,7 @@ from shapely.ops import unary_union
 
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS
-from tierslieux.reports.dossier.tables import rate_per_thousand
+from tierslieux.reports.dossier.tables import rate_per_thousand, readable_sites
 from tierslieux.reports.labels import readable_frame
 from tierslieux.reports.maps import PALETTE, class_breaks
 
@@ -303,7 +303,7 @@ def _site_layers(dossier: Dossier) -> list[_Layer]:
     if result is None:
         return []
     sites = result.sites.reset_index(drop=True)
-    frame = readable_frame(
+    frame = readable_sites(
         sites,
         ["rang", "code", "nom", "valeur", "gain_marginal", "theme", "communaute_base", "impose"],
     )

@@ -12,6 +12,7 @@ overflowing the page.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +42,13 @@ from tierslieux.reports.dossier.tables import (
     SHARE_COLUMNS,
     licence_text,
     rate_per_thousand,
+    readable_sites,
+    whole_columns,
 )
 from tierslieux.reports.labels import (
     CODE_COLUMNS,
+    PEOPLE_COLUMNS,
+    RATE_COLUMNS,
     column_label,
     readable_frame,
     solver_label,
@@ -57,6 +62,7 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Mapping, Sequence
 
     from tierslieux.pipeline.dossier import Dossier
+    from tierslieux.reports.dossier.basemap import Basemap
 
 __all__ = ["render_dossier_html", "render_pdf"]
 
@@ -82,22 +88,24 @@ _OPENNESS_FILLS = {
 }
 
 
-def _cell(value: object, column: str) -> str:  # noqa: PLR0911 (one return per kind)
+def _cell(value: object, column: str, whole: frozenset[str] = frozenset()) -> str:  # noqa: PLR0911 (one return per kind)
+    """A printed cell; the columns of ``whole`` (counts of people, rates per 1,000) as
+    whole numbers."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):  # noqa: PLR0124
         return ""
     if isinstance(value, bool):
         return _("oui") if value else _("non")
     if hasattr(value, "item") and not isinstance(value, str):
-        return _cell(value.item(), column)
+        return _cell(value.item(), column, whole)
     if column in CODE_COLUMNS:
         return str(value)
     if isinstance(value, int | float):
         if column in SHARE_COLUMNS:
             return format_percent(float(value), 1)
-        if column in COUNT_COLUMNS or float(value).is_integer():
-            return format_number(float(value))
         if not math.isfinite(float(value)):
             return "—"
+        if column in COUNT_COLUMNS or column in whole or float(value).is_integer():
+            return format_number(float(value))
         return (
             format_number(float(value)) if abs(float(value)) >= 100 else format_figure(float(value))
         )
@@ -105,9 +113,14 @@ def _cell(value: object, column: str) -> str:  # noqa: PLR0911 (one return per k
 
 
 def _table(
-    frame: pd.DataFrame, columns: Sequence[str], *, limit: int | None = _SHOWN
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    limit: int | None = _SHOWN,
+    whole: frozenset[str] = PEOPLE_COLUMNS | RATE_COLUMNS,
 ) -> dict[str, Any]:
-    """A printed table: labelled headers, formatted cells, numeric columns marked."""
+    """A printed table: labelled headers, formatted cells, numeric columns marked
+    (those of ``whole`` as whole numbers: :func:`~.tables.whole_columns`)."""
     chosen = [c for c in columns if c in frame.columns]
     shown = frame if limit is None else frame.head(limit)
     numeric = [
@@ -117,7 +130,7 @@ def _table(
         for c in chosen
     ]
     rows = [
-        [_cell(v, c) for c, v in zip(chosen, row, strict=True)]
+        [_cell(v, c, whole) for c, v in zip(chosen, row, strict=True)]
         for row in shown[chosen].itertuples(index=False)
     ]
     # Column widths follow their content (a long « raison » gets the room, a count
@@ -136,7 +149,12 @@ def _table(
         spread = min(len(label) // 2, 16) if numeric[index] else 0
         # Bold DejaVu letters are about 1.6 times as wide as the digits of the cells.
         weights.append(
-            min(max(typical, math.ceil(header * 1.6) + 2, spread, 10 if numeric[index] else 7), 60)
+            min(
+                max(typical, math.ceil(header * 1.6) + 2, spread, 10 if numeric[index] else 7),
+                # A long text (a reason of several sentences) gets the room it needs
+                # before its row grows tall.
+                60 if numeric[index] else 80,
+            )
         )
     total = sum(weights) or 1
     return {
@@ -235,7 +253,7 @@ def _structure_symbols(dossier: Dossier) -> list[Symbol]:
     ]
 
 
-def _maps(dossier: Dossier) -> dict[str, str]:
+def _maps(dossier: Dossier, basemap: Basemap | None = None) -> dict[str, str]:
     diagnosis = dossier.diagnosis
     communes = diagnosis.communes
     names = _names(dossier)
@@ -268,6 +286,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
             circles_title=_("Cercles : nombre d'usagers potentiels (surface proportionnelle)"),
             outlines=outlines,
             always_named=always,
+            basemap=basemap,
         )
     )
     community = dossier.communities.communities
@@ -291,6 +310,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
             sites=sites,
             sites_legend=_("Site d'expérimentation (numéro des tableaux)"),
             always_named=always,
+            basemap=basemap,
             offset_named=site_codes,
         )
     )
@@ -327,6 +347,7 @@ def _maps(dossier: Dossier) -> dict[str, str]:
                 sites=sites,
                 sites_legend=_("Site d'expérimentation (numéro des tableaux)"),
                 always_named=always,
+                basemap=basemap,
                 offset_named=site_codes,
             )
         )
@@ -524,8 +545,9 @@ def _steps(dossier: Dossier) -> list[dict[str, Any]]:
     return steps
 
 
-def _context(dossier: Dossier) -> dict[str, Any]:
+def _context(dossier: Dossier, basemap: Basemap | None = None) -> dict[str, Any]:
     diagnosis = dossier.diagnosis
+    table = partial(_table, whole=whole_columns(dossier))
     labels = indicator_labels()
     communes = diagnosis.communes.assign(
         taux_potentiel=rate_per_thousand(
@@ -598,9 +620,9 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         "totals": [
             (labels[name], format_number(totals[name])) for name in headline if name in totals
         ],
-        "maps": _maps(dossier),
-        "communes_table": _table(communes.sort_values("potentiel", ascending=False), table_columns),
-        "catchments_table": _table(
+        "maps": _maps(dossier, basemap),
+        "communes_table": table(communes.sort_values("potentiel", ascending=False), table_columns),
+        "catchments_table": table(
             catchments,
             [
                 "nom",
@@ -614,7 +636,7 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         ),
         "bassins_table": None
         if diagnosis.bassins is None
-        else _table(
+        else table(
             diagnosis.bassins.assign(
                 taux_potentiel=rate_per_thousand(
                     diagnosis.bassins["potentiel"], diagnosis.bassins["actifs_occupes"]
@@ -643,7 +665,7 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         else 0,
         "steps": _steps(dossier),
         "openness": openness,
-        "communities_table": _table(
+        "communities_table": table(
             readable_frame(
                 community.sort_values(
                     ["nb_structures_communaute", "nom"], ascending=[False, True], kind="stable"
@@ -662,35 +684,34 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         "survey": survey,
         "typology_table": None
         if survey is None
-        else _table(
+        else table(
             survey.typology,
             ["libelle", "effectif", "repondants", "part", "ic95_bas", "ic95_haut", "reference"],
             limit=None,
         ),
         "answers_table": None
         if survey is None
-        else _table(
+        else table(
             _first_of_each(survey.answers, "libelle_question"),
             ["libelle_question", "libelle", "effectif", "part"],
             limit=None,
         ),
         "groups_table": None
         if survey is None or survey.groups.empty
-        else _table(
+        else table(
             readable_frame(_site_names(survey.groups, _names(dossier), "communes")),
             ["groupe", "libelle_theme", "membres", "communes", "diametre_minutes", "statut"],
         ),
         "sites": sites,
         "sites_table": None
         if sites is None
-        else _table(
-            readable_frame(sites.sites),
+        else table(
+            readable_sites(sites.sites),
             [
                 "rang",
                 "nom",
                 "theme",
                 "communaute_base",
-                "structures_communaute",
                 "valeur",
                 "gain_marginal",
                 "perte_si_retire",
@@ -699,14 +720,14 @@ def _context(dossier: Dossier) -> dict[str, Any]:
         ),
         "alternatives_table": None
         if sites is None
-        else _table(
+        else table(
             _site_names(sites.alternatives, _names(dossier)),
             ["nom_site_exclu", "objectif", "perte", "perte_pct", "sites", "ecart"],
             limit=None,
         ),
         "sensitivity_table": None
         if sites is None
-        else _table(
+        else table(
             _site_names(sites.sensitivity, _names(dossier)),
             [
                 "minutes",
@@ -740,14 +761,15 @@ def _context(dossier: Dossier) -> dict[str, Any]:
     return context
 
 
-def render_dossier_html(dossier: Dossier) -> str:
-    """Return the dossier as one HTML page (the PDF's source)."""
-    return render_page("dossier.html", **_context(dossier))
+def render_dossier_html(dossier: Dossier, *, basemap: Basemap | None = None) -> str:
+    """Return the dossier as one HTML page (the PDF's source); ``basemap``: an optional
+    tile basemap under the maps (:mod:`~tierslieux.reports.dossier.basemap`)."""
+    return render_page("dossier.html", **_context(dossier, basemap))
 
 
-def render_pdf(dossier: Dossier) -> bytes:
-    """Return ``dossier.pdf`` (A4) as bytes."""
+def render_pdf(dossier: Dossier, *, basemap: Basemap | None = None) -> bytes:
+    """Return ``dossier.pdf`` (A4) as bytes (``basemap`` as :func:`render_dossier_html`)."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # noqa: PLC0415  (heavy, only for a PDF)
 
-    pdf = HTML(string=render_dossier_html(dossier)).write_pdf()
+    pdf = HTML(string=render_dossier_html(dossier, basemap=basemap)).write_pdf()
     return bytes(pdf) if pdf is not None else b""

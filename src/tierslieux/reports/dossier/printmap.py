@@ -5,8 +5,10 @@ outlines of the département, the EPCI and the bassins de vie; the names of the
 communes where they fit (always those of the chosen sites and the main towns); the
 structures and existing places with their own symbols (shapes, not only colours, so
 the map reads in black and white); the sites numbered as in the tables.  Lambert-93
-projection (EPSG:2154), as the other maps of the project.  No tile is drawn: a
-basemap, when asked for, is an image the caller gives (``basemap``), never required.
+projection (EPSG:2154), as the other maps of the project.  No tile is drawn by
+default; an optional tile basemap (``basemap``: OpenStreetMap, IGN…) is fetched and
+warped into the map's frame by :mod:`~tierslieux.reports.dossier.basemap`, and the map
+is drawn without it when its tiles cannot be loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pyproj import Transformer
 from shapely.geometry import shape
 
 from tierslieux.i18n import format_number
+from tierslieux.reports.dossier.basemap import Basemap, basemap_image
 from tierslieux.reports.maps import PALETTE, class_breaks, polygon_rings
 
 if TYPE_CHECKING:
@@ -92,7 +95,8 @@ class PrintMap:
     always_named: Sequence[str] = ()
     #: Communes whose name goes below their point (the site's disc is on it).
     offset_named: Sequence[str] = ()
-    basemap: str | None = None
+    #: Optional tile basemap (:class:`~.basemap.Basemap`), drawn when its tiles load.
+    basemap: Basemap | None = None
 
 
 def _nice(length: float) -> float:
@@ -211,11 +215,26 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
         return ""
     frame = _Frame([r for rings in projected.values() for r in rings])
     parts: list[str] = []
-    if spec.basemap:
-        parts.append(
-            f'<image href="{escape(spec.basemap)}" x="0" y="0" width="{frame.width:.0f}" '
-            f'height="{frame.height:.0f}" preserveAspectRatio="none" opacity="0.5"/>'
+    href = (
+        None
+        if spec.basemap is None
+        else basemap_image(
+            spec.basemap,
+            xmin=float(frame.xmin),
+            ymax=float(frame.ymax),
+            scale=float(frame.scale),
+            margin=_MARGIN,
+            width=frame.width,
+            height=frame.height,
         )
+    )
+    if href is not None:
+        parts.append(
+            f'<image href="{href}" x="0" y="0" width="{frame.width:.1f}" '
+            f'height="{frame.height:.1f}" preserveAspectRatio="none"/>'
+        )
+    # Over a basemap the communes' colours are see-through, so the roads show.
+    opacity = ' fill-opacity="0.55"' if href is not None else ""
     values = [float(v) for v in spec.values.values() if v is not None and v == v]  # noqa: PLR0124
     breaks = class_breaks(values)
     # communes
@@ -226,8 +245,8 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
             fill = _colour(spec.values.get(code), breaks)
         title = escape(spec.names.get(code, code))
         parts.append(
-            f'<path d="{frame.path(rings)}" fill="{fill}" fill-rule="evenodd" stroke="#777" '
-            f'stroke-width="0.3"><title>{title}</title></path>'
+            f'<path d="{frame.path(rings)}" fill="{fill}"{opacity} fill-rule="evenodd" '
+            f'stroke="#777" stroke-width="0.3"><title>{title}</title></path>'
         )
     # outlines: bassins de vie, EPCI, département (widest last, on top)
     for layer in sorted(spec.outlines, key=lambda item: _OUTLINES.get(item.key, (0.5, ""))[0]):
@@ -258,18 +277,24 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
             )
     # symbols (structures, existing places); several at one place (a commune's centre)
     # are spread on a small ring around it, so that each stays visible
+    # (a site's numbered disc, drawn last, would hide a symbol at its place: the
+    # symbols there go on a wider ring around the disc)
+    site_points = [frame.point(site.latitude, site.longitude) for site in spec.sites]
+    site_keys = {(round(p[0]), round(p[1])) for p in site_points if p is not None}
     placed: dict[tuple[int, int], int] = {}
     for symbol in spec.symbols:
         xy = frame.point(symbol.latitude, symbol.longitude)
         if xy is None:
             continue
         key = (round(xy[0]), round(xy[1]))
-        rank = placed.get(key, 0)
+        at_site = key in site_keys
+        rank = placed.get(key, 1 if at_site else 0)
         placed[key] = rank + 1
         x, y = xy
         if rank:
             angle = rank * 2 * math.pi / 6
-            x, y = x + 9 * math.cos(angle), y + 9 * math.sin(angle)
+            spread = 14.0 if at_site else 9.0
+            x, y = x + spread * math.cos(angle), y + spread * math.sin(angle)
         shape_name, fill = SYMBOLS.get(symbol.category, ("circle", "#888888"))
         parts.append(_marker(shape_name, x, y, 4.2, fill))
     # names: always-named first (sites, main towns), then those that fit
@@ -292,7 +317,8 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
         xy = frame.point(centre.y, centre.x)
         if xy is None:
             continue
-        size = 7.5 if code in spec.always_named else 6.0
+        # About 6.5 and 5.5 points on the printed page (the map is about 18 cm wide).
+        size = 9.0 if code in spec.always_named else 7.5
         text_width = len(name) * size * 0.52
         minx, miny, maxx, maxy = polygon.bounds
         corner_a = frame.point(miny, minx)
@@ -350,6 +376,11 @@ def print_map_svg(spec: PrintMap) -> str:  # noqa: C901, PLR0912, PLR0915 (one d
         f'<text x="{x0 + bar:.1f}" y="{y0 - 6:.1f}" font-size="7" text-anchor="middle">'
         f"{scale_text}</text></g>"
     )
+    if href is not None and spec.basemap is not None and spec.basemap.credit:
+        parts.append(
+            f'<text class="credit" x="{frame.width - 4:.1f}" y="{frame.height - 4:.1f}" '
+            f'font-size="6.5" text-anchor="end" fill="#000">{escape(spec.basemap.credit)}</text>'
+        )
     nx, ny = frame.width - 20, 28
     arrow = (
         f"{nx:.1f},{ny - 20:.1f} {nx + 7:.1f},{ny:.1f} {nx:.1f},{ny - 5:.1f} {nx - 7:.1f},{ny:.1f}"

@@ -8,7 +8,7 @@ with :func:`~tierslieux.reports.labels.column_label`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,9 +16,18 @@ import pandas as pd
 
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import INDICATORS
-from tierslieux.reports.labels import CODE_COLUMNS, readable_frame, source_role_label
+from tierslieux.reports.labels import (
+    CODE_COLUMNS,
+    OBJECTIVE_COLUMNS,
+    PEOPLE_COLUMNS,
+    RATE_COLUMNS,
+    readable_frame,
+    source_role_label,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tierslieux.model.types import Provenance
     from tierslieux.pipeline.dossier import Dossier
 
@@ -29,7 +38,9 @@ __all__ = [
     "dossier_tables",
     "licence_text",
     "rate_per_thousand",
+    "readable_sites",
     "sources_table",
+    "whole_columns",
 ]
 
 #: Columns holding shares (0.04 = 4 %).
@@ -78,14 +89,20 @@ class DossierTable:
     sheet: str
     title: str
     frame: pd.DataFrame
+    #: Numeric columns shown as whole numbers (:func:`whole_columns`).
+    whole: frozenset[str] = field(default_factory=frozenset)
 
     def number_format(self, column: str) -> str | None:
-        """The Excel number format of ``column`` (None: text or default)."""
+        """The Excel number format of ``column`` (None: text or default).
+
+        The cell keeps the exact value; counts of people and rates per 1,000 are shown
+        rounded to the unit by their format.
+        """
         if column in CODE_COLUMNS:
             return None
         if column in SHARE_COLUMNS:
             return "0.0 %"
-        if column in COUNT_COLUMNS:
+        if column in COUNT_COLUMNS or column in self.whole:
             return "#,##0"
         if column in {"latitude", "longitude"}:
             return "0.00000"
@@ -120,11 +137,55 @@ def _python(value: object, *, code: bool) -> object:
     return value
 
 
+def whole_columns(dossier: Dossier) -> frozenset[str]:
+    """Columns a person reads as whole numbers: counts of people, rates per 1,000, and
+    the sites' objective when it counts people (coverage; tonnes of CO₂e keep their
+    decimals)."""
+    people_objective = dossier.sites is None or dossier.request.objective == "couverture"
+    return PEOPLE_COLUMNS | RATE_COLUMNS | (OBJECTIVE_COLUMNS if people_objective else set())
+
+
 def rate_per_thousand(count: pd.Series, base: pd.Series) -> pd.Series:
     """``count`` per 1,000 of ``base`` (active residents); empty where the base is 0."""
     base = pd.to_numeric(base, errors="coerce")
     rate = pd.to_numeric(count, errors="coerce") * 1000.0 / base.where(base > 0)
     return rate.astype("float64")
+
+
+def readable_sites(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The sites (``sites.sites``) in words, their base community named.
+
+    The table of the siting keeps in ``communaute_base`` what a site rests on as a code
+    (« structures ; groupe 2 », « non »); a reader gets the names instead: those of the
+    structures of steps 1, 2 and 4 in its catchment (« Coopérative du Val (CAE) ») and
+    its questionnaire groups, or « aucune ».  The names are no longer repeated in a
+    column of their own (``structures_communaute``, ``groupes`` are dropped).
+    """
+    readable = readable_frame(frame)
+    if "communaute_base" in frame.columns:
+        empty = pd.Series("", index=readable.index)
+        structures = readable.get("structures_communaute", empty).tolist()
+        groups = readable.get("groupes", empty).tolist()
+        named = []
+        for kind, members, group in zip(frame["communaute_base"], structures, groups, strict=True):
+            parts = [p.strip() for p in str(kind if isinstance(kind, str) else "").split(";")]
+            names = []
+            if "structures" in parts:
+                names.append(_text(members))
+            if any(p.startswith("groupe") for p in parts):
+                names.append(_text(group))
+            text = " ; ".join(n for n in names if n)
+            named.append(text or _("aucune"))
+        readable["communaute_base"] = named
+        readable = readable.drop(columns=["structures_communaute", "groupes"], errors="ignore")
+    chosen = [c for c in (columns or readable.columns) if c in readable.columns]
+    return readable[chosen]
+
+
+def _text(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):  # noqa: PLR0124
+        return ""
+    return str(value).strip()
 
 
 def _names(dossier: Dossier, level: str) -> dict[str, str]:
@@ -270,7 +331,13 @@ def dossier_tables(dossier: Dossier) -> list[DossierTable]:
                 "groupes",
                 _("Groupes"),
                 _("Groupes de répondants (communautés-base candidates)"),
-                readable_frame(survey.groups.drop(columns=["repondants"], errors="ignore")),
+                # « theme » is in words in « libelle_theme »; the communes' codes
+                # get a header of their own beside their names.
+                readable_frame(
+                    survey.groups.drop(columns=["repondants", "theme"], errors="ignore").rename(
+                        columns={"communes": "codes_communes"}
+                    )
+                ),
             ),
         ]
     sites = dossier.sites
@@ -280,7 +347,7 @@ def dossier_tables(dossier: Dossier) -> list[DossierTable]:
                 "sites",
                 _("Sites"),
                 _("Sites d'expérimentation recommandés"),
-                readable_frame(
+                readable_sites(
                     sites.sites,
                     [
                         "rang",
@@ -291,7 +358,6 @@ def dossier_tables(dossier: Dossier) -> list[DossierTable]:
                         "perte_si_retire",
                         "theme",
                         "communaute_base",
-                        "structures_communaute",
                         "partenaires",
                         "impose",
                         "tiers_lieux_existants",
@@ -326,7 +392,8 @@ def dossier_tables(dossier: Dossier) -> list[DossierTable]:
             ),
         ]
     tables.append(sources_table(dossier))
-    return tables
+    whole = whole_columns(dossier)
+    return [replace(table, whole=whole) for table in tables]
 
 
 def licence_text(dossier: Dossier, provenance: Provenance) -> str:

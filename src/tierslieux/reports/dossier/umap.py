@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tierslieux.i18n import format_figure, format_number
+from tierslieux.i18n import format_number
 from tierslieux.i18n import gettext as _
-from tierslieux.reports.dossier.tables import rate_per_thousand
+from tierslieux.reports.dossier.tables import rate_per_thousand, readable_sites
 from tierslieux.reports.labels import column_label, value_label
 from tierslieux.reports.maps import PALETTE, class_breaks
 
@@ -87,7 +87,7 @@ def _commune_features(dossier: Dossier) -> list[dict[str, Any]]:
             "pour 1 000 actifs.",
             potential=format_number(float(row["potentiel"])),
             active=format_number(float(row["actifs_occupes"])),
-            rate=format_figure(rate) if rate is not None else "—",
+            rate=format_number(rate) if rate is not None else "—",
         )
         properties: dict[str, Any] = {
             "name": f"{row['nom']} ({row['code']})",
@@ -141,7 +141,8 @@ def _site_features(dossier: Dossier) -> list[dict[str, Any]]:
         return []
     unit = dossier.sites.unit
     features = []
-    for row in dossier.sites.sites.to_dict(orient="records"):
+    bases = readable_sites(dossier.sites.sites, ["communaute_base"])["communaute_base"].tolist()
+    for row, base in zip(dossier.sites.sites.to_dict(orient="records"), bases, strict=True):
         geometry = _point(row.get("latitude"), row.get("longitude"))
         if geometry is None:
             continue
@@ -152,7 +153,7 @@ def _site_features(dossier: Dossier) -> list[dict[str, Any]]:
                 gain=format_number(float(row["gain_marginal"])),
                 unit=unit,
                 theme=value_label("theme", row.get("theme")) or "—",
-                base=row.get("communaute_base") or "—",
+                base=base or "—",
             ),
             column_label("rang"): _clean(row["rang"]),
             column_label("code"): str(row["code"]),
