@@ -94,7 +94,7 @@ def test_adversarial_lines_are_rejected_with_reasons(settings: Settings) -> None
     assert "obligatoire manquante" in reasons[7, "statut"]
     assert "consentement non donné" in reasons[8, "consentement"]
     assert "identique à la ligne 2" in reasons[9, ""]
-    assert "plusieurs communes (05085, 11246)" in reasons[10, "commune_residence"]
+    assert "« Montmaur (05) », « Montmaur (11) »" in reasons[10, "commune_residence"]
     assert summary.added == 4
     # HTML and script are kept as inert text, exactly as typed.
     stored = _stored(settings)

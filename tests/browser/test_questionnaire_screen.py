@@ -119,7 +119,7 @@ def _open_results(page: Any, base: str, project: int) -> None:
     """Log in and open the questionnaire screen, importing the export when run alone."""
     _log_in(page, base)
     page.goto(f"{base}/projets/{project}/questionnaire")
-    if "Pas encore de résultats" in page.inner_text("main"):
+    if "Aucune réponse pour l'instant" in page.inner_text("main"):
         _review(page, base, project)
         page.click("text=Importer les réponses")
         page.wait_for_selector("text=Lignes rejetées")

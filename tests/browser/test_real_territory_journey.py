@@ -362,20 +362,26 @@ def test_the_questionnaire_screen(browser_page: Any, journey: Journey, axe_check
     axe_check(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="résultats du questionnaire sur un territoire réel sans réponse : page 404 "
-    "« Aucune commune ne correspond à epci:… (colonne epci) » (web/questionnaire.py, "
-    "pipeline/project_survey.py : voir le rapport du parcours)",
-)
-def test_the_questionnaire_results_without_answers(browser_page: Any, journey: Journey) -> None:
+def test_the_questionnaire_results_without_answers(
+    browser_page: Any, journey: Journey, axe_check: Any
+) -> None:
+    # The communes file has no EPCI column: the project's zonings give it (as for the
+    # diagnostic), and a territory nobody answered on shows its empty state.
     page = browser_page
     _log_in(page, journey, "charge@exemple.fr")
     answer = page.goto(journey.project_url("/questionnaire/resultats"))
     assert answer is not None
     _shot(journey, page, "08_questionnaire_resultats")
     assert answer.status == 200
-    assert "Aucune commune ne correspond" not in page.inner_text("main")
+    text = page.inner_text("main")
+    assert "Aucune commune ne correspond" not in text
+    assert "Aucune réponse pour l'instant" in text
+    axe_check(page)
+    page.goto(journey.project_url("/questionnaire"))
+    text = page.inner_text("main")
+    assert "Aucune commune ne correspond" not in text
+    assert "Aucune réponse pour l'instant" in text
+    assert "--" not in text  # no command-line option named on a web page
 
 
 def test_a_site_selection_on_the_real_territory(

@@ -92,7 +92,7 @@ def test_a_lecteur_reads_the_questionnaire_but_cannot_import(app, accounts, proj
     assert "questionnaire.lss" in text
     assert f'action="/projets/{project}/questionnaire/import"' not in text
     assert "Territoire FICTIF de démonstration" in text  # the red banner
-    assert "Pas encore de résultats" in text or "Aucun répondant" in text
+    assert "Aucune réponse pour l" in text or "Aucun répondant" in text
     refused = _upload(reader, project)
     assert refused.status_code == 403
     token = csrf(reader, f"/projets/{project}/questionnaire")

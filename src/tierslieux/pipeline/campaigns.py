@@ -44,6 +44,7 @@ from tierslieux.pipeline.database import database_url, open_store
 from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.survey import SurveyContext, territory_communes
 from tierslieux.privacy import mask_contact_details
+from tierslieux.sources.survey_formats import fold
 from tierslieux.store import (
     CampaignView,
     InvalidValueError,
@@ -538,20 +539,15 @@ def public_form(
         inputs = loaded  # in memory: usable after the block
     context = SurveyContext.from_inputs(settings, inputs)
     codes, label = territory_communes(inputs, project.territory)
-    table = inputs.communes.table.drop_duplicates("code")
-    names = table["nom"].astype(str)
-    repeated = set(names[names.duplicated(keep=False)])
-    inside = set(codes)
-    choices = sorted(
-        {
-            f"{name} ({dep})" if name in repeated else name
-            for code, name, dep in zip(
-                table["code"].astype(str), names, table["dep"].astype(str), strict=True
-            )
-            if code in inside
-        }
-    )
-    return PublicForm(context, tuple(choices), label)
+    # A name the server reads as several communes (accents and case aside) is offered
+    # as the server accepts it: « Nom (département) », « Nom (code) » if need be.
+    index = context.index
+    choices: set[str] = set()
+    for code in codes:
+        name = index.names.get(code, code)
+        same = sorted(index.by_name.get(fold(name), [code]))
+        choices.add(index.choices(same)[same.index(code)] if len(same) > 1 else name)
+    return PublicForm(context, tuple(sorted(choices)), label)
 
 
 def consent_notice(campaign: CampaignView) -> str:

@@ -695,7 +695,12 @@ def analyse_survey(
         request = replace(request, demo=inputs.fictional)
     else:
         communes = _communes(settings, request.communes, demo=request.demo)
-    codes, label, notes = _territory(communes, request.territory, demo=request.demo)
+    codes, label, notes = _territory(
+        communes,
+        request.territory,
+        demo=request.demo,
+        zonages=_zonings(inputs) if inputs is not None else None,
+    )
     if inputs is not None and not request.demo:
         # Loaded inputs have the zonings\' labels: the territory by its official name.
         label = territory_name(inputs, request.territory)
@@ -790,11 +795,18 @@ def analyse_survey(
 
 
 def _territory(
-    communes: Communes, territory: str, *, demo: bool
+    communes: Communes,
+    territory: str,
+    *,
+    demo: bool,
+    zonages: pd.DataFrame | None = None,
 ) -> tuple[list[str], str, list[str]]:
     """The territory's commune codes, its label and the notes of an analysis.
 
-    On the fictional demo territory, every commune unless ``territory`` names a part.
+    ``zonages``: the zonings table of the inputs (a project's file, the workspace's):
+    it gives the communes the levels their own file lacks (EPCI, bassin de vie), as the
+    diagnostic selects them.  On the fictional demo territory, every commune unless
+    ``territory`` names a part.
     """
     notes: list[str] = []
     if demo:
@@ -802,11 +814,15 @@ def _territory(
         codes = communes.table["code"].astype(str).tolist()
         if territory:
             spec = parse_territory(territory)
-            codes = select_communes(spec, communes.table, None, listed=listed_communes(spec))
+            codes = select_communes(spec, communes.table, zonages, listed=listed_communes(spec))
         return codes, _("Territoire fictif de démonstration"), notes
     spec = parse_territory(territory)
-    codes = select_communes(spec, communes.table, None, listed=listed_communes(spec))
+    codes = select_communes(spec, communes.table, zonages, listed=listed_communes(spec))
     return codes, spec.label(), notes
+
+
+def _zonings(inputs: LoadedInputs) -> pd.DataFrame | None:
+    return inputs.zonages.table if inputs.zonages is not None else None
 
 
 def territory_communes(inputs: LoadedInputs, territory: str) -> tuple[list[str], str]:
@@ -817,7 +833,9 @@ def territory_communes(inputs: LoadedInputs, territory: str) -> tuple[list[str],
     TerritoryError
         When the territory is invalid or selects no commune.
     """
-    codes, label, _notes = _territory(inputs.communes, territory, demo=inputs.fictional)
+    codes, label, _notes = _territory(
+        inputs.communes, territory, demo=inputs.fictional, zonages=_zonings(inputs)
+    )
     return codes, label
 
 

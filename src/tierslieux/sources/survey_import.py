@@ -291,8 +291,19 @@ class _Communes:
         self.codes = {str(c) for c in table["code"]}
         self.by_name: dict[str, list[str]] = {}
         self.dep = {str(c): str(d) for c, d in zip(table["code"], table["dep"], strict=True)}
+        self.names: dict[str, str] = {}
         for code, name in zip(table["code"], table["nom"], strict=True):
             self.by_name.setdefault(fold(str(name)), []).append(str(code))
+            self.names.setdefault(str(code), str(name))
+
+    def choices(self, codes: list[str]) -> list[str]:
+        """How to write each commune of ``codes`` unambiguously: « Nom (département) »,
+        « Nom (code Insee) » when the département does not tell them apart."""
+        deps = [self.dep.get(code, "") for code in codes]
+        return [
+            f"{self.names.get(code, code)} ({dep if dep and deps.count(dep) == 1 else code})"
+            for code, dep in zip(codes, deps, strict=True)
+        ]
 
     def resolve(self, text: str) -> tuple[str | None, str | None]:
         """Return ``(code, None)`` or ``(None, reason)``."""
@@ -315,10 +326,10 @@ class _Communes:
                 value=text[:80],
             )
         return None, _(
-            "« {value} » désigne plusieurs communes ({codes}) : indiquez le code Insee ou "
-            "« Nom (département) »",
+            "« {value} » désigne plusieurs communes : choisissez l'une d'elles, {choices} "
+            "(ou indiquez le code Insee)",
             value=text[:80],
-            codes=", ".join(sorted(found)),
+            choices=", ".join(f"« {c} »" for c in self.choices(sorted(found))),
         )
 
 

@@ -5,7 +5,7 @@
   import form (chargé de mission), then the results of ``tierslieux survey analyse
   --territory <territory>``: typology with confidence intervals, every question,
   comments, candidate base communities and leads (map and table); ``?taille=N`` is
-  ``--min-group-size``;
+  the minimum group size (``--min-group-size`` of the command line);
 - ``GET …/questionnaire/questionnaire.{lss,html,pdf}``: the exports of ``survey
   questionnaire``;
 - ``POST …/questionnaire/import``: upload an export, see the automatic mapping;
@@ -82,6 +82,11 @@ _MEDIA = {
 }
 #: Largest minimum group size offered (a group larger than this is a whole town).
 _MAX_GROUP_SIZE = 50
+
+
+def _results_size_option() -> str:
+    """Where the minimum group size is set, as the results page names it (words only)."""
+    return _("le champ « Taille minimale d'un groupe » de la page du questionnaire")
 
 
 def _settings(request: Request) -> WebSettings:
@@ -261,15 +266,37 @@ def questionnaire_page(
 def results_page(
     request: Request, taille: str | None = None, access: ProjectAccess = Depends(project_viewer)
 ) -> Response:
-    """Every question's counts and shares, the free comments and the fit scores."""
+    """Every question's counts and shares, the free comments and the fit scores.
+
+    A territory where nobody answered yet shows the empty state (200), not an error.
+    """
     size, _error = _group_size(taille)
+    try:
+        inputs = _inputs(request, access)
+        overview = survey_overview(
+            _settings(request).core, _repositories(request), access.project, inputs
+        )
+    except TierslieuxError as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    if not overview.inside:
+        return render(
+            request,
+            "questionnaire_results.html",
+            project=access.project,
+            s=None,
+            overview=overview,
+            notes=[],
+            size=size,
+            warnings=[fictional_note()] if inputs.fictional else [],
+        )
     analysis = _analysis(request, access, taille)
     warnings, notes = survey_warnings(analysis)
     return render(
         request,
         "questionnaire_results.html",
         project=access.project,
-        s=survey_sections(analysis),
+        s=survey_sections(analysis, size_option=_results_size_option()),
+        overview=overview,
         notes=notes,
         size=size,
         warnings=warnings,
