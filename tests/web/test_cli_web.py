@@ -44,6 +44,8 @@ def test_users_add_reads_the_password_on_stdin_and_lists(env) -> None:
         "Compte créé : marie.dupont (marie.dupont@exemple.fr), rôle administrateur." in added.stdout
     )
     listed = runner.invoke(app, ["users", "list"], env=env)
+    # A header line in French names the columns before the accounts.
+    assert listed.stdout.splitlines()[0].split() == ["Identifiant", "Courriel", "Rôle", "État"]
     assert "marie.dupont" in listed.stdout
     assert "administrateur" in listed.stdout
     short = runner.invoke(

@@ -147,6 +147,10 @@ def users_list(
 ) -> None:
     """Lister les comptes de l'application web."""
     repos = open_store(settings_from(database_url=database_url, lang=lang))
+    _out.print(
+        _shown("\t".join((_("Identifiant"), _("Courriel"), _("Rôle"), _("État")))),
+        highlight=False,
+    )
     for user in list_users(repos):
         state = _("actif") if user.active else _("désactivé")
         _out.print(

@@ -105,7 +105,7 @@ OWNER_KEY = "_processus"
 #: Kinds of runs of a project (code -> untranslated label; see :func:`run_kind_label`).
 RUN_KINDS: Mapping[str, str] = {
     "diagnostic": N_("Diagnostic territorial"),
-    "communities": N_("Communautés de base"),
+    "communities": N_("Communautés-base"),
     "sites": N_("Sites d'expérimentation"),
     "survey": N_("Questionnaire"),
     "dossier": N_("Dossier du territoire"),

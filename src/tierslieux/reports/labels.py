@@ -9,12 +9,13 @@ and workbook, the uMap file, the pages) shows the labels below instead:
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tierslieux.i18n import N_
+from tierslieux.i18n import N_, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import EXTRA_COLUMNS, INDICATORS, indicator_labels
 from tierslieux.model.rurality import AAV_CATEGORY_LABELS
@@ -32,11 +33,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CODE_COLUMNS",
+    "ENGINE_LABELS",
     "OBJECTIVE_COLUMNS",
+    "PARAMETER_LABELS",
     "PEOPLE_COLUMNS",
     "RATE_COLUMNS",
     "column_label",
     "column_labels",
+    "engine_label",
+    "engine_sentences",
+    "file_name",
+    "parameter_label",
     "readable_frame",
     "solver_label",
     "source_role_label",
@@ -273,6 +280,67 @@ _SOURCE_ROLES = {
 
 _SOLVERS = {"highs": "HiGHS", "glouton+echange": N_("glouton puis échanges")}
 
+#: Readers' names of the travel-time engines (``TravelTimeEngine.name``).
+ENGINE_LABELS = {
+    "straight_line": N_("estimation à vol d'oiseau"),
+    "osrm": N_("serveur OSRM (temps routiers)"),
+    "table": N_("matrice de temps importée"),
+}
+
+#: Readers' names of the travel-time engines' parameters.
+PARAMETER_LABELS = {
+    "detour_factor": N_("facteur de détour (distance routière / distance à vol d'oiseau)"),
+    "speed_kmh": N_("vitesse moyenne (km/h)"),
+    "intra_commune_minutes": N_("temps de trajet à l'intérieur d'une commune (minutes)"),
+    "earth_radius_km": N_("rayon de la Terre (km)"),
+    "url": N_("adresse du serveur"),
+}
+
+
+def engine_label(engine: str) -> str:
+    """A travel-time engine (``straight_line``) in words (« estimation à vol d'oiseau »)."""
+    label = ENGINE_LABELS.get(engine)
+    return engine if label is None else _(label)
+
+
+def parameter_label(key: str) -> str:
+    """A travel-time engine's parameter (``detour_factor``) in words."""
+    label = PARAMETER_LABELS.get(key)
+    return key.replace("_", " ") if label is None else _(label)
+
+
+def file_name(location: str) -> str:
+    """The file name of ``location`` (a server path), an address (``http…``) unchanged."""
+    text = str(location)
+    if "://" in text:
+        return text
+    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or text
+
+
+def _parameter_value(value: object) -> str:
+    """A parameter's value in the current language, every decimal kept (up to 3)."""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return str(value)
+    text = f"{number:.3f}".rstrip("0")
+    decimals = len(text.split(".", 1)[1]) if "." in text else 0
+    return format_number(number, decimals)
+
+
+def engine_sentences(engine: str, parameters: Mapping[str, object]) -> list[str]:
+    """The travel-time engine and its parameters as sentences for a reader."""
+    lines = [_("Moteur de temps de trajet : {engine}.", engine=engine_label(engine))]
+    for key, value in parameters.items():
+        if key == "engine":
+            continue
+        lines.append(f"{parameter_label(key)} : {_parameter_value(value)}.")
+    return lines
+
 
 def source_role_label(role: str) -> str:
     """The role of an input (``mobpro``) in words (« Recensement : navettes… »)."""
@@ -281,7 +349,7 @@ def source_role_label(role: str) -> str:
 
 def solver_label(solver: str) -> str:
     """The name of a siting solver (``highs``) as a reader knows it (« HiGHS »)."""
-    label = _SOLVERS.get(solver)
+    label = _SOLVERS.get(str(solver).strip().lower())
     return solver if label is None else _(label)
 
 

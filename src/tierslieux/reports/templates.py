@@ -35,7 +35,7 @@ from tierslieux.i18n import (
 )
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import demo_note, synthetic_note
-from tierslieux.reports.labels import column_labels
+from tierslieux.reports.labels import column_labels, engine_sentences, file_name, source_role_label
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -115,6 +115,8 @@ def environment() -> jinja2.Environment:
         version=__version__,
         column_labels=column_labels,
         select_options=select_options,
+        engine_sentences=engine_sentences,
+        source_role_label=source_role_label,
     )
     env.filters.update(
         nombre=_number,
@@ -123,6 +125,7 @@ def environment() -> jinja2.Environment:
         oui_non=_yes_no,
         date_heure=format_datetime,
         date=format_date,
+        nom_fichier=file_name,
     )
     return env
 

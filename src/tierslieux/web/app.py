@@ -158,6 +158,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     def base_css() -> Response:
         return Response(css, media_type="text/css; charset=utf-8")
 
+    favicon = (STATIC / "favicon.svg").read_bytes()
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon_ico() -> Response:
+        # Browsers ask for /favicon.ico whatever the page links: the same small icon.
+        return Response(
+            favicon,
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(questionnaire_router)

@@ -25,6 +25,7 @@ from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import indicator_labels
 from tierslieux.model.reference import CS1_LABELS
+from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
 from tierslieux.pipeline.project_runs import (
     RunOutcome,
@@ -32,6 +33,7 @@ from tierslieux.pipeline.project_runs import (
     UnknownRecordError,
     project_inputs,
 )
+from tierslieux.pipeline.projects import resolve_territory
 from tierslieux.reports.webmap import (
     CATCHMENTS_FILE,
     EXCEL_FILE,
@@ -42,6 +44,7 @@ from tierslieux.reports.webmap import (
 )
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import render
+from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_or_404
 
 if TYPE_CHECKING:
@@ -57,6 +60,20 @@ router = APIRouter()
 #: Kind of the runs of this screen.
 KIND = "diagnostic"
 _MAX_MINUTES = 120.0
+
+
+def _official_name(request: Request, project: ProjectView, summary: dict[str, Any]) -> str:
+    """The territory's official name: the run's own, else the reference's (a project's
+    zonings without their labels name an EPCI « EPCI 200067445 » only)."""
+    shown = str(summary.get("territoire") or "")
+    try:
+        generic = parse_territory(project.territory).label()
+        if shown and shown != generic:
+            return shown
+        choice = resolve_territory(project.territory, territory_index(request))
+    except TierslieuxError:
+        return shown
+    return choice.name or shown
 
 
 def _settings(request: Request) -> WebSettings:
@@ -125,6 +142,8 @@ def _page(
     )
     pending = next((r for r in runs.list_runs(project) if r.kind == KIND and not r.finished), None)
     summary: dict[str, Any] = dict(shown.summary or {}) if shown is not None else {}
+    if summary:
+        summary["territoire"] = _official_name(request, access.project, summary)
     base = f"/projets/{project}/diagnostic/{quote(shown.id)}" if shown is not None else ""
     files = f"/projets/{project}/calculs/{quote(shown.id)}/fichiers" if shown is not None else ""
     return render(

@@ -60,7 +60,15 @@ __all__ = ["PUBLIC_PATHS", "router", "territory_index"]
 router = APIRouter()
 #: Routes that answer without login (the route-table test checks every other one).
 PUBLIC_PATHS = frozenset(
-    {"/", "/connexion", "/installation/{token}", "/sante", "/static/base.css", "/static"}
+    {
+        "/",
+        "/connexion",
+        "/installation/{token}",
+        "/sante",
+        "/static/base.css",
+        "/static",
+        "/favicon.ico",
+    }
     | PUBLIC_ROUTES
 )
 _AUDIT_PAGE = 100

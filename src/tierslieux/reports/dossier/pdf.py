@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tierslieux.i18n import (
-    N_,
     format_date,
     format_datetime,
     format_figure,
@@ -47,6 +46,8 @@ from tierslieux.reports.dossier.tables import (
 )
 from tierslieux.reports.labels import (
     CODE_COLUMNS,
+    ENGINE_LABELS,
+    PARAMETER_LABELS,
     PEOPLE_COLUMNS,
     RATE_COLUMNS,
     column_label,
@@ -68,18 +69,8 @@ __all__ = ["render_dossier_html", "render_pdf"]
 
 #: Rows of the long tables printed (the workbook keeps every row).
 _SHOWN = 30
-_ENGINES = {
-    "straight_line": N_("estimation à vol d'oiseau"),
-    "osrm": N_("serveur OSRM (temps routiers)"),
-    "table": N_("matrice de temps importée"),
-}
-_PARAMETERS = {
-    "detour_factor": N_("facteur de détour (distance routière / distance à vol d'oiseau)"),
-    "speed_kmh": N_("vitesse moyenne (km/h)"),
-    "intra_commune_minutes": N_("temps de trajet à l'intérieur d'une commune (minutes)"),
-    "earth_radius_km": N_("rayon de la Terre (km)"),
-    "url": N_("adresse du serveur"),
-}
+_ENGINES = ENGINE_LABELS
+_PARAMETERS = PARAMETER_LABELS
 _OPENNESS_FILLS = {
     "ouverte": "#253494",
     "a_elargir": "#41b6c4",
