@@ -139,3 +139,9 @@ def test_ctrl_c_seen_by_duckdb_is_an_interrupt(error: Exception, capsys) -> None
         command()
     assert caught.value.exit_code == 130
     assert capsys.readouterr().err.strip() == "Interrompu."
+
+
+def test_importing_the_entry_point_keeps_the_importers_ctrl_c() -> None:
+    # pytest imported ``tierslieux.__main__`` above: its Ctrl-C is still Python's own.
+    assert entry._is_the_command_line() is False
+    assert signal.getsignal(signal.SIGINT) is not entry._start_up

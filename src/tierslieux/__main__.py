@@ -35,10 +35,19 @@ def _start_up(_signum: int, _frame: FrameType | None) -> None:
     os._exit(_interrupt.EXIT_CODE)
 
 
+def _is_the_command_line() -> bool:
+    """Whether this process is the ``tierslieux`` command (not a program importing us)."""
+    first = sys.argv[0].rsplit(os.sep, 1)[-1] if sys.argv else ""
+    return first in {"tierslieux", "__main__.py", "-c", "-m"}
+
+
 # From the import of this module until the command starts, Ctrl-C ends the process
 # through this handler: no window is left where the interpreter would raise
 # KeyboardInterrupt outside the ``try`` of :func:`main` (between two statements).
-signal.signal(signal.SIGINT, _start_up)
+# Only in the command's own process: a program that imports this module (a test
+# runner, a notebook) keeps its own Ctrl-C.
+if _is_the_command_line():
+    signal.signal(signal.SIGINT, _start_up)
 
 
 def _interrupted() -> None:
