@@ -268,6 +268,7 @@ PUBLIC_QUESTIONNAIRE = {
 
 def test_public_paths_are_exactly_the_declared_ones(app) -> None:
     declared = {"/", "/connexion", "/installation/{token}", "/sante", "/static/base.css", "/static"}
+    declared.add("/favicon.ico")  # the icon every browser asks for, public by nature
     assert declared | PUBLIC_QUESTIONNAIRE == PUBLIC_PATHS
     paths = {path for _method, path in _routes(app)}
     # every route of the public form is under /q/ and declared; no other route is there
