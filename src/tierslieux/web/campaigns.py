@@ -33,15 +33,12 @@ from tierslieux.pipeline.campaigns import (
     project_campaign,
     status_label,
 )
-from tierslieux.pipeline.project_runs import project_inputs
-from tierslieux.pipeline.workspace import Workspace
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
+from tierslieux.web.questionnaire import survey_inputs
 from tierslieux.web.rendering import flash, render
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tierslieux.pipeline.campaigns import CampaignView
     from tierslieux.pipeline.inputs import LoadedInputs
     from tierslieux.web.settings import WebSettings
@@ -58,21 +55,9 @@ def _settings(request: Request) -> WebSettings:
 
 
 def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
-    state = request.app.state
-    settings = _settings(request)
-    workspace: Workspace | Path | None = getattr(state, "survey_workspace", None)
-    if workspace is None:
-        try:
-            workspace = Workspace.open(settings.workspace_path)
-            state.survey_workspace = workspace
-        except TierslieuxError:
-            workspace = settings.workspace_path
+    """The project's inputs as the questionnaire screen reads them; unusable: 404."""
     try:
-        repos = _repositories(request)
-        with project_inputs(
-            repos, settings.core, access.project.id, workspace, mobpro=False
-        ) as found:
-            return found
+        return survey_inputs(request, access)
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
 

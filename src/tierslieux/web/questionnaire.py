@@ -94,7 +94,7 @@ def _settings(request: Request) -> WebSettings:
     return settings
 
 
-def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
+def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
     """The project's communes (its file, else the workspace, read once per process)."""
     state = request.app.state
     settings = _settings(request)
@@ -197,7 +197,7 @@ def _page(
     no_results: str | None = None
     problem: str | None = None
     try:
-        inputs = _inputs(request, access)
+        inputs = survey_inputs(request, access)
     except TierslieuxError as error:
         problem = str(error)
     else:
@@ -272,7 +272,7 @@ def results_page(
     """
     size, _error = _group_size(taille)
     try:
-        inputs = _inputs(request, access)
+        inputs = survey_inputs(request, access)
         overview = survey_overview(
             _settings(request).core, _repositories(request), access.project, inputs
         )
@@ -321,7 +321,7 @@ def questionnaire_download(
 def _analysis(request: Request, access: ProjectAccess, taille: str | None) -> SurveyAnalysis:
     size, _error = _group_size(taille)
     try:
-        return _analysed(request, access, _inputs(request, access), size)
+        return _analysed(request, access, survey_inputs(request, access), size)
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
 
@@ -350,7 +350,7 @@ def map_metadata(
 def answers_export(request: Request, access: ProjectAccess = Depends(project_viewer)) -> Response:
     """The answers of the territory, pseudonymised (``survey export``), as CSV."""
     try:
-        inputs = _inputs(request, access)
+        inputs = survey_inputs(request, access)
         content, _summary = export_project_answers(
             _settings(request).core,
             _repositories(request),
@@ -379,7 +379,7 @@ def _review(
     message: str | None = None,
 ) -> Response:
     try:
-        fictional = _inputs(request, access).fictional
+        fictional = survey_inputs(request, access).fictional
     except TierslieuxError:
         fictional = False
     return render(
@@ -457,7 +457,7 @@ def import_export(
         not correspondance.strip() or _same(correspondance, proposal.text)
     )
     try:
-        inputs = _inputs(request, access)
+        inputs = survey_inputs(request, access)
         summary = import_project_answers(
             settings.core,
             _repositories(request),
