@@ -13,15 +13,20 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tierslieux.config import Settings
+from tierslieux.i18n import PARIS
 from tierslieux.pipeline.accounts import add_user
+from tierslieux.pipeline.campaigns import CampaignRequest, create_campaign
 from tierslieux.pipeline.database import open_store
 from tierslieux.pipeline.inputs import InputFiles
-from tierslieux.pipeline.workspace import build_workspace
+from tierslieux.pipeline.project_runs import project_inputs
+from tierslieux.pipeline.projects import TerritoryIndex, create_project
+from tierslieux.pipeline.workspace import Workspace, build_workspace
 from tierslieux.store import dispose_engine
 from tierslieux.web.app import create_app
 from tierslieux.web.settings import WebSettings
@@ -113,3 +118,42 @@ def log_in_and_create_project(
     page.fill("#champ-name", name)
     page.click("button:has-text('Créer le projet')")
     page.wait_for_selector(f"h1:has-text('{name}')")
+
+
+def open_demo_campaign(served: Served, email: str) -> tuple[Any, Any]:
+    """A project on the demo territory and an open campaign of it, made by ``email``.
+
+    The campaign opened yesterday and closes in 30 days (Paris days); returns the
+    project and the campaign.
+    """
+    repos = served.repos
+    user = repos.users.get_user(email)
+    workspace = Workspace.open(served.workspace)
+    project = create_project(
+        repos,
+        name="Démo",
+        territory="dep:00",
+        index=TerritoryIndex.from_workspace(workspace),
+        actor=user,
+    )
+    settings = served.app.state.settings.core
+    with project_inputs(repos, settings, project.id, workspace, mobpro=False) as inputs:
+        pass  # loaded in memory
+    today = datetime.now(PARIS).date()
+    campaign = create_campaign(
+        settings,
+        repos,
+        project,
+        inputs,
+        CampaignRequest(
+            title="Un tiers-lieu près de chez vous ?",
+            opens=(today - timedelta(days=1)).isoformat(),
+            closes=(today + timedelta(days=30)).isoformat(),
+            controller_name="Communauté de communes de démonstration",
+            controller_contact="dpo@exemple.fr",
+            purpose="Étudier la création d'un tiers-lieu sur le territoire.",
+            retention_months="12",
+        ),
+        actor=user,
+    )
+    return project, campaign

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from browser_app import serve_demo_application
+from browser_app import open_demo_campaign, serve_demo_application
 
 import conftest
 from conftest import SCREENSHOTS
-from tierslieux.i18n import PARIS
-from tierslieux.pipeline.campaigns import CampaignRequest, create_campaign
-from tierslieux.pipeline.project_runs import project_inputs
-from tierslieux.pipeline.projects import TerritoryIndex, create_project
-from tierslieux.pipeline.workspace import Workspace
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,35 +35,7 @@ def campaign_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     root = tmp_path_factory.mktemp("public")
     with serve_demo_application(root, {CHARGE: ("charge_de_mission", PASSWORD)}) as served:
         repos = served.repos
-        user = repos.users.get_user(CHARGE)
-        workspace = Workspace.open(served.workspace)
-        project = create_project(
-            repos,
-            name="Démo",
-            territory="dep:00",
-            index=TerritoryIndex.from_workspace(workspace),
-            actor=user,
-        )
-        settings = served.app.state.settings.core
-        with project_inputs(repos, settings, project.id, workspace, mobpro=False) as inputs:
-            pass  # loaded in memory
-        today = datetime.now(PARIS).date()
-        campaign = create_campaign(
-            settings,
-            repos,
-            project,
-            inputs,
-            CampaignRequest(
-                title="Un tiers-lieu près de chez vous ?",
-                opens=(today - timedelta(days=1)).isoformat(),
-                closes=(today + timedelta(days=30)).isoformat(),
-                controller_name="Communauté de communes de démonstration",
-                controller_contact="dpo@exemple.fr",
-                purpose="Étudier la création d'un tiers-lieu sur le territoire.",
-                retention_months="12",
-            ),
-            actor=user,
-        )
+        _project, campaign = open_demo_campaign(served, CHARGE)
         yield f"{served.url}/q/{campaign.slug}", repos
 
 
