@@ -42,7 +42,7 @@ def test_labels_of_engines_solvers_roles_and_paths() -> None:
     lines = engine_sentences("straight_line", {"detour_factor": 1.343, "speed_kmh": 60})
     assert lines[0] == "Moteur de temps de trajet : estimation à vol d'oiseau."
     assert "detour_factor" not in " ".join(lines)
-    assert lines[1].startswith("facteur de détour (distance routière")
+    assert lines[1].startswith("Facteur de détour (distance routière")  # a sentence: capital
     assert "1,343" in lines[1]
 
 

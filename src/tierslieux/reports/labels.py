@@ -338,7 +338,9 @@ def engine_sentences(engine: str, parameters: Mapping[str, object]) -> list[str]
     for key, value in parameters.items():
         if key == "engine":
             continue
-        lines.append(f"{parameter_label(key)} : {_parameter_value(value)}.")
+        label = parameter_label(key)
+        # Each parameter is a sentence of its own: it starts with a capital letter.
+        lines.append(f"{label[:1].upper()}{label[1:]} : {_parameter_value(value)}.")
     return lines
 
 
