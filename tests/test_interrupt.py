@@ -145,3 +145,19 @@ def test_importing_the_entry_point_keeps_the_importers_ctrl_c() -> None:
     # pytest imported ``tierslieux.__main__`` above: its Ctrl-C is still Python's own.
     assert entry._is_the_command_line() is False
     assert signal.getsignal(signal.SIGINT) is not entry._start_up
+
+
+@pytest.mark.parametrize(
+    ("argv0", "ours"),
+    [
+        ("/venv/bin/tierslieux", True),
+        ("/site-packages/tierslieux/__main__.py", True),
+        ("-c", True),
+        ("/site-packages/pytest/__main__.py", False),  # python -m pytest
+        ("/venv/bin/pytest", False),
+        ("/venv/bin/jupyter-lab", False),
+    ],
+)
+def test_which_process_is_the_command_line(argv0: str, ours: bool, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", [argv0])
+    assert entry._is_the_command_line() is ours

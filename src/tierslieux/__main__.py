@@ -37,8 +37,10 @@ def _start_up(_signum: int, _frame: FrameType | None) -> None:
 
 def _is_the_command_line() -> bool:
     """Whether this process is the ``tierslieux`` command (not a program importing us)."""
-    first = sys.argv[0].rsplit(os.sep, 1)[-1] if sys.argv else ""
-    return first in {"tierslieux", "__main__.py", "-c", "-m"}
+    parts = sys.argv[0].rsplit(os.sep, 2)[-2:] if sys.argv else [""]
+    # ``python -m tierslieux`` runs ``…/tierslieux/__main__.py``; ``python -m pytest``
+    # runs ``…/pytest/__main__.py``, which is not us.
+    return parts[-1] in {"tierslieux", "-c", "-m"} or parts == ["tierslieux", "__main__.py"]
 
 
 # From the import of this module until the command starts, Ctrl-C ends the process
