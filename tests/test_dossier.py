@@ -402,6 +402,17 @@ def test_umap_geojson(made: tuple[WrittenDossier, list[ProgressEvent]]) -> None:
     site = next(f for f in collection["features"] if f["properties"]["name"].startswith("Site 1"))
     assert "Communauté-base : structures." not in site["properties"]["description"]
     assert "(FICTIVE)" in site["properties"]["description"]
+    # Counts of people are whole numbers, as in the tables (weighted census counts).
+    people = (column_label("actifs_occupes"), column_label("potentiel"))
+    communes = [f for f in collection["features"] if people[0] in f["properties"]]
+    assert communes
+    for feature in communes:
+        for key in people:
+            value = feature["properties"][key]
+            assert value is None or isinstance(value, int), (key, value)
+    assert written.dossier.sites is not None
+    if written.dossier.sites.objective == "couverture":
+        assert isinstance(site["properties"][column_label("valeur")], int)
 
 
 def test_labels_are_french() -> None:

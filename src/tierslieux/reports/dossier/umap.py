@@ -40,13 +40,17 @@ _STRUCTURE_COLOURS = {
 }
 
 
-def _clean(value: object) -> object:
+def _clean(value: object, *, whole: bool = False) -> object:
+    """A property's value for uMap: no NaN; people (weighted census counts, a rate per
+    1,000) as whole numbers, as the tables show them; other figures to one decimal."""
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 1)
+        if not math.isfinite(value):
+            return None
+        return round(value) if whole else round(value, 1)
     if hasattr(value, "item"):
-        return _clean(value.item())
+        return _clean(value.item(), whole=whole)
     return value
 
 
@@ -94,9 +98,9 @@ def _commune_features(dossier: Dossier) -> list[dict[str, Any]]:
             "description": description,
             column_label("code"): str(row["code"]),
             column_label("nom"): row["nom"],
-            column_label("actifs_occupes"): _clean(row["actifs_occupes"]),
-            column_label("potentiel"): _clean(row["potentiel"]),
-            column_label("taux_potentiel"): _clean(rate),
+            column_label("actifs_occupes"): _clean(row["actifs_occupes"], whole=True),
+            column_label("potentiel"): _clean(row["potentiel"], whole=True),
+            column_label("taux_potentiel"): _clean(rate, whole=True),
             "_umap_options": {
                 "color": "#ffffff",
                 "weight": 1,
@@ -140,6 +144,8 @@ def _site_features(dossier: Dossier) -> list[dict[str, Any]]:
     if dossier.sites is None:
         return []
     unit = dossier.sites.unit
+    # The objective's figures are people for the coverage (whole), tonnes otherwise.
+    people = dossier.sites.objective == "couverture"
     features = []
     bases = readable_sites(dossier.sites.sites, ["communaute_base"])["communaute_base"].tolist()
     for row, base in zip(dossier.sites.sites.to_dict(orient="records"), bases, strict=True):
@@ -158,8 +164,8 @@ def _site_features(dossier: Dossier) -> list[dict[str, Any]]:
             column_label("rang"): _clean(row["rang"]),
             column_label("code"): str(row["code"]),
             column_label("nom"): row["nom"],
-            column_label("valeur"): _clean(row.get("valeur")),
-            column_label("gain_marginal"): _clean(row.get("gain_marginal")),
+            column_label("valeur"): _clean(row.get("valeur"), whole=people),
+            column_label("gain_marginal"): _clean(row.get("gain_marginal"), whole=people),
             column_label("theme"): value_label("theme", row.get("theme")),
             "_umap_options": {"color": "#222222", "iconClass": "Default"},
         }
