@@ -8,11 +8,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 from web_helpers import SECRET
 
+from tierslieux.basemap import BasemapError, check_basemap_url
 from tierslieux.cli import app as cli_app
 from tierslieux.config import Settings
 from tierslieux.web.app import create_app
 from tierslieux.web.security import CSP, content_security_policy
-from tierslieux.web.settings import BasemapError, WebSettings, check_basemap_url
+from tierslieux.web.settings import WebSettings
 
 OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 IGN = (

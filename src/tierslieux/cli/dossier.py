@@ -114,10 +114,10 @@ def dossier(
     debug: DebugOpt = False,  # noqa: ARG001  (read by guarded)
 ) -> None:
     """Dossier du territoire : PDF à imprimer, classeur Excel, GeoPackage QGIS, uMap."""
+    from tierslieux.basemap import basemap_credit, check_basemap_url  # noqa: PLC0415
     from tierslieux.pipeline.dossier import DossierRequest  # noqa: PLC0415
     from tierslieux.pipeline.jobs import run_cancellable  # noqa: PLC0415  (Ctrl-C in HiGHS)
     from tierslieux.reports.dossier import Basemap, make_dossier  # noqa: PLC0415
-    from tierslieux.web.settings import basemap_credit, check_basemap_url  # noqa: PLC0415
 
     settings = siting_settings(
         territory=territory,

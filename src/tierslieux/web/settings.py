@@ -15,7 +15,6 @@ restart and every worker process shares it.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import stat
 from dataclasses import dataclass, field, replace
@@ -25,9 +24,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from tierslieux.basemap import basemap_credit, check_basemap_url
 from tierslieux.config import Settings
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import LoginPolicy
 from tierslieux.pipeline.database import database_url, default_database_path
@@ -40,12 +39,9 @@ __all__ = [
     "DEFAULT_SECRETS",
     "MIN_SECRET_LENGTH",
     "SECRET_FILE",
-    "BasemapError",
     "SecretKeyError",
     "WebSettings",
     "WebSettingsError",
-    "basemap_credit",
-    "check_basemap_url",
     "resolve_secret_key",
 ]
 
@@ -78,65 +74,6 @@ class SecretKeyError(TierslieuxError):
 
 class WebSettingsError(TierslieuxError, ValueError):
     """A setting of the web application read from the environment is unusable."""
-
-
-class BasemapError(TierslieuxError, ValueError):
-    """The tile basemap's URL is not a tile template the maps can use safely."""
-
-
-_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-_LOOPBACK = {"localhost", "127.0.0.1"}
-#: Credits of the usual tile servers, by the end of their host name.
-_CREDITS = {
-    "openstreetmap.org": N_("© les contributeurs d'OpenStreetMap"),
-    "openstreetmap.fr": N_("© les contributeurs d'OpenStreetMap"),
-    "geopf.fr": N_("© IGN"),
-    "ign.fr": N_("© IGN"),
-}
-
-
-def check_basemap_url(url: str) -> str:
-    """Return the tile template ``url`` (stripped), or ``""`` for none.
-
-    A template is an ``https`` URL (``http`` on the loopback only) whose path or query
-    holds ``{z}``, ``{x}`` and ``{y}``, as OpenStreetMap's
-    ``https://tile.openstreetmap.org/{z}/{x}/{y}.png`` or the IGN's WMTS
-    (``…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}…``).
-
-    Raises
-    ------
-    BasemapError
-        Any other value (its host goes into the Content-Security-Policy).
-    """
-    text = url.strip()
-    if not text:
-        return ""
-    parts = urlsplit(text)
-    host = parts.hostname or ""
-    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
-    missing = [p for p in ("{z}", "{x}", "{y}") if p not in text]
-    if not secure or not _HOST.match(parts.netloc) or missing or any(c in text for c in " ;'\"\n"):
-        raise BasemapError(
-            _(
-                "Adresse du fond de carte invalide « {url} » : attendu un modèle d'adresse "
-                "de tuiles en https contenant {{z}}, {{x}} et {{y}}, par exemple "
-                "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png.",
-                url=text[:200],
-            )
-        )
-    return text
-
-
-def basemap_credit(url: str, attribution: str = "") -> str:
-    """The credit of the basemap ``url``: ``attribution`` when given, else the usual one
-    of its host (OpenStreetMap, IGN), else none."""
-    if attribution or not url:
-        return attribution
-    host = urlsplit(url).hostname or ""
-    return next(
-        (_(text) for end, text in _CREDITS.items() if host == end or host.endswith("." + end)),
-        "",
-    )
 
 
 def _secret_folder(core: Settings) -> Path:
