@@ -100,7 +100,7 @@ def test_show_prints_every_question_option_and_code_within_80_columns() -> None:
     assert "Conservation : 730 jours" in flat  # the RGPD notice, from the settings
 
 
-def test_show_in_english_translates_the_framing_and_keeps_the_french_labels() -> None:
+def test_show_in_english_translates_the_framing_and_the_labels() -> None:
     result = run("--lang", "en", "survey", "show")
     assert result.exit_code == 0, result.output
     flat = _flat(result.stdout)
@@ -109,8 +109,10 @@ def test_show_in_english_translates_the_framing_and_keeps_the_french_labels() ->
     assert "required" in flat
     assert "optional" in flat
     assert "choix unique" not in flat
-    assert "(in French)" in flat
-    assert _flat(QUESTIONNAIRE.question("statut").label) in flat
+    assert "What is your employment situation?" in flat
+    assert "Self-employed, freelance, sole trader" in flat
+    assert _flat(QUESTIONNAIRE.question("statut").label) not in flat
+    assert "salarie" in flat  # the codes do not change
 
 
 def test_show_never_lets_a_label_drive_the_terminal(tmp_path: Path) -> None:
@@ -374,16 +376,23 @@ def test_questionnaire_command_writes_each_format_from_the_suffix(tmp_path: Path
     assert "Option --format invalide : odt" in result.stderr
 
 
-def test_what_respondents_read_is_in_the_questionnaire_language(tmp_path: Path) -> None:
+def test_paper_version_is_in_the_language_asked_questions_included(tmp_path: Path) -> None:
     out = tmp_path / "q.html"
     result = run("--lang", "en", "survey", "questionnaire", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "written to" in result.stdout  # the command speaks English
     page = out.read_text(encoding="utf-8")
-    assert '<html lang="fr">' in page  # the page, like its labels, is French
-    assert "N° de répondant" in page
-    assert "choix unique" in page
-    assert "single choice" not in page
+    assert '<html lang="en">' in page  # the page and its questions are in English
+    assert "single choice" in page
+    assert "choix unique" not in page
+    assert "Which commune do you live in?" in page
+    assert "Dans quelle commune habitez-vous ?" not in page
+    lss = tmp_path / "q.lss"
+    assert run("--lang", "en", "survey", "questionnaire", "--out", str(lss)).exit_code == 0
+    survey = lss.read_text(encoding="utf-8")
+    # LimeSurvey keeps the definition's French: the labels its exports carry back.
+    assert "<language>fr</language>" in survey
+    assert "Dans quelle commune habitez-vous ?" in survey
 
 
 def test_pdf_without_weasyprint_names_what_to_install(

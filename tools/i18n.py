@@ -11,7 +11,10 @@ Usage (from the repository root)::
 
 Messages are the first argument of ``_(...)``, ``gettext(...)``, ``N_(...)`` and the
 structured messages (``Problem(...)``, ``Message.of(...)``, ``Note.text(...)``) in
-``src/tierslieux/**/*.py`` and in the Jinja templates of ``reports/templates``.
+``src/tierslieux/**/*.py`` and in the Jinja templates of ``reports/templates``, and the
+texts of the packaged questionnaire definitions (``data/questionnaire_v*.yaml``:
+title, source, labels, criteria, units), which
+:meth:`tierslieux.model.survey.Questionnaire.translated` looks up.
 A message with ``{placeholders}`` is flagged ``python-brace-format``; ``check`` fails
 when a translation's placeholders differ from the French text's.
 """
@@ -29,6 +32,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
@@ -72,6 +76,40 @@ def extract_python_ast(
             yield node.lineno, "_", node.args[0].value, []
 
 
+#: Keys of a questionnaire definition whose (string) value is shown to people.
+QUESTIONNAIRE_TEXT_KEYS = frozenset({"titre", "source", "label", "critere", "unit"})
+
+
+def extract_questionnaire_yaml(
+    fileobj: BinaryIO,
+    keywords: Mapping[str, object],  # noqa: ARG001 - Babel's extractor signature
+    comment_tags: Collection[str],  # noqa: ARG001
+    options: Mapping[str, object],  # noqa: ARG001
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor for a questionnaire definition (YAML).
+
+    Every scalar value of a key of :data:`QUESTIONNAIRE_TEXT_KEYS`, wherever it is
+    (the questionnaire, a question, an option), is a message; ids, codes and types are
+    not (they are stored and never translated).
+    """
+    stack = [yaml.compose(fileobj.read().decode("utf-8"))]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if (
+                    isinstance(key, yaml.ScalarNode)
+                    and key.value in QUESTIONNAIRE_TEXT_KEYS
+                    and isinstance(value, yaml.ScalarNode)
+                    and value.value.strip()
+                ):
+                    yield value.start_mark.line + 1, "_", value.value, []
+                else:
+                    stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
 #: Structured messages of :mod:`tierslieux.errors`: ``Problem("…")``, ``Note.text("…")``…
 MESSAGE_CLASSES = frozenset({"Message", "Problem", "Note"})
 MESSAGE_METHODS = frozenset({"of", "text"})
@@ -104,6 +142,7 @@ METHOD_MAP: list[tuple[str, str | Callable[..., Iterator[tuple[int, str, str, li
     ("reports/templates/**.j2", "jinja2.ext:babel_extract"),
     ("reports/templates/**.html", "jinja2.ext:babel_extract"),
     ("web/templates/**.html", "jinja2.ext:babel_extract"),
+    ("data/questionnaire_v*.yaml", extract_questionnaire_yaml),
     ("**.py", extract_python_ast),
 ]
 WIDTH = 100

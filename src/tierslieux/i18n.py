@@ -58,6 +58,7 @@ __all__ = [
     "format_number",
     "format_percent",
     "gettext",
+    "language_name",
     "local_time",
     "use_language",
 ]
@@ -144,6 +145,21 @@ def N_(message: str, /) -> str:  # noqa: N802 - the gettext convention for "no-o
         ``message`` unchanged.
     """
     return message
+
+
+#: The name of each language, for people (messages: read in the current language).
+LANGUAGE_NAMES = {"fr": N_("français"), "en": N_("anglais")}
+
+
+def language_name(lang: str | None) -> str:
+    """The name of the language ``lang`` in the current language (« anglais », "English").
+
+    ``None`` or ``""`` (not known) gives « — »; an unknown code is returned as it is.
+    """
+    if not lang:
+        return "—"
+    name = LANGUAGE_NAMES.get(lang)
+    return lang if name is None else gettext(name)
 
 
 @cache

@@ -48,13 +48,14 @@ class Served:
 
 @contextmanager
 def serve_demo_application(
-    root: Path, users: Mapping[str, tuple[str, str]], *, run_workers: int = 2
+    root: Path, users: Mapping[str, tuple[str, str]], *, run_workers: int = 2, lang: str = "fr"
 ) -> Iterator[Served]:
-    """Serve the application over the demo workspace; ``users``: e-mail -> (role, password)."""
+    """Serve the application over the demo workspace; ``users``: e-mail -> (role, password);
+    ``lang``: the installation's language (``TIERSLIEUX_LANG``)."""
     cache = root / "cache"
     workspace = root / "workspace"
     build_workspace(Settings(cache_dir=cache, offline=True), workspace, InputFiles(demo=True))
-    with serve_application(root, users, workspace, run_workers=run_workers) as served:
+    with serve_application(root, users, workspace, run_workers=run_workers, lang=lang) as served:
         yield served
 
 
@@ -66,6 +67,7 @@ def serve_application(
     *,
     data_dir: Path | None = None,
     run_workers: int = 2,
+    lang: str = "fr",
 ) -> Iterator[Served]:
     """Serve the application over ``workspace`` (registries in ``data_dir``, as
     ``TIERSLIEUX_DATA_DIR``), a fresh SQLite store in ``root`` and the given users."""
@@ -73,7 +75,9 @@ def serve_application(
     cache = root / "cache"
     url = f"sqlite:///{root / 'web.sqlite'}"
     settings = WebSettings(
-        core=Settings(database_url=url, cache_dir=cache, offline=True, data_dir=data_dir),
+        core=Settings(
+            database_url=url, cache_dir=cache, offline=True, data_dir=data_dir, lang=lang
+        ),
         secret_key="s" * 40,
         workspace=workspace,
         run_workers=run_workers,

@@ -51,6 +51,7 @@ def test_same_submission_key_racing_stores_one_answer(store) -> None:
             submission_key="k" * 64,
             receipt_hash="r" * 64,
             consent_version="campagne-1",
+            consent_language="fr",
         )
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -58,7 +59,8 @@ def test_same_submission_key_racing_stores_one_answer(store) -> None:
     assert len({o.respondent_id for o in outcomes}) == 1
     assert sum(o.created for o in outcomes) == 1
     assert store.campaigns.get_campaign(campaign.id).answers == 1
-    assert store.campaigns.by_receipt(campaign.id, "r" * 64).channel == "en_ligne"
+    stored = store.campaigns.by_receipt(campaign.id, "r" * 64)
+    assert (stored.channel, stored.consent_language) == ("en_ligne", "fr")
 
 
 def test_invitation_is_consumed_with_the_answer(store) -> None:
@@ -71,6 +73,7 @@ def test_invitation_is_consumed_with_the_answer(store) -> None:
         submission_key="a" * 64,
         receipt_hash="b" * 64,
         consent_version="campagne-1",
+        consent_language="en",
         invitation_hash="i" * 64,
     )
     assert not store.campaigns.invitation_usable(campaign.id, "i" * 64)
@@ -81,6 +84,7 @@ def test_invitation_is_consumed_with_the_answer(store) -> None:
             submission_key="c" * 64,
             receipt_hash="d" * 64,
             consent_version="campagne-1",
+            consent_language="fr",
             invitation_hash="i" * 64,
         )
     assert store.campaigns.get_campaign(campaign.id).answers == 1

@@ -74,13 +74,22 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
+def _alembic(url: str, action: str, revision: str) -> None:
+    engine = engine_for(url)
+    with engine.connect() as connection, connection.begin():
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
 def test_empty_database_is_created_at_head(fresh_url) -> None:
-    assert upgrade(fresh_url) == head_revision() == "0006"
+    assert upgrade(fresh_url) == head_revision() == "0007"
     engine = create_engine(fresh_url)
     try:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) >= TABLES
-            assert MigrationContext.configure(connection).get_current_revision() == "0006"
+            assert MigrationContext.configure(connection).get_current_revision() == "0007"
             # The ORM models and the migrations describe the same schema.
             context = MigrationContext.configure(connection)
             assert compare_metadata(context, Base.metadata) == []
@@ -93,7 +102,7 @@ def test_opening_a_store_does_not_migrate(fresh_url) -> None:
     assert store.database.backend in {"sqlite", "postgresql"}
     assert "structures" not in _tables(fresh_url)
     status = schema_status(fresh_url)
-    assert (status.current, status.head, status.up_to_date) == (None, "0006", False)
+    assert (status.current, status.head, status.up_to_date) == (None, "0007", False)
 
 
 def test_upgrade_is_idempotent_and_keeps_data(fresh_url) -> None:
@@ -102,19 +111,14 @@ def test_upgrade_is_idempotent_and_keeps_data(fresh_url) -> None:
     store.structures.upsert_structures(STRUCTURES)
     store.contacts.set_status(CAE, "contacte", author="alice")
     for _ in range(2):
-        assert upgrade(fresh_url) == "0006"
+        assert upgrade(fresh_url) == "0007"
         view = open_repositories(fresh_url).contacts.get_contact(CAE)
         assert view.status == "contacte"
         assert len(view.history) == 1
 
 
 def test_upgrade_from_the_previous_revision_keeps_contacts_and_answers(fresh_url) -> None:
-    engine = engine_for(fresh_url)
-    with engine.connect() as connection, connection.begin():
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+    _alembic(fresh_url, "upgrade", "0002")
     assert schema_status(fresh_url).current == "0002"
     assert "users" not in _tables(fresh_url)
     store = open_repositories(fresh_url)
@@ -228,3 +232,35 @@ def test_unreachable_server_is_a_store_error_not_a_traceback() -> None:
             assert "secret" not in str(caught.value)
     finally:
         dispose_engine(url)
+
+
+def _respondent_columns(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {c["name"] for c in inspect(connection).get_columns("survey_respondents")}
+    finally:
+        engine.dispose()
+
+
+def test_0007_adds_the_consent_language_and_keeps_the_answers(fresh_url) -> None:
+    _alembic(fresh_url, "upgrade", "0006")
+    assert "consent_language" not in _respondent_columns(fresh_url)
+    engine = engine_for(fresh_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO survey_respondents (id, commune, questionnaire_version, "
+                "consent_text, consented_at, answers, fingerprint, source, created_at, channel) "
+                "VALUES ('r1', '05061', '1', 'texte', :at, '{}', 'f1', '', :at, 'en_ligne')"
+            ),
+            {"at": "2026-12-01 10:00:00"},
+        )
+    ensure_schema(fresh_url)
+    assert schema_status(fresh_url).current == "0007"
+    assert "consent_language" in _respondent_columns(fresh_url)
+    [kept] = open_repositories(fresh_url).responses.list_responses()
+    assert (kept.id, kept.consent_text, kept.consent_language) == ("r1", "texte", None)
+    _alembic(fresh_url, "downgrade", "0006")
+    assert "consent_language" not in _respondent_columns(fresh_url)
+    assert schema_status(fresh_url).current == "0006"

@@ -21,7 +21,6 @@ from tierslieux.cli.common import DebugOpt, LangOpt, guarded, settings_from, tab
 from tierslieux.cli.common import out_console as _out
 from tierslieux.cli.survey import survey_app
 from tierslieux.errors import TierslieuxError
-from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.questionnaire import QuestionnaireDocument, questionnaire_document
 from tierslieux.privacy import terminal_safe
@@ -76,8 +75,10 @@ def questionnaire_view(document: QuestionnaireDocument) -> Group:
     """The questionnaire as a Rich renderable: header, RGPD notice, numbered questions.
 
     Every text of the definition goes through :func:`tierslieux.privacy.terminal_safe`
-    and is never read as Rich markup. The labels are those of the definition (French);
-    the words around them follow the current language.
+    and is never read as Rich markup. Give it the document in the language to show
+    (:meth:`~tierslieux.pipeline.questionnaire.QuestionnaireDocument.translated`): the
+    packaged definition's texts are in the catalogue, a file of your own is shown as
+    written.
     """
     questionnaire = document.questionnaire
     required = sum(q.required for q in questionnaire.questions)
@@ -97,8 +98,6 @@ def questionnaire_view(document: QuestionnaireDocument) -> Group:
     if questionnaire.source:
         parts.append(_text(_("Critères de l'étude : {source}", source=questionnaire.source)))
     parts.append(_text(consent_notice(document)))
-    if current_language() != "fr":
-        parts.append(_text(_("Les libellés sont ceux du questionnaire (en français)."), "italic"))
     for index in range(len(questionnaire.questions)):
         parts.append(Text())
         parts.append(_question_view(index + 1, document, index))
@@ -113,7 +112,7 @@ def show(
     debug: DebugOpt = False,  # noqa: ARG001
 ) -> None:
     """Afficher le questionnaire : questions numérotées, types, options et leurs codes."""
-    document = questionnaire_document(settings_from(lang=lang), questionnaire)
+    document = questionnaire_document(settings_from(lang=lang), questionnaire).translated()
     table_console().print(questionnaire_view(document), soft_wrap=False, highlight=False)
 
 

@@ -6,6 +6,12 @@ question has an ``id``, a ``type`` (:data:`QUESTION_TYPES`), a French ``label``,
 (``critere``, quoting the Coop-connect pre-study) and a ``required`` flag.
 :func:`parse_questionnaire` checks a definition and gathers every problem in one
 message; :func:`load_questionnaire` reads the packaged version.
+
+The definition is written in French.  Its texts (title, source, labels, criteria,
+units) are messages of the translation catalogue like any other: ``tools/i18n.py``
+extracts them from the packaged YAML, and :meth:`Questionnaire.translated` gives the
+questionnaire in the current language for display.  Codes and ids never change with
+the language: what is stored is the same whichever language the respondent read.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from tierslieux.errors import SchemaError
+from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -120,6 +127,45 @@ class Questionnaire:
     def consent(self) -> Question | None:
         """The consent question, if any."""
         return next((q for q in self.questions if q.type == "consent"), None)
+
+    def translated(self) -> Questionnaire:
+        """This questionnaire with its texts in the current language (for display).
+
+        Title, source, question labels, criteria, units and option labels go through
+        the catalogue (the packaged definition's texts are in it; a text that is not,
+        such as one of a questionnaire file of your own, stays as written).  Ids,
+        codes, types and bounds are unchanged.  French: the questionnaire itself.
+        """
+        if current_language() == "fr":
+            return self
+        return replace(
+            self,
+            title=_text(self.title),
+            source=_text(self.source),
+            questions=tuple(_translated_question(q) for q in self.questions),
+        )
+
+
+def _text(text: str | None) -> str:
+    """A text of the definition in the current language (empty stays empty)."""
+    return _(text) if text else ""
+
+
+def _translated_question(question: Question) -> Question:
+    return replace(
+        question,
+        label=_text(question.label),
+        critere=_text(question.critere),
+        unit=_text(question.unit) if question.unit else question.unit,
+        options=tuple(
+            replace(
+                option,
+                label=_text(option.label),
+                critere=_text(option.critere) if option.critere else option.critere,
+            )
+            for option in question.options
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,6 +191,7 @@ def submit_paper_answers(  # noqa: PLR0913 - one sheet's keyword-only facts
         submission_key=_hash(f"{campaign.id}:papier:{key}"),
         receipt_hash=None,
         consent_version=PAPER_NOTICE_VERSION,
+        consent_language=form.lang,
         channel="papier",
     )
     repos.audit.record(

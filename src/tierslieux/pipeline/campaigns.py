@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from tierslieux.errors import Problem, Problems, SchemaError, TierslieuxError
 from tierslieux.files import spreadsheet_safe
-from tierslieux.i18n import PARIS
+from tierslieux.i18n import PARIS, current_language
 from tierslieux.i18n import gettext as _
 from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.database import database_url, open_store
@@ -523,12 +523,17 @@ class PublicForm:
     context: SurveyContext
     choices: tuple[str, ...]
     territory_label: str
+    #: Language of the questionnaire's texts (the one in force when it was loaded).
+    lang: str = "fr"
 
 
 def public_form(
     settings: Settings, repos: Repositories, project: ProjectView, workspace: Workspace | Path
 ) -> PublicForm:
     """Load the questionnaire and the communes of a project for its public form.
+
+    The questionnaire is in the current language (:meth:`Questionnaire.translated`):
+    a form is for one language, and a cache of forms is keyed by it.
 
     Raises
     ------
@@ -537,7 +542,11 @@ def public_form(
     """
     with project_inputs(repos, settings, project.id, workspace, mobpro=False) as loaded:
         inputs = loaded  # in memory: usable after the block
-    context = SurveyContext.from_inputs(settings, inputs)
+    # The questionnaire in the language of the page: labels, options and the messages
+    # naming them; the answers stored are codes, the same in every language.
+    context = SurveyContext.from_inputs(
+        settings, inputs, questionnaire=load_questionnaire().translated()
+    )
     codes, label = territory_communes(inputs, project.territory)
     # A name the server reads as several communes (accents and case aside) is offered
     # as the server accepts it: « Nom (département) », « Nom (code) » if need be.
@@ -547,7 +556,7 @@ def public_form(
         name = index.names.get(code, code)
         same = sorted(index.by_name.get(fold(name), [code]))
         choices.add(index.choices(same)[same.index(code)] if len(same) > 1 else name)
-    return PublicForm(context, tuple(sorted(choices)), label)
+    return PublicForm(context, tuple(sorted(choices)), label, current_language())
 
 
 def consent_notice(campaign: CampaignView) -> str:
@@ -701,6 +710,7 @@ def submit_campaign_answers(
         submission_key=submission_key,
         receipt_hash=_hash(code),
         consent_version=NOTICE_VERSION,
+        consent_language=form.lang,
         invitation_hash=invitation_hash,
     )
     if not outcome.created:
@@ -770,7 +780,7 @@ def receipt_export(
     ValueError
         For another ``kind``.
     """
-    questionnaire = load_questionnaire()
+    questionnaire = load_questionnaire().translated()
     rows = [
         (q.id, q.label, _text(answer.answers.get(q.id)))
         for q in questionnaire.questions
@@ -787,6 +797,7 @@ def receipt_export(
                 "texte": answer.consent_text,
                 "version": answer.consent_version,
                 "date": answer.consented_at.isoformat(),
+                "langue": answer.consent_language,
             },
             "reponses": {qid: value for qid, _label, value in rows},
         }
@@ -796,7 +807,13 @@ def receipt_export(
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
         writer.writerow(["question", "libelle", "reponse"])
-        for qid, label, value in rows:
+        consent = [
+            ("consentement_texte", _("Consentement enregistré"), answer.consent_text),
+            ("consentement_version", _("Version du consentement"), answer.consent_version or ""),
+            ("consentement_date", _("Date du consentement"), answer.consented_at.isoformat()),
+            ("consentement_langue", _("Langue du consentement"), answer.consent_language or ""),
+        ]
+        for qid, label, value in [*rows, *consent]:
             writer.writerow([qid, spreadsheet_safe(label), spreadsheet_safe(value)])
         return (
             ("\ufeff" + buffer.getvalue()).encode("utf-8"),

@@ -8,7 +8,7 @@ the purpose of the survey and how long answers are kept (RGPD, from the settings
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,11 @@ class QuestionnaireDocument:
     purpose: str
     retention_days: int
     where: str
+
+    def translated(self) -> QuestionnaireDocument:
+        """The document with its questionnaire in the current language, for display
+        (:meth:`~tierslieux.model.survey.Questionnaire.translated`)."""
+        return replace(self, questionnaire=self.questionnaire.translated())
 
 
 def questionnaire_document(settings: Settings, path: Path | None = None) -> QuestionnaireDocument:

@@ -157,9 +157,20 @@ class SurveyContext:
         return cls(settings, load_questionnaire(), _communes(settings, communes, demo=demo), demo)
 
     @classmethod
-    def from_inputs(cls, settings: Settings, inputs: LoadedInputs) -> SurveyContext:
-        """The context of loaded inputs (fictional inputs use the demonstration store)."""
-        return cls(settings, load_questionnaire(), inputs.communes, inputs.fictional)
+    def from_inputs(
+        cls,
+        settings: Settings,
+        inputs: LoadedInputs,
+        *,
+        questionnaire: Questionnaire | None = None,
+    ) -> SurveyContext:
+        """The context of loaded inputs (fictional inputs use the demonstration store).
+
+        ``questionnaire``: the one to check answers against (default: the packaged one,
+        French; a form gives it in the language of its page).
+        """
+        chosen = questionnaire if questionnaire is not None else load_questionnaire()
+        return cls(settings, chosen, inputs.communes, inputs.fictional)
 
     def validate(
         self,
@@ -769,7 +780,8 @@ def analyse_survey(
         "noms_communes",
         groups["communes"].map(lambda s: ";".join(names.get(c, c) for c in str(s).split(";"))),
     )
-    questionnaire = load_questionnaire()
+    # In the current language: the labels of the results (codes are unchanged).
+    questionnaire = load_questionnaire().translated()
     # After the columns « tierslieux sites --groups » reads (groupe, theme, membres...).
     groups.insert(5, "libelle_theme", groups["theme"].map(lambda t: theme_label(t, questionnaire)))
     return SurveyAnalysis(

@@ -5,6 +5,7 @@ territory, its public address written out and as a QR code (:func:`qr_matrix`, d
 by ``segno``, error correction level M so that a worn or badly printed copy still
 scans), the answering period (days in Paris time), and in short what the consent
 notice of the form says: the data controller, the purpose and the retention period.
+It is in the installation's language, as the form it leads to.
 
 :func:`render_flyer_html` gives the page (the shared ``base.html``),
 :func:`render_flyer_pdf` the PDF rendered by WeasyPrint.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 import segno
 
 from tierslieux.errors import SourceError
-from tierslieux.i18n import format_date, use_language
+from tierslieux.i18n import format_date
 from tierslieux.i18n import gettext as _
 from tierslieux.reports.templates import render_page
 
@@ -30,8 +31,6 @@ __all__ = ["QR_ERROR_LEVEL", "qr_code", "qr_matrix", "render_flyer_html", "rende
 QR_ERROR_LEVEL: Final = "m"
 #: Longest purpose printed in full; a longer one is cut at a word (the form has it all).
 _PURPOSE_CHARS: Final = 260
-#: Language of what respondents read (the questionnaire's).
-_LANGUAGE: Final = "fr"
 
 
 def qr_code(url: str) -> segno.QRCode:
@@ -54,17 +53,16 @@ def _short(text: str, limit: int = _PURPOSE_CHARS) -> str:
 
 def render_flyer_html(campaign: CampaignView, url: str, territory: str) -> str:
     """The flyer of ``campaign`` (public address ``url``) as one self-contained page."""
-    with use_language(_LANGUAGE):
-        return render_page(
-            "flyer.html",
-            campaign=campaign,
-            url=url,
-            territory=territory,
-            qr=qr_code(url).svg_data_uri(border=4, dark="#000", light="#fff", scale=4),
-            opens=format_date(campaign.opens_at),
-            closes=format_date(campaign.closes_at),
-            purpose=_short(campaign.purpose),
-        )
+    return render_page(
+        "flyer.html",
+        campaign=campaign,
+        url=url,
+        territory=territory,
+        qr=qr_code(url).svg_data_uri(border=4, dark="#000", light="#fff", scale=4),
+        opens=format_date(campaign.opens_at),
+        closes=format_date(campaign.closes_at),
+        purpose=_short(campaign.purpose),
+    )
 
 
 def render_flyer_pdf(campaign: CampaignView, url: str, territory: str) -> bytes:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tierslieux.i18n import N_, format_number
+from tierslieux.i18n import LANGUAGES, N_, current_language, format_number
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import EXTRA_COLUMNS, INDICATORS, indicator_labels
 from tierslieux.model.rurality import AAV_CATEGORY_LABELS
@@ -358,12 +358,14 @@ def solver_label(solver: str) -> str:
 def survey_theme_label(code: str, questionnaire: Questionnaire | None = None) -> str:
     """A questionnaire theme (``vie:enfants``) in words (« Vie quotidienne : Garde et
     scolarité des enfants »), from ``questionnaire`` or the packaged one."""
-    return theme_label(code, questionnaire or _default_questionnaire())
+    return theme_label(code, questionnaire or _default_questionnaire(current_language()))
 
 
-@lru_cache(maxsize=1)
-def _default_questionnaire() -> Questionnaire:
-    return load_questionnaire()
+@lru_cache(maxsize=len(LANGUAGES))
+def _default_questionnaire(lang: str) -> Questionnaire:
+    """The packaged questionnaire in ``lang`` (the current language: the cache key)."""
+    del lang
+    return load_questionnaire().translated()
 
 
 def _theme_list(text: str) -> str:

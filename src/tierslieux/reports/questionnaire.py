@@ -11,7 +11,11 @@
 - :func:`render_questionnaire_html` and :func:`render_questionnaire_pdf` give the paper
   version (A4; boxes to tick, lines to write, the RGPD notice, a respondent number on
   every page), with the questions numbered and the options ordered exactly as in the
-  questionnaire file: the paper data-entry screen follows the same order.
+  questionnaire file: the paper data-entry screen follows the same order.  The paper
+  version is in the current language (the questionnaire's texts through the catalogue,
+  :meth:`~tierslieux.model.survey.Questionnaire.translated`); the LimeSurvey file stays
+  in the definition's French, the labels that a LimeSurvey export with full answers
+  carries back and the import recognises.
 
 :func:`questionnaire_file` renders one format; :func:`write_questionnaire` writes it
 atomically.
@@ -64,7 +68,8 @@ FORMATS: Final = {"limesurvey": ".lss", "html": ".html", "pdf": ".pdf"}
 #: ``DBVersion`` written in the ``.lss`` file: LimeSurvey 3.17's
 #: (``application/config/version.php``, ``dbversionnumber`` 359).
 LIMESURVEY_DB_VERSION: Final = 359
-#: Language of the questionnaire's labels (the definition is in French).
+#: Language of the LimeSurvey file: the definition's (French), whose labels the import of
+#: a LimeSurvey export with full answers recognises.
 QUESTIONNAIRE_LANGUAGE: Final = "fr"
 
 _TYPE_LABELS: Final = {
@@ -464,7 +469,7 @@ def render_questionnaire_html(
     (controller, purpose, retention: :func:`~tierslieux.pipeline.campaign_tools.paper_notice`)
     and a box for the sheet number that the data-entry screen asks for.
     """
-    questionnaire = document.questionnaire
+    questionnaire = document.questionnaire.translated()
     items = [
         {
             "number": number,
@@ -530,17 +535,18 @@ def questionnaire_file(
 ) -> bytes:
     """Render the questionnaire in the format ``fmt`` (:data:`FORMATS`) as bytes.
 
-    What respondents read is in the language of the questionnaire's labels (French),
-    whatever the language of the command: a page is never half French, half English.
+    The paper version (``html``, ``pdf``) is in the current language, questions
+    included; the LimeSurvey file in the definition's language
+    (:data:`QUESTIONNAIRE_LANGUAGE`), whose labels an export carries back to the import.
     ``campaign``: the paper version of that campaign (``html`` and ``pdf``).
     """
-    with use_language(QUESTIONNAIRE_LANGUAGE):
-        if fmt == "limesurvey":
+    if fmt == "limesurvey":
+        with use_language(QUESTIONNAIRE_LANGUAGE):
             return render_limesurvey(document)
-        if fmt == "html":
-            return render_questionnaire_html(document, campaign).encode("utf-8")
-        if fmt == "pdf":
-            return render_questionnaire_pdf(document, campaign)
+    if fmt == "html":
+        return render_questionnaire_html(document, campaign).encode("utf-8")
+    if fmt == "pdf":
+        return render_questionnaire_pdf(document, campaign)
     raise SchemaError(
         _(
             "Format inconnu : {format} (attendu : {expected}).",

@@ -32,6 +32,7 @@ from tierslieux.i18n import (
     format_figure,
     format_number,
     format_percent,
+    language_name,
 )
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.inputs import demo_note, synthetic_note
@@ -112,6 +113,7 @@ def environment() -> jinja2.Environment:
         _=_,
         gettext=_,
         current_language=current_language,
+        language_name=language_name,
         version=__version__,
         column_labels=column_labels,
         select_options=select_options,

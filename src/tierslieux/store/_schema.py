@@ -215,6 +215,9 @@ class SurveyRespondent(Base):
     receipt_hash: Mapped[str | None] = mapped_column(String(64))
     #: Version of the consent notice shown (the text itself is ``consent_text``).
     consent_version: Mapped[str | None] = mapped_column(String(40))
+    #: Language the consent notice and the questionnaire were shown in (``fr``, ``en``);
+    #: ``None`` for imported answers (the other tool's language is not known).
+    consent_language: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         Index("ix_survey_respondents_commune", "commune"),

@@ -289,6 +289,7 @@ class CampaignRepository:
         submission_key: str,
         receipt_hash: str | None,
         consent_version: str,
+        consent_language: str,
         channel: str = "en_ligne",
         invitation_hash: str | None = None,
     ) -> SubmitOutcome:
@@ -340,6 +341,7 @@ class CampaignRepository:
                         "submission_key": submission_key,
                         "receipt_hash": receipt_hash,
                         "consent_version": consent_version,
+                        "consent_language": consent_language,
                     },
                 )
                 if not report.added:

@@ -82,6 +82,8 @@ class RespondentView:
     #: ``import``, ``en_ligne`` or ``papier``.
     channel: str = "import"
     consent_version: str | None = None
+    #: Language the consent was shown in (``fr``, ``en``); ``None``: imported.
+    consent_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +172,7 @@ def insert_responses(
     """Insert new respondents; a fingerprint already stored or repeated is a duplicate.
 
     ``extra`` gives more columns of every inserted row (``campaign_id``, ``channel``,
-    ``submission_key``, ``receipt_hash``, ``consent_version``).
+    ``submission_key``, ``receipt_hash``, ``consent_version``, ``consent_language``).
 
     A submission whose tombstone is stored is skipped and listed in
     :attr:`ResponsesReport.erased` (its respondent was erased at their request) or
@@ -263,6 +265,7 @@ def respondent_view(row: Any) -> RespondentView:  # noqa: ANN401 - a result row
         campaign_id=row.campaign_id,
         channel=row.channel,
         consent_version=row.consent_version,
+        consent_language=row.consent_language,
     )
 
 

@@ -28,6 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tierslieux.errors import SchemaError, TierslieuxError
+from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.campaign_tools import (
     CHANNEL_ORDER,
@@ -98,7 +99,8 @@ def _analysed(
 ) -> SurveyAnalysis:
     """The campaign's analysis, computed once per state of its answers (page and map)."""
     core = _settings(request).core
-    key = (*campaign_state(core, access.project, inputs, campaign_id), size)
+    # The analysis holds the questionnaire's labels in the current language: a key part.
+    key = (*campaign_state(core, access.project, inputs, campaign_id), size, current_language())
     state = request.app.state
     if getattr(state, "campaign_analyses", None) is None:
         state.campaign_analyses, state.campaign_lock = {}, threading.Lock()

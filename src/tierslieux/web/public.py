@@ -39,6 +39,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tierslieux.errors import SchemaError, TierslieuxError
+from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.campaigns import (
     HONEYPOT_FIELD,
@@ -193,10 +194,17 @@ def _workspace(request: Request) -> Workspace | Path:
 
 
 def _form(request: Request, public: PublicCampaign) -> PublicForm:
-    """The project's form (questionnaire and communes), loaded once per state of its files."""
+    """The project's form (questionnaire and communes), loaded once per state of its files,
+    language and questionnaire version (the form holds the questionnaire's texts in the
+    language of the page)."""
     repos = repositories(request)
     project = get_project(repos, public.campaign.project_id)
-    key = (project.id, tuple((d.role, d.uploaded_at) for d in repos.projects.datasets(project.id)))
+    key = (
+        project.id,
+        tuple((d.role, d.uploaded_at) for d in repos.projects.datasets(project.id)),
+        current_language(),
+        public.campaign.questionnaire_version,
+    )
     state = request.app.state
     if getattr(state, "public_forms", None) is None:
         state.public_forms, state.public_lock = {}, threading.Lock()
@@ -432,6 +440,7 @@ def _receipt_page(
 def _answer_rows(public: PublicCampaign, form: PublicForm | None, answer: Any) -> list[Any]:  # noqa: ANN401
     del public
     questionnaire = form.context.questionnaire if form is not None else None
+    names = form.context.index.names if form is not None else {}
     rows = []
     for q in questionnaire.questions if questionnaire else ():
         value = answer.answers.get(q.id)
@@ -442,6 +451,10 @@ def _answer_rows(public: PublicCampaign, form: PublicForm | None, answer: Any) -
             text = "; ".join(labels.get(str(v), str(v)) for v in value)
         elif isinstance(value, float):
             text = str(int(value)) if value.is_integer() else str(value)
+        elif q.type == "commune":
+            text = names.get(str(value), str(value))  # the commune's name, not its code
+        elif q.type == "consent":
+            text = _("oui")  # stored as a language-independent code
         else:
             text = labels.get(str(value), str(value))
         rows.append((q.label, text))

@@ -31,6 +31,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import Response
 
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import current_language
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.campaigns import (
     CHANNELS,
@@ -124,7 +125,12 @@ def _analysed(
     erasure or a new input file gives a fresh one.
     """
     core = _settings(request).core
-    key = (*answers_state(core, _repositories(request), access.project, inputs), size)
+    # The analysis holds the questionnaire's labels in the current language: a key part.
+    key = (
+        *answers_state(core, _repositories(request), access.project, inputs),
+        size,
+        current_language(),
+    )
     state = request.app.state
     if getattr(state, "survey_analyses", None) is None:
         state.survey_analyses, state.survey_lock = {}, threading.Lock()
@@ -190,7 +196,7 @@ def _page(
     message: str | None = None,
 ) -> Response:
     settings = _settings(request)
-    document = questionnaire_document(settings.core)
+    document = questionnaire_document(settings.core).translated()
     warnings: list[str] = []
     overview = None
     analysis: SurveyAnalysis | None = None
