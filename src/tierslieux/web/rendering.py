@@ -10,7 +10,9 @@ receives, besides ``context``:
 - ``role_label`` (role code → words) and ``warnings`` (the red banner, empty by default);
 - ``flashes``: the messages kept by :func:`flash` before a redirect;
 - ``basemap_url`` and ``basemap_credit``: the optional tile basemap of the maps
-  (empty without one; ``web/layout.html`` then writes no ``tierslieux-basemap`` meta).
+  (empty without one; ``web/layout.html`` then writes no ``tierslieux-basemap`` meta);
+- ``person(login)``: who wrote a change, by the user's display name, the login as the
+  element's title (:func:`person_markup`; the users are read once per page, when asked).
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from typing import TYPE_CHECKING, Any
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from tierslieux.pipeline.accounts import role_label
+from tierslieux.pipeline.accounts import list_users, role_label
 from tierslieux.reports.templates import render_page
-from tierslieux.web.auth import current_user
+from tierslieux.web.auth import current_user, repositories
 from tierslieux.web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from fastapi import Request
 
-__all__ = ["flash", "render", "render_text"]
+__all__ = ["flash", "person_markup", "render", "render_text"]
 
 _FLASH_KEY = "flash"
 
@@ -38,6 +42,36 @@ def flash(request: Request, text: str) -> None:
     messages = list(request.session.get(_FLASH_KEY, []))
     messages.append(text)
     request.session[_FLASH_KEY] = messages
+
+
+def person_markup(login: str | None, names: Mapping[str, str]) -> Markup:
+    """The author ``login`` of a change as shown: the user's display name, the login as
+    title (``<span title="camille@exemple.fr">Camille Martin</span>``); a login of no
+    user (``cli``, a removed account) as written; « — » when there is none."""
+    if not login:
+        return Markup("—")
+    name = names.get(login.strip().lower())
+    if not name or name == login:
+        return escape(login)
+    return Markup('<span class="personne" title="{}">{}</span>').format(login, name)
+
+
+def _people(request: Request) -> Callable[[str | None], Markup]:
+    """``person(login)`` of the page: the users' display names, read on first use."""
+    names: dict[str, str] = {}
+    loaded = False
+
+    def person(login: str | None) -> Markup:
+        nonlocal loaded
+        if not loaded and login:
+            for user in list_users(repositories(request)):
+                names[user.login.lower()] = user.display_name
+                if user.email:
+                    names.setdefault(user.email.lower(), user.display_name)
+            loaded = True
+        return person_markup(login, names)
+
+    return person
 
 
 def render_text(request: Request, name: str, /, **context: Any) -> str:  # noqa: ANN401
@@ -50,6 +84,7 @@ def render_text(request: Request, name: str, /, **context: Any) -> str:  # noqa:
     settings = getattr(request.app.state, "settings", None)
     context.setdefault("basemap_url", getattr(settings, "basemap_url", ""))
     context.setdefault("basemap_credit", getattr(settings, "basemap_credit", ""))
+    context.setdefault("person", _people(request))
     return render_page(
         f"web/{name}",
         request=request,

@@ -39,6 +39,8 @@ export const MESSAGES = {
   pointTooltip: "{name} — {label} ({commune})",
   pointLink: "Ouvrir la fiche contact",
   pointsCount: "{count} structures sur la carte",
+  sameValue: "Toutes les communes ont la même valeur : {value}",
+  sameValueKnown: "Toutes les communes renseignées ont la même valeur : {value}",
 };
 
 /** Properties of the diagnosis GeoJSON that are never indicators. */
@@ -92,12 +94,35 @@ export function formatNumber(value, decimals = 0, lang = "fr") {
   }).format(value);
 }
 
-/** Legend rows `{colour, text}` as reports/maps.py `_legend` writes them. */
+/**
+ * Legend rows `{colour, text}` as reports/maps.py `_legend` writes them.  When every
+ * commune with a value has the same one (a single class, all 0 say), one row says so
+ * (`sameValue`, or `sameValueKnown` when some communes have no data) instead of a
+ * lone « 0 » class.
+ */
 export function legendRows(values, breaks, options = {}) {
-  const { decimals = 0, lang = "fr", palette = PALETTE, minimum = null, noData = null } = options;
+  const {
+    decimals = 0,
+    lang = "fr",
+    palette = PALETTE,
+    minimum = null,
+    noData = null,
+    sameValue = MESSAGES.sameValue,
+    sameValueKnown = MESSAGES.sameValueKnown,
+  } = options;
   const valid = values.filter((v) => typeof v === "number" && Number.isFinite(v));
   let lower = minimum ?? (valid.length ? Math.min(...valid) : 0);
   const rows = [];
+  const missing = valid.length < values.length;
+  if (valid.length && valid.every((v) => v === valid[0])) {
+    const value = formatNumber(valid[0], decimals, lang);
+    rows.push({
+      colour: colourOf(valid[0], breaks, palette),
+      text: fill(missing ? sameValueKnown : sameValue, { value }),
+    });
+    if (noData && missing) rows.push({ colour: NO_DATA, text: noData });
+    return rows;
+  }
   breaks.slice(0, palette.length).forEach((upper, index) => {
     const text =
       lower === upper
@@ -106,7 +131,7 @@ export function legendRows(values, breaks, options = {}) {
     rows.push({ colour: palette[index], text });
     lower = upper;
   });
-  if (noData && valid.length < values.length) rows.push({ colour: NO_DATA, text: noData });
+  if (noData && missing) rows.push({ colour: NO_DATA, text: noData });
   return rows;
 }
 
@@ -176,6 +201,11 @@ function dataBounds(features) {
     if (feature.geometry?.coordinates) extendBounds(bounds, feature.geometry.coordinates);
   }
   return Number.isFinite(bounds[0]) ? bounds : [-5.5, 41.2, 9.8, 51.3]; // France
+}
+
+/** The features of the optional data-points-url collection. */
+function pointFeatures(points) {
+  return Array.isArray(points?.features) ? points.features : [];
 }
 
 function parseMessages(raw) {
@@ -387,7 +417,9 @@ class CommuneMap {
       this.map = new maplibregl.Map({
         container: this.canvasBox,
         style: buildStyle(options, this.collection, this.points),
-        bounds: dataBounds(this.features),
+        // Every feature shown: the communes and the points (a structure whose seat is
+        // outside the territory, a CAE of the next département, is in the first view).
+        bounds: dataBounds([...this.features, ...pointFeatures(this.points)]),
         fitBoundsOptions: { padding: 16 },
         attributionControl: options.basemapUrl ? { compact: true } : false,
         maplibreLogo: false,
@@ -471,6 +503,8 @@ class CommuneMap {
       palette: this.palette,
       minimum: item.minimum,
       noData: this.text("noData"),
+      sameValue: this.messages.sameValue,
+      sameValueKnown: this.messages.sameValueKnown,
     });
     for (const row of rows) {
       const entry = element("li");
@@ -527,7 +561,7 @@ class CommuneMap {
 
   /** Hover and click on the points of data-points-url: name, label, link (`lien`). */
   bindPoints() {
-    const count = Array.isArray(this.points.features) ? this.points.features.length : 0;
+    const count = pointFeatures(this.points).length;
     this.container.dataset.points = String(count);
     this.legend.append(
       element("p", { class: "carte-legende-points" }, this.text("pointsCount", { count: formatNumber(count, 0, this.lang) })),
