@@ -326,3 +326,40 @@ def test_a_single_class_legend_says_every_commune_has_the_same_value(
     )
     assert partial == ["Toutes les communes renseignées ont la même valeur : 2", "Sans donnée"]
     assert browser_page.errors == []
+
+
+def test_the_scripts_french_texts_are_those_the_server_translates(browser_page, site_url) -> None:
+    """map.js and table.js MESSAGES (the French defaults) are the msgids of
+    tierslieux.web.rendering.SCRIPT_MESSAGES, key for key."""
+    from tierslieux.web.rendering import SCRIPT_MESSAGES  # noqa: PLC0415
+
+    browser_page.goto(f"{site_url}/pages/map.html")
+    defaults = browser_page.evaluate(
+        """async () => ({
+            map: (await import("/static/js/map.js")).MESSAGES,
+            table: (await import("/static/js/table.js")).MESSAGES,
+        })"""
+    )
+    assert defaults == SCRIPT_MESSAGES
+
+
+def test_an_english_page_gives_the_map_its_texts(browser_page, site_url, demo_map_data) -> None:
+    """The page's ``tierslieux-messages`` meta (tierslieux.web.rendering) translates the
+    map; without it the texts stay French."""
+    browser_page.add_init_script(
+        """document.addEventListener("DOMContentLoaded", () => {
+            const meta = document.createElement("meta");
+            meta.name = "tierslieux-messages";
+            meta.content = JSON.stringify({map: {
+                sameValue: "Every commune has the same value: {value}",
+                chooseCommune: "— choose a commune —",
+            }});
+            document.head.append(meta);
+        });"""
+    )
+    _extra_map(browser_page, site_url, demo_map_data, "en-anglais")
+    rows = browser_page.locator("#en-anglais .carte-legende-classes li").all_inner_texts()
+    assert [r.strip() for r in rows] == ["Every commune has the same value: 0"]
+    first = browser_page.locator("#en-anglais select[name=commune] option").first
+    assert first.inner_text() == "— choose a commune —"
+    assert browser_page.errors == []

@@ -7,13 +7,17 @@
 // grey commune outlines; `data-basemap-url` (or the page's
 // `<meta name="tierslieux-basemap">`) adds raster tiles.
 import * as maplibregl from "../vendor/maplibre-gl.mjs";
+import { messagesFor } from "./messages.js";
 
 /** Palette and "no data" colour of reports/maps.py (ColorBrewer YlGnBu, 5 classes). */
 export const PALETTE = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"];
 export const NO_DATA = "#dddddd";
 const OUTLINE = "#6f6f6f";
 
-/** French defaults of every text shown; a page overrides them with data-messages. */
+/**
+ * French defaults of every text shown; a page in another language gives them translated
+ * (messages.js: the `tierslieux-messages` meta, then the element's data-messages).
+ */
 export const MESSAGES = {
   indicator: "Indicateur",
   commune: "Commune",
@@ -208,14 +212,6 @@ function pointFeatures(points) {
   return Array.isArray(points?.features) ? points.features : [];
 }
 
-function parseMessages(raw) {
-  if (!raw) return { ...MESSAGES };
-  try {
-    return { ...MESSAGES, ...JSON.parse(raw) };
-  } catch {
-    return { ...MESSAGES };
-  }
-}
 
 function buildStyle(options, collection, pointData = null) {
   const sources = { communes: { type: "geojson", data: collection } };
@@ -314,7 +310,7 @@ class CommuneMap {
     this.container = container;
     this.data = container.dataset;
     this.lang = document.documentElement.lang || "fr";
-    this.messages = parseMessages(this.data.messages);
+    this.messages = messagesFor("map", MESSAGES, this.data.messages);
     this.catchments = new Map();
     this.selected = null;
     const id = container.id || `carte-${Math.random().toString(36).slice(2, 8)}`;
