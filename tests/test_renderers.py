@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
+from markupsafe import Markup
 
 from tierslieux.config import Settings
 from tierslieux.i18n import use_language
@@ -154,6 +155,18 @@ def test_one_environment_with_autoescape_and_strict_undefined() -> None:
     with pytest.raises(Exception, match="absent"):
         env.from_string("{{ absent }}").render()
     assert env.from_string("{{ x }}").render(x=SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_a_markup_placeholder_stays_html_in_an_escaped_sentence() -> None:
+    """``_()`` of the templates keeps a Markup placeholder (a person with its title) as
+    HTML and escapes the sentence and the other placeholders."""
+    env = environment()
+    template = env.from_string('{{ _("Construit le {when} par {who}.", when=w, who=p) }}')
+    shown = template.render(w=SCRIPT, p=Markup('<span title="a">Alice</span>'))
+    assert shown == (
+        'Construit le &lt;script&gt;alert(1)&lt;/script&gt; par <span title="a">Alice</span>.'
+    )
+    assert template.render(w="1", p="<b>") == "Construit le 1 par &lt;b&gt;."
 
 
 def test_every_page_template_extends_base() -> None:

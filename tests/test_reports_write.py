@@ -62,6 +62,31 @@ def test_legend_names_missing_values_and_markers_are_drawn() -> None:
     assert "0 – 0" not in svg
 
 
+def test_a_single_class_legend_says_every_commune_has_the_same_value() -> None:
+    """All values equal (every commune 0): one sentence, not a lone « 0 » class (as
+    static/js/map.js legendRows, tests/browser/test_map.py)."""
+    frame = pd.DataFrame(
+        {
+            "code": ["05061", "05023", "05046"],
+            "nom": ["Gap", "Briançon", "Embrun"],
+            "v": [0.0, 0.0, 0.0],
+            "latitude": [44.56, 44.90, 44.56],
+            "longitude": [6.08, 6.64, 6.50],
+        }
+    )
+    svg = choropleth_svg(frame, "v", {}, label="t")
+    legend = svg.split('<ul class="legende">', 1)[1]
+    assert legend.count("<li>") == 1
+    assert "Toutes les communes ont la même valeur : 0</li>" in legend
+    frame.loc[2, "v"] = float("nan")
+    svg = choropleth_svg(frame, "v", {}, label="t", no_data_label="non couverte")
+    assert "Toutes les communes renseignées ont la même valeur : 0</li>" in svg
+    assert "non couverte</li>" in svg
+    with use_language("en"):
+        svg = choropleth_svg(frame.assign(v=2.0), "v", {}, label="t")
+    assert "Every commune has the same value: 2</li>" in svg
+
+
 def test_choropleth_draws_polygons_and_points() -> None:
     frame = pd.DataFrame(
         {

@@ -247,3 +247,119 @@ def test_class_breaks_in_the_browser_are_the_reports(browser_page, site_url, val
         "async (values) => (await import('/static/js/map.js')).classBreaks(values)", values
     )
     assert breaks == class_breaks(values)
+
+
+def _extra_map(page, site_url: str, demo_map_data, name: str, points=None) -> None:
+    """A second map on the test page, on the demo communes with only a ``zero``
+    indicator (every commune 0) and, when given, the points collection ``points``."""
+    collection = json.loads((demo_map_data.folder / "communes.geojson").read_text("utf-8"))
+    for feature in collection["features"]:
+        feature["properties"] = {
+            "code": feature["properties"]["code"],
+            "nom": feature["properties"]["nom"],
+            "zero": 0,
+        }
+    (demo_map_data.folder / f"{name}.geojson").write_text(json.dumps(collection), "utf-8")
+    if points is not None:
+        (demo_map_data.folder / f"{name}-points.geojson").write_text(json.dumps(points), "utf-8")
+    page.goto(f"{site_url}/pages/map.html")
+    page.evaluate(
+        """async ([name, withPoints]) => {
+            const div = document.createElement("div");
+            div.id = name;
+            div.dataset.map = "";
+            div.dataset.geojsonUrl = `/donnees/${name}.geojson`;
+            if (withPoints) div.dataset.pointsUrl = `/donnees/${name}-points.geojson`;
+            document.querySelector("main").append(div);
+            const module = await import("/static/js/map.js");
+            module.startMaps();
+        }""",
+        [name, points is not None],
+    )
+    page.wait_for_selector(f'#{name}[data-map-state="ready"]')
+
+
+def test_the_first_view_holds_the_points_outside_the_communes(
+    browser_page, site_url, demo_map_data
+) -> None:
+    """A structure outside the territory (a CAE seated in the next département) is in
+    the initial view: the bounds are those of every feature, not the communes only."""
+    collection = json.loads((demo_map_data.folder / "communes.geojson").read_text("utf-8"))
+    west, south, east, north = shape(
+        {
+            "type": "GeometryCollection",
+            "geometries": [f["geometry"] for f in collection["features"]],
+        }
+    ).bounds
+    outside = [east + (east - west), (south + north) / 2]  # one territory's width east
+    points = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": outside},
+                "properties": {"nom": "CAE voisine (FICTIVE)", "couleur": "#d95f02"},
+            }
+        ],
+    }
+    _extra_map(browser_page, site_url, demo_map_data, "hors-territoire", points)
+    inside = browser_page.evaluate(
+        """(point) => {
+            const map = document.querySelector("#hors-territoire").tierslieuxMap.map;
+            return map.getBounds().contains(point);
+        }""",
+        outside,
+    )
+    assert inside
+    assert browser_page.errors == []
+
+
+def test_a_single_class_legend_says_every_commune_has_the_same_value(
+    browser_page, site_url, demo_map_data
+) -> None:
+    _extra_map(browser_page, site_url, demo_map_data, "valeur-unique")
+    rows = browser_page.locator("#valeur-unique .carte-legende-classes li").all_inner_texts()
+    assert [r.strip() for r in rows] == ["Toutes les communes ont la même valeur : 0"]
+    partial = browser_page.evaluate(
+        "async () => (await import('/static/js/map.js')).legendRows([2, null, 2], [2], "
+        "{noData: 'Sans donnée'}).map((row) => row.text)"
+    )
+    assert partial == ["Toutes les communes renseignées ont la même valeur : 2", "Sans donnée"]
+    assert browser_page.errors == []
+
+
+def test_the_scripts_french_texts_are_those_the_server_translates(browser_page, site_url) -> None:
+    """map.js and table.js MESSAGES (the French defaults) are the msgids of
+    tierslieux.web.rendering.SCRIPT_MESSAGES, key for key."""
+    from tierslieux.web.rendering import SCRIPT_MESSAGES  # noqa: PLC0415
+
+    browser_page.goto(f"{site_url}/pages/map.html")
+    defaults = browser_page.evaluate(
+        """async () => ({
+            map: (await import("/static/js/map.js")).MESSAGES,
+            table: (await import("/static/js/table.js")).MESSAGES,
+        })"""
+    )
+    assert defaults == SCRIPT_MESSAGES
+
+
+def test_an_english_page_gives_the_map_its_texts(browser_page, site_url, demo_map_data) -> None:
+    """The page's ``tierslieux-messages`` meta (tierslieux.web.rendering) translates the
+    map; without it the texts stay French."""
+    browser_page.add_init_script(
+        """document.addEventListener("DOMContentLoaded", () => {
+            const meta = document.createElement("meta");
+            meta.name = "tierslieux-messages";
+            meta.content = JSON.stringify({map: {
+                sameValue: "Every commune has the same value: {value}",
+                chooseCommune: "— choose a commune —",
+            }});
+            document.head.append(meta);
+        });"""
+    )
+    _extra_map(browser_page, site_url, demo_map_data, "en-anglais")
+    rows = browser_page.locator("#en-anglais .carte-legende-classes li").all_inner_texts()
+    assert [r.strip() for r in rows] == ["Every commune has the same value: 0"]
+    first = browser_page.locator("#en-anglais select[name=commune] option").first
+    assert first.inner_text() == "— choose a commune —"
+    assert browser_page.errors == []

@@ -313,6 +313,19 @@ def test_directory_and_a_contact_changed_by_two_colleagues(
     listing = page.inner_text("main")
     assert TERRITORY_NAME in listing
     assert "France services" in listing  # médiation numérique, from the data folder
+    assert not re.search(r"tierslieux [a-z]", listing)  # web actions, never commands
+    # Every structure is in the map's first view, those seated outside the territory too.
+    page.wait_for_selector("#carte-annuaire[data-map-state=ready]", state="attached")
+    unseen = page.evaluate(
+        """() => {
+            const handle = document.querySelector("#carte-annuaire").tierslieuxMap;
+            const view = handle.map.getBounds();
+            return handle.points.features
+                .filter((f) => !view.contains(f.geometry.coordinates))
+                .map((f) => f.properties.nom);
+        }"""
+    )
+    assert unseen == []
     _shot(journey, page, "05_annuaire")
     axe_check(page)
 

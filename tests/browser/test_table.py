@@ -74,3 +74,26 @@ def test_without_javascript_the_table_is_a_plain_table(chromium_browser, site_ur
         assert page.locator(f"{TABLE} th button").count() == 0
     finally:
         context.close()
+
+
+def test_text_sort_ignores_case_and_accents_as_the_server(browser_page, site_url):
+    """The client-side sort and the server's lists (tierslieux.model.text.collation_key)
+    follow one rule: « abeille » before « Écureuil » before « Zèbre »."""
+    from tierslieux.model.text import collation_key  # noqa: PLC0415
+
+    words = ["Zèbre", "abeille", "Écureuil", "eau", "Œuvre", "orge"]
+    browser_page.goto(f"{site_url}/pages/table.html")
+    shown = browser_page.evaluate(
+        """async (words) => {
+            const table = document.createElement("table");
+            table.innerHTML = "<thead><tr><th>Nom</th></tr></thead><tbody>"
+                + words.map((w) => `<tr><td>${w}</td></tr>`).join("") + "</tbody>";
+            document.querySelector("main").append(table);
+            const module = await import("/static/js/table.js");
+            module.enhanceTable(table).sort(0);
+            return [...table.tBodies[0].rows].map((row) => row.cells[0].textContent);
+        }""",
+        words,
+    )
+    assert shown == sorted(words, key=collation_key)
+    assert shown == ["abeille", "eau", "Écureuil", "Œuvre", "orge", "Zèbre"]

@@ -46,6 +46,8 @@ ACTORS = (
     "Tiers-lieu Démo (FICTIF),tiers_lieu_existant,00101,tiers_lieu\n"
 )
 USERS = {"camille": "camille@exemple.fr", "dominique": "dominique@exemple.fr"}
+#: Display names of the users (shown as authors, the login as title).
+NAMES = {"camille": "Camille Martin", "dominique": "Dominique Roux"}
 
 
 def _free_port() -> int:
@@ -66,8 +68,15 @@ def application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     settings = WebSettings(core=core, secret_key="k" * 40, workspace=workspace)
     repos = open_store(core)
     users = [
-        add_user(repos, email, role="charge_de_mission", actor="test", password=PASSWORD)
-        for email in USERS.values()
+        add_user(
+            repos,
+            email,
+            role="charge_de_mission",
+            actor="test",
+            password=PASSWORD,
+            display_name=NAMES[key],
+        )
+        for key, email in USERS.items()
     ]
     project = create_project(
         repos, name="Annuaire démo", territory="dep:00", index=None, actor=users[0]
@@ -177,6 +186,10 @@ def test_directory_list_and_contact_pages(chromium_browser, application, axe_che
         page.click(".fiche-note button[type=submit]")
         page.wait_for_selector("text=Note ajoutée.")
         assert "Rencontrée au forum de l'emploi" in page.inner_text("table")
+        # the author by display name, the login as title
+        author = page.locator("table tbody tr").first.locator("td").nth(1)
+        assert author.inner_text() == "Camille Martin"
+        assert author.locator("span").get_attribute("title") == "camille"
         axe_check(page)
         _shot(page, "contact_fiche")
         assert errors == []
@@ -206,7 +219,7 @@ def test_two_colleagues_change_the_same_status(chromium_browser, application, ax
         conflict.wait_for()
         text = conflict.inner_text()
         assert "Conflit" in text
-        assert "camille" in text  # who changed it
+        assert "Camille Martin" in text  # who changed it, by display name
         assert "à contacter → intéressé" in text  # their value
         assert "pas intéressé" in text  # yours
         # nothing lost: your choice and note are in the re-apply form

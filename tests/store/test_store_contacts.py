@@ -154,3 +154,34 @@ def test_next_action_can_be_cleared(store: Repositories) -> None:
     view = store.contacts.set_next_action(CAE, None, None, author="bob")
     assert (view.next_action, view.next_action_date, view.version) == (None, None, 3)
     assert view.history[-1].old_value == "Rappeler"
+
+
+def test_lists_sort_names_as_a_french_dictionary(store: Repositories) -> None:
+    """Case and accents ignored: « abeille » before « Écart » before « Zèbre » (the
+    database's binary order put every capital first, « abeille » after « Zèbre »)."""
+    rows = [
+        {**STRUCTURES[0], "identifiant": f"acteur:{ident}", "nom": name}
+        for ident, name in (("z", "Zèbre"), ("a", "abeille"), ("e", "Écart"), ("o", "Œuvre"))
+    ]
+    store.structures.upsert_structures(rows)
+    store.contacts.set_owner("acteur:z", "zoé", author="alice")
+    store.contacts.set_owner("acteur:a", "Émile", author="alice")
+    store.contacts.set_owner("acteur:e", "Bruno", author="alice")
+    expected = [
+        "abeille",
+        "Coopérative d'activité Alpes",
+        "Écart",
+        "Les Télé-actifs du Queyras",
+        "Œuvre",
+        "Parc naturel régional du Queyras",
+        "Zèbre",
+    ]
+    assert [v.nom for v in store.contacts.list_contacts()] == expected
+    among = {v.identifiant for v in store.contacts.list_contacts()}
+    total, page = store.contacts.contacts_page(among, offset=0, limit=3)
+    assert total == 7
+    assert [v.nom for v in page] == expected[:3]
+    assert [v.nom for v in store.contacts.contacts_page(among, offset=3, limit=3)[1]] == (
+        expected[3:6]
+    )
+    assert store.contacts.contacts_overview(among)[1] == ["Bruno", "Émile", "zoé"]

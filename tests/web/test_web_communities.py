@@ -30,14 +30,16 @@ def _t(response) -> str:
     return html.unescape(response.text)
 
 
-def _project(app, repos, accounts) -> tuple[object, int]:
-    """A chargé de mission's project on the demo département, with the actors file,
-    and a lecteur member."""
+def _project(
+    app, repos, accounts, *, actors: str = ACTORS, name: str = "Annuaire démo"
+) -> tuple[object, int]:
+    """A chargé de mission's project on the demo département, with the actors file
+    ``actors``, and a lecteur member."""
     client = logged_in(app, accounts["charge_de_mission"])
     token = csrf(client, "/projets/nouveau")
     created = client.post(
         "/projets",
-        data={"name": "Annuaire démo", "territory": "dep:00", "csrf_token": token},
+        data={"name": name, "territory": "dep:00", "csrf_token": token},
         follow_redirects=False,
     )
     assert created.status_code == 303, _t(created)
@@ -45,7 +47,7 @@ def _project(app, repos, accounts) -> tuple[object, int]:
     uploaded = client.post(
         f"/projets/{project}/fichiers",
         data={"role": "acteurs", "csrf_token": token},
-        files={"file": ("acteurs.csv", ACTORS.encode("utf-8"), "text/csv")},
+        files={"file": ("acteurs.csv", actors.encode("utf-8"), "text/csv")},
         follow_redirects=False,
     )
     assert uploaded.status_code == 303, _t(uploaded)
@@ -447,3 +449,76 @@ def test_an_import_refuses_the_lines_of_structures_outside_the_directory(built, 
     assert f"ligne {line}" in _t(partial)
     assert repos.contacts.get_contact(mine["identifiant"]).status == "contacte"
     assert repos.contacts.get_contact("autre:1").status == "a_contacter"
+
+
+def test_the_screens_offer_web_actions_never_commands(app, built, accounts) -> None:
+    """Web users never type commands: no « tierslieux … » on the directory and contacts
+    screens, for the chargé de mission (who has the button) or the lecteur."""
+    client, project = built
+    reader = logged_in(app, accounts["lecteur"])
+    for who in (client, reader):
+        for path in ("communautes", "contacts"):
+            page = _t(who.get(f"/projets/{project}/{path}"))
+            assert not re.search(r"tierslieux [a-z]", page.split("<main", 1)[1]), path
+    page = _t(client.get(f"/projets/{project}/communautes"))
+    assert 'action="/projets/' in page
+    assert "Construire l'annuaire" in page
+    assert "Les fichiers de cet annuaire, à télécharger :" in page
+
+
+#: Names that differ by case and accents only in their first letter.
+SORTED_ACTORS = (
+    "nom,categorie,code_commune,themes,raison\n"
+    "Zèbre Démo (FICTIF),association_teleactivites,00103,tic,\n"
+    "abeille Démo (FICTIVE),association_teleactivites,00103,tic,\n"
+    "Écureuil Démo (FICTIF),association_teleactivites,00103,tic,\n"
+)
+
+
+def test_lists_sort_names_ignoring_case_and_accents_and_show_display_names(
+    app, repos, accounts
+) -> None:
+    """« abeille » before « Écureuil » before « Zèbre » in the directory and the contacts
+    list; the history names its authors by display name, the login as title."""
+    client, project = _project(app, repos, accounts, actors=SORTED_ACTORS, name="Tri")
+    _build(app, client, project)
+    wanted = ["abeille Démo (FICTIVE)", "Écureuil Démo (FICTIF)", "Zèbre Démo (FICTIF)"]
+    for path in ("communautes", "contacts"):
+        page = _t(client.get(f"/projets/{project}/{path}"))
+        places = [page.find(f">{name}<") for name in wanted]
+        assert all(p > 0 for p in places), (path, places)
+        assert places == sorted(places), path
+
+    from web_helpers import PASSWORD  # noqa: PLC0415
+
+    from tierslieux.pipeline.accounts import add_user  # noqa: PLC0415
+
+    camille = add_user(
+        repos,
+        "camille.martin@exemple.fr",
+        role="charge_de_mission",
+        actor="test",
+        password=PASSWORD,
+        display_name="Camille Martin",
+    )
+    repos.projects.add_member(project, camille.id, actor="test")
+    colleague = logged_in(app, "camille.martin@exemple.fr")
+    ident = _identifiant(colleague, project, "Zèbre Démo (FICTIF)")
+    url = f"/projets/{project}/contacts/{ident}"
+    done = colleague.post(
+        f"{url}/note",
+        data={"texte": "Appelée", "version": "1", "csrf_token": csrf(colleague, url)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, _t(done)
+    page = _t(colleague.get(url))
+    assert camille.login == "camille.martin"
+    shown = '<span class="personne" title="camille.martin">Camille Martin</span>'
+    assert f"<td>{shown}</td>" in page  # the history
+    assert f"par {shown}" in page  # « modifiée le … par … »
+    assert "<td>camille.martin</td>" not in page
+    listing = _t(colleague.get(f"/projets/{project}/contacts"))
+    assert f"({shown})" in listing
+    # a display name equal to the login is written once, without a title
+    directory = _t(colleague.get(f"/projets/{project}/communautes"))
+    assert re.search(r"Construit le [^<]+ par charge\.", directory), directory[-3000:]

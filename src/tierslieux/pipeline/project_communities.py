@@ -43,6 +43,7 @@ from tierslieux.model.structures import (
     category_short_labels,
     theme_labels,
 )
+from tierslieux.model.text import collation_key
 from tierslieux.pipeline.communities import Communities, CommunitiesRequest, run_communities
 from tierslieux.pipeline.contacts import UpsertReport, list_contacts, read_structures
 from tierslieux.pipeline.database import open_store
@@ -204,7 +205,9 @@ class Directory:
         codes: set[str] = set()
         for text in self.structures["themes"]:
             codes.update(c.strip() for c in str(text).replace("|", ";").split(";") if c.strip())
-        return sorted(((c, labels.get(c, c)) for c in codes), key=lambda pair: pair[1])
+        return sorted(
+            ((c, labels.get(c, c)) for c in codes), key=lambda pair: collation_key(pair[1])
+        )
 
     def communes(self) -> list[tuple[str, str]]:
         """Communes with a structure, ``(code, name)`` sorted by name."""
@@ -212,7 +215,7 @@ class Directory:
 
     def _communes(self) -> list[tuple[str, str]]:
         pairs = dict(zip(self.structures["code_commune"], self.structures["commune"], strict=True))
-        return sorted(pairs.items(), key=lambda pair: (pair[1] or pair[0], pair[0]))
+        return sorted(pairs.items(), key=lambda pair: (collation_key(pair[1] or pair[0]), pair[0]))
 
     def structure(self, identifiant: str) -> dict[str, Any] | None:
         """One structure's row, or ``None``."""
@@ -319,9 +322,10 @@ def _filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.Data
         keep &= ~frame["hors_territoire"]
     order = {c: i for i, c in enumerate(CATEGORIES)}
     kept = frame[keep]
-    return kept.assign(_ordre=kept["categorie"].map(order).fillna(len(order))).sort_values(
-        ["_ordre", "nom", "identifiant"], kind="stable"
-    )[frame.columns]
+    return kept.assign(
+        _ordre=kept["categorie"].map(order).fillna(len(order)),
+        _nom=kept["nom"].map(lambda name: collation_key(name)[0]),
+    ).sort_values(["_ordre", "_nom", "nom", "identifiant"], kind="stable")[frame.columns]
 
 
 # -- reading back ------------------------------------------------------------------------

@@ -235,6 +235,18 @@ def _legend(
     valid = [float(v) for v in values.values() if v is not None and v == v]  # noqa: PLR0124
     legend = ['<ul class="legende">']
     lower = min(valid) if valid else 0.0
+    if valid and min(valid) == max(valid):
+        # A single class (every value 0, say): one sentence, not a lone « 0 » class
+        # (as static/js/map.js legendRows).
+        value = format_number(valid[0], decimals)
+        text = (
+            _("Toutes les communes renseignées ont la même valeur : {value}", value=value)
+            if len(valid) < len(values)
+            else _("Toutes les communes ont la même valeur : {value}", value=value)
+        )
+        colour = _colour(valid[0], breaks)
+        legend.append(f'<li><span style="background:{colour}"></span>{html.escape(text)}</li>')
+        breaks = []
     for colour, upper in zip(PALETTE, breaks, strict=False):
         shown = (
             format_number(upper, decimals)

@@ -9,8 +9,10 @@ header, a red banner for the warnings about synthetic or fictional data, and a f
 
 Autoescaping is on for ``.html`` and ``.xml`` templates and for strings: a name such
 as ``<script>`` is shown, never run.  Undefined variables raise (``StrictUndefined``).
-The templates call ``_("...")`` (:func:`tierslieux.i18n.gettext`) and format numbers
-with the filters ``nombre``, ``chiffre`` and ``pourcent`` of :mod:`tierslieux.i18n`.
+The templates call ``_("...")`` (:func:`tierslieux.i18n.gettext`; a placeholder given
+as :class:`~markupsafe.Markup`, a person's name with its title say, is kept as HTML,
+the rest of the sentence escaped) and format numbers with the filters ``nombre``,
+``chiffre`` and ``pourcent`` of :mod:`tierslieux.i18n`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ __all__ = ["WEB_TEMPLATES", "environment", "render_page", "split_notes"]
 
 #: Folder of the web application's templates (``web/<name>`` in :func:`environment`).
 WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+
+
+def _template_gettext(message: str, /, **params: object) -> str:
+    """``_()`` of the templates: :func:`~tierslieux.i18n.gettext`, whose ``Markup``
+    placeholders stay HTML (the sentence around them is escaped)."""
+    kept = {name: value for name, value in params.items() if isinstance(value, Markup)}
+    if not kept:
+        return _(message, **params)
+    marks = {name: f"\x00{index}\x00" for index, name in enumerate(kept)}
+    text = str(escape(_(message, **(params | marks))))
+    for name, mark in marks.items():
+        text = text.replace(mark, str(kept[name]))
+    return Markup(text)  # noqa: S704 - escaped above, the placeholders are Markup
 
 
 def _missing(value: object) -> bool:
@@ -110,8 +125,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(
-        _=_,
-        gettext=_,
+        _=_template_gettext,
+        gettext=_template_gettext,
         current_language=current_language,
         language_name=language_name,
         version=__version__,

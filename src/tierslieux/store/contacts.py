@@ -22,6 +22,7 @@ from tierslieux.errors import StoreError
 from tierslieux.files import atomic_open, write_spreadsheet_xlsx
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import category_labels
+from tierslieux.model.text import collation_key
 from tierslieux.privacy import mask_contact_details
 from tierslieux.store import _csv
 from tierslieux.store import _records as records
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
 __all__ = ["ContactRepository"]
 
 _JOINED = STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant)
+
+
+def _by_name(row: Any) -> tuple[tuple[str, str], str]:  # noqa: ANN401 - any row of names
+    """Structures by name (:func:`~tierslieux.model.text.collation_key`), then identifier."""
+    return collation_key(row.nom), row.identifiant
 
 
 class ContactRepository:
@@ -76,7 +82,7 @@ class ContactRepository:
         due_before: date | None = None,
         details: bool = False,
     ) -> list[ContactView]:
-        """List contact records, sorted by structure name.
+        """List contact records, sorted by structure name (case and accents ignored).
 
         Parameters
         ----------
@@ -97,13 +103,9 @@ class ContactRepository:
             Without history nor people unless ``details`` is true.
         """
         conditions = _conditions(status, owner, commune, due_before)
-        query = (
-            records.view_query()
-            .where(*conditions)
-            .order_by(STRUCTURES.c.nom, STRUCTURES.c.identifiant)
-        )
+        query = records.view_query().where(*conditions)
         with self._database.transaction(write=False) as connection:
-            rows = connection.execute(query).all()
+            rows = sorted(connection.execute(query).all(), key=_by_name)
             if not details:
                 return [records.contact_from_row(row) for row in rows]
             identifiants = [row.identifiant for row in rows]
@@ -129,7 +131,8 @@ class ContactRepository:
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[int, list[ContactView]]:
-        """One page of the records of the structures ``among``, sorted by structure name.
+        """One page of the records of the structures ``among``, sorted by structure name
+        (case and accents ignored: :func:`~tierslieux.model.text.collation_key`).
 
         The filters (as :meth:`list_contacts`) are applied in SQL, which returns only
         the identifiers in order; the page's records are then read by identifier, so
@@ -143,35 +146,32 @@ class ContactRepository:
             (without history nor people).
         """
         conditions = _conditions(status, owner, commune, due_before)
-        order = (STRUCTURES.c.nom, STRUCTURES.c.identifiant)
         scan = (
-            select(STRUCTURES.c.identifiant)
+            select(STRUCTURES.c.identifiant, STRUCTURES.c.nom)
             .select_from(
                 STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant)
             )
             .where(*conditions)
-            .order_by(*order)
         )
         with self._database.transaction(write=False) as connection:
-            kept = [row.identifiant for row in connection.execute(scan) if row.identifiant in among]
+            found = [row for row in connection.execute(scan) if row.identifiant in among]
+            kept = [row.identifiant for row in sorted(found, key=_by_name)]
             chosen = kept[max(offset, 0) : max(offset, 0) + max(limit, 0)]
             rows = (
                 connection.execute(
-                    records.view_query()
-                    .where(STRUCTURES.c.identifiant.in_(chosen))
-                    .order_by(*order)
+                    records.view_query().where(STRUCTURES.c.identifiant.in_(chosen))
                 ).all()
                 if chosen
                 else []
             )
-        return len(kept), [records.contact_from_row(row) for row in rows]
+        return len(kept), [records.contact_from_row(row) for row in sorted(rows, key=_by_name)]
 
     def contacts_overview(self, among: Collection[str]) -> tuple[int, list[str]]:
         """The number of records of the structures ``among`` and their owners, sorted."""
         query = select(CONTACTS.c.identifiant, CONTACTS.c.owner)
         with self._database.transaction(write=False) as connection:
             found = [row for row in connection.execute(query) if row.identifiant in among]
-        return len(found), sorted({row.owner for row in found if row.owner})
+        return len(found), sorted({row.owner for row in found if row.owner}, key=collation_key)
 
     # -- writing -------------------------------------------------------------------
 

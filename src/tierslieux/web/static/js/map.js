@@ -7,13 +7,17 @@
 // grey commune outlines; `data-basemap-url` (or the page's
 // `<meta name="tierslieux-basemap">`) adds raster tiles.
 import * as maplibregl from "../vendor/maplibre-gl.mjs";
+import { messagesFor } from "./messages.js";
 
 /** Palette and "no data" colour of reports/maps.py (ColorBrewer YlGnBu, 5 classes). */
 export const PALETTE = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"];
 export const NO_DATA = "#dddddd";
 const OUTLINE = "#6f6f6f";
 
-/** French defaults of every text shown; a page overrides them with data-messages. */
+/**
+ * French defaults of every text shown; a page in another language gives them translated
+ * (messages.js: the `tierslieux-messages` meta, then the element's data-messages).
+ */
 export const MESSAGES = {
   indicator: "Indicateur",
   commune: "Commune",
@@ -39,6 +43,8 @@ export const MESSAGES = {
   pointTooltip: "{name} — {label} ({commune})",
   pointLink: "Ouvrir la fiche contact",
   pointsCount: "{count} structures sur la carte",
+  sameValue: "Toutes les communes ont la même valeur : {value}",
+  sameValueKnown: "Toutes les communes renseignées ont la même valeur : {value}",
 };
 
 /** Properties of the diagnosis GeoJSON that are never indicators. */
@@ -92,12 +98,35 @@ export function formatNumber(value, decimals = 0, lang = "fr") {
   }).format(value);
 }
 
-/** Legend rows `{colour, text}` as reports/maps.py `_legend` writes them. */
+/**
+ * Legend rows `{colour, text}` as reports/maps.py `_legend` writes them.  When every
+ * commune with a value has the same one (a single class, all 0 say), one row says so
+ * (`sameValue`, or `sameValueKnown` when some communes have no data) instead of a
+ * lone « 0 » class.
+ */
 export function legendRows(values, breaks, options = {}) {
-  const { decimals = 0, lang = "fr", palette = PALETTE, minimum = null, noData = null } = options;
+  const {
+    decimals = 0,
+    lang = "fr",
+    palette = PALETTE,
+    minimum = null,
+    noData = null,
+    sameValue = MESSAGES.sameValue,
+    sameValueKnown = MESSAGES.sameValueKnown,
+  } = options;
   const valid = values.filter((v) => typeof v === "number" && Number.isFinite(v));
   let lower = minimum ?? (valid.length ? Math.min(...valid) : 0);
   const rows = [];
+  const missing = valid.length < values.length;
+  if (valid.length && valid.every((v) => v === valid[0])) {
+    const value = formatNumber(valid[0], decimals, lang);
+    rows.push({
+      colour: colourOf(valid[0], breaks, palette),
+      text: fill(missing ? sameValueKnown : sameValue, { value }),
+    });
+    if (noData && missing) rows.push({ colour: NO_DATA, text: noData });
+    return rows;
+  }
   breaks.slice(0, palette.length).forEach((upper, index) => {
     const text =
       lower === upper
@@ -106,7 +135,7 @@ export function legendRows(values, breaks, options = {}) {
     rows.push({ colour: palette[index], text });
     lower = upper;
   });
-  if (noData && valid.length < values.length) rows.push({ colour: NO_DATA, text: noData });
+  if (noData && missing) rows.push({ colour: NO_DATA, text: noData });
   return rows;
 }
 
@@ -178,14 +207,11 @@ function dataBounds(features) {
   return Number.isFinite(bounds[0]) ? bounds : [-5.5, 41.2, 9.8, 51.3]; // France
 }
 
-function parseMessages(raw) {
-  if (!raw) return { ...MESSAGES };
-  try {
-    return { ...MESSAGES, ...JSON.parse(raw) };
-  } catch {
-    return { ...MESSAGES };
-  }
+/** The features of the optional data-points-url collection. */
+function pointFeatures(points) {
+  return Array.isArray(points?.features) ? points.features : [];
 }
+
 
 function buildStyle(options, collection, pointData = null) {
   const sources = { communes: { type: "geojson", data: collection } };
@@ -284,7 +310,7 @@ class CommuneMap {
     this.container = container;
     this.data = container.dataset;
     this.lang = document.documentElement.lang || "fr";
-    this.messages = parseMessages(this.data.messages);
+    this.messages = messagesFor("map", MESSAGES, this.data.messages);
     this.catchments = new Map();
     this.selected = null;
     const id = container.id || `carte-${Math.random().toString(36).slice(2, 8)}`;
@@ -387,7 +413,9 @@ class CommuneMap {
       this.map = new maplibregl.Map({
         container: this.canvasBox,
         style: buildStyle(options, this.collection, this.points),
-        bounds: dataBounds(this.features),
+        // Every feature shown: the communes and the points (a structure whose seat is
+        // outside the territory, a CAE of the next département, is in the first view).
+        bounds: dataBounds([...this.features, ...pointFeatures(this.points)]),
         fitBoundsOptions: { padding: 16 },
         attributionControl: options.basemapUrl ? { compact: true } : false,
         maplibreLogo: false,
@@ -471,6 +499,8 @@ class CommuneMap {
       palette: this.palette,
       minimum: item.minimum,
       noData: this.text("noData"),
+      sameValue: this.messages.sameValue,
+      sameValueKnown: this.messages.sameValueKnown,
     });
     for (const row of rows) {
       const entry = element("li");
@@ -527,7 +557,7 @@ class CommuneMap {
 
   /** Hover and click on the points of data-points-url: name, label, link (`lien`). */
   bindPoints() {
-    const count = Array.isArray(this.points.features) ? this.points.features.length : 0;
+    const count = pointFeatures(this.points).length;
     this.container.dataset.points = String(count);
     this.legend.append(
       element("p", { class: "carte-legende-points" }, this.text("pointsCount", { count: formatNumber(count, 0, this.lang) })),

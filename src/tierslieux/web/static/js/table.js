@@ -2,7 +2,10 @@
 // `<table data-table>` stays a plain table; with it, each column header becomes a sort
 // button (aria-sort tells the order) and a filter field is added above the table.
 // A cell's `data-sort-value` is used for sorting instead of its text when present.
-// Texts are French by default; a table overrides them with data-messages (JSON).
+// Texts are French by default; a page in another language gives them translated
+// (messages.js: the `tierslieux-messages` meta), a table its own with data-messages.
+
+import { messagesFor } from "./messages.js";
 
 export const MESSAGES = {
   filter: "Filtrer les lignes",
@@ -55,12 +58,7 @@ export function enhanceTable(table) {
   const headRow = table.tHead?.rows[0];
   if (!body || !headRow) return null;
   const lang = document.documentElement.lang || "fr";
-  let messages = { ...MESSAGES };
-  try {
-    messages = { ...MESSAGES, ...JSON.parse(table.dataset.messages || "{}") };
-  } catch {
-    // Malformed messages: keep the defaults.
-  }
+  const messages = messagesFor("table", MESSAGES, table.dataset.messages);
   const rows = [...body.rows];
   const id = table.id || `tableau-${Math.random().toString(36).slice(2, 8)}`;
 
