@@ -31,3 +31,16 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a comma-separated UTF-8 output file, as strings."""
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def border_mobpro(fixture: Path, folder: Path) -> Path:
+    """The border fixture's census (``fixture``: ``tests/data/frontiere``) plus 8
+    independent workers living in Sisteron (04209), just outside the territory: potential
+    users the sites count.  Written into ``folder``."""
+    mobpro = folder / "FD_MOBPRO_2021_frontiere.csv"
+    lines = (fixture / "FD_MOBPRO_2021_frontiere.csv").read_text(encoding="utf-8").splitlines()
+    fields = lines[5].split(";")
+    assert fields[0] == "04209"
+    fields[7], fields[15] = "21", "8.0"  # EMPL independent, IPONDI
+    mobpro.write_text("\n".join([*lines, ";".join(fields)]) + "\n", encoding="utf-8")
+    return mobpro

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from sites_helpers import border_mobpro
 from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import InfeasibleError
@@ -245,12 +246,7 @@ def test_neighbours_note_without_any_neighbour_says_why() -> None:
 def test_sites_count_the_demand_just_outside(data_dir: Path, tmp_path: Path) -> None:
     folder = data_dir / "frontiere"
     # The fixture plus 8 independent workers living in Sisteron (potential users).
-    mobpro = tmp_path / "FD_MOBPRO_2021_frontiere.csv"
-    lines = (folder / "FD_MOBPRO_2021_frontiere.csv").read_text(encoding="utf-8").splitlines()
-    fields = lines[5].split(";")
-    assert fields[0] == "04209"
-    fields[7], fields[15] = "21", "8.0"  # EMPL independent, IPONDI
-    mobpro.write_text("\n".join([*lines, ";".join(fields)]) + "\n", encoding="utf-8")
+    mobpro = border_mobpro(folder, tmp_path)
     settings = Settings(cache_dir=tmp_path / "cache", offline=True)
     request = _sites_request(folder, mobpro=mobpro)
     # The potential users of Sisteron, read by the diagnosis with the same sources.

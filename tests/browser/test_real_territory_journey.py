@@ -34,7 +34,9 @@ import pytest
 from browser_app import Served, serve_application
 
 from tierslieux.config import Settings
+from tierslieux.i18n import format_datetime, format_number
 from tierslieux.model.indicators import indicator_labels
+from tierslieux.model.siting import format_gap
 from tierslieux.pipeline.inputs import InputFiles
 from tierslieux.pipeline.workspace import build_workspace
 
@@ -82,8 +84,13 @@ class Journey:
         return f"{self.url}/projets/{self.project}{tail}"
 
 
-def _tierslieux(*args: str, cache: Path) -> None:
-    env = os.environ | {"TIERSLIEUX_CACHE_DIR": str(cache), "TIERSLIEUX_LANG": "fr"}
+def _tierslieux(*args: str, cache: Path) -> str:
+    """Run the command line; return what it printed on standard output."""
+    env = os.environ | {
+        "TIERSLIEUX_CACHE_DIR": str(cache),
+        "TIERSLIEUX_LANG": "fr",
+        "COLUMNS": "2000",
+    }
     done = subprocess.run(  # noqa: S603 - this interpreter, arguments written here
         [sys.executable, "-m", "tierslieux", *args],
         capture_output=True,
@@ -93,6 +100,7 @@ def _tierslieux(*args: str, cache: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +174,11 @@ def _shot(journey: Journey, page: Any, name: str) -> None:
     """Keep a full-page screenshot, written when the journey ends (the browser tests
     empty the folder at their first page's end)."""
     journey.shots[f"reel_{name}.png"] = page.screenshot(full_page=True)
+
+
+def _words(text: str) -> str:
+    """``text`` with its spaces (no-break ones too) as single plain spaces."""
+    return " ".join(text.split())
 
 
 def _log_in(page: Any, journey: Journey, email: str) -> None:
@@ -404,6 +417,16 @@ def test_a_site_selection_on_the_real_territory(
     _log_in(page, journey, "charge@exemple.fr")
     page.goto(journey.project_url())
     page.click("ul.ecrans a:has-text('Sites d')")
+    # The base communities: the directory built above, said with its date (Paris time).
+    directory = journey.served.repos.runs.project_runs(
+        journey.project, kind="communities", status="done"
+    )[0]
+    chosen = page.locator("#champ-structures option:checked").inner_text()
+    assert (
+        chosen == f"Dernier annuaire construit, calcul du {format_datetime(directory.finished_at)}"
+    )
+    assert "(--" not in page.inner_text("main")  # no command-line option on the form
+    _shot(journey, page, "09a_sites_formulaire")
     page.fill("#champ-name", "Deux sites, 20 minutes")
     page.fill("#champ-count", "2")
     page.fill("#champ-time_limit", "20")
@@ -416,8 +439,46 @@ def test_a_site_selection_on_the_real_territory(
     markers = page.locator("#carte-sites .carte-site")
     assert markers.count() == len(run.summary["sites"]) == 2
     assert page.locator("#tableau-sites tbody tr td:first-child").all_inner_texts() == ["1", "2"]
+    headers = page.locator("#tableau-sites thead th").all_inner_texts()
+    assert not {"Latitude ↕", "Longitude ↕"} & set(headers), headers
+    assert len(set(headers)) == len(headers), headers
     _shot(journey, page, "09_sites")
     axe_check(page)
+    # One number of people covered, the command line's on the same files, split between
+    # the territory and its neighbours; the proven gap as achieved, the tolerance named.
+    summary = _words(page.inner_text("main"))
+    assert "Usagers potentiels couverts :" not in summary
+    assert "à 0,01 % près" not in summary
+    options = []
+    if run.parameters.get("base_community"):
+        structures = journey.cli_out.parent / "annuaire-structures.csv"
+        structures.write_bytes(
+            journey.served.repos.runs.read_result(
+                run.parameters["annuaire_calcul"], "structures.csv"
+            )
+        )
+        options = ["--structures", str(structures)]
+    printed = _tierslieux(
+        "sites",
+        *("--territory", TERRITORY, "--data", str(REAL)),
+        *("--communes", str(NEEDED["communes"]), "--communes", str(NEEDED["contours"])),
+        *("--zonages", str(NEEDED["zonages"]), "--mobpro", str(journey.mobpro)),
+        *("--count", "2", "--time-limit", "20", "--offline", *options),
+        *("--out", str(journey.cli_out.parent / "sites-cli")),
+        cache=journey.cli_out.parent / "cache",
+    )
+    printed = _words(printed)
+    covered = _words(f"{format_number(run.summary['objectif'])} usagers potentiels couverts")
+    assert covered in printed
+    assert covered in summary
+    assert ", ".join(run.summary["sites"]) in printed
+    if run.summary["repartition"]:
+        split = _words(run.summary["repartition"])
+        assert split in printed
+        assert split in summary
+    gap = _words(f"écart prouvé {format_gap(run.summary['ecart'])}")
+    assert gap in printed
+    assert gap.replace("écart prouvé", "Écart prouvé à l'optimum :") in summary
 
 
 SCREENS = (

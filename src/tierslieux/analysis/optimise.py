@@ -42,7 +42,14 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 from tierslieux.errors import InfeasibleError, Problem, SchemaError
 from tierslieux.i18n import format_number, format_percent
 from tierslieux.i18n import gettext as _
-from tierslieux.model.siting import SOLVER_GREEDY, SOLVER_HIGHS, SiteChoice, SitingResult
+from tierslieux.model.siting import (
+    MIP_GAP,
+    SOLVER_GREEDY,
+    SOLVER_HIGHS,
+    SiteChoice,
+    SitingResult,
+    format_gap,
+)
 from tierslieux.model.types import ProgressEvent
 
 if TYPE_CHECKING:
@@ -499,9 +506,12 @@ def _run(
         bound = max(min(bound, s.coverable), value)
         solver = SOLVER_HIGHS
         if status == "optimal":
+            achieved = (bound - value) / bound if bound > 0 else 0.0
             reason = _(
-                "Modèle exact (HiGHS) résolu : optimum prouvé à {gap} près.",
-                gap=format_percent(mip_gap, 2),
+                "Modèle exact (HiGHS) résolu, écart prouvé à l'optimum : {gap} (HiGHS "
+                "s'arrête dès qu'il passe sous sa tolérance de {tolerance}).",
+                tolerance=format_percent(mip_gap, 2),
+                gap=format_gap(max(achieved, 0.0)),
             )
         else:
             reason = _(
@@ -986,7 +996,7 @@ def solve_max_coverage(  # noqa: PLR0913
     groups: Sequence[str] | None = None,
     min_per_group: Mapping[str, int] | None = None,
     time_limit: float = 60.0,
-    mip_gap: float = 1e-4,
+    mip_gap: float = MIP_GAP,
     method: str = "auto",
     progress: ProgressCallback | None = None,
 ) -> SitingResult:
@@ -1381,7 +1391,7 @@ def solve_max_benefit(  # noqa: PLR0913
     groups: Sequence[str] | None = None,
     min_per_group: Mapping[str, int] | None = None,
     time_limit: float = 60.0,
-    mip_gap: float = 1e-4,
+    mip_gap: float = MIP_GAP,
     method: str = "auto",
     progress: ProgressCallback | None = None,
 ) -> SitingResult:

@@ -35,8 +35,9 @@ from tierslieux.cli.common import (
 )
 from tierslieux.cli.common import err_console as _err
 from tierslieux.cli.common import out_console as _out
-from tierslieux.i18n import format_figure, format_number, format_percent
+from tierslieux.i18n import format_figure, format_number
 from tierslieux.i18n import gettext as _
+from tierslieux.model.siting import format_gap
 from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _progress_text(event: ProgressEvent) -> str:
         text += f" ({event.step}/{event.total})"
     text += " — " + _("{s:.0f} s", s=event.elapsed)
     if event.gap is not None:
-        text += " — " + _("écart prouvé {gap}", gap=format_percent(event.gap, 2))
+        text += " — " + _("écart prouvé {gap}", gap=format_gap(event.gap))
     return text
 
 
@@ -205,7 +206,7 @@ def sites(
     """Choisir des sites d'expérimentation (couverture maximale, communautés-base)."""
     from tierslieux.pipeline.jobs import run_cancellable  # noqa: PLC0415  (Ctrl-C in HiGHS)
     from tierslieux.pipeline.sites import SitesRequest, run_sites  # noqa: PLC0415
-    from tierslieux.reports.sites import write_sites  # noqa: PLC0415
+    from tierslieux.reports.sites import objective_split, write_sites  # noqa: PLC0415
 
     settings = siting_settings(
         territory=territory,
@@ -276,7 +277,7 @@ def sites(
                 low=format_number(result.co2.tonnes.low, 1),
                 high=format_number(result.co2.tonnes.high, 1),
                 day=format_number(result.co2.kg_per_day),
-                gap=format_percent(res.gap, 2),
+                gap=format_gap(res.gap),
                 reason=res.reason,
                 out=out,
                 files=", ".join(f.name for f in files),
@@ -287,13 +288,14 @@ def sites(
     _out.print(
         _(
             "{territory} : {n} site(s) ({codes}), {value} {unit}, écart prouvé "
-            "{gap}. {reason} Fichiers écrits dans {out} : {files}.",
+            "{gap}.{split} {reason} Fichiers écrits dans {out} : {files}.",
             territory=result.territory_label,
             n=len(res.sites),
             codes=", ".join(result.sites["code"]),
             value=format_number(res.objective),
             unit=result.unit,
-            gap=format_percent(res.gap, 2),
+            gap=format_gap(res.gap),
+            split=f" {objective_split(result)}" if objective_split(result) else "",
             reason=res.reason,
             out=out,
             files=", ".join(f.name for f in files),

@@ -11,17 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tierslieux.errors import SchemaError
-from tierslieux.i18n import N_
+from tierslieux.i18n import N_, format_percent
 from tierslieux.i18n import gettext as _
 
 __all__ = [
     "CAR_EMISSION_FACTOR_KG_PER_KM",
     "CAR_EMISSION_FACTOR_SOURCE",
+    "MIP_GAP",
     "SOLVER_GREEDY",
     "SOLVER_HIGHS",
     "SiteChoice",
     "SitingResult",
     "co2_weights",
+    "format_gap",
 ]
 
 #: Emissions of an average combustion-engine car, in kg CO₂e per vehicle-kilometre,
@@ -42,6 +44,25 @@ CAR_EMISSION_FACTOR_SOURCE = N_(
     "ADEME, Impact CO₂ (impactco2.fr) « Voiture – Moteur thermique », carburant "
     "0,192 kgCO₂e/km, d'après la Base Carbone (docLink=Routier2)"
 )
+
+#: Relative optimality gap at which the exact solver (HiGHS ``mip_rel_gap``) stops: a
+#: solution within 0.01 % of the proven bound is taken as optimal (the *tolerance*; the
+#: gap achieved, ``SitingResult.gap``, is often smaller, and 0 when the bound is met).
+MIP_GAP = 1e-4
+
+
+def format_gap(gap: float) -> str:
+    """A proven gap as a person reads it, never rounded to a false zero.
+
+    ``0 %`` only when the bound is met (no combination does better); a gap too small
+    for two decimals reads « moins de 0,01 % »; others with two decimals (``0,37 %``).
+    """
+    if gap <= 0.0:
+        return format_percent(0.0)
+    if gap < 0.00005:
+        return _("moins de {gap}", gap=format_percent(0.0001, 2))
+    return format_percent(gap, 2)
+
 
 #: Name of the exact solver.
 SOLVER_HIGHS = "highs"
@@ -94,7 +115,8 @@ class SitingResult:
     bound
         Proven upper bound of the best achievable objective.
     gap
-        ``(bound - objective) / bound`` (0 when proven optimal; 0 if bound is 0).
+        ``(bound - objective) / bound``: 0 when the bound is met (or is 0); when HiGHS
+        proves optimality, at most its tolerance :data:`MIP_GAP`.
     solver
         :data:`SOLVER_HIGHS` or :data:`SOLVER_GREEDY`.
     reason

@@ -73,6 +73,7 @@ __all__ = [
     "DirectoryFilter",
     "Renderer",
     "compute_directory",
+    "directory_file",
     "directory_request",
     "filter_structures",
     "filtered_rows",
@@ -337,10 +338,28 @@ def latest_directory_run(repos: Repositories, project: int) -> RunView | None:
     return max(found, key=lambda run: (run.finished_at or run.created_at, run.id), default=None)
 
 
+def directory_file(repos: Repositories, run_id: str, name: str, folder: Path) -> Path:
+    """Write the file ``name`` of the directory run ``run_id`` (``structures.csv``...)
+    into ``folder`` as the command line wrote it; return its path.
+
+    The one way the other screens read a directory's files (the run's results in the
+    store, never a copy among the project's files): the sites screen hands the path to
+    the reader of ``tierslieux sites --structures``.
+
+    Raises
+    ------
+    UnknownRecordError
+        When the run has no such file.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(repos.runs.read_result(run_id, name))
+    return path
+
+
 def _read_table(repos: Repositories, run_id: str, name: str) -> pd.DataFrame:
     with tempfile.TemporaryDirectory(prefix="tierslieux-annuaire-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(repos.runs.read_result(run_id, name))
+        path = directory_file(repos, run_id, name, Path(folder))
         return read_csv_strings(path, role=name).astype("string").fillna("")
 
 

@@ -18,16 +18,23 @@ from __future__ import annotations
 import math
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.analysis.commute_co2 import DEFAULT_GAIN_MINIMAL
 from tierslieux.errors import Problem, SchemaError, TierslieuxError, default_label
-from tierslieux.i18n import N_, format_figure, format_number, format_percent
+from tierslieux.i18n import N_, format_datetime, format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
 from tierslieux.model.rurality import RURAL_FOCUS
-from tierslieux.model.structures import DEFAULT_MIN_MEMBERS, DEFAULT_MIN_STRUCTURES
+from tierslieux.model.siting import format_gap
+from tierslieux.model.structures import (
+    COMMUNITY_CATEGORIES,
+    DEFAULT_MIN_MEMBERS,
+    DEFAULT_MIN_STRUCTURES,
+)
 from tierslieux.pipeline.inputs import InputFiles
+from tierslieux.pipeline.project_communities import directory_file, latest_directory_run
 from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.projects import dataset_label, materialise_dataset
 from tierslieux.pipeline.sites import (
@@ -53,10 +60,12 @@ __all__ = [
     "RUN_KIND",
     "RURAL_LABELS",
     "SCENARIO_DEFAULTS",
+    "STRUCTURES_SOURCES",
     "TIERS_LIEUX_LABELS",
     "RunView",
     "ScenarioColumn",
     "ScenarioView",
+    "StructuresDefault",
     "check_launchable",
     "chosen_files",
     "compare_scenarios",
@@ -65,9 +74,11 @@ __all__ = [
     "parse_scenario",
     "project_scenario",
     "project_scenarios",
+    "resolve_structures",
     "run_project_sites",
     "save_scenario",
     "scenario_request",
+    "structures_default",
     "with_defaults",
 ]
 
@@ -86,6 +97,15 @@ TIERS_LIEUX_LABELS = {
     "garder": N_("gardés comme sites (comptés dans le nombre de sites)"),
     "exclure": N_("exclus : pas de nouveau site à proximité"),
 }
+#: Where the base communities' structures come from (``structures``, the scenario's
+#: ``--structures``): the project's latest finished directory run (« annuaire », the
+#: default: the structures.csv of the base communities screen, read from the run's
+#: results), the project's file of role ``structures`` (a corrected copy, say), or none.
+STRUCTURES_SOURCES = ("annuaire", "structures", "")
+#: Key of a run's parameters naming the directory run whose structures it used, and
+#: when that run finished (ISO, UTC), for the results page.
+DIRECTORY_RUN_KEY = "annuaire_calcul"
+DIRECTORY_DATE_KEY = "annuaire_date"
 RURAL_LABELS = {
     "non": N_("toutes les communes"),
     "candidats": N_("sites dans des communes rurales seulement"),
@@ -111,6 +131,7 @@ SCENARIO_DEFAULTS: dict[str, Any] = {
     "days_per_week": None,
     "working_days": None,
     "time_limit": 60.0,
+    "structures": "annuaire",
     "groups": "",
     "demand": "",
     "candidates": "",
@@ -125,8 +146,12 @@ FILE_OPTIONS: dict[str, str] = {
     "candidates": "candidats",
     "respondents": "repondants",
 }
+#: Parameters a scenario saved before they existed lacks: what it did then (its
+#: structures were the project's file).
+_SAVED_BEFORE: dict[str, Any] = {"structures": "structures"}
 _BOOLEANS = ("base_community", "distinct_themes", "neighbours")
 _CHOICES = {
+    "structures": STRUCTURES_SOURCES,
     "objective": OBJECTIVES,
     "tiers_lieux_mode": TIERS_LIEUX_MODES,
     "rural": RURAL_FOCUS,
@@ -148,6 +173,13 @@ _NUMBERS = {
     "working_days": (0.0, 366.0, True),
     "time_limit": (0.0, MAX_SECONDS, False),
 }
+
+
+def _values(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario's parameters completed with the defaults (a saved scenario, which
+    names its project, with those of :data:`_SAVED_BEFORE` for the keys it lacks)."""
+    base = SCENARIO_DEFAULTS | (_SAVED_BEFORE if "projet" in parameters else {})
+    return base | dict(parameters)
 
 
 def _number(text: str) -> float:
@@ -260,7 +292,7 @@ def parse_scenario(form: Mapping[str, str]) -> dict[str, Any]:
                         field=name,
                         label=_input_label(name),
                         value=text,
-                        known=", ".join(known),
+                        known=", ".join(k or "« »" for k in known),
                     )
                 )
             values[name] = text
@@ -303,7 +335,7 @@ def scenario_request(
         When a base community is required (``base_community``) but the project has no
         directory of structures.
     """
-    values = SCENARIO_DEFAULTS | dict(parameters)
+    values = _values(parameters)
     if values["base_community"] and structures is None:
         raise _needs_structures(parameters)
     return SitesRequest(
@@ -340,16 +372,112 @@ def scenario_request(
 
 
 def _needs_structures(parameters: Mapping[str, Any]) -> SchemaError:
-    del parameters
-    return SchemaError(
-        Problem.of(
-            "Une communauté-base dans chaque bassin demande l'annuaire des structures "
-            "(structures.csv de l'écran des communautés-bases ou de « tierslieux "
-            "communities ») : déposez-le dans les fichiers du projet ou décochez la "
-            "contrainte.",
-            field="base_community",
+    """The base community is required but the scenario's structures are not there."""
+    source = _values(parameters)["structures"]
+    if source == "annuaire":
+        text = (
+            "Une communauté-base dans chaque bassin demande l'annuaire des structures : "
+            "le projet n'en a pas encore. Construisez-le sur l'écran des "
+            "communautés-bases, choisissez un structures.csv déposé dans les fichiers du "
+            "projet, ou décochez la contrainte."
         )
-    )
+    elif source == "structures":
+        text = (
+            "Une communauté-base dans chaque bassin demande l'annuaire des structures : "
+            "le projet n'a pas de fichier « annuaire des structures ». Déposez-le dans "
+            "les fichiers du projet, choisissez le dernier annuaire construit, ou "
+            "décochez la contrainte."
+        )
+    else:
+        text = (
+            "Une communauté-base dans chaque bassin demande un annuaire des structures : "
+            "choisissez-en un ou décochez la contrainte."
+        )
+    return SchemaError(Problem.of(text, field="base_community"))
+
+
+@dataclass(frozen=True)
+class StructuresDefault:
+    """The structures a new scenario of a project uses, and whether they can make base
+    communities (see :func:`structures_default`)."""
+
+    #: One of :data:`STRUCTURES_SOURCES`.
+    source: str
+    #: The latest finished directory run, when there is one.
+    directory: RunView | None
+    #: Whether some structure can make a base community (steps 1, 2 or 4): the form
+    #: then requires one in each catchment by default.
+    carriers: bool
+
+
+def structures_default(repos: Repositories, project: int) -> StructuresDefault:
+    """The structures a new scenario of ``project`` uses (:data:`STRUCTURES_SOURCES`):
+    the latest finished directory run when there is one, else the project's file of
+    role ``structures`` when it has one, else none (``""``).
+
+    ``carriers``: the directory counts a structure of a category that makes a base
+    community (its run's summary says how many of each); a directory of partners alone
+    (an EPCI, a park) would leave no candidate.  A file of the project is taken as
+    meant for it.
+    """
+    run = latest_directory_run(repos, project)
+    if run is not None:
+        counts = (run.summary or {}).get("categories", {})
+        carriers = any(int(counts.get(c, 0)) > 0 for c in COMMUNITY_CATEGORIES)
+        return StructuresDefault("annuaire", run, carriers)
+    roles = {d.role for d in repos.projects.datasets(project)}
+    if "structures" in roles:
+        return StructuresDefault("structures", None, carriers=True)
+    return StructuresDefault("", None, carriers=False)
+
+
+def resolve_structures(
+    repos: Repositories, project: int, parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The parameters of a run of the scenario: with a base community taken from the
+    latest directory, that run's id and end (:data:`DIRECTORY_RUN_KEY`,
+    :data:`DIRECTORY_DATE_KEY`), so the run uses it even if another one finishes
+    meanwhile, and its page says which.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`check_launchable`.
+    """
+    check_launchable(repos, project, parameters)
+    resolved = {
+        k: v for k, v in parameters.items() if k not in {DIRECTORY_RUN_KEY, DIRECTORY_DATE_KEY}
+    }
+    values = _values(parameters)
+    if values["base_community"] and values["structures"] == "annuaire":
+        run = latest_directory_run(repos, project)
+        if run is None:  # pragma: no cover - checked just above
+            raise _needs_structures(parameters)
+        resolved[DIRECTORY_RUN_KEY] = run.id
+        finished = run.finished_at or run.created_at
+        resolved[DIRECTORY_DATE_KEY] = finished.isoformat()
+    return resolved
+
+
+def _structures_file(
+    repos: Repositories, project: int, parameters: Mapping[str, Any], folder: Path
+) -> Path | None:
+    """The scenario's structures.csv written into ``folder`` (``None`` without any)."""
+    values = _values(parameters)
+    if values["structures"] == "structures":
+        return materialise_dataset(repos, project, "structures", folder)
+    if values["structures"] != "annuaire":
+        return None
+    run_id = parameters.get(DIRECTORY_RUN_KEY)
+    if not isinstance(run_id, str):
+        latest = latest_directory_run(repos, project)
+        if latest is None:
+            return None
+        run_id = latest.id
+    try:
+        return directory_file(repos, run_id, "structures.csv", folder / "annuaire")
+    except UnknownRecordError:
+        return None
 
 
 def _missing_file(name: str, role: str) -> Problem:
@@ -392,7 +520,7 @@ def chosen_files(
         One problem per faulty option, named by its field: a file the project lacks,
         or the reader's message (file, line, column and what was expected).
     """
-    values = SCENARIO_DEFAULTS | dict(parameters)
+    values = _values(parameters)
     written: dict[str, Path] = {}
     problems: list[Problem] = []
     for name, role in FILE_OPTIONS.items():
@@ -419,13 +547,21 @@ def check_launchable(repos: Repositories, project: int, parameters: Mapping[str,
     Raises
     ------
     SchemaError
-        A base community is required but the project has no directory of structures;
-        a file option names a file the project lacks, or one the CLI's reader refuses
-        (one problem per field).
+        A base community is required but the scenario's structures are not there (no
+        directory built, no file of role ``structures``, or none chosen); a file
+        option names a file the project lacks, or one the CLI's reader refuses (one
+        problem per field).
     """
-    roles = {d.role for d in repos.projects.datasets(project)}
-    if (SCENARIO_DEFAULTS | dict(parameters))["base_community"] and "structures" not in roles:
-        raise _needs_structures(parameters)
+    values = _values(parameters)
+    if values["base_community"]:
+        source = values["structures"]
+        roles = {d.role for d in repos.projects.datasets(project)}
+        if (
+            not source
+            or (source == "structures" and "structures" not in roles)
+            or (source == "annuaire" and latest_directory_run(repos, project) is None)
+        ):
+            raise _needs_structures(parameters)
     with tempfile.TemporaryDirectory(prefix="tierslieux-sites-check-") as tmp:
         chosen_files(repos, project, parameters, Path(tmp))
 
@@ -443,9 +579,11 @@ def run_project_sites(
     """Choose the sites of a scenario on a project's inputs (as ``tierslieux sites``).
 
     The inputs are the project's files, else the installation's workspace
-    (:func:`~tierslieux.pipeline.project_runs.project_inputs`); the project's
-    directory of structures and existing tiers-lieux files, when it has them, are the
-    ``--structures`` and ``--tiers-lieux`` of the command line.
+    (:func:`~tierslieux.pipeline.project_runs.project_inputs`); the scenario's
+    structures (the structures.csv of the directory run :func:`resolve_structures`
+    named, else of the latest one, or the project's file of role ``structures``) and the
+    project's existing tiers-lieux file, when it has one, are the ``--structures`` and
+    ``--tiers-lieux`` of the command line.
 
     Raises
     ------
@@ -456,7 +594,7 @@ def run_project_sites(
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tierslieux-sites-", dir=settings.cache_dir) as tmp:
         folder = Path(tmp)
-        structures = materialise_dataset(repos, project, "structures", folder)
+        structures = _structures_file(repos, project, parameters, folder)
         tiers_lieux = materialise_dataset(repos, project, "tiers_lieux", folder)
         chosen = chosen_files(repos, project, parameters, folder)
         with project_inputs(repos, settings, project, workspace) as inputs:
@@ -520,7 +658,7 @@ class ScenarioColumn:
 
 def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A scenario's parameters as ``(label, value)`` lines, in the readers' words."""
-    values = SCENARIO_DEFAULTS | dict(parameters)
+    values = _values(parameters)
 
     def yes(flag: object) -> str:
         return _("oui") if flag else _("non")
@@ -533,6 +671,11 @@ def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
         (_("Objectif"), _(OBJECTIVE_LABELS.get(values["objective"], values["objective"]))),
         (_("Bassin (minutes)"), maybe(values["minutes"], _("réglage de l'installation"))),
         (_("Communauté-base dans chaque bassin"), yes(values["base_community"])),
+        *(
+            [(_("Annuaire des structures"), _structures_text(values))]
+            if values["base_community"]
+            else []
+        ),
         (_("Thèmes différents d'un site à l'autre"), yes(values["distinct_themes"])),
         (
             _("Tiers-lieux existants"),
@@ -562,6 +705,23 @@ def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
+def _structures_text(values: Mapping[str, Any]) -> str:
+    """Which structures a scenario (or a run of it) uses, in words."""
+    source = values["structures"]
+    if source == "structures":
+        return _("fichier du projet « {role} »", role="structures")
+    if source != "annuaire":
+        return _("aucun")
+    finished = values.get(DIRECTORY_DATE_KEY)
+    if isinstance(finished, str):
+        try:
+            when = format_datetime(datetime.fromisoformat(finished))
+        except ValueError:
+            when = finished
+        return _("annuaire des communautés-bases du {when}", when=when)
+    return _("dernier annuaire construit (écran des communautés-bases)")
+
+
 def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     users = summary.get("usagers_couverts")
     return [
@@ -576,7 +736,7 @@ def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{format_number(float(summary.get('objectif', 0.0)))} {summary.get('unite', '')}",
         ),
         (_("Part de la demande"), format_percent(float(summary.get("part", 0.0)))),
-        (_("Écart prouvé"), format_percent(float(summary.get("ecart", 0.0)), 2)),
+        (_("Écart prouvé"), format_gap(float(summary.get("ecart", 0.0)))),
     ]
 
 
@@ -608,4 +768,4 @@ def compare_scenarios(
 
 def with_defaults(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """A scenario's parameters completed with the defaults (for the form)."""
-    return SCENARIO_DEFAULTS | {k: v for k, v in parameters.items() if k in SCENARIO_DEFAULTS}
+    return {k: v for k, v in _values(parameters).items() if k in SCENARIO_DEFAULTS}

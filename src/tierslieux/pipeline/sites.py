@@ -47,6 +47,7 @@ from tierslieux.model.siting import (
     CAR_EMISSION_FACTOR_SOURCE,
     SitingResult,
     co2_weights,
+    format_gap,
 )
 from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
 from tierslieux.model.types import ProgressEvent
@@ -199,6 +200,17 @@ class SitesResult:
     #: base community, exclusion around existing places, rurality) and whether it is
     #: chosen (``choisi``, then 0).
     one_more: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The part of the objective (``result.objective``) from the communes just outside
+    #: the territory (their potential users, objective couverture; 0 otherwise): the
+    #: territory's own part is the rest.
+    objective_outside: float = 0.0
+    #: Communes outside the territory covered by the chosen sites.
+    outside_covered: int = 0
+
+    @property
+    def objective_inside(self) -> float:
+        """The part of the objective from the territory's own communes."""
+        return self.result.objective - self.objective_outside
 
 
 def _territory(
@@ -1094,7 +1106,9 @@ def _choose(
         if setup.flow_model is not None
         else _coverage_frame(result, matrix, setup, prepared.names)
     )
-    notes.append(_outside_demand_note(setup, request, coverage))
+    outside = _outside_part(setup, solution)
+    beyond = coverage.loc[coverage["hors_territoire"].astype(bool), "code_commune"]
+    notes.append(_outside_demand_note(setup, request, outside, sorted(set(beyond.astype(str)))))
     take_up = prepared.objective.uptake
     co2 = _co2_estimate(take_up, result, sites, coverage, notes) if take_up is not None else None
     alternatives = _alternatives(setup, request, result, report)
@@ -1119,6 +1133,8 @@ def _choose(
         notes=tuple(notes),
         co2=co2,
         one_more=one_more,
+        objective_outside=outside[0],
+        outside_covered=outside[1],
     )
 
 
@@ -1265,7 +1281,19 @@ def _sites_frame(result: SitingResult, candidates: Candidates, setup: _Setup) ->
     return pd.DataFrame(rows)
 
 
-def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.DataFrame) -> str:
+def _outside_part(setup: _Setup, solution: _Solution) -> tuple[float, int]:
+    """The objective's part from the covered communes outside the territory (with the
+    weights the solver counted) and how many they are."""
+    if setup.flow_model is not None or not len(setup.outside_demand):
+        return 0.0, 0
+    covered = np.asarray(solution.result.covered, dtype=int)
+    beyond = covered[covered >= len(setup.codes)]
+    return float(solution.weights[beyond].sum()), len(beyond)
+
+
+def _outside_demand_note(
+    setup: _Setup, request: SitesRequest, outside: tuple[float, int], covered: list[str]
+) -> str:
     """Say whether the demand just outside the territory counts, and how much is covered."""
     if request.objective == "co2":
         return _(
@@ -1284,7 +1312,6 @@ def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.Data
             "{rural} candidats-et-demande : la demande des communes voisines hors du "
             "territoire ne compte pas (leur caractère rural n'est pas lu)."
         )
-    outside = coverage[coverage["hors_territoire"]].drop_duplicates("code_commune")
     return Note.text(
         "Demande : les usagers potentiels des communes hors du territoire à moins de "
         "{m:g} minutes d'un candidat comptent (lus dans les mêmes sources ; "
@@ -1293,9 +1320,9 @@ def _outside_demand_note(setup: _Setup, request: SitesRequest, coverage: pd.Data
         "potentiels ({codes}).",
         m=request.minutes,
         n=len(setup.outside_demand),
-        c=len(outside),
-        u=format_number(float(outside["demande"].sum()), 1),
-        codes=", ".join(sorted(outside["code_commune"].astype(str))[:10]) or _("aucune"),
+        c=outside[1],
+        u=format_number(outside[0]),
+        codes=", ".join(covered[:10]) or _("aucune"),
     )
 
 
@@ -1391,7 +1418,7 @@ def _limit_message(result: SitingResult) -> str:
     return _(
         "Résolution arrêtée à {s:.0f} s (limite des tableaux secondaires) : écart prouvé {gap}.",
         s=result.seconds,
-        gap=format_percent(result.gap, 2),
+        gap=format_gap(result.gap),
     )
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.model.siting import format_gap
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
 from tierslieux.reports.labels import (
     OBJECTIVE_COLUMNS,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SITES_MAP_FILE",
+    "objective_split",
     "render_sites",
     "render_sites_geojson",
     "sites_files",
@@ -47,8 +49,9 @@ __all__ = [
 #: Name of the web map's document among the result files.
 SITES_MAP_FILE = "sites_carte.geojson"
 
-#: Columns holding shares (0.04 = 4 %), shown as percentages.
-_SHARES = frozenset({"perte_pct", "part_couverte", "ecart"})
+#: Columns holding shares (0.04 = 4 %), shown as percentages (the proven gap ``ecart``
+#: as :func:`~tierslieux.model.siting.format_gap` says it).
+_SHARES = frozenset({"perte_pct", "part_couverte"})
 
 
 def _whole(result: SitesResult) -> frozenset[str]:
@@ -66,7 +69,7 @@ def _table(frame: pd.DataFrame, whole: frozenset[str] = frozenset()) -> dict[str
         "columns": columns,
         "rows": [
             [
-                _cell(value_label(c, v), share=c in _SHARES, whole=c in whole)
+                _cell(value_label(c, v), share=c in _SHARES, whole=c in whole, gap=c == "ecart")
                 for c, v in zip(columns, row, strict=True)
             ]
             for row in frame.itertuples(index=False)
@@ -74,11 +77,33 @@ def _table(frame: pd.DataFrame, whole: frozenset[str] = frozenset()) -> dict[str
     }
 
 
-def _cell(value: object, *, share: bool = False, whole: bool = False) -> str:
+def _readers_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
+    """A table of sites or candidates as people read it on a page (the CSV files keep
+    every column): no coordinates (rounded, they locate nothing; the map shows the
+    places), and the host commune by its name in place of its code — dropped when each
+    site is itself a commune (its code is the site's code, in the table already).
+    """
+    out = frame.drop(columns=["latitude", "longitude"], errors="ignore")
+    if "code_commune" not in out.columns or "code" not in out.columns:
+        return out
+    hosts = out["code_commune"].astype(str)
+    if (hosts == out["code"].astype(str)).all():
+        return out.drop(columns=["code_commune"])
+    names = dict(zip(result.communes["code"].astype(str), result.communes["nom"], strict=True))
+    at = list(out.columns).index("code_commune")
+    commune = hosts.map(lambda code: f"{names[code]} ({code})" if code in names else code)
+    return out.drop(columns=["code_commune"]).assign(commune=commune)[
+        [*out.columns[:at], "commune", *out.columns[at + 1 :]]
+    ]
+
+
+def _cell(value: object, *, share: bool = False, whole: bool = False, gap: bool = False) -> str:
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
         return ""
     if isinstance(value, bool | np.bool_):
         return _("oui") if value else _("non")
+    if isinstance(value, int | float | np.integer | np.floating) and gap:
+        return format_gap(float(value))
     if isinstance(value, int | float | np.integer | np.floating) and share:
         return format_percent(float(value), 1)
     if isinstance(value, float | np.floating):
@@ -132,15 +157,16 @@ def render_sites(result: SitesResult) -> str:
         }
     summary = _(
         "{n} site(s), bassin de {minutes} minutes : {value} {unit} sur {total} possibles "
-        "({share}). Borne prouvée {bound} (écart {gap}). Solveur : {solver} — {reason}",
+        "({share}).{split} Borne prouvée {bound} (écart {gap}). Solveur : {solver} — {reason}",
         n=len(res.sites),
         minutes=format_number(result.minutes),
         value=format_number(res.objective),
         unit=result.unit,
         total=format_number(res.total_demand),
         share=format_percent(res.objective / res.total_demand if res.total_demand else 0.0),
+        split=f" {objective_split(result)}" if objective_split(result) else "",
         bound=format_number(res.bound),
-        gap=format_percent(res.gap, 2),
+        gap=format_gap(res.gap),
         solver=res.solver,
         reason=res.reason,
     )
@@ -152,12 +178,34 @@ def render_sites(result: SitesResult) -> str:
         notes=notes,
         summary=summary,
         co2=co2,
-        sites=_table(result.sites, _whole(result)),
+        sites=_table(_readers_sites(result.sites, result), _whole(result)),
         map_svg=safe_svg(svg),
         alternatives=_table(result.alternatives, _whole(result)),
         sensitivity=_table(result.sensitivity, _whole(result)),
         method=method_paragraphs(result),
         labels=column_labels(),
+    )
+
+
+def objective_split(result: SitesResult) -> str:
+    """« Dont … dans les communes du territoire et … dans N commune(s) voisine(s) » when
+    the communes just outside the territory count in the objective; else ``""``.
+
+    The one sentence of the command line, ``sites.html`` and the web page: the
+    objective (the number they all give) is split, never replaced by another count.
+    """
+    if not result.outside_covered:
+        return ""
+    digits = 0 if result.objective == "couverture" else 1
+    # Rounded so that the two parts add up to the objective as it is printed.
+    outside = round(result.objective_outside, digits)
+    inside = round(result.result.objective, digits) - outside
+    return _(
+        "Dont {inside} dans les communes du territoire et {outside} dans {n} commune(s) "
+        "voisine(s) à portée des sites.",
+        inside=format_number(inside, digits),
+        outside=format_number(outside, digits),
+        n=result.outside_covered,
     )
 
 
@@ -363,8 +411,10 @@ def render_sites_geojson(result: SitesResult) -> bytes:
 def sites_summary(result: SitesResult) -> dict[str, Any]:
     """The JSON-ready summary of a site selection, for the results page and comparisons.
 
-    Figures (``objectif``, ``demande_totale``, ``usagers_couverts``, ``nb_sites``,
-    ``nb_communes_couvertes``, ``ecart``...), the texts (``resume``, ``notes``,
+    Figures (``objectif``, ``demande_totale``, ``usagers_couverts`` — the objective
+    when it counts people —, its parts ``objectif_territoire`` and
+    ``objectif_voisines``, ``nb_sites``, ``nb_communes_couvertes`` of the territory,
+    ``ecart``...), the texts (``resume``, ``notes``,
     ``avertissements``, ``methode``, ``co2``) and the readers' tables (``tables``:
     columns and formatted cells of the sites, alternatives, sensitivity and the
     candidates ranked by what one more site would add).
@@ -372,7 +422,6 @@ def sites_summary(result: SitesResult) -> dict[str, Any]:
     res = result.result
     warnings, notes = split_notes(result.notes)
     covered = result.coverage[~result.coverage["hors_territoire"].astype(bool)]
-    users = float(covered.drop_duplicates("code_commune")["demande"].sum())
     one_more = result.one_more
     ranked = (
         one_more[one_more["admissible"]]
@@ -407,17 +456,23 @@ def sites_summary(result: SitesResult) -> dict[str, Any]:
         "ecart": res.gap,
         "solveur": res.solver,
         "raison": res.reason,
-        "usagers_couverts": users if result.objective == "couverture" else None,
+        # The objective when it counts people (the same number as the command line's).
+        "usagers_couverts": res.objective if result.objective == "couverture" else None,
+        "objectif_territoire": result.objective_inside,
+        "objectif_voisines": result.objective_outside,
+        "nb_communes_voisines_couvertes": result.outside_covered,
+        "repartition": objective_split(result),
         "nb_communes_couvertes": int(covered["code_commune"].nunique()),
+        "nb_communes": len(result.communes),
         "fictif": result.fictional,
         "avertissements": warnings,
         "notes": notes,
         "methode": method_paragraphs(result),
         "co2": co2,
         "tables": {
-            "sites": _table(result.sites, _whole(result)),
+            "sites": _table(_readers_sites(result.sites, result), _whole(result)),
             "alternatives": _table(result.alternatives, _whole(result)),
             "sensibilite": _table(result.sensitivity, _whole(result)),
-            "un_site_de_plus": _table(ranked, _whole(result)),
+            "un_site_de_plus": _table(_readers_sites(ranked, result), _whole(result)),
         },
     }

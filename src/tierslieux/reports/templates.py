@@ -37,6 +37,7 @@ from tierslieux.i18n import (
     language_name,
 )
 from tierslieux.i18n import gettext as _
+from tierslieux.model.siting import format_gap
 from tierslieux.pipeline.inputs import demo_note, synthetic_note
 from tierslieux.reports.labels import column_labels, engine_sentences, file_name, source_role_label
 
@@ -139,6 +140,7 @@ def environment() -> jinja2.Environment:
         nombre=_number,
         chiffre=_figure,
         pourcent=_percent,
+        ecart=format_gap,
         oui_non=_yes_no,
         date_heure=format_datetime,
         date=format_date,

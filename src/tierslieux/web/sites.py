@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import format_datetime
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
 from tierslieux.pipeline.project_runs import RunOutcome, run_status_label
@@ -35,14 +36,15 @@ from tierslieux.pipeline.site_scenarios import (
     RUN_KIND,
     RURAL_LABELS,
     TIERS_LIEUX_LABELS,
-    check_launchable,
     compare_scenarios,
     describe_parameters,
     parse_scenario,
     project_scenario,
     project_scenarios,
+    resolve_structures,
     run_project_sites,
     save_scenario,
+    structures_default,
     with_defaults,
 )
 from tierslieux.reports.sites import SITES_MAP_FILE, sites_files, sites_summary
@@ -119,6 +121,28 @@ def _file_choices(
     return choices
 
 
+def _structures_choices(
+    datasets: list[DatasetView], directory: RunView | None, value: str
+) -> list[tuple[str, str]]:
+    """The scenario's structures: the latest directory run (said by its end, Paris
+    time), the project's file of role ``structures``, or none."""
+    found: list[tuple[str, str]] = []
+    if directory is not None:
+        when = format_datetime(directory.finished_at or directory.created_at)
+        found.append(("annuaire", _("Dernier annuaire construit, calcul du {when}", when=when)))
+    elif value == "annuaire":
+        found.append(("annuaire", _("Dernier annuaire construit (aucun pour l'instant)")))
+    dataset = next((d for d in datasets if d.role == "structures"), None)
+    if dataset is not None:
+        found.append(("structures", f"{dataset.filename} — {dataset_label('structures')}"))
+    elif value == "structures":
+        found.append(
+            ("structures", _("{what} (absent du projet)", what=dataset_label("structures")))
+        )
+    found.append(("", _("Aucun")))
+    return found
+
+
 def _sites_page(
     request: Request,
     access: ProjectAccess,
@@ -133,7 +157,12 @@ def _sites_page(
     project = access.project
     datasets = project_datasets(repos, project.id)
     roles = {d.role for d in datasets}
-    shown = values or _form_values({})
+    default = structures_default(repos, project.id)
+    directory = default.directory
+    # A new scenario uses the base communities there are: the latest directory first.
+    shown = values or _form_values(
+        {"structures": default.source, "base_community": default.carriers}
+    )
     scenarios = project_scenarios(repos, project.id)
     runs = _project_runs(request, project.id)
     names = {s.id: s.name for s in scenarios}
@@ -145,6 +174,9 @@ def _sites_page(
         editable=access.editable,
         values=shown,
         file_choices=_file_choices(datasets, shown),
+        structures_choices=_structures_choices(datasets, directory, shown.get("structures", "")),
+        directory=directory,
+        carriers=default.carriers,
         name=name,
         errors=errors or {},
         message=message,
@@ -153,7 +185,7 @@ def _sites_page(
         runs=runs,
         run_status=run_status_label,
         scenario_names=names,
-        has_structures="structures" in roles,
+        has_structures="structures" in roles or directory is not None,
         has_tiers_lieux="tiers_lieux" in roles,
         objective_labels=OBJECTIVE_LABELS,
         tiers_lieux_labels=TIERS_LIEUX_LABELS,
@@ -196,8 +228,8 @@ def _launch(request: Request, access: ProjectAccess, scenario: ScenarioView) -> 
     repos = repositories(request)
     settings = request.app.state.settings
     project = access.project
-    parameters = dict(scenario.parameters)
-    check_launchable(repos, project.id, parameters)
+    # The directory run whose structures it uses is named in the run's parameters.
+    parameters = resolve_structures(repos, project.id, scenario.parameters)
 
     def use_case(*, progress: ProgressCallback) -> RunOutcome:
         result = run_project_sites(
