@@ -434,10 +434,19 @@ def test_labels_are_french() -> None:
 def test_territory_official_name() -> None:
     inputs: Any = SimpleNamespace(
         fictional=False,
+        communes=None,
         zonages=SimpleNamespace(labels={"dep": {"05": "Hautes-Alpes"}, "epci": {}}),
     )
     assert territory_name(inputs, "dep:05") == "Hautes-Alpes"
     assert territory_name(inputs, "epci:200067445") == "EPCI 200067445"  # no label: kept
+    # A communes file naming its zones (dep_nom, epci_nom...) names them too.
+    table = pd.DataFrame(
+        {"code": ["05061"], "dep": ["05"], "epci": ["200067445"], "epci_nom": ["CA Gap-Tallard"]}
+    )
+    named: Any = SimpleNamespace(
+        fictional=False, communes=SimpleNamespace(table=table), zonages=None
+    )
+    assert territory_name(named, "epci:200067445") == "CA Gap-Tallard"
 
 
 def test_cli_dossier(tmp_path: Path) -> None:

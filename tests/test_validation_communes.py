@@ -8,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tierslieux.cli import app
+from tierslieux.config import Settings
 from tierslieux.errors import SchemaError
+from tierslieux.pipeline.inputs import demo_files, resolve_communes
 from tierslieux.sources.communes import coordinates_note, load_communes, require_coordinates
 
 FOLDER = "frontiere"
@@ -52,12 +54,27 @@ def _diagnose(data_dir: Path, tmp_path: Path, communes: Path) -> object:
 
 
 def test_some_communes_without_coordinates_noted_on_terminal(data_dir, tmp_path):
-    communes = _communes_without(data_dir, tmp_path / "communes.csv", {"04209"})
+    communes = _communes_without(data_dir, tmp_path / "communes.csv", {"05173"})
     result = _diagnose(data_dir, tmp_path, communes)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "1 commune(s) sur 4 sans coordonnées" in text
-    assert "04209" in text
+    assert "1 commune(s) du territoire sur 2 sans coordonnées" in text
+    assert "05173" in text
+
+
+def test_unlocated_note_counts_the_territory_and_names_no_server_path(data_dir, tmp_path):
+    """The note of a diagnostic (on its pages and report) gives the territory's figures
+    and the file's name: a commune outside the territory without coordinates is no
+    concern of the territory's reader, and the folder on the server means nothing to them."""
+    communes = _communes_without(data_dir, tmp_path / "communes.csv", {"05173", "04209"})
+    result = _diagnose(data_dir, tmp_path, communes)
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    text = " ".join(result.output.split())
+    for shown in (text, report):
+        assert "communes.csv : 1 commune(s) du territoire sur 2 sans coordonnées" in shown
+        assert "04209" not in shown.split("sans coordonnées", 1)[1][:300]
+    assert str(tmp_path) not in report
 
 
 def test_territory_without_any_coordinates_refused(data_dir, tmp_path):
@@ -78,3 +95,35 @@ def test_helpers(data_dir, tmp_path):
     require_coordinates(communes, ["05070", "05173"])
     with pytest.raises(SchemaError, match="aucune des 1 commune"):
         require_coordinates(communes, ["05173"])
+
+
+def _names_only(target: Path) -> Path:
+    """The demo communes' codes, names and populations, without any coordinate."""
+    target.write_text(
+        "code,nom,population\n00101,Bourg-Fictif,6200\n00102,Val-d'Exemple,1450\n",
+        encoding="utf-8",
+    )
+    return target
+
+
+def test_communes_csv_without_coordinates_refused_naming_file_and_columns(tmp_path):
+
+    names = _names_only(tmp_path / "noms.csv")
+    settings = Settings(offline=True, cache_dir=tmp_path / "cache")
+    with pytest.raises(SchemaError) as refused:
+        resolve_communes(settings, (names,))
+    message = str(refused.value)
+    assert message.startswith("noms.csv : aucune coordonnée de commune")
+    assert "latitude et longitude" in message
+    assert "contours" in message
+    assert str(tmp_path) not in message
+
+
+def test_communes_csv_without_coordinates_takes_centres_from_outlines(tmp_path):
+
+    names = _names_only(tmp_path / "noms.csv")
+    settings = Settings(offline=True, cache_dir=tmp_path / "cache")
+    merged = resolve_communes(settings, (names, demo_files()["communes"]))
+    table = merged.table.set_index("code")
+    assert table["latitude"].notna().all()
+    assert table.loc["00101", "population"] == 6200

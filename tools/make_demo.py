@@ -31,6 +31,10 @@ NAMES = [
 ]
 # Invented populations: a small market town and rural villages.
 POPULATION = [6200, 1450, 820, 540, 1100, 380, 260, 2300, 190, 640, 150, 420, 980, 210, 720, 330]
+#: Invented names of the demo's département and région « 00 » (their labels), so that
+#: every page names the territory, clearly fictional, instead of « Département 00 ».
+DEPARTEMENT_NAME = "Val-Chimère (FICTIF)"
+REGION_NAME = "Région-Exemple (FICTIVE)"
 LAT0, LON0, STEP_LAT, STEP_LON = 44.60, 5.80, 0.065, 0.09
 
 
@@ -86,6 +90,8 @@ def main() -> None:
     (OUT / "zonages_fictifs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (OUT / "libelles_zonages_fictifs.csv").write_text(
         "NIVGEO,CODGEO,LIBGEO,NB_COM\n"
+        f"REG,00,{REGION_NAME},16\n"
+        f"DEP,00,{DEPARTEMENT_NAME},16\n"
         "BV2022,00101,Bassin de Bourg-Fictif (FICTIF),8\n"
         "BV2022,00108,Bassin de Villedémo (FICTIF),8\n"
         "EPCI,000000001,CC du Val-d'Exemple (FICTIVE),8\n"
@@ -96,7 +102,13 @@ def main() -> None:
         "# Territoire de démonstration FICTIF\n\nCommunes, codes (département « 00 », "
         "qui n'existe pas), populations et zonages inventés par `tools/make_demo.py`. "
         "Le recensement de la démonstration est SYNTHÉTIQUE, généré à la volée. "
-        "Aucun chiffre ne décrit un lieu réel.\n",
+        "Aucun chiffre ne décrit un lieu réel.\n\n"
+        f"Le département « 00 » s'appelle « {DEPARTEMENT_NAME} » et la région « 00 » "
+        f"« {REGION_NAME} » (libellés de `libelles_zonages_fictifs.csv`) : les pages "
+        "nomment ainsi le territoire, sans le faire passer pour un lieu réel.\n\n"
+        "`acteurs_fictifs.csv` : structures et lieux FICTIFS (une par étape de l'étude, "
+        "un tiers-lieu et un point d'appui), au format de `--acteurs`, que `tierslieux "
+        "dossier --demo` ajoute à l'annuaire pour montrer toutes les parties du dossier.\n",
         encoding="utf-8",
     )
 

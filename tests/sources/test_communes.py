@@ -15,12 +15,14 @@ import shapely
 from shapely.geometry import shape
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.model.types import Provenance
 from tierslieux.sources.communes import (
     COMMUNE_COLUMNS,
     Communes,
     load_commune_list,
     load_communes,
     merge_communes,
+    source_name,
 )
 
 # Populations of the 16 Marseille arrondissements in communes_extrait.csv (test values),
@@ -422,3 +424,15 @@ def test_real_paca_geojson(shared_real: Path) -> None:
     assert len(communes.geometries) == 947
     assert "05120" in communes.geometries
     assert communes.table[["latitude", "longitude", "surface_km2"]].notna().all().all()
+
+
+def test_source_name_is_the_official_name_or_the_file_name_never_a_path():
+    downloaded = Provenance(
+        role="communes", location="/srv/cache/downloads/contours-2026/communes-5m.geojson.gz"
+    )
+    assert source_name(downloaded) == "Contours des communes (IGN Admin Express, Etalab), 2026"
+    merged = Provenance(
+        role="communes",
+        location="/home/app/donnees/communes.csv + /srv/cache/communes-geo-api.json",
+    )
+    assert source_name(merged) == "communes.csv + Communes (geo.api.gouv.fr), API Géo (en direct)"

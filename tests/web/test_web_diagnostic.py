@@ -139,6 +139,38 @@ def test_same_numbers_as_the_command_line(app, accounts, project, done, tmp_path
     assert re.search(r";\d+,\d;", first)
 
 
+def test_tables_and_excel_file_name_columns_and_codes_in_words(
+    app, accounts, project, done
+) -> None:
+    """One label layer (reports/labels.py): the method's indicators, the small-count
+    cells and the Excel file's headers are in words, as in the dossier's workbook."""
+    reader = logged_in(app, accounts["lecteur"])
+    page = reader.get(f"/projets/{project}/diagnostic").text
+    method = page[page.index("<h2>Méthode</h2>") :]
+    assert '<th scope="row">Actifs occupés résidents <code>actifs_occupes</code></th>' in method
+    assert "<tr><td><code>" not in method
+    table = page[
+        page.index('<table id="communes"') : page.index(
+            "</table>", page.index('<table id="communes"')
+        )
+    ]
+    flagged = re.findall(r"<summary>(\d+) indicateur\(s\)</summary>([^<>]*)</details>", table)
+    assert flagged, "the demo has communes under the caution threshold"
+    for count, words in flagged:
+        assert "_" not in words, words
+        assert "independants" not in words, words
+        assert len(words.split(", ")) >= int(count)
+    files = f"/projets/{project}/calculs/{done}/fichiers"
+    excel = reader.get(f"{files}/communes-excel.csv").content.decode("utf-8-sig")
+    header, *rows = excel.splitlines()
+    names = header.split(";")
+    assert "Effectifs faibles (< 200)" in names
+    assert "Bassin de vie 2022" in names
+    assert "Commune rurale" in names
+    assert not [n for n in names if "_" in n], names
+    assert not any("actifs_occupes" in row for row in rows)
+
+
 def test_roles_on_the_new_routes(app, accounts, project, done) -> None:
     reader = logged_in(app, accounts["lecteur"])
     token = csrf(reader, "/projets")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from fastapi.testclient import TestClient
 from web_helpers import csrf, logged_in
 
-from tierslieux.pipeline.inputs import demo_files
+from tierslieux.pipeline.inputs import demo_files, resolve_communes
+from tierslieux.pipeline.projects import materialise_datasets
+from tierslieux.web.app import create_app
 
 
 def _create(client, name: str = "Projet démo", territory: str = "bv:00101"):
@@ -49,6 +54,62 @@ def test_a_charge_de_mission_creates_a_project_and_becomes_its_member(app, accou
     assert "project.member_add" in actions
 
 
+def test_the_demo_territory_is_named_by_its_fictional_name(app, accounts) -> None:
+    """Not « Département 00 »: the demo's invented name, marked FICTIF."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    search = client.get("/projets/nouveau", params={"q": "dep:00"}).text
+    assert "Val-Chimère (FICTIF) (département 00, 16 communes)" in search
+    home = client.get(_create(client, territory="dep:00").headers["location"]).text
+    assert "Val-Chimère (FICTIF)" in home
+    assert "Département 00" not in home
+
+
+@pytest.fixture
+def bare_app(tmp_path, accounts, web_settings):
+    """The application of a fresh install: no workspace, no data folder (same store)."""
+    bare = dataclasses.replace(web_settings, workspace=tmp_path / "aucun-espace")
+    return create_app(bare)
+
+
+_NAMED_COMMUNES = (
+    "code_insee,nom_standard,dep_code,dep_nom,latitude_centre,longitude_centre\n"
+    "05061,Gap,05,Hautes-Alpes,44.5594,6.0786\n"
+    "05023,Briançon,05,Hautes-Alpes,44.8986,6.6439\n"
+).encode()
+
+
+def test_a_fresh_install_says_how_to_get_names_and_takes_them_from_a_file(bare_app, accounts):
+    """Without workspace the page says, in words of the application, how the project
+    gets its territory's name; a file that gives it replaces « Département 05 »."""
+    client = logged_in(bare_app, accounts["charge_de_mission"])
+    page = " ".join(client.get("/projets/nouveau").text.split())
+    assert "Recherche par nom indisponible" in page
+    assert "déposez sur sa page" in page
+    assert "tierslieux data build" not in page
+    location = _create(client, territory="dep:05").headers["location"]
+    home = client.get(location).text
+    assert "Département 05 (département 05, 0 communes)" not in home
+    assert _upload(client, location, "communes", "communes.csv", _NAMED_COMMUNES).status_code == 303
+    home = client.get(location).text
+    assert "Hautes-Alpes (département 05)" in home
+    assert "Département 05" not in home
+
+
+def test_without_workspace_names_are_searched_in_the_data_folder(
+    tmp_path, accounts, web_settings, data_dir
+):
+    """The installation's data folder (TIERSLIEUX_DATA_DIR) is a reference too."""
+    core = web_settings.core.model_copy(update={"data_dir": data_dir / "frontiere"})
+    app = create_app(
+        dataclasses.replace(web_settings, core=core, workspace=tmp_path / "aucun-espace")
+    )
+    client = logged_in(app, accounts["charge_de_mission"])
+    page = client.get("/projets/nouveau", params={"q": "laragne"}).text
+    assert "Recherche par nom indisponible" not in page
+    assert 'value="bv:05070"' in page
+    assert 'value="communes:05070"' in page
+
+
 def test_a_wrong_territory_or_name_is_explained_next_to_its_field(app, accounts) -> None:
     client = logged_in(app, accounts["charge_de_mission"])
     wrong = _create(client, territory="dep:99")
@@ -84,6 +145,50 @@ def test_uploaded_files_are_checked_by_the_cli_readers(app, accounts, repos) -> 
     assert "communes.geojson" in page
     assert ">16<" in page  # rows read by the reader
     assert "project.dataset_put" in [e.action for e in repos.audit.entries()]
+
+
+_NAMES_ONLY = b"code,nom,population\n00101,Bourg-Fictif,6200\n00102,Val-d'Exemple,1450\n"
+
+
+def _upload(client, location: str, role: str, name: str, content: bytes):
+    return client.post(
+        f"{location}/fichiers",
+        data={"role": role, "csrf_token": csrf(client, location)},
+        files={"file": (name, content, "application/octet-stream")},
+        follow_redirects=False,
+    )
+
+
+def test_a_project_holds_outlines_and_a_names_csv_merged_as_the_cli(
+    app, accounts, repos, web_settings, tmp_path
+) -> None:
+    """The CLI's repeated --communes (outlines + a names CSV): two files of a project,
+    read and merged by the same loader."""
+
+    client = logged_in(app, accounts["charge_de_mission"])
+    location = _create(client).headers["location"]
+    assert 'value="contours"' in client.get(location).text
+    # A names CSV alone has no coordinates: refused, naming the file and the columns.
+    alone = _upload(client, location, "communes", "noms.csv", _NAMES_ONLY)
+    assert alone.status_code == 422
+    text = " ".join(alone.text.split())
+    assert "noms.csv : aucune coordonnée de commune" in text
+    assert "latitude et longitude" in text
+    assert "coordonnées. Dans l&#x27;application : déposez d&#x27;abord les contours" in text
+    # A names CSV is no outline file.
+    wrong = _upload(client, location, "contours", "noms.csv", _NAMES_ONLY)
+    assert wrong.status_code == 422
+    assert "aucun contour de commune" in wrong.text
+    outlines = demo_files()["communes"].read_bytes()
+    assert _upload(client, location, "contours", "contours.geojson", outlines).status_code == 303
+    assert _upload(client, location, "communes", "noms.csv", _NAMES_ONLY).status_code == 303
+    project = int(location.rsplit("/", 1)[1])
+    files = materialise_datasets(repos, project, tmp_path / "fichiers")
+    assert sorted(p.name for p in files.communes) == ["contours.geojson", "noms.csv"]
+    merged = resolve_communes(web_settings.core, files.communes)
+    cli = resolve_communes(web_settings.core, (demo_files()["communes"], files.communes[0]))
+    assert merged.table.equals(cli.table)
+    assert merged.table["latitude"].notna().all()
 
 
 def test_members_are_added_and_the_audit_page_shows_every_change(app, accounts, repos) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeAlias
 
-__all__ = ["ProgressCallback", "ProgressEvent", "ProgressReporter", "Provenance"]
+__all__ = ["ProgressCallback", "ProgressEvent", "ProgressReporter", "Provenance", "file_name"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,11 @@ class Provenance:
         data = asdict(self)
         data["notes"] = list(self.notes)
         return data
+
+
+def file_name(location: str) -> str:
+    """The file name of ``location`` (a server path), an address (``http…``) unchanged."""
+    text = str(location)
+    if "://" in text:
+        return text
+    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or text

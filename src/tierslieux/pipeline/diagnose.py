@@ -42,6 +42,7 @@ from tierslieux.pipeline.inputs import (
     territory_catchments,
     territory_codes,
 )
+from tierslieux.sources.communes import coordinates_note
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -266,6 +267,8 @@ def _notes(inputs: LoadedInputs, counted: _Counted, request: DiagnoseRequest) ->
     """Notes of a diagnostic, before the rural definition's."""
     notes = [demo_note()] if inputs.fictional else []
     notes.extend(inputs.notes)
+    if (unlocated := coordinates_note(inputs.communes, counted.codes)) is not None:
+        notes.append(unlocated)
     if request.neighbours:
         table = inputs.communes.table.dropna(subset=["nom"])
         names = dict(zip(table["code"].astype(str), table["nom"].astype(str), strict=True))

@@ -44,10 +44,9 @@ from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.catalog import fetch_dataset, load_catalog
 from tierslieux.sources.communes import (
     Communes,
-    coordinates_note,
+    combine_communes,
     load_commune_list,
     load_communes,
-    merge_communes,
     require_coordinates,
 )
 from tierslieux.sources.densite import Densite, load_densite
@@ -182,16 +181,21 @@ def find_input(settings: Settings, explicit: Path | None, role: str) -> Path | N
 
 
 def resolve_communes(settings: Settings, paths: tuple[Path, ...]) -> Communes:
-    """Load and merge the commune files, largest first (it gives workplace coordinates)."""
+    """Load and merge the commune files, largest first (it gives workplace coordinates).
+
+    The one loader of the command line's ``--communes`` (repeatable: contours and a
+    names/coordinates CSV) and of a web project's communes and contours files.
+
+    Raises
+    ------
+    SchemaError
+        When no file locates any commune (a CSV without coordinates, without contours).
+    """
     if not paths and settings.data_dir is not None:
         paths = tuple(find_inputs(settings.data_dir, "communes"))
     if not paths:
         paths = (download_dataset(settings, "communes-api"),)
-    loaded = sorted((load_communes(p) for p in paths), key=lambda c: -len(c.table))
-    merged = loaded[0]
-    for extra in loaded[1:]:
-        merged = merge_communes(merged, extra)
-    return merged
+    return combine_communes([load_communes(p) for p in paths])
 
 
 def resolve_zonages(settings: Settings, path: Path | None) -> Zonages | None:
@@ -718,8 +722,6 @@ def load_inputs(
         return _demo_inputs(settings, files, mobpro=mobpro)
     notes: list[str] = []
     communes = resolve_communes(settings, files.communes)
-    if (unlocated := coordinates_note(communes)) is not None:
-        notes.append(unlocated)
     zonages = resolve_zonages(settings, files.zonages)
     if zonages is None and download_zonages and settings.data_dir is None and not settings.offline:
         try:
@@ -753,19 +755,57 @@ def territory_codes(inputs: LoadedInputs, territory: str) -> tuple[list[str], st
 
 #: Territory kind -> level of the zonings' labels that names it.
 _NAME_LEVELS = {"region": "reg", "dep": "dep", "epci": "epci", "bv": "bv2022"}
+#: Columns of a communes file naming each commune's zones (the « communes de France »
+#: file of data.gouv.fr: ``dep_nom``, ``reg_nom``, ``epci_nom``), compared in lower case.
+_ZONE_NAME_COLUMNS = {
+    "dep": ("dep_nom", "nom_departement", "nom_dep", "libelle_departement"),
+    "reg": ("reg_nom", "nom_region", "nom_reg", "libelle_region"),
+    "epci": ("epci_nom", "nom_epci", "libelle_epci"),
+}
+
+
+def zone_names(communes: Communes | None, zonages: Zonages | None) -> dict[str, dict[str, str]]:
+    """Level (``dep``, ``reg``, ``epci``, ``bv2022``...) -> zone code -> official name.
+
+    Every name a loaded file gives: the zonings' labels first, then the zone names
+    columns of the communes file (``dep_nom``...) for the zones the labels lack.
+    """
+    names: dict[str, dict[str, str]] = {
+        level: dict(mapping) for level, mapping in (zonages.labels if zonages else {}).items()
+    }
+    if communes is None:
+        return names
+    table = communes.table
+    by_lower = {str(c).strip().lower(): c for c in table.columns}
+    for level, aliases in _ZONE_NAME_COLUMNS.items():
+        column = next((by_lower[a] for a in aliases if a in by_lower), None)
+        if column is None or level not in table.columns:
+            continue
+        pairs = table[[level, column]].dropna()
+        found = dict(zip(pairs[level].astype(str), pairs[column].astype(str), strict=True))
+        names[level] = {**{c: n for c, n in found.items() if c and n}, **names.get(level, {})}
+    return names
 
 
 def territory_name(inputs: LoadedInputs, territory: str) -> str:
     """The official name of a territory (« Hautes-Alpes », « CC du Briançonnais »).
 
-    Read from the zonings' labels (``LIBGEO`` of the Insee labels, ``LIBEPCI``); a
-    territory the labels do not name keeps its generic label (« Département 05 »), the
-    demo its own.
+    Read from the zonings' labels (``LIBGEO`` of the Insee labels, ``LIBEPCI``) or the
+    communes file's zone names (:func:`zone_names`), the demo's too (its invented
+    names, marked FICTIF); a territory no file names keeps its generic label
+    (« Département 05 »), the demo a fictional one.
     """
-    if inputs.fictional:
+    if inputs.fictional and not territory.strip():
         return _("Territoire fictif de démonstration")
     spec = parse_territory(territory)
+    name = territory_name_in(zone_names(inputs.communes, inputs.zonages), spec)
+    if name:
+        return name
+    return _("Territoire fictif de démonstration") if inputs.fictional else spec.label()
+
+
+def territory_name_in(names: Mapping[str, Mapping[str, str]], spec: Territory) -> str | None:
+    """The name of ``spec`` in ``names`` (:func:`zone_names`), ``None`` when unknown."""
     level = _NAME_LEVELS.get(spec.kind)
-    labels = inputs.zonages.labels if inputs.zonages is not None else {}
-    name = labels.get(level, {}).get(spec.code) if level is not None else None
-    return str(name) if name else spec.label()
+    name = names.get(level, {}).get(spec.code) if level is not None else None
+    return str(name) if name else None

@@ -121,9 +121,10 @@ _UNFINISHED = ("queued", "running")
 _SCAN_LIMIT = 10_000
 
 
-#: Roles of a project's files that replace the workspace's inputs (communes, zonings,
-#: census, density grid: :func:`~tierslieux.pipeline.projects.materialise_datasets`).
-INPUT_ROLES = ("communes", "zonages", "mobpro", "densite")
+#: Roles of a project's files that replace the workspace's inputs (communes and their
+#: outlines, zonings, census, density grid:
+#: :func:`~tierslieux.pipeline.projects.materialise_datasets`).
+INPUT_ROLES = ("communes", "contours", "zonages", "mobpro", "densite")
 
 
 def run_kind_label(kind: str) -> str:

@@ -22,12 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from tierslieux.errors import Problem, TerritoryError, TierslieuxError
+from tierslieux.errors import Problem, SchemaError, TerritoryError, TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
-from tierslieux.pipeline.inputs import InputFiles, open_mobpro_input, resolve_communes
+from tierslieux.pipeline.inputs import (
+    InputFiles,
+    find_inputs,
+    open_mobpro_input,
+    resolve_communes,
+    resolve_zonages,
+    territory_name_in,
+    zone_names,
+)
 from tierslieux.pipeline.readers import (
     read_demand_table,
     read_groups,
@@ -36,6 +44,7 @@ from tierslieux.pipeline.readers import (
 )
 from tierslieux.sources.actors import load_actors
 from tierslieux.sources.candidates import load_candidate_places
+from tierslieux.sources.communes import load_communes
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
@@ -48,6 +57,8 @@ if TYPE_CHECKING:
 
     from tierslieux.config import Settings
     from tierslieux.pipeline.workspace import Workspace
+    from tierslieux.sources.communes import Communes
+    from tierslieux.sources.zonages import Zonages
     from tierslieux.store import Repositories, UserView
 
 __all__ = [
@@ -61,6 +72,7 @@ __all__ = [
     "can_edit",
     "can_view",
     "create_project",
+    "data_folder_index",
     "dataset_label",
     "get_project",
     "materialise_dataset",
@@ -72,7 +84,8 @@ __all__ = [
 
 #: Input files a project can hold, with their name for the reader.
 DATASET_ROLES: dict[str, str] = {
-    "communes": N_("communes (GeoJSON, GPKG, SHP zippé, CSV, JSON)"),
+    "communes": N_("communes : noms et coordonnées (CSV, JSON de l'API Géo)"),
+    "contours": N_("contours des communes (GeoJSON, GeoPackage, Shapefile zippé)"),
     "zonages": N_("zonages des communes (table d'appartenance de l'Insee)"),
     "densite": N_("grille communale de densité (Insee)"),
     "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
@@ -139,9 +152,20 @@ class TerritoryChoice:
 
     @property
     def label(self) -> str:
-        """« Hautes-Alpes (département 05, 162 communes) », « Gap (commune 05061) »."""
+        """« Hautes-Alpes (département 05, 162 communes) », « Gap (commune 05061) »;
+        without a reference, the generic name alone (« Département 05 »)."""
         if self.kind == "communes" and self.communes == 1:
             return _("{name} (commune {code})", name=self.name, code=self.code)
+        if self.communes == 0:
+            generic = Territory(self.kind, self.code).label()  # type: ignore[arg-type]
+            if self.name == generic:
+                return generic
+            return _(
+                "{name} ({kind} {code})",
+                name=self.name,
+                kind=self.kind_label if self.kind == "epci" else self.kind_label.lower(),
+                code=self.code,
+            )
         return _(
             "{name} ({kind} {code}, {n} communes)",
             name=self.name,
@@ -163,11 +187,18 @@ class TerritoryIndex:
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> TerritoryIndex:
         """Every région, département, EPCI, bassin de vie and commune of a workspace."""
-        table = workspace.communes.table
+        return cls.from_reference(workspace.communes, workspace.zonages)
+
+    @classmethod
+    def from_reference(cls, communes: Communes, zonages: Zonages | None) -> TerritoryIndex:
+        """Every région, département, EPCI, bassin de vie and commune of a communes
+        reference (a workspace's, or the files of the installation's data folder),
+        named by every name the files give (:func:`~tierslieux.pipeline.inputs.zone_names`)."""
+        table = communes.table
         codes = table["code"].map(normalise_commune_code)
         names = dict(zip(codes, table["nom"].astype("string").fillna(""), strict=True))
-        zonings = workspace.zonages.table if workspace.zonages is not None else None
-        labels = workspace.zonages.labels if workspace.zonages is not None else {}
+        zonings = zonages.table if zonages is not None else None
+        labels = zone_names(communes, zonages)
         choices: list[TerritoryChoice] = []
         for kind, level in _LEVELS.items():
             column = _level_column(codes, table, zonings, level)
@@ -210,6 +241,20 @@ class TerritoryIndex:
     def get(self, spec: str) -> TerritoryChoice | None:
         """The territory of a specification, when the reference has it."""
         return self._by_spec.get(spec)
+
+
+def data_folder_index(settings: Settings) -> TerritoryIndex | None:
+    """The territories of the installation's data folder (``settings.data_dir``), for
+    an installation without workspace: its communes and zonings files, read as the
+    command line reads them (nothing is downloaded); ``None`` without such files."""
+    if settings.data_dir is None or not find_inputs(settings.data_dir, "communes"):
+        return None
+    try:
+        communes = resolve_communes(settings, ())
+        zonages = resolve_zonages(settings, None)
+    except TierslieuxError:
+        return None
+    return TerritoryIndex.from_reference(communes, zonages)
 
 
 def _level_column(
@@ -396,15 +441,65 @@ _SITES_READERS: dict[str, Callable[[Path], int]] = {
 }
 
 
-def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
-    """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary."""
-    if role == "communes":
-        communes = resolve_communes(settings, (path,))
-        provenance = communes.provenance
-        rows = len(communes.table)
+#: The roles of a project's communes files, merged as the command line's repeated
+#: ``--communes`` (a names/coordinates CSV and the outlines).
+COMMUNES_ROLES = ("communes", "contours")
+
+
+def _check_communes(
+    settings: Settings, role: str, path: Path, others: tuple[Path, ...]
+) -> Communes:
+    """A communes or outlines file read, then merged with the project's other one as
+    the command line merges its repeated ``--communes`` (the same code path)."""
+    own = load_communes(path)
+    if role == "contours" and not own.geometries:
+        raise SchemaError(
+            _(
+                "{path} : aucun contour de commune (attendu des polygones, dans un "
+                "GeoJSON, un GeoPackage ou un Shapefile) : déposez ce fichier comme "
+                "« {other} ».",
+                path=path,
+                other=dataset_label("communes"),
+            )
+        )
+    try:
+        # The command line's merge of its --communes files: the same code path.
+        resolve_communes(settings, (path, *others))
+    except SchemaError as error:
+        if role != "communes" or others:
+            raise
+        hint = Problem(
+            "{refused} Dans l'application : déposez d'abord les contours des communes "
+            "(donnée « {role} »), puis ce fichier.",
+            {"refused": error.problems[0], "role": dataset_label("contours")},
+        )
+        raise SchemaError(hint, *error.problems[1:]) from error
+    return own
+
+
+def _check_file(
+    settings: Settings,
+    role: str,
+    path: Path,
+    others: tuple[Path, ...] = (),
+    territory: Territory | None = None,
+) -> dict[str, Any]:
+    """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary.
+
+    ``others``: the project's other communes file, read with a communes file as the
+    command line reads its repeated ``--communes`` (one loader, one merge).
+    ``territory``: the project's; the summary's ``nom_territoire`` is its official
+    name when the file gives it (zonings' labels, zone names of a communes file).
+    """
+    names: dict[str, dict[str, str]] = {}
+    if role in COMMUNES_ROLES:
+        own = _check_communes(settings, role, path, others)
+        provenance, rows = own.provenance, len(own.table)
+        names = zone_names(own, None)
     elif role == "zonages":
         zonages = load_zonages(path)
         provenance, rows = zonages.provenance, len(zonages.table)
+        names = zone_names(None, zonages)
     elif role == "densite":
         densite = load_densite(path)
         provenance, rows = densite.provenance, len(densite.table)
@@ -424,7 +519,39 @@ def _check_file(settings: Settings, role: str, path: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {"vintage": provenance.vintage, "synthetic": provenance.synthetic}
     if rows:
         summary["rows"] = rows
+    if territory is not None and (name := territory_name_in(names, territory)):
+        summary["nom_territoire"] = name
     return summary
+
+
+def _project_territory(repos: Repositories, project: int) -> Territory | None:
+    try:
+        return parse_territory(repos.projects.get_project(project).territory)
+    except TierslieuxError:
+        return None
+
+
+def _name_the_territory(
+    repos: Repositories, project: int, name: str, *, actor: str, ip: str | None
+) -> None:
+    """Give the project's territory the official name a file gave, when it has none
+    (« Département 05 » becomes « Hautes-Alpes (département 05) »)."""
+    view = repos.projects.get_project(project)
+    try:
+        territory = parse_territory(view.territory)
+    except TierslieuxError:
+        return
+    generic = territory.label()
+    if not view.territory_label.startswith(generic) or name == generic:
+        return
+    choice = TerritoryChoice(territory.spec(), territory.kind, territory.code, name, 0)
+    repos.projects.update_project(
+        project,
+        expected_version=view.version,
+        actor=actor,
+        territory_label=choice.label,
+        ip=ip,
+    )
 
 
 def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
@@ -474,8 +601,10 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
     with tempfile.TemporaryDirectory(prefix="tierslieux-upload-") as folder:
         path = Path(folder) / name
         path.write_bytes(content)
+        others = _other_communes_files(repos, project, role, Path(folder) / "autres")
+        territory = _project_territory(repos, project)
         try:
-            summary = _check_file(settings, role, path)
+            summary = _check_file(settings, role, path, others, territory)
         except TierslieuxError as error:
             # The reader names the file by its path in the server's temporary folder:
             # the person who uploaded it knows it by its name only.
@@ -483,7 +612,7 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
             raise type(error)(
                 *problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
             ) from error
-    return repos.projects.put_dataset(
+    dataset = repos.projects.put_dataset(
         project,
         role=role,
         filename=name,
@@ -493,6 +622,20 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
         actor=actor.login,
         ip=ip,
     )
+    if found := summary.get("nom_territoire"):
+        _name_the_territory(repos, project, str(found), actor=actor.login, ip=ip)
+    return dataset
+
+
+def _other_communes_files(
+    repos: Repositories, project: int, role: str, folder: Path
+) -> tuple[Path, ...]:
+    """The project's other communes file (outlines for a CSV, and back), written out."""
+    if role not in COMMUNES_ROLES:
+        return ()
+    others = [r for r in COMMUNES_ROLES if r != role]
+    found = (materialise_dataset(repos, project, other, folder) for other in others)
+    return tuple(path for path in found if path is not None)
 
 
 def materialise_datasets(repos: Repositories, project: int, folder: Path) -> InputFiles:
@@ -507,7 +650,8 @@ def materialise_datasets(repos: Repositories, project: int, folder: Path) -> Inp
             continue
         paths[dataset.role] = path
     return InputFiles(
-        communes=(paths["communes"],) if "communes" in paths else (),
+        # Both communes files, merged as the command line's repeated --communes.
+        communes=tuple(paths[role] for role in COMMUNES_ROLES if role in paths),
         zonages=paths.get("zonages"),
         mobpro=paths.get("mobpro"),
         densite=paths.get("densite"),

@@ -712,8 +712,9 @@ def analyse_survey(
         demo=request.demo,
         zonages=_zonings(inputs) if inputs is not None else None,
     )
-    if inputs is not None and not request.demo:
-        # Loaded inputs have the zonings\' labels: the territory by its official name.
+    if inputs is not None and (request.territory or not request.demo):
+        # Loaded inputs have the zonings' labels: the territory by its official name
+        # (the demo's invented one, marked FICTIF).
         label = territory_name(inputs, request.territory)
     with contact_store(settings, demo=request.demo) as store:
         stored = store.responses.list_responses()

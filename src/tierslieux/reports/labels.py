@@ -26,6 +26,7 @@ from tierslieux.model.structures import (
     theme_labels,
 )
 from tierslieux.model.survey import Questionnaire, load_questionnaire
+from tierslieux.model.types import file_name
 from tierslieux.pipeline.survey import theme_label
 
 if TYPE_CHECKING:
@@ -307,14 +308,6 @@ def parameter_label(key: str) -> str:
     """A travel-time engine's parameter (``detour_factor``) in words."""
     label = PARAMETER_LABELS.get(key)
     return key.replace("_", " ") if label is None else _(label)
-
-
-def file_name(location: str) -> str:
-    """The file name of ``location`` (a server path), an address (``http…``) unchanged."""
-    text = str(location)
-    if "://" in text:
-        return text
-    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or text
 
 
 def _parameter_value(value: object) -> str:

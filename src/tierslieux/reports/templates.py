@@ -39,7 +39,14 @@ from tierslieux.i18n import (
 from tierslieux.i18n import gettext as _
 from tierslieux.model.siting import format_gap
 from tierslieux.pipeline.inputs import demo_note, synthetic_note
-from tierslieux.reports.labels import column_labels, engine_sentences, file_name, source_role_label
+from tierslieux.reports.labels import (
+    column_label,
+    column_labels,
+    engine_sentences,
+    file_name,
+    source_role_label,
+    value_label,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -132,6 +139,8 @@ def environment() -> jinja2.Environment:
         language_name=language_name,
         version=__version__,
         column_labels=column_labels,
+        column_label=column_label,
+        value_label=value_label,
         select_options=select_options,
         engine_sentences=engine_sentences,
         source_role_label=source_role_label,

@@ -30,6 +30,7 @@ from tierslieux.model.reference import INSEE_SMALL_COUNT_CAUTION
 from tierslieux.model.rurality import rural_definition_note
 from tierslieux.reports.diagnosis import diagnosis_files, render_geojson
 from tierslieux.reports.geojson import json_value
+from tierslieux.reports.labels import column_label, readable_frame
 from tierslieux.reports.maps import NO_DATA, indicator_entry, map_legend
 from tierslieux.reports.templates import split_notes
 
@@ -96,14 +97,20 @@ def _excel_cell(value: object) -> object:
 
 
 def communes_excel_csv(communes: pd.DataFrame) -> bytes:
-    """``communes.csv`` for French Excel: ``;``, decimal comma, BOM, French headers."""
-    labels = indicator_labels() | {"code": _("Code commune"), "nom": _("Commune")}
+    """``communes.csv`` for French Excel: ``;``, decimal comma, BOM, French headers.
+
+    Headers and coded values in words through the one label layer
+    (:mod:`tierslieux.reports.labels`), as the dossier's workbook shows them.
+    """
+    names = {"code": _("Code commune"), "nom": _("Commune")}
     columns = [str(c) for c in communes.columns]
+    readable = readable_frame(communes)
     rows = (
         [_excel_cell(value) for value in record]
-        for record in communes.itertuples(index=False, name=None)
+        for record in readable.itertuples(index=False, name=None)
     )
-    text = spreadsheet_csv([labels.get(c, c) for c in columns], rows, delimiter=";")
+    headers = [names.get(c) or column_label(c) for c in columns]
+    text = spreadsheet_csv(headers, rows, delimiter=";")
     return ("\ufeff" + text).encode("utf-8")
 
 

@@ -30,6 +30,8 @@ class Dataset:
     filename: str
     role: str
     sha256: str | None = None
+    #: The dataset's official name, for readers (« Contours des communes… »).
+    title: str = ""
 
 
 def load_catalog(override: Path | None = None) -> dict[str, Dataset]:
@@ -58,6 +60,7 @@ def load_catalog(override: Path | None = None) -> dict[str, Dataset]:
                 filename=str(value.get("filename") or value["url"].rsplit("/", 1)[-1]),
                 role=str(value.get("role", "")),
                 sha256=value.get("sha256"),
+                title=str(value.get("title", "")),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise SchemaError(

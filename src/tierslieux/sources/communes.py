@@ -49,7 +49,7 @@ from tierslieux.model.codes import (
     is_commune_code,
     normalise_commune_code,
 )
-from tierslieux.model.types import Provenance
+from tierslieux.model.types import Provenance, file_name
 from tierslieux.sources._files import (
     find_column,
     find_optional_column,
@@ -57,6 +57,7 @@ from tierslieux.sources._files import (
     require_file,
     sha256_of,
 )
+from tierslieux.sources.catalog import Dataset, load_catalog
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -67,11 +68,13 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMUNE_COLUMNS",
     "Communes",
+    "combine_communes",
     "coordinates_note",
     "load_commune_list",
     "load_communes",
     "merge_communes",
     "require_coordinates",
+    "source_name",
 ]
 
 ROLE = "communes"
@@ -240,14 +243,45 @@ def load_communes(path: Path) -> Communes:
     raw = _read_raw(path)
     table, shapes, notes = _canonical(raw, path)
     geometries = _to_geojson(shapes)
+    official = _catalogue_entry(path.name)
     provenance = Provenance(
         role=ROLE,
         location=str(path),
-        vintage=_vintage(path),
+        vintage=_vintage(path) or (official.vintage if official is not None else None),
+        licence=official.licence if official is not None and official.licence else None,
         sha256=sha256_of(path),
         notes=tuple(raw.notes + notes),
     )
     return Communes(table=table, geometries=geometries, provenance=provenance)
+
+
+def source_name(provenance: Provenance) -> str:
+    """The communes source as a reader knows it, never a path on the server.
+
+    The official name and vintage of a catalogue dataset (« Contours des communes (IGN
+    Admin Express, Etalab), 2026 »), else the file name with its vintage when known
+    (« communes.csv »); merged sources are joined with « + ».
+    """
+    names = []
+    for location in str(provenance.location).split(" + "):
+        name = file_name(location)
+        entry = _catalogue_entry(name)
+        if entry is not None and entry.title:
+            name = f"{entry.title}, {entry.vintage}" if entry.vintage else entry.title
+        names.append(name)
+    text = " + ".join(dict.fromkeys(names))
+    if provenance.vintage and provenance.vintage not in text:
+        text = f"{text} ({provenance.vintage})"
+    return text
+
+
+def _catalogue_entry(filename: str) -> Dataset | None:
+    """The catalogue's dataset downloaded under ``filename`` (its official name)."""
+    try:
+        catalog = load_catalog()
+    except (SourceError, SchemaError):  # pragma: no cover - packaged file
+        return None
+    return next((d for d in catalog.values() if d.filename == filename), None)
 
 
 def _unlocated(communes: Communes, codes: Iterable[str] | None = None) -> list[str]:
@@ -259,20 +293,22 @@ def _unlocated(communes: Communes, codes: Iterable[str] | None = None) -> list[s
 
 
 def coordinates_note(communes: Communes, codes: Iterable[str] | None = None) -> str | None:
-    """A note for the terminal when communes (of ``codes``, default all) lack coordinates.
+    """A note when communes of the territory (``codes``, default all) lack coordinates.
 
     Such communes have no catchment and no distance: the figures that need them leave
-    them out, which the reader must know (not only from ``sources.json``).
+    them out, which the reader must know.  The note counts the territory's communes
+    and names the source by its name (:func:`source_name`), not by a server path.
     """
-    unlocated = _unlocated(communes, codes)
+    wanted = None if codes is None else list(dict.fromkeys(codes))
+    unlocated = _unlocated(communes, wanted)
     if not unlocated:
         return None
-    total = len(communes.table) if codes is None else len(set(codes))
+    total = len(communes.table) if wanted is None else len(wanted)
     return _(
-        "{path} : {n} commune(s) sur {total} sans coordonnées (ni latitude/longitude ni "
-        "contour) : elles n'ont ni bassin ni distance et sont laissées de côté dans les "
-        "calculs qui en ont besoin (par exemple {codes}).",
-        path=communes.provenance.location,
+        "{source} : {n} commune(s) du territoire sur {total} sans coordonnées (ni "
+        "latitude/longitude ni contour) : elles n'ont ni bassin ni distance et sont "
+        "laissées de côté dans les calculs qui en ont besoin (par exemple {codes}).",
+        source=source_name(communes.provenance),
         n=len(unlocated),
         total=total,
         codes=", ".join(unlocated[:5]),
@@ -294,10 +330,50 @@ def require_coordinates(communes: Communes, codes: Iterable[str] | None = None) 
                 "{path} : aucune des {n} commune(s) demandées n'a de coordonnées (colonnes "
                 "latitude et longitude, ou contours, attendues) : les distances et les "
                 "bassins ne peuvent pas être calculés.",
-                path=communes.provenance.location,
+                path=source_name(communes.provenance),
                 n=len(wanted),
             )
         )
+
+
+def _located(communes: Communes) -> bool:
+    """Whether the file gives any commune a position (coordinates or a contour)."""
+    return bool(communes.geometries) or bool(
+        (communes.table["latitude"].notna() & communes.table["longitude"].notna()).any()
+    )
+
+
+def combine_communes(loaded: Sequence[Communes]) -> Communes:
+    """Merge the communes files given together, as the command line's ``--communes``.
+
+    The largest file is the base (it gives the workplaces' coordinates), the others
+    fill what it lacks (:func:`merge_communes`): contours and a names/populations CSV
+    make one table, the centres of communes without coordinates computed from their
+    contours.
+
+    Raises
+    ------
+    SchemaError
+        When no file locates any commune: a CSV without coordinate columns needs its
+        outlines given with it (their centres are then the coordinates).
+    """
+    if not any(_located(c) for c in loaded):
+        blind = next(c for c in loaded if not _located(c))
+        raise SchemaError(
+            _(
+                "{path} : aucune coordonnée de commune (colonnes attendues : latitude et "
+                "longitude, nommées lat/latitude et lng/lon/longitude, en degrés WGS84) : "
+                "les cartes et les temps de trajet seraient faux ou vides. Ajoutez ces "
+                "colonnes, ou donnez aussi les contours des communes (GeoJSON, GeoPackage "
+                "ou Shapefile) : leurs centres serviront de coordonnées.",
+                path=file_name(blind.provenance.location),
+            )
+        )
+    ordered = sorted(loaded, key=lambda c: -len(c.table))
+    merged = ordered[0]
+    for extra in ordered[1:]:
+        merged = merge_communes(merged, extra)
+    return merged
 
 
 def merge_communes(base: Communes, extra: Communes) -> Communes:
@@ -347,12 +423,12 @@ def merge_communes(base: Communes, extra: Communes) -> Communes:
         *extra.provenance.notes,
         _(
             "{path} : empreinte SHA-256 {sha}.",
-            path=base.provenance.location,
+            path=source_name(base.provenance),
             sha=base.provenance.sha256 or "?",
         ),
         _(
             "{path} : empreinte SHA-256 {sha}.",
-            path=extra.provenance.location,
+            path=source_name(extra.provenance),
             sha=extra.provenance.sha256 or "?",
         ),
     ]
@@ -361,8 +437,8 @@ def merge_communes(base: Communes, extra: Communes) -> Communes:
             _(
                 "{n} code(s) de {path} absent(s) de {base} ignoré(s).",
                 n=ignored,
-                path=extra.provenance.location,
-                base=base.provenance.location,
+                path=source_name(extra.provenance),
+                base=source_name(base.provenance),
             )
         )
     vintages = [v for v in (base.provenance.vintage, extra.provenance.vintage) if v]

@@ -205,9 +205,11 @@ class ProjectRepository:
         actor: str,
         name: str | None = None,
         description: str | None = None,
+        territory_label: str | None = None,
         ip: str | None = None,
     ) -> ProjectView:
-        """Rename a project or change its description (refused if changed meanwhile).
+        """Rename a project, change its description or its territory's name (its
+        official name, once a file gives it); refused if changed meanwhile.
 
         Raises
         ------
@@ -224,6 +226,8 @@ class ProjectRepository:
             values["name"] = cleaned
         if description is not None:
             values["description"] = records.clean(description)
+        if territory_label is not None and (label := records.clean(territory_label)):
+            values["territory_label"] = label
         with self._database.transaction(write=True) as connection:
             current = self._read(connection, project)
             if current.version != expected_version:

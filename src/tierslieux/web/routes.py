@@ -26,6 +26,7 @@ from tierslieux.pipeline.projects import (
     TerritoryIndex,
     add_member,
     create_project,
+    data_folder_index,
     dataset_label,
     project_datasets,
     projects_for,
@@ -80,14 +81,19 @@ def _settings(request: Request) -> WebSettings:
 
 
 def territory_index(request: Request) -> TerritoryIndex | None:
-    """The territories of the workspace (read once per process), ``None`` without one."""
+    """The territories of the workspace, else of the installation's data folder (read
+    once per process); ``None`` without either."""
     state = request.app.state
     if getattr(state, "territories", None) is None:
-        path = _settings(request).workspace_path
+        settings = _settings(request)
         try:
-            state.territories = TerritoryIndex.from_workspace(Workspace.open(path))
+            state.territories = TerritoryIndex.from_workspace(
+                Workspace.open(settings.workspace_path)
+            )
         except TierslieuxError:
-            return None
+            state.territories = data_folder_index(settings.core)
+            if state.territories is None:
+                return None
     index: TerritoryIndex = state.territories
     return index
 
@@ -343,6 +349,7 @@ def _project_page(
         project=project,
         editable=access.editable,
         datasets=project_datasets(repos, project.id),
+        has_workspace=_settings(request).workspace_path.exists(),
         dataset_label=dataset_label,
         roles=list(DATASET_ROLES),
         members=members,
