@@ -26,6 +26,7 @@ import pytest
 
 from tierslieux.config import Settings
 from tierslieux.i18n import format_number
+from tierslieux.model.siting import format_gap
 from tierslieux.model.types import ProgressEvent
 from tierslieux.pipeline import InputFiles, SurveyContext, load_inputs
 from tierslieux.pipeline.dossier import DossierRequest
@@ -652,3 +653,18 @@ def test_cli_offline_draws_the_maps_without_basemap(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Hors ligne : fond de carte ignoré" in result.output
     assert (tmp_path / "out" / "dossier.pdf").exists()
+
+
+def test_a_tiny_proven_gap_is_not_printed_as_zero(
+    made: tuple[WrittenDossier, list[ProgressEvent]],
+) -> None:
+    # HiGHS stops under its tolerance: a gap of 0.003 % is « moins de 0,01 % », not
+    # « 0,0 % » (which would claim the bound is met); the same words as the sites screen.
+    written, _events = made
+    sites = written.dossier.sites
+    assert sites is not None
+    tiny = replace(sites, result=replace(sites.result, gap=0.00003))
+    page = render_dossier_html(replace(written.dossier, sites=tiny))
+    assert f"plus de {format_gap(0.00003)} (écart prouvé" in page
+    assert format_gap(0.00003).startswith("moins de 0,01")
+    assert "Écart prouvé : " + format_gap(0.00003) in page

@@ -29,6 +29,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.catchment import definition_label
 from tierslieux.model.indicators import INDICATORS, indicator_labels
 from tierslieux.model.reference import CS1_LABELS, INSEE_SMALL_COUNT_CAUTION
+from tierslieux.model.siting import format_gap
 from tierslieux.model.structures import (
     COMMUNITY_CATEGORIES,
     OPENNESS_LABELS,
@@ -443,7 +444,7 @@ def _summary(dossier: Dossier) -> list[str]:
                 total=format_number(res.total_demand),
                 share=format_percent(res.objective / res.total_demand if res.total_demand else 0.0),
                 k=len(res.sites),
-                gap=format_percent(res.gap, 1),
+                gap=format_gap(res.gap),
             )
         )
     else:
@@ -738,7 +739,7 @@ def _context(dossier: Dossier, basemap: Basemap | None = None) -> dict[str, Any]
             "Solveur : {solver} — {reason} Écart prouvé : {gap}.",
             solver=solver_label(sites.result.solver),
             reason=sites.result.reason,
-            gap=format_percent(sites.result.gap, 2),
+            gap=format_gap(sites.result.gap),
         ),
         "sources": _sources(dossier),
         "engine_words": _engine_words(diagnosis.engine, diagnosis.engine_parameters),
