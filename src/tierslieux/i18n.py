@@ -31,6 +31,7 @@ study: a narrow no-break space (U+202F) before ``%``, where CLDR has U+00A0.
 from __future__ import annotations
 
 import math
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
@@ -60,6 +61,7 @@ __all__ = [
     "gettext",
     "language_name",
     "local_time",
+    "translate_stored",
     "use_language",
 ]
 
@@ -145,6 +147,104 @@ def N_(message: str, /) -> str:  # noqa: N802 - the gettext convention for "no-o
         ``message`` unchanged.
     """
     return message
+
+
+#: A placeholder of a message (``{name}``, ``{name:fmt}``), for :func:`translate_stored`.
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:[:!][^{}]*)?\}")
+#: Where a stored text is cut into sentences (after « . », « ! », « ? »).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+#: A rule's identifier before its sentence (« [cae_nom] Coopérative… »), kept as is.
+_RULE_PREFIX = re.compile(r"^(\[[^\]\s]+\]\s+)(.*)$", re.DOTALL)
+#: How deep the values of a matched message are themselves translated.
+_VALUE_DEPTH = 2
+
+
+@cache
+def _templates(lang: str) -> dict[str, list[tuple[re.Pattern[str], str]]]:
+    """The messages of ``lang`` with placeholders, as patterns over their French text
+    (named groups for the placeholders) with their translation, by their first two
+    characters (``""``: messages that start with a placeholder)."""
+    found: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    for message, translation in _catalogue(lang).items():
+        if "{" not in message:
+            continue
+        parts: list[str] = []
+        seen: set[str] = set()
+        position = 0
+        for match in _PLACEHOLDER.finditer(message):
+            parts.append(
+                re.escape(message[position : match.start()].replace("{{", "{").replace("}}", "}"))
+            )
+            name = match.group(1)
+            parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+            position = match.end()
+        # A message of placeholders and punctuation (« {where} : {problem} ») would
+        # match any text: only messages with words of their own are patterns.
+        if not seen or sum(c.isalpha() for c in _PLACEHOLDER.sub("", message)) < 3:
+            continue
+        parts.append(re.escape(message[position:].replace("{{", "{").replace("}}", "}")))
+        literal = message[: message.index("{")] if not message.startswith("{") else ""
+        found.setdefault(literal[:2], []).append(
+            # The values are read back as text: the translation's formats (``{m:g}``)
+            # are dropped, the value is shown as the French text wrote it.
+            (re.compile("".join(parts), re.DOTALL), _PLACEHOLDER.sub(r"{\1}", translation))
+        )
+    return found
+
+
+def _translate_sentence(text: str, lang: str, depth: int) -> str | None:
+    """``text`` translated when it is a message of ``lang``'s catalogue, its values
+    filled by a French text (those translated in turn); ``None`` otherwise."""
+    catalogue = _catalogue(lang)
+    exact = catalogue.get(text)
+    if exact is not None:
+        return exact
+    templates = _templates(lang)
+    for candidate in (*templates.get(text[:2], ()), *templates.get("", ())):
+        pattern, translation = candidate
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        values = {
+            name: (_translate_sentence(value, lang, depth - 1) if depth > 0 else None) or value
+            for name, value in match.groupdict().items()
+        }
+        try:
+            return str(translation.format(**values))
+        except (KeyError, IndexError, ValueError):
+            continue
+    return None
+
+
+@cache
+def _translate_stored(text: str, lang: str) -> str:
+    whole = _translate_sentence(text, lang, _VALUE_DEPTH)
+    if whole is not None and whole != text:
+        return whole
+    pieces = []
+    for sentence in _SENTENCE_END.split(text):
+        prefix, body = "", sentence
+        ruled = _RULE_PREFIX.match(sentence)
+        if ruled is not None:
+            prefix, body = ruled.group(1), ruled.group(2)
+        pieces.append(prefix + (_translate_sentence(body, lang, _VALUE_DEPTH) or body))
+    return " ".join(pieces)
+
+
+def translate_stored(text: str) -> str:
+    """A text written in French and kept (a directory's reasons and notes, saved by a
+    run), in the current language when it is made of the catalogue's messages.
+
+    Each sentence that is a message, or a message whose placeholders were filled (the
+    values themselves translated when they are messages), is translated; any other
+    sentence (a user's note, a rule of the classification table) stays as written.
+    French gives ``text`` unchanged.
+    """
+    lang = current_language()
+    if lang == "fr" or not text or not _catalogue(lang):
+        return text
+    return _translate_stored(text, lang)
 
 
 #: The name of each language, for people (messages: read in the current language).

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tierslieux.i18n import current_language, translate_stored
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import (
     ANCHOR_CATEGORIES,
@@ -74,6 +75,7 @@ __all__ = [
     "Renderer",
     "compute_directory",
     "directory_file",
+    "directory_map",
     "directory_request",
     "filter_structures",
     "filtered_rows",
@@ -186,7 +188,7 @@ class Directory:
     @property
     def notes(self) -> list[str]:
         """What the build said (missing registries, merged duplicates...)."""
-        return [str(n) for n in self.sources.get("notes", [])]
+        return [translate_stored(str(n)) for n in self.sources.get("notes", [])]
 
     def themes(self) -> list[tuple[str, str]]:
         """Themes present, ``(code, label)`` sorted by label."""
@@ -381,6 +383,10 @@ def _directory(repos: Repositories, run: RunView, names: Mapping[str, str]) -> D
     structures["etape"] = structures["categorie"].map(_step_of)
     structures["categorie_libelle"] = structures["categorie"].map(lambda c: labels.get(c, c))
     structures["themes_libelle"] = structures["themes"].map(themes_label)
+    # Reasons are written in French by the build: in the page's language when they are
+    # the catalogue's sentences (a rule of the classification table stays French).
+    if current_language() != "fr" and "raison" in structures.columns:
+        structures["raison"] = structures["raison"].map(translate_stored)
     community_names = dict(zip(communities["code"], communities["nom"], strict=True))
     structures["commune"] = structures["code_commune"].map(
         lambda code: names.get(code) or community_names.get(code) or code
@@ -394,31 +400,59 @@ def project_directory(
 ) -> Directory | None:
     """The project's latest directory (``None`` before the first build).
 
-    Parsed once per process and run; ``commune_names`` (INSEE code → name, the
-    workspace's) names the communes of the structures outside the territory.
+    Parsed once per process, run and language (its labels, its reasons and notes are
+    in the current language: :func:`~tierslieux.i18n.translate_stored`);
+    ``commune_names`` (INSEE code → name, the workspace's) names the communes of the
+    structures outside the territory.
     """
     run = latest_directory_run(repos, project)
     if run is None:
         return None
+    # The labels (categories, themes) are in the page's language: one copy per language.
+    key = f"{run.id}:{current_language()}"
     with _cache_lock:
-        cached = _cache.get(run.id)
+        cached = _cache.get(key)
         if cached is not None:
-            _cache.move_to_end(run.id)
+            _cache.move_to_end(key)
             return cached
-        reading = _reading.setdefault(run.id, threading.Lock())
+        reading = _reading.setdefault(key, threading.Lock())
     # One thread reads a directory; the others wait for it instead of reading it too.
     with reading:
         with _cache_lock:
-            cached = _cache.get(run.id)
+            cached = _cache.get(key)
         if cached is not None:
             return cached
         directory = _directory(repos, run, commune_names or {})
         with _cache_lock:
-            _cache[run.id] = directory
-            _reading.pop(run.id, None)
+            _cache[key] = directory
+            _reading.pop(key, None)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
     return directory
+
+
+def directory_map(repos: Repositories, directory: Directory) -> bytes:
+    """``communes.geojson`` of the directory in the current language: the indicators'
+    names of its map (``indicateurs_carte``) and the openness of each commune were
+    written in the build's language; they are translated back from the catalogue
+    (:func:`~tierslieux.i18n.translate_stored`).  Computed once per directory."""
+
+    def compute() -> bytes:
+        content = repos.runs.read_result(directory.run.id, "communes.geojson")
+        if current_language() == "fr":
+            return content
+        collection = json.loads(content.decode("utf-8"))
+        for indicator in collection.get("indicateurs_carte", {}).get("indicateurs", []):
+            if isinstance(indicator.get("libelle"), str):
+                indicator["libelle"] = translate_stored(indicator["libelle"])
+        for feature in collection.get("features", []):
+            properties = feature.get("properties") or {}
+            if isinstance(properties.get("ouverture"), str):
+                properties["ouverture"] = translate_stored(properties["ouverture"])
+        return json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    found: bytes = directory._memo("communes_map", compute)  # noqa: SLF001 - its own memo
+    return found
 
 
 def project_contacts(

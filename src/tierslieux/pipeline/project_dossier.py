@@ -5,8 +5,10 @@ of a project on its inputs (the project's files, else the installation's workspa
 as the other screens: :func:`~tierslieux.pipeline.project_runs.project_inputs`); the
 project's directory of structures, existing tiers-lieux and hand-added actors, when it
 has them, are the ``--structures``, ``--tiers-lieux`` and ``--acteurs`` of
-``tierslieux dossier`` (with a directory, as on the sites screen, its structures are
-the dossier's and the registries are not read again).  The web layer renders
+``tierslieux dossier``.  The structures are those the sites screen takes by default
+(:func:`~tierslieux.pipeline.site_scenarios.default_structures`, one loader): the
+latest finished directory run of the base communities screen, else the project's
+uploaded structures.csv; with them the registries are not read again.  The web layer renders
 it with :func:`tierslieux.reports.dossier.dossier_files` and keeps the files in the
 run (the pipeline may not import the renderers).
 """
@@ -21,8 +23,11 @@ from tierslieux.i18n import N_
 from tierslieux.pipeline.dossier import DossierRequest, assemble_dossier
 from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.projects import materialise_dataset
+from tierslieux.pipeline.site_scenarios import default_structures, structures_file
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback
     from tierslieux.pipeline.dossier import Dossier
@@ -62,8 +67,14 @@ def run_project_dossier(
     *,
     workspace: Path | None,
     progress: ProgressCallback | None = None,
+    structures: Mapping[str, Any] | None = None,
 ) -> Dossier:
     """Compute the dossier of ``project`` (as ``tierslieux dossier`` on its inputs).
+
+    ``structures``: which directory of structures, as
+    :func:`~tierslieux.pipeline.site_scenarios.default_structures` gives it (read when
+    the run is launched, so that the run uses the directory its page names); by
+    default, read now.
 
     Raises
     ------
@@ -74,13 +85,14 @@ def run_project_dossier(
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tierslieux-dossier-", dir=settings.cache_dir) as tmp:
         folder = Path(tmp)
-        structures = materialise_dataset(repos, project.id, "structures", folder)
+        chosen = default_structures(repos, project.id) if structures is None else structures
+        structures_path = structures_file(repos, project.id, chosen, folder)
         tiers_lieux = materialise_dataset(repos, project.id, "tiers_lieux", folder)
         acteurs = materialise_dataset(repos, project.id, "acteurs", folder)
         with project_inputs(repos, settings, project.id, workspace) as inputs:
             request = DossierRequest(
                 territory=project.territory,
-                structures=structures,
+                structures=structures_path,
                 tiers_lieux=tiers_lieux,
                 acteurs=acteurs,
                 demo=inputs.fictional,

@@ -69,6 +69,7 @@ __all__ = [
     "check_launchable",
     "chosen_files",
     "compare_scenarios",
+    "default_structures",
     "describe_parameters",
     "latest_done_run",
     "parse_scenario",
@@ -79,6 +80,8 @@ __all__ = [
     "save_scenario",
     "scenario_request",
     "structures_default",
+    "structures_file",
+    "structures_text",
     "with_defaults",
 ]
 
@@ -431,6 +434,21 @@ def structures_default(repos: Repositories, project: int) -> StructuresDefault:
     return StructuresDefault("", None, carriers=False)
 
 
+def default_structures(repos: Repositories, project: int) -> dict[str, Any]:
+    """The structures a run of ``project`` uses when nothing is chosen, as parameters
+    (``structures``: :data:`STRUCTURES_SOURCES`; with the latest directory, its run's id
+    and end, :data:`DIRECTORY_RUN_KEY` and :data:`DIRECTORY_DATE_KEY`): the default of
+    the sites screen (:func:`structures_default`), also the dossier's.  Read the file
+    with :func:`structures_file`, say it with :func:`structures_text`."""
+    default = structures_default(repos, project)
+    parameters: dict[str, Any] = {"structures": default.source}
+    if default.directory is not None:
+        parameters[DIRECTORY_RUN_KEY] = default.directory.id
+        finished = default.directory.finished_at or default.directory.created_at
+        parameters[DIRECTORY_DATE_KEY] = finished.isoformat()
+    return parameters
+
+
 def resolve_structures(
     repos: Repositories, project: int, parameters: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -459,10 +477,12 @@ def resolve_structures(
     return resolved
 
 
-def _structures_file(
+def structures_file(
     repos: Repositories, project: int, parameters: Mapping[str, Any], folder: Path
 ) -> Path | None:
-    """The scenario's structures.csv written into ``folder`` (``None`` without any)."""
+    """The structures.csv of ``parameters`` (a scenario's, or :func:`default_structures`)
+    written into ``folder`` (``None`` without any): the project's file of role
+    ``structures``, or the directory run's (the one named, else the latest)."""
     values = _values(parameters)
     if values["structures"] == "structures":
         return materialise_dataset(repos, project, "structures", folder)
@@ -594,7 +614,7 @@ def run_project_sites(
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tierslieux-sites-", dir=settings.cache_dir) as tmp:
         folder = Path(tmp)
-        structures = _structures_file(repos, project, parameters, folder)
+        structures = structures_file(repos, project, parameters, folder)
         tiers_lieux = materialise_dataset(repos, project, "tiers_lieux", folder)
         chosen = chosen_files(repos, project, parameters, folder)
         with project_inputs(repos, settings, project, workspace) as inputs:
@@ -672,7 +692,7 @@ def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
         (_("Bassin (minutes)"), maybe(values["minutes"], _("réglage de l'installation"))),
         (_("Communauté-base dans chaque bassin"), yes(values["base_community"])),
         *(
-            [(_("Annuaire des structures"), _structures_text(values))]
+            [(_("Annuaire des structures"), structures_text(values))]
             if values["base_community"]
             else []
         ),
@@ -705,7 +725,7 @@ def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
-def _structures_text(values: Mapping[str, Any]) -> str:
+def structures_text(values: Mapping[str, Any]) -> str:
     """Which structures a scenario (or a run of it) uses, in words."""
     source = values["structures"]
     if source == "structures":

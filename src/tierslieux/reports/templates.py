@@ -12,7 +12,9 @@ as ``<script>`` is shown, never run.  Undefined variables raise (``StrictUndefin
 The templates call ``_("...")`` (:func:`tierslieux.i18n.gettext`; a placeholder given
 as :class:`~markupsafe.Markup`, a person's name with its title say, is kept as HTML,
 the rest of the sentence escaped) and format numbers with the filters ``nombre``,
-``chiffre`` and ``pourcent`` of :mod:`tierslieux.i18n`.
+``chiffre`` and ``pourcent`` of :mod:`tierslieux.i18n`; ``traduit`` gives a French text
+kept by a run (a note) in the page's language when it is the catalogue's
+(:func:`~tierslieux.i18n.translate_stored`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tierslieux.i18n import (
     format_number,
     format_percent,
     language_name,
+    translate_stored,
 )
 from tierslieux.i18n import gettext as _
 from tierslieux.model.siting import format_gap
@@ -154,6 +157,7 @@ def environment() -> jinja2.Environment:
         date_heure=format_datetime,
         date=format_date,
         nom_fichier=file_name,
+        traduit=translate_stored,
     )
     return env
 

@@ -30,6 +30,7 @@ from tierslieux.pipeline.project_communities import (
     DIRECTORY_KIND,
     STEPS,
     DirectoryFilter,
+    directory_map,
     filter_structures,
     filtered_rows,
     openness_label,
@@ -241,8 +242,13 @@ def directory_file(
 
 @router.get("/projets/{project_id}/communautes/communes.geojson")
 def communes_geojson(request: Request, access: ProjectAccess = Depends(project_viewer)) -> Response:
-    """The communes of the territory with their base community's figures (map)."""
-    return directory_file(request, "communes.geojson", access)
+    """The communes of the territory with their base community's figures (map), in the
+    page's language."""
+    directory = _required(request, access)
+    return Response(
+        directory_map(repositories(request), directory),
+        media_type=DIRECTORY_FILES["communes.geojson"],
+    )
 
 
 @router.post("/projets/{project_id}/communautes/construire")

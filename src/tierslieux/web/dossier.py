@@ -8,18 +8,24 @@
   workspace) as a run, then its page (progress, cancel, files: :mod:`tierslieux.web.runs`).
 
 The files are those of ``tierslieux dossier``
-(:func:`~tierslieux.reports.dossier.dossier_files`), kept in the run.
+(:func:`~tierslieux.reports.dossier.dossier_files`), kept in the run.  Its directory of
+structures is the sites screen's default
+(:func:`~tierslieux.pipeline.site_scenarios.default_structures`: the latest finished
+directory run, else the project's structures.csv), read at launch and kept in the run's
+parameters; the page says which (the directory run's end, Paris time).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tierslieux.errors import TierslieuxError
+from tierslieux.i18n import format_datetime
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.project_dossier import (
     DOSSIER_FILE_LABELS,
@@ -29,12 +35,16 @@ from tierslieux.pipeline.project_dossier import (
     run_project_dossier,
 )
 from tierslieux.pipeline.project_runs import RunOutcome, RunPendingError
+from tierslieux.pipeline.projects import dataset_label
+from tierslieux.pipeline.site_scenarios import DIRECTORY_DATE_KEY, default_structures
 from tierslieux.reports.dossier import Basemap, dossier_files
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs, run_or_404
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tierslieux.model.types import ProgressCallback
     from tierslieux.pipeline.project_runs import RunView
     from tierslieux.web.settings import WebSettings
@@ -47,6 +57,34 @@ router = APIRouter()
 def _settings(request: Request) -> WebSettings:
     settings: WebSettings = request.app.state.settings
     return settings
+
+
+def structures_used(parameters: Mapping[str, Any]) -> str:
+    """Which directory of structures a dossier uses (its run's parameters, or
+    :func:`~tierslieux.pipeline.site_scenarios.default_structures` for the next one),
+    in words to follow « utilise » ; « » for a run that did not record it."""
+    source = parameters.get("structures")
+    if source is None:
+        return ""
+    finished = parameters.get(DIRECTORY_DATE_KEY)
+    if source == "annuaire" and isinstance(finished, str):
+        try:
+            when = format_datetime(datetime.fromisoformat(finished))
+        except ValueError:
+            when = finished
+        return _(
+            "l'annuaire de l'écran des communautés-bases construit le {when} (heure de Paris)",
+            when=when,
+        )
+    if source == "structures":
+        return _(
+            "le fichier « {what} » déposé dans les fichiers du projet",
+            what=dataset_label("structures"),
+        )
+    return _(
+        "les registres (Sirene, RNA, tiers-lieux) pour trouver les structures : aucun "
+        "annuaire n'est construit ni déposé"
+    )
 
 
 def _page(
@@ -105,6 +143,8 @@ def _page(
         warnings=warnings,
         pending=next((r for r in kind_runs if not r.finished), None),
         previous=[r for r in kind_runs if r.status == "done"],
+        structures_used=structures_used(shown.parameters) if shown is not None else "",
+        structures_next=structures_used(default_structures(runs.repos, project)),
     )
 
 
@@ -139,9 +179,17 @@ def launch_dossier(
         Basemap(settings.basemap_url, settings.basemap_credit) if settings.basemap_url else None
     )
 
+    # The directory of structures is the one of the click (named by the run's page).
+    structures = default_structures(repos, project.id)
+
     def use_case(*, progress: ProgressCallback) -> RunOutcome:
         dossier = run_project_dossier(
-            repos, settings.core, project, workspace=workspace, progress=progress
+            repos,
+            settings.core,
+            project,
+            workspace=workspace,
+            progress=progress,
+            structures=structures,
         )
         return RunOutcome(
             summary=dossier_summary(dossier),
@@ -156,7 +204,7 @@ def launch_dossier(
             DOSSIER_KIND,
             use_case,
             actor=access.user.login,
-            parameters={"territoire": project.territory},
+            parameters={"territoire": project.territory, **structures},
             ip=client_ip(request),
             exclusive=True,  # two clicks at once start one dossier (checked by the store)
         )
