@@ -303,3 +303,25 @@ def test_structures_file_without_required_columns(tmp_path: Path, settings: Sett
         )
     assert "categorie, themes, code_commune manquante(s)" in str(error.value)
     assert str(structures) in str(error.value)
+
+
+def test_tiers_lieux_note_names_the_file_not_its_server_path(
+    tmp_path: Path, settings: Settings
+) -> None:
+    tl = write_cget(tmp_path / "CGET_TiersLieux_2019.csv", "00108")
+    base = SitesRequest(territory="france", count=2, demo=True, tiers_lieux=tl)
+    kept = run_sites(settings, base)
+    note = next(n for n in kept.notes if n.startswith("Tiers-lieux existants"))
+    assert "(CGET_TiersLieux_2019.csv)" in note
+    assert str(tmp_path) not in " ".join(kept.notes)
+    assert "1 lieu(x) dans 1 commune(s)" in note
+
+
+def test_no_tiers_lieu_in_the_territory_is_said_plainly(tmp_path: Path, settings: Settings) -> None:
+    # A census with no place in the territory: no « 0 lieu(x) … gardées comme sites imposés ».
+    tl = write_cget(tmp_path / "tl.csv", "99999")
+    res = run_sites(settings, SitesRequest(territory="france", count=2, demo=True, tiers_lieux=tl))
+    note = next(n for n in res.notes if n.startswith("Tiers-lieux existants"))
+    assert "aucun lieu dans le territoire" in note
+    assert "0 lieu(x)" not in note
+    assert not res.sites["impose"].any()

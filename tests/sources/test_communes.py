@@ -16,13 +16,13 @@ from shapely.geometry import shape
 
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.model.types import Provenance
+from tierslieux.sources.catalog import source_name
 from tierslieux.sources.communes import (
     COMMUNE_COLUMNS,
     Communes,
     load_commune_list,
     load_communes,
     merge_communes,
-    source_name,
 )
 
 # Populations of the 16 Marseille arrondissements in communes_extrait.csv (test values),

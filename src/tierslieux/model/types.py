@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from pathlib import PurePath
 
 __all__ = ["ProgressCallback", "ProgressEvent", "ProgressReporter", "Provenance", "file_name"]
 
@@ -112,7 +115,7 @@ class Provenance:
         return data
 
 
-def file_name(location: str) -> str:
+def file_name(location: str | PurePath) -> str:
     """The file name of ``location`` (a server path), an address (``http…``) unchanged."""
     text = str(location)
     if "://" in text:

@@ -25,6 +25,7 @@ from tierslieux.model.structures import (
     DEFAULT_MIN_STRUCTURES,
     BaseCommunityRule,
 )
+from tierslieux.model.types import file_name
 from tierslieux.pipeline.readers import read_groups, read_respondents
 from tierslieux.sources.groups import GROUP_COLUMNS, line_error
 from tierslieux.sources.places import raise_problems
@@ -194,7 +195,7 @@ def respondents_per_commune(
             "Répondants du questionnaire ({path}) : {n} ajoutés à la demande de leur commune "
             "(un usager déclaré compte pour 1, en plus de l'estimation du recensement qui "
             "peut déjà l'inclure) ; {o} hors du territoire ou sans commune, ignorés.",
-            path=path,
+            path=file_name(path),
             n=int(inside.sum()),
             o=outside + int((communes == "").sum()),
         )
@@ -260,7 +261,7 @@ def locate_places(
             "proche) ; un lieu couvre les communes à moins de {minutes} de ses coordonnées "
             "et toujours sa propre commune.",
             n=len(places),
-            path=path,
+            path=file_name(path),
             c=int(no_xy.sum()),
             k=int(unplaced.sum()),
         )

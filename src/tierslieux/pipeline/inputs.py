@@ -38,7 +38,7 @@ from tierslieux.model.rurality import (
 )
 from tierslieux.model.territory import Territory, parse_territory
 from tierslieux.model.traveltime import MAX_ROAD_SPEED_KMH, StraightLineParameters
-from tierslieux.model.types import Provenance
+from tierslieux.model.types import Provenance, file_name
 from tierslieux.privacy import mask_url
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.catalog import fetch_dataset, load_catalog
@@ -336,7 +336,7 @@ def teleworkable_shares(path: Path | None) -> tuple[dict[str, float], str]:
         shares[cs1] = share
     found.raise_if_any()
     source = "; ".join(sorted(set(frame["source"].dropna()))) if "source" in frame else ""
-    return shares, source or _("table fournie par l'utilisateur : {path}", path=path)
+    return shares, source or _("table fournie par l'utilisateur : {path}", path=file_name(path))
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from tierslieux.model.siting import (
     format_gap,
 )
 from tierslieux.model.traveltime import DEFAULT_SPEED_KMH
-from tierslieux.model.types import ProgressEvent
+from tierslieux.model.types import ProgressEvent, file_name
 from tierslieux.model.uptake import Range, Uptake, questionnaire_days, uptake
 from tierslieux.pipeline._sites_inputs import (
     NO_COMMUNITY_NOTE,
@@ -84,6 +84,7 @@ from tierslieux.pipeline.readers import (
 )
 from tierslieux.sources._files import read_csv_strings
 from tierslieux.sources.candidates import load_candidate_places
+from tierslieux.sources.catalog import source_name
 from tierslieux.sources.places import load_tiers_lieux
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def _existing_places(
             ]
         return {}, []
     exclude = request.tiers_lieux_mode == "exclure"
-    places, _prov = load_tiers_lieux(path, communes=None if exclude else codes)
+    places, provenance = load_tiers_lieux(path, communes=None if exclude else codes)
     places = places.dropna(subset=["code_commune"])
     outside = 0
     if exclude:
@@ -275,10 +276,20 @@ def _existing_places(
             m=request.exclusion_minutes or request.minutes,
             c=request.minutes,
         )
+    inside = len(places) - outside
+    if inside == 0 and not outside:
+        # No place to keep or to stay away from: say so, not « 0 lieu(x) … gardées ».
+        return names, [
+            _(
+                "Tiers-lieux existants ({source}) : aucun lieu dans le territoire ni à portée "
+                "de ses communes ; aucun site n'est imposé ni exclu.",
+                source=source_name(provenance),
+            )
+        ]
     note = _(
-        "Tiers-lieux existants ({path}) : {n} lieu(x) dans {c} commune(s) du territoire, {how}.",
-        path=path,
-        n=len(places) - outside,
+        "Tiers-lieux existants ({source}) : {n} lieu(x) dans {c} commune(s) du territoire, {how}.",
+        source=source_name(provenance),
+        n=inside,
         c=len([c for c in names if c in set(codes)]),
         how=how,
     )
@@ -1560,7 +1571,7 @@ def _co2_flow_model(
                 _(
                     "Objectif CO₂ : le fichier MOBPRO ({path}) ne donne pas le mode de "
                     "transport (TRANS), règle par flux non appliquée.",
-                    path=path,
+                    path=file_name(path),
                 )
             ]
         car, how = car_trans_codes(mobpro.labels, mobpro.vintage)
@@ -1740,7 +1751,7 @@ def _respondent_days(
             _(
                 "{path} : pas de colonne jours_par_semaine (fichier écrit par une version "
                 "précédente ?) : jours par semaine par défaut, cités.",
-                path=path,
+                path=file_name(path),
             )
         )
         return None
@@ -1773,7 +1784,7 @@ def _respondent_days(
             _(
                 "{path} : aucun répondant du territoire n'indique un nombre de jours par "
                 "semaine (non nul) : jours par semaine par défaut, cités.",
-                path=path,
+                path=file_name(path),
             )
         )
     elif zeros := sum(1 for a in answers if a == 0):
@@ -1781,7 +1792,7 @@ def _respondent_days(
             _(
                 "{path} : {z} répondant(s) ne viendraient aucun jour ; la part des usagers "
                 "reste celle des publications citées.",
-                path=path,
+                path=file_name(path),
                 z=zeros,
             )
         )

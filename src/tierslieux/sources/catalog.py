@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from tierslieux.errors import SchemaError, SourceError
 from tierslieux.i18n import gettext as _
+from tierslieux.model.types import file_name
 from tierslieux.sources._http import download
 
 if TYPE_CHECKING:
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
 
     import httpx
 
-__all__ = ["Dataset", "fetch_dataset", "load_catalog"]
+    from tierslieux.model.types import Provenance
+
+__all__ = ["Dataset", "catalogue_entry", "fetch_dataset", "load_catalog", "source_name"]
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,32 @@ def fetch_dataset(
         client=client,
         progress=progress,
     )
+
+
+def source_name(provenance: Provenance) -> str:
+    """A source as a reader knows it (communes, tiers-lieux…), never a path on the server.
+
+    The official name and vintage of a catalogue dataset (« Contours des communes (IGN
+    Admin Express, Etalab), 2026 »), else the file name with its vintage when known
+    (« communes.csv »); merged sources are joined with « + ».
+    """
+    names = []
+    for location in str(provenance.location).split(" + "):
+        name = file_name(location)
+        entry = catalogue_entry(name)
+        if entry is not None and entry.title:
+            name = f"{entry.title}, {entry.vintage}" if entry.vintage else entry.title
+        names.append(name)
+    text = " + ".join(dict.fromkeys(names))
+    if provenance.vintage and provenance.vintage not in text:
+        text = f"{text} ({provenance.vintage})"
+    return text
+
+
+def catalogue_entry(filename: str) -> Dataset | None:
+    """The catalogue's dataset downloaded under ``filename`` (its official name)."""
+    try:
+        catalog = load_catalog()
+    except (SourceError, SchemaError):  # pragma: no cover - packaged file
+        return None
+    return next((d for d in catalog.values() if d.filename == filename), None)

@@ -57,7 +57,7 @@ from tierslieux.sources._files import (
     require_file,
     sha256_of,
 )
-from tierslieux.sources.catalog import Dataset, load_catalog
+from tierslieux.sources.catalog import catalogue_entry, source_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -74,7 +74,6 @@ __all__ = [
     "load_communes",
     "merge_communes",
     "require_coordinates",
-    "source_name",
 ]
 
 ROLE = "communes"
@@ -243,7 +242,7 @@ def load_communes(path: Path) -> Communes:
     raw = _read_raw(path)
     table, shapes, notes = _canonical(raw, path)
     geometries = _to_geojson(shapes)
-    official = _catalogue_entry(path.name)
+    official = catalogue_entry(path.name)
     provenance = Provenance(
         role=ROLE,
         location=str(path),
@@ -253,35 +252,6 @@ def load_communes(path: Path) -> Communes:
         notes=tuple(raw.notes + notes),
     )
     return Communes(table=table, geometries=geometries, provenance=provenance)
-
-
-def source_name(provenance: Provenance) -> str:
-    """The communes source as a reader knows it, never a path on the server.
-
-    The official name and vintage of a catalogue dataset (« Contours des communes (IGN
-    Admin Express, Etalab), 2026 »), else the file name with its vintage when known
-    (« communes.csv »); merged sources are joined with « + ».
-    """
-    names = []
-    for location in str(provenance.location).split(" + "):
-        name = file_name(location)
-        entry = _catalogue_entry(name)
-        if entry is not None and entry.title:
-            name = f"{entry.title}, {entry.vintage}" if entry.vintage else entry.title
-        names.append(name)
-    text = " + ".join(dict.fromkeys(names))
-    if provenance.vintage and provenance.vintage not in text:
-        text = f"{text} ({provenance.vintage})"
-    return text
-
-
-def _catalogue_entry(filename: str) -> Dataset | None:
-    """The catalogue's dataset downloaded under ``filename`` (its official name)."""
-    try:
-        catalog = load_catalog()
-    except (SourceError, SchemaError):  # pragma: no cover - packaged file
-        return None
-    return next((d for d in catalog.values() if d.filename == filename), None)
 
 
 def _unlocated(communes: Communes, codes: Iterable[str] | None = None) -> list[str]:
