@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store._errors import InvalidValueError, StaleWriteError, UnknownStructureError
@@ -187,6 +187,21 @@ def view_query() -> Any:  # noqa: ANN401  (a Select of a long column tuple)
     ).select_from(STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant))
 
 
+# The reads of one contact page, built once (a statement built per call costs
+# SQLAlchemy more than the read itself).
+_VIEW_OF = view_query().where(STRUCTURES.c.identifiant == bindparam("identifiant"))
+_EVENTS_OF = (
+    select(EVENTS)
+    .where(EVENTS.c.identifiant.in_(bindparam("identifiants", expanding=True)))
+    .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
+)
+_PEOPLE_OF = (
+    select(PEOPLE)
+    .where(PEOPLE.c.identifiant.in_(bindparam("identifiants", expanding=True)))
+    .order_by(PEOPLE.c.identifiant, PEOPLE.c.id)
+)
+
+
 def contact_from_row(
     row: Row[Any],
     *,
@@ -229,12 +244,7 @@ def read_events(connection: Connection, identifiants: Sequence[str]) -> dict[str
     """The history of each structure, oldest first."""
     found: dict[str, list[EventView]] = defaultdict(list)
     for chunk in chunks(identifiants):
-        query = (
-            select(EVENTS)
-            .where(EVENTS.c.identifiant.in_(chunk))
-            .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
-        )
-        for row in connection.execute(query):
+        for row in connection.execute(_EVENTS_OF, {"identifiants": list(chunk)}):
             found[row.identifiant].append(
                 EventView(
                     uuid=row.uuid,
@@ -257,21 +267,14 @@ def read_people(connection: Connection, identifiants: Sequence[str]) -> dict[str
     """The contact people of each structure."""
     found: dict[str, list[PersonView]] = defaultdict(list)
     for chunk in chunks(identifiants):
-        query = (
-            select(PEOPLE)
-            .where(PEOPLE.c.identifiant.in_(chunk))
-            .order_by(PEOPLE.c.identifiant, PEOPLE.c.id)
-        )
-        for row in connection.execute(query):
+        for row in connection.execute(_PEOPLE_OF, {"identifiants": list(chunk)}):
             found[row.identifiant].append(person_from_row(row))
     return found
 
 
 def read_view(connection: Connection, identifiant: str) -> ContactView:
     """The contact record of a structure with its history and people."""
-    row = connection.execute(
-        view_query().where(STRUCTURES.c.identifiant == identifiant)
-    ).one_or_none()
+    row = connection.execute(_VIEW_OF, {"identifiant": identifiant}).one_or_none()
     if row is None:
         raise unknown_structure(identifiant)
     return contact_from_row(
