@@ -256,3 +256,33 @@ def test_latest_done_and_pending_runs_of_a_project(store: Repositories) -> None:
         == max((r for r in runs if r.status == "done"), key=lambda r: (r.finished_at, r.id)).id
     )
     assert pending.id == next(r for r in runs if not r.finished).id
+
+
+def test_dataset_stamps_tell_when_an_input_file_changed(store: Repositories) -> None:
+    project = store.projects.add_project(
+        "Essai", territory="dep:00", territory_label="Démo", actor="test"
+    ).id
+    assert store.projects.dataset_stamps(project) == ()
+    for role in ("zonages", "communes"):
+        store.projects.put_dataset(
+            project,
+            role=role,
+            filename=f"{role}.csv",
+            media_type="text/csv",
+            content=b"code\n00101\n",
+            summary={"lignes": 1},
+            actor="test",
+        )
+    stamps = store.projects.dataset_stamps(project)
+    assert stamps == tuple((d.role, d.uploaded_at) for d in store.projects.datasets(project))
+    assert [role for role, _at in stamps] == ["communes", "zonages"]
+    store.projects.put_dataset(
+        project,
+        role="communes",
+        filename="communes.csv",
+        media_type="text/csv",
+        content=b"code\n00102\n",
+        summary=None,
+        actor="test",
+    )
+    assert store.projects.dataset_stamps(project) != stamps

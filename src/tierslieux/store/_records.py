@@ -87,6 +87,26 @@ class Change:
     text: str | None = None
 
 
+# Built once (a statement built per call costs SQLAlchemy more than the write itself).
+_LOCK = (
+    select(
+        CONTACTS.c.status,
+        CONTACTS.c.next_action,
+        CONTACTS.c.next_action_date,
+        CONTACTS.c.owner,
+        CONTACTS.c.version,
+    )
+    .where(CONTACTS.c.identifiant == bindparam("identifiant"))
+    .with_for_update()
+)
+_INSERT_EVENT = insert(EVENTS)
+#: The columns set are those of the parameters given at execution.
+_UPDATE_CONTACT = update(CONTACTS).where(
+    CONTACTS.c.identifiant == bindparam("w_identifiant"),
+    CONTACTS.c.version == bindparam("w_version"),
+)
+
+
 def unknown_structure(identifiant: str) -> UnknownStructureError:
     """The error for a structure that is not in the store."""
     return UnknownStructureError(
@@ -100,17 +120,7 @@ def unknown_structure(identifiant: str) -> UnknownStructureError:
 
 def lock(connection: Connection, identifiant: str) -> State:
     """Lock a contact record for the transaction and return its state."""
-    row = connection.execute(
-        select(
-            CONTACTS.c.status,
-            CONTACTS.c.next_action,
-            CONTACTS.c.next_action_date,
-            CONTACTS.c.owner,
-            CONTACTS.c.version,
-        )
-        .where(CONTACTS.c.identifiant == identifiant)
-        .with_for_update()
-    ).one_or_none()
+    row = connection.execute(_LOCK, {"identifiant": identifiant}).one_or_none()
     if row is None:
         raise unknown_structure(identifiant)
     return State(*row)
@@ -144,28 +154,35 @@ def apply(
     """Write one change on top of ``version``, append its event; return the new version."""
     moment = at or now()
     result = connection.execute(
-        update(CONTACTS)
-        .where(CONTACTS.c.identifiant == identifiant, CONTACTS.c.version == version)
-        .values(**change.values, version=version + 1, updated_at=moment, updated_by=author)
+        _UPDATE_CONTACT,
+        {
+            **change.values,
+            "version": version + 1,
+            "updated_at": moment,
+            "updated_by": author,
+            "w_identifiant": identifiant,
+            "w_version": version,
+        },
     )
     if result.rowcount != 1:
         # Only reachable if the row lock did not hold (e.g. a backend without
         # SELECT ... FOR UPDATE): refuse rather than lose a change.
         raise stale(connection, identifiant, version, version + 1)
     connection.execute(
-        insert(EVENTS).values(
-            uuid=str(uuid.uuid4()),
-            identifiant=identifiant,
-            kind=change.kind,
-            author=author,
-            occurred_at=moment,
-            version=version + 1,
-            old_value=change.old_value,
-            new_value=change.new_value,
-            old_date=change.old_date,
-            new_date=change.new_date,
-            text=change.text,
-        )
+        _INSERT_EVENT,
+        {
+            "uuid": str(uuid.uuid4()),
+            "identifiant": identifiant,
+            "kind": change.kind,
+            "author": author,
+            "occurred_at": moment,
+            "version": version + 1,
+            "old_value": change.old_value,
+            "new_value": change.new_value,
+            "old_date": change.old_date,
+            "new_date": change.new_date,
+            "text": change.text,
+        },
     )
     return version + 1
 
