@@ -192,3 +192,97 @@ def test_failed_and_cancelled_runs(store: Repositories) -> None:
         store.runs.create_run(" ")
     assert {r.status for r in store.runs.list_runs()} == {"failed", "cancelled"}
     assert [r.id for r in store.runs.list_runs(kind="sites")] == [failed.id]
+
+
+# -- one read per request on a project ------------------------------------------------
+
+
+def test_visit_reads_the_user_the_project_and_the_membership(store: Repositories) -> None:
+    alice = store.users.add_user("alice", display_name="Alice", role="charge_de_mission")
+    bob = store.users.add_user("bob", display_name="Bob", role="lecteur")
+    project = store.projects.add_project(
+        "Essai", territory="dep:00", territory_label="Démo", actor="test"
+    )
+    store.projects.add_member(project.id, alice.id, actor="test")
+    visit = store.projects.visit(project.id, alice.id)
+    assert (visit.user, visit.project, visit.member) == (alice, project, True)
+    assert store.projects.visit(project.id, bob.id).member is False
+    assert store.projects.visit(project.id + 1, alice.id).project is None
+    unknown = store.projects.visit(project.id, bob.id + 100)
+    assert (unknown.user, unknown.project, unknown.member) == (None, None, False)
+    # What changed is seen by the next visit: nothing is kept between reads.
+    store.projects.remove_member(project.id, alice.id, actor="test")
+    store.users.set_active(alice.id, active=False)
+    visit = store.projects.visit(project.id, alice.id)
+    assert visit.user is not None
+    assert (visit.user.active, visit.member) == (False, False)
+
+
+def test_latest_done_and_pending_runs_of_a_project(store: Repositories) -> None:
+    project = store.projects.add_project(
+        "Essai", territory="dep:00", territory_label="Démo", actor="test"
+    ).id
+    other = store.projects.add_project(
+        "Autre", territory="dep:00", territory_label="Démo", actor="test"
+    ).id
+    assert store.runs.latest_done_run(project, "communities") is None
+    assert store.runs.latest_pending_run(project, "communities") is None
+
+    def finished(kind: str, on: int) -> str:
+        run = store.runs.create_run(kind, project=on)
+        store.runs.start_run(run.id)
+        return store.runs.finish_run(run.id, summary={}).id
+
+    first = finished("communities", project)
+    second = finished("communities", project)
+    finished("sites", project)
+    finished("communities", other)
+    failed = store.runs.create_run("communities", project=project)
+    store.runs.fail_run(failed.id, "erreur")
+    latest = store.runs.latest_done_run(project, "communities")
+    assert latest is not None
+    assert latest.id == second != first
+    assert store.runs.latest_pending_run(project, "communities") is None
+    queued = store.runs.create_run("communities", project=project)
+    store.runs.create_run("sites", project=project)
+    pending = store.runs.latest_pending_run(project, "communities")
+    assert pending is not None
+    assert pending.id == queued.id
+    assert store.runs.latest_pending_run(other, "communities") is None
+    # The same answers as reading every run of the project.
+    runs = store.runs.project_runs(project, kind="communities")
+    assert (
+        latest.id
+        == max((r for r in runs if r.status == "done"), key=lambda r: (r.finished_at, r.id)).id
+    )
+    assert pending.id == next(r for r in runs if not r.finished).id
+
+
+def test_dataset_stamps_tell_when_an_input_file_changed(store: Repositories) -> None:
+    project = store.projects.add_project(
+        "Essai", territory="dep:00", territory_label="Démo", actor="test"
+    ).id
+    assert store.projects.dataset_stamps(project) == ()
+    for role in ("zonages", "communes"):
+        store.projects.put_dataset(
+            project,
+            role=role,
+            filename=f"{role}.csv",
+            media_type="text/csv",
+            content=b"code\n00101\n",
+            summary={"lignes": 1},
+            actor="test",
+        )
+    stamps = store.projects.dataset_stamps(project)
+    assert stamps == tuple((d.role, d.uploaded_at) for d in store.projects.datasets(project))
+    assert [role for role, _at in stamps] == ["communes", "zonages"]
+    store.projects.put_dataset(
+        project,
+        role="communes",
+        filename="communes.csv",
+        media_type="text/csv",
+        content=b"code\n00102\n",
+        summary=None,
+        actor="test",
+    )
+    assert store.projects.dataset_stamps(project) != stamps

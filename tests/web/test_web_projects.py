@@ -262,3 +262,39 @@ def test_login_redirects_back_and_refuses_open_redirects(app, accounts) -> None:
         token = csrf(client, "/projets")
     assert client.get("/territoires", headers={"HX-Request": "true"}).status_code == 200
     assert TestClient(app).get("/territoires", headers={"HX-Request": "true"}).status_code == 401
+
+
+def test_a_removed_member_or_a_disabled_account_is_refused_at_the_next_request(
+    app, accounts, repos
+) -> None:
+    """The rights are read again on every request (one read with the user and project)."""
+    from web_helpers import create_project  # noqa: PLC0415
+
+    project_id = create_project(app, accounts, repos)
+    page = f"/projets/{project_id}/contacts"
+    reader = logged_in(app, accounts["lecteur"])
+    editor = logged_in(app, accounts["charge_de_mission"])
+    admin = logged_in(app, accounts["administrateur"])  # not a member: reads every project
+    for client in (reader, editor, admin):
+        assert client.get(page).status_code == 200
+    assert reader.get(f"/projets/{project_id + 1}/contacts").status_code == 404
+    # a lecteur reads but does not change
+    token = csrf(reader, "/projets")
+    refused = reader.post(
+        f"/projets/{project_id}/communautes/construire",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    lecteur = repos.users.get_user(accounts["lecteur"])
+    repos.projects.remove_member(project_id, lecteur.id, actor="test")
+    assert reader.get(page).status_code == 404
+    editor_id = repos.users.get_user(accounts["charge_de_mission"]).id
+    repos.users.set_active(editor_id, active=False)
+    gone = editor.get(page, follow_redirects=False)
+    assert gone.status_code == 303
+    assert gone.headers["location"].startswith("/connexion")
+    # the session was ended: enabling the account again does not log it back in
+    repos.users.set_active(editor_id, active=True)
+    assert editor.get(page, follow_redirects=False).status_code == 303
+    assert admin.get(page).status_code == 200

@@ -9,6 +9,7 @@ French-dictionary-like, case and accents ignored (« abeille » before « Zèbre
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["collation_key"]
 
@@ -27,6 +28,11 @@ def collation_key(text: object) -> tuple[str, str]:
     ['abeille', 'eau', 'Écart', 'Zèbre']
     """
     shown = "" if text is None else str(text)
+    return _folded(shown), shown
+
+
+@lru_cache(maxsize=65_536)  # the same names sorted on every page of a directory
+def _folded(shown: str) -> str:
     decomposed = unicodedata.normalize("NFKD", shown.translate(_LIGATURES))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(plain.split()), shown
+    return " ".join(plain.split())

@@ -336,8 +336,7 @@ def _filter_structures(directory: Directory, chosen: DirectoryFilter) -> pd.Data
 
 def latest_directory_run(repos: Repositories, project: int) -> RunView | None:
     """The project's most recent finished directory run, or ``None``."""
-    found = repos.runs.project_runs(project, kind=DIRECTORY_KIND, status="done")
-    return max(found, key=lambda run: (run.finished_at or run.created_at, run.id), default=None)
+    return repos.runs.latest_done_run(project, DIRECTORY_KIND)
 
 
 def directory_file(repos: Repositories, run_id: str, name: str, folder: Path) -> Path:
@@ -655,11 +654,8 @@ def start_directory(
 
 
 def pending_directory_run(repos: Repositories, project: int) -> RunView | None:
-    """The project's directory run still queued or running, if any."""
-    for run in repos.runs.project_runs(project, kind=DIRECTORY_KIND):
-        if not run.finished:
-            return run
-    return None
+    """The project's directory run still queued or running, if any (the latest created)."""
+    return repos.runs.latest_pending_run(project, DIRECTORY_KIND)
 
 
 def summary_text(summary: Mapping[str, Any]) -> str:

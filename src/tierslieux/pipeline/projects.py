@@ -48,7 +48,13 @@ from tierslieux.sources.communes import load_communes
 from tierslieux.sources.densite import load_densite
 from tierslieux.sources.places import load_tiers_lieux
 from tierslieux.sources.zonages import load_zonages
-from tierslieux.store import DatasetView, InvalidValueError, ProjectView, UnknownRecordError
+from tierslieux.store import (
+    DatasetView,
+    InvalidValueError,
+    ProjectView,
+    ProjectVisit,
+    UnknownRecordError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,6 +71,7 @@ __all__ = [
     "DATASET_ROLES",
     "DatasetView",
     "ProjectView",
+    "ProjectVisit",
     "TerritoryChoice",
     "TerritoryIndex",
     "access_rights",
@@ -78,7 +85,9 @@ __all__ = [
     "materialise_dataset",
     "materialise_datasets",
     "project_datasets",
+    "project_visit",
     "projects_for",
+    "rights",
     "upload_dataset",
 ]
 
@@ -339,8 +348,21 @@ def access_rights(repos: Repositories, user: UserView, project: int) -> tuple[bo
     """``(can_view, can_edit)`` of ``user`` on ``project``, with one look at the members."""
     if user.role == "administrateur":
         return True, True
-    member = repos.projects.is_member(project, user.id)
+    return rights(user, member=repos.projects.is_member(project, user.id))
+
+
+def rights(user: UserView, *, member: bool) -> tuple[bool, bool]:
+    """``(can_view, can_edit)`` of ``user`` on a project they are (or not) a member of."""
+    if user.role == "administrateur":
+        return True, True
     return member, member and user.role == "charge_de_mission"
+
+
+def project_visit(repos: Repositories, user: int, project: int) -> ProjectVisit:
+    """The user (an id), the project and the membership, read together (see
+    :meth:`~tierslieux.store.ProjectRepository.visit`): what every request on a project
+    checks, read again on each (a disabled or removed user is refused at once)."""
+    return repos.projects.visit(project, user)
 
 
 def projects_for(repos: Repositories, user: UserView) -> list[ProjectView]:

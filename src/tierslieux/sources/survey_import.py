@@ -39,6 +39,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -365,6 +366,7 @@ def known_labels(question: Question, mapping: SurveyMapping) -> list[tuple[str, 
     return sorted({p for p in pairs if p[0]}, key=lambda p: -len(p[0]))
 
 
+@lru_cache(maxsize=4096)  # the options' labels, folded for every answer of a form
 def _loose(text: str) -> str:
     """Lower-case, no accents, typographic apostrophes and spaces made plain.
 

@@ -65,7 +65,7 @@ from tierslieux.store.campaigns import (
 from tierslieux.store.contacts import ContactRepository
 from tierslieux.store.database import Database, open_database, sqlite_url
 from tierslieux.store.people import PeopleRepository
-from tierslieux.store.projects import DatasetView, ProjectRepository, ProjectView
+from tierslieux.store.projects import DatasetView, ProjectRepository, ProjectView, ProjectVisit
 from tierslieux.store.repositories import Repositories
 from tierslieux.store.responses import RespondentView, ResponseRepository, ResponsesReport
 from tierslieux.store.runs import FINAL_RUN_STATUSES, ResultView, RunRepository, RunView
@@ -131,6 +131,7 @@ __all__ = [
     "PersonView",
     "ProjectRepository",
     "ProjectView",
+    "ProjectVisit",
     "Repositories",
     "RespondentView",
     "ResponseRepository",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store._errors import InvalidValueError, StaleWriteError, UnknownStructureError
@@ -87,6 +87,26 @@ class Change:
     text: str | None = None
 
 
+# Built once (a statement built per call costs SQLAlchemy more than the write itself).
+_LOCK = (
+    select(
+        CONTACTS.c.status,
+        CONTACTS.c.next_action,
+        CONTACTS.c.next_action_date,
+        CONTACTS.c.owner,
+        CONTACTS.c.version,
+    )
+    .where(CONTACTS.c.identifiant == bindparam("identifiant"))
+    .with_for_update()
+)
+_INSERT_EVENT = insert(EVENTS)
+#: The columns set are those of the parameters given at execution.
+_UPDATE_CONTACT = update(CONTACTS).where(
+    CONTACTS.c.identifiant == bindparam("w_identifiant"),
+    CONTACTS.c.version == bindparam("w_version"),
+)
+
+
 def unknown_structure(identifiant: str) -> UnknownStructureError:
     """The error for a structure that is not in the store."""
     return UnknownStructureError(
@@ -100,17 +120,7 @@ def unknown_structure(identifiant: str) -> UnknownStructureError:
 
 def lock(connection: Connection, identifiant: str) -> State:
     """Lock a contact record for the transaction and return its state."""
-    row = connection.execute(
-        select(
-            CONTACTS.c.status,
-            CONTACTS.c.next_action,
-            CONTACTS.c.next_action_date,
-            CONTACTS.c.owner,
-            CONTACTS.c.version,
-        )
-        .where(CONTACTS.c.identifiant == identifiant)
-        .with_for_update()
-    ).one_or_none()
+    row = connection.execute(_LOCK, {"identifiant": identifiant}).one_or_none()
     if row is None:
         raise unknown_structure(identifiant)
     return State(*row)
@@ -144,28 +154,35 @@ def apply(
     """Write one change on top of ``version``, append its event; return the new version."""
     moment = at or now()
     result = connection.execute(
-        update(CONTACTS)
-        .where(CONTACTS.c.identifiant == identifiant, CONTACTS.c.version == version)
-        .values(**change.values, version=version + 1, updated_at=moment, updated_by=author)
+        _UPDATE_CONTACT,
+        {
+            **change.values,
+            "version": version + 1,
+            "updated_at": moment,
+            "updated_by": author,
+            "w_identifiant": identifiant,
+            "w_version": version,
+        },
     )
     if result.rowcount != 1:
         # Only reachable if the row lock did not hold (e.g. a backend without
         # SELECT ... FOR UPDATE): refuse rather than lose a change.
         raise stale(connection, identifiant, version, version + 1)
     connection.execute(
-        insert(EVENTS).values(
-            uuid=str(uuid.uuid4()),
-            identifiant=identifiant,
-            kind=change.kind,
-            author=author,
-            occurred_at=moment,
-            version=version + 1,
-            old_value=change.old_value,
-            new_value=change.new_value,
-            old_date=change.old_date,
-            new_date=change.new_date,
-            text=change.text,
-        )
+        _INSERT_EVENT,
+        {
+            "uuid": str(uuid.uuid4()),
+            "identifiant": identifiant,
+            "kind": change.kind,
+            "author": author,
+            "occurred_at": moment,
+            "version": version + 1,
+            "old_value": change.old_value,
+            "new_value": change.new_value,
+            "old_date": change.old_date,
+            "new_date": change.new_date,
+            "text": change.text,
+        },
     )
     return version + 1
 
@@ -185,6 +202,21 @@ def view_query() -> Any:  # noqa: ANN401  (a Select of a long column tuple)
         CONTACTS.c.updated_at,
         CONTACTS.c.updated_by,
     ).select_from(STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant))
+
+
+# The reads of one contact page, built once (a statement built per call costs
+# SQLAlchemy more than the read itself).
+_VIEW_OF = view_query().where(STRUCTURES.c.identifiant == bindparam("identifiant"))
+_EVENTS_OF = (
+    select(EVENTS)
+    .where(EVENTS.c.identifiant.in_(bindparam("identifiants", expanding=True)))
+    .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
+)
+_PEOPLE_OF = (
+    select(PEOPLE)
+    .where(PEOPLE.c.identifiant.in_(bindparam("identifiants", expanding=True)))
+    .order_by(PEOPLE.c.identifiant, PEOPLE.c.id)
+)
 
 
 def contact_from_row(
@@ -229,12 +261,7 @@ def read_events(connection: Connection, identifiants: Sequence[str]) -> dict[str
     """The history of each structure, oldest first."""
     found: dict[str, list[EventView]] = defaultdict(list)
     for chunk in chunks(identifiants):
-        query = (
-            select(EVENTS)
-            .where(EVENTS.c.identifiant.in_(chunk))
-            .order_by(EVENTS.c.identifiant, EVENTS.c.occurred_at, EVENTS.c.id)
-        )
-        for row in connection.execute(query):
+        for row in connection.execute(_EVENTS_OF, {"identifiants": list(chunk)}):
             found[row.identifiant].append(
                 EventView(
                     uuid=row.uuid,
@@ -257,21 +284,14 @@ def read_people(connection: Connection, identifiants: Sequence[str]) -> dict[str
     """The contact people of each structure."""
     found: dict[str, list[PersonView]] = defaultdict(list)
     for chunk in chunks(identifiants):
-        query = (
-            select(PEOPLE)
-            .where(PEOPLE.c.identifiant.in_(chunk))
-            .order_by(PEOPLE.c.identifiant, PEOPLE.c.id)
-        )
-        for row in connection.execute(query):
+        for row in connection.execute(_PEOPLE_OF, {"identifiants": list(chunk)}):
             found[row.identifiant].append(person_from_row(row))
     return found
 
 
 def read_view(connection: Connection, identifiant: str) -> ContactView:
     """The contact record of a structure with its history and people."""
-    row = connection.execute(
-        view_query().where(STRUCTURES.c.identifiant == identifiant)
-    ).one_or_none()
+    row = connection.execute(_VIEW_OF, {"identifiant": identifiant}).one_or_none()
     if row is None:
         raise unknown_structure(identifiant)
     return contact_from_row(

@@ -30,6 +30,8 @@ AUDIT = Base.metadata.tables["audit_log"]
 _MAX_ACTOR = 200
 _MAX_ACTION = 64
 _MAX_IP = 64
+#: Built once: every change writes its row (the parameters given at execution).
+_INSERT = insert(AUDIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +58,15 @@ def write_audit(
 ) -> None:
     """Add one row to the audit log inside the open transaction of ``connection``."""
     connection.execute(
-        insert(AUDIT).values(
-            occurred_at=records.now(),
-            actor=None if actor is None else actor[:_MAX_ACTOR],
-            action=action[:_MAX_ACTION],
-            target=target,
-            details=encode_json(details, field="details") if details else None,
-            ip=None if ip is None else ip[:_MAX_IP],
-        )
+        _INSERT,
+        {
+            "occurred_at": records.now(),
+            "actor": None if actor is None else actor[:_MAX_ACTOR],
+            "action": action[:_MAX_ACTION],
+            "target": target,
+            "details": encode_json(details, field="details") if details else None,
+            "ip": None if ip is None else ip[:_MAX_IP],
+        },
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exc, func, insert, select, update
+from sqlalchemy import bindparam, exc, func, insert, select, update
 
 from tierslieux.errors import StoreError
 from tierslieux.i18n import gettext as _
@@ -56,6 +56,13 @@ __all__ = [
 
 CAMPAIGNS = Base.metadata.tables["survey_campaigns"]
 INVITATIONS = Base.metadata.tables["campaign_invitations"]
+# The reads of every public form request, built once (a statement built per call costs
+# SQLAlchemy more than the read itself).
+_BY_ID = select(CAMPAIGNS).where(CAMPAIGNS.c.id == bindparam("campaign"))
+_BY_SLUG = select(CAMPAIGNS).where(CAMPAIGNS.c.slug == bindparam("slug"))
+_OF_SUBMISSION = select(RESPONDENTS.c.id).where(
+    RESPONDENTS.c.submission_key == bindparam("submission")
+)
 
 
 class InvitationRefusedError(InvalidValueError):
@@ -208,9 +215,7 @@ class CampaignRepository:
             When there is none.
         """
         with self._database.transaction(write=False) as connection:
-            row = connection.execute(
-                select(CAMPAIGNS).where(CAMPAIGNS.c.id == campaign_id)
-            ).one_or_none()
+            row = connection.execute(_BY_ID, {"campaign": campaign_id}).one_or_none()
             if row is None:
                 raise UnknownRecordError(_("Campagne introuvable."))
             return _views(connection, [row], counted=counted)[0]
@@ -219,9 +224,7 @@ class CampaignRepository:
         """The campaign published at ``slug``, ``None`` when there is none
         (``counted=False``: its counts left at 0)."""
         with self._database.transaction(write=False) as connection:
-            row = connection.execute(
-                select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)
-            ).one_or_none()
+            row = connection.execute(_BY_SLUG, {"slug": slug}).one_or_none()
             return None if row is None else _views(connection, [row], counted=counted)[0]
 
     def list_campaigns(self, project_id: int) -> list[CampaignView]:
@@ -277,7 +280,7 @@ class CampaignRepository:
     def _existing(self, submission_key: str) -> SubmitOutcome | None:
         with self._database.transaction(write=False) as connection:
             found = connection.execute(
-                select(RESPONDENTS.c.id).where(RESPONDENTS.c.submission_key == submission_key)
+                _OF_SUBMISSION, {"submission": submission_key}
             ).scalar_one_or_none()
         return None if found is None else SubmitOutcome(str(found), created=False)
 
@@ -314,7 +317,7 @@ class CampaignRepository:
         try:
             with self._database.transaction(write=True) as connection:
                 again = connection.execute(
-                    select(RESPONDENTS.c.id).where(RESPONDENTS.c.submission_key == submission_key)
+                    _OF_SUBMISSION, {"submission": submission_key}
                 ).scalar_one_or_none()
                 if again is not None:
                     return SubmitOutcome(str(again), created=False)

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _records as records
@@ -20,6 +20,7 @@ from tierslieux.store._errors import InvalidValueError, StaleRecordError, Unknow
 from tierslieux.store._schema import Base
 from tierslieux.store.audit import write_audit
 from tierslieux.store.scenarios import decode_json, encode_json
+from tierslieux.store.users import USER_BY_ID, user_from_row
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from tierslieux.store.database import Database
+    from tierslieux.store.users import UserView
 
-__all__ = ["DatasetView", "ProjectRepository", "ProjectView"]
+__all__ = ["DatasetView", "ProjectRepository", "ProjectView", "ProjectVisit"]
 
 PROJECTS = Base.metadata.tables["projects"]
 MEMBERS = Base.metadata.tables["project_members"]
@@ -37,6 +39,17 @@ DATASETS = Base.metadata.tables["project_datasets"]
 PROJECT_RUNS = Base.metadata.tables["project_runs"]
 USERS = Base.metadata.tables["users"]
 _MAX_NAME = 200
+# The reads of every request on a project, built once (a statement built per call costs
+# SQLAlchemy more than the read itself).
+_PROJECT_BY_ID = select(PROJECTS).where(PROJECTS.c.id == bindparam("project"))
+_DATASET_STAMPS = (
+    select(DATASETS.c.role, DATASETS.c.uploaded_at)
+    .where(DATASETS.c.project_id == bindparam("project"))
+    .order_by(DATASETS.c.role)
+)
+_MEMBERSHIP = select(MEMBERS.c.user_id).where(
+    MEMBERS.c.project_id == bindparam("project"), MEMBERS.c.user_id == bindparam("user")
+)
 _MAX_FILENAME = 255
 
 
@@ -70,6 +83,19 @@ class DatasetView:
     summary: dict[str, Any]
     uploaded_at: datetime
     uploaded_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectVisit:
+    """A user, a project and whether the user is a member, as stored at one moment.
+
+    ``user`` is ``None`` when there is no such user (a disabled one is returned, with
+    ``active`` false); ``project`` is ``None`` when there is no such project.
+    """
+
+    user: UserView | None
+    project: ProjectView | None
+    member: bool
 
 
 def _project(row: Row[Any]) -> ProjectView:
@@ -186,6 +212,28 @@ class ProjectRepository:
         """
         with self._database.transaction(write=False) as connection:
             return self._read(connection, project)
+
+    def visit(self, project: int, user: int) -> ProjectVisit:
+        """The user ``user`` (an id), the project and the membership, in one read.
+
+        What a request on a project needs to decide whether the user may see it: one
+        transaction instead of three, every request (no rights kept between them).
+        """
+        with self._database.transaction(write=False) as connection:
+            user_row = connection.execute(USER_BY_ID, {"user": user}).first()
+            if user_row is None:
+                return ProjectVisit(user=None, project=None, member=False)
+            row = connection.execute(_PROJECT_BY_ID, {"project": project}).first()
+            member = (
+                row is not None
+                and connection.execute(_MEMBERSHIP, {"project": project, "user": user}).first()
+                is not None
+            )
+        return ProjectVisit(
+            user=user_from_row(user_row),
+            project=None if row is None else _project(row),
+            member=member,
+        )
 
     def list_projects(self, *, member: int | None = None) -> list[ProjectView]:
         """Every project sorted by name, or only those ``member`` (a user id) belongs to."""
@@ -331,11 +379,7 @@ class ProjectRepository:
     def is_member(self, project: int, user: int) -> bool:
         """Whether ``user`` belongs to ``project``."""
         with self._database.transaction(write=False) as connection:
-            row = connection.execute(
-                select(MEMBERS.c.user_id).where(
-                    MEMBERS.c.project_id == project, MEMBERS.c.user_id == user
-                )
-            ).first()
+            row = connection.execute(_MEMBERSHIP, {"project": project, "user": user}).first()
             return row is not None
 
     # -- input files -----------------------------------------------------------------
@@ -406,6 +450,13 @@ class ProjectRepository:
             )
             return [_dataset(row) for row in rows]
 
+    def dataset_stamps(self, project: int) -> tuple[tuple[str, datetime], ...]:
+        """``(role, uploaded_at)`` of each input file of a project, by role: what tells
+        whether anything read from the files is still current (nothing else is read)."""
+        with self._database.transaction(write=False) as connection:
+            rows = connection.execute(_DATASET_STAMPS, {"project": project})
+            return tuple((str(row.role), row.uploaded_at) for row in rows)
+
     def dataset_content(self, project: int, role: str) -> bytes:
         """The bytes of the input file of ``role``.
 
@@ -442,7 +493,7 @@ class ProjectRepository:
 
     @staticmethod
     def _read(connection: Connection, project: int) -> ProjectView:
-        row = connection.execute(select(PROJECTS).where(PROJECTS.c.id == project)).first()
+        row = connection.execute(_PROJECT_BY_ID, {"project": project}).first()
         if row is None:
             raise _unknown(project)
         return _project(row)

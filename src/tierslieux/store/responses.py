@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store._errors import InvalidValueError, UnknownPersonError
@@ -59,6 +59,15 @@ RESPONDENTS = Base.metadata.tables["survey_respondents"]
 TOMBSTONES = Base.metadata.tables["erasure_tombstones"]
 SECRETS = Base.metadata.tables["store_secrets"]
 _SALT = "erasure_salt"
+# The reads of every stored answer, built once (a statement built per call costs
+# SQLAlchemy more than the read itself).
+_SALT_VALUE = select(SECRETS.c.value).where(SECRETS.c.name == _SALT)
+_TOMBSTONES_OF = select(TOMBSTONES.c.fingerprint, TOMBSTONES.c.kind).where(
+    TOMBSTONES.c.fingerprint.in_(bindparam("stones", expanding=True))
+)
+_KNOWN_FINGERPRINTS = select(RESPONDENTS.c.fingerprint).where(
+    RESPONDENTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True))
+)
 _RESPONDENT = "repondant"
 _EXPIRED = "conservation"
 _MAX_SOURCE = 200
@@ -105,9 +114,7 @@ class ResponsesReport:
 
 def erasure_salt(connection: Connection) -> bytes:
     """Return the salt of this database's tombstones (drawn once, kept in the store)."""
-    value = connection.execute(
-        select(SECRETS.c.value).where(SECRETS.c.name == _SALT)
-    ).scalar_one_or_none()
+    value = connection.execute(_SALT_VALUE).scalar_one_or_none()
     if value is None:  # a database created before revision 0004 was given one there
         value = secrets.token_hex(32)
         connection.execute(insert(SECRETS).values(name=_SALT, value=value))
@@ -124,11 +131,7 @@ def _erased(connection: Connection, stones: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(stones), 500):
         chunk = stones[start : start + 500]
-        rows = connection.execute(
-            select(TOMBSTONES.c.fingerprint, TOMBSTONES.c.kind).where(
-                TOMBSTONES.c.fingerprint.in_(chunk)
-            )
-        )
+        rows = connection.execute(_TOMBSTONES_OF, {"stones": list(chunk)})
         found.update((str(row.fingerprint), str(row.kind)) for row in rows)
     return found
 
@@ -185,11 +188,7 @@ def insert_responses(
     known: set[str] = set()
     for start in range(0, len(fingerprints), 500):
         chunk = fingerprints[start : start + 500]
-        known.update(
-            connection.execute(
-                select(RESPONDENTS.c.fingerprint).where(RESPONDENTS.c.fingerprint.in_(chunk))
-            ).scalars()
-        )
+        known.update(connection.execute(_KNOWN_FINGERPRINTS, {"fingerprints": chunk}).scalars())
     now = datetime.now(UTC)
     values: list[dict[str, Any]] = []
     duplicates: list[ImportIssue] = []

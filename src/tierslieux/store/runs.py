@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, Select, bindparam, func, insert, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _records as records
@@ -41,6 +41,22 @@ FINAL_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 _MAX_KIND = 32
 _MAX_NAME = 200
 _MAX_MEDIA = 100
+# The latest run of a kind of a project, built once (the query of every directory page).
+_OF_PROJECT = (
+    select(RUNS)
+    .join(PROJECT_RUNS, PROJECT_RUNS.c.run_id == RUNS.c.id)
+    .where(PROJECT_RUNS.c.project_id == bindparam("project"), RUNS.c.kind == bindparam("kind"))
+)
+_LATEST_DONE = (
+    _OF_PROJECT.where(RUNS.c.status == "done")
+    .order_by(func.coalesce(RUNS.c.finished_at, RUNS.c.created_at).desc(), RUNS.c.id.desc())
+    .limit(1)
+)
+_LATEST_PENDING = (
+    _OF_PROJECT.where(RUNS.c.status.not_in(sorted(FINAL_RUN_STATUSES)))
+    .order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
+    .limit(1)
+)
 #: Allowed transitions: from each state, the states a run may move to.
 _NEXT: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "failed", "cancelled"}),
@@ -235,6 +251,19 @@ class RunRepository:
             .order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
         )
         return self._select(query, status=status, kind=kind)
+
+    def latest_done_run(self, project: int, kind: str) -> RunView | None:
+        """The ``done`` run of ``kind`` of ``project`` that finished last (one row read)."""
+        return self._first(_LATEST_DONE, project, kind)
+
+    def latest_pending_run(self, project: int, kind: str) -> RunView | None:
+        """The latest created run of ``kind`` of ``project`` still queued or running."""
+        return self._first(_LATEST_PENDING, project, kind)
+
+    def _first(self, query: Select[Any], project: int, kind: str) -> RunView | None:
+        with self._database.transaction(write=False) as connection:
+            row = connection.execute(query, {"project": project, "kind": kind}).first()
+        return None if row is None else _run_from_row(row)
 
     def _select(
         self,

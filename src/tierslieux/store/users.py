@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, func, insert, or_, select, update
 
 from tierslieux.i18n import gettext as _
 from tierslieux.store import _records as records
@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 USERS = Base.metadata.tables["users"]
+#: A user by id, built once: the query of every request of a logged-in user (a statement
+#: built per call costs SQLAlchemy more than the read itself).
+USER_BY_ID = select(USERS).where(USERS.c.id == bindparam("user"))
 
 _MIN_PASSWORD = 8
 _MAX_LOGIN = 100
@@ -130,7 +133,8 @@ class UserView:
     email: str | None = None
 
 
-def _user_from_row(row: Row[Any]) -> UserView:
+def user_from_row(row: Row[Any]) -> UserView:
+    """A :class:`UserView` from a row of ``users``."""
     return UserView(
         id=row.id,
         login=row.login,
@@ -258,7 +262,7 @@ class UserRepository:
         """Return every user, sorted by login."""
         with self._database.transaction(write=False) as connection:
             rows = connection.execute(select(USERS).order_by(USERS.c.login))
-            return [_user_from_row(row) for row in rows]
+            return [user_from_row(row) for row in rows]
 
     def set_role(self, user: int | str, role: str) -> UserView:
         """Change a user's role.
@@ -295,7 +299,7 @@ class UserRepository:
             row = connection.execute(select(USERS).where(_key(user))).first()
         if row is None or not row.active or not verify_password(password, row.password_hash):
             return None
-        return _user_from_row(row)
+        return user_from_row(row)
 
     def password_outdated(self, user: int | str) -> bool:
         """Whether the user's stored hash is of an older kind or cost (see :func:`needs_rehash`)."""
@@ -314,7 +318,14 @@ class UserRepository:
 
     @staticmethod
     def _read(connection: Connection, user: int | str) -> UserView:
-        row = connection.execute(select(USERS).where(_key(user))).first()
+        row = read_user_row(connection, user)
         if row is None:
             raise _unknown(user)
-        return _user_from_row(row)
+        return user_from_row(row)
+
+
+def read_user_row(connection: Connection, user: int | str) -> Row[Any] | None:
+    """The row of a user by id, login or e-mail address (``None`` when there is none)."""
+    if isinstance(user, int):
+        return connection.execute(USER_BY_ID, {"user": user}).first()
+    return connection.execute(select(USERS).where(_key(user))).first()

@@ -32,7 +32,7 @@ from fastapi import Depends, HTTPException, Request
 
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
-from tierslieux.pipeline.projects import access_rights, get_project
+from tierslieux.pipeline.projects import project_visit, rights
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -132,30 +132,38 @@ class ProjectAccess:
     editable: bool
 
 
-def _project(request: Request, project_id: int) -> ProjectView:
-    try:
-        return get_project(repositories(request), project_id)
-    except UnknownRecordError:
-        raise HTTPException(status_code=404, detail=_("Projet introuvable.")) from None
+def _not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail=_("Projet introuvable."))
 
 
-async def project_viewer(
-    request: Request, project_id: int, user: UserView = Depends(require_user)
-) -> ProjectAccess:
-    """The project ``project_id`` if the user may read it (else 404, as if absent)."""
-    repos = repositories(request)
-    project = _project(request, project_id)
-    viewable, editable = access_rights(repos, user, project.id)
+async def project_viewer(request: Request, project_id: int) -> ProjectAccess:
+    """The project ``project_id`` if the user may read it (else 404, as if absent).
+
+    Without a logged-in, active user: :class:`LoginRequired`, as :func:`require_user`.
+    The user, the project and the membership are read in one transaction, on every
+    request: a disabled account or a removed member is refused at once.
+    """
+    user_id = request.session.get(_USER_KEY)
+    if not isinstance(user_id, int):
+        request.state.user = None
+        raise LoginRequired
+    visit = project_visit(repositories(request), user_id, project_id)
+    user = visit.user if visit.user is not None and visit.user.active else None
+    request.state.user = user
+    if user is None:
+        request.session.pop(_USER_KEY, None)
+        raise LoginRequired
+    if visit.project is None:
+        raise _not_found()
+    viewable, editable = rights(user, member=visit.member)
     if not viewable:
-        raise HTTPException(status_code=404, detail=_("Projet introuvable."))
-    return ProjectAccess(project, user, editable)
+        raise _not_found()
+    return ProjectAccess(visit.project, user, editable)
 
 
-async def project_editor(
-    request: Request, project_id: int, user: UserView = Depends(require_user)
-) -> ProjectAccess:
+async def project_editor(request: Request, project_id: int) -> ProjectAccess:
     """The project ``project_id`` if the user may change it (else 404 or 403)."""
-    access = await project_viewer(request, project_id, user)
+    access = await project_viewer(request, project_id)
     if not access.editable:
         raise _forbidden()
     return access

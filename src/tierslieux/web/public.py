@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from tierslieux.errors import SchemaError, TierslieuxError
@@ -63,6 +64,7 @@ from tierslieux.pipeline.campaigns import (
 from tierslieux.pipeline.projects import get_project
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.reports.questionnaire import question_details
+from tierslieux.reports.templates import environment
 from tierslieux.web.auth import repositories
 from tierslieux.web.rendering import render
 
@@ -198,10 +200,10 @@ def _form(request: Request, public: PublicCampaign) -> PublicForm:
     language and questionnaire version (the form holds the questionnaire's texts in the
     language of the page)."""
     repos = repositories(request)
-    project = get_project(repos, public.campaign.project_id)
+    project_id = public.campaign.project_id
     key = (
-        project.id,
-        tuple((d.role, d.uploaded_at) for d in repos.projects.datasets(project.id)),
+        project_id,
+        repos.projects.dataset_stamps(project_id),
         current_language(),
         public.campaign.questionnaire_version,
     )
@@ -213,6 +215,7 @@ def _form(request: Request, public: PublicCampaign) -> PublicForm:
     with lock:
         found = cache.get(key)
     if found is None:
+        project = get_project(repos, project_id)
         found = public_form(_settings(request).core, repos, project, _workspace(request))
         with lock:
             while len(cache) >= _FORMS_KEPT:
@@ -257,6 +260,43 @@ def _questions(form: PublicForm) -> list[dict[str, Any]]:
     return items
 
 
+def _blank_fields(
+    request: Request, form: PublicForm, questions: list[dict[str, Any]], consent: str
+) -> Markup:
+    """The communes offered and the questions with no answer typed (``_public_fields.html``).
+
+    The same markup for every visitor: rendered once per form, consent notice and
+    language (the CSRF token and the idempotency key, drawn per page, are outside it).
+    """
+    state = request.app.state
+    if getattr(state, "public_fields", None) is None:
+        state.public_fields, state.public_fields_lock = {}, threading.Lock()
+    cache: dict[tuple[int, str, str], tuple[PublicForm, Markup]] = state.public_fields
+    lock: threading.Lock = state.public_fields_lock
+    key = (id(form), consent, current_language())
+    with lock:
+        found = cache.get(key)
+    if found is not None and found[0] is form:  # not another form at the same address
+        return found[1]
+    fields = Markup(  # noqa: S704 - a template of the autoescaping environment
+        environment()
+        .get_template("web/_public_fields.html")
+        .render(
+            choices=form.choices,
+            questions=questions,
+            values={},
+            chosen={},
+            errors={},
+            consent=consent,
+        )
+    )
+    with lock:
+        while len(cache) >= _FORMS_KEPT:
+            cache.pop(next(iter(cache)))
+        cache[key] = (form, fields)
+    return fields
+
+
 def _form_page(
     request: Request,
     public: PublicCampaign,
@@ -278,6 +318,8 @@ def _form_page(
         (anchors.get(field, f"champ-{field}"), labels.get(field, field), text)
         for field, text in found.items()
     ]
+    consent = consent_notice(public.campaign)
+    blank = not (values or chosen or found)
     return render(
         request,
         "public_form.html",
@@ -286,7 +328,8 @@ def _form_page(
         territory=form.territory_label,
         questions=questions,
         choices=form.choices,
-        consent=consent_notice(public.campaign),
+        consent=consent,
+        blank_fields=_blank_fields(request, form, questions, consent) if blank else None,
         values=values or {},
         chosen=chosen or {},
         errors=found,
