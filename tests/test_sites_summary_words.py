@@ -151,3 +151,15 @@ def test_readers_tables_have_no_coordinates_nor_repeated_codes(border: SitesResu
     header = re.search(r"<h2>Sites retenus</h2>(.*?)</table>", page, re.DOTALL)
     assert header
     assert "Latitude" not in header.group(1)
+
+
+def test_readers_tables_drop_the_columns_empty_on_every_row(border: SitesResult) -> None:
+    # Without a directory the base community and theme columns are empty: the page does
+    # not show them (the CSV keeps them), and the note says no base community was required.
+    assert border.sites["communaute_base"].fillna("").astype(str).str.strip().eq("").all()
+    columns = sites_summary(border)["tables"]["sites"]["columns"]
+    assert "communaute_base" not in columns
+    assert "communaute_base" in border.sites.columns
+    assert {"rang", "code", "nom", "valeur"} <= set(columns)
+    assert any(n.startswith("Aucune communauté-base exigée") for n in border.notes)
+    assert not any(n.startswith("Sans annuaire") for n in border.notes)

@@ -165,8 +165,8 @@ class SiteSet:
 def NO_COMMUNITY_NOTE() -> str:  # noqa: N802  (a translated constant)
     """Note shown when neither structures nor questionnaire groups are given."""
     return Note.text(
-        "Sans annuaire des structures ({structures}), tous les sites sont admissibles "
-        "et la contrainte de thèmes différents ne s'applique pas."
+        "Aucune communauté-base exigée (ni {structures}, ni {groups}) : tous les sites "
+        "sont admissibles et la contrainte de thèmes différents ne s'applique pas."
     )
 
 

@@ -80,10 +80,16 @@ def _table(frame: pd.DataFrame, whole: frozenset[str] = frozenset()) -> dict[str
 def _readers_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
     """A table of sites or candidates as people read it on a page (the CSV files keep
     every column): no coordinates (rounded, they locate nothing; the map shows the
-    places), and the host commune by its name in place of its code — dropped when each
-    site is itself a commune (its code is the site's code, in the table already).
+    places), no column empty on every row, and the host commune by its name in place
+    of its code — dropped when each site is itself a commune (its code is the site's
+    code, in the table already).
     """
     out = frame.drop(columns=["latitude", "longitude"], errors="ignore")
+    if len(out):
+        # A column empty on every row (no directory: no base community, no themes) says
+        # nothing on a page; the notes say why.
+        blank = out.isna() | out.astype(str).apply(lambda column: column.str.strip() == "")
+        out = out.loc[:, ~blank.all()]
     if "code_commune" not in out.columns or "code" not in out.columns:
         return out
     hosts = out["code_commune"].astype(str)
