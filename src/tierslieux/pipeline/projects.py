@@ -668,3 +668,20 @@ def materialise_dataset(repos: Repositories, project: int, role: str, folder: Pa
         path.write_bytes(repos.projects.dataset_content(project, dataset.role))
         return path
     return None
+
+
+def territory_display_name(label: str, territory: str, project_label: str) -> str:
+    """The territory's name for people (residents, readers of a result).
+
+    ``label`` as read from the project's files or, when they name the territory only by
+    its code (« EPCI 200067742 »), the official name the project was created with
+    (« Communauté de communes Serre-Ponçon », its code and size left out).
+    """
+    try:
+        generic = parse_territory(territory).label()
+    except TierslieuxError:
+        return label
+    if label != generic or not project_label.endswith(")") or " (" not in project_label:
+        return label
+    name = project_label.rsplit(" (", 1)[0].strip()
+    return name or label
