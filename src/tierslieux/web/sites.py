@@ -56,6 +56,7 @@ from tierslieux.web.auth import (
     repositories,
 )
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_context, run_or_404
 
 if TYPE_CHECKING:
@@ -354,7 +355,10 @@ def run_page(
     if summary.get("territoire"):
         # Files that name the territory only by its code: the project's official name.
         summary["territoire"] = territory_display_name(
-            str(summary["territoire"]), access.project.territory, access.project.territory_label
+            str(summary["territoire"]),
+            access.project.territory,
+            access.project.territory_label,
+            territory_index(request),
         )
     context = run_context(request, access, run)
     context["result_url"] = None  # this page is the results page
