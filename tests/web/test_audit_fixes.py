@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
+
 from tierslieux.model.types import file_name
 from tierslieux.pipeline.projects import territory_display_name
 from tierslieux.pipeline.site_scenarios import _results
+from tierslieux.reports.survey import _typology_svg
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "tierslieux" / "reports" / "templates"
 
 
 def test_merged_communes_files_are_both_named_in_the_sources() -> None:
@@ -44,3 +51,24 @@ def test_the_scenario_comparison_names_the_sites() -> None:
     rows = dict(_results(summary))
     assert rows["Sites"] == "Saint-Sauveur (05156), Chorges (05040)"
     assert dict(_results({"sites": ["05156"]}))["Sites"] == "05156"
+
+
+def test_the_typology_chart_shrinks_to_a_phone() -> None:
+    # A fixed 704 px chart made the questionnaire and campaign screens 704 px wide on
+    # a phone: with a viewBox and the « graphique » class (max-width 100 %) it shrinks.
+    typology = pd.DataFrame(
+        [{"libelle": "Hommes", "part": 0.5, "ic95_bas": 0.2, "ic95_haut": 0.8, "reference": 0.67}]
+    )
+    svg = _typology_svg(typology)
+    assert 'viewBox="0 0 ' in svg
+    assert 'class="graphique"' in svg
+    style = (TEMPLATES / "style.css").read_text("utf-8")
+    assert "svg.graphique{max-width:100%;height:auto}" in style
+
+
+def test_scrolling_tables_of_the_survey_results_take_the_keyboard_focus() -> None:
+    # axe-core (serious, scrollable-region-focusable) on the questionnaire and campaign
+    # screens: a table that scrolls sideways on a phone must be reachable by keyboard.
+    for name in ("_survey.html", "_macros.html"):
+        source = (TEMPLATES / name).read_text("utf-8")
+        assert '<div class="defile">' not in source, name
