@@ -115,6 +115,11 @@ def test_analyse_without_respondents_is_explained(
     result = run(env, "analyse", "--demo", "--out", str(tmp_path / "o"))
     assert result.exit_code == 1
     assert "Aucun répondant" in result.stderr
+    # The same message reaches the web's dossier page: it names the web's ways to
+    # collect answers, not the command alone (audit of the integrated build).
+    said = " ".join(result.stderr.split())
+    assert "campagne en ligne" in said
+    assert "écran « Questionnaire »" in said
     assert not (tmp_path / "o").exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from shapely.geometry import shape
@@ -13,6 +14,7 @@ from tierslieux.reports.maps import PALETTE, choropleth_svg, class_breaks
 
 pytestmark = pytest.mark.browser
 
+ROOT = Path(__file__).resolve().parents[2]
 MAP = "#carte"
 HANDLE = f"document.querySelector('{MAP}').tierslieuxMap"
 
@@ -363,3 +365,31 @@ def test_an_english_page_gives_the_map_its_texts(browser_page, site_url, demo_ma
     first = browser_page.locator("#en-anglais select[name=commune] option").first
     assert first.inner_text() == "— choose a commune —"
     assert browser_page.errors == []
+
+
+def test_the_catchment_panel_stays_inside_the_map_under_the_reports_stylesheet(
+    browser_page, site_url
+) -> None:
+    # The application's pages load the reports' stylesheet (base.css), whose `.carte`
+    # rule caps the reports' SVG maps at 720px: the interactive map, which takes the
+    # same class, was cut there and its catchment figures were drawn over the section
+    # below (« Télécharger » on the diagnostic screen).
+    style = (ROOT / "src" / "tierslieux" / "reports" / "templates" / "style.css").read_text("utf-8")
+    open_map(browser_page, site_url)
+    browser_page.evaluate(
+        "css => { const sheet = new CSSStyleSheet(); sheet.replaceSync(css);"
+        " document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet]; }",
+        style,
+    )
+    assert (
+        browser_page.evaluate(f"() => getComputedStyle(document.querySelector('{MAP}')).maxHeight")
+        == "none"
+    )
+    browser_page.select_option("#carte-commune", "00101")
+    browser_page.locator(".carte-bassin dd").first.wait_for()
+    inside = browser_page.evaluate(
+        f"() => {{ const map = document.querySelector('{MAP}').getBoundingClientRect();"
+        " const panel = document.querySelector('.carte-bassin').getBoundingClientRect();"
+        " return panel.bottom <= map.bottom + 1; }"
+    )
+    assert inside

@@ -116,8 +116,11 @@ class Provenance:
 
 
 def file_name(location: str | PurePath) -> str:
-    """The file name of ``location`` (a server path), an address (``http…``) unchanged."""
+    """The file name of ``location`` (a server path), an address (``http…``) unchanged;
+    several merged files (``a/communes.csv + b/contours.geojson``) each by their name."""
     text = str(location)
+    if " + " in text:
+        return " + ".join(file_name(part) for part in text.split(" + "))
     if "://" in text:
         return text
     return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or text

@@ -42,6 +42,7 @@ from tierslieux.i18n import gettext as _
 from tierslieux.model.survey import load_questionnaire
 from tierslieux.pipeline.database import database_url, open_store
 from tierslieux.pipeline.project_runs import project_inputs
+from tierslieux.pipeline.projects import territory_display_name
 from tierslieux.pipeline.survey import SurveyContext, territory_communes
 from tierslieux.privacy import mask_contact_details
 from tierslieux.sources.survey_formats import fold
@@ -556,6 +557,7 @@ def public_form(
         name = index.names.get(code, code)
         same = sorted(index.by_name.get(fold(name), [code]))
         choices.add(index.choices(same)[same.index(code)] if len(same) > 1 else name)
+    label = territory_display_name(label, project.territory, project.territory_label)
     return PublicForm(context, tuple(sorted(choices)), label, current_language())
 
 

@@ -690,3 +690,28 @@ def materialise_dataset(repos: Repositories, project: int, role: str, folder: Pa
         path.write_bytes(repos.projects.dataset_content(project, dataset.role))
         return path
     return None
+
+
+def territory_display_name(
+    label: str, territory: str, project_label: str, index: TerritoryIndex | None = None
+) -> str:
+    """The territory's official name for people (residents, readers of a result).
+
+    ``label`` as a run read it from the project's files; when they name the territory
+    only by its code (zonings without their labels: « EPCI 200067742 »), the name in
+    the reference ``index``, else the name the project was created with
+    (« Communauté de communes Serre-Ponçon », its code and size left out).
+    """
+    try:
+        generic = parse_territory(territory).label()
+        if label and label != generic:
+            return label
+        if index is not None:
+            name = resolve_territory(territory, index).name
+            if name and name != generic:
+                return name
+    except TierslieuxError:
+        return label
+    if project_label.endswith(")") and " (" in project_label:
+        return project_label.rsplit(" (", 1)[0].strip() or label
+    return label or project_label

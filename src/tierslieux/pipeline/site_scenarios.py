@@ -742,6 +742,23 @@ def structures_text(values: Mapping[str, Any]) -> str:
     return _("dernier annuaire construit (écran des communautés-bases)")
 
 
+def _site_names(summary: Mapping[str, Any]) -> list[str]:
+    """The chosen sites as people name them, « Chorges (05040) », from the summary's
+    table of sites (its code and name columns); a code alone when it has no name."""
+    table = summary.get("tables", {}).get("sites", {})
+    columns = list(table.get("columns", ()))
+    names: dict[str, str] = {}
+    if "code" in columns and "nom" in columns:
+        code_at, name_at = columns.index("code"), columns.index("nom")
+        names = {str(row[code_at]): str(row[name_at]) for row in table.get("rows", ())}
+    return [
+        _("{name} ({code})", name=names[str(code)], code=code)
+        if names.get(str(code))
+        else str(code)
+        for code in summary.get("sites", ())
+    ]
+
+
 def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     users = summary.get("usagers_couverts")
     return [
@@ -749,7 +766,7 @@ def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             _("Usagers potentiels couverts"),
             "—" if users is None else format_number(float(users)),
         ),
-        (_("Sites"), ", ".join(summary.get("sites", ())) or "—"),
+        (_("Sites"), ", ".join(_site_names(summary)) or "—"),
         (_("Communes couvertes"), format_number(float(summary.get("nb_communes_couvertes", 0)))),
         (
             _("Valeur de l'objectif"),

@@ -734,7 +734,9 @@ def analyse_survey(
         raise SchemaError(
             _(
                 "Aucun répondant n'habite {territory} ({n} répondant(s) enregistré(s)) : "
-                "importez des réponses avec « tierslieux survey import ».",
+                "recueillez des réponses (campagne en ligne, saisie des réponses papier) ou "
+                "importez-en (écran « Questionnaire » de l'application web, ou « tierslieux "
+                "survey import » en ligne de commande).",
                 territory=label,
                 n=len(stored),
             )

@@ -122,8 +122,10 @@ def _typology_svg(typology: pd.DataFrame) -> str:
             )
     total = len(typology) * height + 8
     return (
+        # viewBox and class « graphique »: the chart shrinks to a phone's width.
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_LABEL_WIDTH + _BAR_WIDTH + 20}" '
-        f'height="{total}" role="img" aria-label="{escape(_("Typologie"))}">'
+        f'height="{total}" viewBox="0 0 {_LABEL_WIDTH + _BAR_WIDTH + 20} {total}" '
+        f'class="graphique" role="img" aria-label="{escape(_("Typologie"))}">'
         + "".join(rows)
         + "</svg>"
     )

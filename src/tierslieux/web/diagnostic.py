@@ -25,7 +25,6 @@ from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.indicators import indicator_labels
 from tierslieux.model.reference import CS1_LABELS
-from tierslieux.model.territory import parse_territory
 from tierslieux.pipeline.diagnose import DiagnoseRequest, diagnose
 from tierslieux.pipeline.project_runs import (
     RunOutcome,
@@ -33,7 +32,7 @@ from tierslieux.pipeline.project_runs import (
     UnknownRecordError,
     project_inputs,
 )
-from tierslieux.pipeline.projects import resolve_territory
+from tierslieux.pipeline.projects import territory_display_name
 from tierslieux.reports.webmap import (
     CATCHMENTS_FILE,
     EXCEL_FILE,
@@ -65,15 +64,12 @@ _MAX_MINUTES = 120.0
 def _official_name(request: Request, project: ProjectView, summary: dict[str, Any]) -> str:
     """The territory's official name: the run's own, else the reference's (a project's
     zonings without their labels name an EPCI « EPCI 200067445 » only)."""
-    shown = str(summary.get("territoire") or "")
-    try:
-        generic = parse_territory(project.territory).label()
-        if shown and shown != generic:
-            return shown
-        choice = resolve_territory(project.territory, territory_index(request))
-    except TierslieuxError:
-        return shown
-    return choice.name or shown
+    return territory_display_name(
+        str(summary.get("territoire") or ""),
+        project.territory,
+        project.territory_label,
+        territory_index(request),
+    )
 
 
 def _settings(request: Request) -> WebSettings:

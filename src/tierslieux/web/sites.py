@@ -29,7 +29,7 @@ from tierslieux.i18n import format_datetime
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline.accounts import UnknownRecordError
 from tierslieux.pipeline.project_runs import RunOutcome, run_status_label
-from tierslieux.pipeline.projects import dataset_label, project_datasets
+from tierslieux.pipeline.projects import dataset_label, project_datasets, territory_display_name
 from tierslieux.pipeline.site_scenarios import (
     FILE_OPTIONS,
     OBJECTIVE_LABELS,
@@ -56,6 +56,7 @@ from tierslieux.web.auth import (
     repositories,
 )
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_context, run_or_404
 
 if TYPE_CHECKING:
@@ -350,7 +351,15 @@ def run_page(
             scenario = repos.scenarios.get_scenario(run.scenario_id)
         except UnknownRecordError:
             scenario = None
-    summary = run.summary or {}
+    summary = dict(run.summary or {})
+    if summary.get("territoire"):
+        # Files that name the territory only by its code: the project's official name.
+        summary["territoire"] = territory_display_name(
+            str(summary["territoire"]),
+            access.project.territory,
+            access.project.territory_label,
+            territory_index(request),
+        )
     context = run_context(request, access, run)
     context["result_url"] = None  # this page is the results page
     return render(

@@ -1,0 +1,74 @@
+"""Defects found by the new-user audit of the integrated build (issues 13 and 14)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tierslieux.model.types import file_name
+from tierslieux.pipeline.projects import territory_display_name
+from tierslieux.pipeline.site_scenarios import _results
+from tierslieux.reports.survey import _typology_svg
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "tierslieux" / "reports" / "templates"
+
+
+def test_merged_communes_files_are_both_named_in_the_sources() -> None:
+    # A project's two communes files are merged: the sources table must name both,
+    # not only the last one (the communes CSV with the populations vanished).
+    merged = "/srv/in/communes.csv + /srv/in/communes-provence-alpes-cote-d-azur.geojson"
+    assert file_name(merged) == "communes.csv + communes-provence-alpes-cote-d-azur.geojson"
+    assert file_name("/srv/in/communes.csv") == "communes.csv"
+
+
+def test_the_public_form_names_the_territory_not_its_code() -> None:
+    # The project's files (a communes CSV and the zonings table) give no EPCI name:
+    # the public form showed residents « EPCI 200067742 » under its title although
+    # the project was created on « Communauté de communes Serre-Ponçon ».
+    project_label = "Communauté de communes Serre-Ponçon (EPCI 200067742, 17 communes)"
+    shown = territory_display_name("EPCI 200067742", "epci:200067742", project_label)
+    assert shown == "Communauté de communes Serre-Ponçon"
+    # A name read from the files is kept; a project with no better name keeps the code.
+    assert territory_display_name("CC X", "epci:200067742", project_label) == "CC X"
+    assert territory_display_name("Département 05", "dep:05", "Département 05") == (
+        "Département 05"
+    )
+
+
+def test_the_scenario_comparison_names_the_sites() -> None:
+    # « Comparer les scénarios » listed the chosen sites as bare codes (« 05156, 05040 »)
+    # while the results page names them: the names come from the run's table of sites.
+    summary = {
+        "sites": ["05156", "05040"],
+        "tables": {
+            "sites": {
+                "columns": ["rang", "code", "nom"],
+                "rows": [["1", "05156", "Saint-Sauveur"], ["2", "05040", "Chorges"]],
+            }
+        },
+    }
+    rows = dict(_results(summary))
+    assert rows["Sites"] == "Saint-Sauveur (05156), Chorges (05040)"
+    assert dict(_results({"sites": ["05156"]}))["Sites"] == "05156"
+
+
+def test_the_typology_chart_shrinks_to_a_phone() -> None:
+    # A fixed 704 px chart made the questionnaire and campaign screens 704 px wide on
+    # a phone: with a viewBox and the « graphique » class (max-width 100 %) it shrinks.
+    typology = pd.DataFrame(
+        [{"libelle": "Hommes", "part": 0.5, "ic95_bas": 0.2, "ic95_haut": 0.8, "reference": 0.67}]
+    )
+    svg = _typology_svg(typology)
+    assert 'viewBox="0 0 ' in svg
+    assert 'class="graphique"' in svg
+    style = (TEMPLATES / "style.css").read_text("utf-8")
+    assert "svg.graphique{max-width:100%;height:auto}" in style
+
+
+def test_scrolling_tables_of_the_survey_results_take_the_keyboard_focus() -> None:
+    # axe-core (serious, scrollable-region-focusable) on the questionnaire and campaign
+    # screens: a table that scrolls sideways on a phone must be reachable by keyboard.
+    for name in ("_survey.html", "_macros.html"):
+        source = (TEMPLATES / name).read_text("utf-8")
+        assert '<div class="defile">' not in source, name
