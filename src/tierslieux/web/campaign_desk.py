@@ -53,6 +53,7 @@ from tierslieux.web.campaigns import _campaign, _inputs, public_url
 from tierslieux.web.public import form_answers, form_questions, project_form
 from tierslieux.web.questionnaire import _group_size
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -60,18 +61,12 @@ if TYPE_CHECKING:
     from tierslieux.pipeline.campaigns import CampaignView, PublicForm
     from tierslieux.pipeline.inputs import LoadedInputs
     from tierslieux.pipeline.survey import SurveyAnalysis
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["campaign_extras", "router"]
 
 router = APIRouter()
 _BASE = "/projets/{project_id}/questionnaire/campagnes/{campaign_id}"
 _CACHED = 16
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def _base(access: ProjectAccess, campaign: CampaignView) -> str:
@@ -98,7 +93,7 @@ def _analysed(
     request: Request, access: ProjectAccess, inputs: LoadedInputs, campaign_id: int, size: int
 ) -> SurveyAnalysis:
     """The campaign's analysis, computed once per state of its answers (page and map)."""
-    core = _settings(request).core
+    core = web_settings(request).core
     # The analysis holds the questionnaire's labels in the current language: a key part.
     key = (*campaign_state(core, access.project, inputs, campaign_id), size, current_language())
     state = request.app.state
@@ -122,7 +117,7 @@ def campaign_extras(
 ) -> dict[str, Any]:
     """What the campaign page shows besides the campaign: the live results."""
     size, size_error = _group_size(request.query_params.get("taille"))
-    core = _settings(request).core
+    core = web_settings(request).core
     counts = campaign_counts(core, access.project, inputs, campaign.id)
     sections = None
     notes: list[str] = []
@@ -191,7 +186,7 @@ def answers_export(
     """The campaign's answers, pseudonymised (``survey export``), with their channel."""
     campaign = _campaign(request, access, campaign_id)
     content, _n = export_campaign_answers(
-        _settings(request).core,
+        web_settings(request).core,
         _repositories(request),
         access.project,
         _inputs(request, access),
@@ -209,7 +204,7 @@ def purge(
     """Delete the campaign's answers past its retention period (tombstones kept)."""
     campaign = _campaign(request, access, campaign_id)
     done = purge_campaign(
-        _settings(request).core,
+        web_settings(request).core,
         _repositories(request),
         access.project,
         _inputs(request, access),
@@ -268,7 +263,7 @@ def paper_version(
     if suffix not in media:
         raise HTTPException(status_code=404, detail=_("Format inconnu."))
     campaign = _campaign(request, access, campaign_id)
-    document = questionnaire_document(_settings(request).core)
+    document = questionnaire_document(web_settings(request).core)
     try:
         content = questionnaire_file(document, suffix, campaign)
     except TierslieuxError as error:
@@ -303,7 +298,7 @@ def _paper_page(
     found = errors or {}
     summary = [(anchors.get(f, f"champ-{f}"), labels.get(f, f), t) for f, t in found.items()]
     inputs = _inputs(request, access)
-    counts = campaign_counts(_settings(request).core, access.project, inputs, campaign.id)
+    counts = campaign_counts(web_settings(request).core, access.project, inputs, campaign.id)
     return render(
         request,
         "campaign_paper.html",
@@ -359,7 +354,7 @@ def _paper_submit(
     values_shown = {**values, SHEET_FIELD: sheet}
     try:
         entry = submit_paper_answers(
-            _settings(request).core,
+            web_settings(request).core,
             _repositories(request),
             access.project,
             _inputs(request, access),

@@ -37,21 +37,16 @@ from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, projec
 from tierslieux.web.auth import repositories as _repositories
 from tierslieux.web.questionnaire import survey_inputs
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.campaigns import CampaignView
     from tierslieux.pipeline.inputs import LoadedInputs
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["public_url", "router"]
 
 router = APIRouter()
 _BASE = "/projets/{project_id}/questionnaire/campagnes"
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
@@ -65,14 +60,14 @@ def _inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
 def public_url(request: Request, campaign: CampaignView) -> str:
     """The address residents open: the setting ``public_base_url`` when set, else the
     server's own address as the browser reached it."""
-    base = _settings(request).public_base_url or str(request.base_url).rstrip("/")
+    base = web_settings(request).public_base_url or str(request.base_url).rstrip("/")
     return base + f"/q/{campaign.slug}"
 
 
 def _campaign(request: Request, access: ProjectAccess, campaign_id: int) -> CampaignView:
     try:
         return project_campaign(
-            _settings(request).core, access.project, _inputs(request, access), campaign_id
+            web_settings(request).core, access.project, _inputs(request, access), campaign_id
         )
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=_("Campagne introuvable.")) from error
@@ -93,7 +88,7 @@ def _new_page(
             "fermeture": "",
             "responsable": "",
             "contact": "",
-            "finalite": _settings(request).core.survey_purpose,
+            "finalite": web_settings(request).core.survey_purpose,
             "conservation": "12",
             "sur_invitation": "",
         },
@@ -133,7 +128,7 @@ def create(
     }
     try:
         campaign = create_campaign(
-            _settings(request).core,
+            web_settings(request).core,
             _repositories(request),
             access.project,
             _inputs(request, access),
@@ -167,7 +162,7 @@ def _campaign_page(
     status: int = 200,
     **context: Any,  # noqa: ANN401
 ) -> Response:
-    settings = _settings(request)
+    settings = web_settings(request)
     inputs = _inputs(request, access)
     names = inputs.communes.table.set_index("code")["nom"].astype(str).to_dict()
     answers = campaign_answers(settings.core, access.project, inputs, campaign.id)
@@ -207,7 +202,7 @@ def close(
     """Close a campaign now."""
     campaign = _campaign(request, access, campaign_id)
     closed = close_campaign(
-        _settings(request).core,
+        web_settings(request).core,
         _repositories(request),
         access.project,
         _inputs(request, access),
@@ -239,7 +234,7 @@ def invitations(
         count = 0
     try:
         tokens = create_invitations(
-            _settings(request).core,
+            web_settings(request).core,
             _repositories(request),
             access.project,
             _inputs(request, access),

@@ -53,10 +53,10 @@ from tierslieux.web.auth import (
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import RESULT_PAGES, project_runs
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.project_communities import Directory
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["contact_url", "directory_of", "router"]
 
@@ -71,11 +71,6 @@ _points_lock = threading.Lock()
 #: The list's pages already rendered (run, project, filter, page, language -> HTML).
 _tables: dict[tuple[str, int, DirectoryFilter, int, str], Markup] = {}
 _POINTS_KEPT = 256
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def contact_url(project: int, identifiant: str) -> str:
@@ -268,7 +263,7 @@ def build(
     if pending is not None:
         flash(request, _("L'annuaire est déjà en cours de construction."))
         return RedirectResponse(f"/projets/{project.id}/calculs/{quote(pending.id)}", 303)
-    settings = _settings(request)
+    settings = web_settings(request)
     run = start_directory(
         project_runs(request),
         settings.core,

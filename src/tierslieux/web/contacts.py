@@ -53,6 +53,7 @@ from tierslieux.web.auth import (
 from tierslieux.web.communities import PAGE_ROWS, contact_url, directory_of
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.pipeline.contacts import ContactView, EventView
     from tierslieux.pipeline.project_communities import Directory
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["router"]
 
@@ -70,11 +70,6 @@ _EXPORT_MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def _directory(request: Request, access: ProjectAccess) -> Directory | None:
@@ -124,7 +119,7 @@ def contacts_page(
         due, status = None, 422
         context["errors"] = {"echeance_avant": str(error)}
     listing = project_contact_page(
-        _settings(request).core,
+        web_settings(request).core,
         directory,
         page=page,
         rows=PAGE_ROWS,
@@ -167,7 +162,7 @@ def export(
     with tempfile.TemporaryDirectory(prefix="tierslieux-export-") as folder:
         path = Path(folder) / f"contacts.{kind}"
         export_contacts(
-            _settings(request).core,
+            web_settings(request).core,
             path,
             file_format=kind,
             names=_names(request),
@@ -191,7 +186,7 @@ def import_file(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Import a contacts file (CSV or XLSX as exported, possibly edited in Excel)."""
-    settings = _settings(request)
+    settings = web_settings(request)
     content = file.file.read(settings.max_upload_bytes + 1)
     suffix = PurePath(file.filename or "contacts.csv").suffix.lower()
     suffix = suffix if suffix in {".csv", ".xlsx"} else ".csv"
@@ -277,7 +272,7 @@ def _contact(
 ) -> tuple[ContactView, dict[str, Any] | None]:
     row = _structure(request, access, identifiant)
     try:
-        return show_contact(_settings(request).core, identifiant), row
+        return show_contact(web_settings(request).core, identifiant), row
     except UnknownStructureError:
         raise HTTPException(status_code=404, detail=_("Fiche contact introuvable.")) from None
 
@@ -412,9 +407,11 @@ def _change(
     _structure(request, access, identifiant)  # 404 outside the project's directory
     spec = _FORMS[form]
     try:
-        contact = spec.apply(_settings(request).core, identifiant, yours, access.user.login, read)
+        contact = spec.apply(
+            web_settings(request).core, identifiant, yours, access.user.login, read
+        )
     except StaleWriteError:
-        current = show_contact(_settings(request).core, identifiant)
+        current = show_contact(web_settings(request).core, identifiant)
         theirs = tuple(e for e in current.history if e.version > read)
         conflict = Conflict(form, yours, read, current, theirs)
         return _contact_page(

@@ -45,6 +45,7 @@ from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, projec
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_or_404
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from tierslieux.model.types import ProgressCallback
@@ -70,11 +71,6 @@ def _official_name(request: Request, project: ProjectView, summary: dict[str, An
         project.territory_label,
         territory_index(request),
     )
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def _use_case(
@@ -197,7 +193,7 @@ def launch_diagnostic(
         run = project_runs(request).start(
             access.project.id,
             KIND,
-            _use_case(repos, _settings(request), access.project, value),
+            _use_case(repos, web_settings(request), access.project, value),
             actor=access.user.login,
             parameters={"territoire": access.project.territory, "minutes": value},
             ip=client_ip(request),

@@ -41,22 +41,17 @@ from tierslieux.reports.dossier import Basemap, dossier_files
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs, run_or_404
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from tierslieux.model.types import ProgressCallback
     from tierslieux.pipeline.project_runs import RunView
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def structures_used(parameters: Mapping[str, Any]) -> str:
@@ -170,7 +165,7 @@ def launch_dossier(
     del csrf_token
     runs = project_runs(request)
     project = access.project
-    settings = _settings(request)
+    settings = web_settings(request)
     workspace = settings.workspace_path if settings.workspace_path.exists() else None
     repos = runs.repos
 

@@ -67,6 +67,7 @@ from tierslieux.reports.questionnaire import question_details
 from tierslieux.reports.templates import environment
 from tierslieux.web.auth import repositories
 from tierslieux.web.rendering import render
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,7 +75,6 @@ if TYPE_CHECKING:
     from starlette.datastructures import FormData
 
     from tierslieux.pipeline.campaigns import PublicCampaign, PublicForm
-    from tierslieux.web.settings import WebSettings
 
 __all__ = [
     "PUBLIC_ROUTES",
@@ -124,14 +124,9 @@ class RateLimiter:
             return True
 
 
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
-
-
 def client_address(request: Request) -> str:
     """The client's address for the rate limit (``X-Forwarded-For`` when trusted)."""
-    if _settings(request).trust_forwarded_for:
+    if web_settings(request).trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for", "")
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
@@ -143,7 +138,7 @@ def _limiter(request: Request) -> RateLimiter:
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "public_limiter", None)
     if limiter is None:
-        settings = _settings(request)
+        settings = web_settings(request)
         limiter = RateLimiter(settings.public_rate_limit, settings.public_rate_window_s)
         state.public_limiter = limiter
     return limiter
@@ -179,12 +174,12 @@ def _too_many(request: Request, slug: str) -> Response:
 
 
 def _campaign(request: Request, slug: str) -> PublicCampaign | None:
-    return find_campaign(_settings(request).core, slug)
+    return find_campaign(web_settings(request).core, slug)
 
 
 def _workspace(request: Request) -> Workspace | Path:
     state = request.app.state
-    settings = _settings(request)
+    settings = web_settings(request)
     workspace: Workspace | Path | None = getattr(state, "survey_workspace", None)
     if workspace is None:
         try:
@@ -216,7 +211,7 @@ def _form(request: Request, public: PublicCampaign) -> PublicForm:
         found = cache.get(key)
     if found is None:
         project = get_project(repos, project_id)
-        found = public_form(_settings(request).core, repos, project, _workspace(request))
+        found = public_form(web_settings(request).core, repos, project, _workspace(request))
         with lock:
             while len(cache) >= _FORMS_KEPT:
                 cache.pop(next(iter(cache)))
@@ -354,7 +349,7 @@ def public_questionnaire(request: Request, slug: str, invitation: str = "") -> R
     if closed is not None:
         return closed
     if public.campaign.invitation_only and not invitation_usable(
-        _settings(request).core, public, invitation
+        web_settings(request).core, public, invitation
     ):
         return _invitation_refused(
             request,
@@ -426,7 +421,7 @@ def _submit(request: Request, slug: str, data: FormData) -> Response:  # noqa: P
     except TierslieuxError as error:
         return _page(request, 503, _("Questionnaire indisponible"), str(error))
     values, chosen = _answers(data, form)
-    settings = _settings(request)
+    settings = web_settings(request)
 
     def again(errors: dict[str, str], message: str) -> Response:
         return _form_page(
@@ -522,7 +517,7 @@ def _lookup(
     if not _limiter(request).allow("recu:" + client_address(request)):
         return public, "", None, _too_many(request, slug)
     code = _field(data, "code").strip()[:100]
-    answer = receipt_answer(_settings(request).core, public, code)
+    answer = receipt_answer(web_settings(request).core, public, code)
     if answer is None:
         error = _(
             "Aucune réponse de ce questionnaire n'a ce code de reçu : vérifiez-le (16 lettres "
@@ -588,7 +583,7 @@ def _receipt_erase(request: Request, slug: str, data: FormData) -> Response:
     public, code, _answer, refused = _lookup(request, slug, data)
     if refused is not None or public is None:
         return refused or _unknown(request)
-    erase_receipt_answer(_settings(request).core, public, code)
+    erase_receipt_answer(web_settings(request).core, public, code)
     _LOG.info("public form %s: an answer was erased by its respondent", slug[:8])
     return _receipt_page(request, public, erased=True)
 

@@ -64,6 +64,7 @@ from tierslieux.reports.survey import survey_map_data, survey_sections, survey_w
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
 from tierslieux.web.rendering import render
+from tierslieux.web.settings import web_settings
 from tierslieux.web.uploads import read_upload
 
 if TYPE_CHECKING:
@@ -71,7 +72,6 @@ if TYPE_CHECKING:
 
     from tierslieux.pipeline.inputs import LoadedInputs
     from tierslieux.pipeline.survey import MappingSummary, SurveyAnalysis
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["router"]
 
@@ -90,15 +90,10 @@ def _results_size_option() -> str:
     return _("le champ « Taille minimale d'un groupe » de la page du questionnaire")
 
 
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
-
-
 def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
     """The project's communes (its file, else the workspace, read once per process)."""
     state = request.app.state
-    settings = _settings(request)
+    settings = web_settings(request)
     workspace: Workspace | Path | None = getattr(state, "survey_workspace", None)
     if workspace is None:
         try:
@@ -124,7 +119,7 @@ def _analysed(
     process (a few, latest first) under :func:`answers_state`, so an import, an
     erasure or a new input file gives a fresh one.
     """
-    core = _settings(request).core
+    core = web_settings(request).core
     # The analysis holds the questionnaire's labels in the current language: a key part.
     key = (
         *answers_state(core, _repositories(request), access.project, inputs),
@@ -195,7 +190,7 @@ def _page(
     errors: dict[str, str] | None = None,
     message: str | None = None,
 ) -> Response:
-    settings = _settings(request)
+    settings = web_settings(request)
     document = questionnaire_document(settings.core).translated()
     warnings: list[str] = []
     overview = None
@@ -280,7 +275,7 @@ def results_page(
     try:
         inputs = survey_inputs(request, access)
         overview = survey_overview(
-            _settings(request).core, _repositories(request), access.project, inputs
+            web_settings(request).core, _repositories(request), access.project, inputs
         )
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
@@ -318,7 +313,7 @@ def questionnaire_download(
     if suffix not in _MEDIA:
         raise HTTPException(status_code=404, detail=_("Format inconnu."))
     kind, media = _MEDIA[suffix]
-    document = questionnaire_document(_settings(request).core)
+    document = questionnaire_document(web_settings(request).core)
     content = questionnaire_file(document, kind)
     name = f"questionnaire_v{document.questionnaire.version}{FORMATS[kind]}"
     return _download(content, media, name)
@@ -358,7 +353,7 @@ def answers_export(request: Request, access: ProjectAccess = Depends(project_vie
     try:
         inputs = survey_inputs(request, access)
         content, _summary = export_project_answers(
-            _settings(request).core,
+            web_settings(request).core,
             _repositories(request),
             access.project,
             inputs,
@@ -410,7 +405,7 @@ def upload_export(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Keep an uploaded export and show the automatic mapping for review."""
-    settings = _settings(request)
+    settings = web_settings(request)
     content, too_large = read_upload(request, file)
     if too_large is not None:
         return _page(request, access, 413, errors={"file": too_large})
@@ -431,7 +426,7 @@ def mapping_download(
 ) -> Response:
     """The mapping proposed for a staged export (``survey mapping``), as YAML."""
     try:
-        staged = staged_export(_settings(request).core, access.project.id, token)
+        staged = staged_export(web_settings(request).core, access.project.id, token)
         proposal = propose_survey_mapping(staged.path)
     except TierslieuxError as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
@@ -453,7 +448,7 @@ def import_export(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Import a staged export with the mapping as proposed or as edited."""
-    settings = _settings(request)
+    settings = web_settings(request)
     try:
         staged = staged_export(settings.core, access.project.id, token)
         proposal = propose_survey_mapping(staged.path)

@@ -50,11 +50,11 @@ from tierslieux.web.public import PUBLIC_ROUTES
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs
 from tierslieux.web.security import rotate_csrf
+from tierslieux.web.settings import web_settings
 from tierslieux.web.uploads import read_upload
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.accounts import UserView
-    from tierslieux.web.settings import WebSettings
 
 __all__ = ["PUBLIC_PATHS", "router", "territory_index"]
 
@@ -75,17 +75,12 @@ PUBLIC_PATHS = frozenset(
 _AUDIT_PAGE = 100
 
 
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
-
-
 def territory_index(request: Request) -> TerritoryIndex | None:
     """The territories of the workspace, else of the installation's data folder (read
     once per process); ``None`` without either."""
     state = request.app.state
     if getattr(state, "territories", None) is None:
-        settings = _settings(request)
+        settings = web_settings(request)
         try:
             state.territories = TerritoryIndex.from_workspace(
                 Workspace.open(settings.workspace_path)
@@ -144,7 +139,7 @@ def login(
             login,
             password,
             ip=client_ip(request),
-            policy=_settings(request).login_policy,
+            policy=web_settings(request).login_policy,
         )
     except LoginLockedError as error:
         return render(request, "login.html", 429, message=str(error), login=login, next_url=suivant)
@@ -267,7 +262,7 @@ def _new_project_page(
         query=query,
         choices=index.search(query) if index is not None and query else [],
         has_reference=index is not None,
-        workspace=_settings(request).workspace_path,
+        workspace=web_settings(request).workspace_path,
         **values,
     )
 
@@ -349,7 +344,7 @@ def _project_page(
         project=project,
         editable=access.editable,
         datasets=project_datasets(repos, project.id),
-        has_workspace=_settings(request).workspace_path.exists(),
+        has_workspace=web_settings(request).workspace_path.exists(),
         dataset_label=dataset_label,
         roles=list(DATASET_ROLES),
         members=members,
@@ -374,7 +369,7 @@ def upload(
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
     """Check an input file with the CLI's reader and keep it with the project."""
-    settings = _settings(request)
+    settings = web_settings(request)
     content, too_large = read_upload(request, file)
     if too_large is not None:
         return _project_page(request, access, 413, errors={"file": too_large}, chosen_role=role)

@@ -35,6 +35,8 @@ from tierslieux.pipeline.workspace import default_workspace
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from starlette.requests import Request
+
 __all__ = [
     "DEFAULT_SECRETS",
     "MIN_SECRET_LENGTH",
@@ -43,6 +45,7 @@ __all__ = [
     "WebSettings",
     "WebSettingsError",
     "resolve_secret_key",
+    "web_settings",
 ]
 
 #: Name of the file of the development secret key, beside the database.
@@ -324,3 +327,9 @@ class WebSettings:
     def basemap_credit(self) -> str:
         """The credit shown with the basemap (given, else the usual one of its host)."""
         return basemap_credit(self.basemap_url, self.basemap_attribution)
+
+
+def web_settings(request: Request) -> WebSettings:
+    """The settings of the application serving ``request`` (set by ``create_app``)."""
+    settings: WebSettings = request.app.state.settings
+    return settings

@@ -58,6 +58,7 @@ from tierslieux.web.auth import (
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_context, run_or_404
+from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
     from tierslieux.model.types import ProgressCallback
@@ -191,7 +192,7 @@ def _sites_page(
         objective_labels=OBJECTIVE_LABELS,
         tiers_lieux_labels=TIERS_LIEUX_LABELS,
         rural_labels=RURAL_LABELS,
-        default_minutes=request.app.state.settings.core.catchment_minutes,
+        default_minutes=web_settings(request).core.catchment_minutes,
     )
 
 
@@ -227,7 +228,7 @@ def _problems(error: TierslieuxError) -> tuple[dict[str, str], str | None]:
 def _launch(request: Request, access: ProjectAccess, scenario: ScenarioView) -> str:
     """Start the run of a saved scenario (refused first if the project cannot serve it)."""
     repos = repositories(request)
-    settings = request.app.state.settings
+    settings = web_settings(request)
     project = access.project
     # The directory run whose structures it uses is named in the run's parameters.
     parameters = resolve_structures(repos, project.id, scenario.parameters)
