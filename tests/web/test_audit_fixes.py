@@ -72,3 +72,40 @@ def test_scrolling_tables_of_the_survey_results_take_the_keyboard_focus() -> Non
     for name in ("_survey.html", "_macros.html"):
         source = (TEMPLATES / name).read_text("utf-8")
         assert '<div class="defile">' not in source, name
+
+
+def test_the_dossier_page_names_the_territory_not_its_code(app, accounts, repos) -> None:
+    # The project's files give no name: the dossier page read « Dossier de EPCI
+    # 200067742 » although the project was created on its official name.
+    from web_helpers import create_project, logged_in
+
+    from tierslieux.model.territory import parse_territory
+    from tierslieux.pipeline.project_dossier import DOSSIER_KIND
+    from tierslieux.pipeline.project_runs import RunOutcome
+
+    project = create_project(app, accounts, repos)
+    view = repos.projects.get_project(project)
+    generic = parse_territory(view.territory).label()
+    official = territory_display_name(generic, view.territory, view.territory_label)
+    assert official != generic
+    run = app.state.runs.start(
+        project,
+        DOSSIER_KIND,
+        lambda *, progress: RunOutcome(summary={"territoire": generic}),
+        actor="test",
+    )
+    assert app.state.runs.wait(run.id, 30)
+    page = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/dossier").text
+    assert f"Dossier de {official} préparé" in page
+    assert f"Dossier de {generic} " not in page
+
+
+def test_the_dossier_and_its_survey_take_the_official_name() -> None:
+    from tierslieux.pipeline.dossier import DossierRequest, _display_name
+
+    request = DossierRequest(territory="epci:200067742", territory_name="CC Serre-Ponçon")
+    assert _display_name("EPCI 200067742", request) == "CC Serre-Ponçon"
+    assert _display_name("CC lue", request) == "CC lue"
+    assert _display_name("EPCI 200067742", DossierRequest(territory="epci:200067742")) == (
+        "EPCI 200067742"
+    )
