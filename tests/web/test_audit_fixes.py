@@ -109,3 +109,31 @@ def test_the_dossier_and_its_survey_take_the_official_name() -> None:
     assert _display_name("EPCI 200067742", DossierRequest(territory="epci:200067742")) == (
         "EPCI 200067742"
     )
+
+
+def test_web_texts_name_no_command_where_the_web_has_the_action() -> None:
+    # The project's files form read « groups.csv de tierslieux survey analyse » and
+    # the questionnaire screen « le seuil … que tierslieux sites exige »: the web
+    # user has screens for both.
+    from tierslieux.pipeline.projects import DATASET_ROLES
+
+    for role, label in DATASET_ROLES.items():
+        assert "tierslieux " not in label, role
+    survey = (TEMPLATES / "_survey.html").read_text(encoding="utf-8")
+    assert "« tierslieux sites »" not in survey
+
+
+def test_a_wrong_file_on_the_sites_form_names_no_command(tmp_path: Path) -> None:
+    # A respondents or structures file without its columns, picked on the sites form,
+    # was refused with « fichier respondents.csv de « tierslieux survey analyse » ».
+    import pytest
+
+    from tierslieux.errors import SchemaError
+    from tierslieux.pipeline.readers import read_respondents, read_structures_table
+
+    wrong = tmp_path / "x.csv"
+    wrong.write_text("a;b\n1;2\n", encoding="utf-8")
+    for reader in (read_respondents, read_structures_table):
+        with pytest.raises(SchemaError) as refused:
+            reader(wrong)
+        assert "tierslieux " not in str(refused.value)
