@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from web_helpers import create_project, logged_in
 
+from tierslieux.errors import SchemaError
+from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import file_name
-from tierslieux.pipeline.projects import territory_display_name
-from tierslieux.pipeline.site_scenarios import _results
+from tierslieux.pipeline.dossier import DossierRequest, _display_name
+from tierslieux.pipeline.project_dossier import DOSSIER_KIND
+from tierslieux.pipeline.project_runs import RunOutcome
+from tierslieux.pipeline.projects import DATASET_ROLES, territory_display_name
+from tierslieux.pipeline.readers import read_respondents, read_structures_table
+from tierslieux.pipeline.site_scenarios import _results, save_scenario
 from tierslieux.reports.survey import _typology_svg
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "tierslieux" / "reports" / "templates"
@@ -77,12 +87,6 @@ def test_scrolling_tables_of_the_survey_results_take_the_keyboard_focus() -> Non
 def test_the_dossier_page_names_the_territory_not_its_code(app, accounts, repos) -> None:
     # The project's files give no name: the dossier page read « Dossier de EPCI
     # 200067742 » although the project was created on its official name.
-    from web_helpers import create_project, logged_in
-
-    from tierslieux.model.territory import parse_territory
-    from tierslieux.pipeline.project_dossier import DOSSIER_KIND
-    from tierslieux.pipeline.project_runs import RunOutcome
-
     project = create_project(app, accounts, repos)
     view = repos.projects.get_project(project)
     generic = parse_territory(view.territory).label()
@@ -91,7 +95,7 @@ def test_the_dossier_page_names_the_territory_not_its_code(app, accounts, repos)
     run = app.state.runs.start(
         project,
         DOSSIER_KIND,
-        lambda *, progress: RunOutcome(summary={"territoire": generic}),
+        lambda **_: RunOutcome(summary={"territoire": generic}),
         actor="test",
     )
     assert app.state.runs.wait(run.id, 30)
@@ -101,8 +105,6 @@ def test_the_dossier_page_names_the_territory_not_its_code(app, accounts, repos)
 
 
 def test_the_dossier_and_its_survey_take_the_official_name() -> None:
-    from tierslieux.pipeline.dossier import DossierRequest, _display_name
-
     request = DossierRequest(territory="epci:200067742", territory_name="CC Serre-Ponçon")
     assert _display_name("EPCI 200067742", request) == "CC Serre-Ponçon"
     assert _display_name("CC lue", request) == "CC lue"
@@ -115,8 +117,6 @@ def test_web_texts_name_no_command_where_the_web_has_the_action() -> None:
     # The project's files form read « groups.csv de tierslieux survey analyse » and
     # the questionnaire screen « le seuil … que tierslieux sites exige »: the web
     # user has screens for both.
-    from tierslieux.pipeline.projects import DATASET_ROLES
-
     for role, label in DATASET_ROLES.items():
         assert "tierslieux " not in label, role
     survey = (TEMPLATES / "_survey.html").read_text(encoding="utf-8")
@@ -126,14 +126,26 @@ def test_web_texts_name_no_command_where_the_web_has_the_action() -> None:
 def test_a_wrong_file_on_the_sites_form_names_no_command(tmp_path: Path) -> None:
     # A respondents or structures file without its columns, picked on the sites form,
     # was refused with « fichier respondents.csv de « tierslieux survey analyse » ».
-    import pytest
-
-    from tierslieux.errors import SchemaError
-    from tierslieux.pipeline.readers import read_respondents, read_structures_table
-
     wrong = tmp_path / "x.csv"
     wrong.write_text("a;b\n1;2\n", encoding="utf-8")
     for reader in (read_respondents, read_structures_table):
         with pytest.raises(SchemaError) as refused:
             reader(wrong)
         assert "tierslieux " not in str(refused.value)
+
+
+def test_the_scenario_comparison_shows_the_installations_minutes(app, accounts, repos) -> None:
+    # « Bassin : réglage de l'installation » hid how many minutes a scenario used.
+    # The page crashed too when no compared scenario had a finished run.
+    project = create_project(app, accounts, repos)
+    actor = repos.users.get_user(accounts["charge_de_mission"])
+    saved = save_scenario(
+        repos, project, name="Défaut", territory="dep:00", parameters={}, actor=actor
+    )
+    page = logged_in(app, accounts["lecteur"]).get(
+        f"/projets/{project}/scenarios/comparer?ids={saved.id}"
+    )
+    assert page.status_code == 200
+    # (and a comparison of scenarios never computed no longer fails: empty results)
+    text = html.unescape(page.text)
+    assert re.search(r"Bassin \(minutes\)</th><td>\d+ minutes \(réglage de l'installation\)", text)
