@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from web_helpers import create_project, logged_in
+from web_helpers import create_project, csrf, logged_in
 
 from tierslieux.errors import SchemaError
 from tierslieux.model.territory import parse_territory
@@ -149,3 +149,33 @@ def test_the_scenario_comparison_shows_the_installations_minutes(app, accounts, 
     # (and a comparison of scenarios never computed no longer fails: empty results)
     text = html.unescape(page.text)
     assert re.search(r"Bassin \(minutes\)</th><td>\d+ minutes \(réglage de l'installation\)", text)
+
+
+def test_the_questionnaire_screen_tells_both_retentions_apart(app, accounts, repos) -> None:
+    # « Conservation : 730 jours » beside a campaign's « 12 mois »: which is which?
+    # The installation's period is for the downloaded questionnaire and imported
+    # answers, in months when whole years; each campaign's is in the campaigns table.
+    project = create_project(app, accounts, repos)
+    client = logged_in(app, accounts["charge_de_mission"])
+    base = f"/projets/{project}/questionnaire"
+    token = csrf(client, f"{base}/campagnes/nouvelle")
+    created = client.post(
+        f"{base}/campagnes",
+        data={
+            "titre": "Vos besoins",
+            "ouverture": "2026-01-01",
+            "fermeture": "2099-01-01",
+            "responsable": "Communauté de communes",
+            "contact": "dpo@exemple.fr",
+            "finalite": "Étudier la création d'un tiers-lieu.",
+            "conservation": "12",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    text = html.unescape(client.get(base).text)
+    assert "réponses importées (réglage de l'installation)" in text
+    assert "Conservation : 24 mois (730 jours) après le consentement" in text
+    assert re.search(r"<th scope=\"col\">Conservation</th>", text)
+    assert "<td>12 mois</td>" in text
