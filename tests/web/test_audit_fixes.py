@@ -19,7 +19,8 @@ from tierslieux.pipeline.project_runs import RunOutcome
 from tierslieux.pipeline.projects import DATASET_ROLES, territory_display_name
 from tierslieux.pipeline.readers import read_respondents, read_structures_table
 from tierslieux.pipeline.site_scenarios import _results, save_scenario
-from tierslieux.reports.survey import _typology_svg
+from tierslieux.reports.survey import _typology_row, _typology_svg
+from tierslieux.reports.templates import environment
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "tierslieux" / "reports" / "templates"
 
@@ -179,3 +180,28 @@ def test_the_questionnaire_screen_tells_both_retentions_apart(app, accounts, rep
     assert "Conservation : 24 mois (730 jours) après le consentement" in text
     assert re.search(r"<th scope=\"col\">Conservation</th>", text)
     assert "<td>12 mois</td>" in text
+
+
+def test_a_typology_line_nobody_answered_says_so() -> None:
+    # « 0 / 0 — — – — » when nobody answered the question: a plain sentence instead.
+    row = {
+        "libelle": "Femmes",
+        "effectif": 0,
+        "repondants": 0,
+        "part": float("nan"),
+        "ic95_bas": float("nan"),
+        "ic95_haut": float("nan"),
+        "reference": 0.33,
+        "petit_echantillon": False,
+    }
+    line = _typology_row(row)
+    assert line["empty"] == "Aucune réponse pour l'instant"
+    macro = environment().get_template("_survey.html").module.typology  # type: ignore[attr-defined]
+    text = str(macro({"typology_svg": "", "typology": [line], "source": ""}))
+    assert "0 / 0" not in text
+    assert '<td colspan="3">Aucune réponse pour l&#39;instant</td>' in text.replace(
+        "&#x27;", "&#39;"
+    )
+    answered = _typology_row({**row, "effectif": 1, "repondants": 2, "part": 0.5})
+    assert answered["counts"] == "1 / 2"
+    assert not answered["empty"]
