@@ -14,6 +14,7 @@ from tierslieux.errors import SchemaError
 from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import file_name
 from tierslieux.pipeline.dossier import DossierRequest, _display_name
+from tierslieux.pipeline.inputs import demo_files
 from tierslieux.pipeline.project_dossier import DOSSIER_KIND
 from tierslieux.pipeline.project_runs import RunOutcome
 from tierslieux.pipeline.projects import DATASET_ROLES, territory_display_name
@@ -205,3 +206,24 @@ def test_a_typology_line_nobody_answered_says_so() -> None:
     answered = _typology_row({**row, "effectif": 1, "repondants": 2, "part": 0.5})
     assert answered["counts"] == "1 / 2"
     assert not answered["empty"]
+
+
+def test_a_file_without_vintage_says_it_is_not_given(app, accounts, repos) -> None:
+    # communes.csv (no year in its name, not a catalogue download) showed « — » in
+    # the vintage column; a file named with its year shows the year.
+    project = create_project(app, accounts, repos)
+    client = logged_in(app, accounts["charge_de_mission"])
+    location = f"/projets/{project}"
+    token = csrf(client, location)
+    content = demo_files()["communes"].read_bytes()
+    for name in ("communes.geojson", "communes-2024.geojson"):
+        sent = client.post(
+            f"{location}/fichiers",
+            data={"role": "communes", "csrf_token": token},
+            files={"file": (name, content)},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303, sent.text[-2000:]
+        page = client.get(location).text
+        row = next(line for line in page.splitlines() if f"<td>{name} (" in line)
+        assert ("<td>2024</td>" if "2024" in name else "<td>non indiqué</td>") in row, row
