@@ -97,7 +97,7 @@ def test_show_prints_every_question_option_and_code_within_80_columns() -> None:
     assert "de 0 à 300 minutes" in flat
     assert "obligatoire" in flat
     assert "facultatif" in flat
-    assert "Conservation : 730 jours" in flat  # the RGPD notice, from the settings
+    assert "Conservation : 24 mois (730 jours)" in flat  # the RGPD notice, from the settings
 
 
 def test_show_in_english_translates_the_framing_and_the_labels() -> None:
@@ -323,7 +323,7 @@ def test_printable_html_has_every_question_numbered_with_its_options_in_order() 
     assert "size:A4" in page
     assert page.count("<style") == 1  # the one style sheet, with the print rules
     assert "N° de répondant" in page
-    assert "Conservation : 730 jours" in page
+    assert "Conservation : 24 mois (730 jours)" in page
     position = 0
     for number, question in enumerate(QUESTIONNAIRE.questions, start=1):
         item = page.index(f'id="q-{question.id}" value="{number}"', position)

@@ -35,7 +35,16 @@ def env(tmp_path: Path):
 def test_users_add_reads_the_password_on_stdin_and_lists(env) -> None:
     added = runner.invoke(
         app,
-        ["users", "add", "marie.dupont@exemple.fr", "--role", "administrateur", "--password-stdin"],
+        [
+            "users",
+            "add",
+            "marie.dupont@exemple.fr",
+            "--role",
+            "administrateur",
+            "--name",
+            "Marie Dupont",
+            "--password-stdin",
+        ],
         input="un mot de passe solide\n",
         env=env,
     )
@@ -44,8 +53,18 @@ def test_users_add_reads_the_password_on_stdin_and_lists(env) -> None:
         "Compte créé : marie.dupont (marie.dupont@exemple.fr), rôle administrateur." in added.stdout
     )
     listed = runner.invoke(app, ["users", "list"], env=env)
-    # A header line in French names the columns before the accounts.
-    assert listed.stdout.splitlines()[0].split() == ["Identifiant", "Courriel", "Rôle", "État"]
+    # A header line in French names the columns before the accounts, the display
+    # name (shown on the web pages) beside the login.
+    # (The console expands the tabs: columns are two or more spaces apart.)
+    header, first = listed.stdout.splitlines()[:2]
+    assert re.split(r"\s{2,}", header.strip()) == [
+        "Identifiant",
+        "Nom affiché",
+        "Courriel",
+        "Rôle",
+        "État",
+    ]
+    assert re.split(r"\s{2,}", first.strip())[:2] == ["marie.dupont", "Marie Dupont"]
     assert "marie.dupont" in listed.stdout
     assert "administrateur" in listed.stdout
     short = runner.invoke(

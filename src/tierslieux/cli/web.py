@@ -148,12 +148,17 @@ def users_list(
     """Lister les comptes de l'application web."""
     repos = open_store(settings_from(database_url=database_url, lang=lang))
     _out.print(
-        _shown("\t".join((_("Identifiant"), _("Courriel"), _("Rôle"), _("État")))),
+        _shown(
+            "\t".join((_("Identifiant"), _("Nom affiché"), _("Courriel"), _("Rôle"), _("État")))
+        ),
         highlight=False,
     )
     for user in list_users(repos):
         state = _("actif") if user.active else _("désactivé")
         _out.print(
-            _shown(f"{user.login}\t{user.email or '—'}\t{role_label(user.role)}\t{state}"),
+            _shown(
+                f"{user.login}\t{user.display_name or '—'}\t{user.email or '—'}\t"
+                f"{role_label(user.role)}\t{state}"
+            ),
             highlight=False,
         )

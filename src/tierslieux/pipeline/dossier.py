@@ -33,6 +33,7 @@ from tierslieux.errors import InfeasibleError, SchemaError
 from tierslieux.files import frame_spreadsheet_csv
 from tierslieux.i18n import gettext as _
 from tierslieux.model.structures import COMMUNITY_CATEGORIES
+from tierslieux.model.territory import parse_territory
 from tierslieux.model.types import ProgressEvent, ProgressReporter
 from tierslieux.pipeline._sites_inputs import SiteFiles
 from tierslieux.pipeline.communities import (
@@ -97,6 +98,9 @@ class DossierRequest:
     #: project's input file): its structures are the dossier's, the registries (Sirene,
     #: RNA, places, actors) are not read.
     structures: Path | None = None
+    #: The territory's name for people when the files name it only by its code
+    #: (« EPCI 200067742 »): a project's official name.
+    territory_name: str = ""
     survey: bool = True
     sites: bool = True
     time_limit: float = 60.0
@@ -309,7 +313,11 @@ def assemble_dossier(
         try:
             survey = analyse_survey(
                 settings,
-                SurveyAnalysisRequest(territory=request.territory, minutes=minutes),
+                SurveyAnalysisRequest(
+                    territory=request.territory,
+                    minutes=minutes,
+                    territory_name=request.territory_name,
+                ),
                 inputs=inputs,
             )
         except SchemaError as error:
@@ -348,7 +356,7 @@ def assemble_dossier(
     zone_names = dict(inputs.zonages.labels) if inputs.zonages is not None else {}
     return Dossier(
         territory=request.territory,
-        territory_name=diagnosis.territory_label,
+        territory_name=_display_name(diagnosis.territory_label, request),
         generated=dt.datetime.now(dt.UTC),
         diagnosis=diagnosis,
         communities=communities,
@@ -360,6 +368,15 @@ def assemble_dossier(
         request=request,
         notes=tuple(notes),
     )
+
+
+def _display_name(label: str, request: DossierRequest) -> str:
+    """``label`` as the files give it, else the request's name when they name the
+    territory only by its code."""
+    generic = parse_territory(request.territory).label()
+    if request.territory_name and label in ("", generic):
+        return request.territory_name
+    return label
 
 
 def run_dossier(

@@ -68,13 +68,16 @@ def run_project_dossier(
     workspace: Path | None,
     progress: ProgressCallback | None = None,
     structures: Mapping[str, Any] | None = None,
+    territory_name: str = "",
 ) -> Dossier:
     """Compute the dossier of ``project`` (as ``tierslieux dossier`` on its inputs).
 
     ``structures``: which directory of structures, as
     :func:`~tierslieux.pipeline.site_scenarios.default_structures` gives it (read when
     the run is launched, so that the run uses the directory its page names); by
-    default, read now.
+    default, read now.  ``territory_name``: the territory's official name
+    (:func:`~tierslieux.pipeline.projects.territory_display_name`), used when the
+    project's files name it only by its code.
 
     Raises
     ------
@@ -96,6 +99,7 @@ def run_project_dossier(
                 tiers_lieux=tiers_lieux,
                 acteurs=acteurs,
                 demo=inputs.fictional,
+                territory_name=territory_name,
             )
             return assemble_dossier(settings, inputs, request, progress=progress)
 

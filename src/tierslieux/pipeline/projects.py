@@ -103,11 +103,11 @@ DATASET_ROLES: dict[str, str] = {
     "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (fichier CSV d'acteurs)"),
     # The other files of « tierslieux sites » (its --groups, --demand, --candidats,
     # --repondants), offered on the experimentation sites' form.
-    "groupes": N_("groupes du questionnaire (groups.csv de « tierslieux survey analyse »)"),
+    "groupes": N_("groupes du questionnaire (groups.csv des résultats du questionnaire)"),
     "demande": N_("demande à utiliser pour les sites (CSV code,demand[,km])"),
     "candidats": N_("lieux candidats (CSV nom, latitude, longitude[, code_commune, identifiant])"),
     "repondants": N_(
-        "répondants du questionnaire (respondents.csv de « tierslieux survey analyse »)"
+        "répondants du questionnaire (respondents.csv des résultats du questionnaire)"
     ),
 }
 _KIND_NAMES = {

@@ -126,7 +126,7 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
         raise SchemaError(
             _(
                 "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
-                "« tierslieux communities » attendu).",
+                "l'annuaire des communautés-bases attendu).",
                 path=path,
                 missing=", ".join(missing),
             )
@@ -194,8 +194,8 @@ def read_respondents(path: Path) -> pd.DataFrame:
     if "commune" not in frame.columns:
         raise SchemaError(
             _(
-                "{path} : colonne commune manquante (fichier respondents.csv de "
-                "« tierslieux survey analyse » attendu).",
+                "{path} : colonne commune manquante (fichier respondents.csv des "
+                "résultats du questionnaire attendu).",
                 path=path,
             )
         )
@@ -220,8 +220,8 @@ def read_sites(path: Path, known: set[str]) -> list[str]:
     if column not in frame.columns:
         raise SchemaError(
             _(
-                "{path} : colonne code manquante (fichier sites.csv de « tierslieux sites » "
-                "attendu).",
+                "{path} : colonne code manquante (fichier sites.csv des sites "
+                "d'expérimentation attendu).",
                 path=path,
             )
         )

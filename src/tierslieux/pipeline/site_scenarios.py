@@ -676,8 +676,14 @@ class ScenarioColumn:
     results: list[tuple[str, str]] = field(default_factory=list)
 
 
-def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A scenario's parameters as ``(label, value)`` lines, in the readers' words."""
+def describe_parameters(
+    parameters: Mapping[str, Any], *, default_minutes: float | None = None
+) -> list[tuple[str, str]]:
+    """A scenario's parameters as ``(label, value)`` lines, in the readers' words.
+
+    ``default_minutes``: the installation's catchment, shown when the scenario
+    leaves it to the installation (« 20 minutes (réglage de l'installation) »).
+    """
     values = _values(parameters)
 
     def yes(flag: object) -> str:
@@ -689,7 +695,7 @@ def describe_parameters(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
     lines = [
         (_("Nombre de sites"), str(values["count"])),
         (_("Objectif"), _(OBJECTIVE_LABELS.get(values["objective"], values["objective"]))),
-        (_("Bassin (minutes)"), maybe(values["minutes"], _("réglage de l'installation"))),
+        (_("Bassin (minutes)"), maybe(values["minutes"], _installation_minutes(default_minutes))),
         (_("Communauté-base dans chaque bassin"), yes(values["base_community"])),
         *(
             [(_("Annuaire des structures"), structures_text(values))]
@@ -777,10 +783,22 @@ def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _installation_minutes(minutes: float | None) -> str:
+    if minutes is None:
+        return _("réglage de l'installation")
+    return _("{m} minutes (réglage de l'installation)", m=format_figure(minutes))
+
+
 def compare_scenarios(
-    repos: Repositories, project: int, ids: Sequence[int]
+    repos: Repositories,
+    project: int,
+    ids: Sequence[int],
+    *,
+    default_minutes: float | None = None,
 ) -> list[ScenarioColumn]:
     """The scenarios ``ids`` of ``project`` side by side (unknown ids are refused).
+
+    ``default_minutes``: the installation's catchment (:func:`describe_parameters`).
 
     Raises
     ------
@@ -795,7 +813,7 @@ def compare_scenarios(
         columns.append(
             ScenarioColumn(
                 scenario,
-                describe_parameters(scenario.parameters),
+                describe_parameters(scenario.parameters, default_minutes=default_minutes),
                 run,
                 _results(summary) if run is not None else [],
             )

@@ -718,8 +718,8 @@ def _levers(request: SitesRequest) -> list[str]:
                 "associations — ({min_structures}) ou un groupe du questionnaire d'au "
                 "moins {m} membres ({min_members}, {groups}) ; les intercommunalités, "
                 "Pays et parcs (étape 3) sont des partenaires et ne suffisent pas seuls : "
-                "complétez l'annuaire ({sirene_etablissements}, {rna}, {acteurs} de "
-                "« tierslieux communities ») ou ajoutez les groupes du questionnaire.",
+                "complétez l'annuaire des communautés-bases ({sirene_etablissements}, {rna}, "
+                "{acteurs}) ou ajoutez les groupes du questionnaire.",
                 s=request.min_structures,
                 m=request.min_members,
             )

@@ -626,6 +626,9 @@ class SurveyAnalysisRequest:
     min_group_size: int = MIN_GROUP_SIZE
     #: Only the answers given through this collection campaign (its page's results).
     campaign: int | None = None
+    #: The territory's name for people when the files name it only by its code
+    #: (« EPCI 200067742 »): a project's official name.
+    territory_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -716,6 +719,9 @@ def analyse_survey(
         # Loaded inputs have the zonings' labels: the territory by its official name
         # (the demo's invented one, marked FICTIF).
         label = territory_name(inputs, request.territory)
+    generic = parse_territory(request.territory).label() if request.territory else label
+    if request.territory_name and label == generic:
+        label = request.territory_name
     with contact_store(settings, demo=request.demo) as store:
         stored = store.responses.list_responses()
     if request.campaign is not None:

@@ -128,13 +128,21 @@ def question_details(question: Question) -> str:
     return ""
 
 
+def retention_period(days: int) -> str:
+    """A retention period in the campaigns' unit, months, when it is whole years
+    (« 24 mois (730 jours) »), else in days (the purge counts days)."""
+    if days > 0 and days % 365 == 0:
+        return _("{months} mois ({days} jours)", months=days // 365 * 12, days=days)
+    return _("{days} jours", days=days)
+
+
 def consent_notice(document: QuestionnaireDocument) -> str:
     """The RGPD notice shown before the questions: purpose and retention period."""
     return _(
-        "Finalité : {purpose} Conservation : {days} jours après le consentement, puis "
+        "Finalité : {purpose} Conservation : {period} après le consentement, puis "
         "effacement. Vous pouvez demander à tout moment l'effacement de vos réponses.",
         purpose=document.purpose,
-        days=document.retention_days,
+        period=retention_period(document.retention_days),
     )
 
 

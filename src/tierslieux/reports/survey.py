@@ -164,9 +164,11 @@ def _typology_row(row: dict[str, Any]) -> dict[str, object]:
         "qualitative": _text(row, "comparaison") == _("qualitative"),
         "small": False,
         "remark": "",
+        "empty": "",
     }
-    if remark and not int(row["repondants"]):
-        line.update(counts="—", share="—", interval=remark)
+    if not int(row["repondants"]):
+        # Nobody answered the question: a sentence rather than « 0 / 0 — — – — ».
+        line.update(empty=remark or _("Aucune réponse pour l'instant"))
     else:
         line.update(
             counts=f"{row['effectif']} / {row['repondants']}",

@@ -35,11 +35,12 @@ from tierslieux.pipeline.project_dossier import (
     run_project_dossier,
 )
 from tierslieux.pipeline.project_runs import RunOutcome, RunPendingError
-from tierslieux.pipeline.projects import dataset_label
+from tierslieux.pipeline.projects import dataset_label, territory_display_name
 from tierslieux.pipeline.site_scenarios import DIRECTORY_DATE_KEY, default_structures
 from tierslieux.reports.dossier import Basemap, dossier_files
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.rendering import flash, render
+from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_or_404
 from tierslieux.web.settings import web_settings
 
@@ -115,6 +116,13 @@ def _page(
             )
         ]
     summary = dict(shown.summary or {}) if shown is not None else {}
+    if shown is not None:
+        summary["territoire"] = territory_display_name(
+            str(summary.get("territoire") or ""),
+            access.project.territory,
+            access.project.territory_label,
+            territory_index(request),
+        )
     warnings = [
         text
         for flag, text in (
@@ -176,6 +184,10 @@ def launch_dossier(
 
     # The directory of structures is the one of the click (named by the run's page).
     structures = default_structures(repos, project.id)
+    # Its official name when the project's files name it only by its code.
+    name = territory_display_name(
+        "", project.territory, project.territory_label, territory_index(request)
+    )
 
     def use_case(*, progress: ProgressCallback) -> RunOutcome:
         dossier = run_project_dossier(
@@ -185,6 +197,7 @@ def launch_dossier(
             workspace=workspace,
             progress=progress,
             structures=structures,
+            territory_name=name,
         )
         return RunOutcome(
             summary=dossier_summary(dossier),

@@ -19,6 +19,7 @@ the summary of the results page (:func:`~tierslieux.reports.sites.sites_summary`
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -183,7 +184,9 @@ def _sites_page(
         errors=errors or {},
         message=message,
         scenarios=scenarios,
-        describe=describe_parameters,
+        describe=partial(
+            describe_parameters, default_minutes=web_settings(request).core.catchment_minutes
+        ),
         runs=runs,
         run_status=run_status_label,
         scenario_names=names,
@@ -368,7 +371,9 @@ def run_page(
         "sites_result.html",
         **context,
         scenario=scenario,
-        parameters=describe_parameters(run.parameters),
+        parameters=describe_parameters(
+            run.parameters, default_minutes=web_settings(request).core.catchment_minutes
+        ),
         s=summary,
         map_url=f"{context['run_url']}/fichiers/{SITES_MAP_FILE}",
         warnings=summary.get("avertissements", ()),
@@ -390,7 +395,10 @@ def compare(
         ) from None
     try:
         columns = compare_scenarios(
-            repositories(request), access.project.id, wanted[:_MAX_COMPARED]
+            repositories(request),
+            access.project.id,
+            wanted[:_MAX_COMPARED],
+            default_minutes=web_settings(request).core.catchment_minutes,
         )
     except UnknownRecordError:
         raise HTTPException(status_code=404, detail=_("Scénario introuvable.")) from None
