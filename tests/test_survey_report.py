@@ -28,7 +28,12 @@ from tierslieux.pipeline.survey import (
     SurveyContext,
     analyse_survey,
 )
-from tierslieux.reports.survey import render_survey, survey_files
+from tierslieux.reports.survey import (
+    render_survey,
+    survey_files,
+    survey_map_data,
+    survey_sections,
+)
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.survey import SurveyAnalysis
@@ -158,6 +163,27 @@ def test_a_larger_minimum_turns_every_group_into_a_lead(settings: Settings) -> N
     with pytest.raises(SchemaError, match="au moins 2 attendu") as caught:
         analyse_survey(settings, SurveyAnalysisRequest(demo=True, min_group_size=1))
     assert caught.value.problems[0].field == "min_group_size"
+
+
+def test_the_web_map_opens_on_an_indicator_with_data(
+    settings: Settings, analysis: SurveyAnalysis
+) -> None:
+    """Audit: with only « pistes » (no candidate yet) the map opened on the members of
+    candidates, all zeros; it opens on the respondents and says why."""
+    with use_language("fr"):
+        sections = survey_sections(analysis)
+        strict = analyse_survey(settings, SurveyAnalysisRequest(demo=True, min_group_size=4))
+        only_leads = survey_sections(strict)
+        _geojson, metadata = survey_map_data(strict)
+    assert sections["map_indicator"] == "membres_candidats"
+    assert sections["map_note"] == ""
+    assert only_leads["map_indicator"] == "repondants"
+    assert "Aucune communauté-base candidate pour l'instant (au moins 4 membres)" in str(
+        only_leads["map_note"]
+    )
+    # the figures themselves are unchanged: both indicators still on the map
+    keys = [item["cle"] for item in metadata["indicateurs"]]  # type: ignore[attr-defined]
+    assert keys == ["membres_candidats", "repondants"]
 
 
 def test_maps_of_respondents_and_groups(page: str, analysis: SurveyAnalysis) -> None:

@@ -234,6 +234,39 @@ def test_missing_data_is_reported_not_thrown(browser_page, site_url) -> None:
     assert alert.startswith("La carte n'a pas pu être chargée (404")
 
 
+def test_a_map_says_it_is_loading_then_why_it_failed(browser_page, site_url) -> None:
+    """Audit: the campaign's map stayed blank while its documents came, then said
+    only a status on failure; it now says « Chargement de la carte… », then the
+    server's own message."""
+    browser_page.goto(f"{site_url}/pages/map.html")
+    browser_page.evaluate(
+        """async () => {
+            const real = window.fetch;
+            let release;
+            const held = new Promise((resolve) => { release = resolve; });
+            window.releaseMap = release;
+            window.fetch = (url, options) => String(url).includes("/lente")
+                ? held.then(() => new Response(JSON.stringify({detail: "Campagne inconnue."}),
+                    {status: 404, headers: {"content-type": "application/json"}}))
+                : real(url, options);
+            const div = document.createElement("div");
+            div.id = "lente";
+            div.dataset.map = "";
+            div.dataset.geojsonUrl = "/lente/carte.geojson";
+            document.querySelector("main").append(div);
+            const module = await import("/static/js/map.js");
+            module.startMaps();
+        }"""
+    )
+    browser_page.wait_for_selector('#lente[data-map-state="loading"]')
+    assert browser_page.inner_text("#lente [role=status]") == "Chargement de la carte…"
+    browser_page.evaluate("() => window.releaseMap()")
+    browser_page.wait_for_selector('#lente[data-map-state="error"]')
+    alert = browser_page.inner_text("#lente [role=alert]")
+    assert alert == "La carte n'a pas pu être chargée (Campagne inconnue.)."
+    assert browser_page.locator("#lente [role=status]").count() == 0
+
+
 @pytest.mark.parametrize(
     "values",
     [

@@ -66,3 +66,28 @@ def test_no_file_and_no_workspace_is_said_in_french(web_settings, repos) -> None
         project_inputs(repos, web_settings.core, project, None),
     ):
         pass
+
+
+def test_a_zonings_table_alone_is_named_by_the_workspace(web_settings, repos) -> None:
+    """Audit: the Insee table uploaded without its labels file named no EPCI, so the
+    directory listed « Intercommunalité 2000… »; the workspace's names fill the gaps."""
+    from tierslieux.pipeline.inputs import demo_files  # noqa: PLC0415
+    from tierslieux.sources.actors import load_epci_actors  # noqa: PLC0415
+
+    project = _project(repos, "Zonages sans libellés")
+    files = demo_files()
+    _put(repos, project, "communes", files["communes"].read_bytes(), "communes.geojson")
+    _put(repos, project, "zonages", files["zonages"].read_bytes(), "zonages.csv")
+    reference = Workspace.open(web_settings.workspace).zonages
+    assert reference is not None
+    with project_inputs(
+        repos, web_settings.core, project, web_settings.workspace, mobpro=False
+    ) as inputs:
+        assert inputs.zonages is not None
+        table = inputs.zonages.table
+        labels = inputs.zonages.labels.get("epci", {})
+    sirens = sorted(set(table["epci"].dropna()))
+    assert sirens
+    assert all(labels.get(s) == reference.labels["epci"][s] for s in sirens)
+    actors = load_epci_actors(table, labels, list(table["code"]))
+    assert not actors["nom"].str.startswith("Intercommunalité ").any()

@@ -341,3 +341,47 @@ def test_retention_limit_counts_calendar_months() -> None:
     assert retention_limit(now, 1) == datetime(2027, 2, 28, 12, tzinfo=UTC)
     assert retention_limit(now, 12) == datetime(2026, 3, 31, 12, tzinfo=UTC)
     assert retention_limit(now, 3) == datetime(2026, 12, 31, 12, tzinfo=UTC)
+
+
+def test_results_map_reads_the_project_files_once(desk, monkeypatch) -> None:
+    """Audit: with the project's own communes file (all PACA's outlines, say), each of
+    the page, ``carte.geojson`` and ``carte.json`` read and merged it again (7 s each on
+    a real EPCI); the loaded inputs are now kept per state of the project's files."""
+    from tierslieux.pipeline import project_runs  # noqa: PLC0415
+    from tierslieux.pipeline.inputs import demo_files  # noqa: PLC0415
+
+    app, charge, project_id, _campaign_id, slug, base = desk
+    communes = demo_files()["communes"]
+    uploaded = charge.post(
+        f"/projets/{project_id}/fichiers",
+        data={"role": "communes", "csrf_token": csrf(charge, f"/projets/{project_id}")},
+        files={"file": (communes.name, communes.read_bytes())},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    public = TestClient(app)
+    _text, hidden = _form(public, slug)
+    assert _send(public, slug, hidden).status_code == 200
+    assert charge.get(base).status_code == 200
+    loads: list[object] = []
+    real = project_runs.load_inputs
+
+    def counted(*args, **kwargs):
+        loads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(project_runs, "load_inputs", counted)
+    for path in ("", "/carte.geojson", "/carte.json", "/carte.geojson"):
+        assert charge.get(base + path).status_code == 200
+    assert loads == []
+    # a new file of the project: read again, once
+    again = charge.post(
+        f"/projets/{project_id}/fichiers",
+        data={"role": "communes", "csrf_token": csrf(charge, f"/projets/{project_id}")},
+        files={"file": ("autre.geojson", communes.read_bytes().replace(b"\n", b"\n "))},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303, again.text
+    assert charge.get(base + "/carte.geojson").status_code == 200
+    assert charge.get(base + "/carte.json").status_code == 200
+    assert len(loads) == 1

@@ -30,6 +30,7 @@ from tierslieux.pipeline.inputs import (
     neighbours_note,
     territory_catchments,
     territory_codes,
+    zone_names,
 )
 from tierslieux.pipeline.readers import read_groups, read_structures_table
 from tierslieux.sources.actors import load_actors, load_epci_actors, load_pnr
@@ -374,7 +375,8 @@ def _classified(
         frames.append(
             load_epci_actors(
                 zonages.table[zonages.table["code"].isin(codes)],
-                zonages.labels.get("epci", {}),
+                # Every name the files give (zonings' labels, the communes' epci_nom).
+                zone_names(inputs.communes, zonages).get("epci", {}),
                 codes,
                 population=population,
             )

@@ -46,7 +46,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -220,9 +220,10 @@ def project_inputs(
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="tierslieux-run-", dir=settings.cache_dir) as tmp:
             files = materialise_datasets(repos, project, Path(tmp))
-            yield load_inputs(
+            loaded = load_inputs(
                 settings, files, mobpro=mobpro, download_zonages=mobpro and not settings.offline
             )
+            yield _named_by_reference(loaded, workspace)
         return
     if workspace is None:
         raise TierslieuxError(
@@ -230,6 +231,45 @@ def project_inputs(
         )
     opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     yield opened.inputs(settings)
+
+
+def _named_by_reference(inputs: LoadedInputs, workspace: Workspace | Path | None) -> LoadedInputs:
+    """The project's zonings named by the installation's reference too.
+
+    A project's zonings table uploaded alone (the Insee table without its sibling
+    labels file) names no zone: its EPCI would be « Intercommunalité 200067320 » in
+    the directory although the workspace knows their official names.  The
+    project's own labels win; the workspace's fill the zones they lack (by code: a
+    fictional workspace's codes are no real zone's).
+    """
+    if inputs.zonages is None or workspace is None:
+        return inputs
+    try:
+        reference = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+        known = reference.zonages
+    except TierslieuxError:
+        return inputs
+    if known is None:
+        return inputs
+    own = inputs.zonages.labels
+    labels = {
+        level: {**known.labels.get(level, {}), **own.get(level, {})}
+        for level in {*known.labels, *own}
+    }
+    if labels == own:
+        return inputs
+    return replace(inputs, zonages=replace(inputs.zonages, labels=labels))
+
+
+def project_inputs_key(repos: Repositories, project: int) -> tuple[object, ...]:
+    """What :func:`project_inputs` reads for ``project``: a key for a cache of its
+    loaded inputs (the project's input files, by id and content; empty: the workspace).
+    """
+    return tuple(
+        (d.role, d.id, d.sha256)
+        for d in sorted(repos.projects.datasets(project), key=lambda d: d.id)
+        if d.role in INPUT_ROLES
+    )
 
 
 class _ResultCache:

@@ -450,7 +450,28 @@ def survey_sections(analysis: SurveyAnalysis, *, size_option: str = "") -> dict[
         "candidates": _groups(analysis, GROUP_CANDIDATE),
         "leads": _groups(analysis, GROUP_LEAD),
         "size_option": size_option,
+        **_map_default(analysis),
     }
+
+
+def _map_default(analysis: SurveyAnalysis) -> dict[str, str]:
+    """The indicator the web map opens on, and why when it is not the candidates' one.
+
+    The members of candidate base communities, when there are some; else (no
+    group, or only « pistes » below the minimum size) the respondents per commune,
+    which the map would otherwise hide behind communes all at zero.
+    """
+    communes = analysis.communes
+    if len(communes) and int(communes["membres_candidats"].sum()) > 0:
+        return {"map_indicator": "membres_candidats", "map_note": ""}
+    note = _(
+        "Aucune communauté-base candidate pour l'instant (au moins {n} membres) : la carte "
+        "montre d'abord les répondants par commune ; l'indicateur « Membres de "
+        "communautés-base candidates » restera à zéro tant qu'aucun groupe n'atteint "
+        "cette taille.",
+        n=analysis.min_group_size,
+    )
+    return {"map_indicator": "repondants", "map_note": note}
 
 
 def survey_warnings(analysis: SurveyAnalysis) -> tuple[list[str], list[str]]:

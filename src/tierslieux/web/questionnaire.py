@@ -40,7 +40,7 @@ from tierslieux.pipeline.campaigns import (
     status_label,
 )
 from tierslieux.pipeline.inputs import synthetic_note
-from tierslieux.pipeline.project_runs import project_inputs
+from tierslieux.pipeline.project_runs import project_inputs, project_inputs_key
 from tierslieux.pipeline.project_survey import (
     analyse_project_survey,
     answers_state,
@@ -102,8 +102,30 @@ def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
         except TierslieuxError:  # none: a project with its own communes file still works
             workspace = settings.workspace_path
     repos = _repositories(request)
-    with project_inputs(repos, settings.core, access.project.id, workspace, mobpro=False) as found:
+    # Reading a project's own files (all PACA's outlines, say) takes seconds: the
+    # loaded inputs are kept per state of those files, the page and its two map
+    # documents read them once (the workspace's are already kept in memory).
+    key = (access.project.id, project_inputs_key(repos, access.project.id))
+    if getattr(state, "survey_inputs", None) is None:
+        state.survey_inputs, state.survey_inputs_lock = {}, threading.Lock()
+    cache: dict[tuple[object, ...], LoadedInputs] = state.survey_inputs
+    lock: threading.Lock = state.survey_inputs_lock
+    with lock:
+        found = cache.get(key)
+    if found is not None:
         return found
+    with project_inputs(repos, settings.core, access.project.id, workspace, mobpro=False) as found:
+        pass
+    if key[1]:  # the workspace's inputs are already in memory: not kept twice
+        with lock:
+            while len(cache) >= _CACHED_INPUTS:
+                cache.pop(next(iter(cache)))
+            cache[key] = found
+    return found
+
+
+#: Projects whose own input files are kept loaded per process.
+_CACHED_INPUTS = 4
 
 
 #: Analyses kept per process (project, options, state of the answers).

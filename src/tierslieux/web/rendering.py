@@ -64,6 +64,7 @@ SCRIPT_MESSAGES: dict[str, dict[str, str]] = {
         "catchmentCount": N_("{count} communes dans le bassin"),
         "catchmentLoading": N_("Chargement du bassin de {name}…"),
         "catchmentError": N_("Bassin de {name} indisponible ({error})."),
+        "loading": N_("Chargement de la carte…"),
         "loadError": N_("La carte n'a pas pu être chargée ({error})."),
         "webglError": N_(
             "Ce navigateur ne peut pas afficher la carte interactive (WebGL indisponible) ; "

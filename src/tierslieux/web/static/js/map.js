@@ -30,6 +30,7 @@ export const MESSAGES = {
   catchmentCount: "{count} communes dans le bassin",
   catchmentLoading: "Chargement du bassin de {name}…",
   catchmentError: "Bassin de {name} indisponible ({error}).",
+  loading: "Chargement de la carte…",
   loadError: "La carte n'a pas pu être chargée ({error}).",
   webglError:
     "Ce navigateur ne peut pas afficher la carte interactive (WebGL indisponible) ; " +
@@ -153,7 +154,17 @@ function colourExpression(key, breaks, palette) {
 
 async function fetchJson(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`.trim());
+  if (!response.ok) {
+    // The server's own message when it gives one (« detail » of an error), else the status.
+    let detail = "";
+    try {
+      const body = await response.json();
+      detail = typeof body?.detail === "string" ? body.detail : "";
+    } catch {
+      // Not JSON: the status alone.
+    }
+    throw new Error(detail || `${response.status} ${response.statusText}`.trim());
+  }
   return response.json();
 }
 
@@ -325,6 +336,9 @@ class CommuneMap {
     const { geojsonUrl, indicatorsUrl, pointsUrl } = this.data;
     this.container.dataset.mapState = "loading";
     this.container.classList.add("carte");
+    // Said while the documents come (a large territory's takes a moment).
+    const waiting = element("p", { class: "carte-chargement", role: "status" }, this.text("loading"));
+    this.container.append(waiting);
     try {
       const [collection, loaded, points] = await Promise.all([
         fetchJson(geojsonUrl),
@@ -345,9 +359,11 @@ class CommuneMap {
       this.sites = Array.isArray(collection.sites_carte) ? collection.sites_carte : [];
       const known = collection.bassins_carte ?? {};
       for (const [code, catchment] of Object.entries(known)) this.catchments.set(code, catchment);
+      waiting.remove();
       this.buildControls();
       this.buildMap();
     } catch (error) {
+      waiting.remove();
       this.fail(this.text("loadError", { error: error.message ?? String(error) }));
     }
   }
