@@ -20,7 +20,6 @@ confidence intervals and the candidate base communities on the map.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -50,6 +49,7 @@ from tierslieux.reports.survey import survey_map_data, survey_sections, survey_w
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
 from tierslieux.web.campaigns import _campaign, _inputs, public_url
+from tierslieux.web.memo import remembered
 from tierslieux.web.public import form_answers, form_questions, project_form
 from tierslieux.web.questionnaire import _group_size
 from tierslieux.web.rendering import flash, render
@@ -96,20 +96,13 @@ def _analysed(
     core = web_settings(request).core
     # The analysis holds the questionnaire's labels in the current language: a key part.
     key = (*campaign_state(core, access.project, inputs, campaign_id), size, current_language())
-    state = request.app.state
-    if getattr(state, "campaign_analyses", None) is None:
-        state.campaign_analyses, state.campaign_lock = {}, threading.Lock()
-    cache: dict[tuple[object, ...], SurveyAnalysis] = state.campaign_analyses
-    lock: threading.Lock = state.campaign_lock
-    with lock:
-        found = cache.get(key)
-    if found is None:
-        found = analyse_campaign(core, access.project, inputs, campaign_id, min_group_size=size)
-        with lock:
-            while len(cache) >= _CACHED:
-                cache.pop(next(iter(cache)))
-            cache[key] = found
-    return found
+    return remembered(
+        request,
+        "campaign_analyses",
+        key,
+        lambda: analyse_campaign(core, access.project, inputs, campaign_id, min_group_size=size),
+        size=_CACHED,
+    )
 
 
 def campaign_extras(

@@ -66,6 +66,7 @@ from tierslieux.pipeline.workspace import Workspace
 from tierslieux.reports.questionnaire import question_details
 from tierslieux.reports.templates import environment
 from tierslieux.web.auth import repositories
+from tierslieux.web.memo import remembered
 from tierslieux.web.rendering import render
 from tierslieux.web.settings import web_settings
 
@@ -202,21 +203,12 @@ def _form(request: Request, public: PublicCampaign) -> PublicForm:
         current_language(),
         public.campaign.questionnaire_version,
     )
-    state = request.app.state
-    if getattr(state, "public_forms", None) is None:
-        state.public_forms, state.public_lock = {}, threading.Lock()
-    cache: dict[object, PublicForm] = state.public_forms
-    lock: threading.Lock = state.public_lock
-    with lock:
-        found = cache.get(key)
-    if found is None:
+
+    def load() -> PublicForm:
         project = get_project(repos, project_id)
-        found = public_form(web_settings(request).core, repos, project, _workspace(request))
-        with lock:
-            while len(cache) >= _FORMS_KEPT:
-                cache.pop(next(iter(cache)))
-            cache[key] = found
-    return found
+        return public_form(web_settings(request).core, repos, project, _workspace(request))
+
+    return remembered(request, "public_forms", key, load, size=_FORMS_KEPT)
 
 
 def _closed(request: Request, public: PublicCampaign) -> Response | None:

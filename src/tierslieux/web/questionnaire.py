@@ -24,7 +24,6 @@ member or an administrator.
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -63,6 +62,7 @@ from tierslieux.reports.questionnaire import (
 from tierslieux.reports.survey import survey_map_data, survey_sections, survey_warnings
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
 from tierslieux.web.auth import repositories as _repositories
+from tierslieux.web.memo import remembered
 from tierslieux.web.rendering import render
 from tierslieux.web.settings import web_settings
 from tierslieux.web.uploads import read_upload
@@ -105,23 +105,23 @@ def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
     # Reading a project's own files (all PACA's outlines, say) takes seconds: the
     # loaded inputs are kept per state of those files, the page and its two map
     # documents read them once (the workspace's are already kept in memory).
-    key = (access.project.id, project_inputs_key(repos, access.project.id))
-    if getattr(state, "survey_inputs", None) is None:
-        state.survey_inputs, state.survey_inputs_lock = {}, threading.Lock()
-    cache: dict[tuple[object, ...], LoadedInputs] = state.survey_inputs
-    lock: threading.Lock = state.survey_inputs_lock
-    with lock:
-        found = cache.get(key)
-    if found is not None:
-        return found
-    with project_inputs(repos, settings.core, access.project.id, workspace, mobpro=False) as found:
-        pass
-    if key[1]:  # the workspace's inputs are already in memory: not kept twice
-        with lock:
-            while len(cache) >= _CACHED_INPUTS:
-                cache.pop(next(iter(cache)))
-            cache[key] = found
-    return found
+    files = project_inputs_key(repos, access.project.id)
+
+    def load() -> LoadedInputs:
+        with project_inputs(
+            repos, settings.core, access.project.id, workspace, mobpro=False
+        ) as loaded:
+            return loaded  # in memory: usable after the block
+
+    # Without files of its own, the workspace's inputs are in memory already: not kept twice.
+    return remembered(
+        request,
+        "survey_inputs",
+        (access.project.id, files),
+        load,
+        size=_CACHED_INPUTS,
+        keep=bool(files),
+    )
 
 
 #: Projects whose own input files are kept loaded per process.
@@ -148,20 +148,13 @@ def _analysed(
         size,
         current_language(),
     )
-    state = request.app.state
-    if getattr(state, "survey_analyses", None) is None:
-        state.survey_analyses, state.survey_lock = {}, threading.Lock()
-    cache: dict[tuple[object, ...], SurveyAnalysis] = state.survey_analyses
-    lock: threading.Lock = state.survey_lock
-    with lock:
-        found = cache.get(key)
-    if found is None:
-        found = analyse_project_survey(core, access.project, inputs, min_group_size=size)
-        with lock:
-            while len(cache) >= _CACHED:
-                cache.pop(next(iter(cache)))
-            cache[key] = found
-    return found
+    return remembered(
+        request,
+        "survey_analyses",
+        key,
+        lambda: analyse_project_survey(core, access.project, inputs, min_group_size=size),
+        size=_CACHED,
+    )
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:

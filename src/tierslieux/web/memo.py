@@ -1,0 +1,54 @@
+"""Small per-process caches of the web application, kept on ``app.state``.
+
+A page and its map documents often need the same costly value (a project's loaded
+inputs, a questionnaire analysis, a public form): :func:`remembered` keeps a few of
+them, under a key that changes with what they are computed from, the oldest dropped
+first.  The caches hold values only; rights are never cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+
+    from starlette.requests import Request
+
+__all__ = ["remembered"]
+
+T = TypeVar("T")
+_LOCK = threading.Lock()
+
+
+def remembered(
+    request: Request,
+    name: str,
+    key: Hashable,
+    compute: Callable[[], T],
+    *,
+    size: int,
+    keep: bool = True,
+) -> T:
+    """The value of ``key`` in the cache ``app.state.<name>``, else ``compute()``.
+
+    The value computed is kept (unless ``keep`` is false), at most ``size`` of them,
+    the oldest dropped first; two requests may compute the same value at once (no
+    lock is held while computing), the last one stays.
+    """
+    state = request.app.state
+    with _LOCK:
+        cache: dict[Hashable, T] | None = getattr(state, name, None)
+        if cache is None:
+            cache = {}
+            setattr(state, name, cache)
+        if key in cache:
+            return cache[key]
+    found = compute()
+    if keep:
+        with _LOCK:
+            while len(cache) >= size:
+                cache.pop(next(iter(cache)))
+            cache[key] = found
+    return found
