@@ -163,23 +163,3 @@ def test_readers_tables_drop_the_columns_empty_on_every_row(border: SitesResult)
     assert {"rang", "code", "nom", "valeur"} <= set(columns)
     assert any(n.startswith("Aucune communauté-base exigée") for n in border.notes)
     assert not any(n.startswith("Sans annuaire") for n in border.notes)
-
-
-def test_alternatives_and_sensitivity_name_their_sites(border: SitesResult) -> None:
-    # « Nom (code) » on the page, the CSV keeps the codes joined by « ; ».
-    names = dict(zip(border.communes["code"].astype(str), border.communes["nom"], strict=True))
-    tables = sites_summary(border)["tables"]
-    cells = []
-    for name in ("alternatives", "sensibilite"):
-        table = tables[name]
-        if "sites" in table["columns"]:
-            at = table["columns"].index("sites")
-            cells += [row[at] for row in table["rows"] if row[at]]
-    assert cells
-    for cell in cells:
-        for part in cell.split(", "):
-            code = part.rsplit("(", 1)[-1].rstrip(")")
-            assert part == f"{names[code]} ({code})", cell
-    assert all(";" not in cell for cell in cells)
-    raw = border.sensitivity["sites"].dropna().astype(str)
-    assert any(code in names for value in raw for code in value.split(";"))

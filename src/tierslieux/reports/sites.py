@@ -103,25 +103,6 @@ def _readers_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
     ]
 
 
-def _named_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
-    """The ``sites`` column of a table (codes joined by ``;``) as people read it:
-    « Nom (code), … » (a code of no known name, a candidate place's, kept as is)."""
-    if "sites" not in frame.columns:
-        return frame
-    names = dict(zip(result.communes["code"].astype(str), result.communes["nom"], strict=True))
-    names.update(
-        zip(result.sites["code"].astype(str), result.sites["nom"].astype(str), strict=True)
-    )
-
-    def spelled(value: object) -> object:
-        if not isinstance(value, str) or not value:
-            return value
-        codes = [c.strip() for c in value.split(";") if c.strip()]
-        return ", ".join(f"{names[c]} ({c})" if c in names else c for c in codes)
-
-    return frame.assign(sites=frame["sites"].map(spelled))
-
-
 def _cell(value: object, *, share: bool = False, whole: bool = False, gap: bool = False) -> str:
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 (NaN)
         return ""
@@ -205,8 +186,8 @@ def render_sites(result: SitesResult) -> str:
         co2=co2,
         sites=_table(_readers_sites(result.sites, result), _whole(result)),
         map_svg=safe_svg(svg),
-        alternatives=_table(_named_sites(result.alternatives, result), _whole(result)),
-        sensitivity=_table(_named_sites(result.sensitivity, result), _whole(result)),
+        alternatives=_table(result.alternatives, _whole(result)),
+        sensitivity=_table(result.sensitivity, _whole(result)),
         method=method_paragraphs(result),
         labels=column_labels(),
     )
@@ -496,8 +477,8 @@ def sites_summary(result: SitesResult) -> dict[str, Any]:
         "co2": co2,
         "tables": {
             "sites": _table(_readers_sites(result.sites, result), _whole(result)),
-            "alternatives": _table(_named_sites(result.alternatives, result), _whole(result)),
-            "sensibilite": _table(_named_sites(result.sensitivity, result), _whole(result)),
+            "alternatives": _table(result.alternatives, _whole(result)),
+            "sensibilite": _table(result.sensitivity, _whole(result)),
             "un_site_de_plus": _table(_readers_sites(ranked, result), _whole(result)),
         },
     }
