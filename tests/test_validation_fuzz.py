@@ -18,6 +18,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,3 +152,20 @@ def test_impossible_commune_counts_are_refused(value: str, tmp_path: Path) -> No
     path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8")
     with pytest.raises(TierslieuxError, match="ligne 2, colonne population_2021"):
         fmt.read(path, tmp_path / "cache")
+
+
+def test_blank_structure_coordinates_are_unknown_not_kept_as_text(tmp_path: Path) -> None:
+    """Found by the fuzzer: a latitude cell holding only a tab passed the check (blank)
+    but stayed « \\t » in the table, a coordinate no later reader could parse."""
+    path = tmp_path / "structures.csv"
+    path.write_text(
+        "identifiant,nom,categorie,themes,code_commune,latitude,longitude\n"
+        "a,A,cae,,05061,\t,6.0\n"
+        "b,B,cae,,05061, 44,5 ,6.1\n".replace(" 44,5 ", '" 44,5 "'),
+        encoding="utf-8",
+    )
+    table = format_named("structures").read(path, tmp_path / "cache")
+    rows = table.set_index("identifiant")  # type: ignore[union-attr]
+    assert pd.isna(rows.loc["a", "latitude"])
+    assert rows.loc["b", "latitude"] == "44.5"
+    assert rows.loc["a", "longitude"] == "6.0"

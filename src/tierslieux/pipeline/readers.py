@@ -132,6 +132,9 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
             )
         )
     _check_structures(frame, Path(path))
+    for column, _limit in _COORDINATES:
+        if column in frame.columns:
+            frame[column] = [_coordinate_text(cell) for cell in frame[column].tolist()]
     if "identifiant" not in frame.columns:
         frame["identifiant"] = [f"ligne:{i + 2}" for i in range(len(frame))]
     if "nom" not in frame.columns:
@@ -141,6 +144,13 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
 
 
 _COORDINATES = (("latitude", 90.0), ("longitude", 180.0))
+
+
+def _coordinate_text(cell: object) -> str | None:
+    """A checked coordinate cell as the text of its number (decimal point), or None when
+    blank: a cell holding only spaces or a tab is unknown, not a coordinate to parse later."""
+    text = cell.strip().replace(",", ".") if isinstance(cell, str) else ""
+    return text or None
 
 
 def _check_structures(frame: pd.DataFrame, path: Path) -> None:
