@@ -124,6 +124,19 @@ def prepare(base: Path, database_url: str | None, users: int) -> dict[str, Any]:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its children (uvicorn's workers)."""
+    total = 0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for process in [pid, *map(int, children)]:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return float("nan")  # not Linux, or a worker gone: the figure is not printed
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(prepared: dict[str, Any], workers: int) -> tuple[subprocess.Popen[bytes], str]:
     """``uvicorn --factory tierslieux.web.app:create_app`` on loopback; wait until it answers."""
     import httpx  # noqa: PLC0415
@@ -231,6 +244,8 @@ async def _user(
             window["deadline"] = time.monotonic() + window["seconds"]
             window["start"].set()
         await window["start"].wait()
+        if not window["cpu"]:
+            window["cpu"] = (time.process_time(), _cpu_seconds(window["server"]))
         while time.monotonic() < window["deadline"]:
             draw = rng.random()
             if draw < 0.35:
@@ -275,7 +290,9 @@ async def _user(
                 )
 
 
-async def load(url: str, prepared: dict[str, Any], users: int, seconds: float) -> Recorder:
+async def load(
+    url: str, prepared: dict[str, Any], users: int, seconds: float, server: int
+) -> Recorder:
     """Run the simulated users for ``seconds`` (after they have logged in)."""
     import httpx  # noqa: PLC0415
 
@@ -295,6 +312,8 @@ async def load(url: str, prepared: dict[str, Any], users: int, seconds: float) -
         "seconds": seconds,
         "deadline": 0.0,
         "start": asyncio.Event(),
+        "server": server,
+        "cpu": (),
     }
     await asyncio.gather(
         *(
@@ -302,6 +321,17 @@ async def load(url: str, prepared: dict[str, Any], users: int, seconds: float) -
             for i in range(users)
         )
     )
+    client_cpu = time.process_time() - window["cpu"][0]
+    server_cpu = _cpu_seconds(server) - window["cpu"][1]
+    requests = sum(len(times) for times in recorder.times.values())
+    if requests:
+        # On a small machine the simulated users (this process) take a core of their
+        # own: the latencies include the wait for it.
+        print(
+            f"CPU per request: server {server_cpu / requests * 1000:.2f} ms, "
+            f"simulated users {client_cpu / requests * 1000:.2f} ms "
+            f"(server {server_cpu / seconds:.0%} of a core, users {client_cpu / seconds:.0%})"
+        )
     return recorder
 
 
@@ -347,7 +377,7 @@ def main() -> int:
                 f"{'PostgreSQL' if options.database_url else 'SQLite'}, {url}"
             )
             before = os.getloadavg()
-            recorder = asyncio.run(load(url, prepared, options.users, options.seconds))
+            recorder = asyncio.run(load(url, prepared, options.users, options.seconds, server.pid))
             after = os.getloadavg()
             print(
                 "machine load (1, 5, 15 min; "

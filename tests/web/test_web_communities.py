@@ -522,3 +522,64 @@ def test_lists_sort_names_ignoring_case_and_accents_and_show_display_names(
     # a display name equal to the login is written once, without a title
     directory = _t(colleague.get(f"/projets/{project}/communautes"))
     assert re.search(r"Construit le [^<]+ par charge\.", directory), directory[-3000:]
+
+
+def test_map_documents_come_gzipped_with_an_etag_then_not_modified(built) -> None:
+    """The maps' GeoJSON: gzip when the client takes it (the same document once
+    decompressed), the bytes as they are otherwise, and ``304`` without a body when
+    the browser already holds it (rights still checked: see the outsiders' test)."""
+    client, project = built
+    for path in ("communes.geojson", "structures.geojson"):
+        url = f"/projets/{project}/communautes/{path}"
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+        refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert plain.status_code == zipped.status_code == 200
+        assert "content-encoding" not in plain.headers
+        assert "content-encoding" not in refused.headers
+        assert zipped.headers["content-encoding"] == "gzip", path
+        assert int(zipped.headers["content-length"]) < len(plain.content) / 2, path
+        assert zipped.json() == plain.json() == refused.json()
+        assert "Accept-Encoding" in zipped.headers["vary"]
+        etag = plain.headers["etag"]
+        assert zipped.headers["etag"] == etag
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        other = client.get(url, headers={"If-None-Match": '"autre"'})
+        assert other.status_code == 200
+        assert other.json() == plain.json()
+    filtered = client.get(
+        f"/projets/{project}/communautes/structures.geojson", params={"etape": "1"}
+    )
+    assert filtered.headers["etag"] != plain.headers["etag"]
+
+
+def test_the_points_step_labels_follow_each_installation_language(
+    built, web_settings, accounts
+) -> None:
+    """The points of one directory, asked by a French then an English installation in
+    the same process, come with each one's step labels (the kept points are per
+    language)."""
+    import dataclasses
+
+    from tierslieux.i18n import use_language
+    from tierslieux.pipeline.project_communities import step_labels
+    from tierslieux.web.app import create_app
+
+    client, project = built
+    url = f"/projets/{project}/communautes/structures.geojson"
+    french = client.get(url).json()["features"]
+    english_settings = dataclasses.replace(
+        web_settings, core=web_settings.core.model_copy(update={"lang": "en"})
+    )
+    english_client = logged_in(create_app(english_settings), accounts["charge_de_mission"])
+    english = english_client.get(url).json()["features"]
+    with use_language("en"):
+        expected = step_labels()
+    assert [f["properties"]["etape_libelle"] for f in english] == [
+        expected[f["properties"]["etape"]] for f in english
+    ]
+    assert [f["properties"]["etape_libelle"] for f in french] != [
+        f["properties"]["etape_libelle"] for f in english
+    ]

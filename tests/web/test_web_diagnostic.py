@@ -99,6 +99,12 @@ def test_map_documents_are_read_from_the_run(app, accounts, project, done) -> No
     assert geojson.headers["content-type"].startswith("application/geo+json")
     features = geojson.json()["features"]
     assert len(features) == 16
+    assert geojson.headers["content-encoding"] == "gzip"  # the test client takes gzip
+    unchanged = reader.get(
+        f"{base}/communes.geojson", headers={"If-None-Match": geojson.headers["etag"]}
+    )
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
     assert {"code", "nom", "potentiel"} <= set(features[0]["properties"])
     metadata = reader.get(f"{base}/indicateurs.json").json()
     keys = [item["cle"] for item in metadata["indicateurs"]]

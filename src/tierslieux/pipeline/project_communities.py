@@ -523,11 +523,13 @@ def project_contact_page(
             limit=limit,
         )
 
-    unfiltered = status is None and owner is None and commune is None and due_before is None
-    shown = total if unfiltered else read(0, 0)[0]
+    # One scan for the page asked; a second only when it lies beyond the last page.
+    wanted = max(page, 1)
+    shown, found = read((wanted - 1) * rows, rows)
     pages = max(1, -(-shown // rows))
-    page = min(max(page, 1), pages)
-    found = read((page - 1) * rows, rows)[1]
+    page = min(wanted, pages)
+    if page != wanted:
+        found = read((page - 1) * rows, rows)[1]
     return ContactPage(found, shown, total, owners, page, pages)
 
 

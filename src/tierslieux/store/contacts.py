@@ -148,15 +148,19 @@ class ContactRepository:
         conditions = _conditions(status, owner, commune, due_before)
         scan = (
             select(STRUCTURES.c.identifiant, STRUCTURES.c.nom)
-            .select_from(
-                STRUCTURES.join(CONTACTS, CONTACTS.c.identifiant == STRUCTURES.c.identifiant)
-            )
+            .select_from(_JOINED)
             .where(*conditions)
         )
         with self._database.transaction(write=False) as connection:
-            found = [row for row in connection.execute(scan) if row.identifiant in among]
-            kept = [row.identifiant for row in sorted(found, key=_by_name)]
-            chosen = kept[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+            # Fetched at once (not row by row) and sorted on (key, identifier) pairs:
+            # this scan runs on every list page, over every record of the store.
+            kept = sorted(
+                (collation_key(nom), identifiant)
+                for identifiant, nom in connection.execute(scan).all()
+                if identifiant in among
+            )
+            start = max(offset, 0)
+            chosen = [identifiant for _key, identifiant in kept[start : start + max(limit, 0)]]
             rows = (
                 connection.execute(
                     records.view_query().where(STRUCTURES.c.identifiant.in_(chosen))
@@ -164,14 +168,20 @@ class ContactRepository:
                 if chosen
                 else []
             )
-        return len(kept), [records.contact_from_row(row) for row in sorted(rows, key=_by_name)]
+        place = {identifiant: index for index, identifiant in enumerate(chosen)}
+        ordered = sorted(rows, key=lambda row: place[row.identifiant])
+        return len(kept), [records.contact_from_row(row) for row in ordered]
 
     def contacts_overview(self, among: Collection[str]) -> tuple[int, list[str]]:
         """The number of records of the structures ``among`` and their owners, sorted."""
         query = select(CONTACTS.c.identifiant, CONTACTS.c.owner)
         with self._database.transaction(write=False) as connection:
-            found = [row for row in connection.execute(query) if row.identifiant in among]
-        return len(found), sorted({row.owner for row in found if row.owner}, key=collation_key)
+            found = [
+                owner
+                for identifiant, owner in connection.execute(query).all()
+                if identifiant in among
+            ]
+        return len(found), sorted({owner for owner in found if owner}, key=collation_key)
 
     # -- writing -------------------------------------------------------------------
 

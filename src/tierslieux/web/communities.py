@@ -50,6 +50,7 @@ from tierslieux.web.auth import (
     project_viewer,
     repositories,
 )
+from tierslieux.web.documents import document_response
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import RESULT_PAGES, project_runs
@@ -64,9 +65,9 @@ router = APIRouter()
 RESULT_PAGES[DIRECTORY_KIND] = "/projets/{project}/communautes"
 #: Rows of the list shown per page.
 PAGE_ROWS = 100
-#: GeoJSON of the points already written (run, project, filter -> bytes): a directory
+#: GeoJSON of the points already written (run, project, filter, language -> bytes): a directory
 #: never changes once built.
-_points: dict[tuple[str, int, DirectoryFilter], bytes] = {}
+_points: dict[tuple[str, int, DirectoryFilter, str], bytes] = {}
 _points_lock = threading.Lock()
 #: The list's pages already rendered (run, project, filter, page, language -> HTML).
 _tables: dict[tuple[str, int, DirectoryFilter, int, str], Markup] = {}
@@ -197,7 +198,8 @@ def structures_geojson(
     directory = _required(request, access)
     chosen = _filter(etape, theme, commune, ouverture)
     project = access.project.id
-    key = (directory.run.id, project, chosen)
+    # The step labels of the points are in the page's language.
+    key = (directory.run.id, project, chosen, current_language())
     with _points_lock:
         content = _points.get(key)
     if content is None:
@@ -210,7 +212,7 @@ def structures_geojson(
             if len(_points) > _POINTS_KEPT:
                 _points.clear()
             _points[key] = content
-    return Response(content, media_type="application/geo+json")
+    return document_response(request, ("structures", *key), content, "application/geo+json")
 
 
 def _required(request: Request, access: ProjectAccess) -> Directory:
@@ -240,9 +242,11 @@ def communes_geojson(request: Request, access: ProjectAccess = Depends(project_v
     """The communes of the territory with their base community's figures (map), in the
     page's language."""
     directory = _required(request, access)
-    return Response(
+    return document_response(
+        request,
+        ("directory communes", directory.run.id, current_language()),
         directory_map(repositories(request), directory),
-        media_type=DIRECTORY_FILES["communes.geojson"],
+        DIRECTORY_FILES["communes.geojson"],
     )
 
 

@@ -42,6 +42,7 @@ from tierslieux.reports.webmap import (
     diagnosis_vintages,
 )
 from tierslieux.web.auth import ProjectAccess, client_ip, project_editor, project_viewer
+from tierslieux.web.documents import document_response
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import project_runs, run_or_404
@@ -215,7 +216,12 @@ def map_communes(
 ) -> Response:
     """The communes of a finished diagnostic with their indicators (GeoJSON)."""
     run = _done_run(request, access, run_id)
-    return _json_response(_file(request, access, run, "communes.geojson"), "application/geo+json")
+    return document_response(
+        request,
+        ("diagnostic communes", run.id),
+        lambda: _file(request, access, run, "communes.geojson"),
+        "application/geo+json",
+    )
 
 
 @router.get("/projets/{project_id}/diagnostic/{run_id}/indicateurs.json")
