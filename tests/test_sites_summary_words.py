@@ -88,7 +88,8 @@ def test_the_objective_is_split_between_the_territory_and_its_neighbours(
     )
     # The note on the neighbours says the same number of people (whole, as people).
     assert any(
-        f"soit {format_number(sisteron)} usagers potentiels (04209)" in n for n in border.notes
+        f"soit {format_number(sisteron)} usagers potentiels (Sisteron (04209))" in n
+        for n in border.notes
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -145,6 +146,31 @@ def test_results_page_shows_the_cli_numbers(app, accounts, project, repos) -> No
         assert code in text
     assert 'data-map data-geojson-url="/projets/' in text
     assert "Annuler le calcul" not in text  # finished
+
+
+def test_results_tables_name_the_site_sets_csv_keeps_codes(app, accounts, project, repos) -> None:
+    # Alternatives and sensitivity: « Nom (code), Nom (code) » on the page, the
+    # sensitivity.csv download keeps the codes joined by « ; ».
+    run_id = store_done_run(repos, project, None, author="charge")
+    result = demo_sites_result(2)
+    reader = logged_in(app, accounts["lecteur"])
+    page = html.unescape(reader.get(f"/projets/{project}/sites/{run_id}").text)
+    for table_id, frame in (
+        ("tableau-alternatives", result.alternatives),
+        ("tableau-sensibilite", result.sensitivity),
+    ):
+        shown = re.search(rf'id="{table_id}">(.*?)</table>', page, re.DOTALL)
+        assert shown, table_id
+        for value in filter(None, frame["sites"].dropna()):
+            codes = str(value).split(";")
+            named = ", ".join(f"{result.names[c]} ({c})" for c in codes)
+            assert f"<td>{named}</td>" in shown.group(1), (table_id, value)
+            if len(codes) > 1:
+                assert str(value) not in shown.group(1)
+    download = reader.get(f"/projets/{project}/calculs/{run_id}/fichiers/sensitivity.csv")
+    assert download.status_code == 200
+    for value in result.sensitivity["sites"].dropna():
+        assert f",{value}," in download.text, value
 
 
 def test_map_document_and_downloads(app, accounts, project, repos) -> None:

@@ -9,11 +9,19 @@ tool counts them in their commune (``75056``, ``69123``, ``13055``).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+from tierslieux.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "ARRONDISSEMENT_PARENTS",
     "commune_of_arrondissement",
     "is_commune_code",
+    "named_code",
+    "named_codes",
     "normalise_commune_code",
 ]
 
@@ -25,6 +33,21 @@ ARRONDISSEMENT_PARENTS: tuple[tuple[int, int, str], ...] = (
     (69381, 69389, "69123"),  # Lyon
     (13201, 13216, "13055"),  # Marseille
 )
+
+
+def named_code(code: str, names: Mapping[str, str]) -> str:
+    """A code as people read it, « Nom (code) » (« Laragne-Montéglin (05070) »).
+
+    ``names`` maps codes (of communes, or of candidate sites) to names; a code it
+    gives no name for stays the bare code, never a guess.
+    """
+    name = names.get(code)
+    return _("{name} ({code})", name=name, code=code) if name else code
+
+
+def named_codes(codes: Iterable[str], names: Mapping[str, str]) -> str:
+    """Codes as people read them, « Nom (code), Nom (code) » (:func:`named_code`)."""
+    return ", ".join(named_code(code, names) for code in codes)
 
 
 def is_commune_code(code: str) -> bool:

@@ -28,6 +28,7 @@ from tierslieux.errors import (
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.census_codes import MOBPRO_CODES
+from tierslieux.model.codes import named_codes
 from tierslieux.model.reference import TELEWORKABLE_SHARE_BY_CS1, TELEWORKABLE_SOURCE
 from tierslieux.model.rurality import (
     AAV_CATEGORY_LABELS,
@@ -436,9 +437,7 @@ def neighbours_note(
             "fichier plus large pour que les bassins passent la limite).",
             m=minutes,
         )
-    known = names or {}
-    first = [f"{known[c]} ({c})" if known.get(c) else c for c in neighbours[:10]]
-    shown = ", ".join(first) + (", …" if len(neighbours) > 10 else "")
+    shown = named_codes(neighbours[:10], names or {}) + (", …" if len(neighbours) > 10 else "")
     return _(
         "{n} commune(s) hors du territoire, à au plus {m:g} minutes d'une de ses communes, "
         "comptent dans ses bassins (lues dans les mêmes sources) sans figurer dans le "

@@ -26,6 +26,7 @@ from tierslieux.analysis.commute_co2 import DEFAULT_GAIN_MINIMAL
 from tierslieux.errors import Problem, SchemaError, TierslieuxError, default_label
 from tierslieux.i18n import N_, format_datetime, format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import named_code
 from tierslieux.model.rurality import RURAL_FOCUS
 from tierslieux.model.siting import format_gap
 from tierslieux.model.structures import (
@@ -757,12 +758,7 @@ def _site_names(summary: Mapping[str, Any]) -> list[str]:
     if "code" in columns and "nom" in columns:
         code_at, name_at = columns.index("code"), columns.index("nom")
         names = {str(row[code_at]): str(row[name_at]) for row in table.get("rows", ())}
-    return [
-        _("{name} ({code})", name=names[str(code)], code=code)
-        if names.get(str(code))
-        else str(code)
-        for code in summary.get("sites", ())
-    ]
+    return [named_code(str(code), names) for code in summary.get("sites", ())]
 
 
 def _results(summary: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -41,6 +41,7 @@ from tierslieux.analysis.traveltime import AnchoredEngine, sparse_within_to_csr
 from tierslieux.errors import InfeasibleError, Message, Note, Problem, SchemaError
 from tierslieux.i18n import N_, format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import named_codes
 from tierslieux.model.rurality import RURAL_FOCUS, RuralDefinition, rural_definition_note
 from tierslieux.model.siting import (
     CAR_EMISSION_FACTOR_KG_PER_KM,
@@ -88,6 +89,7 @@ from tierslieux.sources.catalog import source_name
 from tierslieux.sources.places import load_tiers_lieux
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from tierslieux.config import Settings
@@ -207,6 +209,11 @@ class SitesResult:
     objective_outside: float = 0.0
     #: Communes outside the territory covered by the chosen sites.
     outside_covered: int = 0
+    #: Code -> name of every candidate and of every commune loaded (the territory's and
+    #: those around it read for the catchments), a candidate place's name over its
+    #: commune's: how the pages spell the site sets of the alternatives and sensitivity
+    #: (:func:`~tierslieux.model.codes.named_codes`); a code absent here is unknown.
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def objective_inside(self) -> float:
@@ -1119,7 +1126,9 @@ def _choose(
     )
     outside = _outside_part(setup, solution)
     beyond = coverage.loc[coverage["hors_territoire"].astype(bool), "code_commune"]
-    notes.append(_outside_demand_note(setup, request, outside, sorted(set(beyond.astype(str)))))
+    communes = _commune_names(prepared.names)
+    covered = sorted(set(beyond.astype(str)))
+    notes.append(_outside_demand_note(setup, request, outside, (covered, communes)))
     take_up = prepared.objective.uptake
     co2 = _co2_estimate(take_up, result, sites, coverage, notes) if take_up is not None else None
     alternatives = _alternatives(setup, request, result, report)
@@ -1146,7 +1155,27 @@ def _choose(
         one_more=one_more,
         objective_outside=outside[0],
         outside_covered=outside[1],
+        names=_code_names(communes, setup.sites),
     )
+
+
+def _commune_names(names: pd.Series) -> dict[str, str]:
+    """Code -> name of every commune of the loaded file (a name missing: not there)."""
+    return {
+        str(code): str(name)
+        for code, name in names.items()
+        if isinstance(name, str) and name.strip()
+    }
+
+
+def _code_names(communes: Mapping[str, str], sites: SiteSet) -> dict[str, str]:
+    """The loaded communes' names and every candidate's, a place's over its commune's
+    (a candidate named by its code alone adds nothing)."""
+    names = dict(communes)
+    names.update(
+        (code, name) for code, name in zip(sites.ids, sites.names, strict=True) if name != code
+    )
+    return names
 
 
 def _one_more_frame(setup: _Setup, solution: _Solution) -> pd.DataFrame:
@@ -1303,9 +1332,13 @@ def _outside_part(setup: _Setup, solution: _Solution) -> tuple[float, int]:
 
 
 def _outside_demand_note(
-    setup: _Setup, request: SitesRequest, outside: tuple[float, int], covered: list[str]
+    setup: _Setup,
+    request: SitesRequest,
+    outside: tuple[float, int],
+    covered: tuple[list[str], Mapping[str, str]],
 ) -> str:
-    """Say whether the demand just outside the territory counts, and how much is covered."""
+    """Say whether the demand just outside the territory counts, and how much is covered
+    (``covered``: codes of the outside communes covered, and the communes' names)."""
     if request.objective == "co2":
         return _(
             "Objectif CO₂ : seule la demande des communes du territoire compte (les "
@@ -1333,7 +1366,7 @@ def _outside_demand_note(
         n=len(setup.outside_demand),
         c=outside[1],
         u=format_number(outside[0]),
-        codes=", ".join(covered[:10]) or _("aucune"),
+        codes=named_codes(covered[0][:10], covered[1]) or _("aucune"),
     )
 
 

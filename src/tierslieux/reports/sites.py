@@ -18,6 +18,7 @@ import pandas as pd
 from tierslieux.files import frame_spreadsheet_csv, write_output_files
 from tierslieux.i18n import format_figure, format_number, format_percent
 from tierslieux.i18n import gettext as _
+from tierslieux.model.codes import named_code, named_codes
 from tierslieux.model.siting import format_gap
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
 from tierslieux.reports.labels import (
@@ -97,10 +98,26 @@ def _readers_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
         return out.drop(columns=["code_commune"])
     names = dict(zip(result.communes["code"].astype(str), result.communes["nom"], strict=True))
     at = list(out.columns).index("code_commune")
-    commune = hosts.map(lambda code: f"{names[code]} ({code})" if code in names else code)
+    commune = hosts.map(lambda code: named_code(code, names))
     return out.drop(columns=["code_commune"]).assign(commune=commune)[
         [*out.columns[:at], "commune", *out.columns[at + 1 :]]
     ]
+
+
+def _named_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
+    """A table whose ``sites`` column holds sets of sites (codes joined by « ; », as
+    the CSV keeps them) as people read them: « Nom (code), Nom (code) », with the names
+    of every candidate and loaded commune (:attr:`SitesResult.names`); a code of no
+    known name stays the code."""
+    if "sites" not in frame.columns:
+        return frame
+
+    def spelled(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return named_codes((c.strip() for c in value.split(";") if c.strip()), result.names)
+
+    return frame.assign(sites=frame["sites"].map(spelled))
 
 
 def _cell(value: object, *, share: bool = False, whole: bool = False, gap: bool = False) -> str:
@@ -186,8 +203,8 @@ def render_sites(result: SitesResult) -> str:
         co2=co2,
         sites=_table(_readers_sites(result.sites, result), _whole(result)),
         map_svg=safe_svg(svg),
-        alternatives=_table(result.alternatives, _whole(result)),
-        sensitivity=_table(result.sensitivity, _whole(result)),
+        alternatives=_table(_named_sites(result.alternatives, result), _whole(result)),
+        sensitivity=_table(_named_sites(result.sensitivity, result), _whole(result)),
         method=method_paragraphs(result),
         labels=column_labels(),
     )
@@ -477,8 +494,8 @@ def sites_summary(result: SitesResult) -> dict[str, Any]:
         "co2": co2,
         "tables": {
             "sites": _table(_readers_sites(result.sites, result), _whole(result)),
-            "alternatives": _table(result.alternatives, _whole(result)),
-            "sensibilite": _table(result.sensitivity, _whole(result)),
+            "alternatives": _table(_named_sites(result.alternatives, result), _whole(result)),
+            "sensibilite": _table(_named_sites(result.sensitivity, result), _whole(result)),
             "un_site_de_plus": _table(_readers_sites(ranked, result), _whole(result)),
         },
     }
