@@ -124,3 +124,50 @@ def test_a_rule_reason_is_shown_in_the_chosen_language_with_its_values() -> None
         "[asso_coworking_sirene] Association (legal category 9220) whose name "
         '"Tiers-lieu La Grange" suggests coworking' in coworking
     )
+
+
+def test_the_sources_reasons_stored_in_french_are_shown_as_an_english_build_writes_them() -> None:
+    """A place's reason (a station, a tiers-lieu, a digital inclusion venue, an actor of
+    the demonstration) is whole messages: stored in French, it is shown in English as an
+    English build would have written it."""
+    from importlib import resources  # noqa: PLC0415
+
+    from tierslieux.i18n import translate_stored  # noqa: PLC0415
+    from tierslieux.sources import gares, mediation, tiers_lieux  # noqa: PLC0415
+    from tierslieux.sources.actors import load_actors  # noqa: PLC0415
+
+    def reasons() -> list[str]:
+        both = {mediation._MEDIATION_FRANCE_SERVICES, mediation._MEDIATION_CNFS}
+        demo = resources.files("tierslieux") / "data" / "demo" / "acteurs_fictifs.csv"
+        with resources.as_file(demo) as path:
+            actors, _ = load_actors(path)
+        return [
+            mediation._mediation_reason(both, from_ftl=True, resolution="plus_proche"),
+            mediation._mediation_reason(set(), from_ftl=False, resolution=None),
+            gares._gare_reason("A"),
+            gares._gare_reason(None),
+            tiers_lieux._tiers_lieu_reason(
+                "coworking", is_cget=True, source="CGET", vintage="2018"
+            ),
+            tiers_lieux._tiers_lieu_reason(
+                None, is_cget=False, source="France Tiers-Lieux 2023", vintage=None
+            ),
+            *(str(r) for r in actors["raison"]),
+        ]
+
+    french = reasons()
+    assert french[2] == (
+        "Gare SNCF, gare d'intérêt national (segment DRG A) : point d'appui pour la mobilité "
+        "des télétravailleurs et l'accueil d'un tiers-lieu près des trains."
+    )
+    assert french[1] == "Lieu de médiation numérique : point d'appui pour l'inclusion numérique."
+    with use_language("en"):
+        english = reasons()
+        assert [translate_stored(r) for r in french] == english
+    assert english[0].startswith(
+        "France Services centre (digital inclusion venue), with a digital adviser, listed by "
+        "France Tiers-Lieux: a public base"
+    )
+    assert english[2].startswith("SNCF railway station, station of national interest (DRG ")
+    assert english[5].startswith("Listed tiers-lieu (France Tiers-Lieux 2023): a base")
+    assert "FICTITIOUS structure of the demonstration: short supply chains." in english
