@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -166,22 +166,32 @@ _MAX_SENTENCES = 6
 _DATA_PARAMS = frozenset({"nom", "names", "naf", "categorie_juridique", "code_commune", "siren"})
 
 
+class _Template(NamedTuple):
+    """A message with placeholders as a pattern over its French text."""
+
+    pattern: re.Pattern[str]
+    translation: str
+    #: The French text after the last placeholder, and its longest piece without one.
+    end: str
+    longest: str
+
+
 @cache
-def _templates(lang: str) -> dict[str, list[tuple[re.Pattern[str], str]]]:
+def _templates(lang: str) -> dict[str, list[_Template]]:
     """The messages of ``lang`` with placeholders, as patterns over their French text
     (named groups for the placeholders) with their translation, by their first two
     characters (``""``: messages that start with a placeholder)."""
-    found: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    found: dict[str, list[_Template]] = {}
     for message, translation in _catalogue(lang).items():
         if "{" not in message:
             continue
         parts: list[str] = []
+        literals: list[str] = []
         seen: set[str] = set()
         position = 0
         for match in _PLACEHOLDER.finditer(message):
-            parts.append(
-                re.escape(message[position : match.start()].replace("{{", "{").replace("}}", "}"))
-            )
+            literals.append(message[position : match.start()].replace("{{", "{").replace("}}", "}"))
+            parts.append(re.escape(literals[-1]))
             name = match.group(1)
             parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
             seen.add(name)
@@ -190,12 +200,17 @@ def _templates(lang: str) -> dict[str, list[tuple[re.Pattern[str], str]]]:
         # match any text: only messages with words of their own are patterns.
         if not seen or sum(c.isalpha() for c in _PLACEHOLDER.sub("", message)) < 3:
             continue
-        parts.append(re.escape(message[position:].replace("{{", "{").replace("}}", "}")))
-        literal = message[: message.index("{")] if not message.startswith("{") else ""
-        found.setdefault(literal[:2], []).append(
-            # The values are read back as text: the translation's formats (``{m:g}``)
-            # are dropped, the value is shown as the French text wrote it.
-            (re.compile("".join(parts), re.DOTALL), _PLACEHOLDER.sub(r"{\1}", translation))
+        literals.append(message[position:].replace("{{", "{").replace("}}", "}"))
+        parts.append(re.escape(literals[-1]))
+        found.setdefault(literals[0][:2], []).append(
+            _Template(
+                re.compile("".join(parts), re.DOTALL),
+                # The values are read back as text: the translation's formats (``{m:g}``)
+                # are dropped, the value is shown as the French text wrote it.
+                _PLACEHOLDER.sub(r"{\1}", translation),
+                literals[-1],
+                max(literals, key=len),
+            )
         )
     return found
 
@@ -210,8 +225,13 @@ def _translate_sentence(text: str, lang: str, depth: int, *, exact: bool = True)
     if found is not None:
         return found
     templates = _templates(lang)
-    for candidate in (*templates.get(text[:2], ()), *templates.get("", ())):
-        pattern, translation = candidate
+    for pattern, translation, end, longest in (
+        *templates.get(text[:2], ()),
+        *templates.get("", ()),
+    ):
+        # Cheap necessary conditions first: most texts are tried against many patterns.
+        if not text.endswith(end) or longest not in text:
+            continue
         match = pattern.fullmatch(text)
         if match is None:
             continue
