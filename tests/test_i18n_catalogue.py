@@ -127,6 +127,29 @@ def test_extraction_sees_templates_fstrings_and_markers() -> None:
     assert "2 chiffres, par exemple 93" in messages  # N_() in model/territory.py
 
 
+@pytest.mark.parametrize(
+    "table", ["classification_rules.csv", "demo/acteurs_fictifs.csv"], ids=["rules", "demo"]
+)
+def test_every_reason_of_a_packaged_table_is_a_translated_message(table: str) -> None:
+    """The ``raison`` sentences of the packaged tables are messages (the extractor reads
+    the CSV), translated into English with the same placeholders."""
+    import csv  # noqa: PLC0415
+
+    path = ROOT / "src" / "tierslieux" / "data" / table
+    with path.open(encoding="utf-8", newline="") as handle:
+        reasons = [row["raison"].strip() for row in csv.DictReader(handle)]
+    assert reasons
+    with path.open("rb") as handle:
+        extracted = {text for _, _, text, _ in _tool().extract_data_csv(handle, {}, (), {})}
+    assert extracted == set(reasons)
+    assert not set(reasons) - _ids(_read(POT)), "run `python tools/i18n.py update`"
+    english = {m.id: m.string for m in _read(EN_PO) if m.id in set(reasons)}
+    for reason in reasons:
+        assert english[reason], f"no English for {reason!r}"
+        assert english[reason] != reason
+        assert _fields(english[reason]) == _fields(reason)
+
+
 def test_check_command_passes_and_is_fast() -> None:
     result = subprocess.run(  # noqa: S603
         [sys.executable, str(ROOT / "tools" / "i18n.py"), "check"],

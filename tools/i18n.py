@@ -14,7 +14,10 @@ structured messages (``Problem(...)``, ``Message.of(...)``, ``Note.text(...)``) 
 ``src/tierslieux/**/*.py`` and in the Jinja templates of ``reports/templates``, and the
 texts of the packaged questionnaire definitions (``data/questionnaire_v*.yaml``:
 title, source, labels, criteria, units), which
-:meth:`tierslieux.model.survey.Questionnaire.translated` looks up.
+:meth:`tierslieux.model.survey.Questionnaire.translated` looks up, and the ``raison``
+sentences of the packaged data tables (:data:`CSV_TEXT_COLUMNS`: the classification
+rules, the demonstration's actors), which the classification and
+:func:`tierslieux.i18n.translate_stored` look up.
 A message with ``{placeholders}`` is flagged ``python-brace-format``; ``check`` fails
 when a translation's placeholders differ from the French text's.
 """
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import csv
 import json
 import logging
 import string
 import sys
 from datetime import UTC, datetime
-from io import BytesIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -110,6 +114,33 @@ def extract_questionnaire_yaml(
             stack.extend(node.value)
 
 
+#: Columns of the packaged CSV tables whose cells are sentences shown to people (each one
+#: a message, with the rules' ``{placeholders}``); ids, codes and patterns are not.
+CSV_TEXT_COLUMNS = frozenset({"raison"})
+
+
+def extract_data_csv(
+    fileobj: BinaryIO,
+    keywords: Mapping[str, object],  # noqa: ARG001 - Babel's extractor signature
+    comment_tags: Collection[str],  # noqa: ARG001
+    options: Mapping[str, object],  # noqa: ARG001
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor for a packaged CSV table (UTF-8, comma-separated, a header line).
+
+    Every non-empty cell of a column of :data:`CSV_TEXT_COLUMNS` is a message; its line
+    is the one the record starts on. A table without such a column gives nothing.
+    """
+    reader = csv.DictReader(StringIO(fileobj.read().decode("utf-8-sig"), newline=""))
+    columns = [c for c in reader.fieldnames or () if c in CSV_TEXT_COLUMNS]
+    line = reader.line_num + 1
+    for record in reader:
+        for column in columns:
+            text = (record.get(column) or "").strip()
+            if text:
+                yield line, "_", text, []
+        line = reader.line_num + 1
+
+
 #: Structured messages of :mod:`tierslieux.errors`: ``Problem("…")``, ``Note.text("…")``…
 MESSAGE_CLASSES = frozenset({"Message", "Problem", "Note"})
 MESSAGE_METHODS = frozenset({"of", "text"})
@@ -143,6 +174,8 @@ METHOD_MAP: list[tuple[str, str | Callable[..., Iterator[tuple[int, str, str, li
     ("reports/templates/**.html", "jinja2.ext:babel_extract"),
     ("web/templates/**.html", "jinja2.ext:babel_extract"),
     ("data/questionnaire_v*.yaml", extract_questionnaire_yaml),
+    ("data/classification_rules.csv", extract_data_csv),
+    ("data/demo/acteurs_fictifs.csv", extract_data_csv),
     ("**.py", extract_python_ast),
 ]
 WIDTH = 100

@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -157,24 +157,41 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _RULE_PREFIX = re.compile(r"^(\[[^\]\s]+\]\s+)(.*)$", re.DOTALL)
 #: How deep the values of a matched message are themselves translated.
 _VALUE_DEPTH = 2
+#: How many sentences of a stored text one message may span (a rule's two sentences, a
+#: name with « S.A. » in it).
+_MAX_SENTENCES = 6
+#: Placeholders whose value is data (a structure's name, its codes), never a message of
+#: its own: not looked up as one (a structure named « Carte » stays so), only read
+#: through a message around it (« {nom} (aussi : {names}) »).
+_DATA_PARAMS = frozenset({"nom", "names", "naf", "categorie_juridique", "code_commune", "siren"})
+
+
+class _Template(NamedTuple):
+    """A message with placeholders as a pattern over its French text."""
+
+    pattern: re.Pattern[str]
+    translation: str
+    #: The French text after the last placeholder, and its longest piece without one.
+    end: str
+    longest: str
 
 
 @cache
-def _templates(lang: str) -> dict[str, list[tuple[re.Pattern[str], str]]]:
+def _templates(lang: str) -> dict[str, list[_Template]]:
     """The messages of ``lang`` with placeholders, as patterns over their French text
     (named groups for the placeholders) with their translation, by their first two
     characters (``""``: messages that start with a placeholder)."""
-    found: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    found: dict[str, list[_Template]] = {}
     for message, translation in _catalogue(lang).items():
         if "{" not in message:
             continue
         parts: list[str] = []
+        literals: list[str] = []
         seen: set[str] = set()
         position = 0
         for match in _PLACEHOLDER.finditer(message):
-            parts.append(
-                re.escape(message[position : match.start()].replace("{{", "{").replace("}}", "}"))
-            )
+            literals.append(message[position : match.start()].replace("{{", "{").replace("}}", "}"))
+            parts.append(re.escape(literals[-1]))
             name = match.group(1)
             parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
             seen.add(name)
@@ -183,31 +200,48 @@ def _templates(lang: str) -> dict[str, list[tuple[re.Pattern[str], str]]]:
         # match any text: only messages with words of their own are patterns.
         if not seen or sum(c.isalpha() for c in _PLACEHOLDER.sub("", message)) < 3:
             continue
-        parts.append(re.escape(message[position:].replace("{{", "{").replace("}}", "}")))
-        literal = message[: message.index("{")] if not message.startswith("{") else ""
-        found.setdefault(literal[:2], []).append(
-            # The values are read back as text: the translation's formats (``{m:g}``)
-            # are dropped, the value is shown as the French text wrote it.
-            (re.compile("".join(parts), re.DOTALL), _PLACEHOLDER.sub(r"{\1}", translation))
+        literals.append(message[position:].replace("{{", "{").replace("}}", "}"))
+        parts.append(re.escape(literals[-1]))
+        found.setdefault(literals[0][:2], []).append(
+            _Template(
+                re.compile("".join(parts), re.DOTALL),
+                # The values are read back as text: the translation's formats (``{m:g}``)
+                # are dropped, the value is shown as the French text wrote it.
+                _PLACEHOLDER.sub(r"{\1}", translation),
+                literals[-1],
+                max(literals, key=len),
+            )
         )
     return found
 
 
-def _translate_sentence(text: str, lang: str, depth: int) -> str | None:
+def _translate_sentence(text: str, lang: str, depth: int, *, exact: bool = True) -> str | None:
     """``text`` translated when it is a message of ``lang``'s catalogue, its values
-    filled by a French text (those translated in turn); ``None`` otherwise."""
+    filled by a French text (those translated in turn); ``None`` otherwise.
+
+    ``exact=False``: only a message with placeholders is looked for (``text`` is data)."""
     catalogue = _catalogue(lang)
-    exact = catalogue.get(text)
-    if exact is not None:
-        return exact
+    found = catalogue.get(text) if exact else None
+    if found is not None:
+        return found
     templates = _templates(lang)
-    for candidate in (*templates.get(text[:2], ()), *templates.get("", ())):
-        pattern, translation = candidate
+    for pattern, translation, end, longest in (
+        *templates.get(text[:2], ()),
+        *templates.get("", ()),
+    ):
+        # Cheap necessary conditions first: most texts are tried against many patterns.
+        if not text.endswith(end) or longest not in text:
+            continue
         match = pattern.fullmatch(text)
         if match is None:
             continue
         values = {
-            name: (_translate_sentence(value, lang, depth - 1) if depth > 0 else None) or value
+            name: (
+                _translate_sentence(value, lang, depth - 1, exact=name not in _DATA_PARAMS)
+                if depth > 0
+                else None
+            )
+            or value
             for name, value in match.groupdict().items()
         }
         try:
@@ -222,24 +256,47 @@ def _translate_stored(text: str, lang: str) -> str:
     whole = _translate_sentence(text, lang, _VALUE_DEPTH)
     if whole is not None and whole != text:
         return whole
-    pieces = []
-    for sentence in _SENTENCE_END.split(text):
-        prefix, body = "", sentence
-        ruled = _RULE_PREFIX.match(sentence)
+    # Sentences as (start, end) in ``text``; what lies between two is kept as written.
+    cuts = [(m.start(), m.end()) for m in _SENTENCE_END.finditer(text)]
+    spans = list(
+        zip([0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(text)], strict=True)
+    )
+    pieces: list[str] = []
+    first = 0
+    while first < len(spans):
+        start = spans[first][0]
+        prefix = ""
+        ruled = _RULE_PREFIX.match(text[start : spans[first][1]])
         if ruled is not None:
-            prefix, body = ruled.group(1), ruled.group(2)
-        pieces.append(prefix + (_translate_sentence(body, lang, _VALUE_DEPTH) or body))
-    return " ".join(pieces)
+            prefix = ruled.group(1)
+        body = start + len(prefix)
+        # The fewest sentences that make a message (a message may hold several, a value
+        # may hold a « . »), never across a rule's identifier: it starts another text.
+        last, translated = first, None
+        for last in range(first, min(len(spans), first + _MAX_SENTENCES)):
+            if last > first and _RULE_PREFIX.match(text[spans[last][0] : spans[last][1]]):
+                break
+            translated = _translate_sentence(text[body : spans[last][1]], lang, _VALUE_DEPTH)
+            if translated is not None:
+                break
+        if translated is None:
+            last, translated = first, text[body : spans[first][1]]
+        after = text[spans[last][1] : spans[last + 1][0]] if last + 1 < len(spans) else ""
+        pieces.append(prefix + translated + after)
+        first = last + 1
+    return "".join(pieces)
 
 
 def translate_stored(text: str) -> str:
     """A text written in French and kept (a directory's reasons and notes, saved by a
     run), in the current language when it is made of the catalogue's messages.
 
-    Each sentence that is a message, or a message whose placeholders were filled (the
-    values themselves translated when they are messages), is translated; any other
-    sentence (a user's note, a rule of the classification table) stays as written.
-    French gives ``text`` unchanged.
+    Each sentence (or run of sentences) that is a message, or a message whose
+    placeholders were filled (the values themselves translated when they are messages,
+    except data such as a structure's name or codes), is translated: the reasons of the
+    classification rules of the package (``[rule_id] sentence``) come in the current
+    language with their names and codes as stored.  Any other sentence (a user's note,
+    a user's own rule) stays as written.  French gives ``text`` unchanged.
     """
     lang = current_language()
     if lang == "fr" or not text or not _catalogue(lang):

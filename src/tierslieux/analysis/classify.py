@@ -491,7 +491,7 @@ def _fill(template: str, row: Mapping[str, object]) -> str:
         shown = values["nom"].casefold()
         other = [n for n in known.split(" ; ") if n.casefold() not in shown]
         if other:
-            values["nom"] += " " + _("(aussi : {names})", names=" ; ".join(other))
+            values["nom"] = _("{nom} (aussi : {names})", nom=values["nom"], names=" ; ".join(other))
     try:
         return template.format_map(values)
     except (ValueError, IndexError):
@@ -619,8 +619,9 @@ def classify(
     pandas.DataFrame
         A new frame: the input columns plus ``categorie``, ``themes`` (ids joined by
         ``;``), ``score`` (0-100: the best rule's score plus
-        :data:`CONCORDANCE_BONUS` per other matching rule), ``raison`` (French: every
-        rule that matched and why, and how the score was made) and ``regles`` (ids).
+        :data:`CONCORDANCE_BONUS` per other matching rule), ``raison`` (in the current
+        language: every rule that matched and why, and how the score was made; a rule
+        sentence that is not in the catalogue, a user's, as written) and ``regles`` (ids).
     """
     frame = structures.reset_index(drop=True)
     cols = _Columns(frame)
@@ -684,7 +685,9 @@ def _explain(
     score = min(100, best.score + CONCORDANCE_BONUS * others)
     themes = _ordered_themes(t for r in (*hits, *extra) for t in r.themes)
     ordered = (best, *[h for h in hits if h is not best], *extra)
-    parts = [f"[{r.id}] {_fill(r.raison, record)}" for r in ordered]
+    # A rule's sentence is a message (the package table's are in the catalogue): written
+    # in the current language like the rest of the reason; a user's own stays as written.
+    parts = [f"[{r.id}] {_fill(_(r.raison), record)}" for r in ordered]
     if categorie in STEP_OF:
         step = STEP_OF[categorie]
         summary = _("Étape {step} de la méthode.", step=step)

@@ -382,8 +382,9 @@ def _directory(repos: Repositories, run: RunView, names: Mapping[str, str]) -> D
     structures["etape"] = structures["categorie"].map(_step_of)
     structures["categorie_libelle"] = structures["categorie"].map(lambda c: labels.get(c, c))
     structures["themes_libelle"] = structures["themes"].map(themes_label)
-    # Reasons are written in French by the build: in the page's language when they are
-    # the catalogue's sentences (a rule of the classification table stays French).
+    # Reasons are written in the build's language (French by default): shown in the
+    # page's language when they are the catalogue's sentences, the package's rules
+    # included (a user's own rule or sentence stays as written).
     if current_language() != "fr" and "raison" in structures.columns:
         structures["raison"] = structures["raison"].map(translate_stored)
     community_names = dict(zip(communities["code"], communities["nom"], strict=True))

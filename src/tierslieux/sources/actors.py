@@ -268,6 +268,9 @@ def _actor_record(
         identifiant = f"acteur:{_slug(nom)}-{code}"
     else:
         identifiant = given if given.startswith("acteur:") else f"acteur:{given}"
+    # A reason that is a message (the demonstration's actors) is written in the current
+    # language; a team's own sentence stays as written.
+    given_reason = values.get("raison")
     return {
         "identifiant": identifiant,
         "nom": nom,
@@ -277,8 +280,9 @@ def _actor_record(
         "latitude": latitude,
         "longitude": longitude,
         "source": source,
-        "raison": values.get("raison")
-        or _("Acteur signalé par l'équipe du projet : {label}.", label=labels[categorie]),
+        "raison": _(given_reason)
+        if given_reason
+        else _("Acteur signalé par l'équipe du projet : {label}.", label=labels[categorie]),
         "type": values.get("type"),
         "web": values.get("web"),
         "code_commune_source": code_source,

@@ -193,10 +193,17 @@ def _gare_reason(segment: str | None) -> str:
         "B": _("gare d'intérêt régional"),
         "C": _("gare d'intérêt local"),
     }.get(segment or "", _("gare de voyageurs"))
-    suffix = f" ({_('segment DRG {segment}', segment=segment)})" if segment else ""
+    # Whole sentences (no placeholder next to another): a stored reason is read back
+    # into its values to be shown in another language (tierslieux.i18n.translate_stored).
+    if segment:
+        return _(
+            "Gare SNCF, {interest} (segment DRG {segment}) : point d'appui pour la mobilité "
+            "des télétravailleurs et l'accueil d'un tiers-lieu près des trains.",
+            interest=interest,
+            segment=segment,
+        )
     return _(
-        "Gare SNCF, {interest}{suffix} : point d'appui pour la mobilité des télétravailleurs "
+        "Gare SNCF, {interest} : point d'appui pour la mobilité des télétravailleurs "
         "et l'accueil d'un tiers-lieu près des trains.",
         interest=interest,
-        suffix=suffix,
     )

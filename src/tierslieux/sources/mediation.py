@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tierslieux.errors import SchemaError, SourceError
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import commune_of_arrondissement
 from tierslieux.model.geometry import great_circle_km
@@ -271,20 +272,26 @@ def _vintage_of(path: Path, dates: Sequence[str]) -> str | None:
 def _mediation_reason(
     labels: set[str], *, from_ftl: bool, resolution: str | None, position_dropped: bool = False
 ) -> str:
+    # Messages whose values are messages, never pieces glued together: a stored reason
+    # is read back to be shown in another language (tierslieux.i18n.translate_stored).
     if _MEDIATION_FRANCE_SERVICES in labels:
-        what = _("Espace France Services (lieu de médiation numérique)")
-        if _MEDIATION_CNFS in labels:
-            what += _(", avec conseiller numérique")
-        why = _("point d'appui public pour l'accueil, les démarches et l'inclusion numérique.")
+        what = (
+            _("Espace France Services (lieu de médiation numérique), avec conseiller numérique")
+            if _MEDIATION_CNFS in labels
+            else _("Espace France Services (lieu de médiation numérique)")
+        )
+        sentence = N_(
+            "{what} : point d'appui public pour l'accueil, les démarches et l'inclusion numérique."
+        )
     elif _MEDIATION_CNFS in labels:
         what = _("Lieu de médiation numérique avec conseiller numérique (CNFS)")
-        why = _("point d'appui pour l'inclusion numérique et le réseautage.")
+        sentence = N_("{what} : point d'appui pour l'inclusion numérique et le réseautage.")
     else:
         what = _("Lieu de médiation numérique")
-        why = _("point d'appui pour l'inclusion numérique.")
+        sentence = N_("{what} : point d'appui pour l'inclusion numérique.")
     if from_ftl:
-        what += _(", signalé par France Tiers-Lieux")
-    text = f"{what} : {why}"
+        what = _("{what}, signalé par France Tiers-Lieux", what=what)
+    text = _(sentence, what=what)
     if resolution in {"code_postal_plus_proche", "plus_proche"}:
         text += " " + _("Commune déduite du centre de commune le plus proche (approximation).")
     if position_dropped:

@@ -266,20 +266,27 @@ def _typology(value: str | None) -> str | None:
 
 def _tiers_lieu_reason(typo: str | None, *, is_cget: bool, source: str, vintage: str | None) -> str:
     anchor = _("point d'appui pour l'accueil et le réseautage.")
-    dominante = f" ({_('dominante {typo}', typo=typo)})" if typo else ""
-    if is_cget:
+    # Whole sentences (no placeholder next to another): a stored reason is read back
+    # into its values to be shown in another language (tierslieux.i18n.translate_stored).
+    if is_cget and typo:
         return _(
-            "Tiers-lieu recensé par le CGET en {vintage}{dominante} : {anchor}",
+            "Tiers-lieu recensé par le CGET en {vintage} (dominante {typo}) : {anchor}",
             vintage=vintage,
-            dominante=dominante,
+            typo=typo,
             anchor=anchor,
         )
-    return _(
-        "Tiers-lieu recensé ({source}){dominante} : {anchor}",
-        source=source,
-        dominante=dominante,
-        anchor=anchor,
-    )
+    if is_cget:
+        return _(
+            "Tiers-lieu recensé par le CGET en {vintage} : {anchor}", vintage=vintage, anchor=anchor
+        )
+    if typo:
+        return _(
+            "Tiers-lieu recensé ({source}) (dominante {typo}) : {anchor}",
+            source=source,
+            typo=typo,
+            anchor=anchor,
+        )
+    return _("Tiers-lieu recensé ({source}) : {anchor}", source=source, anchor=anchor)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
