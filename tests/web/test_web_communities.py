@@ -4,6 +4,7 @@ concurrent edits, import and export, roles."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import re
@@ -12,8 +13,11 @@ import pytest
 from web_helpers import csrf, logged_in
 
 from tierslieux.config import Settings
+from tierslieux.i18n import use_language
 from tierslieux.pipeline.communities import CommunitiesRequest, run_communities
+from tierslieux.pipeline.project_communities import step_labels
 from tierslieux.pipeline.workspace import Workspace
+from tierslieux.web.app import create_app
 
 #: Actors of the demo territory, one per step of the study (fictional names).
 ACTORS = (
@@ -561,12 +565,6 @@ def test_the_points_step_labels_follow_each_installation_language(
     """The points of one directory, asked by a French then an English installation in
     the same process, come with each one's step labels (the kept points are per
     language)."""
-    import dataclasses
-
-    from tierslieux.i18n import use_language
-    from tierslieux.pipeline.project_communities import step_labels
-    from tierslieux.web.app import create_app
-
     client, project = built
     url = f"/projets/{project}/communautes/structures.geojson"
     french = client.get(url).json()["features"]
