@@ -141,6 +141,23 @@ def test_campaign_created_listed_and_its_form_answered(app, published, repos) ->
     assert again.status_code == 404
 
 
+def test_blank_fields_are_rendered_once_per_form_and_not_for_a_corrected_page(
+    app, published
+) -> None:
+    _charge, _project_id, _campaign_id, slug = published
+    public = TestClient(app)
+    _first, hidden = _form(public, slug)
+    [kept] = app.state.public_fields.values()
+    _second, again = _form(public, slug)
+    assert hidden["cle_envoi"] != again["cle_envoi"]  # drawn per page, outside the markup
+    [again_kept] = app.state.public_fields.values()
+    assert again_kept is kept  # not rendered again
+    wrong = _send(public, slug, hidden, {**GOOD, "commentaire": "Je garde ce texte"}, statut="")
+    assert wrong.status_code == 422
+    assert "Je garde ce texte</textarea>" in wrong.text  # typed answers: this page only
+    assert list(app.state.public_fields.values()) == [kept]
+
+
 def test_mistakes_are_listed_at_the_top_and_answers_kept(app, published) -> None:
     _charge, _project_id, _campaign_id, slug = published
     public = TestClient(app)

@@ -255,33 +255,26 @@ def _blank_fields(
     The same markup for every visitor: rendered once per form, consent notice and
     language (the CSRF token and the idempotency key, drawn per page, are outside it).
     """
-    state = request.app.state
-    if getattr(state, "public_fields", None) is None:
-        state.public_fields, state.public_fields_lock = {}, threading.Lock()
-    cache: dict[tuple[int, str, str], tuple[PublicForm, Markup]] = state.public_fields
-    lock: threading.Lock = state.public_fields_lock
     key = (id(form), consent, current_language())
-    with lock:
-        found = cache.get(key)
-    if found is not None and found[0] is form:  # not another form at the same address
-        return found[1]
-    fields = Markup(  # noqa: S704 - a template of the autoescaping environment
-        environment()
-        .get_template("web/_public_fields.html")
-        .render(
-            choices=form.choices,
-            questions=questions,
-            values={},
-            chosen={},
-            errors={},
-            consent=consent,
+
+    def render_fields() -> tuple[PublicForm, Markup]:
+        fields = Markup(  # noqa: S704 - a template of the autoescaping environment
+            environment()
+            .get_template("web/_public_fields.html")
+            .render(
+                choices=form.choices,
+                questions=questions,
+                values={},
+                chosen={},
+                errors={},
+                consent=consent,
+            )
         )
-    )
-    with lock:
-        while len(cache) >= _FORMS_KEPT:
-            cache.pop(next(iter(cache)))
-        cache[key] = (form, fields)
-    return fields
+        return form, fields
+
+    # The form is kept beside its markup: while the entry lives, no other form can
+    # have its address, so the key ``id(form)`` names this form and no other.
+    return remembered(request, "public_fields", key, render_fields, size=_FORMS_KEPT)[1]
 
 
 def _form_page(
