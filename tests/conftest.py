@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tierslieux.cli.common import cli_label
+from tierslieux.config import Settings
 from tierslieux.errors import use_labels
 from tierslieux.i18n import use_language
 
@@ -33,6 +34,17 @@ def shared_real() -> Path:
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment of a CLI run: a cache of its own (modules needing a database override it)."""
     return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Offline settings with a cache and an SQLite store of the test's own (modules with
+    other needs override it)."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'survey.sqlite'}",
+        cache_dir=tmp_path / "cache",
+        offline=True,
+    )
 
 
 @pytest.fixture
