@@ -37,6 +37,18 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def store_env(tmp_path: Path) -> dict[str, str]:
+    """Environment of a CLI run with a store of its own: its database, cache and data
+    folder in the test's folder, a terminal 200 columns wide."""
+    return {
+        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
+        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "COLUMNS": "200",
+    }
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Offline settings with a cache and an SQLite store of the test's own (modules with
     other needs override it)."""

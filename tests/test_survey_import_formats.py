@@ -375,13 +375,8 @@ def test_yaml_error_is_located_in_french(tmp_path: Path) -> None:
 # -- Command line -----------------------------------------------------------------------
 
 
-def test_cli_mapping_then_import(tmp_path: Path) -> None:
-    env = {
-        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "COLUMNS": "200",
-    }
+def test_cli_mapping_then_import(tmp_path: Path, store_env: dict[str, str]) -> None:
+    env = store_env
     runner = CliRunner()
     out = tmp_path / "proposee.yaml"
     export = str(SURVEY / "framaforms.tsv")
