@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tierslieux.cli.common import cli_label
+from tierslieux.config import Settings
 from tierslieux.errors import use_labels
 from tierslieux.i18n import use_language
 
@@ -33,6 +34,29 @@ def shared_real() -> Path:
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment of a CLI run: a cache of its own (modules needing a database override it)."""
     return {"TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache")}
+
+
+@pytest.fixture
+def store_env(tmp_path: Path) -> dict[str, str]:
+    """Environment of a CLI run with a store of its own: its database, cache and data
+    folder in the test's folder, a terminal 200 columns wide."""
+    return {
+        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
+        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "COLUMNS": "200",
+    }
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Offline settings with a cache and an SQLite store of the test's own (modules with
+    other needs override it)."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'survey.sqlite'}",
+        cache_dir=tmp_path / "cache",
+        offline=True,
+    )
 
 
 @pytest.fixture

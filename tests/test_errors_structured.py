@@ -189,15 +189,6 @@ def test_cli_prints_every_problem_on_one_line(tmp_path: Path) -> None:
     assert "--jours-par-semaine doit être entre 0 (exclu) et 5" in line
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        cache_dir=tmp_path / "cache",
-        offline=True,
-    )
-
-
 def test_submit_answers_gives_one_problem_per_faulty_question(settings: Settings) -> None:
     answers = {
         "commune_residence": "Atlantis",

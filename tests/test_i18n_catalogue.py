@@ -322,12 +322,8 @@ def test_sites_demo_in_english(tmp_path: Path, env: dict[str, str], objective: s
         assert "rebound effects: −31% of the benefit" in page
 
 
-def test_survey_analyse_in_english(tmp_path: Path) -> None:
-    env = {
-        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-    }
+def test_survey_analyse_in_english(tmp_path: Path, store_env: dict[str, str]) -> None:
+    env = store_env
     communes = str(SURVEY / "communes_enquete.csv")
     mapping = str(SURVEY / "correspondance.yaml")
     answers = str(SURVEY / "reponses_valides.csv")

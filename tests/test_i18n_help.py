@@ -254,12 +254,8 @@ def test_sites_page_names_its_columns_for_the_reader(tmp_path: Path, env: dict[s
     assert "perte_pct" in (out / "alternatives.csv").read_text(encoding="utf-8")
 
 
-def test_survey_page_names_the_group_columns(tmp_path: Path) -> None:
-    env = {
-        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-    }
+def test_survey_page_names_the_group_columns(tmp_path: Path, store_env: dict[str, str]) -> None:
+    env = store_env
     communes = str(SURVEY / "communes_enquete.csv")
     answers = [str(SURVEY / "reponses_valides.csv"), "--mapping"]
     answers += [str(SURVEY / "correspondance.yaml"), "--communes", communes]

@@ -18,13 +18,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str | None]:
-    return {
-        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "COLUMNS": "200",
-    }
+def env(store_env: dict[str, str]) -> dict[str, str | None]:
+    """This module's CLI runs have a store of their own (tests/conftest.py)."""
+    return {**store_env}
 
 
 def run(env: dict[str, str | None], *args: str) -> Result:

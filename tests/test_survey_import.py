@@ -29,15 +29,6 @@ MAPPING = SURVEY / "correspondance.yaml"
 COMMUNES = (SURVEY / "communes_enquete.csv",)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        cache_dir=tmp_path / "cache",
-        offline=True,
-    )
-
-
 def _stored(settings: Settings) -> list[dict[str, object]]:
     with contact_store(settings) as store:
         return [dict(r.answers) for r in store.responses.list_responses()]

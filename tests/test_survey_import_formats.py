@@ -15,6 +15,7 @@ import yaml
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
+from test_survey_import import _stored
 from tierslieux.cli import app
 from tierslieux.config import Settings
 from tierslieux.errors import SchemaError, SourceError
@@ -33,20 +34,6 @@ COMMUNES = (SURVEY / "communes_enquete.csv",)
 QUESTIONNAIRE = load_questionnaire()
 LABEL = {q.id: q.label for q in QUESTIONNAIRE.questions}
 OPTION = {q.id: {o.code: o.label for o in q.options} for q in QUESTIONNAIRE.questions}
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        cache_dir=tmp_path / "cache",
-        offline=True,
-    )
-
-
-def _stored(settings: Settings) -> list[dict[str, object]]:
-    with contact_store(settings) as store:
-        return [dict(r.answers) for r in store.responses.list_responses()]
 
 
 def _import(settings: Settings, path: Path, mapping: Path | None = None) -> object:
@@ -388,13 +375,8 @@ def test_yaml_error_is_located_in_french(tmp_path: Path) -> None:
 # -- Command line -----------------------------------------------------------------------
 
 
-def test_cli_mapping_then_import(tmp_path: Path) -> None:
-    env = {
-        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "COLUMNS": "200",
-    }
+def test_cli_mapping_then_import(tmp_path: Path, store_env: dict[str, str]) -> None:
+    env = store_env
     runner = CliRunner()
     out = tmp_path / "proposee.yaml"
     export = str(SURVEY / "framaforms.tsv")

@@ -224,14 +224,9 @@ def test_fictional_answers_keep_the_banner(page: str) -> None:
 # --- command line ----------------------------------------------------------------------
 
 
-def test_cli_min_group_size(tmp_path: Path) -> None:
+def test_cli_min_group_size(tmp_path: Path, store_env: dict[str, str]) -> None:
     runner = CliRunner()
-    env = {
-        "TIERSLIEUX_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.sqlite'}",
-        "TIERSLIEUX_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "COLUMNS": "200",
-    }
+    env = store_env
     communes = str(SURVEY / "communes_enquete.csv")
     mapping = str(SURVEY / "correspondance.yaml")
     answers = str(SURVEY / "reponses_valides.csv")

@@ -38,15 +38,6 @@ LOADERS = ("load_communes", "load_zonages", "open_mobpro", "load_densite", "load
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        offline=True,
-        cache_dir=tmp_path / "cache",
-        database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
-    )
-
-
-@pytest.fixture
 def demo_workspace(settings: Settings, tmp_path: Path) -> Workspace:
     return build_workspace(settings, tmp_path / "ws", InputFiles(demo=True))
 

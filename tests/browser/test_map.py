@@ -63,6 +63,28 @@ def commune_point(page, demo_map_data, code: str) -> tuple[float, float]:
     )
 
 
+def start_map(
+    page, site_url: str, div_id: str, geojson_url: str, points_url: str | None = None, *, first=""
+) -> None:
+    """One more map on the test page: a ``div`` of id ``div_id`` on the communes of
+    ``geojson_url`` (and the points of ``points_url``), started by map.js after the
+    script ``first`` (run in the page, in the same function)."""
+    page.goto(f"{site_url}/pages/map.html")
+    page.evaluate(
+        f"""async ([id, geojsonUrl, pointsUrl]) => {{{first}
+            const div = document.createElement("div");
+            div.id = id;
+            div.dataset.map = "";
+            div.dataset.geojsonUrl = geojsonUrl;
+            if (pointsUrl) div.dataset.pointsUrl = pointsUrl;
+            document.querySelector("main").append(div);
+            const module = await import("/static/js/map.js");
+            module.startMaps();
+        }}""",
+        [div_id, geojson_url, points_url],
+    )
+
+
 def test_map_page_loads_offline_without_errors(browser_page, site_url, axe_check) -> None:
     open_map(browser_page, site_url)
     assert browser_page.errors == []
@@ -217,18 +239,7 @@ def test_the_installation_basemap_comes_from_the_page_meta(
 
 
 def test_missing_data_is_reported_not_thrown(browser_page, site_url) -> None:
-    browser_page.goto(f"{site_url}/pages/map.html")
-    browser_page.evaluate(
-        """async () => {
-            const div = document.createElement("div");
-            div.id = "absente";
-            div.dataset.map = "";
-            div.dataset.geojsonUrl = "/donnees/absent.geojson";
-            document.querySelector("main").append(div);
-            const module = await import("/static/js/map.js");
-            module.startMaps();
-        }"""
-    )
+    start_map(browser_page, site_url, "absente", "/donnees/absent.geojson")
     browser_page.wait_for_selector('#absente[data-map-state="error"]')
     alert = browser_page.inner_text("#absente [role=alert]")
     assert alert.startswith("La carte n'a pas pu être chargée (404")
@@ -238,9 +249,7 @@ def test_a_map_says_it_is_loading_then_why_it_failed(browser_page, site_url) -> 
     """Audit: the campaign's map stayed blank while its documents came, then said
     only a status on failure; it now says « Chargement de la carte… », then the
     server's own message."""
-    browser_page.goto(f"{site_url}/pages/map.html")
-    browser_page.evaluate(
-        """async () => {
+    held_fetch = """
             const real = window.fetch;
             let release;
             const held = new Promise((resolve) => { release = resolve; });
@@ -248,16 +257,8 @@ def test_a_map_says_it_is_loading_then_why_it_failed(browser_page, site_url) -> 
             window.fetch = (url, options) => String(url).includes("/lente")
                 ? held.then(() => new Response(JSON.stringify({detail: "Campagne inconnue."}),
                     {status: 404, headers: {"content-type": "application/json"}}))
-                : real(url, options);
-            const div = document.createElement("div");
-            div.id = "lente";
-            div.dataset.map = "";
-            div.dataset.geojsonUrl = "/lente/carte.geojson";
-            document.querySelector("main").append(div);
-            const module = await import("/static/js/map.js");
-            module.startMaps();
-        }"""
-    )
+                : real(url, options);"""
+    start_map(browser_page, site_url, "lente", "/lente/carte.geojson", first=held_fetch)
     browser_page.wait_for_selector('#lente[data-map-state="loading"]')
     assert browser_page.inner_text("#lente [role=status]") == "Chargement de la carte…"
     browser_page.evaluate("() => window.releaseMap()")
@@ -297,20 +298,8 @@ def _extra_map(page, site_url: str, demo_map_data, name: str, points=None) -> No
     (demo_map_data.folder / f"{name}.geojson").write_text(json.dumps(collection), "utf-8")
     if points is not None:
         (demo_map_data.folder / f"{name}-points.geojson").write_text(json.dumps(points), "utf-8")
-    page.goto(f"{site_url}/pages/map.html")
-    page.evaluate(
-        """async ([name, withPoints]) => {
-            const div = document.createElement("div");
-            div.id = name;
-            div.dataset.map = "";
-            div.dataset.geojsonUrl = `/donnees/${name}.geojson`;
-            if (withPoints) div.dataset.pointsUrl = `/donnees/${name}-points.geojson`;
-            document.querySelector("main").append(div);
-            const module = await import("/static/js/map.js");
-            module.startMaps();
-        }""",
-        [name, points is not None],
-    )
+    with_points = f"/donnees/{name}-points.geojson" if points is not None else None
+    start_map(page, site_url, name, f"/donnees/{name}.geojson", with_points)
     page.wait_for_selector(f'#{name}[data-map-state="ready"]')
 
 

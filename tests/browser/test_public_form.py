@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,13 +31,19 @@ CHARGE = "charge@exemple.fr"
 PASSWORD = "mot de passe du navigateur"  # noqa: S105 - test data
 
 
+@contextmanager
+def public_campaign(root: Path, lang: str = "fr") -> Iterator[tuple[str, Any]]:
+    """The demo application in ``lang`` with an open campaign: its public link, the store."""
+    users = {CHARGE: ("charge_de_mission", PASSWORD)}
+    with serve_demo_application(root, users, lang=lang) as served:
+        _project, campaign = open_demo_campaign(served, CHARGE)
+        yield f"{served.url}/q/{campaign.slug}", served.repos
+
+
 @pytest.fixture(scope="module")
 def campaign_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    root = tmp_path_factory.mktemp("public")
-    with serve_demo_application(root, {CHARGE: ("charge_de_mission", PASSWORD)}) as served:
-        repos = served.repos
-        _project, campaign = open_demo_campaign(served, CHARGE)
-        yield f"{served.url}/q/{campaign.slug}", repos
+    with public_campaign(tmp_path_factory.mktemp("public")) as found:
+        yield found
 
 
 def _shot(page: Any, name: str) -> Path:

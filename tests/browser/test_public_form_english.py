@@ -11,25 +11,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from browser_app import open_demo_campaign, serve_demo_application
-from test_public_form import _shot
+from test_public_form import _shot, public_campaign
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = pytest.mark.browser
 
-CHARGE = "charge@exemple.fr"
-PASSWORD = "mot de passe du navigateur"  # noqa: S105 - test data
-
 
 @pytest.fixture(scope="module")
 def english_campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    root = tmp_path_factory.mktemp("public_en")
-    users = {CHARGE: ("charge_de_mission", PASSWORD)}
-    with serve_demo_application(root, users, lang="en") as served:
-        _project, campaign = open_demo_campaign(served, CHARGE)
-        yield f"{served.url}/q/{campaign.slug}", served.repos
+    with public_campaign(tmp_path_factory.mktemp("public_en"), lang="en") as found:
+        yield found
 
 
 def test_english_resident_journey_on_a_phone(chromium_browser, english_campaign, axe_check) -> None:

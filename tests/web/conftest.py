@@ -51,7 +51,14 @@ def repos(web_settings: WebSettings):
 
 
 @pytest.fixture
-def accounts(repos) -> dict[str, str]:
+def display_names() -> dict[str, str]:
+    """The users' display names by role: none here (each shows the first part of its
+    login); a test module overrides this fixture to give them names of their own."""
+    return {}
+
+
+@pytest.fixture
+def accounts(repos, display_names: dict[str, str]) -> dict[str, str]:
     """One user of each role: role -> e-mail address."""
     emails = {
         "administrateur": "admin@exemple.fr",
@@ -59,5 +66,12 @@ def accounts(repos) -> dict[str, str]:
         "lecteur": "lecteur@exemple.fr",
     }
     for role, email in emails.items():
-        add_user(repos, email, role=role, actor="test", password=PASSWORD)
+        add_user(
+            repos,
+            email,
+            role=role,
+            actor="test",
+            password=PASSWORD,
+            display_name=display_names.get(role),
+        )
     return emails

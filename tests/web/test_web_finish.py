@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from test_web_communities import _project as directory_project
 from test_web_public import _campaign as new_campaign
 from test_web_questionnaire import _import as import_answers
-from web_helpers import PASSWORD, create_project, csrf, logged_in
+from web_helpers import create_project, csrf, logged_in
 
 from tierslieux.i18n import format_datetime
-from tierslieux.pipeline.accounts import add_user
 from tierslieux.pipeline.project_runs import RunOutcome
 from tierslieux.web.app import create_app
 
@@ -26,17 +25,9 @@ NAME = "Camille Martin-Durand"
 
 
 @pytest.fixture
-def accounts(repos) -> dict[str, str]:
-    """One user of each role, each with a display name that is not the login."""
-    emails = {
-        "administrateur": "admin@exemple.fr",
-        "charge_de_mission": "charge@exemple.fr",
-        "lecteur": "lecteur@exemple.fr",
-    }
-    names = {"administrateur": "Alix Admin", "charge_de_mission": NAME, "lecteur": "Léo Lecteur"}
-    for role, email in emails.items():
-        add_user(repos, email, role=role, actor="test", password=PASSWORD, display_name=names[role])
-    return emails
+def display_names() -> dict[str, str]:
+    """Each user of the shared ``accounts`` fixture with a display name that is not the login."""
+    return {"administrateur": "Alix Admin", "charge_de_mission": NAME, "lecteur": "Léo Lecteur"}
 
 
 def _t(response) -> str:

@@ -58,11 +58,35 @@ def _campaign(client: TestClient, project_id: int, **fields: str) -> tuple[int, 
     return campaign_id, slug.group(1)
 
 
-@pytest.fixture
-def published(app, accounts, repos):
+def _publish(app, accounts, repos) -> tuple[TestClient, int, int, str]:
+    """A project of the chargé de mission with an open campaign: the chargé de mission's
+    client, the project, the campaign and its public slug."""
     charge, project_id = _project(app, accounts, repos)
     campaign_id, slug = _campaign(charge, project_id)
     return charge, project_id, campaign_id, slug
+
+
+@pytest.fixture
+def published(app, accounts, repos):
+    return _publish(app, accounts, repos)
+
+
+def _close(charge: TestClient, project_id: int, campaign_id: int) -> None:
+    base = f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}"
+    token = csrf(charge, base)
+    closed = charge.post(f"{base}/fermer", data={"csrf_token": token}, follow_redirects=False)
+    assert closed.status_code == 303
+
+
+def _future_campaign(charge: TestClient, project_id: int) -> str:
+    """The slug of a campaign opening in ten days."""
+    _id, slug = _campaign(
+        charge,
+        project_id,
+        ouverture=(_today() + timedelta(days=10)).isoformat(),
+        fermeture=(_today() + timedelta(days=20)).isoformat(),
+    )
+    return slug
 
 
 def _form(client: TestClient, slug: str, query: str = "") -> tuple[str, dict[str, str]]:
@@ -84,6 +108,14 @@ GOOD = {
 def _send(client: TestClient, slug: str, hidden: dict[str, str], answers=None, **extra):
     data = {**hidden, **(GOOD if answers is None else answers), **extra}
     return client.post(f"/q/{slug}", data=data)
+
+
+def _receipt(
+    client: TestClient, slug: str, hidden: dict[str, str], code: str, action: str = "", **extra
+):
+    """A receipt page: ``action`` "" (see it), "telecharger" (with a ``format``) or "effacer"."""
+    path = f"/q/{slug}/recu/{action}" if action else f"/q/{slug}/recu"
+    return client.post(path, data={"code": code, "csrf_token": hidden["csrf_token"], **extra})
 
 
 def _code(text: str) -> str:
@@ -113,32 +145,39 @@ def test_campaign_created_listed_and_its_form_answered(app, published, repos) ->
     # the answer counts in the project's results too
     assert "1</b>" in charge.get(f"/projets/{project_id}/questionnaire").text
     # receipt: see, download, delete
-    seen = public.post(
-        f"/q/{slug}/recu", data={"code": code.lower(), "csrf_token": hidden["csrf_token"]}
-    )
+    seen = _receipt(public, slug, hidden, code.lower())
     assert seen.status_code == 200
     assert "Salarié(e)" in seen.text
     assert "Communauté de communes de démonstration" in seen.text  # the consent text kept
-    as_json = public.post(
-        f"/q/{slug}/recu/telecharger",
-        data={"code": code, "format": "json", "csrf_token": hidden["csrf_token"]},
-    )
+    as_json = _receipt(public, slug, hidden, code, "telecharger", format="json")
     document = json.loads(as_json.content)
     assert document["reponses"]["statut"] == "salarie"
     assert document["consentement"]["version"] == "campagne-1"
-    as_csv = public.post(
-        f"/q/{slug}/recu/telecharger",
-        data={"code": code, "format": "csv", "csrf_token": hidden["csrf_token"]},
-    )
+    as_csv = _receipt(public, slug, hidden, code, "telecharger", format="csv")
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "statut;" in as_csv.content.decode("utf-8-sig")
-    erased = public.post(
-        f"/q/{slug}/recu/effacer", data={"code": code, "csrf_token": hidden["csrf_token"]}
-    )
+    erased = _receipt(public, slug, hidden, code, "effacer")
     assert "Votre réponse est effacée" in erased.text
     assert not [r for r in repos.responses.list_responses() if r.campaign_id == campaign_id]
-    again = public.post(f"/q/{slug}/recu", data={"code": code, "csrf_token": hidden["csrf_token"]})
+    again = _receipt(public, slug, hidden, code)
     assert again.status_code == 404
+
+
+def test_blank_fields_are_rendered_once_per_form_and_not_for_a_corrected_page(
+    app, published
+) -> None:
+    _charge, _project_id, _campaign_id, slug = published
+    public = TestClient(app)
+    _first, hidden = _form(public, slug)
+    [kept] = app.state.public_fields.values()
+    _second, again = _form(public, slug)
+    assert hidden["cle_envoi"] != again["cle_envoi"]  # drawn per page, outside the markup
+    [again_kept] = app.state.public_fields.values()
+    assert again_kept is kept  # not rendered again
+    wrong = _send(public, slug, hidden, {**GOOD, "commentaire": "Je garde ce texte"}, statut="")
+    assert wrong.status_code == 422
+    assert "Je garde ce texte</textarea>" in wrong.text  # typed answers: this page only
+    assert list(app.state.public_fields.values()) == [kept]
 
 
 def test_mistakes_are_listed_at_the_top_and_answers_kept(app, published) -> None:
@@ -186,10 +225,7 @@ def test_script_in_every_free_text_is_stored_and_escaped(app, published, repos) 
     for page in (
         charge.get(f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}").text,
         charge.get(f"/projets/{project_id}/questionnaire/resultats").text,
-        public.post(
-            f"/q/{slug}/recu",
-            data={"code": _code(response.text), "csrf_token": hidden["csrf_token"]},
-        ).text,
+        _receipt(public, slug, hidden, _code(response.text)).text,
     ):
         assert "<script>alert" not in page
         assert 'onmouseover="x()"' not in page
@@ -269,28 +305,17 @@ def test_forged_slug_is_a_404_page(app, published) -> None:
     assert public.get("/q/" + "B" * 24 + "/recu").status_code == 404
 
 
-def test_closed_and_future_campaigns_refuse_answers(app, accounts, repos) -> None:
-    charge, project_id = _project(app, accounts, repos)
-    campaign_id, slug = _campaign(charge, project_id)
+def test_closed_and_future_campaigns_refuse_answers(app, published, repos) -> None:
+    charge, project_id, campaign_id, slug = published
     public = TestClient(app)
     _text, hidden = _form(public, slug)
-    token = csrf(charge, f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}")
-    closed = charge.post(
-        f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}/fermer",
-        data={"csrf_token": token},
-        follow_redirects=False,
-    )
-    assert closed.status_code == 303
+    _close(charge, project_id, campaign_id)
     assert repos.audit.entries(limit=5, action="campaign.close")
     assert public.get(f"/q/{slug}").status_code == 410
     refused = _send(public, slug, hidden)
     assert refused.status_code == 410
     assert "Questionnaire fermé" in refused.text
-    future = (_today() + timedelta(days=10)).isoformat()
-    _id, later = _campaign(
-        charge, project_id, ouverture=future, fermeture=(_today() + timedelta(days=20)).isoformat()
-    )
-    page = public.get(f"/q/{later}")
+    page = public.get(f"/q/{_future_campaign(charge, project_id)}")
     assert page.status_code == 403
     assert "ouvrira le" in page.text
 
@@ -338,8 +363,7 @@ def test_rate_limit_per_address_is_configurable(web_settings, accounts, repos) -
     from dataclasses import replace  # noqa: PLC0415
 
     app = create_app(replace(web_settings, public_rate_limit=2))
-    charge, project_id = _project(app, accounts, repos)
-    _id, slug = _campaign(charge, project_id)
+    *_rest, slug = _publish(app, accounts, repos)
     public = TestClient(app)
     for _i in range(2):
         _text, hidden = _form(public, slug)

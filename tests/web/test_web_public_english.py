@@ -7,13 +7,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from test_web_public import GOOD, _campaign, _code, _form, _project, _send, _today
-from web_helpers import csrf
+from test_web_public import GOOD, _close, _code, _form, _future_campaign, _publish, _receipt, _send
 
 from tierslieux.i18n import use_language
 from tierslieux.model.survey import load_questionnaire
@@ -63,9 +61,7 @@ def _french_texts() -> list[str]:
 @pytest.fixture
 def english(web_settings, accounts, repos):
     app = create_app(_english(web_settings))
-    charge, project_id = _project(app, accounts, repos)
-    campaign_id, slug = _campaign(charge, project_id)
-    return app, charge, project_id, campaign_id, slug
+    return (app, *_publish(app, accounts, repos))
 
 
 def test_english_form_has_no_french_question_text(english) -> None:
@@ -113,30 +109,24 @@ def test_english_answer_records_lang_en_and_its_receipt_says_so(english, repos) 
     assert stored.answers["statut"] == "salarie"  # codes, whatever the language
     assert "Data controller" in stored.consent_text
     assert "I agree that my answers are kept" in stored.consent_text
-    seen = public.post(f"/q/{slug}/recu", data={"code": code, "csrf_token": hidden["csrf_token"]})
+    seen = _receipt(public, slug, hidden, code)
     assert "language: English" in seen.text
     assert "<td>Bourg-Fictif (FICTIF)</td>" in seen.text  # the commune's name, not its code
     assert "<td>yes</td>" in seen.text
     assert "Employee of a company or a public body" in seen.text
     assert "Salarié(e)" not in seen.text
-    as_json = public.post(
-        f"/q/{slug}/recu/telecharger",
-        data={"code": code, "format": "json", "csrf_token": hidden["csrf_token"]},
-    )
+    as_json = _receipt(public, slug, hidden, code, "telecharger", format="json")
     document = json.loads(as_json.content)
     assert document["consentement"]["langue"] == "en"
     assert document["reponses"]["statut"] == "salarie"
-    as_csv = public.post(
-        f"/q/{slug}/recu/telecharger",
-        data={"code": code, "format": "csv", "csrf_token": hidden["csrf_token"]},
-    ).content.decode("utf-8-sig")
+    csv_file = _receipt(public, slug, hidden, code, "telecharger", format="csv")
+    as_csv = csv_file.content.decode("utf-8-sig")
     assert "consentement_langue;Language of consent;en" in as_csv
     assert "statut;What is your employment situation?;salarie" in as_csv
 
 
 def test_french_answer_records_lang_fr(app, accounts, repos) -> None:
-    charge, project_id = _project(app, accounts, repos)
-    campaign_id, slug = _campaign(charge, project_id)
+    _charge, _project_id, campaign_id, slug = _publish(app, accounts, repos)
     public = TestClient(app)
     text, hidden = _form(public, slug)
     assert '<html lang="fr">' in text
@@ -144,7 +134,7 @@ def test_french_answer_records_lang_fr(app, accounts, repos) -> None:
     code = _code(_send(public, slug, hidden).text)
     [stored] = [r for r in repos.responses.list_responses() if r.campaign_id == campaign_id]
     assert stored.consent_language == "fr"
-    seen = public.post(f"/q/{slug}/recu", data={"code": code, "csrf_token": hidden["csrf_token"]})
+    seen = _receipt(public, slug, hidden, code)
     assert "langue : français" in seen.text
 
 
@@ -152,8 +142,7 @@ def test_cached_form_is_keyed_by_language(web_settings, accounts, repos) -> None
     """One cache of forms (as a process serving both languages would have): the English
     page never gets the French form."""
     french = create_app(web_settings)
-    charge, project_id = _project(french, accounts, repos)
-    _id, slug = _campaign(charge, project_id)
+    *_rest, slug = _publish(french, accounts, repos)
     assert str(escape(FRENCH[0])) in _form(TestClient(french), slug)[0]
     english = create_app(_english(web_settings))
     english.state.public_forms = french.state.public_forms
@@ -166,22 +155,13 @@ def test_cached_form_is_keyed_by_language(web_settings, accounts, repos) -> None
 
 def test_closed_campaign_page_in_english(english) -> None:
     app, charge, project_id, campaign_id, slug = english
-    token = csrf(charge, f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}")
-    charge.post(
-        f"/projets/{project_id}/questionnaire/campagnes/{campaign_id}/fermer",
-        data={"csrf_token": token},
-        follow_redirects=False,
-    )
+    _close(charge, project_id, campaign_id)
     page = TestClient(app).get(f"/q/{slug}")
     assert page.status_code == 410
     assert '<html lang="en">' in page.text
     assert "This questionnaire has been closed since" in page.text
     assert "Questionnaire fermé" not in page.text
-    future = (_today() + timedelta(days=10)).isoformat()
-    _id, later = _campaign(
-        charge, project_id, ouverture=future, fermeture=(_today() + timedelta(days=20)).isoformat()
-    )
-    page = TestClient(app).get(f"/q/{later}")
+    page = TestClient(app).get(f"/q/{_future_campaign(charge, project_id)}")
     assert page.status_code == 403
     assert "This questionnaire opens on" in page.text
     assert "ouvrira" not in page.text

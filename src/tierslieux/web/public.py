@@ -62,17 +62,15 @@ from tierslieux.pipeline.campaigns import (
     submit_campaign_answers,
 )
 from tierslieux.pipeline.projects import get_project
-from tierslieux.pipeline.workspace import Workspace
 from tierslieux.reports.questionnaire import question_details
 from tierslieux.reports.templates import environment
 from tierslieux.web.auth import repositories
 from tierslieux.web.memo import remembered
+from tierslieux.web.questionnaire import survey_workspace
 from tierslieux.web.rendering import render
 from tierslieux.web.settings import web_settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from starlette.datastructures import FormData
 
     from tierslieux.pipeline.campaigns import PublicCampaign, PublicForm
@@ -178,19 +176,6 @@ def _campaign(request: Request, slug: str) -> PublicCampaign | None:
     return find_campaign(web_settings(request).core, slug)
 
 
-def _workspace(request: Request) -> Workspace | Path:
-    state = request.app.state
-    settings = web_settings(request)
-    workspace: Workspace | Path | None = getattr(state, "survey_workspace", None)
-    if workspace is None:
-        try:
-            workspace = Workspace.open(settings.workspace_path)
-            state.survey_workspace = workspace
-        except TierslieuxError:
-            workspace = settings.workspace_path
-    return workspace
-
-
 def _form(request: Request, public: PublicCampaign) -> PublicForm:
     """The project's form (questionnaire and communes), loaded once per state of its files,
     language and questionnaire version (the form holds the questionnaire's texts in the
@@ -206,7 +191,7 @@ def _form(request: Request, public: PublicCampaign) -> PublicForm:
 
     def load() -> PublicForm:
         project = get_project(repos, project_id)
-        return public_form(web_settings(request).core, repos, project, _workspace(request))
+        return public_form(web_settings(request).core, repos, project, survey_workspace(request))
 
     return remembered(request, "public_forms", key, load, size=_FORMS_KEPT)
 
@@ -255,33 +240,26 @@ def _blank_fields(
     The same markup for every visitor: rendered once per form, consent notice and
     language (the CSRF token and the idempotency key, drawn per page, are outside it).
     """
-    state = request.app.state
-    if getattr(state, "public_fields", None) is None:
-        state.public_fields, state.public_fields_lock = {}, threading.Lock()
-    cache: dict[tuple[int, str, str], tuple[PublicForm, Markup]] = state.public_fields
-    lock: threading.Lock = state.public_fields_lock
     key = (id(form), consent, current_language())
-    with lock:
-        found = cache.get(key)
-    if found is not None and found[0] is form:  # not another form at the same address
-        return found[1]
-    fields = Markup(  # noqa: S704 - a template of the autoescaping environment
-        environment()
-        .get_template("web/_public_fields.html")
-        .render(
-            choices=form.choices,
-            questions=questions,
-            values={},
-            chosen={},
-            errors={},
-            consent=consent,
+
+    def render_fields() -> tuple[PublicForm, Markup]:
+        fields = Markup(  # noqa: S704 - a template of the autoescaping environment
+            environment()
+            .get_template("web/_public_fields.html")
+            .render(
+                choices=form.choices,
+                questions=questions,
+                values={},
+                chosen={},
+                errors={},
+                consent=consent,
+            )
         )
-    )
-    with lock:
-        while len(cache) >= _FORMS_KEPT:
-            cache.pop(next(iter(cache)))
-        cache[key] = (form, fields)
-    return fields
+        return form, fields
+
+    # The form is kept beside its markup: while the entry lives, no other form can
+    # have its address, so the key ``id(form)`` names this form and no other.
+    return remembered(request, "public_fields", key, render_fields, size=_FORMS_KEPT)[1]
 
 
 def _form_page(

@@ -90,8 +90,9 @@ def _results_size_option() -> str:
     return _("le champ « Taille minimale d'un groupe » de la page du questionnaire")
 
 
-def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
-    """The project's communes (its file, else the workspace, read once per process)."""
+def survey_workspace(request: Request) -> Workspace | Path:
+    """The installation's workspace, opened once per process; its folder while it has
+    none (a project with its own communes file still works)."""
     state = request.app.state
     settings = web_settings(request)
     workspace: Workspace | Path | None = getattr(state, "survey_workspace", None)
@@ -99,8 +100,15 @@ def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
         try:
             workspace = Workspace.open(settings.workspace_path)
             state.survey_workspace = workspace
-        except TierslieuxError:  # none: a project with its own communes file still works
+        except TierslieuxError:
             workspace = settings.workspace_path
+    return workspace
+
+
+def survey_inputs(request: Request, access: ProjectAccess) -> LoadedInputs:
+    """The project's communes (its file, else the workspace, read once per process)."""
+    settings = web_settings(request)
+    workspace = survey_workspace(request)
     repos = _repositories(request)
     # Reading a project's own files (all PACA's outlines, say) takes seconds: the
     # loaded inputs are kept per state of those files, the page and its two map
