@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,14 @@ def cli_labels() -> object:
     """Name inputs as the CLI does (``--territory``) in messages read by the Python API."""
     with use_labels(cli_label):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> object:
+    """Give the collector back what a web application froze (tierslieux.web.memo.settle):
+    a test's garbage must not stay in memory for the rest of the run."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
+from types import SimpleNamespace
 
 import anyio.to_thread
 import pytest
@@ -10,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tierslieux.errors import TierslieuxError
 from tierslieux.web.app import create_app
+from tierslieux.web.memo import remembered
 from tierslieux.web.settings import WebSettings
 
 
@@ -19,7 +22,7 @@ def test_the_thread_pool_is_the_setting(web_settings: WebSettings) -> None:
         core=web_settings.core,
     )
     assert read.request_threads == 3
-    assert WebSettings().request_threads == 8
+    assert WebSettings().request_threads == 4
     seen: list[float] = []
     app = create_app(replace(web_settings, request_threads=3))
 
@@ -39,3 +42,21 @@ def test_a_wrong_thread_count_is_refused_in_french(text: str) -> None:
         WebSettings.from_environment(
             {"TIERSLIEUX_WEB_THREADS": text, "TIERSLIEUX_SECRET_KEY": "x" * 40}
         )
+
+
+def test_the_worker_settles_its_long_lived_objects(web_settings: WebSettings) -> None:
+    """Once started, and once a value is cached, what is alive is out of the cyclic
+    collector's reach (gc.freeze): its full collections, which stop every thread, no
+    longer walk the libraries and the caches (100 ms each on the PACA project)."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    app = create_app(web_settings)
+    with TestClient(app) as client:
+        assert client.get("/sante").status_code == 200
+        started = gc.get_freeze_count()
+        assert started > 10_000
+        request = SimpleNamespace(app=app)
+        kept = remembered(request, "essai", "clé", lambda: [[i] for i in range(1000)], size=2)  # type: ignore[arg-type]
+        assert gc.get_freeze_count() >= started + 1000
+        assert remembered(request, "essai", "clé", list, size=2) is kept  # type: ignore[arg-type]
+    gc.unfreeze()

@@ -34,6 +34,7 @@ from tierslieux.web import campaign_desk, campaigns, communities, contacts, publ
 from tierslieux.web.auth import LoginRequired
 from tierslieux.web.diagnostic import router as diagnostic_router
 from tierslieux.web.dossier import router as dossier_router
+from tierslieux.web.memo import settle
 from tierslieux.web.questionnaire import router as questionnaire_router
 from tierslieux.web.rendering import render
 from tierslieux.web.routes import router
@@ -137,6 +138,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         del app
         # The pages' handlers run in the thread pool (see WebSettings.request_threads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        settle()  # the libraries and the application, alive for the process's life
         yield
         runs.shutdown()
 

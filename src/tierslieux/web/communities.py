@@ -51,6 +51,7 @@ from tierslieux.web.auth import (
     repositories,
 )
 from tierslieux.web.documents import document_response
+from tierslieux.web.memo import remembered
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.routes import territory_index
 from tierslieux.web.runs import RESULT_PAGES, project_runs
@@ -83,7 +84,12 @@ def directory_of(request: Request, project: int) -> Directory | None:
     """The project's latest directory (communes named from the workspace)."""
     index = territory_index(request)
     names = index.commune_names if index is not None else {}
-    return project_directory(repositories(request), project, commune_names=names)
+    directory = project_directory(repositories(request), project, commune_names=names)
+    if directory is not None:
+        # Kept by the pipeline for the process's life: the first time this worker
+        # sees it, remembering it settles it (memo.settle).
+        remembered(request, "seen_directories", directory.run.id, lambda: True, size=_POINTS_KEPT)
+    return directory
 
 
 def _filter(etape: str, theme: str, commune: str, ouverture: str) -> DirectoryFilter:

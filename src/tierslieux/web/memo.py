@@ -4,10 +4,16 @@ A page and its map documents often need the same costly value (a project's loade
 inputs, a questionnaire analysis, a public form): :func:`remembered` keeps a few of
 them, under a key that changes with what they are computed from, the oldest dropped
 first.  The caches hold values only; rights are never cached.
+
+:func:`settle` takes what is alive out of the cyclic garbage collector's reach once
+such long-lived values are in place: a full collection stops every thread of the
+worker, and over the 300 000 objects of a worker serving a region (libraries,
+territory index, directory) it took 100 ms, the slowest 1 % of the answers.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import TYPE_CHECKING, TypeVar
 
@@ -16,7 +22,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-__all__ = ["remembered"]
+__all__ = ["remembered", "settle"]
 
 T = TypeVar("T")
 _LOCK = threading.Lock()
@@ -51,4 +57,16 @@ def remembered(
             while len(cache) >= size:
                 cache.pop(next(iter(cache)))
             cache[key] = found
+        settle()
     return found
+
+
+def settle() -> None:
+    """Treat every object alive now as long-lived (:func:`gc.freeze`).
+
+    Called once the worker has started and whenever a long-lived value (a cached
+    document, the territory index, a directory) has just been made.  Frozen objects
+    are still freed when nothing refers to them any more (reference counting); only
+    a frozen reference cycle stays in memory, a cost bounded by the caches' sizes.
+    """
+    gc.freeze()

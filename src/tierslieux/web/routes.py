@@ -46,6 +46,7 @@ from tierslieux.web.auth import (
     require_editor,
     require_user,
 )
+from tierslieux.web.memo import settle
 from tierslieux.web.public import PUBLIC_ROUTES
 from tierslieux.web.rendering import flash, render
 from tierslieux.web.runs import project_runs
@@ -89,6 +90,7 @@ def territory_index(request: Request) -> TerritoryIndex | None:
             state.territories = data_folder_index(settings.core)
             if state.territories is None:
                 return None
+        settle()  # tens of thousands of names, kept for the process's life
     index: TerritoryIndex = state.territories
     return index
 

@@ -199,7 +199,9 @@ class WebSettings:
         Requests one worker process serves at the same time (its thread pool,
         ``TIERSLIEUX_WEB_THREADS``); the others wait their turn.  The pages are short
         computations in Python: more threads than that only make them share the
-        interpreter lock and every answer slower.
+        interpreter lock and every answer slower (bench/bench_web.py, 20 users on the
+        PACA project, one process: p95 104 ms with 2 threads, 115 ms with 4, 167 ms
+        with 8); 4 leaves room for a slow upload or export beside the pages.
     public_rate_limit, public_rate_window_s
         Answers (and receipt look-ups) the public questionnaire accepts from one client
         address per window, per worker process (``TIERSLIEUX_WEB_PUBLIC_RATE_LIMIT``,
@@ -230,7 +232,7 @@ class WebSettings:
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     max_upload_bytes: int = 200 * 1024 * 1024
     run_workers: int = 2
-    request_threads: int = 8
+    request_threads: int = 4
     public_rate_limit: int = 60
     public_rate_window_s: int = 600
     trust_forwarded_for: bool = False
