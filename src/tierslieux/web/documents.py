@@ -7,12 +7,12 @@ answers it:
 
 - compressed with gzip when the client accepts it (``Accept-Encoding``), the
   compressed bytes computed once per document and process (:func:`~tierslieux.web.memo.remembered`);
-- with an ``ETag`` naming the document, so that a browser that already holds it gets
+- with an ``ETag``, a digest of its bytes, so that a browser that already holds it gets
   ``304 Not Modified`` and no body (``Cache-Control: private, no-cache``: the browser
   asks each time, the server checks the user's rights each time).
 
 The caller names the document by a key that changes with its content (run identifier,
-filter, language...).
+filter, language...): the digest and the compressed bytes are kept under that key.
 """
 
 from __future__ import annotations
@@ -54,11 +54,6 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
-def _etag(key: Hashable) -> str:
-    digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=12).hexdigest()
-    return f'"{digest}"'
-
-
 def _matches(request: Request, etag: str) -> bool:
     wanted = request.headers.get("if-none-match", "")
     return any(tag.strip().removeprefix("W/") == etag for tag in wanted.split(",")) or (
@@ -79,9 +74,22 @@ def document_response(
     ``304`` without a body when the request's ``If-None-Match`` names it; gzip when
     accepted and the document is large enough; else the bytes as they are.
     ``content`` may be a function giving the bytes: then it is called only when the
-    bytes are needed (not for a 304, nor when the compressed document is kept).
+    bytes are needed (once per key and process for the digest and the compressed
+    bytes, then only for a client that refuses gzip).
     """
-    etag = _etag(key)
+    read = content if callable(content) else lambda: content
+
+    def prepare() -> tuple[str, bytes | None]:
+        raw = read()
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        packed = (
+            gzip.compress(raw, compresslevel=_LEVEL, mtime=0)
+            if len(raw) >= MIN_COMPRESSED_BYTES
+            else None
+        )
+        return f'"{digest}"', packed
+
+    etag, packed = remembered(request, "documents", key, prepare, size=_KEPT)
     sent = {
         **(headers or {}),
         "ETag": etag,
@@ -90,17 +98,7 @@ def document_response(
     }
     if _matches(request, etag):
         return Response(status_code=304, headers=sent)
-    read = content if callable(content) else lambda: content
-    if accepts_gzip(request):
-
-        def compress() -> bytes | None:
-            raw = read()
-            if len(raw) < MIN_COMPRESSED_BYTES:
-                return None
-            return gzip.compress(raw, compresslevel=_LEVEL, mtime=0)
-
-        body = remembered(request, "compressed_documents", key, compress, size=_KEPT)
-        if body is not None:
-            sent["Content-Encoding"] = "gzip"
-            return Response(body, media_type=media_type, headers=sent)
+    if packed is not None and accepts_gzip(request):
+        sent["Content-Encoding"] = "gzip"
+        return Response(packed, media_type=media_type, headers=sent)
     return Response(read(), media_type=media_type, headers=sent)
