@@ -1,8 +1,8 @@
 """Walk every page of an English installation and find French left in its visible text.
 
 The project of the walk has all a chargé de mission can see: a built directory of
-structures, a finished diagnostic, an imported questionnaire export, a campaign with
-answers (on line and on paper), saved scenarios and a finished sites run.
+structures, a finished diagnostic and dossier, an imported questionnaire export, a
+campaign with answers (on line and on paper), saved scenarios and a finished sites run.
 """
 
 from __future__ import annotations
@@ -146,6 +146,12 @@ def full_project(app, accounts, repos) -> dict[str, object]:
         app,
         _location(
             charge.post(f"{base}/diagnostic", data={"csrf_token": token}, follow_redirects=False)
+        ),
+    )
+    runs["dossier"] = _wait(
+        app,
+        _location(
+            charge.post(f"{base}/dossier", data={"csrf_token": token}, follow_redirects=False)
         ),
     )
     # the questionnaire's export, imported

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from english_walk import english_app, french_texts, full_project, pages, visible_texts
 
 from tierslieux.config import DEFAULT_SURVEY_PURPOSE, Settings
@@ -60,30 +59,22 @@ def _french(path: str, page: str) -> list[str]:
     return found
 
 
-@pytest.fixture
-def walked(web_settings, accounts) -> dict[str, str]:
+def test_no_french_text_on_any_page_of_an_english_installation(web_settings, accounts) -> None:
     app = english_app(web_settings)
-    return pages(app, accounts, full_project(app, accounts, app.state.repos))
-
-
-def test_no_french_text_on_any_page_of_an_english_installation(walked) -> None:
+    walked = pages(app, accounts, full_project(app, accounts, app.state.repos))
     assert len(walked) >= 30
     assert any(path.endswith("/fichiers/report.html") for path in walked)
     assert any(path.endswith("/fichiers/sites.html") for path in walked)
     assert any(path.endswith("/fichiers/communities.html") for path in walked)
     found = {path: texts for path, page in walked.items() if (texts := _french(path, page))}
     assert not found, found
-
-
-def test_the_fit_score_quotes_the_study_in_english(walked) -> None:
+    # the fit score quotes the study in English
     results = next(page for path, page in walked.items() if path.endswith("/resultats"))
     texts = visible_texts(results)
     assert "“Worker at a connected computer much of the time”" in texts
     assert "“Way-of-working approach”: the six wishes" in texts
     assert not [t for t in texts if "les six envies" in t]
-
-
-def test_the_new_campaign_form_offers_the_purpose_in_english(walked) -> None:
+    # the new campaign's form offers the default purpose in English
     form = next(page for path, page in walked.items() if path.endswith("/nouvelle"))
     assert "To study the creation of a tiers-lieu (shared workplace)" in form
     assert "Étudier la création" not in form
