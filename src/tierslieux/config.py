@@ -13,9 +13,16 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 
-__all__ = ["Settings", "default_cache_dir"]
+__all__ = ["DEFAULT_SURVEY_PURPOSE", "Settings", "default_cache_dir"]
+
+#: The questionnaire's purpose when the installation names none: a catalogue message,
+#: recorded in the installation's language (:meth:`Settings.purpose`).
+DEFAULT_SURVEY_PURPOSE = N_(
+    "Étudier la création d'un tiers-lieu sur le territoire et en réunir la communauté de base."
+)
 
 # A DuckDB memory limit: a number and a unit or % (DuckDB syntax: 2GB, 512MB, 1.5GiB, 80%).
 _MEMORY_LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)\s*", re.IGNORECASE)
@@ -87,13 +94,17 @@ class Settings(BaseSettings):
         ),
     )
     survey_purpose: str = Field(
-        default=(
-            "Étudier la création d'un tiers-lieu sur le territoire et en réunir la "
-            "communauté de base."
-        ),
+        default=DEFAULT_SURVEY_PURPOSE,
         min_length=1,
         description="Finalité du questionnaire, enregistrée avec chaque consentement (RGPD).",
     )
+
+    def purpose(self) -> str:
+        """The questionnaire's purpose in the current language: the default one
+        translated, one the installation set (``TIERSLIEUX_SURVEY_PURPOSE``) as written."""
+        purpose = self.survey_purpose.strip()
+        return _(purpose) if purpose == DEFAULT_SURVEY_PURPOSE else purpose
+
     survey_retention_days: int = Field(
         default=730,
         gt=0,

@@ -80,6 +80,7 @@ class Criterion:
 
     code: str
     label: str
+    #: The study's words (a catalogue message: shown translated, ``_(critere)``).
     critere: str
     weight: float
     measure: Callable[[Mapping[str, Answer]], float]
@@ -129,44 +130,48 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "ordinateur",
         N_("Travail sur ordinateur connecté"),
-        "« Actif devant son ordinateur connecté une bonne partie du temps »",
+        N_("« Actif devant son ordinateur connecté une bonne partie du temps »"),
         2.0,
         _computer,
     ),
     Criterion(
         "trajet_long",
         N_("Entreprise à 30 minutes ou plus"),
-        "« Actif indépendant ou salarié dont l'entreprise est située à plus de 30 minutes "
-        "de chez soi »",
+        N_(
+            "« Actif indépendant ou salarié dont l'entreprise est située à plus de 30 minutes "
+            "de chez soi »"
+        ),
         1.5,
         _long_commute,
     ),
     Criterion(
         "envies",
         N_("Envies de mode de travail (part des six)"),
-        "« Approche mode de travail » : les six envies",
+        N_("« Approche mode de travail » : les six envies"),
         3.0,
         _wishes,
     ),
     Criterion(
         "esprit_co",
         N_("Ouvert au partage (esprit « co »)"),
-        "« Les usagers potentiels sont forcément ouverts, pour l'un ou plusieurs éléments "
-        "au moins, à cet esprit « Co » »",
+        N_(
+            "« Les usagers potentiels sont forcément ouverts, pour l'un ou plusieurs éléments "
+            "au moins, à cet esprit « Co » »"
+        ),
         2.0,
         _sharing,
     ),
     Criterion(
         "vie_quotidienne",
         N_("Problématique de vie quotidienne partagée"),
-        "« Vie quotidienne / vision du monde »",
+        N_("« Vie quotidienne / vision du monde »"),
         1.0,
         _daily_life,
     ),
     Criterion(
         "usage",
         N_("Usage prévu d'au moins un jour par semaine"),
-        "« Envie d'un lieu de travail flexible, régulier ou occasionnel »",
+        N_("« Envie d'un lieu de travail flexible, régulier ou occasionnel »"),
         0.5,
         _use,
     ),

@@ -72,7 +72,7 @@ def questionnaire_document(settings: Settings, path: Path | None = None) -> Ques
         ) from error
     return QuestionnaireDocument(
         questionnaire=questionnaire,
-        purpose=settings.survey_purpose.strip(),
+        purpose=settings.purpose(),
         retention_days=settings.survey_retention_days,
         where=str(path) if path is not None else f"questionnaire_v{CURRENT_VERSION}",
     )

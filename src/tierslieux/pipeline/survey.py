@@ -110,7 +110,7 @@ def consent_record(settings: Settings, shown: str) -> str:
     return _(
         "{shown} — Finalité : {purpose} Conservation : {days} jours après le consentement.",
         shown=shown.strip(),
-        purpose=settings.survey_purpose.strip(),
+        purpose=settings.purpose(),
         days=settings.survey_retention_days,
     )
 

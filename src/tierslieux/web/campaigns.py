@@ -88,7 +88,7 @@ def _new_page(
             "fermeture": "",
             "responsable": "",
             "contact": "",
-            "finalite": web_settings(request).core.survey_purpose,
+            "finalite": web_settings(request).core.purpose(),
             "conservation": "12",
             "sur_invitation": "",
         },
