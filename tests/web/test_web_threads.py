@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tierslieux.errors import TierslieuxError
+from tierslieux.web import memo
 from tierslieux.web.app import create_app
 from tierslieux.web.memo import remembered
 from tierslieux.web.settings import WebSettings
@@ -59,4 +61,28 @@ def test_the_worker_settles_its_long_lived_objects(web_settings: WebSettings) ->
         kept = remembered(request, "essai", "clé", lambda: [[i] for i in range(1000)], size=2)  # type: ignore[arg-type]
         assert gc.get_freeze_count() >= started + 1000
         assert remembered(request, "essai", "clé", list, size=2) is kept  # type: ignore[arg-type]
+    gc.unfreeze()
+
+
+def test_settling_gives_frozen_garbage_back_now_and_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reference cycle frozen while alive is collected at the next reclaim (every
+    RECLAIM_EVERY settlements), so that a long-running worker's memory stays bounded."""
+    monkeypatch.setattr(memo, "RECLAIM_EVERY", 3)
+    monkeypatch.setattr(memo, "_settled", 0)
+    gc.collect()
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    watch = weakref.ref(cycle)
+    memo.settle()  # 1: frozen while alive
+    del cycle
+    gc.collect()
+    assert watch() is not None  # frozen: the collector does not see it
+    memo.settle()  # 2
+    assert watch() is not None
+    memo.settle()  # 3: reclaim
+    assert watch() is None
     gc.unfreeze()

@@ -26,6 +26,9 @@ __all__ = ["remembered", "settle"]
 
 T = TypeVar("T")
 _LOCK = threading.Lock()
+#: Settlements between two full collections of what was frozen (:func:`settle`).
+RECLAIM_EVERY = 64
+_settled = 0
 
 
 def remembered(
@@ -67,6 +70,16 @@ def settle() -> None:
     Called once the worker has started and whenever a long-lived value (a cached
     document, the territory index, a directory) has just been made.  Frozen objects
     are still freed when nothing refers to them any more (reference counting); only
-    a frozen reference cycle stays in memory, a cost bounded by the caches' sizes.
+    a reference cycle that was alive (or not yet collected) when frozen stays in
+    memory.  So that this stays bounded on a server that runs for months, every
+    :data:`RECLAIM_EVERY` settlements the frozen objects are given back to the
+    collector, collected once, and the survivors frozen again.
     """
+    global _settled  # noqa: PLW0603 - one count per process
+    with _LOCK:
+        _settled += 1
+        reclaim = _settled % RECLAIM_EVERY == 0
+    if reclaim:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
