@@ -276,3 +276,32 @@ def test_the_readers_notes_keep_the_language_of_the_reading(
     # Not the French notes taken back: read again, in English.
     assert "communes-05-contours.geojson" in opened
     assert english.communes.provenance.notes != french.communes.provenance.notes
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_reading_and_the_upload_working(
+    web_settings, repos
+) -> None:
+    from tierslieux.pipeline.accounts import add_user  # noqa: PLC0415
+    from tierslieux.pipeline.projects import upload_dataset  # noqa: PLC0415
+
+    core = web_settings.core
+    core.cache_dir.mkdir(parents=True, exist_ok=True)
+    (core.cache_dir / PREPARED_FOLDER).write_text("pas un dossier")  # no folder there
+    user = add_user(
+        repos, "depot@exemple.fr", role="charge_de_mission", actor="test", password="x" * 12
+    )
+    project = _project(repos, "Cache en lecture seule")
+    folder, filename = _FILES["communes"]
+    upload_dataset(
+        repos,
+        core,
+        project,
+        role="communes",
+        filename=filename,
+        content=(DATA / folder / filename).read_bytes(),
+        actor=user,
+    )
+    from tierslieux.pipeline.inputs import resolve_communes  # noqa: PLC0415
+
+    expected = resolve_communes(core, (DATA / folder / filename,)).table
+    pd.testing.assert_frame_equal(_loaded(repos, core, project).communes.table, expected)

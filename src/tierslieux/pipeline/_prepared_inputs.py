@@ -116,12 +116,30 @@ def _nested(frame: pd.DataFrame, value: str) -> dict[str, dict[str, Any]]:
     return nested
 
 
+def _same_table(kept: pd.DataFrame, table: pd.DataFrame) -> bool:
+    """Whether the table read back is the one kept (values, column names and types)."""
+    return (
+        list(kept.columns) == list(table.columns)
+        and kept.dtypes.equals(table.dtypes)
+        and kept.equals(table)
+    )
+
+
 def _write(target: Path, value: Communes | Zonages | Densite, folder: Path) -> None:
-    """Keep ``value`` in ``target`` (written aside, then moved in place at once)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ecriture-", dir=target.parent))
+    """Keep ``value`` in ``target`` (written aside, then moved in place at once).
+
+    Nothing is kept when its table would not be read back as it is (a type Parquet
+    does not keep) or the cache cannot be written: the files' reading stands, only
+    the next one is not spared.
+    """
+    staging: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".ecriture-", dir=target.parent))
         value.table.to_parquet(staging / "table.parquet", index=False)
+        if not _same_table(pd.read_parquet(staging / "table.parquet"), value.table):
+            log.warning("prepared input not kept in %s: its table changes in Parquet", target)
+            return
         if isinstance(value, Communes):
             # One JSON document: decoded in one call, much faster than one per commune.
             text = json.dumps(value.geometries, separators=(",", ":"))
@@ -132,13 +150,14 @@ def _write(target: Path, value: Communes | Zonages | Densite, folder: Path) -> N
         meta = {"format": _FORMAT, "provenance": _provenance_dict(value.provenance, folder)}
         (staging / _META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         staging.replace(target)
-    except OSError as error:
-        # Another process kept the same form meanwhile, or the cache cannot be written:
-        # the files' reading stands, only the next one is not spared.
+    except (OSError, ValueError, TypeError, NotImplementedError) as error:
+        # Another process kept the same form meanwhile (the move refused), or the
+        # cache cannot be written.
         if not (target / _META).is_file():
             log.warning("prepared input not kept in %s: %s", target, error)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _read(group: str, target: Path, folder: Path) -> Communes | Zonages | Densite | None:
