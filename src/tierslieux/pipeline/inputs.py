@@ -619,6 +619,15 @@ def request_files(request: NamesInputFiles) -> InputFiles:
 
 
 @dataclass(frozen=True)
+class ReadInputs:
+    """Inputs already read from the files of an :class:`InputFiles` (``None``: not read)."""
+
+    communes: Communes | None = None
+    zonages: Zonages | None = None
+    densite: Densite | None = None
+
+
+@dataclass(frozen=True)
 class LoadedInputs:
     """Typed, loaded inputs of the use cases, each with its provenance.
 
@@ -696,6 +705,7 @@ def load_inputs(
     *,
     mobpro: bool = True,
     download_zonages: bool = False,
+    read: ReadInputs | None = None,
 ) -> LoadedInputs:
     """Resolve and load a use case's inputs once (files, ``--data``, catalogue, demo).
 
@@ -710,6 +720,10 @@ def load_inputs(
     download_zonages
         Download the zonings when none is given nor found (online only); a failed
         download is a note, as zonings are optional for most territories.
+    read
+        Inputs already read from ``files`` by the same readers (a web project's files,
+        kept prepared: :mod:`tierslieux.pipeline._prepared_inputs`): not read again;
+        the others are resolved as without it.
 
     Raises
     ------
@@ -720,8 +734,11 @@ def load_inputs(
     if files.demo:
         return _demo_inputs(settings, files, mobpro=mobpro)
     notes: list[str] = []
-    communes = resolve_communes(settings, files.communes)
-    zonages = resolve_zonages(settings, files.zonages)
+    read = read or ReadInputs()
+    communes = (
+        read.communes if read.communes is not None else resolve_communes(settings, files.communes)
+    )
+    zonages = read.zonages if read.zonages is not None else resolve_zonages(settings, files.zonages)
     if zonages is None and download_zonages and settings.data_dir is None and not settings.offline:
         try:
             zonages = load_zonages(download_dataset(settings, "zonages-2026"))
@@ -734,7 +751,9 @@ def load_inputs(
     return LoadedInputs(
         communes=communes,
         zonages=zonages,
-        densite=resolve_densite(settings, files.densite),
+        densite=(
+            read.densite if read.densite is not None else resolve_densite(settings, files.densite)
+        ),
         mobpro=census,
         engine=engine,
         engine_provenance=tuple(provenance),

@@ -53,14 +53,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline.inputs import load_inputs
+from tierslieux.pipeline._prepared_inputs import read_project_files
+from tierslieux.pipeline.inputs import InputFiles, load_inputs
 from tierslieux.pipeline.jobs import (
     Job,
     JobCancelledError,
     JobRunner,
     estimate_fraction,
 )
-from tierslieux.pipeline.projects import materialise_datasets
+from tierslieux.pipeline.projects import write_dataset
 from tierslieux.pipeline.workspace import Workspace
 from tierslieux.store import (
     InvalidValueError,
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback, ProgressEvent
     from tierslieux.pipeline.inputs import LoadedInputs
-    from tierslieux.store import Repositories
+    from tierslieux.store import DatasetView, Repositories
 
 __all__ = [
     "INPUT_ROLES",
@@ -123,7 +124,7 @@ _SCAN_LIMIT = 10_000
 
 #: Roles of a project's files that replace the workspace's inputs (communes and their
 #: outlines, zonings, census, density grid:
-#: :func:`~tierslieux.pipeline.projects.materialise_datasets`).
+#: :func:`~tierslieux.pipeline._prepared_inputs.read_project_files`).
 INPUT_ROLES = ("communes", "contours", "zonages", "mobpro", "densite")
 
 
@@ -216,12 +217,26 @@ def project_inputs(
     TierslieuxError
         When a file is refused, or the project has no file and there is no workspace.
     """
-    if any(d.role in INPUT_ROLES for d in repos.projects.datasets(project)):
+    datasets = [d for d in repos.projects.datasets(project) if d.role in INPUT_ROLES]
+    if datasets:
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="tierslieux-run-", dir=settings.cache_dir) as tmp:
-            files = materialise_datasets(repos, project, Path(tmp))
+            folder = Path(tmp)
+
+            def write(dataset: DatasetView) -> Path:
+                return write_dataset(repos, dataset, folder)
+
+            # The communes, outlines, zonings and density grid are read once per
+            # installation, then taken back prepared (Parquet); the census stays a
+            # file DuckDB reads, written only when needed.
+            read = read_project_files(settings, datasets, folder, write)
+            census = next((d for d in datasets if d.role == "mobpro"), None)
             loaded = load_inputs(
-                settings, files, mobpro=mobpro, download_zonages=mobpro and not settings.offline
+                settings,
+                InputFiles(mobpro=write(census) if mobpro and census is not None else None),
+                mobpro=mobpro,
+                download_zonages=mobpro and not settings.offline,
+                read=read,
             )
             yield _named_by_reference(loaded, workspace)
         return

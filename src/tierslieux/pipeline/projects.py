@@ -27,6 +27,7 @@ from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.model.codes import normalise_commune_code
 from tierslieux.model.territory import Territory, parse_territory
+from tierslieux.pipeline._prepared_inputs import keep_prepared
 from tierslieux.pipeline.inputs import (
     InputFiles,
     find_inputs,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.pipeline.workspace import Workspace
     from tierslieux.sources.communes import Communes
+    from tierslieux.sources.densite import Densite
     from tierslieux.sources.zonages import Zonages
     from tierslieux.store import Repositories, UserView
 
@@ -89,6 +91,7 @@ __all__ = [
     "projects_for",
     "rights",
     "upload_dataset",
+    "write_dataset",
 ]
 
 #: Input files a project can hold, with their name for the reader.
@@ -469,10 +472,13 @@ COMMUNES_ROLES = ("communes", "contours")
 
 
 def _check_communes(
-    settings: Settings, role: str, path: Path, others: tuple[Path, ...]
-) -> Communes:
+    settings: Settings, role: str, path: Path, group: tuple[Path, ...]
+) -> tuple[Communes, Communes]:
     """A communes or outlines file read, then merged with the project's other one as
-    the command line merges its repeated ``--communes`` (the same code path)."""
+    the command line merges its repeated ``--communes`` (the same code path, the
+    files in the order of :data:`COMMUNES_ROLES`, as a project's inputs are read).
+
+    Returns the file's own communes and the merge."""
     own = load_communes(path)
     if role == "contours" and not own.geometries:
         raise SchemaError(
@@ -486,9 +492,9 @@ def _check_communes(
         )
     try:
         # The command line's merge of its --communes files: the same code path.
-        resolve_communes(settings, (path, *others))
+        merged = resolve_communes(settings, group or (path,))
     except SchemaError as error:
-        if role != "communes" or others:
+        if role != "communes" or len(group) > 1:
             raise
         hint = Problem(
             "{refused} Dans l'application : déposez d'abord les contours des communes "
@@ -496,37 +502,41 @@ def _check_communes(
             {"refused": error.problems[0], "role": dataset_label("contours")},
         )
         raise SchemaError(hint, *error.problems[1:]) from error
-    return own
+    return own, merged
 
 
 def _check_file(
     settings: Settings,
     role: str,
     path: Path,
-    others: tuple[Path, ...] = (),
+    group: tuple[Path, ...] = (),
     territory: Territory | None = None,
-) -> dict[str, Any]:
-    """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary.
+) -> tuple[dict[str, Any], Communes | Zonages | Densite | None]:
+    """Read ``path`` with the reader of ``role`` (as the CLI does); return its summary
+    and what a project's inputs take from it (the communes merged, the zonings, the
+    density grid; ``None`` for the other files).
 
-    ``others``: the project's other communes file, read with a communes file as the
-    command line reads its repeated ``--communes`` (one loader, one merge).
-    ``territory``: the project's; the summary's ``nom_territoire`` is its official
-    name when the file gives it (zonings' labels, zone names of a communes file).
+    ``group``: a communes file with the project's other one, in the order of
+    :data:`COMMUNES_ROLES`, read as the command line reads its repeated ``--communes``
+    (one loader, one merge).  ``territory``: the project's; the summary's
+    ``nom_territoire`` is its official name when the file gives it (zonings' labels,
+    zone names of a communes file).
     """
     names: dict[str, dict[str, str]] = {}
+    read: Communes | Zonages | Densite | None = None
     if role in COMMUNES_ROLES:
-        own = _check_communes(settings, role, path, others)
+        own, read = _check_communes(settings, role, path, group)
         provenance, rows = own.provenance, len(own.table)
         names = zone_names(own, None)
     elif role == "zonages":
-        zonages = load_zonages(path)
+        read = zonages = load_zonages(path)
         provenance, rows = zonages.provenance, len(zonages.table)
         names = zone_names(None, zonages)
     elif role == "densite":
-        densite = load_densite(path)
+        read = densite = load_densite(path)
         provenance, rows = densite.provenance, len(densite.table)
     elif role == "structures":
-        return {"rows": len(read_structures_table(path)), "vintage": None, "synthetic": False}
+        return {"rows": len(read_structures_table(path)), "vintage": None, "synthetic": False}, None
     elif role == "tiers_lieux":
         places, provenance = load_tiers_lieux(path)
         rows = len(places)
@@ -534,7 +544,7 @@ def _check_file(
         actors, provenance = load_actors(path)
         rows = len(actors)
     elif role in _SITES_READERS:
-        return {"rows": _SITES_READERS[role](path), "vintage": None, "synthetic": False}
+        return {"rows": _SITES_READERS[role](path), "vintage": None, "synthetic": False}, None
     else:
         census = open_mobpro_input(settings, path)
         provenance, rows = census.provenance, 0
@@ -543,7 +553,7 @@ def _check_file(
         summary["rows"] = rows
     if territory is not None and (name := territory_name_in(names, territory)):
         summary["nom_territoire"] = name
-    return summary
+    return summary, read
 
 
 def _project_territory(repos: Repositories, project: int) -> Territory | None:
@@ -623,10 +633,15 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
     with tempfile.TemporaryDirectory(prefix="tierslieux-upload-") as folder:
         path = Path(folder) / name
         path.write_bytes(content)
-        others = _other_communes_files(repos, project, role, Path(folder) / "autres")
+        others = _other_communes_files(repos, project, role, Path(folder), name)
+        group = sorted(
+            [(role, path), *((d.role, p) for d, p in others)], key=lambda g: _role_order(g[0])
+        )
         territory = _project_territory(repos, project)
         try:
-            summary = _check_file(settings, role, path, others, territory)
+            summary, read = _check_file(
+                settings, role, path, tuple(p for _r, p in group) if others else (), territory
+            )
         except TierslieuxError as error:
             # The reader names the file by its path in the server's temporary folder:
             # the person who uploaded it knows it by its name only.
@@ -634,30 +649,50 @@ def upload_dataset(  # noqa: PLR0913 - keyword-only fields of one upload
             raise type(error)(
                 *problems, summary=_("Fichier « {name} » refusé : {{problems}}", name=name)
             ) from error
-    dataset = repos.projects.put_dataset(
-        project,
-        role=role,
-        filename=name,
-        media_type=media_type,
-        content=content,
-        summary=summary,
-        actor=actor.login,
-        ip=ip,
-    )
+        dataset = repos.projects.put_dataset(
+            project,
+            role=role,
+            filename=name,
+            media_type=media_type,
+            content=content,
+            summary=summary,
+            actor=actor.login,
+            ip=ip,
+        )
+        if read is not None:
+            # What the check read is what the project's screens read: kept prepared,
+            # the first screen of each process does not read the files again.
+            views = sorted([dataset, *(d for d, _p in others)], key=lambda d: _role_order(d.role))
+            keep_prepared(settings, views, [p for _r, p in group], read)
     if found := summary.get("nom_territoire"):
         _name_the_territory(repos, project, str(found), actor=actor.login, ip=ip)
     return dataset
 
 
+def _role_order(role: str) -> int:
+    """Rank of a communes file's role in :data:`COMMUNES_ROLES` (the merge's order)."""
+    return COMMUNES_ROLES.index(role) if role in COMMUNES_ROLES else -1
+
+
 def _other_communes_files(
-    repos: Repositories, project: int, role: str, folder: Path
-) -> tuple[Path, ...]:
-    """The project's other communes file (outlines for a CSV, and back), written out."""
+    repos: Repositories, project: int, role: str, folder: Path, name: str
+) -> list[tuple[DatasetView, Path]]:
+    """The project's other communes file (outlines for a CSV, and back), written out
+    beside the upload (in a sub-folder when both have one name)."""
     if role not in COMMUNES_ROLES:
-        return ()
-    others = [r for r in COMMUNES_ROLES if r != role]
-    found = (materialise_dataset(repos, project, other, folder) for other in others)
-    return tuple(path for path in found if path is not None)
+        return []
+    found: list[tuple[DatasetView, Path]] = []
+    for dataset in repos.projects.datasets(project):
+        if dataset.role not in COMMUNES_ROLES or dataset.role == role:
+            continue
+        here = folder
+        if _safe_name(dataset.filename, dataset.role) == name:
+            here = folder / "autres"
+        try:
+            found.append((dataset, write_dataset(repos, dataset, here)))
+        except UnknownRecordError:  # pragma: no cover - replaced meanwhile
+            continue
+    return found
 
 
 def materialise_datasets(repos: Repositories, project: int, folder: Path) -> InputFiles:
@@ -678,6 +713,20 @@ def materialise_datasets(repos: Repositories, project: int, folder: Path) -> Inp
         mobpro=paths.get("mobpro"),
         densite=paths.get("densite"),
     )
+
+
+def write_dataset(repos: Repositories, dataset: DatasetView, folder: Path) -> Path:
+    """Write one input file of a project into ``folder`` (named as uploaded); its path.
+
+    Raises
+    ------
+    UnknownRecordError
+        When the project no longer has a file of that role.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _safe_name(dataset.filename, dataset.role)
+    path.write_bytes(repos.projects.dataset_content(dataset.project_id, dataset.role))
+    return path
 
 
 def materialise_dataset(repos: Repositories, project: int, role: str, folder: Path) -> Path | None:
