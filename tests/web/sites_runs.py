@@ -7,17 +7,24 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.config import Settings
+from tierslieux.i18n import current_language, use_language
 from tierslieux.pipeline.site_scenarios import RUN_KIND, SCENARIO_DEFAULTS
 from tierslieux.pipeline.sites import SitesRequest, SitesResult, run_sites
 from tierslieux.reports.sites import sites_files, sites_summary
 
 
-@cache
 def demo_sites_result(count: int = 2) -> SitesResult:
-    """``tierslieux sites --demo --count N`` computed once per test process."""
+    """``tierslieux sites --demo --count N`` computed once per test process and language
+    (its notes are written in the language of the run)."""
+    return _demo_sites_result(count, current_language())
+
+
+@cache
+def _demo_sites_result(count: int, lang: str) -> SitesResult:
     cache_dir = Path(__import__("tempfile").mkdtemp(prefix="tierslieux-sites-"))
     request = SitesRequest(territory="dep:00", count=count, demo=True, time_limit=10)
-    return run_sites(Settings(offline=True, cache_dir=cache_dir), request)
+    with use_language(lang):
+        return run_sites(Settings(offline=True, cache_dir=cache_dir), request)
 
 
 def store_done_run(

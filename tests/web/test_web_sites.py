@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -11,9 +12,11 @@ from sites_runs import demo_sites_result, store_done_run
 from web_helpers import PASSWORD, csrf, logged_in
 
 from tierslieux.errors import SchemaError
-from tierslieux.i18n import format_number
+from tierslieux.i18n import format_number, use_language
 from tierslieux.pipeline.accounts import add_user
 from tierslieux.pipeline.site_scenarios import parse_scenario
+from tierslieux.reports.labels import column_label
+from tierslieux.web.app import create_app
 
 
 @pytest.fixture
@@ -275,3 +278,22 @@ def test_base_community_without_structures_is_a_field_error(app, accounts, proje
     response = _save(editor, project, base_community="1", action="lancer")
     assert response.status_code == 422
     assert 'id="erreur-base_community"' in response.text
+
+
+def test_results_table_headings_follow_each_installation_language(
+    app, accounts, project, repos, web_settings
+) -> None:
+    """A French page first, then an English installation in the same process: the
+    tables' column labels are English (the labels' template module was kept by Jinja in
+    the language of the first page)."""
+    run_id = store_done_run(repos, project, None, author="charge")
+    french = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/sites/{run_id}").text
+    assert "Perte si retiré" in french
+    english_app = create_app(
+        dataclasses.replace(web_settings, core=web_settings.core.model_copy(update={"lang": "en"}))
+    )
+    english = logged_in(english_app, accounts["lecteur"]).get(f"/projets/{project}/sites/{run_id}")
+    assert english.status_code == 200
+    assert "Perte si retiré" not in english.text
+    with use_language("en"):
+        assert column_label("perte_si_retire") in english.text
