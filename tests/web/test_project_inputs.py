@@ -4,15 +4,17 @@ questionnaire): :func:`tierslieux.pipeline.project_runs.project_inputs`."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tierslieux.errors import TierslieuxError
-from tierslieux.pipeline._prepared_inputs import PREPARED_FOLDER
+from tierslieux.pipeline._prepared_inputs import PREPARED_FOLDER, UNUSED_DAYS
 from tierslieux.pipeline.inputs import load_inputs
 from tierslieux.pipeline.project_runs import project_inputs
 from tierslieux.pipeline.projects import materialise_datasets
@@ -199,6 +201,25 @@ def test_a_replaced_file_is_read_again(web_settings, repos, monkeypatch) -> None
     assert "04070" in set(inputs.communes.table["code"])
     # The communes and their outlines merged again; the zonings and grid kept.
     assert sorted(opened) == ["communes-05-contours.geojson", "communes.csv"]
+
+
+def test_a_form_unused_for_a_month_is_deleted_when_another_is_kept(web_settings, repos) -> None:
+    """The form of a replaced file is never read again: deleted once no reading has
+    used it for UNUSED_DAYS days, when another form is kept; one used lately stays."""
+    project = _with_files(repos)
+    core = web_settings.core
+    _loaded(repos, core, project)
+    prepared = core.cache_dir / PREPARED_FOLDER
+    (before,) = prepared.glob("communes-*")
+    zonings = next(prepared.glob("zonages-*"))
+    old = time.time() - (UNUSED_DAYS + 1) * 86_400
+    os.utime(before / "meta.json", (old, old))
+    other = (DATA / "communes" / "communes_extrait.csv").read_bytes()
+    _put(repos, project, "communes", other, "communes.csv")
+    _loaded(repos, core, project)  # a new communes form kept: the old one deleted
+    assert not before.exists()
+    assert zonings.exists()
+    assert len(list(prepared.glob("communes-*"))) == 1
 
 
 def test_an_unreadable_prepared_form_is_read_again_from_the_files(

@@ -11,16 +11,21 @@ The key of a prepared form is the content of the files it was read from (their
 SHA-256, name and role) and the code of the readers (a new version of a reader reads
 the files again): a replaced file, or another release, never gets a stale table.
 A prepared form that cannot be read (a disk emptied, an interrupted copy) is read
-again from the files, never an error.
+again from the files, never an error.  A form no reading has used for
+:data:`UNUSED_DAYS` days (that of a file since replaced, say) is deleted when another
+is kept, so that the folder does not grow with every replaced file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +62,8 @@ PREPARED_FOLDER = "entrees-projets"
 #: Version of the prepared forms' layout (part of their key).
 _FORMAT = 1
 _META = "meta.json"
+#: Days after which a prepared form no reading has used is deleted.
+UNUSED_DAYS = 30
 #: The project's roles read together (merged as the command line's repeated --communes).
 _GROUPS = {"communes": ("communes", "contours"), "zonages": ("zonages",), "densite": ("densite",)}
 
@@ -150,6 +157,7 @@ def _write(target: Path, value: Communes | Zonages | Densite, folder: Path) -> N
         meta = {"format": _FORMAT, "provenance": _provenance_dict(value.provenance, folder)}
         (staging / _META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         staging.replace(target)
+        _prune(target.parent, kept=target)
     except (OSError, ValueError, TypeError, NotImplementedError) as error:
         # Another process kept the same form meanwhile (the move refused), or the
         # cache cannot be written.
@@ -160,11 +168,30 @@ def _write(target: Path, value: Communes | Zonages | Densite, folder: Path) -> N
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _prune(root: Path, *, kept: Path) -> None:
+    """Delete the forms of ``root`` no reading has used for :data:`UNUSED_DAYS` days."""
+    oldest = time.time() - UNUSED_DAYS * 86_400
+    for form in root.iterdir():
+        if form == kept or form.name.startswith(".") or not form.is_dir():
+            continue
+        try:
+            unused = (form / _META).stat().st_mtime < oldest
+        except OSError:
+            continue  # being written, or already gone
+        if unused:
+            shutil.rmtree(form, ignore_errors=True)
+
+
 def _read(group: str, target: Path, folder: Path) -> Communes | Zonages | Densite | None:
-    """The form kept in ``target``; ``None`` when there is none or it is unreadable."""
+    """The form kept in ``target``; ``None`` when there is none or it is unreadable.
+
+    A form read is marked as used now (its ``meta.json``'s time), see :func:`_prune`.
+    """
     if not (target / _META).is_file():
         return None
     try:
+        with contextlib.suppress(OSError):  # a read-only cache still reads
+            os.utime(target / _META)
         meta = json.loads((target / _META).read_text(encoding="utf-8"))
         provenance = _provenance_in(dict(meta["provenance"]), folder)
         table = pd.read_parquet(target / "table.parquet")
