@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
-from tierslieux.pipeline.inputs import load_inputs
+from tierslieux.pipeline.inputs import load_inputs, resolve_zonages
 from tierslieux.pipeline.jobs import (
     Job,
     JobCancelledError,
@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback, ProgressEvent
     from tierslieux.pipeline.inputs import LoadedInputs
+    from tierslieux.sources.zonages import Zonages
     from tierslieux.store import Repositories
 
 __all__ = [
@@ -223,7 +224,7 @@ def project_inputs(
             loaded = load_inputs(
                 settings, files, mobpro=mobpro, download_zonages=mobpro and not settings.offline
             )
-            yield _named_by_reference(loaded, workspace)
+            yield _named_by_reference(loaded, _reference_zonages(settings, workspace))
         return
     if workspace is None:
         raise TierslieuxError(
@@ -233,23 +234,30 @@ def project_inputs(
     yield opened.inputs(settings)
 
 
-def _named_by_reference(inputs: LoadedInputs, workspace: Workspace | Path | None) -> LoadedInputs:
+def _reference_zonages(settings: Settings, workspace: Workspace | Path | None) -> Zonages | None:
+    """The installation's reference zonings: the workspace's, else those of its data
+    folder (``settings.data_dir``, with their sibling labels file, read as the command
+    line reads them: nothing downloaded), as the search of « Nouveau projet » names
+    the territories; ``None`` when neither gives any."""
+    try:
+        if workspace is not None:
+            reference = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+            return reference.zonages
+        return resolve_zonages(settings, None)
+    except TierslieuxError:
+        return None
+
+
+def _named_by_reference(inputs: LoadedInputs, known: Zonages | None) -> LoadedInputs:
     """The project's zonings named by the installation's reference too.
 
     A project's zonings table uploaded alone (the Insee table without its sibling
     labels file) names no zone: its EPCI would be « Intercommunalité 200067320 » in
-    the directory although the workspace knows their official names.  The
-    project's own labels win; the workspace's fill the zones they lack (by code: a
-    fictional workspace's codes are no real zone's).
+    the directory although the installation (workspace, or data folder without
+    one) knows their official names.  The project's own labels win; the reference's
+    fill the zones they lack (by code: a fictional workspace's codes are no real zone's).
     """
-    if inputs.zonages is None or workspace is None:
-        return inputs
-    try:
-        reference = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-        known = reference.zonages
-    except TierslieuxError:
-        return inputs
-    if known is None:
+    if inputs.zonages is None or known is None:
         return inputs
     own = inputs.zonages.labels
     labels = {
