@@ -308,3 +308,12 @@ def test_a_failed_diagnostic_shows_its_french_error(app, accounts, repos, tmp_pa
     page = charge.get(f"/projets/{project}/calculs/{run_id}").text
     assert "Le calcul a échoué" in page
     assert "Traceback" not in page
+
+
+def test_the_small_counts_note_names_the_column_of_the_page(app, accounts, project, done) -> None:
+    # Walk: the note sent the reader to « la colonne effectifs_faibles de communes.csv »,
+    # a file's column name, while the page's table heads it « Effectifs < 200 ».
+    text = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/diagnostic").text
+    assert '<th scope="col">Effectifs &lt; 200</th>' in text
+    assert "voir la colonne « Effectifs &lt; 200 » du tableau des communes" in text
+    assert "voir la colonne effectifs_faibles" not in text
