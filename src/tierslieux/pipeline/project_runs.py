@@ -239,13 +239,16 @@ def _reference_zonages(settings: Settings, workspace: Workspace | Path | None) -
     folder (``settings.data_dir``, with their sibling labels file, read as the command
     line reads them: nothing downloaded), as the search of « Nouveau projet » names
     the territories; ``None`` when neither gives any."""
-    try:
-        if workspace is not None:
-            reference = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-            return reference.zonages
-        return resolve_zonages(settings, None)
-    except TierslieuxError:
-        return None
+    known = None
+    if workspace is not None:
+        # A folder named but not built (the default ``<cache>/workspace``) is no workspace.
+        with suppress(TierslieuxError):
+            opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+            known = opened.zonages
+    if known is None:
+        with suppress(TierslieuxError):
+            known = resolve_zonages(settings, None)
+    return known
 
 
 def _named_by_reference(inputs: LoadedInputs, known: Zonages | None) -> LoadedInputs:
