@@ -328,3 +328,6 @@ def test_the_results_page_names_the_territory_as_the_other_screens(app, accounts
     assert "(EPCI 000000001, 8 communes)" in expected[0]
     results = reader.get(f"/projets/{project}/questionnaire/resultats").text
     assert subtitle.findall(results) == expected
+    # ... and the counts of answers say whose territory they are.
+    page = html.unescape(reader.get(f"/projets/{project}/questionnaire").text)
+    assert "qui habitent son territoire, CC du Val-d'Exemple (FICTIVE) (EPCI 000000001" in page
