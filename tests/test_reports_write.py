@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -85,6 +86,29 @@ def test_a_single_class_legend_says_every_commune_has_the_same_value() -> None:
     with use_language("en"):
         svg = choropleth_svg(frame.assign(v=2.0), "v", {}, label="t")
     assert "Every commune has the same value: 2</li>" in svg
+
+
+def test_after_a_class_of_zero_whole_counts_start_at_one() -> None:
+    """Walk: the questionnaire map's legend read « 0 » then « 0 – 4 » (members of
+    candidate base communities, most communes 0); whole counts read « 0 », « 1 – 4 » (as
+    static/js/map.js legendRows, tests/browser/test_map.py).  Other values keep their
+    bounds."""
+    frame = pd.DataFrame(
+        {
+            "code": [f"05{n:03d}" for n in range(1, 11)],
+            "nom": [f"Commune {n}" for n in range(1, 11)],
+            "v": [0.0] * 9 + [4.0],
+            "latitude": [44.0 + n / 10 for n in range(10)],
+            "longitude": [6.0 + n / 10 for n in range(10)],
+        }
+    )
+    assert class_breaks(list(frame["v"])) == [0.0, 4.0]
+    legend = choropleth_svg(frame, "v", {}, label="t").split('<ul class="legende">', 1)[1]
+    assert re.findall(r"</span>([^<]*)</li>", legend) == ["0", "1 – 4"]
+    # Not whole: the class above 0 keeps its lower bound 0 (0.3 is in it).
+    tenths = frame.assign(v=[0.0] * 8 + [0.3, 4.0])
+    legend = choropleth_svg(tenths, "v", {}, label="t").split('<ul class="legende">', 1)[1]
+    assert not any(row.startswith("1 –") for row in re.findall(r"</span>([^<]*)</li>", legend))
 
 
 def test_choropleth_draws_polygons_and_points() -> None:

@@ -125,3 +125,23 @@ def test_candidate_places_not_chosen_are_named_too(tmp_path: Path) -> None:
             for part in filter(None, cell.split(", ")):
                 code = part.rsplit(" (", 1)[-1].rstrip(")")
                 assert part == f"Lieu {code[1:]} ({code})", (name, cell)
+    for cell in _replacement_cells(result):
+        assert cell
+        for part in cell.split(", "):
+            code = part.rsplit(" (", 1)[-1].rstrip(")")
+            assert part == f"Lieu {code[1:]} ({code})", cell
+
+
+def _replacement_cells(result: SitesResult) -> list[str]:
+    table = sites_summary(result)["tables"]["alternatives"]
+    at = table["columns"].index("remplacant")
+    return [row[at] for row in table["rows"]]
+
+
+def test_the_replacements_are_named_as_the_sites_csv_keeps_codes(border: SitesResult) -> None:
+    # Walk: the « Remplaçant » column showed the CSV's « 05070 Laragne-Montéglin »
+    # (« 04111 Mane;04190 Saint-Martin-les-Eaux » for two) next to the named sites.
+    assert _replacement_cells(border) == ["Laragne-Montéglin (05070)"]
+    assert _csv_column(border, "alternatives.csv", "remplacant") == ["05070 Laragne-Montéglin"]
+    page = render_sites(border)
+    assert "05070 Laragne-Montéglin" not in unescape(page)

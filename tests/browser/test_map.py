@@ -352,6 +352,20 @@ def test_a_single_class_legend_says_every_commune_has_the_same_value(
     assert browser_page.errors == []
 
 
+def test_after_a_class_of_zero_whole_counts_start_at_one(browser_page, site_url) -> None:
+    """Walk: « 0 » then « 0 – 4 » on the questionnaire map; whole counts read « 1 – 4 »
+    after the class of 0, as reports/maps.py (tests/test_reports_write.py)."""
+    browser_page.goto(f"{site_url}/pages/map.html")
+    rows = browser_page.evaluate(
+        "async () => { const m = await import('/static/js/map.js');"
+        " const v = [0, 0, 0, 0, 0, 0, 0, 0, 0, 4];"
+        " return [m.classBreaks(v), m.legendRows(v, m.classBreaks(v)).map((r) => r.text),"
+        " m.legendRows([0, 0.3, 4], [0, 4]).map((r) => r.text)]; }"
+    )
+    assert rows == [[0, 4], ["0", "1 – 4"], ["0", "0 – 4"]]
+    assert browser_page.errors == []
+
+
 def test_the_scripts_french_texts_are_those_the_server_translates(browser_page, site_url) -> None:
     """map.js and table.js MESSAGES (the French defaults) are the msgids of
     tierslieux.web.rendering.SCRIPT_MESSAGES, key for key."""

@@ -144,7 +144,7 @@ def _shot(page: Any, name: str) -> Path:
 
 def _contact_path(page: Any, url: str, project: int, name: str) -> str:
     page.goto(f"{url}/projets/{project}/communautes")
-    link = page.get_by_role("link", name=f"Fiche de {name}")
+    link = page.get_by_role("link", name=f"Fiche « {name} »")
     return str(link.get_attribute("href"))
 
 

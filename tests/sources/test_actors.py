@@ -136,6 +136,22 @@ def test_epci_actors_one_row_per_epci() -> None:
     assert by_id.loc["epci:200054807", "code_commune"] == "13055"
 
 
+def test_a_neighbouring_epci_is_not_said_to_cover_the_territory() -> None:
+    # Walk: the EPCIs of the neighbours within reach (« hors du territoire, à portée »)
+    # read « Intercommunalité couvrant le territoire » in the directory.
+    frame = load_epci_actors(
+        _zonages(), {}, ["05101", "05179", "05023", "13055"], territory=["05101", "05179"]
+    ).set_index("identifiant")
+    assert frame.loc["epci:200067452", "raison"] == EPCI_REASON
+    for neighbour in ("epci:240500439", "epci:200054807"):
+        reason = frame.loc[neighbour, "raison"]
+        assert reason.startswith("Intercommunalité voisine, à portée des communes du territoire")
+        assert "couvrant" not in reason
+    # Without the territory's own communes, every one covers it (as before).
+    alone = load_epci_actors(_zonages(), {}, ["05101", "05023"])
+    assert set(alone["raison"]) == {EPCI_REASON}
+
+
 def test_epci_actors_from_insee_composition_with_labels() -> None:
     table = pd.DataFrame(
         {

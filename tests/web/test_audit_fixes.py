@@ -102,8 +102,8 @@ def test_the_dossier_page_names_the_territory_not_its_code(app, accounts, repos)
     )
     assert app.state.runs.wait(run.id, 30)
     page = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/dossier").text
-    assert f"Dossier de {official} préparé" in page
-    assert f"Dossier de {generic} " not in page
+    assert f"Dossier du territoire « {official} » préparé" in page
+    assert f"« {generic} »" not in page
 
 
 def test_the_dossier_and_its_survey_take_the_official_name() -> None:

@@ -326,3 +326,40 @@ def test_a_cache_that_cannot_be_written_leaves_the_reading_and_the_upload_workin
 
     expected = resolve_communes(core, (DATA / folder / filename,)).table
     pd.testing.assert_frame_equal(_loaded(repos, core, project).communes.table, expected)
+
+
+def test_without_workspace_the_data_folder_names_the_zonings(web_settings, repos, tmp_path) -> None:
+    """Walk: an installation without workspace, whose data folder holds the Insee
+    table and its labels (the README's set-up): the project's table uploaded alone
+    took no name from it, so the directory listed « Intercommunalité 200071025 »
+    while « Nouveau projet » found the EPCI by its official name."""
+    from tierslieux.pipeline.inputs import demo_files  # noqa: PLC0415
+    from tierslieux.sources.actors import load_epci_actors  # noqa: PLC0415
+    from tierslieux.sources.zonages import load_zonages  # noqa: PLC0415
+
+    files = demo_files()
+    data = tmp_path / "donnees"
+    (data / "zonages").mkdir(parents=True)
+    (data / "zonages" / "table_supracom_2024.csv").write_bytes(files["zonages"].read_bytes())
+    (data / "zonages" / "libelles_supracom_2024.csv").write_bytes(files["labels"].read_bytes())
+    reference = load_zonages(files["zonages"], files["labels"]).labels["epci"]
+    project = _project(repos, "Zonages sans libellés, sans espace de travail")
+    _put(repos, project, "communes", files["communes"].read_bytes(), "communes.geojson")
+    _put(repos, project, "zonages", files["zonages"].read_bytes(), "zonages.csv")
+    core = web_settings.core.model_copy(update={"data_dir": data})
+    # No workspace, or its default folder never built (what the directory's run passes).
+    for workspace in (None, tmp_path / "cache" / "workspace"):
+        with project_inputs(repos, core, project, workspace, mobpro=False) as inputs:
+            assert inputs.zonages is not None
+            table = inputs.zonages.table
+            labels = inputs.zonages.labels.get("epci", {})
+        sirens = sorted(set(table["epci"].dropna()))
+        assert sirens
+        assert all(labels.get(s) == reference[s] for s in sirens), workspace
+        actors = load_epci_actors(table, labels, list(table["code"]))
+        assert not actors["nom"].str.startswith("Intercommunalité ").any()
+    # A data folder without zonings changes nothing (and is no error).
+    empty = web_settings.core.model_copy(update={"data_dir": tmp_path / "vide"})
+    with project_inputs(repos, empty, project, None, mobpro=False) as inputs:
+        assert inputs.zonages is not None
+        assert not inputs.zonages.labels.get("epci")

@@ -89,7 +89,9 @@ def built(app, repos, accounts):
 
 def _identifiant(client, project: int, name: str) -> str:
     page = _t(client.get(f"/projets/{project}/communautes"))
-    found = re.search(r'href="/projets/\d+/contacts/([^"]+)">Fiche de ' + re.escape(name), page)
+    found = re.search(
+        r'href="/projets/\d+/contacts/([^"]+)">Fiche « ' + re.escape(name) + " »", page
+    )
     assert found, page[-3000:]
     return found.group(1)
 
@@ -140,7 +142,7 @@ def test_filters_by_step_theme_commune_and_openness(built) -> None:
     assert "SCIC Numérique Démo" in commune
     assert "Coop Démo" not in commune
     opened = _t(client.get(url, params={"ouverture": "absente"}))
-    assert opened.count("Fiche de ") < _t(client.get(url)).count("Fiche de ")
+    assert opened.count("Fiche « ") < _t(client.get(url)).count("Fiche « ")
     points = client.get(f"{url}/structures.geojson", params={"etape": "1"}).json()
     assert [f["properties"]["nom"] for f in points["features"]] == ["Coop Démo (FICTIVE)"]
     feature = points["features"][0]

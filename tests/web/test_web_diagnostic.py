@@ -308,3 +308,31 @@ def test_a_failed_diagnostic_shows_its_french_error(app, accounts, repos, tmp_pa
     page = charge.get(f"/projets/{project}/calculs/{run_id}").text
     assert "Le calcul a échoué" in page
     assert "Traceback" not in page
+
+
+def test_the_small_counts_note_names_the_column_of_the_page(app, accounts, project, done) -> None:
+    # Walk: the note sent the reader to « la colonne effectifs_faibles de communes.csv »,
+    # a file's column name, while the page's table heads it « Effectifs < 200 ».
+    text = logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/diagnostic").text
+    assert '<th scope="col">Effectifs &lt; 200</th>' in text
+    assert "voir la colonne « Effectifs &lt; 200 » du tableau des communes" in text
+    assert "voir la colonne effectifs_faibles" not in text
+
+
+def test_without_neighbours_as_the_note_offers(app, accounts, repos) -> None:
+    # Walk: the note on neighbours without workers says « Donnez le fichier national, ou
+    # « sans communes voisines » », an option the screen's form did not have.
+    project = create_project(app, accounts, repos, name="Partie", territory="epci:000000001")
+    client = logged_in(app, accounts["charge_de_mission"])
+    form = client.get(f"/projets/{project}/diagnostic").text
+    assert 'name="neighbours"' in form
+    assert ">Sans communes voisines : bassins limités aux communes du territoire</label>" in form
+    default = app.state.runs.get(project, _launch(app, client, project))
+    assert default.summary["voisines"] > 0
+    assert default.parameters["sans_communes_voisines"] is False
+    alone = app.state.runs.get(project, _launch(app, client, project, neighbours="1"))
+    assert alone.status == "done", alone.error
+    assert alone.summary["voisines"] == 0
+    assert alone.parameters["sans_communes_voisines"] is True
+    page = client.get(f"/projets/{project}/diagnostic").text
+    assert re.search(r'<input type="checkbox" id="champ-neighbours"[^>]* checked>', page)

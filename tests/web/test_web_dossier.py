@@ -6,7 +6,9 @@ four files of ``tierslieux dossier`` and offers them for download.
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import zipfile
 
 import pytest
@@ -272,3 +274,16 @@ def test_the_installations_basemap_goes_under_the_pdf_maps(
     assert asked
     assert {b.url for b in asked} == {osm}
     assert {b.credit for b in asked} == {"© les contributeurs d'OpenStreetMap"}
+
+
+def test_the_dossier_line_names_the_territory_without_a_missing_article(
+    app, accounts, project, done
+) -> None:
+    # Walk: « Dossier de Communauté de communes Haute-Provence-Pays de Banon préparé… »
+    # (« de Hautes-Alpes » for a département): the name goes between quotation marks.
+    page = html.unescape(
+        logged_in(app, accounts["lecteur"]).get(f"/projets/{project}/dossier").text
+    )
+    found = re.search(r"Dossier du territoire « ([^»]+) » préparé le \d{2}/\d{2}/\d{4}", page)
+    assert found, page[-3000:]
+    assert "Dossier de " not in page

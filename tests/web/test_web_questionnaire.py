@@ -317,3 +317,17 @@ def test_export_is_pseudonymised_and_limited_to_the_territory(
     assert "jeanne.essai@exemple.fr" not in body
     assert "00108" not in body.split("\n", 1)[1].split(";")[1]
     assert repos.audit.entries(action="survey.export")[0].actor == "lecteur"
+
+
+def test_the_results_page_names_the_territory_as_the_other_screens(app, accounts, project) -> None:
+    # The analysis names the territory from the zonings' labels only (« EPCI 200071025 »
+    # when the project's zonings came without them): the page shows the project's name.
+    reader = _imported(app, accounts, project)
+    subtitle = re.compile(r'<p class="sous-titre">(.*?)</p>', re.DOTALL)
+    expected = subtitle.findall(reader.get(f"/projets/{project}/questionnaire").text)
+    assert "(EPCI 000000001, 8 communes)" in expected[0]
+    results = reader.get(f"/projets/{project}/questionnaire/resultats").text
+    assert subtitle.findall(results) == expected
+    # ... and the counts of answers say whose territory they are.
+    page = html.unescape(reader.get(f"/projets/{project}/questionnaire").text)
+    assert "qui habitent son territoire, CC du Val-d'Exemple (FICTIVE) (EPCI 000000001" in page

@@ -379,6 +379,7 @@ def _classified(
                 zone_names(inputs.communes, zonages).get("epci", {}),
                 codes,
                 population=population,
+                territory=registries.reach.codes,
             )
         )
     return [*frames, *registries.places, *registries.actors], notes

@@ -54,7 +54,7 @@ from tierslieux.errors import TierslieuxError
 from tierslieux.i18n import N_
 from tierslieux.i18n import gettext as _
 from tierslieux.pipeline._prepared_inputs import read_project_files
-from tierslieux.pipeline.inputs import InputFiles, load_inputs
+from tierslieux.pipeline.inputs import InputFiles, load_inputs, resolve_zonages
 from tierslieux.pipeline.jobs import (
     Job,
     JobCancelledError,
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from tierslieux.config import Settings
     from tierslieux.model.types import ProgressCallback, ProgressEvent
     from tierslieux.pipeline.inputs import LoadedInputs
+    from tierslieux.sources.zonages import Zonages
     from tierslieux.store import DatasetView, Repositories
 
 __all__ = [
@@ -238,7 +239,7 @@ def project_inputs(
                 download_zonages=mobpro and not settings.offline,
                 read=read,
             )
-            yield _named_by_reference(loaded, workspace)
+            yield _named_by_reference(loaded, _reference_zonages(settings, workspace))
         return
     if workspace is None:
         raise TierslieuxError(
@@ -248,23 +249,33 @@ def project_inputs(
     yield opened.inputs(settings)
 
 
-def _named_by_reference(inputs: LoadedInputs, workspace: Workspace | Path | None) -> LoadedInputs:
+def _reference_zonages(settings: Settings, workspace: Workspace | Path | None) -> Zonages | None:
+    """The installation's reference zonings: the workspace's, else those of its data
+    folder (``settings.data_dir``, with their sibling labels file, read as the command
+    line reads them: nothing downloaded), as the search of « Nouveau projet » names
+    the territories; ``None`` when neither gives any."""
+    known = None
+    if workspace is not None:
+        # A folder named but not built (the default ``<cache>/workspace``) is no workspace.
+        with suppress(TierslieuxError):
+            opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+            known = opened.zonages
+    if known is None:
+        with suppress(TierslieuxError):
+            known = resolve_zonages(settings, None)
+    return known
+
+
+def _named_by_reference(inputs: LoadedInputs, known: Zonages | None) -> LoadedInputs:
     """The project's zonings named by the installation's reference too.
 
     A project's zonings table uploaded alone (the Insee table without its sibling
     labels file) names no zone: its EPCI would be « Intercommunalité 200067320 » in
-    the directory although the workspace knows their official names.  The
-    project's own labels win; the workspace's fill the zones they lack (by code: a
-    fictional workspace's codes are no real zone's).
+    the directory although the installation (workspace, or data folder without
+    one) knows their official names.  The project's own labels win; the reference's
+    fill the zones they lack (by code: a fictional workspace's codes are no real zone's).
     """
-    if inputs.zonages is None or workspace is None:
-        return inputs
-    try:
-        reference = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-        known = reference.zonages
-    except TierslieuxError:
-        return inputs
-    if known is None:
+    if inputs.zonages is None or known is None:
         return inputs
     own = inputs.zonages.labels
     labels = {

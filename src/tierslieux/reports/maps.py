@@ -247,14 +247,20 @@ def _legend(
         colour = _colour(valid[0], breaks)
         legend.append(f'<li><span style="background:{colour}"></span>{html.escape(text)}</li>')
         breaks = []
-    for colour, upper in zip(PALETTE, breaks, strict=False):
+    # Whole counts: a class of one value (0, say) is followed by « 1 – 4 », not « 0 – 4 »
+    # (the next class holds the values above it), as static/js/map.js legendRows.
+    whole = decimals == 0 and all(v.is_integer() for v in valid)
+    classes = list(zip(PALETTE, breaks, strict=False))
+    for index, (colour, upper) in enumerate(classes):
         shown = (
             format_number(upper, decimals)
             if lower == upper
             else f"{format_number(lower, decimals)} – {format_number(upper, decimals)}"
         )
         legend.append(f'<li><span style="background:{colour}"></span>{shown}</li>')
-        lower = upper
+        following = classes[index + 1][1] if index + 1 < len(classes) else None
+        step = whole and lower == upper and following is not None and following >= upper + 1
+        lower = upper + 1 if step else upper
     if no_data_label and len(valid) < len(values):
         legend.append(
             f'<li><span style="background:{_NO_DATA}"></span>{html.escape(no_data_label)}</li>'

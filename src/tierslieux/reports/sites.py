@@ -117,7 +117,31 @@ def _named_sites(frame: pd.DataFrame, result: SitesResult) -> pd.DataFrame:
             return value
         return named_codes((c.strip() for c in value.split(";") if c.strip()), result.names)
 
-    return frame.assign(sites=frame["sites"].map(spelled))
+    named = frame.assign(sites=frame["sites"].map(spelled))
+    if "remplacant" in frame.columns:
+        named["remplacant"] = pd.Series(_named_replacements(frame, result), index=frame.index)
+    return named
+
+
+def _named_replacements(frame: pd.DataFrame, result: SitesResult) -> list[object]:
+    """The ``remplacant`` cells of the alternatives (« code nom;code nom » in the CSV)
+    as the ``sites`` cells read: « Nom (code), … ».  The sites entering are those of the
+    row's set that the result did not choose (how the column is made), so a candidate's
+    identifier holding a space is never split."""
+    chosen = set(result.sites["code"].astype(str))
+    cells: list[object] = []
+    for sites, replacing in zip(frame["sites"], frame["remplacant"], strict=True):
+        if not isinstance(sites, str) or not isinstance(replacing, str) or not replacing:
+            cells.append(replacing)
+            continue
+        parts = replacing.split(";")
+        entering = [c for c in (c.strip() for c in sites.split(";")) if c and c not in chosen]
+        # In the CSV's order (``code nom`` parts).
+        entering.sort(
+            key=lambda c: next((i for i, p in enumerate(parts) if p.startswith(f"{c} ")), 0)
+        )
+        cells.append(named_codes(entering, result.names))
+    return cells
 
 
 def _cell(value: object, *, share: bool = False, whole: bool = False, gap: bool = False) -> str:

@@ -65,7 +65,7 @@ from tierslieux.sources._records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
     from pathlib import Path
 
 __all__ = [
@@ -301,6 +301,7 @@ def load_epci_actors(
     *,
     population: Mapping[Any, Any] | None = None,
     vintage: str | None = None,
+    territory: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Return one development actor per intercommunality covering the territory.
 
@@ -319,6 +320,10 @@ def load_epci_actors(
         commune of the territory (else the first member code in order).
     vintage
         Vintage of the table, shown in ``source``.
+    territory
+        The territory's own communes when ``communes`` also holds neighbours within
+        reach: an intercommunality with no member among them is said to be a
+        neighbour, not one « couvrant le territoire ».
 
     Returns
     -------
@@ -348,6 +353,11 @@ def load_epci_actors(
     )
     table = table[table["_code"].isin(wanted) & table["_epci"].notna()]
     source = _("INSEE intercommunalités") + (f" {vintage}" if vintage else "")
+    inside = (
+        None
+        if territory is None
+        else {commune_of_arrondissement(str(c).strip()) for c in territory}
+    )
     records = []
     for siren, group in table.groupby("_epci", sort=True):
         members = sorted(set(group["_code"]))
@@ -368,6 +378,12 @@ def load_epci_actors(
                 "raison": _(
                     "Intercommunalité couvrant le territoire : interlocuteur naturel (chargé "
                     "de mission développement économique), étape 3 de la méthode."
+                )
+                if inside is None or inside & set(members)
+                else _(
+                    "Intercommunalité voisine, à portée des communes du territoire : "
+                    "interlocuteur naturel (chargé de mission développement économique), "
+                    "étape 3 de la méthode."
                 ),
                 "nb_communes_territoire": len(members),
             }

@@ -75,11 +75,18 @@ def _official_name(request: Request, project: ProjectView, summary: dict[str, An
 
 
 def _use_case(
-    repos: Repositories, settings: WebSettings, project: ProjectView, minutes: float | None
+    repos: Repositories,
+    settings: WebSettings,
+    project: ProjectView,
+    minutes: float | None,
+    *,
+    neighbours: bool = True,
 ) -> RunUseCase:
     core = settings.core
     workspace = settings.workspace_path if settings.workspace_path.exists() else None
-    diagnose_request = DiagnoseRequest(territory=project.territory, minutes=minutes)
+    diagnose_request = DiagnoseRequest(
+        territory=project.territory, minutes=minutes, neighbours=neighbours
+    )
 
     def run(*, progress: ProgressCallback) -> RunOutcome:
         with project_inputs(repos, core, project.id, workspace) as inputs:
@@ -157,6 +164,8 @@ def _page(
         cs1_labels={code: _(label) for code, label in CS1_LABELS.items()},
         warnings=summary.get("avertissements", []),
         errors=errors or {},
+        # The box as the run shown was launched (a new run keeps the choice).
+        alone=bool(shown is not None and (shown.parameters or {}).get("sans_communes_voisines")),
         previous=[r for r in runs.list_runs(project) if r.kind == KIND and r.status == "done"],
     )
 
@@ -173,9 +182,16 @@ def diagnostic_page(
 def launch_diagnostic(
     request: Request,
     minutes: str = Form(""),
+    neighbours: str = Form(""),
     access: ProjectAccess = Depends(project_editor),
 ) -> Response:
-    """Launch the diagnostic of the project; show its run's page."""
+    """Launch the diagnostic of the project; show its run's page.
+
+    ``neighbours`` (the box « sans communes voisines », which the note on communes
+    without workers names): catchments limited to the territory, as the command
+    line's option of the same name.
+    """
+    alone = bool(neighbours.strip())
     value: float | None = None
     if minutes.strip():
         try:
@@ -194,9 +210,13 @@ def launch_diagnostic(
         run = project_runs(request).start(
             access.project.id,
             KIND,
-            _use_case(repos, web_settings(request), access.project, value),
+            _use_case(repos, web_settings(request), access.project, value, neighbours=not alone),
             actor=access.user.login,
-            parameters={"territoire": access.project.territory, "minutes": value},
+            parameters={
+                "territoire": access.project.territory,
+                "minutes": value,
+                "sans_communes_voisines": alone,
+            },
             ip=client_ip(request),
         )
     except TierslieuxError as error:

@@ -128,13 +128,18 @@ export function legendRows(values, breaks, options = {}) {
     if (noData && missing) rows.push({ colour: NO_DATA, text: noData });
     return rows;
   }
-  breaks.slice(0, palette.length).forEach((upper, index) => {
+  // Whole counts: a class of one value (0, say) is followed by « 1 – 4 », not « 0 – 4 »
+  // (the next class holds the values above it), as reports/maps.py `_legend`.
+  const whole = decimals === 0 && valid.every((v) => Number.isInteger(v));
+  const shown = breaks.slice(0, palette.length);
+  shown.forEach((upper, index) => {
     const text =
       lower === upper
         ? formatNumber(upper, decimals, lang)
         : `${formatNumber(lower, decimals, lang)} – ${formatNumber(upper, decimals, lang)}`;
     rows.push({ colour: palette[index], text });
-    lower = upper;
+    const next = shown[index + 1];
+    lower = whole && lower === upper && next !== undefined && next >= upper + 1 ? upper + 1 : upper;
   });
   if (noData && missing) rows.push({ colour: NO_DATA, text: noData });
   return rows;
