@@ -149,7 +149,7 @@ def test_the_dossier_uses_the_latest_directory_run_and_says_which(
     when = format_datetime(run.finished_at)
     page = _t(client.get(f"/projets/{project}/dossier"))
     assert (
-        "Un nouveau dossier utilisera l'annuaire de l'écran des communautés-bases "
+        "Un nouveau dossier utilisera l'annuaire de l'écran des communautés-base "
         f"construit le {when} (heure de Paris)." in page
     )
     # One loader: the dossier's structures.csv is the directory run's.
@@ -181,10 +181,10 @@ def test_the_dossier_uses_the_latest_directory_run_and_says_which(
     # A finished dossier says which directory it used.
     shown = web_dossier.structures_used(parameters)
     assert (
-        shown == f"l'annuaire de l'écran des communautés-bases construit le {when} (heure de Paris)"
+        shown == f"l'annuaire de l'écran des communautés-base construit le {when} (heure de Paris)"
     )
     assert web_dossier.structures_used({"structures": "structures"}) == (
-        "le fichier « annuaire des structures (structures.csv des communautés-bases) » déposé "
+        "le fichier « annuaire des structures (structures.csv des communautés-base) » déposé "
         "dans les fichiers du projet"
     )
     assert web_dossier.structures_used({"territoire": "dep:00"}) == ""  # an older run

@@ -98,7 +98,7 @@ def test_the_form_uses_the_latest_directory_by_default(app, accounts, repos, tmp
     page = client.get(f"/projets/{project}/sites").text
     # No directory yet: the constraint is off and the form says how to get one.
     assert 'id="champ-base_community" name="base_community" value="1" checked' not in page
-    assert "construisez-le sur l&#x27;écran des communautés-bases" in page
+    assert "construisez-le sur l&#x27;écran des communautés-base" in page
     old = _directory_run(repos, project, OTHER, categories={"cae": 1})
     latest = _directory_run(repos, project, STRUCTURES, categories={"cae": 1, "x": 1})
     finished = repos.runs.get_run(latest).finished_at
@@ -116,7 +116,7 @@ def test_the_form_uses_the_latest_directory_by_default(app, accounts, repos, tmp
     assert web == _cli_sites(tmp_path, STRUCTURES)
     assert b"Coop\xc3\xa9rative (FICTIVE)" in web
     shown = unescape(client.get(f"/projets/{project}/sites/{run.id}").text)
-    assert f"annuaire des communautés-bases du {when}" in shown  # the run's parameters
+    assert f"annuaire des communautés-base du {when}" in shown  # the run's parameters
 
 
 def test_another_structures_file_can_be_chosen(app, accounts, repos, tmp_path) -> None:

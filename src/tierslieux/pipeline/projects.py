@@ -101,7 +101,7 @@ DATASET_ROLES: dict[str, str] = {
     "zonages": N_("zonages des communes (table d'appartenance de l'Insee)"),
     "densite": N_("grille communale de densité (Insee)"),
     "mobpro": N_("recensement, mobilités professionnelles (FD_MOBPRO, Parquet, flux)"),
-    "structures": N_("annuaire des structures (structures.csv des communautés-bases)"),
+    "structures": N_("annuaire des structures (structures.csv des communautés-base)"),
     "tiers_lieux": N_("tiers-lieux existants (recensement CGET / France Tiers-Lieux, CSV)"),
     "acteurs": N_("acteurs ajoutés à la main pour l'annuaire (fichier CSV d'acteurs)"),
     # The other files of « tierslieux sites » (its --groups, --demand, --candidats,

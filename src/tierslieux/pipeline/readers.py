@@ -126,7 +126,7 @@ def _read_structures(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
         raise SchemaError(
             _(
                 "{path} : colonne(s) {missing} manquante(s) (fichier structures.csv de "
-                "l'annuaire des communautés-bases attendu).",
+                "l'annuaire des communautés-base attendu).",
                 path=path,
                 missing=", ".join(missing),
             )

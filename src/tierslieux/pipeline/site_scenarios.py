@@ -382,7 +382,7 @@ def _needs_structures(parameters: Mapping[str, Any]) -> SchemaError:
         text = (
             "Une communauté-base dans chaque bassin demande l'annuaire des structures : "
             "le projet n'en a pas encore. Construisez-le sur l'écran des "
-            "communautés-bases, choisissez un structures.csv déposé dans les fichiers du "
+            "communautés-base, choisissez un structures.csv déposé dans les fichiers du "
             "projet, ou décochez la contrainte."
         )
     elif source == "structures":
@@ -745,8 +745,8 @@ def structures_text(values: Mapping[str, Any]) -> str:
             when = format_datetime(datetime.fromisoformat(finished))
         except ValueError:
             when = finished
-        return _("annuaire des communautés-bases du {when}", when=when)
-    return _("dernier annuaire construit (écran des communautés-bases)")
+        return _("annuaire des communautés-base du {when}", when=when)
+    return _("dernier annuaire construit (écran des communautés-base)")
 
 
 def _site_names(summary: Mapping[str, Any]) -> list[str]:

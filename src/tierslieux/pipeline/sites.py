@@ -725,7 +725,7 @@ def _levers(request: SitesRequest) -> list[str]:
                 "associations — ({min_structures}) ou un groupe du questionnaire d'au "
                 "moins {m} membres ({min_members}, {groups}) ; les intercommunalités, "
                 "Pays et parcs (étape 3) sont des partenaires et ne suffisent pas seuls : "
-                "complétez l'annuaire des communautés-bases ({sirene_etablissements}, {rna}, "
+                "complétez l'annuaire des communautés-base ({sirene_etablissements}, {rna}, "
                 "{acteurs}) ou ajoutez les groupes du questionnaire.",
                 s=request.min_structures,
                 m=request.min_members,
@@ -1342,7 +1342,7 @@ def _outside_demand_note(
     if request.objective == "co2":
         return _(
             "Objectif CO₂ : seule la demande des communes du territoire compte (les "
-            "communes voisines ne comptent que pour les communautés-bases)."
+            "communes voisines ne comptent que pour les communautés-base)."
         )
     if not request.neighbours:
         return Note.text("Demande limitée aux communes du territoire ({neighbours}).")

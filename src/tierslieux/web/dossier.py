@@ -69,7 +69,7 @@ def structures_used(parameters: Mapping[str, Any]) -> str:
         except ValueError:
             when = finished
         return _(
-            "l'annuaire de l'écran des communautés-bases construit le {when} (heure de Paris)",
+            "l'annuaire de l'écran des communautés-base construit le {when} (heure de Paris)",
             when=when,
         )
     if source == "structures":
