@@ -37,6 +37,7 @@ from tierslieux import model, sources
 from tierslieux.i18n import current_language
 from tierslieux.model.types import Provenance
 from tierslieux.pipeline import inputs as _inputs
+from tierslieux.pipeline._tables import long_table, nested_mapping
 from tierslieux.pipeline.inputs import (
     ReadInputs,
     resolve_communes,
@@ -111,18 +112,6 @@ def _provenance_in(data: dict[str, Any], folder: Path) -> Provenance:
     return Provenance(**values)
 
 
-def _long(mapping: dict[str, dict[str, Any]], value: str) -> pd.DataFrame:
-    rows = [(level, str(code), v) for level, codes in mapping.items() for code, v in codes.items()]
-    return pd.DataFrame(rows, columns=["niveau", "code", value])
-
-
-def _nested(frame: pd.DataFrame, value: str) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {}
-    for level, code, v in zip(frame["niveau"], frame["code"], frame[value], strict=True):
-        nested.setdefault(str(level), {})[str(code)] = v
-    return nested
-
-
 def _same_table(kept: pd.DataFrame, table: pd.DataFrame) -> bool:
     """Whether the table read back is the one kept (values, column names and types)."""
     return (
@@ -152,8 +141,10 @@ def _write(target: Path, value: Communes | Zonages | Densite, folder: Path) -> N
             text = json.dumps(value.geometries, separators=(",", ":"))
             (staging / "contours.json").write_text(text, encoding="utf-8")
         if isinstance(value, Zonages):
-            _long(value.labels, "libelle").to_parquet(staging / "libelles.parquet", index=False)
-            _long(value.sizes, "nb").to_parquet(staging / "tailles.parquet", index=False)
+            long_table(value.labels, "libelle").to_parquet(
+                staging / "libelles.parquet", index=False
+            )
+            long_table(value.sizes, "nb").to_parquet(staging / "tailles.parquet", index=False)
         meta = {"format": _FORMAT, "provenance": _provenance_dict(value.provenance, folder)}
         (staging / _META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         staging.replace(target)
@@ -199,8 +190,8 @@ def _read(group: str, target: Path, folder: Path) -> Communes | Zonages | Densit
             geometries = json.loads((target / "contours.json").read_text(encoding="utf-8"))
             return Communes(table=table, geometries=geometries, provenance=provenance)
         if group == "zonages":
-            labels = _nested(pd.read_parquet(target / "libelles.parquet"), "libelle")
-            sizes = _nested(pd.read_parquet(target / "tailles.parquet"), "nb")
+            labels = nested_mapping(pd.read_parquet(target / "libelles.parquet"), "libelle")
+            sizes = nested_mapping(pd.read_parquet(target / "tailles.parquet"), "nb")
             return Zonages(
                 table=table,
                 labels=labels,

@@ -27,6 +27,7 @@ import pandas as pd
 from tierslieux.errors import SchemaError, SourceError, TierslieuxError
 from tierslieux.i18n import gettext as _
 from tierslieux.model.types import Provenance
+from tierslieux.pipeline._tables import long_table, nested_mapping
 from tierslieux.pipeline.inputs import (
     InputFiles,
     LoadedInputs,
@@ -129,19 +130,6 @@ def _slug(text: str | None) -> str:
     return cleaned or "sans-millesime"
 
 
-def _long(mapping: dict[str, dict[str, Any]], value: str) -> pd.DataFrame:
-    """``{level: {code: value}}`` as a long table ``niveau, code, <value>``."""
-    rows = [(level, str(code), v) for level, codes in mapping.items() for code, v in codes.items()]
-    return pd.DataFrame(rows, columns=["niveau", "code", value])
-
-
-def _nested(frame: pd.DataFrame, value: str) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {}
-    for level, code, v in zip(frame["niveau"], frame["code"], frame[value], strict=True):
-        nested.setdefault(str(level), {})[str(code)] = v
-    return nested
-
-
 @dataclass
 class _Writer:
     """Writes the tables of one build into a staging folder."""
@@ -191,8 +179,10 @@ def _write_inputs(writer: _Writer, inputs: LoadedInputs, settings: Settings) -> 
     if inputs.zonages is not None:
         zonages = inputs.zonages
         writer.frame("zonages", zonages.table, zonages.provenance)
-        writer.frame("zonages_libelles", _long(zonages.labels, "libelle"), zonages.provenance)
-        writer.frame("zonages_tailles", _long(zonages.sizes, "nb_communes"), zonages.provenance)
+        writer.frame("zonages_libelles", long_table(zonages.labels, "libelle"), zonages.provenance)
+        writer.frame(
+            "zonages_tailles", long_table(zonages.sizes, "nb_communes"), zonages.provenance
+        )
     if inputs.densite is not None:
         writer.frame("densite", inputs.densite.table, inputs.densite.provenance)
     census = inputs.mobpro
@@ -200,7 +190,7 @@ def _write_inputs(writer: _Writer, inputs: LoadedInputs, settings: Settings) -> 
         return {}
     with duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit}) as con:
         writer.census(census, con)
-    writer.frame("mobpro_libelles", _long(census.labels, "libelle"), census.provenance)
+    writer.frame("mobpro_libelles", long_table(census.labels, "libelle"), census.provenance)
     return {"kind": census.kind, "vintage": census.vintage, "missing": list(census.missing)}
 
 
@@ -461,12 +451,12 @@ class _Reader:
         sizes = self._frame("zonages_tailles")
         return Zonages(
             table=table,
-            labels=_nested(labels, "libelle") if labels is not None else {},
+            labels=nested_mapping(labels, "libelle") if labels is not None else {},
             provenance=self._provenance("zonages"),
             sizes={
                 level: {code: int(n) for code, n in codes.items()}
                 for level, codes in (
-                    _nested(sizes, "nb_communes") if sizes is not None else {}
+                    nested_mapping(sizes, "nb_communes") if sizes is not None else {}
                 ).items()
             },
         )
@@ -489,6 +479,6 @@ class _Reader:
             kind=kind,
             vintage=meta.get("vintage"),
             provenance=self._provenance("mobpro"),
-            labels=_nested(labels, "libelle") if labels is not None else {},
+            labels=nested_mapping(labels, "libelle") if labels is not None else {},
             missing=tuple(str(m) for m in meta.get("missing", [])),
         )
