@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
 import json
 import re
@@ -16,7 +17,7 @@ import pytest
 from markupsafe import Markup
 
 from tierslieux.config import Settings
-from tierslieux.i18n import use_language
+from tierslieux.i18n import gettext, use_language
 from tierslieux.pipeline import (
     CommunitiesRequest,
     DiagnoseRequest,
@@ -36,6 +37,7 @@ from tierslieux.pipeline.contacts import read_structures
 from tierslieux.reports.communities import communities_files, render_communities
 from tierslieux.reports.diagnosis import diagnosis_files, render_diagnosis
 from tierslieux.reports.geojson import feature_collection, geojson_bytes
+from tierslieux.reports.labels import column_label
 from tierslieux.reports.sites import render_sites, sites_files
 from tierslieux.reports.survey import render_survey, survey_files
 from tierslieux.reports.templates import environment, render_page, split_notes
@@ -232,6 +234,26 @@ def test_wide_tables_scroll_inside_their_container(pages: dict[str, str]) -> Non
 
 
 # --- renderers return text or bytes and never touch the disk ---------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_diagnostic_method_names_indicators_in_words_not_columns(
+    diagnosis: Any, language: str
+) -> None:
+    """Walk: the method table showed ``actifs_occupes`` beside each label, and its
+    definitions sent the reader to ``salaries_lieu_travail_hors_calcul`` and
+    ``effectifs_faibles`` — column names, not words an officer reads."""
+    with use_language(language):
+        page = render_diagnosis(diagnosis)
+        apart = column_label("salaries_lieu_travail_hors_calcul")
+        active = column_label("actifs_occupes")
+        start = page.index(f"<h2>{gettext('Avertissement sur les petits effectifs')}</h2>")
+    method = page[start : page.index("<h3>", start)]
+    assert re.findall(r"[a-z0-9]+_[a-z0-9_]+", method) == []
+    assert "<code>" not in method
+    assert f'<th scope="row">{active}</th>' in method
+    quoted = {"fr": f"« {apart} »", "en": f"“{apart}”"}[language]
+    assert quoted in html.unescape(method)
 
 
 def test_renderers_do_not_touch_the_disk(

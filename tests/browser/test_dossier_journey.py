@@ -35,7 +35,7 @@ def test_the_dossier_is_launched_from_the_project_page_and_downloaded(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dossier-projet.png"), full_page=True)
 
-    page.click("button:has-text('Dossier : préparer le dossier du territoire')")
+    page.click("button:has-text('Préparer le dossier du territoire')")
     page.wait_for_url(f"{base}/projets/*/calculs/*")
     assert page.locator("h1").inner_text() == "Dossier du territoire"
     page.screenshot(path=str(SCREENSHOTS / "dossier-calcul.png"), full_page=True)

@@ -6,6 +6,7 @@ must give the numbers of ``tierslieux diagnose --demo``.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -153,7 +154,14 @@ def test_tables_and_excel_file_name_columns_and_codes_in_words(
     reader = logged_in(app, accounts["lecteur"])
     page = reader.get(f"/projets/{project}/diagnostic").text
     method = page[page.index("<h2>Méthode</h2>") :]
-    assert '<th scope="row">Actifs occupés résidents <code>actifs_occupes</code></th>' in method
+    # Walk: each label was followed by its column name (``actifs_occupes``) and a
+    # definition sent the reader to « (salaries_lieu_travail_hors_calcul) ».
+    assert '<th scope="row">Actifs occupés résidents</th>' in method
+    words = method[: method.index("<h3>")]
+    assert re.findall(r"[a-z0-9]+_[a-z0-9_]+", words) == [], words
+    assert "dans la colonne « Salariés travaillant à l'étranger ou sans temps" in html.unescape(
+        words
+    )
     assert "<tr><td><code>" not in method
     table = page[
         page.index('<table id="communes"') : page.index(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from web_helpers import csrf, logged_in
 
 from tierslieux.pipeline.inputs import demo_files, resolve_communes
+from tierslieux.pipeline.project_dossier import DOSSIER_KIND
+from tierslieux.pipeline.project_runs import RunOutcome
 from tierslieux.pipeline.projects import materialise_datasets
 from tierslieux.web.app import create_app
 
@@ -298,3 +303,54 @@ def test_a_removed_member_or_a_disabled_account_is_refused_at_the_next_request(
     repos.users.set_active(editor_id, active=True)
     assert editor.get(page, follow_redirects=False).status_code == 303
     assert admin.get(page).status_code == 200
+
+
+_CENSUS_EXTRACT = Path(__file__).parents[1] / "data" / "mobpro" / "FD_MOBPRO_2021_extrait.csv"
+
+
+def test_the_census_file_shows_its_row_count_as_the_other_files(app, accounts) -> None:
+    """Walk: the census (role mobpro) showed « — » in the « Lignes » column; its rows are
+    counted by DuckDB at upload, the file never loaded in memory."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    location = _create(client).headers["location"]
+    content = _CENSUS_EXTRACT.read_bytes()
+    uploaded = _upload(client, location, "mobpro", "FD_MOBPRO_2021.csv", content)
+    assert uploaded.status_code == 303, uploaded.text[-2000:]
+    rows = len(content.decode("utf-8").splitlines()) - 1  # the header is no row
+    page = client.get(location).text
+    line = next(tr for tr in page.split("<tr>") if "<td>FD_MOBPRO_2021.csv (" in tr)
+    assert f'<td class="n">{rows}</td>' in line, line
+
+
+def _dossier_link_and_button(client, location: str) -> tuple[str, str]:
+    page = html.unescape(client.get(location).text)
+    link = re.search(rf'<a href="{location}/dossier">([^<]*)</a>', page)
+    button = re.search(
+        rf'action="{location}/dossier".*?<button type="submit">([^<]*)</button>', page, re.DOTALL
+    )
+    assert link, page
+    assert button, page
+    return link.group(1), button.group(1)
+
+
+def test_the_dossier_link_and_button_say_different_things(app, accounts) -> None:
+    """Walk: the screens' link (« Dossier du territoire (PDF, Excel, QGIS, uMap) ») and
+    the button (« Dossier : préparer le dossier du territoire ») said the same thing:
+    the link tells whether a dossier is ready, the button what a click does."""
+    client = logged_in(app, accounts["charge_de_mission"])
+    location = _create(client).headers["location"]
+    link, button = _dossier_link_and_button(client, location)
+    assert link == "Dossier du territoire (PDF, Excel, QGIS, uMap) : pas encore préparé"
+    assert button == "Préparer le dossier du territoire"
+    runs = app.state.runs
+    project = int(location.rsplit("/", 1)[1])
+    run = runs.start(
+        project,
+        DOSSIER_KIND,
+        lambda **_: RunOutcome(summary={}),
+        actor=accounts["charge_de_mission"],
+    )
+    assert runs.wait(run.id, 30)
+    link, button = _dossier_link_and_button(client, location)
+    assert link.startswith("Dossier du territoire : télécharger celui du "), link
+    assert button == "Préparer un nouveau dossier du territoire, avec les fichiers d'aujourd'hui"

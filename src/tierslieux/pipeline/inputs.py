@@ -526,6 +526,9 @@ class MobproInput:
         workspace table): registering it opens no source file again.
     kind, vintage, provenance, labels, missing
         As :class:`~tierslieux.sources.mobpro.Mobpro`.
+    rows
+        The number of canonical rows (counted by DuckDB, the file never loaded in
+        memory); ``None`` when not counted.
     """
 
     location: Path
@@ -535,6 +538,7 @@ class MobproInput:
     provenance: Provenance
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    rows: int | None = None
 
     def register(self, con: duckdb.DuckDBPyConnection, view: str = "mobpro") -> Mobpro:
         """Create the view ``view`` of the canonical rows on ``con``."""
@@ -557,6 +561,7 @@ def open_mobpro_input(settings: Settings, path: Path) -> MobproInput:
         row = con.execute(
             "SELECT sql FROM duckdb_views() WHERE view_name = ?", [mobpro.view]
         ).fetchone()
+        counted = con.execute(f"SELECT count(*) FROM {mobpro.view}").fetchone()
     definition = str(row[0]) if row else ""
     sql = definition.split(" AS ", 1)[1].rstrip().rstrip(";") if " AS " in definition else ""
     return MobproInput(
@@ -567,6 +572,7 @@ def open_mobpro_input(settings: Settings, path: Path) -> MobproInput:
         provenance=mobpro.provenance,
         labels=mobpro.labels,
         missing=mobpro.missing,
+        rows=int(counted[0]) if counted else None,
     )
 
 

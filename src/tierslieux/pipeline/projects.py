@@ -547,7 +547,7 @@ def _check_file(
         return {"rows": _SITES_READERS[role](path), "vintage": None, "synthetic": False}, None
     else:
         census = open_mobpro_input(settings, path)
-        provenance, rows = census.provenance, 0
+        provenance, rows = census.provenance, census.rows or 0
     summary: dict[str, Any] = {"vintage": provenance.vintage, "synthetic": provenance.synthetic}
     if rows:
         summary["rows"] = rows

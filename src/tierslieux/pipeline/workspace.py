@@ -481,4 +481,5 @@ class _Reader:
             provenance=self._provenance("mobpro"),
             labels=nested_mapping(labels, "libelle") if labels is not None else {},
             missing=tuple(str(m) for m in meta.get("missing", [])),
+            rows=entry.rows,
         )

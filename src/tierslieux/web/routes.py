@@ -20,6 +20,7 @@ from tierslieux.pipeline.accounts import (
     list_users,
     setup_link_valid,
 )
+from tierslieux.pipeline.project_dossier import DOSSIER_KIND
 from tierslieux.pipeline.project_runs import run_kind_label, run_status_label
 from tierslieux.pipeline.projects import (
     DATASET_ROLES,
@@ -338,6 +339,8 @@ def _project_page(
     project = access.project
     members = [repos.users.get_user(i) for i in repos.projects.member_ids(project.id)]
     runs = project_runs(request).list_runs(project.id)
+    # The latest dossier ready (runs come latest first): the screens' link names it.
+    dossier = next((r for r in runs if r.kind == DOSSIER_KIND and r.status == "done"), None)
     values = {"errors": {}, "message": None, "chosen_role": None} | context
     return render(
         request,
@@ -351,6 +354,7 @@ def _project_page(
         roles=list(DATASET_ROLES),
         members=members,
         runs=runs,
+        dossier=dossier,
         run_kind_label=run_kind_label,
         run_status_label=run_status_label,
         **values,
