@@ -10,7 +10,7 @@ import pytest
 
 from tierslieux.files import atomic_output_dir
 from tierslieux.i18n import format_number, use_language
-from tierslieux.reports.maps import PALETTE, Marker, choropleth_svg, class_breaks
+from tierslieux.reports.maps import PALETTE, Marker, choropleth_svg, class_breaks, indicator_entry
 
 
 def test_failed_run_leaves_output_untouched(tmp_path: Path) -> None:
@@ -42,6 +42,37 @@ def test_class_breaks_quantiles() -> None:
     assert class_breaks([]) == []
     # Many equal values (uncovered communes at 0): equal quantiles merge, no « 0 – 0 ».
     assert class_breaks([0, 0, 0, 0, 0, 0, 0, 0, 5, 10], 5) == pytest.approx([0.0, 1.0, 10.0])
+
+
+def test_a_zero_class_holds_0_alone_and_is_named_in_the_legend() -> None:
+    """The sites' « Demande couverte » map: 0 (not covered) is a class of its own, named
+    « 0 (non couverte) »; a missing value stays « Sans donnée »."""
+    values = [0, 0, 3, 5, 10, 20, 40]
+    assert class_breaks(values, 5, zero_class=True) == [0.0, *class_breaks([3, 5, 10, 20, 40], 4)]
+    assert class_breaks([3, 5], 5, zero_class=True) == class_breaks([3, 5], 5)
+    assert class_breaks([0, 0], 5, zero_class=True) == [0.0]
+    frame = pd.DataFrame(
+        {
+            "code": ["05061", "05023", "05046", "05007"],
+            "nom": ["Gap", "Briançon", "Embrun", "Avançon"],
+            "v": [0.0, 20.0, 1.0, float("nan")],
+            "latitude": [44.56, 44.90, 44.56, 44.53],
+            "longitude": [6.08, 6.64, 6.50, 6.17],
+        }
+    )
+    svg = choropleth_svg(
+        frame, "v", {}, label="t", no_data_label="Sans donnée", zero_label="0 (non couverte)"
+    )
+    legend = svg.split('<ul class="legende">', 1)[1]
+    assert legend.startswith('<li><span style="background:#ffffcc"></span>0 (non couverte)</li>')
+    assert "Sans donnée</li>" in legend
+    gap = re.search(r'fill="([^"]+)" stroke="#555"><title>Gap', svg)
+    assert gap
+    assert gap.group(1) == "#ffffcc"
+    entry = indicator_entry("v", "t", [0.0, 20.0, 1.0, None], zero_label="0 (non couverte)")
+    assert entry["seuils"][0] == 0.0
+    assert entry["libelle_zero"] == "0 (non couverte)"
+    assert "libelle_zero" not in indicator_entry("v", "t", [0.0, 20.0])
 
 
 def test_legend_names_missing_values_and_markers_are_drawn() -> None:

@@ -366,6 +366,20 @@ def test_after_a_class_of_zero_whole_counts_start_at_one(browser_page, site_url)
     assert browser_page.errors == []
 
 
+def test_the_zero_class_is_named_by_the_metadata(browser_page, site_url) -> None:
+    """The sites' « Demande couverte » map: the class of 0 reads « 0 (non couverte) »
+    (the metadata's ``libelle_zero``), as reports/maps.py (tests/test_reports_write.py);
+    « Sans donnée » stays for missing values."""
+    browser_page.goto(f"{site_url}/pages/map.html")
+    rows = browser_page.evaluate(
+        "async () => (await import('/static/js/map.js')).legendRows([0, 0, 3, 20, null],"
+        " [0, 3, 20], {zeroLabel: '0 (non couverte)', noData: 'Sans donnée'})"
+        ".map((row) => row.text)"
+    )
+    assert rows == ["0 (non couverte)", "1 – 3", "3 – 20", "Sans donnée"]
+    assert browser_page.errors == []
+
+
 def test_the_scripts_french_texts_are_those_the_server_translates(browser_page, site_url) -> None:
     """map.js and table.js MESSAGES (the French defaults) are the msgids of
     tierslieux.web.rendering.SCRIPT_MESSAGES, key for key."""

@@ -198,6 +198,38 @@ def test_map_document_and_downloads(app, accounts, project, repos) -> None:
     assert "attachment" in csv.headers["content-disposition"]
 
 
+def test_the_covered_demand_map_shows_uncovered_communes_as_0_not_no_data(
+    app, accounts, project, repos
+) -> None:
+    """Walk (CC Haute-Provence-Pays de Banon): the « Demande couverte » map drew the
+    communes no site covers grey, « Sans donnée »; they have data: 0, « non couverte »."""
+    run_id = store_done_run(repos, project, None, author="charge")
+    reader = logged_in(app, accounts["lecteur"])
+    base = f"/projets/{project}/calculs/{run_id}/fichiers"
+    data = json.loads(reader.get(f"{base}/sites_carte.geojson").text)
+    result = demo_sites_result(2)
+    covered = set(result.coverage["code_commune"].astype(str))
+    values = {
+        f["properties"]["code"]: f["properties"]["demande_couverte"] for f in data["features"]
+    }
+    uncovered = set(values) - covered
+    assert uncovered, "the demo selection leaves communes uncovered"
+    assert {values[c] for c in uncovered} == {0}
+    assert all(values[c] and values[c] > 0 for c in covered & set(values))
+    (entry,) = [
+        i for i in data["indicateurs_carte"]["indicateurs"] if i["cle"] == "demande_couverte"
+    ]
+    assert entry["libelle_zero"] == "0 (non couverte)"
+    assert entry["seuils"][0] == 0  # 0 is a class of its own
+    assert entry["seuils"][1] > 0
+    # the report's SVG: the same class, « Sans donnée » only for a missing demand
+    report = html.unescape(reader.get(f"{base}/sites.html").text)
+    legend = report.split('<ul class="legende">', 1)[1].split("</ul>", 1)[0]
+    assert "0 (non couverte)</li>" in legend
+    assert "Sans donnée" not in legend
+    assert 'fill="#dddddd"' not in report.split('<ul class="legende">', 1)[0]
+
+
 def test_a_run_of_another_project_is_not_found(app, accounts, project, repos) -> None:
     run = repos.runs.create_run("sites", {}, author="x")
     client = logged_in(app, accounts["administrateur"])

@@ -545,18 +545,22 @@ def public_form(
         inputs = loaded  # in memory: usable after the block
     # The questionnaire in the language of the page: labels, options and the messages
     # naming them; the answers stored are codes, the same in every language.
-    context = SurveyContext.from_inputs(
-        settings, inputs, questionnaire=load_questionnaire().translated()
-    )
     codes, label = territory_communes(inputs, project.territory)
+    # The territory tells homonyms apart: « Mane » is Mane (04) for a project of the 04.
+    context = SurveyContext.from_inputs(
+        settings, inputs, questionnaire=load_questionnaire().translated(), territory=codes
+    )
     # A name the server reads as several communes (accents and case aside) is offered
     # as the server accepts it: « Nom (département) », « Nom (code) » if need be.
     index = context.index
     choices: set[str] = set()
     for code in codes:
         name = index.names.get(code, code)
+        if index.resolve(name)[0] == code:
+            choices.add(name)
+            continue
         same = sorted(index.by_name.get(fold(name), [code]))
-        choices.add(index.choices(same)[same.index(code)] if len(same) > 1 else name)
+        choices.add(index.choices(same)[same.index(code)])
     label = territory_display_name(label, project.territory, project.territory_label)
     return PublicForm(context, tuple(sorted(choices)), label, current_language())
 

@@ -364,14 +364,18 @@ def import_project_answers(  # noqa: PLR0913 - one import's keyword-only facts
     SourceError, SchemaError
         As :func:`~tierslieux.pipeline.survey.import_answers`: nothing is stored, and the
         staged file is kept so that the user can correct the mapping.
+    TerritoryError
+        When the project's territory selects no commune of ``inputs``.
     """
+    # The project's territory tells homonyms apart, as on its public form.
+    codes, _label = territory_communes(inputs, project.territory)
     if mapping is None:
-        summary = import_answers(settings, staged.path, inputs=inputs)
+        summary = import_answers(settings, staged.path, inputs=inputs, territory=codes)
     else:
         with tempfile.TemporaryDirectory(prefix="tierslieux-mapping-") as folder:
             path = Path(folder) / "correspondance.yaml"
             path.write_text(mapping, encoding="utf-8")
-            summary = import_answers(settings, staged.path, path, inputs=inputs)
+            summary = import_answers(settings, staged.path, path, inputs=inputs, territory=codes)
     repos.audit.record(
         actor=actor.login,
         action=IMPORT_ACTION,

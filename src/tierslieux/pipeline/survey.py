@@ -143,11 +143,14 @@ class SurveyContext:
     questionnaire: Questionnaire
     communes: Communes
     demo: bool = False
+    #: Codes of the communes of the survey's territory (a campaign's project): a name
+    #: shared by several communes is read as the one of them in it, when only one is.
+    territory: tuple[str, ...] = ()
     #: Names and codes of the communes, indexed once for every answer.
     index: CommuneIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "index", CommuneIndex(self.communes.table))
+        object.__setattr__(self, "index", CommuneIndex(self.communes.table, self.territory))
 
     @classmethod
     def load(
@@ -163,14 +166,16 @@ class SurveyContext:
         inputs: LoadedInputs,
         *,
         questionnaire: Questionnaire | None = None,
+        territory: Sequence[str] = (),
     ) -> SurveyContext:
         """The context of loaded inputs (fictional inputs use the demonstration store).
 
         ``questionnaire``: the one to check answers against (default: the packaged one,
-        French; a form gives it in the language of its page).
+        French; a form gives it in the language of its page); ``territory``: the codes
+        of the survey's territory (see :attr:`territory`).
         """
         chosen = questionnaire if questionnaire is not None else load_questionnaire()
-        return cls(settings, chosen, inputs.communes, inputs.fictional)
+        return cls(settings, chosen, inputs.communes, inputs.fictional, tuple(territory))
 
     def validate(
         self,
@@ -349,6 +354,7 @@ def import_answers(
     demo: bool = False,
     all_or_nothing: bool = False,
     inputs: LoadedInputs | None = None,
+    territory: Sequence[str] = (),
 ) -> ImportSummary:
     """Import a CSV export of answers into the store (valid lines, one transaction).
 
@@ -369,6 +375,9 @@ def import_answers(
     inputs
         Loaded inputs (a workspace, a web project) whose communes recognise commune
         answers instead of ``communes``; fictional inputs use the demonstration store.
+    territory
+        Codes of the communes of the survey's territory (a project's): a name shared
+        by several communes is read as the one that lies in it, when only one does.
 
     Raises
     ------
@@ -397,6 +406,7 @@ def import_answers(
         questionnaire,
         table,
         consent_text=consent_record(settings, shown),
+        territory=territory,
     )
     if all_or_nothing and parsed.issues:
         listed = [

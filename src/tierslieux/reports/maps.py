@@ -42,15 +42,21 @@ def _tooltip(name: str, code: str, shown: str) -> str:
     return html.escape(_("{name} ({code}) : {value}", name=name, code=code, value=shown))
 
 
-def class_breaks(values: Sequence[float], classes: int = len(PALETTE)) -> list[float]:
+def class_breaks(
+    values: Sequence[float], classes: int = len(PALETTE), *, zero_class: bool = False
+) -> list[float]:
     """Return the upper bounds of at most ``classes`` quantile classes of ``values``.
 
     Equal quantiles (many communes at the same value, 0 say) are merged, so that the
-    legend never shows empty classes such as « 0 – 0 ».
+    legend never shows empty classes such as « 0 – 0 ».  With ``zero_class``, 0 is a
+    class of its own (a demand not covered is not a small covered one), the others
+    quantiles of the values above it.
     """
     data = np.asarray([v for v in values if v == v], dtype="float64")  # noqa: PLR0124 (NaN)
     if data.size == 0:
         return []
+    if zero_class and (data == 0).any() and (data > 0).any():
+        return [0.0, *class_breaks(list(data[data > 0]), classes - 1)]
     quantiles = np.quantile(data, np.linspace(0, 1, classes + 1)[1:])
     return sorted({float(q) for q in quantiles})
 
@@ -62,18 +68,25 @@ def indicator_entry(
     *,
     unit: str | None = None,
     decimals: int = 0,
+    zero_label: str | None = None,
 ) -> dict[str, Any]:
     """One indicator of a web map's metadata (``web/static/README.md``): its label, unit,
-    decimals and class breaks (:func:`class_breaks` on the unrounded values)."""
+    decimals and class breaks (:func:`class_breaks` on the unrounded values).
+
+    ``zero_label``: 0 is a class of its own, named so in the legend (« 0 (non
+    couverte) »: a commune whose demand no site covers has a value, 0, not no data).
+    """
     valid = [float(v) for v in values if v is not None and v == v]  # noqa: PLR0124 (NaN)
     entry: dict[str, Any] = {"cle": key, "libelle": label}
     if unit is not None:
         entry["unite"] = unit
     entry |= {
         "decimales": decimals,
-        "seuils": class_breaks(valid),
+        "seuils": class_breaks(valid, zero_class=zero_label is not None),
         "minimum": min(valid) if valid else None,
     }
+    if zero_label is not None:
+        entry["libelle_zero"] = zero_label
     return entry
 
 
@@ -123,7 +136,7 @@ class Marker:
     title: str
 
 
-def choropleth_svg(
+def choropleth_svg(  # noqa: PLR0913 - keyword-only options of one map
     frame: pd.DataFrame,
     column: str,
     geometries: Mapping[str, Mapping[str, Any]],
@@ -133,18 +146,24 @@ def choropleth_svg(
     title_column: str = "nom",
     markers: Sequence[Marker] = (),
     no_data_label: str | None = None,
+    zero_label: str | None = None,
 ) -> str:
     """Return an SVG choropleth of ``frame[column]`` by commune (EPSG:2154 projection).
 
     Communes without a polygon are drawn as circles at their ``latitude``/``longitude``
     when those columns are present.  ``markers`` (chosen sites, say) are drawn on top as
     dark numbered discs at their coordinates.  Missing values are grey; with
-    ``no_data_label`` the legend names them (« non couverte », say).
+    ``no_data_label`` the legend names them (« aucun répondant », say).  With
+    ``zero_label`` 0 is a class of its own, so named in the legend (as
+    :func:`indicator_entry`).
     """
     to_l93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
     values = {str(c): v for c, v in zip(frame["code"], frame[column], strict=True)}
     titles = {str(c): str(t) for c, t in zip(frame["code"], frame[title_column], strict=True)}
-    breaks = class_breaks([float(v) for v in values.values() if v is not None and v == v])  # noqa: PLR0124
+    breaks = class_breaks(
+        [float(v) for v in values.values() if v is not None and v == v],  # noqa: PLR0124
+        zero_class=zero_label is not None,
+    )
     shapes: list[tuple[str, list[np.ndarray]]] = []
     for code in values:
         geometry = geometries.get(code)
@@ -214,7 +233,7 @@ def choropleth_svg(
             f'font-size="10" fill="#fff">{html.escape(marker.label)}</text></g>'
         )
     parts.append("</svg>")
-    return "".join(parts) + _legend(values, breaks, decimals, no_data_label)
+    return "".join(parts) + _legend(values, breaks, decimals, no_data_label, zero_label)
 
 
 def _project_markers(
@@ -230,7 +249,11 @@ def _project_markers(
 
 
 def _legend(
-    values: Mapping[str, Any], breaks: Sequence[float], decimals: int, no_data_label: str | None
+    values: Mapping[str, Any],
+    breaks: Sequence[float],
+    decimals: int,
+    no_data_label: str | None,
+    zero_label: str | None = None,
 ) -> str:
     valid = [float(v) for v in values.values() if v is not None and v == v]  # noqa: PLR0124
     legend = ['<ul class="legende">']
@@ -252,11 +275,12 @@ def _legend(
     whole = decimals == 0 and all(v.is_integer() for v in valid)
     classes = list(zip(PALETTE, breaks, strict=False))
     for index, (colour, upper) in enumerate(classes):
-        shown = (
-            format_number(upper, decimals)
-            if lower == upper
-            else f"{format_number(lower, decimals)} – {format_number(upper, decimals)}"
-        )
+        if zero_label and lower == upper == 0:
+            shown = html.escape(zero_label)
+        elif lower == upper:
+            shown = format_number(upper, decimals)
+        else:
+            shown = f"{format_number(lower, decimals)} – {format_number(upper, decimals)}"
         legend.append(f'<li><span style="background:{colour}"></span>{shown}</li>')
         following = classes[index + 1][1] if index + 1 < len(classes) else None
         step = whole and lower == upper and following is not None and following >= upper + 1

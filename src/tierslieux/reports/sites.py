@@ -158,11 +158,24 @@ def _cell(value: object, *, share: bool = False, whole: bool = False, gap: bool 
     return str(value)
 
 
+def _covered_demand(demand: pd.Series, covered: pd.Series) -> pd.Series:
+    """Each commune's demand covered by the sites: its demand when a site covers it, 0
+    when none does (it has data: nothing of it is covered); missing only where the
+    demand itself is (the « Demande couverte » maps' « Sans donnée »)."""
+    return demand.mask(~covered.to_numpy() & demand.notna().to_numpy(), 0.0)
+
+
+def _not_covered_label() -> str:
+    """The legend's name of the class 0 of the « Demande couverte » maps."""
+    return _("0 (non couverte)")
+
+
 def render_sites(result: SitesResult) -> str:
     """Return the self-contained HTML page of the site selection (nothing is written)."""
     res = result.result
+    demand = result.communes["demande"].astype(float)
     frame = result.communes.assign(
-        carte=result.communes["demande"].where(result.communes["couvert_par"] != "")
+        carte=_covered_demand(demand, result.communes["couvert_par"] != "")
     )
     sites = result.sites
     svg = choropleth_svg(
@@ -170,7 +183,8 @@ def render_sites(result: SitesResult) -> str:
         "carte",
         result.geometries,
         label=_("Demande couverte par commune"),
-        no_data_label=_("non couverte"),
+        no_data_label=_("Sans donnée"),
+        zero_label=_not_covered_label(),
         markers=[
             Marker(
                 lat,
@@ -361,7 +375,8 @@ def render_sites_geojson(result: SitesResult) -> bytes:
     """Return the web map's document of a site selection (``sites_carte.geojson``).
 
     One feature per commune of the territory, properties ``code``, ``nom``,
-    ``demande`` (the objective's weight), ``demande_couverte`` (when a site covers it),
+    ``demande`` (the objective's weight), ``demande_couverte`` (its demand when a site
+    covers it, 0 otherwise: :func:`_covered_demand`),
     ``gain_site_supplementaire`` (the most one more site in the commune would add) and
     ``site`` (rank of the site covering it, the best ranked); foreign members
     ``indicateurs_carte`` (label and class breaks of each indicator), ``sites_carte``
@@ -390,10 +405,9 @@ def render_sites_geojson(result: SitesResult) -> bytes:
             "code": codes,
             "nom": communes["nom"],
             "demande": communes["demande"].astype(float).round(1),
-            "demande_couverte": communes["demande"]
-            .where(codes.isin(set(site_of.index)))
-            .astype(float)
-            .round(1),
+            "demande_couverte": _covered_demand(
+                communes["demande"].astype(float), codes.isin(set(site_of.index))
+            ).round(1),
             "gain_site_supplementaire": codes.map(best).astype(float).round(1),
             "site": codes.map(site_of).astype("Int64"),
             "latitude": communes["latitude"],
@@ -410,6 +424,7 @@ def render_sites_geojson(result: SitesResult) -> bytes:
             "demande_couverte",
             _("Demande couverte ({unit})", unit=result.unit),
             list(frame["demande_couverte"]),
+            zero_label=_not_covered_label(),
         ),
         indicator_entry("demande", _("Demande par commune"), list(frame["demande"])),
     ]

@@ -58,7 +58,7 @@ from tierslieux.sources._files import require_file
 from tierslieux.sources.survey_formats import ExportTable, fold, read_export
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
     import pandas as pd
@@ -286,10 +286,16 @@ def mapping_from_dict(
 
 
 class _Communes:
-    """Commune names and codes of the communes table, for resolving answers."""
+    """Commune names and codes of the communes table, for resolving answers.
 
-    def __init__(self, table: pd.DataFrame) -> None:
+    ``territory``: the codes of the communes of the survey's territory (a campaign's
+    project); a bare name shared by several communes is read as the one of them that
+    lies in it, when exactly one does (« Mane » in a territory of the 04, not Mane 31).
+    """
+
+    def __init__(self, table: pd.DataFrame, territory: Iterable[str] = ()) -> None:
         self.codes = {str(c) for c in table["code"]}
+        self.territory = frozenset(str(c) for c in territory)
         self.by_name: dict[str, list[str]] = {}
         self.dep = {str(c): str(d) for c, d in zip(table["code"], table["dep"], strict=True)}
         self.names: dict[str, str] = {}
@@ -320,6 +326,9 @@ class _Communes:
             found = [c for c in found if hint in {c, self.dep.get(c)}]
         if len(found) == 1:
             return found[0], None
+        inside = [c for c in found if c in self.territory]
+        if len(inside) == 1:  # the one homonym of the territory
+            return inside[0], None
         if not found:
             return None, _(
                 "« {value} » n'est pas une commune de la table des communes (nom ou code "
@@ -672,6 +681,7 @@ def read_survey_csv(
     *,
     consent_text: str | None = None,
     now: datetime | None = None,
+    territory: Sequence[str] = (),
 ) -> SurveyImport:
     """Read and validate an export of answers (CSV or XLSX, see :func:`read_survey_table`).
 
@@ -692,6 +702,9 @@ def read_survey_csv(
         questionnaire's consent question).
     now
         Consent date used when the export gives none (default: now, UTC).
+    territory
+        Codes of the communes of the survey's territory: a bare name shared by several
+        communes is read as the one that lies in it, when exactly one does.
 
     Returns
     -------
@@ -713,6 +726,7 @@ def read_survey_csv(
         communes,
         consent_text=consent_text,
         now=now,
+        territory=territory,
     )
 
 
@@ -725,15 +739,20 @@ def read_survey_table(
     *,
     consent_text: str | None = None,
     now: datetime | None = None,
+    territory: Sequence[str] = (),
 ) -> SurveyImport:
-    """Validate the rows of an export already read (see :func:`read_survey_csv`)."""
+    """Validate the rows of an export already read (see :func:`read_survey_csv`).
+
+    ``territory``: the codes of the survey's territory, which tell homonyms apart
+    (see :class:`CommuneIndex`).
+    """
     header = table.header
     _check_header(header, mapping, questionnaire, path)
     index = {name: i for i, name in enumerate(header)}
     context = _Context(
         mapping,
         questionnaire,
-        _Communes(communes),
+        _Communes(communes, territory),
         now or datetime.now(UTC),
         path,
         consent_text,

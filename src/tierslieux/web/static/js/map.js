@@ -103,7 +103,8 @@ export function formatNumber(value, decimals = 0, lang = "fr") {
  * Legend rows `{colour, text}` as reports/maps.py `_legend` writes them.  When every
  * commune with a value has the same one (a single class, all 0 say), one row says so
  * (`sameValue`, or `sameValueKnown` when some communes have no data) instead of a
- * lone « 0 » class.
+ * lone « 0 » class.  `zeroLabel` names the class of 0 (the metadata's `libelle_zero`:
+ * « 0 (non couverte) »), as reports/maps.py `_legend`.
  */
 export function legendRows(values, breaks, options = {}) {
   const {
@@ -112,6 +113,7 @@ export function legendRows(values, breaks, options = {}) {
     palette = PALETTE,
     minimum = null,
     noData = null,
+    zeroLabel = null,
     sameValue = MESSAGES.sameValue,
     sameValueKnown = MESSAGES.sameValueKnown,
   } = options;
@@ -133,10 +135,10 @@ export function legendRows(values, breaks, options = {}) {
   const whole = decimals === 0 && valid.every((v) => Number.isInteger(v));
   const shown = breaks.slice(0, palette.length);
   shown.forEach((upper, index) => {
-    const text =
-      lower === upper
-        ? formatNumber(upper, decimals, lang)
-        : `${formatNumber(lower, decimals, lang)} – ${formatNumber(upper, decimals, lang)}`;
+    let text;
+    if (zeroLabel && lower === 0 && upper === 0) text = zeroLabel;
+    else if (lower === upper) text = formatNumber(upper, decimals, lang);
+    else text = `${formatNumber(lower, decimals, lang)} – ${formatNumber(upper, decimals, lang)}`;
     rows.push({ colour: palette[index], text });
     const next = shown[index + 1];
     lower = whole && lower === upper && next !== undefined && next >= upper + 1 ? upper + 1 : upper;
@@ -180,7 +182,7 @@ function element(tag, attributes = {}, text = null) {
   return node;
 }
 
-/** Indicators `{key, label, decimals, breaks, minimum}` from the metadata or the data. */
+/** Indicators `{key, label, decimals, breaks, minimum, zeroLabel}` from the metadata or the data. */
 function indicatorList(metadata, features, only) {
   const listed = Array.isArray(metadata?.indicateurs) ? metadata.indicateurs : null;
   if (listed) {
@@ -191,6 +193,7 @@ function indicatorList(metadata, features, only) {
       decimals: Number.isInteger(item.decimales) ? item.decimales : 0,
       breaks: Array.isArray(item.seuils) ? item.seuils.map(Number) : null,
       minimum: typeof item.minimum === "number" ? item.minimum : null,
+      zeroLabel: item.libelle_zero ? String(item.libelle_zero) : null,
     }));
   }
   const keys = new Set();
@@ -200,7 +203,15 @@ function indicatorList(metadata, features, only) {
     }
   }
   const chosen = only.length ? only.filter((key) => keys.has(key)) : [...keys];
-  return chosen.map((key) => ({ key, label: key, unit: null, decimals: 0, breaks: null, minimum: null }));
+  return chosen.map((key) => ({
+    key,
+    label: key,
+    unit: null,
+    decimals: 0,
+    breaks: null,
+    minimum: null,
+    zeroLabel: null,
+  }));
 }
 
 function extendBounds(bounds, coordinates) {
@@ -520,6 +531,7 @@ class CommuneMap {
       palette: this.palette,
       minimum: item.minimum,
       noData: this.text("noData"),
+      zeroLabel: item.zeroLabel,
       sameValue: this.messages.sameValue,
       sameValueKnown: this.messages.sameValueKnown,
     });
