@@ -9,6 +9,7 @@ axe-core (0 serious or critical violations); screenshots go to ``build/screensho
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,21 +123,30 @@ def test_start_another_run_and_cancel_it(
 ) -> None:
     page = browser_page
     _log_in(page, live_app)
-    page.goto(f"{live_app.url}/projets/{live_app.project}/sites")
-    _fill_scenario(page, "Cinq sites", "5")
-    page.click("button[value=lancer]")
-    page.wait_for_url(f"{live_app.url}/projets/{live_app.project}/sites/*")
-    run_id = page.url.rsplit("/", 1)[1]
-    page.wait_for_selector("progress")
-    default = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-    shots = Path(os.environ.get("TIERSLIEUX_SCREENSHOTS", default))
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "sites_calcul_en_cours.png"), full_page=True)
-    # Cancel at once: on an idle machine the demo run ends within seconds, and the
-    # accessibility check (about a second) before the click let it finish first.
-    page.click("button:has-text('Annuler le calcul')")
-    page.wait_for_selector("text=Calcul annulé")
-    axe_check(page)
+    # The application's one run worker is held by another computation, so that this
+    # run waits its turn until it is cancelled: the demo run itself ends within a
+    # second on an idle machine, before a click could reach it.
+    held = threading.Event()
+    busy = live_app.app.state.runs.runner.submit(lambda **_progress: held.wait(120))
+    try:
+        page.goto(f"{live_app.url}/projets/{live_app.project}/sites")
+        _fill_scenario(page, "Cinq sites", "5")
+        page.click("button[value=lancer]")
+        page.wait_for_url(f"{live_app.url}/projets/{live_app.project}/sites/*")
+        run_id = page.url.rsplit("/", 1)[1]
+        page.wait_for_selector("progress")
+        default = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+        shots = Path(os.environ.get("TIERSLIEUX_SCREENSHOTS", default))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "sites_calcul_en_cours.png"), full_page=True)
+        axe_check(page)
+        assert live_app.repos.runs.get_run(run_id).status == "queued"
+        page.click("button:has-text('Annuler le calcul')")
+        page.wait_for_selector("text=Calcul annulé")
+        axe_check(page)
+    finally:
+        held.set()
+    assert busy.wait(120)
     assert live_app.app.state.runs.wait(run_id, 120)
     assert live_app.repos.runs.get_run(run_id).status == "cancelled"
     assert not live_app.repos.runs.list_results(run_id)

@@ -16,6 +16,7 @@ import pytest
 
 from tierslieux.errors import TierslieuxError
 from tierslieux.model.types import ProgressCallback, ProgressReporter
+from tierslieux.pipeline import project_runs as project_runs_module
 from tierslieux.pipeline.jobs import JobRunner
 from tierslieux.pipeline.project_runs import (
     OWNER_KEY,
@@ -334,3 +335,38 @@ def test_finished_results_are_read_once_and_parsed_once(
     )
     with pytest.raises(UnknownRecordError):
         runs.read_result(other.id, run.id, "communes.csv")
+
+
+def test_a_cancel_after_the_last_progress_point_keeps_no_result(
+    runs: ProjectRuns, repos: Repositories, project: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user cancels while the run's files are being kept (after its last progress
+    point; the browser test of the sites screen met it): the run ends cancelled with no
+    file, never cancelled with its results nor done without them."""
+    monkeypatch.setattr(project_runs_module._Progress, "check", lambda _self: None)
+    holder: dict[str, str] = {}
+
+    def cancelled_at_the_end(*, progress: ProgressCallback) -> RunOutcome:
+        outcome = _quick(progress=progress)
+        repos.runs.cancel_run(holder["run"])  # the user's click, through the store
+        return outcome
+
+    run = runs.start(project, "sites", cancelled_at_the_end, actor="alice")
+    holder["run"] = run.id
+    assert runs.wait(run.id, DEADLINE)
+    assert runs.get(project, run.id).status == "cancelled"
+    assert runs.results(project, run.id) == []
+
+
+def test_finishing_a_cancelled_run_writes_nothing(repos: Repositories) -> None:
+    run = repos.runs.create_run("sites", {}, author="alice")
+    repos.runs.start_run(run.id)
+    repos.runs.cancel_run(run.id)
+    with pytest.raises(InvalidValueError):
+        repos.runs.finish_run(run.id, summary={}, results=[("a.csv", b"x", "text/csv")])
+    assert repos.runs.list_results(run.id) == []
+    assert repos.runs.get_run(run.id).status == "cancelled"
+    done = repos.runs.create_run("sites", {}, author="alice")
+    repos.runs.start_run(done.id)
+    repos.runs.finish_run(done.id, summary={}, results=[("a.csv", b"x", "text/csv")])
+    assert [r.name for r in repos.runs.list_results(done.id)] == ["a.csv"]

@@ -640,11 +640,7 @@ class ProjectRuns:
         try:
             outcome = use_case(progress=callback)
             store.check()
-            for name, content in outcome.files:
-                self.repos.runs.add_result(
-                    run_id, name, content, media_type=outcome.media_type(name)
-                )
-            self.repos.runs.finish_run(run_id, summary=outcome.summary, vintages=outcome.vintages)
+            self._finish(run_id, outcome)
         except JobCancelledError:
             self._settle(run_id, None)
             raise
@@ -661,6 +657,23 @@ class ProjectRuns:
                     detail=error,
                 ),
             )
+            raise
+
+    def _finish(self, run_id: str, outcome: RunOutcome) -> None:
+        """Keep the outcome and mark the run done, at once; a run cancelled meanwhile
+        (after the last progress point) keeps nothing and ends cancelled."""
+        try:
+            self.repos.runs.finish_run(
+                run_id,
+                summary=outcome.summary,
+                vintages=outcome.vintages,
+                results=[
+                    (name, content, outcome.media_type(name)) for name, content in outcome.files
+                ],
+            )
+        except InvalidValueError:
+            if self.repos.runs.get_run(run_id).status == "cancelled":
+                raise JobCancelledError(_("Calcul annulé à la demande.")) from None
             raise
 
     def _settle(self, run_id: str, error: str | None) -> None:

@@ -22,7 +22,7 @@ from tierslieux.store._schema import Base
 from tierslieux.store.scenarios import decode_json, encode_json
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from sqlalchemy import Connection
@@ -317,21 +317,36 @@ class RunRepository:
         *,
         summary: Mapping[str, Any] | None = None,
         vintages: Mapping[str, Any] | None = None,
+        results: Sequence[tuple[str, bytes, str]] = (),
     ) -> RunView:
-        """Mark a running run ``done`` with its summary and the vintages it used.
+        """Mark a running run ``done`` with its summary, the vintages it used and its
+        result files ``(name, content, media type)``, in one transaction.
+
+        A run cancelled meanwhile (by its user, from any process) is refused with
+        nothing written: a cancelled run never keeps results, a done run has them all.
 
         Raises
         ------
         UnknownRecordError, InvalidValueError
         """
-        return self._move(
-            run_id,
-            "done",
-            progress=1.0,
-            finished_at=records.now(),
-            summary=encode_json(summary, field=_("résumé")),
-            vintages=None if vintages is None else encode_json(vintages, field=_("millésimes")),
-        )
+        values = {
+            "progress": 1.0,
+            "finished_at": records.now(),
+            "summary": encode_json(summary, field=_("résumé")),
+            "vintages": None if vintages is None else encode_json(vintages, field=_("millésimes")),
+        }
+        with self._database.transaction(write=True) as connection:
+            current = self._lock(connection, run_id)
+            if "done" not in _NEXT.get(current, frozenset()):
+                raise self._refused(run_id, current, "done")
+            for name, content, media_type in results:
+                self._insert_result(connection, run_id, name, content, media_type)
+            connection.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run_id, RUNS.c.status == current)
+                .values(status="done", **values)
+            )
+            return self._read(connection, run_id)
 
     def fail_run(self, run_id: str, error: str) -> RunView:
         """Mark a queued or running run ``failed`` with its error text.
@@ -362,36 +377,43 @@ class RunRepository:
             When the name or media type is empty or too long, or the run already has
             a result of this name.
         """
+        with self._database.transaction(write=True) as connection:
+            self._lock(connection, run_id)
+            return self._insert_result(connection, run_id, name, content, media_type)
+
+    @staticmethod
+    def _insert_result(
+        connection: Connection, run_id: str, name: str, content: bytes, media_type: str
+    ) -> ResultView:
+        """Insert one result file of a run (its lock held by the caller)."""
         cleaned = records.clean(name)
         media = records.clean(media_type)
         if cleaned is None or len(cleaned) > _MAX_NAME:
             raise InvalidValueError(_("Nom de résultat invalide « {name} ».", name=name))
         if media is None or len(media) > _MAX_MEDIA:
             raise InvalidValueError(_("Type de résultat invalide « {media} ».", media=media_type))
-        with self._database.transaction(write=True) as connection:
-            self._lock(connection, run_id)
-            existing = connection.execute(
-                select(RESULTS.c.id).where(RESULTS.c.run_id == run_id, RESULTS.c.name == cleaned)
-            ).first()
-            if existing is not None:
-                raise InvalidValueError(
-                    _("L'exécution {id} a déjà un résultat « {name} ».", id=run_id, name=cleaned)
-                )
-            connection.execute(
-                insert(RESULTS).values(
-                    run_id=run_id,
-                    name=cleaned,
-                    media_type=media,
-                    size=len(content),
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    content=content,
-                    created_at=records.now(),
-                )
+        existing = connection.execute(
+            select(RESULTS.c.id).where(RESULTS.c.run_id == run_id, RESULTS.c.name == cleaned)
+        ).first()
+        if existing is not None:
+            raise InvalidValueError(
+                _("L'exécution {id} a déjà un résultat « {name} ».", id=run_id, name=cleaned)
             )
-            row = connection.execute(
-                select(RESULTS).where(RESULTS.c.run_id == run_id, RESULTS.c.name == cleaned)
-            ).one()
-            return _result_from_row(row)
+        connection.execute(
+            insert(RESULTS).values(
+                run_id=run_id,
+                name=cleaned,
+                media_type=media,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+                created_at=records.now(),
+            )
+        )
+        row = connection.execute(
+            select(RESULTS).where(RESULTS.c.run_id == run_id, RESULTS.c.name == cleaned)
+        ).one()
+        return _result_from_row(row)
 
     def list_results(self, run_id: str) -> list[ResultView]:
         """Return the result files of a run (without content), by name.
