@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import update
-from test_web_public import GOOD, _campaign, _form, _project, _send
+from test_web_public import GOOD, _campaign, _form, _project, _send, _today
 from typer.testing import CliRunner
 from web_helpers import csrf, logged_in
 
@@ -86,7 +86,9 @@ def test_flyer_pdf_has_the_public_url_and_its_qr_code(desk) -> None:
     assert url in text.replace("\n", "")
     assert "Communauté de communes de démonstration" in text
     assert "12 mois" in text
-    opens = (datetime.now(UTC).date() - timedelta(days=1)).strftime("%d/%m/%Y")
+    # The campaign opened yesterday in Paris (between 23:00 and midnight UTC, Paris is
+    # already the next day).
+    opens = (_today() - timedelta(days=1)).strftime("%d/%m/%Y")
     assert opens in text
     # The QR code drawn is the URL's, and decodes back to it.
     decoded = _decode(qr_matrix(url))
