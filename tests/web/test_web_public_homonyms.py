@@ -29,32 +29,54 @@ HOMONYMS = DATA / "communes" / "communes_homonymes.csv"
 EXPORT = DATA / "survey" / "google_forms_demo.csv"
 
 
-@pytest.fixture
-def slug(app, accounts, repos) -> tuple[str, int]:
-    """An open campaign of a project on the region, with the homonyms' communes file."""
+def _open_campaign(
+    app, accounts, repos, *, name: str, territory: str, label: str, communes: tuple[str, bytes]
+) -> tuple[str, int, int]:
+    """An open campaign of a chargé de mission's project on ``territory`` whose communes
+    file is ``communes`` (name, content): its slug, its id and the project's id."""
     project = repos.projects.add_project(
-        "Aiglun et Aiglun", territory="reg:93", territory_label="Région 93", actor="test"
+        name, territory=territory, territory_label=label, actor="test"
     )
     user = repos.users.get_user(accounts["charge_de_mission"])
     repos.projects.add_member(project.id, user.id, actor="test")
     repos.projects.put_dataset(
         project.id,
         role="communes",
-        filename=HOMONYMS.name,
+        filename=communes[0],
         media_type="text/csv",
-        content=HOMONYMS.read_bytes(),
+        content=communes[1],
         summary=None,
         actor="test",
     )
     campaign_id, found = _campaign(logged_in(app, accounts["charge_de_mission"]), project.id)
+    return found, campaign_id, project.id
+
+
+def _listed(text: str) -> list[str]:
+    """The communes the form's list offers."""
+    listed = re.search(r'<datalist id="communes">(.*?)</datalist>', text, re.DOTALL)
+    assert listed
+    return [html.unescape(v) for v in re.findall(r'value="([^"]*)"', listed.group(1))]
+
+
+@pytest.fixture
+def slug(app, accounts, repos) -> tuple[str, int]:
+    """An open campaign of a project on the region, with the homonyms' communes file."""
+    found, campaign_id, _project = _open_campaign(
+        app,
+        accounts,
+        repos,
+        name="Aiglun et Aiglun",
+        territory="reg:93",
+        label="Région 93",
+        communes=(HOMONYMS.name, HOMONYMS.read_bytes()),
+    )
     return found, campaign_id
 
 
 def test_the_list_offers_each_homonym_with_its_departement(app, slug) -> None:
     text, _hidden = _form(TestClient(app), slug[0])
-    listed = re.search(r'<datalist id="communes">(.*?)</datalist>', text, re.DOTALL)
-    assert listed
-    options = [html.unescape(v) for v in re.findall(r'value="([^"]*)"', listed.group(1))]
+    options = _listed(text)
     assert options == ["Aiglun (04)", "Aiglun (06)", "Digne-les-Bains"]
 
 
@@ -64,8 +86,7 @@ def test_a_disambiguated_name_is_accepted(app, repos, slug, typed: str, code: st
     _text, hidden = _form(public, slug[0])
     done = _send(public, slug[0], hidden, answers={**GOOD, "commune_residence": typed})
     assert done.status_code == 200, done.text
-    stored = [r for r in repos.responses.list_responses() if r.campaign_id == slug[1]]
-    assert [r.commune for r in stored] == [code]
+    assert _stored(repos, slug[1]) == [code]
 
 
 def test_the_bare_ambiguous_name_is_refused_with_the_choices(app, repos, slug) -> None:
@@ -99,22 +120,15 @@ MANE = (
 @pytest.fixture
 def mane(app, accounts, repos) -> tuple[str, int, int]:
     """An open campaign of a project on the 04, whose communes hold both Mane."""
-    project = repos.projects.add_project(
-        "Mane", territory="dep:04", territory_label="Alpes-de-Haute-Provence", actor="test"
+    return _open_campaign(
+        app,
+        accounts,
+        repos,
+        name="Mane",
+        territory="dep:04",
+        label="Alpes-de-Haute-Provence",
+        communes=("communes_mane.csv", MANE.encode()),
     )
-    user = repos.users.get_user(accounts["charge_de_mission"])
-    repos.projects.add_member(project.id, user.id, actor="test")
-    repos.projects.put_dataset(
-        project.id,
-        role="communes",
-        filename="communes_mane.csv",
-        media_type="text/csv",
-        content=MANE.encode(),
-        summary=None,
-        actor="test",
-    )
-    campaign_id, found = _campaign(logged_in(app, accounts["charge_de_mission"]), project.id)
-    return found, campaign_id, project.id
 
 
 def _stored(repos, campaign_id: int) -> list[str]:
@@ -126,9 +140,7 @@ def test_the_homonym_of_the_territory_is_offered_and_taken_by_its_bare_name(
 ) -> None:
     public = TestClient(app)
     text, hidden = _form(public, mane[0])
-    listed = re.search(r'<datalist id="communes">(.*?)</datalist>', text, re.DOTALL)
-    assert listed
-    options = [html.unescape(v) for v in re.findall(r'value="([^"]*)"', listed.group(1))]
+    options = _listed(text)
     assert options == ["Digne-les-Bains", "Mane"]
     done = _send(public, mane[0], hidden, answers={**GOOD, "commune_residence": "Mane"})
     assert done.status_code == 200, done.text
