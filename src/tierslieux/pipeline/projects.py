@@ -700,12 +700,10 @@ def materialise_datasets(repos: Repositories, project: int, folder: Path) -> Inp
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for dataset in repos.projects.datasets(project):
-        path = folder / _safe_name(dataset.filename, dataset.role)
         try:
-            path.write_bytes(repos.projects.dataset_content(project, dataset.role))
+            paths[dataset.role] = write_dataset(repos, dataset, folder)
         except UnknownRecordError:  # pragma: no cover - replaced meanwhile
             continue
-        paths[dataset.role] = path
     return InputFiles(
         # Both communes files, merged as the command line's repeated --communes.
         communes=tuple(paths[role] for role in COMMUNES_ROLES if role in paths),
@@ -732,12 +730,8 @@ def write_dataset(repos: Repositories, dataset: DatasetView, folder: Path) -> Pa
 def materialise_dataset(repos: Repositories, project: int, role: str, folder: Path) -> Path | None:
     """Write a project's input file of ``role`` into ``folder``; ``None`` without one."""
     for dataset in repos.projects.datasets(project):
-        if dataset.role != role:
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / _safe_name(dataset.filename, dataset.role)
-        path.write_bytes(repos.projects.dataset_content(project, dataset.role))
-        return path
+        if dataset.role == role:
+            return write_dataset(repos, dataset, folder)
     return None
 
 
