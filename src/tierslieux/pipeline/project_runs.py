@@ -239,7 +239,7 @@ def project_inputs(
                 download_zonages=mobpro and not settings.offline,
                 read=read,
             )
-            yield _named_by_reference(loaded, _reference_zonages(settings, workspace))
+            yield _named_by_reference(loaded, settings, workspace)
         return
     if workspace is None:
         raise TierslieuxError(
@@ -266,7 +266,9 @@ def _reference_zonages(settings: Settings, workspace: Workspace | Path | None) -
     return known
 
 
-def _named_by_reference(inputs: LoadedInputs, known: Zonages | None) -> LoadedInputs:
+def _named_by_reference(
+    inputs: LoadedInputs, settings: Settings, workspace: Workspace | Path | None
+) -> LoadedInputs:
     """The project's zonings named by the installation's reference too.
 
     A project's zonings table uploaded alone (the Insee table without its sibling
@@ -274,8 +276,12 @@ def _named_by_reference(inputs: LoadedInputs, known: Zonages | None) -> LoadedIn
     the directory although the installation (workspace, or data folder without
     one) knows their official names.  The project's own labels win; the reference's
     fill the zones they lack (by code: a fictional workspace's codes are no real zone's).
+    The reference is read only for a project that has zonings.
     """
-    if inputs.zonages is None or known is None:
+    if inputs.zonages is None:
+        return inputs
+    known = _reference_zonages(settings, workspace)
+    if known is None:
         return inputs
     own = inputs.zonages.labels
     labels = {
