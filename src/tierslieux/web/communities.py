@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -66,12 +65,9 @@ router = APIRouter()
 RESULT_PAGES[DIRECTORY_KIND] = "/projets/{project}/communautes"
 #: Rows of the list shown per page.
 PAGE_ROWS = 100
-#: GeoJSON of the points already written (run, project, filter, language -> bytes): a directory
+#: GeoJSON of the points (run, project, filter, language) and the list's pages (run,
+#: project, filter, page, language) kept per process (memo.remembered): a directory
 #: never changes once built.
-_points: dict[tuple[str, int, DirectoryFilter, str], bytes] = {}
-_points_lock = threading.Lock()
-#: The list's pages already rendered (run, project, filter, page, language -> HTML).
-_tables: dict[tuple[str, int, DirectoryFilter, int, str], Markup] = {}
 _POINTS_KEPT = 256
 
 
@@ -112,6 +108,7 @@ def _query(chosen: DirectoryFilter) -> str:
 
 
 def _table(
+    request: Request,
     directory: Directory,
     project: int,
     chosen: DirectoryFilter,
@@ -120,11 +117,9 @@ def _table(
     kept: list[dict[str, Any]],
 ) -> Markup:
     """The list of one page of the directory (rendered once: a directory never changes)."""
-    key = (directory.run.id, project, chosen, page, current_language())
-    with _points_lock:
-        found = _tables.get(key)
-    if found is None:
-        found = Markup(  # noqa: S704 - a template of the autoescaping environment
+
+    def rendered() -> Markup:
+        return Markup(  # noqa: S704 - a template of the autoescaping environment
             environment()
             .get_template("web/_directory_table.html")
             .render(
@@ -137,11 +132,9 @@ def _table(
                 openness_label=openness_label,
             )
         )
-        with _points_lock:
-            if len(_tables) > _POINTS_KEPT:
-                _tables.clear()
-            _tables[key] = found
-    return found
+
+    key = (directory.run.id, project, chosen, page, current_language())
+    return remembered(request, "directory_tables", key, rendered, size=_POINTS_KEPT)
 
 
 @router.get("/projets/{project_id}/communautes")
@@ -177,7 +170,7 @@ def directory_page(
         pages = max(1, -(-len(kept) // PAGE_ROWS))
         page = min(max(page, 1), pages)
         context |= {
-            "table": _table(directory, project.id, chosen, page, pages, kept),
+            "table": _table(request, directory, project.id, chosen, page, pages, kept),
             "shown": len(kept),
             "total": len(directory.structures),
             "page": page,
@@ -206,18 +199,17 @@ def structures_geojson(
     project = access.project.id
     # The step labels of the points are in the page's language.
     key = (directory.run.id, project, chosen, current_language())
-    with _points_lock:
-        content = _points.get(key)
-    if content is None:
-        content = structure_points(
+    content = remembered(
+        request,
+        "directory_points",
+        key,
+        lambda: structure_points(
             filter_structures(directory, chosen),
             link=lambda ident: contact_url(project, ident),
             step_labels=step_labels(),
-        )
-        with _points_lock:
-            if len(_points) > _POINTS_KEPT:
-                _points.clear()
-            _points[key] = content
+        ),
+        size=_POINTS_KEPT,
+    )
     return document_response(request, ("structures", *key), content, "application/geo+json")
 
 
