@@ -168,9 +168,7 @@ class ContactRepository:
                 if chosen
                 else []
             )
-        place = {identifiant: index for index, identifiant in enumerate(chosen)}
-        ordered = sorted(rows, key=lambda row: place[row.identifiant])
-        return len(kept), [records.contact_from_row(row) for row in ordered]
+        return len(kept), [records.contact_from_row(row) for row in sorted(rows, key=_by_name)]
 
     def contacts_overview(self, among: Collection[str]) -> tuple[int, list[str]]:
         """The number of records of the structures ``among`` and their owners, sorted."""
